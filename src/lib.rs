@@ -1,0 +1,18 @@
+//! edgewatt measures what local LLM and VLM inference costs on a Raspberry Pi 5.
+//!
+//! The crate follows the data from the kernel to the report:
+//! readers ([`sampler`]) → raw records ([`record`]) → on-disk store ([`store`]) →
+//! derived values ([`derive`]) → command line ([`cli`]).
+//! Records hold raw counters in integer units; everything else is derived later, so
+//! old logs can be re-analysed after a better calibration.
+#![deny(clippy::all)]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod derive;
+pub mod record;
+pub mod sampler;
+pub mod store;
+pub mod synth;

@@ -1,0 +1,82 @@
+//! Events: things that happen at one instant, on the monotonic clock.
+
+use serde::Deserialize;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// CLOCK_MONOTONIC, µs.
+    pub mono_us: u64,
+    pub kind: EventKind,
+}
+
+/// Variant indices are part of the format: append only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// The daemon started sampling.
+    Start {
+        version: String,
+        pid: u32,
+        interval_us: u64,
+    },
+    /// The daemon stopped; `reason` is e.g. `SIGTERM` or `duration reached`.
+    Stop { reason: String },
+    /// The effective configuration, as TOML.
+    Config { toml: String },
+    /// Wall time moved against the monotonic clock (NTP sync, manual set).
+    /// Offsets are wall − monotonic, µs; the new offset is the new anchor.
+    ClockStep {
+        old_offset_us: i64,
+        new_offset_us: i64,
+        wall_unix_us: i64,
+    },
+    /// A tick started late: `late_us` after its deadline; `missed` whole ticks were skipped.
+    SamplerLate {
+        tick: u64,
+        late_us: u64,
+        missed: u64,
+    },
+    /// A reader failed; `source` names the file or device.
+    ReadError { source: String, message: String },
+    /// A reader that had failed works again.
+    ReadRecovered { source: String, failures: u64 },
+    /// CPU time the sampler thread used over `ticks` ticks (CLOCK_THREAD_CPUTIME_ID).
+    SamplerCost {
+        ticks: u64,
+        cpu_us: u64,
+        wall_us: u64,
+    },
+    /// Writing the log failed (full disk, I/O error); records are kept in memory and retried.
+    StoreError { message: String, pending_bytes: u64 },
+    /// A segment left open by a crash was repaired.
+    Recovered {
+        segment: String,
+        good_frames: u64,
+        dropped_bytes: u64,
+    },
+    /// A tracked process appeared (`role` is `daemon`, `worker` or a name).
+    ProcStart { pid: u32, role: String },
+    /// A tracked process went away.
+    ProcExit { pid: u32, role: String },
+}
+
+impl EventKind {
+    /// Short name for text output and filtering.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Start { .. } => "start",
+            Self::Stop { .. } => "stop",
+            Self::Config { .. } => "config",
+            Self::ClockStep { .. } => "clock_step",
+            Self::SamplerLate { .. } => "sampler_late",
+            Self::ReadError { .. } => "read_error",
+            Self::ReadRecovered { .. } => "read_recovered",
+            Self::SamplerCost { .. } => "sampler_cost",
+            Self::StoreError { .. } => "store_error",
+            Self::Recovered { .. } => "recovered",
+            Self::ProcStart { .. } => "proc_start",
+            Self::ProcExit { .. } => "proc_exit",
+        }
+    }
+}

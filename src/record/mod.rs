@@ -1,0 +1,73 @@
+//! The records edgewatt logs, as they are serialized with postcard.
+//!
+//! postcard is not self-describing: a struct is its fields in order, an enum is a
+//! varint variant index followed by the variant's fields. So the rules are
+//! (docs/FORMAT.md states them in full):
+//! - variant indices of [`Record`] and [`EventKind`] are forever: append, never reorder;
+//! - a struct that is on disk never changes; a changed shape is a new variant;
+//! - a reader that meets a variant index it does not know reports the frame as
+//!   "unknown record type" (CRC good, newer writer), never as corruption.
+
+mod block;
+mod event;
+
+pub use block::BlockError;
+pub use block::SampleBlock;
+pub use block::SampleBlockBuilder;
+pub use event::Event;
+pub use event::EventKind;
+use serde::Deserialize;
+use serde::Serialize;
+
+/// One frame's payload: a sequence number and a record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    /// Increases by one per frame across segments and restarts of the daemon.
+    pub seq: u64,
+    pub record: Record,
+}
+
+/// Variant indices are part of the format: 0 Samples, 1 Event, 2 Seal.
+/// Index 3 is reserved for Power records and 4 for Run records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Record {
+    /// A block of consecutive samples of one layout.
+    Samples(SampleBlock),
+    Event(Event),
+    /// Last frame of a sealed segment.
+    Seal(Seal),
+}
+
+impl Record {
+    /// Name of the record type, as `dump --type` and the `type` field of JSON output use it.
+    #[must_use]
+    pub const fn type_name(&self) -> &'static str {
+        match self {
+            Self::Samples(_) => "samples",
+            Self::Event(_) => "event",
+            Self::Seal(_) => "seal",
+        }
+    }
+}
+
+/// Why a segment was sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SealReason {
+    /// Size or age limit reached; the next segment follows.
+    Rotated,
+    /// The daemon stopped cleanly.
+    Shutdown,
+    /// Found open after a crash and repaired at the next start.
+    Recovered,
+}
+
+/// Trailer of a sealed segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seal {
+    pub reason: SealReason,
+    /// Frames in the segment before this one (the header not counted).
+    pub frames: u64,
+    /// Bytes dropped while repairing (torn or corrupt tail); 0 unless `Recovered`.
+    pub dropped_bytes: u64,
+    pub mono_us: u64,
+}
