@@ -1,1 +1,237 @@
-//! Configuration.
+//! Configuration: one TOML file, defaults in one place ([`Config::default`]).
+//!
+//! Unknown keys and bad values are errors naming `file:line:column`. A missing
+//! *default* file means defaults; a missing *explicit* file (`--config`) is an error.
+//! Flags given on the command line override the file (see `cli`).
+
+use std::path::Path;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::Deserializer;
+use serde::Serialize;
+use thiserror::Error;
+
+/// Where `edgewatt` looks for its config when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/edgewatt/edgewatt.toml";
+/// State directory when neither the config, `--state-dir` nor systemd's `STATE_DIRECTORY` says.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/edgewatt";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where segments, the lock and the state live. Defaults to systemd's
+    /// `STATE_DIRECTORY`, else /var/lib/edgewatt.
+    pub state_dir: PathBuf,
+    /// Overrides the device id written in segment headers (else device-tree serial,
+    /// /etc/machine-id).
+    pub device_id: Option<String>,
+    pub sampler: SamplerConfig,
+    pub store: StoreConfig,
+    pub clock: ClockConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamplerConfig {
+    /// Ticks per second, 1–100.
+    #[serde(deserialize_with = "rate_hz")]
+    pub rate_hz: u32,
+    pub proc_root: PathBuf,
+    pub sys_root: PathBuf,
+    /// How often the sampler's own CPU time is logged, seconds (≥ 1).
+    #[serde(deserialize_with = "at_least_one")]
+    pub cost_report_interval_s: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// A segment is sealed and a new one started past this size, bytes (≥ 4096).
+    #[serde(deserialize_with = "segment_bytes")]
+    pub segment_max_bytes: u64,
+    /// …or past this age, seconds (≥ 1).
+    #[serde(deserialize_with = "at_least_one")]
+    pub segment_max_age_s: u64,
+    /// Samples are written and fdatasync'ed this often, ms (100–600000): a crash loses
+    /// at most this much.
+    #[serde(deserialize_with = "fsync_ms")]
+    pub fsync_interval_ms: u64,
+    /// Oldest sealed segments are deleted while all segments exceed this, bytes.
+    #[serde(deserialize_with = "segment_bytes")]
+    pub retain_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockConfig {
+    /// A wall-clock jump larger than this against the monotonic clock is logged as a
+    /// clock step and re-anchors, ms (≥ 1).
+    #[serde(deserialize_with = "at_least_one")]
+    pub step_threshold_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            state_dir: std::env::var_os("STATE_DIRECTORY")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
+            device_id: None,
+            sampler: SamplerConfig::default(),
+            store: StoreConfig::default(),
+            clock: ClockConfig::default(),
+        }
+    }
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        Self {
+            rate_hz: 10,
+            proc_root: PathBuf::from("/proc"),
+            sys_root: PathBuf::from("/sys"),
+            cost_report_interval_s: 60,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            segment_max_bytes: 8 << 20,
+            segment_max_age_s: 3600,
+            fsync_interval_ms: 1000,
+            retain_bytes: 1 << 30,
+        }
+    }
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        Self {
+            step_threshold_ms: 500,
+        }
+    }
+}
+
+impl SamplerConfig {
+    #[must_use]
+    pub const fn interval_us(&self) -> u64 {
+        1_000_000 / self.rate_hz as u64
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source} (fix the path or drop --config to use defaults)")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{what} {value} is out of range: {expected}")]
+    OutOfRange {
+        what: &'static str,
+        value: u64,
+        expected: &'static str,
+    },
+}
+
+fn bounded<'de, D: Deserializer<'de>>(
+    d: D,
+    lo: u64,
+    hi: u64,
+    unit: &str,
+) -> Result<u64, D::Error> {
+    let v = u64::deserialize(d)?;
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{v} is out of range: expected {lo}–{hi} {unit}"
+        )))
+    }
+}
+
+fn rate_hz<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    bounded(d, 1, 100, "Hz").map(|v| v as u32)
+}
+
+fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    bounded(d, 1, u64::from(u32::MAX), "(whole number ≥ 1)")
+}
+
+fn segment_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    bounded(d, 4096, u64::MAX, "bytes")
+}
+
+fn fsync_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    bounded(d, 100, 600_000, "ms")
+}
+
+/// Turns a byte offset into 1-based line and column.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
+    (line, column)
+}
+
+impl Config {
+    /// Parses config text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |s| line_column(text, s.start));
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
+        })
+    }
+
+    /// Loads `explicit` (must exist), else [`DEFAULT_CONFIG_PATH`] if it exists, else defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        let (path, must_exist) = match explicit {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, &path),
+            Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Self::default())
+            }
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// Applies a `--rate-hz` flag with the same bounds as the file.
+    pub fn set_rate_hz(&mut self, rate_hz: u32) -> Result<(), ConfigError> {
+        if !(1..=100).contains(&rate_hz) {
+            return Err(ConfigError::OutOfRange {
+                what: "--rate-hz",
+                value: u64::from(rate_hz),
+                expected: "1–100 Hz",
+            });
+        }
+        self.sampler.rate_hz = rate_hz;
+        Ok(())
+    }
+
+    /// The effective configuration as TOML (what `config check` prints and the log keeps).
+    #[must_use]
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("config always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests;

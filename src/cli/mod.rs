@@ -1,6 +1,91 @@
-//! Command line.
+//! The command line: one subcommand per mode, each with its `Args` in its own module.
+//! Library errors are typed; here they become `anyhow` errors with context.
+
+mod config_cmd;
+mod dump;
+mod inspect;
+pub mod render;
+mod run;
+mod sample;
+pub mod time;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
+use clap::Subcommand;
+
+use crate::config::Config;
+
+/// Measures what local LLM and VLM inference costs on a Raspberry Pi 5.
+#[derive(Debug, Parser)]
+#[command(name = "edgewatt", version, about, long_about = None)]
+pub struct Cli {
+    /// Read configuration from FILE (default: /etc/edgewatt/edgewatt.toml if it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Keep segments and the lock in DIR (overrides `state_dir` of the config).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Log more (-v debug, -vv trace); RUST_LOG also works.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sample and log until SIGTERM/SIGINT (or --duration-s), then flush and seal.
+    Run(run::RunArgs),
+    /// Show live readings in the terminal; nothing is logged.
+    Sample(sample::SampleArgs),
+    /// Print records as text or JSON lines, filtered by time and type.
+    Dump(dump::DumpArgs),
+    /// Summarise each segment: span, record counts, gaps, late ticks, corrupt frames.
+    Inspect(inspect::InspectArgs),
+    /// Check or print the configuration.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+}
+
+/// Loads the config file and applies the global flags.
+pub(crate) fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    if let Some(dir) = &cli.state_dir {
+        cfg.state_dir.clone_from(dir);
+    }
+    Ok(cfg)
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let env = env_logger::Env::default().default_filter_or(level);
+    let _ = env_logger::Builder::from_env(env)
+        .format_timestamp_millis()
+        .try_init();
+}
+
+/// Entry point of the `edgewatt` binary.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match &cli.command {
+        Command::Run(args) => run::run(&cli, args),
+        Command::Sample(args) => sample::run(&cli, args),
+        Command::Dump(args) => dump::run(&cli, args),
+        Command::Inspect(args) => inspect::run(&cli, args),
+        Command::Config(cmd) => config_cmd::run(&cli, cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("edgewatt: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

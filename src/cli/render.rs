@@ -1,0 +1,148 @@
+//! Records as JSON objects (one per line for `dump --format jsonl`) and as text.
+//!
+//! Every object has a `type` field (`sample`, `event`, `seal`, …) and the record's
+//! fields; samples are expanded from their block, one object per sample, with
+//! readings whose valid bit is clear shown as `null`.
+
+use serde_json::json;
+use serde_json::Map;
+use serde_json::Value;
+
+use super::time::format_wall_us;
+use crate::clock::Anchor;
+use crate::record::Event;
+use crate::record::Record;
+use crate::sampler::ProcRole;
+use crate::sampler::Sample;
+use crate::sampler::SampleLayout;
+
+/// Name of a tracked process's role as text output shows it.
+#[must_use]
+pub fn role_name(role: &ProcRole) -> String {
+    match role {
+        ProcRole::Daemon => "daemon".into(),
+        ProcRole::Worker => "worker".into(),
+        ProcRole::Other(name) => name.clone(),
+    }
+}
+
+fn valid_or_null(s: &Sample, bit: u32, v: Value) -> Value {
+    if s.is_valid(bit) {
+        v
+    } else {
+        Value::Null
+    }
+}
+
+/// One sample as a JSON object.
+#[must_use]
+pub fn sample_json(seq: u64, layout: &SampleLayout, s: &Sample, anchor: &Anchor) -> Value {
+    let cpu: Vec<Value> = s.cpu.iter().map(|c| json!(c)).collect();
+    let procs: Vec<Value> = layout
+        .procs
+        .iter()
+        .zip(&s.procs)
+        .enumerate()
+        .map(|(i, (t, p))| {
+            let mut o = json!({"pid": t.pid, "role": role_name(&t.role)});
+            let fields = valid_or_null(s, layout.proc_bit(i), json!(p));
+            o["counters"] = fields;
+            o
+        })
+        .collect();
+    let temps: Map<String, Value> = layout
+        .thermal_zones
+        .iter()
+        .zip(&s.temps_mc)
+        .enumerate()
+        .map(|(i, (z, t))| (z.clone(), valid_or_null(s, layout.temp_bit(i), json!(t))))
+        .collect();
+    let freqs: Map<String, Value> = layout
+        .cpufreq
+        .iter()
+        .zip(&s.freqs_khz)
+        .enumerate()
+        .map(|(i, (p, f))| (p.clone(), valid_or_null(s, layout.freq_bit(i), json!(f))))
+        .collect();
+    let throttled = if layout.throttled {
+        valid_or_null(s, layout.throttled_bit(), json!(s.throttled))
+    } else {
+        Value::Null
+    };
+    json!({
+        "type": "sample",
+        "seq": seq,
+        "tick": s.tick,
+        "mono_us": s.mono_us,
+        "wall": format_wall_us(anchor.wall_of(s.mono_us)),
+        "cpu_ticks": valid_or_null(s, crate::sampler::group::CPU, Value::Array(cpu)),
+        "mem_kb": valid_or_null(s, crate::sampler::group::MEM, json!(s.mem)),
+        "procs": procs,
+        "temps_mc": temps,
+        "freqs_khz": freqs,
+        "throttled": throttled,
+    })
+}
+
+/// An event as a JSON object: `type`, `seq`, `mono_us`, `wall`, `event` and its fields.
+#[must_use]
+pub fn event_json(seq: u64, e: &Event, anchor: &Anchor) -> Value {
+    let mut o = json!({
+        "type": "event",
+        "seq": seq,
+        "mono_us": e.mono_us,
+        "wall": format_wall_us(anchor.wall_of(e.mono_us)),
+        "event": e.kind.name(),
+    });
+    // Externally tagged: {"Variant": {fields}}; lift the fields.
+    if let Ok(Value::Object(outer)) = serde_json::to_value(&e.kind) {
+        if let Some(Value::Object(fields)) = outer.into_iter().next().map(|(_, v)| v) {
+            for (k, v) in fields {
+                o[k] = v;
+            }
+        }
+    }
+    o
+}
+
+/// Any non-sample record as a JSON object (samples go through [`sample_json`]).
+#[must_use]
+pub fn record_json(seq: u64, rec: &Record, anchor: &Anchor) -> Value {
+    match rec {
+        Record::Event(e) => event_json(seq, e, anchor),
+        Record::Seal(s) => {
+            let mut o = json!(s);
+            o["type"] = json!("seal");
+            o["seq"] = json!(seq);
+            o
+        }
+        Record::Samples(b) => json!({"type": "samples", "seq": seq, "count": b.count}),
+    }
+}
+
+/// One line of text for a JSON record: time, type, then `key=value` pairs.
+#[must_use]
+pub fn text_line(v: &Value) -> String {
+    let Value::Object(o) = v else {
+        return v.to_string();
+    };
+    let mut line = format!(
+        "{} {:<7}",
+        o.get("wall").and_then(Value::as_str).unwrap_or("-"),
+        o.get("type").and_then(Value::as_str).unwrap_or("?")
+    );
+    for (k, val) in o {
+        if matches!(k.as_str(), "wall" | "type") {
+            continue;
+        }
+        let shown = match val {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        line.push(' ');
+        line.push_str(k);
+        line.push('=');
+        line.push_str(&shown);
+    }
+    line
+}

@@ -1,0 +1,95 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("edgewatt.toml"))
+}
+
+fn invalid(text: &str) -> (usize, usize, String) {
+    match parse(text) {
+        Err(ConfigError::Invalid {
+            line,
+            column,
+            message,
+            ..
+        }) => (line, column, message),
+        other => panic!("expected an invalid-config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn empty_file_means_defaults() {
+    let c = parse("").unwrap();
+    assert_eq!(c.sampler.rate_hz, 10);
+    assert_eq!(c.sampler.interval_us(), 100_000);
+    assert_eq!(c.store.fsync_interval_ms, 1000);
+    assert_eq!(c.store.segment_max_bytes, 8 << 20);
+    assert_eq!(c.clock.step_threshold_ms, 500);
+}
+
+#[test]
+fn values_are_read() {
+    let c = parse(
+        "state_dir = \"/tmp/ew\"\ndevice_id = \"pi-7\"\n[sampler]\nrate_hz = 50\n\
+         [store]\nfsync_interval_ms = 250\nretain_bytes = 1048576\n",
+    )
+    .unwrap();
+    assert_eq!(c.state_dir, PathBuf::from("/tmp/ew"));
+    assert_eq!(c.device_id.as_deref(), Some("pi-7"));
+    assert_eq!(c.sampler.rate_hz, 50);
+    assert_eq!(c.sampler.interval_us(), 20_000);
+    assert_eq!(c.store.fsync_interval_ms, 250);
+    assert_eq!(c.store.retain_bytes, 1 << 20);
+}
+
+#[test]
+fn an_unknown_key_names_line_and_column() {
+    let (line, column, message) = invalid("[sampler]\nrate_hz = 10\nrate = 5\n");
+    assert_eq!((line, column), (3, 1));
+    assert!(message.contains("unknown field `rate`"), "{message}");
+}
+
+#[test]
+fn an_out_of_range_value_names_its_position_and_range() {
+    let (line, column, message) = invalid("[sampler]\n  rate_hz = 500\n");
+    assert_eq!((line, column), (2, 13));
+    assert!(message.contains("500 is out of range: expected 1–100 Hz"), "{message}");
+    let (line, _, message) = invalid("[store]\nfsync_interval_ms = 5\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("100–600000 ms"), "{message}");
+}
+
+#[test]
+fn a_wrong_type_is_an_error() {
+    let (line, _, message) = invalid("[clock]\nstep_threshold_ms = \"soon\"\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("invalid type"), "{message}");
+}
+
+#[test]
+fn the_error_message_reads_file_line_column() {
+    let e = parse("bogus = 1\n").unwrap_err().to_string();
+    assert!(e.starts_with("edgewatt.toml:1:1: unknown field `bogus`"), "{e}");
+}
+
+#[test]
+fn a_missing_explicit_file_is_an_error_naming_it() {
+    let e = Config::load(Some(Path::new("/nonexistent/edgewatt.toml"))).unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/edgewatt.toml"), "{e}");
+}
+
+#[test]
+fn rate_flag_is_bounded_like_the_file() {
+    let mut c = Config::default();
+    c.set_rate_hz(100).unwrap();
+    assert_eq!(c.sampler.interval_us(), 10_000);
+    assert!(c.set_rate_hz(0).is_err());
+    assert!(c.set_rate_hz(101).is_err());
+}
+
+#[test]
+fn effective_config_round_trips_through_toml() {
+    let mut c = Config::default();
+    c.device_id = Some("pi".into());
+    c.sampler.rate_hz = 20;
+    assert_eq!(parse(&c.to_toml()).unwrap(), c);
+}
