@@ -17,6 +17,19 @@
 //!
 //! Missing readings and counter resets become gaps, which are never integrated;
 //! every AUC reports its coverage and largest gap.
+//!
+//! ```
+//! use edgewatt::derive::{auc, GapRule, Series, Window};
+//!
+//! // (0 s, 10 %), (1 s, 30 %), (3 s, 30 %) sampled nominally every second, baseline 10 %:
+//! // (0 + 20)/2 · 1 + (20 + 20)/2 · 2 = 50 %·s.
+//! let rule = GapRule::new(1_000_000, GapRule::DEFAULT_FACTOR)?;
+//! let s = Series::from_parts(&[(0, 10.0), (1_000_000, 30.0), (3_000_000, 30.0)], &[], rule)?;
+//! let a = auc(&s, Window::new(0, 3_000_000)?, 10.0);
+//! assert_eq!(a.above, 50.0);
+//! assert_eq!(a.coverage.fraction, 1.0);
+//! # Ok::<(), edgewatt::derive::DeriveError>(())
+//! ```
 
 mod auc;
 mod baseline;
