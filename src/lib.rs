@@ -2,7 +2,7 @@
 //!
 //! The crate follows the data from the kernel to the report:
 //! readers ([`sampler`]) → raw records ([`record`]) → on-disk store ([`store`]) →
-//! derived values ([`derive`]) → command line ([`cli`]).
+//! derived values ([`derive`](mod@derive)) → command line ([`cli`]).
 //! Records hold raw counters in integer units; everything else is derived later, so
 //! old logs can be re-analysed after a better calibration.
 #![deny(clippy::all)]

@@ -1,0 +1,279 @@
+//! Time series of derived values, with the gap rule that decides what may be integrated.
+//!
+//! A [`Series`] is a list of points `(t_us, value)` on CLOCK_MONOTONIC µs, strictly
+//! increasing in time, plus *breaks*: times where a point is missing (an invalid
+//! reading or a counter reset). The interval between two consecutive points is
+//! *integrable* unless it is a gap:
+//! - a break lies strictly between the two points, or
+//! - it is longer than `factor × nominal_interval_us` ([`GapRule`], default 2.5×).
+//!
+//! Gaps are never integrated (no value is guessed across them); [`Coverage`] says how
+//! much of a window was integrated and where the largest hole is.
+
+use super::DeriveError;
+
+/// A closed time window `[t0_us, t1_us]` on CLOCK_MONOTONIC µs, `t0_us < t1_us`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub t0_us: u64,
+    pub t1_us: u64,
+}
+
+impl Window {
+    /// A window; `t1_us` must be after `t0_us`.
+    pub const fn new(t0_us: u64, t1_us: u64) -> Result<Self, DeriveError> {
+        if t1_us > t0_us {
+            Ok(Self { t0_us, t1_us })
+        } else {
+            Err(DeriveError::EmptyWindow { t0_us, t1_us })
+        }
+    }
+
+    #[must_use]
+    pub const fn len_us(&self) -> u64 {
+        self.t1_us - self.t0_us
+    }
+
+    #[must_use]
+    pub fn len_s(&self) -> f64 {
+        self.len_us() as f64 / 1e6
+    }
+
+    #[must_use]
+    pub const fn contains(&self, t_us: u64) -> bool {
+        self.t0_us <= t_us && t_us <= self.t1_us
+    }
+}
+
+/// When an interval between two points is too long to integrate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GapRule {
+    /// The sampling interval the sampler aimed for, µs (e.g. 200 000 at 5 Hz).
+    pub nominal_interval_us: u64,
+    /// An interval longer than `factor × nominal_interval_us` is a gap.
+    pub factor: f64,
+}
+
+impl GapRule {
+    pub const DEFAULT_FACTOR: f64 = 2.5;
+
+    /// A rule; the interval must be > 0 and the factor finite and ≥ 1.
+    pub fn new(nominal_interval_us: u64, factor: f64) -> Result<Self, DeriveError> {
+        if nominal_interval_us == 0 {
+            return Err(DeriveError::ZeroInterval);
+        }
+        if !factor.is_finite() || factor < 1.0 {
+            return Err(DeriveError::BadGapFactor { factor });
+        }
+        Ok(Self {
+            nominal_interval_us,
+            factor,
+        })
+    }
+
+    /// Whether an interval of `dt_us` is too long to integrate.
+    #[must_use]
+    pub fn too_long(&self, dt_us: u64) -> bool {
+        dt_us as f64 > self.factor * self.nominal_interval_us as f64
+    }
+}
+
+/// How much of a window a series could integrate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coverage {
+    pub window: Window,
+    /// Total length of the integrated parts of the window, µs.
+    pub integrated_us: u64,
+    /// `integrated_us / window length`, in 0..=1.
+    pub fraction: f64,
+    /// Longest stretch of the window that was not integrated (gaps, and the parts
+    /// before the first or after the last point), µs; 0 when fully covered.
+    pub largest_gap_us: u64,
+    /// Where that stretch is (the earliest one if several are as long).
+    pub largest_gap: Option<Window>,
+}
+
+/// One integrable interval of a series, between points `k` and `k + 1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Span {
+    pub ta_us: u64,
+    pub ua: f64,
+    pub tb_us: u64,
+    pub ub: f64,
+}
+
+/// Points `(t_us, value)` and breaks, in time order; see the module doc.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    points: Vec<(u64, f64)>,
+    breaks: Vec<u64>,
+    gap_rule: GapRule,
+    /// Time of the last point or break pushed.
+    last_us: Option<u64>,
+}
+
+impl Series {
+    /// An empty series.
+    #[must_use]
+    pub const fn new(gap_rule: GapRule) -> Self {
+        Self {
+            points: Vec::new(),
+            breaks: Vec::new(),
+            gap_rule,
+            last_us: None,
+        }
+    }
+
+    /// A series from points and breaks, each in increasing time order, no break at a
+    /// point's time.
+    pub fn from_parts(
+        points: &[(u64, f64)],
+        breaks: &[u64],
+        gap_rule: GapRule,
+    ) -> Result<Self, DeriveError> {
+        let mut s = Self::new(gap_rule);
+        let (mut p, mut b) = (points.iter().peekable(), breaks.iter().peekable());
+        loop {
+            match (p.peek(), b.peek()) {
+                (Some(&&(t, v)), Some(&&tb)) if t <= tb => {
+                    s.push(t, v)?;
+                    p.next();
+                }
+                (_, Some(&&tb)) => {
+                    s.push_break(tb)?;
+                    b.next();
+                }
+                (Some(&&(t, v)), None) => {
+                    s.push(t, v)?;
+                    p.next();
+                }
+                (None, None) => return Ok(s),
+            }
+        }
+    }
+
+    fn check_time(&self, t_us: u64) -> Result<(), DeriveError> {
+        match self.last_us {
+            Some(prev_us) if t_us <= prev_us => Err(DeriveError::SeriesOrder { t_us, prev_us }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends a point; its time must be after every point and break so far.
+    pub fn push(&mut self, t_us: u64, value: f64) -> Result<(), DeriveError> {
+        self.check_time(t_us)?;
+        if !value.is_finite() {
+            return Err(DeriveError::NotFinite { t_us });
+        }
+        self.points.push((t_us, value));
+        self.last_us = Some(t_us);
+        Ok(())
+    }
+
+    /// Appends a break (a missing point); its time must be after everything so far.
+    pub fn push_break(&mut self, t_us: u64) -> Result<(), DeriveError> {
+        self.check_time(t_us)?;
+        self.breaks.push(t_us);
+        self.last_us = Some(t_us);
+        Ok(())
+    }
+
+    #[must_use]
+    pub fn points(&self) -> &[(u64, f64)] {
+        &self.points
+    }
+
+    #[must_use]
+    pub fn breaks(&self) -> &[u64] {
+        &self.breaks
+    }
+
+    #[must_use]
+    pub const fn gap_rule(&self) -> GapRule {
+        self.gap_rule
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// Whether the interval between points `k` and `k + 1` is a gap (also true when
+    /// there is no point `k + 1`).
+    #[must_use]
+    pub fn is_gap(&self, k: usize) -> bool {
+        let (Some(&(ta, _)), Some(&(tb, _))) = (self.points.get(k), self.points.get(k + 1)) else {
+            return true;
+        };
+        let first_after = self.breaks.partition_point(|&b| b <= ta);
+        let broken = self.breaks.get(first_after).is_some_and(|&b| b < tb);
+        broken || self.gap_rule.too_long(tb - ta)
+    }
+
+    /// The integrable intervals that overlap `window`, clipped to it: `(span, s_us, e_us)`
+    /// with `s_us < e_us`.
+    pub(crate) fn clipped(&self, window: Window) -> impl Iterator<Item = (Span, u64, u64)> + '_ {
+        // Skip the points that end before the window without scanning them.
+        let first = self.points.partition_point(|&(t, _)| t < window.t0_us);
+        let skip = first.saturating_sub(1);
+        self.points[skip..]
+            .windows(2)
+            .enumerate()
+            .take_while(move |(_, w)| w[0].0 < window.t1_us)
+            .filter(move |&(k, _)| !self.is_gap(skip + k))
+            .filter_map(move |(_, w)| {
+                let s = w[0].0.max(window.t0_us);
+                let e = w[1].0.min(window.t1_us);
+                let span = Span {
+                    ta_us: w[0].0,
+                    ua: w[0].1,
+                    tb_us: w[1].0,
+                    ub: w[1].1,
+                };
+                (s < e).then_some((span, s, e))
+            })
+    }
+
+    /// Number of points in `window` (edges included).
+    #[must_use]
+    pub fn count_in(&self, window: Window) -> usize {
+        self.values_in(window).len()
+    }
+
+    /// The points in `window` (edges included).
+    #[must_use]
+    pub fn values_in(&self, window: Window) -> &[(u64, f64)] {
+        let a = self.points.partition_point(|&(t, _)| t < window.t0_us);
+        let b = self.points.partition_point(|&(t, _)| t <= window.t1_us);
+        &self.points[a..b]
+    }
+
+    /// How much of `window` is integrable, and its largest hole.
+    #[must_use]
+    pub fn coverage(&self, window: Window) -> Coverage {
+        let mut integrated_us = 0;
+        let mut largest: Option<Window> = None;
+        let mut note_hole = |from: u64, to: u64| {
+            if to > from && largest.is_none_or(|w| to - from > w.len_us()) {
+                largest = Some(Window {
+                    t0_us: from,
+                    t1_us: to,
+                });
+            }
+        };
+        let mut covered_to = window.t0_us;
+        for (_, s, e) in self.clipped(window) {
+            note_hole(covered_to, s);
+            integrated_us += e - s;
+            covered_to = e;
+        }
+        note_hole(covered_to, window.t1_us);
+        Coverage {
+            window,
+            integrated_us,
+            fraction: integrated_us as f64 / window.len_us() as f64,
+            largest_gap_us: largest.map_or(0, |w| w.len_us()),
+            largest_gap: largest,
+        }
+    }
+}
