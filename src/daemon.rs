@@ -1,1 +1,284 @@
-//! The daemon loop.
+//! The daemon loop: tick on absolute deadlines, read, batch samples into blocks, and
+//! write them with the events every fsync interval.
+//!
+//! The tick path only reads files and appends to an in-memory block; file writes and
+//! `fdatasync` happen once per `fsync_interval_ms`, so a crash loses at most that much.
+//! Store failures (full disk, I/O errors) never stop sampling: the writer keeps the
+//! frames queued and retries, and the failure is logged as an event.
+
+use std::path::Path;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering;
+
+use thiserror::Error;
+
+use crate::clock;
+use crate::clock::Anchor;
+use crate::clock::StepDetector;
+use crate::config::Config;
+use crate::record::Event;
+use crate::record::EventKind;
+use crate::record::Record;
+use crate::record::SampleBlockBuilder;
+use crate::record::SealReason;
+use crate::sampler::ProcRole;
+use crate::sampler::Roots;
+use crate::sampler::Sample;
+use crate::sampler::Sampler;
+use crate::sampler::SamplerError;
+use crate::sampler::SamplerOptions;
+use crate::sampler::Ticker;
+use crate::sampler::TickerError;
+use crate::sampler::TrackedProc;
+use crate::store::SegmentIdent;
+use crate::store::StoreError;
+use crate::store::StoreOptions;
+use crate::store::Writer;
+
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Sampler(#[from] SamplerError),
+    #[error(transparent)]
+    Ticker(#[from] TickerError),
+    #[error("device id: {0}")]
+    Identity(#[from] crate::sampler::IdentityError),
+}
+
+/// What `run` should do besides the config.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stop cleanly after this long, µs; `None` runs until a signal.
+    pub duration_us: Option<u64>,
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    pub ticks: u64,
+    pub late_ticks: u64,
+    pub samples: u64,
+    pub store_errors: u64,
+    pub stop_reason: String,
+    pub last_segment: Option<std::path::PathBuf>,
+}
+
+/// The signal number that asked the daemon to stop (0 = none yet).
+pub type StopFlag = AtomicUsize;
+
+fn store_options(cfg: &Config) -> StoreOptions {
+    let mut o = StoreOptions::new(cfg.state_dir.clone());
+    o.segment_max_bytes = cfg.store.segment_max_bytes;
+    o.segment_max_age_s = cfg.store.segment_max_age_s;
+    o.fsync_interval_ms = cfg.store.fsync_interval_ms;
+    o.retain_bytes = cfg.store.retain_bytes;
+    o
+}
+
+fn identity(cfg: &Config, roots: &Roots) -> Result<SegmentIdent, DaemonError> {
+    let device = crate::sampler::device_id(roots, Path::new("/etc"), cfg.device_id.as_deref())?;
+    let boot = crate::sampler::boot_id(roots).unwrap_or_else(|e| {
+        log::warn!("{e}; segments will say boot id \"unknown\"");
+        "unknown".to_owned()
+    });
+    Ok(SegmentIdent::new(device, boot))
+}
+
+/// The running state between ticks.
+struct Daemon {
+    writer: Writer,
+    sampler: Sampler,
+    builder: SampleBlockBuilder,
+    events: Vec<Event>,
+    fsync_interval_us: u64,
+    last_flush_us: u64,
+    failing: bool,
+    summary: RunSummary,
+}
+
+impl Daemon {
+    fn event(&mut self, kind: EventKind) {
+        self.events.push(Event {
+            mono_us: clock::mono_us(),
+            kind,
+        });
+    }
+
+    fn store_result(&mut self, r: Result<(), StoreError>) {
+        match r {
+            Ok(()) if self.failing => {
+                log::info!("writing the log works again; queued records were written");
+                self.failing = false;
+            }
+            Ok(()) => {}
+            Err(e) => {
+                self.summary.store_errors += 1;
+                if !self.failing {
+                    log::error!("{e}; sampling goes on and records are kept in memory");
+                    self.failing = true;
+                }
+                let pending_bytes = self.writer.pending_bytes();
+                self.event(EventKind::StoreError {
+                    message: e.to_string(),
+                    pending_bytes,
+                });
+            }
+        }
+    }
+
+    /// Writes the current block and the queued events, then fsyncs and maybe rotates.
+    fn flush(&mut self, now_us: u64) {
+        self.last_flush_us = now_us;
+        if let Some(block) = self.builder.finish() {
+            let r = self.writer.append(&Record::Samples(block)).map(drop);
+            self.store_result(r);
+        }
+        let events = std::mem::take(&mut self.events);
+        for e in events {
+            let r = self.writer.append(&Record::Event(e)).map(drop);
+            self.store_result(r);
+        }
+        let r = self.writer.sync();
+        self.store_result(r);
+        match self.writer.maybe_rotate(now_us, Anchor::now()) {
+            Ok(Some(rot)) => {
+                log::debug!("sealed {}, writing {}", rot.sealed.display(), rot.opened.display());
+                for d in &rot.deleted {
+                    log::info!("retention: deleted {}", d.display());
+                }
+                if let Some(e) = rot.retention_error {
+                    log::warn!("retention: {e}");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => self.store_result(Err(e)),
+        }
+    }
+
+    fn push_sample(&mut self, sample: &Sample) {
+        if self.builder.layout() != self.sampler.layout() {
+            if let Some(block) = self.builder.finish() {
+                let r = self.writer.append(&Record::Samples(block)).map(drop);
+                self.store_result(r);
+            }
+            self.builder = SampleBlockBuilder::new(self.sampler.layout().clone());
+        }
+        if let Err(e) = self.builder.push(sample) {
+            log::error!("sample of tick {} not logged: {e}", sample.tick);
+        } else {
+            self.summary.samples += 1;
+        }
+    }
+}
+
+/// Samples and logs until `stop` holds a signal number or the duration is reached,
+/// then flushes and seals the segment.
+pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummary, DaemonError> {
+    let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
+    let ident = identity(cfg, &roots)?;
+    let (writer, recoveries) = Writer::open(store_options(cfg), ident, Anchor::now())?;
+    let sampler_opts = SamplerOptions {
+        cost_every_us: cfg.sampler.cost_report_interval_s * 1_000_000,
+        ..SamplerOptions::default()
+    };
+    let me = TrackedProc {
+        pid: std::process::id(),
+        role: ProcRole::Daemon,
+    };
+    let sampler = Sampler::with_options(roots, vec![me], sampler_opts)?;
+    let interval_us = cfg.sampler.interval_us();
+    let mut d = Daemon {
+        builder: SampleBlockBuilder::new(sampler.layout().clone()),
+        writer,
+        sampler,
+        events: Vec::new(),
+        fsync_interval_us: cfg.store.fsync_interval_ms * 1000,
+        last_flush_us: clock::mono_us(),
+        failing: false,
+        summary: RunSummary::default(),
+    };
+    for r in recoveries {
+        log::warn!(
+            "repaired {} left open by a crash: {:?}, {} frames kept, {} bytes dropped",
+            r.found.display(),
+            r.action,
+            r.good_frames,
+            r.dropped_bytes
+        );
+        d.event(EventKind::Recovered {
+            segment: r.path.display().to_string(),
+            good_frames: r.good_frames,
+            dropped_bytes: r.dropped_bytes,
+        });
+    }
+    d.event(EventKind::Start {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        pid: std::process::id(),
+        interval_us,
+    });
+    d.event(EventKind::Config { toml: cfg.to_toml() });
+    d.flush(clock::mono_us());
+
+    let start_us = clock::mono_us();
+    let mut ticker = Ticker::new(interval_us, start_us)?;
+    let mut steps = StepDetector::new(Anchor::now(), cfg.clock.step_threshold_ms as i64 * 1000);
+    let mut sample = Sample::default();
+    let stop_reason = loop {
+        let tick = ticker.wait();
+        d.summary.ticks += 1;
+        if let Some(kind) = tick.late_event() {
+            d.summary.late_ticks += 1;
+            d.events.push(Event {
+                mono_us: tick.now_us,
+                kind,
+            });
+        }
+        d.sampler.read(tick.tick, tick.now_us, &mut sample);
+        d.push_sample(&sample);
+        let sampler_events: Vec<Event> = d.sampler.drain_events().collect();
+        d.events.extend(sampler_events);
+        if let Some((old_offset_us, new_offset_us)) = steps.check(Anchor::now()) {
+            log::warn!("wall clock stepped by {} ms", (new_offset_us - old_offset_us) / 1000);
+            d.event(EventKind::ClockStep {
+                old_offset_us,
+                new_offset_us,
+                wall_unix_us: steps.anchor().wall_unix_us,
+            });
+        }
+        if tick.now_us.saturating_sub(d.last_flush_us) >= d.fsync_interval_us {
+            d.flush(tick.now_us);
+        }
+        match stop.load(Ordering::Relaxed) {
+            0 => {}
+            signal => break signal_name(signal),
+        }
+        if opts
+            .duration_us
+            .is_some_and(|dur| tick.now_us.saturating_sub(start_us) >= dur)
+        {
+            break "duration reached".to_owned();
+        }
+    };
+    let now_us = clock::mono_us();
+    d.sampler.flush_cost(now_us);
+    let cost: Vec<Event> = d.sampler.drain_events().collect();
+    d.events.extend(cost);
+    d.event(EventKind::Stop {
+        reason: stop_reason.clone(),
+    });
+    d.flush(now_us);
+    d.summary.stop_reason = stop_reason;
+    d.summary.last_segment = Some(d.writer.close(SealReason::Shutdown, clock::mono_us())?);
+    Ok(d.summary)
+}
+
+fn signal_name(signal: usize) -> String {
+    match signal as i32 {
+        libc::SIGTERM => "SIGTERM".to_owned(),
+        libc::SIGINT => "SIGINT".to_owned(),
+        libc::SIGHUP => "SIGHUP".to_owned(),
+        other => format!("signal {other}"),
+    }
+}

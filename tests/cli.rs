@@ -1,0 +1,196 @@
+//! The CLI end to end on fixture trees: exact values in, exact values out; bad input
+//! gives clear errors naming the thing.
+
+use std::path::Path;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::dump;
+use crate::common::edgewatt;
+use crate::common::inspect;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A config reading the fixture tree `name`, writing to `dir/state`.
+fn fixture_config(dir: &Path, name: &str) -> PathBuf {
+    let root = fixture(name);
+    let path = dir.join("edgewatt.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "state_dir = \"{}\"\ndevice_id = \"test-pi\"\n[sampler]\nrate_hz = 20\n\
+             proc_root = \"{}\"\nsys_root = \"{}\"\n[store]\nfsync_interval_ms = 100\n",
+            dir.join("state").display(),
+            root.join("proc").display(),
+            root.join("sys").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn run_for(config: &Path, seconds: &str) -> std::process::Output {
+    let out = edgewatt()
+        .args(["run", "--duration-s", seconds, "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn of_type<'a>(records: &'a [Value], t: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["type"] == t).collect()
+}
+
+fn events<'a>(records: &'a [Value], name: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["event"] == name).collect()
+}
+
+#[test]
+fn a_run_on_the_pi5_fixture_logs_its_exact_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixture_config(dir.path(), "pi5");
+    run_for(&config, "0.5");
+    let records = dump(&dir.path().join("state"));
+    let samples = of_type(&records, "sample");
+    // 0.5 s at 20 Hz: ticks 0..=10.
+    assert!((10..=12).contains(&samples.len()), "{} samples", samples.len());
+    let s = samples[0];
+    assert_eq!(s["cpu_ticks"][0]["user"], 41234);
+    assert_eq!(s["cpu_ticks"][0]["idle"], 903_412);
+    assert_eq!(s["cpu_ticks"].as_array().unwrap().len(), 5, "aggregate + 4 cores");
+    assert_eq!(s["cpu_ticks"][1]["user"], 10412);
+    assert_eq!(s["mem_kb"]["total"], 8_245_616);
+    assert_eq!(s["mem_kb"]["available"], 7_380_944);
+    assert_eq!(s["temps_mc"]["thermal_zone0:cpu-thermal"], 52300);
+    assert_eq!(s["freqs_khz"]["policy0"], 2_400_000);
+    assert_eq!(s["throttled"], 0x50005);
+    let ticks: Vec<u64> = samples.iter().map(|s| s["tick"].as_u64().unwrap()).collect();
+    assert_eq!(ticks, (0..ticks.len() as u64).collect::<Vec<_>>(), "no tick skipped");
+    let start = events(&records, "start");
+    assert_eq!(start.len(), 1);
+    assert_eq!(start[0]["interval_us"], 50_000);
+    assert_eq!(events(&records, "stop")[0]["reason"], "duration reached");
+    assert!(events(&records, "config")[0]["toml"]
+        .as_str()
+        .unwrap()
+        .contains("rate_hz = 20"));
+    let seg = &inspect(&dir.path().join("state"))[0];
+    assert_eq!(seg["device_id"], "test-pi");
+    assert_eq!(seg["seal_reason"], "Shutdown");
+    assert_eq!(seg["samples"], samples.len() as u64);
+    assert_eq!(seg["corrupt_frames"], 0);
+}
+
+#[test]
+fn unreadable_sources_are_logged_as_events_and_sampling_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixture_config(dir.path(), "broken");
+    run_for(&config, "0.3");
+    let records = dump(&dir.path().join("state"));
+    let errors = events(&records, "read_error");
+    assert!(
+        errors.iter().any(|e| e["source"].as_str().unwrap().contains("thermal_zone0/temp")),
+        "a read error names the temperature file: {errors:?}"
+    );
+    let samples = of_type(&records, "sample");
+    assert!(samples.len() >= 5, "sampling went on");
+    assert!(samples.iter().all(|s| s["temps_mc"]["thermal_zone0:cpu-thermal"].is_null()));
+    assert!(samples.iter().all(|s| !s["mem_kb"].is_null()), "other readings still valid");
+}
+
+#[test]
+fn a_bad_config_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[sampler]\nrate_hz = 10\nrate = 5\n").unwrap();
+    let out = edgewatt()
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:3:1: unknown field `rate`", path.display())),
+        "{err}"
+    );
+    std::fs::write(&path, "[sampler]\nrate_hz = 10\n").unwrap();
+    let ok = edgewatt()
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+}
+
+#[test]
+fn a_second_daemon_on_the_same_state_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut first = edgewatt()
+        .args(["run", "--state-dir"])
+        .arg(&state)
+        .spawn()
+        .unwrap();
+    let lock = state.join("LOCK");
+    for _ in 0..100 {
+        if lock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let second = edgewatt()
+        .args(["run", "--duration-s", "1", "--state-dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(&state.display().to_string()), "{err}");
+    assert!(err.contains(&first.id().to_string()), "names the holder's pid: {err}");
+}
+
+#[test]
+fn an_unusable_state_dir_is_a_clear_error() {
+    // /proc refuses new directories even to root.
+    let out = edgewatt()
+        .args(["run", "--duration-s", "1", "--state-dir", "/proc/edgewatt-state"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/proc/edgewatt-state"), "{err}");
+}
+
+#[test]
+fn sigterm_flushes_and_seals() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let child = edgewatt()
+        .args(["run", "--rate-hz", "50", "--state-dir"])
+        .arg(&state)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: plain kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let records = dump(&state);
+    assert_eq!(events(&records, "stop")[0]["reason"], "SIGTERM");
+    // ~1.5 s at 50 Hz, all flushed at the stop even though the fsync interval is 1 s.
+    let n = of_type(&records, "sample").len();
+    assert!((50..=90).contains(&n), "{n} samples");
+    assert_eq!(inspect(&state)[0]["seal_reason"], "Shutdown");
+}
