@@ -192,20 +192,32 @@ impl Sampler {
                 max: SampleLayout::MAX_GROUPS,
             });
         }
-        let old = std::mem::take(&mut self.procs);
+        let mut old: Vec<Option<ProcSource>> = std::mem::take(&mut self.procs)
+            .into_iter()
+            .map(Some)
+            .collect();
         let old_last = std::mem::replace(&mut self.last, Sample::empty(&probe));
         for t in &procs {
-            if let Some(i) = old.iter().position(|o| o.tracked == *t) {
-                self.last.procs[self.procs.len()] = old_last.procs[i];
-            }
-            let known = old.iter().any(|o| o.tracked == *t);
-            let p = ProcSource::open(&self.roots, t.clone());
-            if p.is_open() && !known {
-                self.pending.push(EventKind::ProcStart {
-                    pid: t.pid,
-                    role: t.role.label().to_owned(),
-                });
-            }
+            let known = old
+                .iter()
+                .position(|o| o.as_ref().is_some_and(|o| o.tracked == *t));
+            let p = match known {
+                Some(i) => {
+                    self.last.procs[self.procs.len()] = old_last.procs[i];
+                    old[i].take()
+                }
+                None => None,
+            };
+            let p = p.unwrap_or_else(|| {
+                let p = ProcSource::open(&self.roots, t.clone());
+                if p.is_open() {
+                    self.pending.push(EventKind::ProcStart {
+                        pid: t.pid,
+                        role: t.role.label().to_owned(),
+                    });
+                }
+                p
+            });
             self.procs.push(p);
         }
         self.last.cpu = old_last.cpu;
@@ -219,7 +231,9 @@ impl Sampler {
 
     /// Reads every source once, fills `out` (reshaped to the layout if needed), and
     /// returns the groups that failed this tick. A failed group keeps its previous value
-    /// and has its bit in `out.valid` cleared.
+    /// and has its bit in `out.valid` cleared. `tick` and `mono_us` are copied into the
+    /// sample and stamp the events; the thread CPU time of the reads accumulates into the
+    /// periodic `SamplerCost` event.
     pub fn read(&mut self, tick: u64, mono_us: u64, out: &mut Sample) -> &[Fault] {
         let cpu_start_us = clock::thread_cpu_us();
         let mut log = TickLog {

@@ -116,6 +116,14 @@ fn a_vanished_process_gives_proc_exit_once_and_keeps_its_last_counters() {
     s.read(2, 200_000, &mut out);
     assert_eq!(events(&mut s), vec![], "ProcExit once");
     assert_eq!(s.failures(group::PROC0), 0, "an exit is not a read error");
+    s.set_procs(vec![daemon(4242)]).unwrap();
+    s.read(3, 300_000, &mut out);
+    assert_eq!(
+        events(&mut s),
+        vec![],
+        "re-setting the same list keeps the process's state"
+    );
+    assert_eq!(out.procs[0], before);
 }
 
 #[test]

@@ -257,3 +257,39 @@ fn set_procs_changes_the_layout_and_keeps_known_processes() {
         "only the new process is announced"
     );
 }
+
+#[test]
+fn discovery_orders_zones_numerically_and_falls_back_to_the_old_throttled_path() {
+    let dir = scratch("pi5");
+    let root = dir.path();
+    for (n, kind, temp) in [(10, "gpu-thermal", "61000\n"), (2, "", "40500\n")] {
+        let zone = root.join(format!("sys/class/thermal/thermal_zone{n}"));
+        std::fs::create_dir_all(&zone).unwrap();
+        std::fs::write(zone.join("temp"), temp).unwrap();
+        if !kind.is_empty() {
+            std::fs::write(zone.join("type"), format!("{kind}\n")).unwrap();
+        }
+    }
+    // A zone without `temp` is not a reading.
+    std::fs::create_dir_all(root.join("sys/class/thermal/thermal_zone3")).unwrap();
+    let pi5_fw = root.join("sys/devices/platform/soc@107c000000");
+    let old_fw = root.join("sys/devices/platform/soc/soc:firmware");
+    std::fs::create_dir_all(&old_fw).unwrap();
+    std::fs::write(old_fw.join("get_throttled"), "80008\n").unwrap();
+    std::fs::remove_dir_all(pi5_fw).unwrap();
+    let mut s = sampler(root, vec![], PI5_PAGE);
+    assert_eq!(
+        s.layout().thermal_zones,
+        [
+            "thermal_zone0:cpu-thermal",
+            "thermal_zone2",
+            "thermal_zone10:gpu-thermal"
+        ]
+    );
+    assert!(s.layout().throttled);
+    let mut out = Sample::default();
+    assert!(s.read(0, 0, &mut out).is_empty());
+    assert_eq!(out.temps_mc, vec![52_300, 40_500, 61_000]);
+    assert_eq!(out.throttled, 0x80008);
+    assert_eq!(out.valid, 0b111_1111);
+}
