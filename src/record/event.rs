@@ -58,6 +58,9 @@ pub enum EventKind {
     ProcStart { pid: u32, role: String },
     /// A tracked process went away.
     ProcExit { pid: u32, role: String },
+    /// A source this machine does not have (no thermal zones, no cpufreq, no
+    /// `get_throttled`), reported once at start: the layout simply lacks it.
+    SourceMissing { source: String, message: String },
 }
 
 impl EventKind {
@@ -77,6 +80,7 @@ impl EventKind {
             Self::Recovered { .. } => "recovered",
             Self::ProcStart { .. } => "proc_start",
             Self::ProcExit { .. } => "proc_exit",
+            Self::SourceMissing { .. } => "source_missing",
         }
     }
 }

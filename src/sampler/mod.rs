@@ -1,7 +1,33 @@
 //! Readers of /proc and /sys, and the fixed-rate tick loop that drives them.
+//!
+//! - [`Roots`]: where /proc and /sys are (fixtures in tests).
+//! - [`Sampler`]: discovers the machine's sources once, then reads them every tick into
+//!   a [`Sample`], reporting faults and rate-limited events.
+//! - [`Ticker`]: absolute-deadline schedule on CLOCK_MONOTONIC.
+//! - [`boot_id`], [`device_id`]: identity for segment headers.
 
+mod discover;
+mod error;
+mod file;
+mod health;
+mod identity;
+mod parse;
+mod procs;
+mod reader;
+mod roots;
 mod sample;
+mod ticker;
 
+pub use error::Fault;
+pub use error::SamplerError;
+pub use error::SourceError;
+pub use health::CostMeter;
+pub use identity::boot_id;
+pub use identity::device_id;
+pub use identity::IdentityError;
+pub use reader::Sampler;
+pub use reader::SamplerOptions;
+pub use roots::Roots;
 pub use sample::group;
 pub use sample::CpuTicks;
 pub use sample::MemKb;
@@ -10,3 +36,10 @@ pub use sample::ProcRole;
 pub use sample::Sample;
 pub use sample::SampleLayout;
 pub use sample::TrackedProc;
+pub use ticker::Clock;
+pub use ticker::MonotonicClock;
+pub use ticker::Tick;
+pub use ticker::Ticker;
+pub use ticker::TickerError;
+pub use ticker::MAX_RATE_HZ;
+pub use ticker::MIN_RATE_HZ;

@@ -161,6 +161,18 @@ pub enum ProcRole {
     Other(String),
 }
 
+impl ProcRole {
+    /// `daemon`, `worker`, or the name: the `role` of `ProcStart`/`ProcExit` events.
+    #[must_use]
+    pub fn label(&self) -> &str {
+        match self {
+            Self::Daemon => "daemon",
+            Self::Worker => "worker",
+            Self::Other(name) => name,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackedProc {
     pub pid: u32,
