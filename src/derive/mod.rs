@@ -1,1 +1,2 @@
 //! (filled in by the store/derive work)
+pub mod energy;
