@@ -1,4 +1,5 @@
 //! Command line.
+pub mod sensors;
 use std::process::ExitCode;
 
 pub fn main() -> ExitCode {
