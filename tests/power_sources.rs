@@ -9,6 +9,8 @@ use std::sync::mpsc;
 
 use edgewatt::power::clock::FakeClock;
 use edgewatt::power::config::PmicConfig;
+use edgewatt::power::config::PowerConfig;
+use edgewatt::power::config::SourceChoice;
 use edgewatt::power::detect;
 use edgewatt::power::pmic;
 use edgewatt::power::pmic::PmicSource;
@@ -16,6 +18,7 @@ use edgewatt::power::rapl::counter_delta;
 use edgewatt::power::rapl::RaplSource;
 use edgewatt::power::reader::run_loop;
 use edgewatt::power::reader::PowerMsg;
+use edgewatt::power::reader::PowerReader;
 use edgewatt::power::reader::ReaderConfig;
 use edgewatt::power::replay::ReplaySource;
 use edgewatt::power::vcio;
@@ -278,4 +281,48 @@ fn an_absent_sensor_gives_one_warning_event_and_no_source() {
         none.is_none() && no_event.is_none(),
         "source = none is not a warning"
     );
+}
+
+#[test]
+fn the_reader_thread_delivers_a_replay_and_stops() {
+    let src = ReplaySource::from_csv("0,,,1000\n500,,,2000\n1000,,,3000\n", "t.csv").unwrap();
+    let reader = PowerReader::spawn(src, FakeClock::new(10), ReaderConfig::default()).unwrap();
+    assert!(reader.label.starts_with("replay of t.csv (3 readings"));
+    // The thread ends by itself at the end of the trace, which closes the channel.
+    let msgs: Vec<PowerMsg> = reader.rx.iter().collect();
+    let powers: Vec<i64> = msgs
+        .iter()
+        .filter_map(|m| match m {
+            PowerMsg::Reading(r) => Some(r.power_uw),
+            PowerMsg::Event(_) => None,
+        })
+        .collect();
+    assert_eq!(powers, [1000, 2000, 3000]);
+    let stats = reader.stop();
+    assert_eq!((stats.readings, stats.failures), (3, 0));
+}
+
+#[test]
+fn power_config_reads_from_toml_and_refuses_unknown_keys() {
+    let cfg: PowerConfig = toml::from_str(
+        "source = \"ina219\"\n[ina219]\naddress = 0x42\nshunt_uohm = 20000\nmax_current_ma = 4000\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.source, SourceChoice::Ina219);
+    assert_eq!(
+        (
+            cfg.ina219.address,
+            cfg.ina219.shunt_uohm,
+            cfg.ina219.averaging
+        ),
+        (0x42, 20_000, 8)
+    );
+    assert_eq!(cfg.pmic.interval_ms, 100, "defaults for the rest");
+    let err = toml::from_str::<PowerConfig>("[ina219]\nshunt_ohm = 0.01\n").unwrap_err();
+    assert!(
+        err.to_string().contains("unknown field `shunt_ohm`"),
+        "{err}"
+    );
+    let off: PowerConfig = toml::from_str("source = \"none\"\n").unwrap();
+    assert!(detect::open_configured(&off).unwrap().is_none());
 }

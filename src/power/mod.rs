@@ -11,6 +11,7 @@
 //! Readings hold raw integers (µV, µA, µW) on CLOCK_MONOTONIC µs; [`reader`] polls a source
 //! on its own thread, retries with backoff, and turns faults into log events.
 
+pub mod calibration;
 pub mod clock;
 pub mod config;
 pub mod detect;
