@@ -226,3 +226,22 @@ fn polling_only_returns_fresh_conversions() {
         .windows(2)
         .all(|w| w[1].mono_us - w[0].mono_us >= PERIOD_US));
 }
+
+#[test]
+fn a_chip_slower_than_its_datasheet_loses_no_conversion() {
+    // Conversions every 9 ms instead of 8.52: empty polls retry after period / 8.
+    let clock = FakeClock::new(S);
+    let mut f = fake(&clock);
+    f.period_override_us = Some(9_000);
+    // Conversion 111 completes at +0.999 s; the late poll that takes it is at most 1.065 ms on.
+    let (readings, _) = run(f, &clock, 2 * S + 5_000);
+    assert_eq!(readings.len(), 111, "1 s / 9 ms");
+    for (i, r) in readings.iter().enumerate() {
+        let done = S + (i as u64 + 1) * 9_000;
+        assert!(
+            (done..done + PERIOD_US / 8 + 1).contains(&r.mono_us),
+            "{i}: {}",
+            r.mono_us
+        );
+    }
+}

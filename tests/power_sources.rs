@@ -197,7 +197,7 @@ fn replay_plays_the_trace_on_the_clock_and_ends() {
         ]
     );
     assert!(
-        matches!(&msgs.last().unwrap(), PowerMsg::Event(e) if e.kind == EventKind::Stop { reason: "replay: end of trace".into() })
+        matches!(&msgs.last().unwrap(), PowerMsg::Event(e) if e.kind == EventKind::PowerFault { source: "replay".into(), message: "replay: end of trace; power reader stopped".into() })
     );
     assert_eq!(stats.readings, 3);
     let bad = ReplaySource::from_csv("10,1,2,3\n5,1,2,3\n", "b.csv").unwrap_err();

@@ -17,10 +17,10 @@ pub mod config;
 pub mod detect;
 pub mod fake;
 pub mod ina219;
-pub mod records;
 pub mod pmic;
 pub mod rapl;
 pub mod reader;
+pub mod records;
 pub mod replay;
 pub mod vcio;
 

@@ -15,7 +15,6 @@ use std::thread::JoinHandle;
 
 use super::clock::Clock;
 use super::flags;
-use super::PowerError;
 use super::PowerReading;
 use super::PowerSource;
 use crate::record::Event;
@@ -67,7 +66,6 @@ struct Outage {
     since_us: u64,
     failures: u64,
     last_logged_us: u64,
-    last_message: String,
 }
 
 fn event(mono_us: u64, kind: EventKind) -> PowerMsg {
@@ -99,6 +97,7 @@ pub fn run_loop<S: PowerSource, C: Clock>(
             break;
         }
         stats.polls += 1;
+        let mut retry_soon = false;
         let mut out = Vec::new();
         match source.poll(now) {
             Ok(Some(mut r)) => {
@@ -153,16 +152,15 @@ pub fn run_loop<S: PowerSource, C: Clock>(
                 stats.readings += 1;
                 out.push(PowerMsg::Reading(r));
             }
-            Ok(None) => stats.empty_polls += 1,
+            Ok(None) => {
+                // The conversion is late: look again soon rather than a whole period later.
+                stats.empty_polls += 1;
+                retry_soon = true;
+            }
             Err(e) if !e.is_transient() => {
-                let kind = match e {
-                    PowerError::Ended { .. } => EventKind::Stop {
-                        reason: format!("{name}: end of trace"),
-                    },
-                    other => EventKind::PowerFault {
-                        source: name.clone(),
-                        message: format!("{other}; power reader stopped"),
-                    },
+                let kind = EventKind::PowerFault {
+                    source: name.clone(),
+                    message: format!("{e}; power reader stopped"),
                 };
                 let _ = tx.send(event(now, kind));
                 break;
@@ -176,16 +174,11 @@ pub fn run_loop<S: PowerSource, C: Clock>(
                 });
                 o.failures += 1;
                 let first = o.failures == 1;
-                if first
-                    || (message != o.last_message
-                        && now.saturating_sub(o.last_logged_us) >= cfg.fault_log_interval_us)
-                    || now.saturating_sub(o.last_logged_us) >= cfg.fault_log_interval_us
-                {
+                if first || now.saturating_sub(o.last_logged_us) >= cfg.fault_log_interval_us {
                     if first {
                         log::warn!("power source {name}: {message}; retrying with backoff");
                     }
                     o.last_logged_us = now;
-                    o.last_message.clone_from(&message);
                     out.push(event(
                         now,
                         EventKind::PowerFault {
@@ -213,7 +206,11 @@ pub fn run_loop<S: PowerSource, C: Clock>(
                 return stats;
             }
         }
-        deadline += period_us;
+        deadline = if retry_soon {
+            now + (period_us / 8).max(1)
+        } else {
+            deadline + period_us
+        };
         let now = clock.now_us();
         if deadline > now {
             clock.sleep_us(deadline - now);
