@@ -29,6 +29,8 @@ pub struct Config {
     pub sampler: SamplerConfig,
     pub store: StoreConfig,
     pub clock: ClockConfig,
+    /// Power sources (`[power]`, `[power.ina219]`, …): see docs/POWER.md.
+    pub power: crate::power::config::PowerConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +83,7 @@ impl Default for Config {
             sampler: SamplerConfig::default(),
             store: StoreConfig::default(),
             clock: ClockConfig::default(),
+            power: crate::power::config::PowerConfig::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod derive;
+pub mod power;
 pub mod record;
 pub mod sampler;
 pub mod store;

@@ -5,3 +5,5 @@ mod common;
 mod derive;
 mod kill;
 mod sampler;
+mod power_faults;
+mod power_sources;

@@ -7,6 +7,7 @@ mod inspect;
 pub mod render;
 mod run;
 mod sample;
+pub mod sensors;
 pub mod time;
 
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ pub enum Command {
     Dump(dump::DumpArgs),
     /// Summarise each segment: span, record counts, gaps, late ticks, corrupt frames.
     Inspect(inspect::InspectArgs),
+    /// Detect power sources (INA219, Pi 5 PMIC, RAPL, replay) and show live V, A, W.
+    Sensors(sensors::SensorsArgs),
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Sample(args) => sample::run(&cli, args),
         Command::Dump(args) => dump::run(&cli, args),
         Command::Inspect(args) => inspect::run(&cli, args),
+        Command::Sensors(args) => sensors::run(args).map(|()| ExitCode::SUCCESS),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
     };
     match result {

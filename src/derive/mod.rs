@@ -31,6 +31,7 @@
 //! # Ok::<(), edgewatt::derive::DeriveError>(())
 //! ```
 
+pub mod energy;
 mod auc;
 mod baseline;
 mod series;

@@ -42,6 +42,8 @@ pub enum BlockError {
     BadLayout(&'static str),
     #[error("sample block data is corrupt: {0}")]
     Corrupt(&'static str),
+    #[error("value cannot be stored: {0}")]
+    Unrepresentable(&'static str),
 }
 
 /// Number of integers in one row for `layout`.

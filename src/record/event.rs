@@ -61,6 +61,20 @@ pub enum EventKind {
     /// A source this machine does not have (no thermal zones, no cpufreq, no
     /// `get_throttled`), reported once at start: the layout simply lacks it.
     SourceMissing { source: String, message: String },
+    /// A power source failed (bus error, chip reset, overflow, stuck readings); readings
+    /// stop until a `PowerRecovered`, and the gap shows in the energy coverage.
+    PowerFault { source: String, message: String },
+    /// The supply voltage fell below the under-voltage threshold (Pi 5: 4.63 V), µV.
+    UnderVoltage { source: String, bus_uv: i64 },
+    /// The configured power source is not there at start; runs get estimates only.
+    SensorAbsent { source: String, message: String },
+    /// A failing power source gives readings again after `failures` failed polls and
+    /// `gap_us` without readings.
+    PowerRecovered {
+        source: String,
+        failures: u64,
+        gap_us: u64,
+    },
 }
 
 impl EventKind {
@@ -81,6 +95,10 @@ impl EventKind {
             Self::ProcStart { .. } => "proc_start",
             Self::ProcExit { .. } => "proc_exit",
             Self::SourceMissing { .. } => "source_missing",
+            Self::PowerFault { .. } => "power_fault",
+            Self::UnderVoltage { .. } => "under_voltage",
+            Self::SensorAbsent { .. } => "sensor_absent",
+            Self::PowerRecovered { .. } => "power_recovered",
         }
     }
 }

@@ -10,12 +10,15 @@
 
 mod block;
 mod event;
+mod power;
 
 pub use block::BlockError;
 pub use block::SampleBlock;
 pub use block::SampleBlockBuilder;
 pub use event::Event;
 pub use event::EventKind;
+pub use power::PowerBlock;
+pub use power::PowerBlockBuilder;
 use serde::Deserialize;
 use serde::Serialize;
 
@@ -27,8 +30,8 @@ pub struct Frame {
     pub record: Record,
 }
 
-/// Variant indices are part of the format: 0 Samples, 1 Event, 2 Seal.
-/// Index 3 is reserved for Power records and 4 for Run records.
+/// Variant indices are part of the format: 0 Samples, 1 Event, 2 Seal, 3 Power.
+/// Index 4 is reserved for Run records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Record {
     /// A block of consecutive samples of one layout.
@@ -36,6 +39,8 @@ pub enum Record {
     Event(Event),
     /// Last frame of a sealed segment.
     Seal(Seal),
+    /// A block of consecutive power readings of one source.
+    Power(PowerBlock),
 }
 
 impl Record {
@@ -46,6 +51,7 @@ impl Record {
             Self::Samples(_) => "samples",
             Self::Event(_) => "event",
             Self::Seal(_) => "seal",
+            Self::Power(_) => "power",
         }
     }
 }

@@ -6,6 +6,8 @@
 //! Store failures (full disk, I/O errors) never stop sampling: the writer keeps the
 //! frames queued and retries, and the failure is logged as an event.
 
+mod power;
+
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering;
@@ -95,6 +97,8 @@ struct Daemon {
     fsync_interval_us: u64,
     last_flush_us: u64,
     failing: bool,
+    power: Option<power::PowerTap>,
+    records: Vec<Record>,
     summary: RunSummary,
 }
 
@@ -135,11 +139,16 @@ impl Daemon {
             let r = self.writer.append(&Record::Samples(block)).map(drop);
             self.store_result(r);
         }
-        let events = std::mem::take(&mut self.events);
-        for e in events {
-            let r = self.writer.append(&Record::Event(e)).map(drop);
+        let mut records = std::mem::take(&mut self.records);
+        if let Some(p) = &mut self.power {
+            p.drain(&mut records);
+        }
+        records.extend(self.events.drain(..).map(Record::Event));
+        for rec in records.drain(..) {
+            let r = self.writer.append(&rec).map(drop);
             self.store_result(r);
         }
+        self.records = records;
         let r = self.writer.sync();
         self.store_result(r);
         match self.writer.maybe_rotate(now_us, Anchor::now()) {
@@ -197,8 +206,13 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         fsync_interval_us: cfg.store.fsync_interval_ms * 1000,
         last_flush_us: clock::mono_us(),
         failing: false,
+        power: None,
+        records: Vec::new(),
         summary: RunSummary::default(),
     };
+    let (tap, absent) = power::PowerTap::start(cfg);
+    d.power = tap;
+    d.events.extend(absent);
     for r in recoveries {
         log::warn!(
             "repaired {} left open by a crash: {:?}, {} frames kept, {} bytes dropped",
@@ -265,6 +279,9 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     d.sampler.flush_cost(now_us);
     let cost: Vec<Event> = d.sampler.drain_events().collect();
     d.events.extend(cost);
+    if let Some(p) = d.power.take() {
+        p.stop(&mut d.records);
+    }
     d.event(EventKind::Stop {
         reason: stop_reason.clone(),
     });

@@ -1,0 +1,361 @@
+//! Measured energy: trapezoidal integration of power readings over a window and its phases.
+//!
+//! Readings are points `(mono_us, power_uw)`; consecutive valid readings at most `max_gap_us`
+//! apart are joined by a straight line, and the area under the lines inside the window is the
+//! energy. Stretches of the window not under such a line are holes: they add no energy, and
+//! show in the **coverage** (covered share of the window) and the **largest gap**. No value is
+//! invented for a hole. Readings just outside the window count for its edges, so a run shorter
+//! than the sampling period still gets a figure (by interpolation) with its coverage.
+//!
+//! Idle subtraction: the baseline is the mean power over a quiet window (before the run);
+//! `net = gross − baseline × covered time`. Everything stored is an integer (µJ, µW, µs, ppm);
+//! J, Wh and per-token figures are computed from them.
+
+use serde::Deserialize;
+use serde::Serialize;
+
+use crate::power::PowerReading;
+
+/// A span of CLOCK_MONOTONIC, µs, `start_us ≤ end_us`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub start_us: u64,
+    pub end_us: u64,
+}
+
+impl Window {
+    /// A window from two instants, in either order.
+    #[must_use]
+    pub const fn new(a_us: u64, b_us: u64) -> Self {
+        if a_us <= b_us {
+            Self {
+                start_us: a_us,
+                end_us: b_us,
+            }
+        } else {
+            Self {
+                start_us: b_us,
+                end_us: a_us,
+            }
+        }
+    }
+
+    #[must_use]
+    pub const fn duration_us(&self) -> u64 {
+        self.end_us - self.start_us
+    }
+}
+
+/// How far apart two readings may be and still be joined, µs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integration {
+    pub max_gap_us: u64,
+}
+
+impl Integration {
+    /// Four nominal periods: one or two lost readings are bridged, an outage is a hole.
+    #[must_use]
+    pub const fn for_period(period_us: u64) -> Self {
+        Self {
+            max_gap_us: period_us.saturating_mul(4),
+        }
+    }
+}
+
+/// Energy over one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowEnergy {
+    pub window: Window,
+    /// ∫ P dt over the covered parts of the window, µJ.
+    pub gross_uj: i64,
+    /// `gross − baseline × covered_us`, µJ; `None` without a baseline.
+    pub net_uj: Option<i64>,
+    /// Time of the window covered by valid readings, µs.
+    pub covered_us: u64,
+    /// Covered share of the window, parts per million.
+    pub coverage_ppm: u32,
+    /// Longest stretch of the window not covered, µs.
+    pub largest_gap_us: u64,
+    /// Valid readings inside the window.
+    pub readings: u32,
+}
+
+const UJ_PER_WH: f64 = 3.6e9;
+
+impl WindowEnergy {
+    #[must_use]
+    pub fn coverage(&self) -> f64 {
+        f64::from(self.coverage_ppm) / 1e6
+    }
+
+    #[must_use]
+    pub fn gross_j(&self) -> f64 {
+        self.gross_uj as f64 / 1e6
+    }
+
+    #[must_use]
+    pub fn gross_wh(&self) -> f64 {
+        self.gross_uj as f64 / UJ_PER_WH
+    }
+
+    #[must_use]
+    pub fn net_j(&self) -> Option<f64> {
+        self.net_uj.map(|uj| uj as f64 / 1e6)
+    }
+
+    #[must_use]
+    pub fn net_wh(&self) -> Option<f64> {
+        self.net_uj.map(|uj| uj as f64 / UJ_PER_WH)
+    }
+
+    /// Mean power over the covered time, µW; `None` if nothing is covered.
+    #[must_use]
+    pub fn mean_power_uw(&self) -> Option<i64> {
+        (self.covered_us > 0)
+            .then(|| (i128::from(self.gross_uj) * 1_000_000 / i128::from(self.covered_us)) as i64)
+    }
+}
+
+/// Integrates `readings` (any order; stuck ones are skipped) over `window`.
+#[must_use]
+pub fn integrate(
+    readings: &[PowerReading],
+    window: Window,
+    cfg: Integration,
+    baseline_uw: Option<i64>,
+) -> WindowEnergy {
+    let mut points: Vec<(u64, i64)> = readings
+        .iter()
+        .filter(|r| r.is_valid())
+        .map(|r| (r.mono_us, r.power_uw))
+        .collect();
+    points.sort_unstable_by_key(|p| p.0);
+    let (ws, we) = (window.start_us, window.end_us);
+    // Twice the area, in µW·µs (pJ), accumulated exactly per segment.
+    let mut area2_pj: i128 = 0;
+    let mut covered_us = 0u64;
+    let mut largest_gap_us = 0u64;
+    let mut cursor = ws;
+    let mut point_covered = false;
+    for pair in points.windows(2) {
+        let ((ta, pa), (tb, pb)) = (pair[0], pair[1]);
+        if tb == ta || tb - ta > cfg.max_gap_us || tb < ws || ta > we {
+            continue;
+        }
+        let (t0, t1) = (ta.max(ws), tb.min(we));
+        point_covered = true;
+        if t1 <= t0 {
+            continue;
+        }
+        // p(t) = (pa·(tb − t) + pb·(t − ta)) / (tb − ta); area = (t1 − t0)·(p(t0) + p(t1)) / 2.
+        let (ta, tb, t0, t1) = (ta as i128, tb as i128, t0 as i128, t1 as i128);
+        let (pa, pb) = (i128::from(pa), i128::from(pb));
+        let num = (t1 - t0) * (pa * (2 * tb - t0 - t1) + pb * (t0 + t1 - 2 * ta));
+        area2_pj += num / (tb - ta);
+        let (t0, t1) = (t0 as u64, t1 as u64);
+        largest_gap_us = largest_gap_us.max(t0.saturating_sub(cursor));
+        cursor = cursor.max(t1);
+        covered_us += t1 - t0;
+    }
+    largest_gap_us = largest_gap_us.max(we.saturating_sub(cursor));
+    let gross_uj = div_round(area2_pj, 2_000_000) as i64;
+    let duration = window.duration_us();
+    let coverage_ppm = if duration == 0 {
+        if point_covered {
+            1_000_000
+        } else {
+            0
+        }
+    } else {
+        (u128::from(covered_us) * 1_000_000 / u128::from(duration)) as u32
+    };
+    let readings = points.iter().filter(|p| (ws..=we).contains(&p.0)).count() as u32;
+    WindowEnergy {
+        window,
+        gross_uj,
+        net_uj: baseline_uw.map(|b| {
+            gross_uj - div_round(i128::from(b) * i128::from(covered_us), 1_000_000) as i64
+        }),
+        covered_us,
+        coverage_ppm,
+        largest_gap_us,
+        readings,
+    }
+}
+
+fn div_round(n: i128, d: i128) -> i128 {
+    if n >= 0 {
+        (n + d / 2) / d
+    } else {
+        (n - d / 2) / d
+    }
+}
+
+/// Idle power measured over a quiet window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub window: Window,
+    pub power_uw: i64,
+    pub coverage_ppm: u32,
+}
+
+/// Mean power over `window`; `None` if no valid readings cover it.
+#[must_use]
+pub fn baseline(readings: &[PowerReading], window: Window, cfg: Integration) -> Option<Baseline> {
+    let e = integrate(readings, window, cfg, None);
+    Some(Baseline {
+        window,
+        power_uw: e.mean_power_uw()?,
+        coverage_ppm: e.coverage_ppm,
+    })
+}
+
+/// The phases of an inference run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    Load,
+    Prefill,
+    Decode,
+}
+
+/// Token counts of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub prompt: u64,
+    pub generated: u64,
+}
+
+/// Measured energy of one run: where it came from, the whole run and each phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunEnergy {
+    /// The source's label (what it measures and misses).
+    pub source: String,
+    /// Nominal sampling period of the source, µs.
+    pub period_us: u64,
+    /// Valid readings per second inside the run window, mHz.
+    pub measured_rate_mhz: u64,
+    pub integration: Integration,
+    pub baseline: Option<Baseline>,
+    pub run: WindowEnergy,
+    pub phases: Vec<(Phase, WindowEnergy)>,
+    pub tokens: Tokens,
+}
+
+fn per_token(uj: Option<i64>, tokens: u64) -> Option<f64> {
+    (tokens > 0).then_some(uj? as f64 / 1e6 / tokens as f64)
+}
+
+impl RunEnergy {
+    #[must_use]
+    pub fn phase(&self, phase: Phase) -> Option<&WindowEnergy> {
+        self.phases
+            .iter()
+            .find(|(p, _)| *p == phase)
+            .map(|(_, e)| e)
+    }
+
+    /// The decode phase if there is one, else the whole run.
+    fn decode_or_run(&self) -> &WindowEnergy {
+        self.phase(Phase::Decode).unwrap_or(&self.run)
+    }
+
+    /// Decode energy (whole run without phases) per generated token, J.
+    #[must_use]
+    pub fn gross_j_per_generated_token(&self) -> Option<f64> {
+        per_token(Some(self.decode_or_run().gross_uj), self.tokens.generated)
+    }
+
+    #[must_use]
+    pub fn net_j_per_generated_token(&self) -> Option<f64> {
+        per_token(self.decode_or_run().net_uj, self.tokens.generated)
+    }
+
+    /// Prefill energy per prompt token, J (needs a prefill phase).
+    #[must_use]
+    pub fn gross_j_per_prompt_token(&self) -> Option<f64> {
+        per_token(
+            self.phase(Phase::Prefill).map(|e| e.gross_uj),
+            self.tokens.prompt,
+        )
+    }
+
+    #[must_use]
+    pub fn net_j_per_prompt_token(&self) -> Option<f64> {
+        per_token(
+            self.phase(Phase::Prefill).and_then(|e| e.net_uj),
+            self.tokens.prompt,
+        )
+    }
+
+    /// One line for text output.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let r = &self.run;
+        let net = r
+            .net_j()
+            .map_or_else(String::new, |j| format!(", {j:.3} J net"));
+        let base = self.baseline.map_or_else(String::new, |b| {
+            format!(", baseline {:.3} W", b.power_uw as f64 / 1e6)
+        });
+        let head = if r.covered_us == 0 {
+            "no valid power readings cover this run".to_string()
+        } else {
+            format!("{:.3} J ({:.6} Wh) gross{net}", r.gross_j(), r.gross_wh())
+        };
+        format!(
+            "{head} over {:.3} s, coverage {:.1}%, largest gap {:.3} s, {:.1} Hz{base} [{}]",
+            r.window.duration_us() as f64 / 1e6,
+            r.coverage() * 100.0,
+            r.largest_gap_us as f64 / 1e6,
+            self.measured_rate_mhz as f64 / 1e3,
+            self.source
+        )
+    }
+}
+
+/// Everything [`run_energy`] needs besides the readings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSpec<'a> {
+    pub source_label: &'a str,
+    pub period_us: u64,
+    pub run: Window,
+    pub phases: &'a [(Phase, Window)],
+    /// Quiet window before the run for the idle baseline; `None`: gross figures only.
+    pub baseline_window: Option<Window>,
+    pub tokens: Tokens,
+}
+
+/// Measured energy of a run from its readings and phase windows: one call per run.
+#[must_use]
+pub fn run_energy(readings: &[PowerReading], spec: &RunSpec<'_>) -> RunEnergy {
+    let integration = Integration::for_period(spec.period_us);
+    let baseline = spec
+        .baseline_window
+        .and_then(|w| baseline(readings, w, integration));
+    let idle = baseline.map(|b| b.power_uw);
+    let run = integrate(readings, spec.run, integration, idle);
+    let phases = spec
+        .phases
+        .iter()
+        .map(|&(p, w)| (p, integrate(readings, w, integration, idle)))
+        .collect();
+    let duration = spec.run.duration_us();
+    let measured_rate_mhz = if duration == 0 {
+        0
+    } else {
+        (u128::from(run.readings) * 1_000_000_000 / u128::from(duration)) as u64
+    };
+    RunEnergy {
+        source: spec.source_label.to_string(),
+        period_us: spec.period_us,
+        measured_rate_mhz,
+        integration,
+        baseline,
+        run,
+        phases,
+        tokens: spec.tokens,
+    }
+}
+
+#[cfg(test)]
+mod tests;

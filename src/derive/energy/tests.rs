@@ -1,0 +1,190 @@
+use super::*;
+use crate::power::flags;
+use crate::power::SourceId;
+
+const S: u64 = 1_000_000;
+
+fn r(t_us: u64, power_uw: i64) -> PowerReading {
+    PowerReading::power_only(t_us, SourceId::Ina219, power_uw)
+}
+
+fn gap(max_gap_us: u64) -> Integration {
+    Integration { max_gap_us }
+}
+
+#[test]
+fn trapezoids_over_a_fully_covered_window() {
+    // 1 W → 3 W over the first second (2 J), then 3 W for a second (3 J).
+    let rs = [r(0, 1_000_000), r(S, 3_000_000), r(2 * S, 3_000_000)];
+    let e = integrate(&rs, Window::new(0, 2 * S), gap(S + S / 2), None);
+    assert_eq!(e.gross_uj, 5_000_000);
+    assert_eq!(e.covered_us, 2 * S);
+    assert_eq!(e.coverage_ppm, 1_000_000);
+    assert_eq!(e.largest_gap_us, 0);
+    assert_eq!(e.readings, 3);
+    assert_eq!(e.net_uj, None);
+    assert!((e.gross_wh() - 5.0 / 3600.0).abs() < 1e-12);
+    assert_eq!(e.mean_power_uw(), Some(2_500_000));
+}
+
+#[test]
+fn window_edges_are_interpolated() {
+    // p(0.5 s) = 2 W: (2+3)/2 × 0.5 + 3 × 0.5 = 2.75 J.
+    let rs = [r(0, 1_000_000), r(S, 3_000_000), r(2 * S, 3_000_000)];
+    let e = integrate(&rs, Window::new(S / 2, 3 * S / 2), gap(2 * S), None);
+    assert_eq!(e.gross_uj, 2_750_000);
+    assert_eq!(e.coverage_ppm, 1_000_000);
+    assert_eq!(e.readings, 1);
+}
+
+#[test]
+fn a_hole_is_not_filled_and_shows_in_coverage() {
+    let ms = 1_000;
+    let rs = [
+        r(0, 2_000_000),
+        r(100 * ms, 2_000_000),
+        r(1_000 * ms, 2_000_000),
+        r(1_100 * ms, 2_000_000),
+    ];
+    let e = integrate(
+        &rs,
+        Window::new(0, 1_100 * ms),
+        Integration::for_period(100 * ms),
+        None,
+    );
+    assert_eq!(e.gross_uj, 400_000, "2 W over the 200 ms covered");
+    assert_eq!(e.covered_us, 200 * ms);
+    assert_eq!(e.coverage_ppm, 181_818, "200 / 1100");
+    assert_eq!(e.largest_gap_us, 900 * ms);
+}
+
+#[test]
+fn a_run_shorter_than_the_period_still_gets_a_figure() {
+    // 2 W at 0 and 4 W at 100 ms; the run is 40–60 ms: mean 3 W × 20 ms = 60 mJ.
+    let rs = [r(0, 2_000_000), r(100_000, 4_000_000)];
+    let e = integrate(&rs, Window::new(40_000, 60_000), gap(400_000), None);
+    assert_eq!(e.gross_uj, 60_000);
+    assert_eq!(e.coverage_ppm, 1_000_000);
+    assert_eq!(e.readings, 0);
+}
+
+#[test]
+fn stuck_readings_are_gaps_and_an_uncovered_run_says_so() {
+    let mut stuck = r(S, 1_000_000);
+    stuck.flags = flags::STUCK;
+    let rs = [r(0, 1_000_000), stuck, r(2 * S, 1_000_000)];
+    let e = integrate(&rs, Window::new(0, 2 * S), gap(S + S / 2), None);
+    assert_eq!(e.gross_uj, 0);
+    assert_eq!(e.coverage_ppm, 0);
+    assert_eq!(e.largest_gap_us, 2 * S);
+    assert_eq!(e.mean_power_uw(), None);
+    let run = run_energy(
+        &rs,
+        &RunSpec {
+            source_label: "ina219 test",
+            period_us: S / 4,
+            run: Window::new(0, 2 * S),
+            phases: &[],
+            baseline_window: None,
+            tokens: Tokens::default(),
+        },
+    );
+    assert!(run
+        .summary()
+        .starts_with("no valid power readings cover this run"));
+    assert!(run.summary().contains("coverage 0.0%"));
+}
+
+#[test]
+fn no_readings_at_all_is_one_big_gap() {
+    let e = integrate(&[], Window::new(5, 105), gap(10), Some(1_000));
+    assert_eq!((e.gross_uj, e.covered_us, e.largest_gap_us), (0, 0, 100));
+    assert_eq!(e.net_uj, Some(0));
+}
+
+#[test]
+fn order_of_readings_does_not_matter() {
+    let rs = [r(2 * S, 3_000_000), r(0, 1_000_000), r(S, 3_000_000)];
+    let e = integrate(&rs, Window::new(0, 2 * S), gap(2 * S), None);
+    assert_eq!(e.gross_uj, 5_000_000);
+}
+
+fn run_fixture() -> RunEnergy {
+    // Idle 1 W for 0–1 s, ramp to 3 W by 1.5 s, 3 W until 3 s.
+    let ms = 1_000;
+    let rs = [
+        r(0, 1_000_000),
+        r(500 * ms, 1_000_000),
+        r(1_000 * ms, 1_000_000),
+        r(1_500 * ms, 3_000_000),
+        r(2_000 * ms, 3_000_000),
+        r(2_500 * ms, 3_000_000),
+        r(3_000 * ms, 3_000_000),
+    ];
+    let phases = [
+        (Phase::Prefill, Window::new(S, 3 * S / 2)),
+        (Phase::Decode, Window::new(3 * S / 2, 3 * S)),
+    ];
+    run_energy(
+        &rs,
+        &RunSpec {
+            source_label: "ina219 /dev/i2c-1",
+            period_us: 500 * ms,
+            run: Window::new(S, 3 * S),
+            phases: &phases,
+            baseline_window: Some(Window::new(0, S)),
+            tokens: Tokens {
+                prompt: 10,
+                generated: 30,
+            },
+        },
+    )
+}
+
+#[test]
+fn run_phases_baseline_and_per_token_figures() {
+    let e = run_fixture();
+    let b = e.baseline.unwrap();
+    assert_eq!((b.power_uw, b.coverage_ppm), (1_000_000, 1_000_000));
+    // Ramp 1→3 W over 0.5 s = 1 J, then 3 W × 1.5 s = 4.5 J.
+    assert_eq!(e.run.gross_uj, 5_500_000);
+    assert_eq!(e.run.net_uj, Some(3_500_000), "5.5 J − 1 W × 2 s");
+    let prefill = e.phase(Phase::Prefill).unwrap();
+    assert_eq!(
+        (prefill.gross_uj, prefill.net_uj),
+        (1_000_000, Some(500_000))
+    );
+    let decode = e.phase(Phase::Decode).unwrap();
+    assert_eq!(
+        (decode.gross_uj, decode.net_uj),
+        (4_500_000, Some(3_000_000))
+    );
+    assert_eq!(e.phase(Phase::Load), None);
+    let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-12;
+    assert!(close(e.gross_j_per_prompt_token(), 0.1));
+    assert!(close(e.net_j_per_prompt_token(), 0.05));
+    assert!(close(e.gross_j_per_generated_token(), 0.15));
+    assert!(close(e.net_j_per_generated_token(), 0.1));
+    assert_eq!(e.measured_rate_mhz, 2_500, "5 readings in 2 s");
+    assert_eq!(e.integration.max_gap_us, 2 * S);
+    assert_eq!(
+        e.summary(),
+        "5.500 J (0.001528 Wh) gross, 3.500 J net over 2.000 s, coverage 100.0%, \
+         largest gap 0.000 s, 2.5 Hz, baseline 1.000 W [ina219 /dev/i2c-1]"
+    );
+}
+
+#[test]
+fn no_tokens_means_no_per_token_figure() {
+    let mut e = run_fixture();
+    e.tokens = Tokens::default();
+    assert_eq!(e.gross_j_per_generated_token(), None);
+    assert_eq!(e.gross_j_per_prompt_token(), None);
+}
+
+#[test]
+fn the_run_energy_round_trips_through_postcard() {
+    let e = run_fixture();
+    let bytes = postcard::to_stdvec(&e).unwrap();
+    assert_eq!(postcard::from_bytes::<RunEnergy>(&bytes).unwrap(), e);
+}

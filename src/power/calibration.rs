@@ -1,0 +1,144 @@
+//! INA219 calibration and configuration from the `[power.ina219]` keys.
+//!
+//! Current LSB: the smallest convenient value (1, 2, 2.5, 5 × 10ⁿ µA, and 1.25) at or above
+//! I_max / 32768 whose calibration register fits 16 bits; shunt range: the smallest PGA range
+//! that holds I_max × R; bus range 16 V; the same averaging on both ADCs. Combinations the
+//! chip cannot measure are refused with what to change.
+
+use ina219::address::Address;
+use ina219::calibration::IntCalibration;
+use ina219::calibration::MicroAmpere;
+use ina219::configuration::BusVoltageRange;
+use ina219::configuration::Configuration;
+use ina219::configuration::Resolution;
+use ina219::configuration::ShuntVoltageRange;
+
+use super::config::Ina219Config;
+use super::PowerError;
+
+/// Fewest current steps between 0 and the maximum current a calibration may leave.
+const MIN_STEPS: i64 = 256;
+
+/// What [`plan`] derived from an [`Ina219Config`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ina219Plan {
+    pub address: Address,
+    pub calibration: IntCalibration,
+    pub configuration: Configuration,
+    pub current_lsb_ua: i64,
+    pub power_lsb_uw: i64,
+    /// Value written to the calibration register (0x05).
+    pub calibration_register: u16,
+    /// Shunt voltage at the maximum current, µV.
+    pub shunt_full_uv: i64,
+    /// Time of one shunt + bus conversion, µs.
+    pub conversion_us: u64,
+    pub poll_period_us: u64,
+}
+
+/// Convenient current LSBs (µA): 1, 2, 5, 10, 20, 25, 50, 100, 125, 200, 250, 500, 1000, ...
+fn convenient_lsbs() -> impl Iterator<Item = i64> {
+    (0u32..10).flat_map(|exp| {
+        [100i64, 125, 200, 250, 500]
+            .into_iter()
+            .map(move |m| m * 10i64.pow(exp))
+            .filter(|v| v % 100 == 0)
+            .map(|v| v / 100)
+    })
+}
+
+fn averaging(samples: u8) -> Result<Resolution, PowerError> {
+    Ok(match samples {
+        1 => Resolution::Res12Bit,
+        2 => Resolution::Avg2,
+        4 => Resolution::Avg4,
+        8 => Resolution::Avg8,
+        16 => Resolution::Avg16,
+        32 => Resolution::Avg32,
+        64 => Resolution::Avg64,
+        128 => Resolution::Avg128,
+        other => {
+            return Err(PowerError::Config(format!(
+                "ina219.averaging = {other}: use 1, 2, 4, 8, 16, 32, 64 or 128"
+            )))
+        }
+    })
+}
+
+/// Computes calibration, ranges and polling period; refuses combinations the chip cannot do.
+pub fn plan(cfg: &Ina219Config) -> Result<Ina219Plan, PowerError> {
+    let address = Address::from_byte(cfg.address).map_err(|_| {
+        PowerError::Config(format!(
+            "ina219.address = {:#04x}: an INA219 answers at 0x40..=0x4F",
+            cfg.address
+        ))
+    })?;
+    if cfg.shunt_uohm == 0 || cfg.max_current_ma == 0 {
+        return Err(PowerError::Config(
+            "ina219.shunt_uohm and ina219.max_current_ma must be above 0".into(),
+        ));
+    }
+    let max_ua = i64::from(cfg.max_current_ma) * 1_000;
+    let r_uohm = i64::from(cfg.shunt_uohm);
+    let shunt_full_uv = max_ua * r_uohm / 1_000_000;
+    let shunt_range = [
+        ShuntVoltageRange::Fsr40mv,
+        ShuntVoltageRange::Fsr80mv,
+        ShuntVoltageRange::Fsr160mv,
+        ShuntVoltageRange::Fsr320mv,
+    ]
+    .into_iter()
+    .find(|r| i64::from(*r.range_mv().end()) * 1_000 >= shunt_full_uv)
+    .ok_or_else(|| {
+        PowerError::Config(format!(
+            "{} mA through {} µΩ drops {} mV across the shunt, beyond the INA219's ±320 mV: \
+             use a smaller shunt (10–20 mΩ for a Pi 5) or a lower max_current_ma",
+            cfg.max_current_ma,
+            cfg.shunt_uohm,
+            shunt_full_uv / 1_000
+        ))
+    })?;
+    let min_lsb_ua = (max_ua + 32_767) / 32_768;
+    let calibration = convenient_lsbs()
+        .filter(|&lsb| lsb >= min_lsb_ua)
+        .find_map(|lsb| IntCalibration::new(MicroAmpere(lsb), cfg.shunt_uohm))
+        .ok_or_else(|| {
+            PowerError::Config(format!(
+                "no INA219 calibration fits {} µΩ with max_current_ma = {}: the calibration \
+                 register would leave its 16 bits; check the shunt value (in µΩ)",
+                cfg.shunt_uohm, cfg.max_current_ma
+            ))
+        })?;
+    let steps = max_ua / calibration.current_lsb().0;
+    if steps < MIN_STEPS {
+        return Err(PowerError::Config(format!(
+            "{} µΩ is too small a shunt for max_current_ma = {}: the smallest usable current \
+             LSB ({} µA) leaves {steps} steps below the maximum (at least {MIN_STEPS} wanted); \
+             use a larger shunt",
+            cfg.shunt_uohm,
+            cfg.max_current_ma,
+            calibration.current_lsb().0
+        )));
+    }
+    let resolution = averaging(cfg.averaging)?;
+    let configuration = Configuration {
+        bus_voltage_range: BusVoltageRange::Fsr16v,
+        shunt_voltage_range: shunt_range,
+        bus_resolution: resolution,
+        shunt_resolution: resolution,
+        ..Configuration::default()
+    };
+    let conversion_us = u64::from(configuration.conversion_time_us().unwrap_or(1_064));
+    let min_period_us = 1_000_000 / u64::from(cfg.max_poll_hz.max(1));
+    Ok(Ina219Plan {
+        address,
+        calibration,
+        configuration,
+        current_lsb_ua: calibration.current_lsb().0,
+        power_lsb_uw: calibration.power_lsb().0,
+        calibration_register: calibration.as_bits(),
+        shunt_full_uv,
+        conversion_us,
+        poll_period_us: conversion_us.max(min_period_us),
+    })
+}
