@@ -50,8 +50,17 @@ fn encode_all(
     builder: &mut SampleBlockBuilder,
     enc: &mut FrameEncoder,
 ) -> Vec<u8> {
+    encode_blocks(samples, BLOCK, builder, enc)
+}
+
+fn encode_blocks(
+    samples: &[Sample],
+    block: usize,
+    builder: &mut SampleBlockBuilder,
+    enc: &mut FrameEncoder,
+) -> Vec<u8> {
     let mut out = Vec::new();
-    for (seq, chunk) in samples.chunks(BLOCK).enumerate() {
+    for (seq, chunk) in samples.chunks(block).enumerate() {
         for s in chunk {
             builder.push(s).expect("same layout");
         }
@@ -109,8 +118,21 @@ fn report(samples: &[Sample], encoded: &[u8]) {
         csv_per_sample / per_sample
     );
 
-    let mut builder = SampleBlockBuilder::new(layout);
+    let mut builder = SampleBlockBuilder::new(layout.clone());
     let mut enc = FrameEncoder::new();
+    let mut no_procs = layout.clone();
+    no_procs.procs.clear();
+    let bare = synth::trace(&no_procs, samples.len(), 1);
+    let mut bare_builder = SampleBlockBuilder::new(no_procs);
+    for block in [10, 50, 100, 300, 600] {
+        let n = encode_blocks(samples, block, &mut builder, &mut enc).len() as f64;
+        let m = encode_blocks(&bare, block, &mut bare_builder, &mut enc).len() as f64;
+        println!(
+            "blocks of {block:>3} samples: {:.2} bytes/sample; without tracked procs {:.2}",
+            n / samples.len() as f64,
+            m / samples.len() as f64
+        );
+    }
     let rounds = 5;
     let t = Instant::now();
     for _ in 0..rounds {
