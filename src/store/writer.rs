@@ -150,29 +150,23 @@ impl Writer {
     /// `append` or `sync`; the error says how much is pending.
     pub fn append(&mut self, rec: &Record) -> Result<u64, StoreError> {
         let seq = self.next_seq;
+        // Older frames first: the new one is queued only if they cannot be written.
+        let flushed = self.write_pending();
         let bytes = self.enc.encode(&FrameRef { seq, record: rec })?;
         self.next_seq += 1;
-        if self.pending.is_empty() && !self.torn {
-            match self.file.write_all(bytes) {
-                Ok(()) => {
-                    self.file_len += bytes.len() as u64;
-                    self.frames += 1;
-                    return Ok(seq);
-                }
-                Err(e) => {
-                    let owned = bytes.to_vec();
-                    self.roll_back();
-                    let dropped = self.queue(owned);
-                    return Err(self.write_error(e, dropped));
-                }
+        let written = flushed.and_then(|()| self.file.write_all(bytes));
+        match written {
+            Ok(()) => {
+                self.file_len += bytes.len() as u64;
+                self.frames += 1;
+                Ok(seq)
             }
-        }
-        let owned = bytes.to_vec();
-        let dropped = self.queue(owned);
-        match self.flush_pending() {
-            Err(StoreError::WriteFailed { source, .. }) => Err(self.write_error(source, dropped)),
-            Err(e) => Err(e),
-            Ok(()) => Ok(seq),
+            Err(e) => {
+                let owned = bytes.to_vec();
+                self.roll_back();
+                let dropped = self.queue(owned);
+                Err(self.write_error(e, dropped))
+            }
         }
     }
 
@@ -333,7 +327,8 @@ impl Writer {
         Ok(())
     }
 
-    fn flush_pending(&mut self) -> Result<(), StoreError> {
+    /// Writes the queued frames in order; on error cuts the file back and keeps the rest.
+    fn write_pending(&mut self) -> std::io::Result<()> {
         let result = self.heal_torn().and_then(|()| {
             while let Some(frame) = self.pending.front() {
                 self.file.write_all(frame)?;
@@ -344,14 +339,14 @@ impl Writer {
             }
             Ok(())
         });
-        result.map_err(|source| {
+        if result.is_err() {
             self.roll_back();
-            StoreError::WriteFailed {
-                path: self.path.clone(),
-                source,
-                pending_frames: self.pending_frames(),
-                pending_bytes: self.pending_bytes(),
-            }
-        })
+        }
+        result
+    }
+
+    fn flush_pending(&mut self) -> Result<(), StoreError> {
+        self.write_pending()
+            .map_err(|source| self.write_error(source, 0))
     }
 }

@@ -40,13 +40,16 @@ fn event_frame_len(seq: u64) -> u64 {
     enc.encode(&frame).unwrap().len() as u64
 }
 
-/// Runs in the child: the file may hold the header, two events and half of a third.
+/// Runs in the child: the file may hold the header, two events and half of a third; the
+/// queue holds two frames.
 fn child(dir: &Path) {
     // SAFETY: ignoring a signal; EFBIG is then returned by write.
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    let (mut w, _) = Writer::open(opts(dir), ident(), anchor(0)).unwrap();
-    let header = w.segment_len_bytes();
     let e = event_frame_len(0);
+    let mut o = opts(dir);
+    o.max_pending_bytes = 2 * e as usize + 1;
+    let (mut w, _) = Writer::open(o, ident(), anchor(0)).unwrap();
+    let header = w.segment_len_bytes();
     set_fsize_limit(header + 2 * e + e / 2);
     assert_eq!(w.append(&event(0)).unwrap(), 0);
     assert_eq!(w.append(&event(1)).unwrap(), 1);
@@ -84,8 +87,17 @@ fn child(dir: &Path) {
             ..
         })
     ));
+    // A third queued frame does not fit: the oldest (seq 2) goes.
+    assert!(matches!(
+        w.append(&event(4)),
+        Err(StoreError::QueueFull {
+            dropped_frames: 1,
+            ..
+        })
+    ));
+    assert_eq!((w.pending_frames(), w.dropped_frames()), (2, 1));
     set_fsize_limit(u64::MAX); // the disk has room again
-    assert_eq!(w.append(&event(4)).unwrap(), 4);
+    assert_eq!(w.append(&event(5)).unwrap(), 5);
     assert_eq!((w.pending_frames(), w.pending_bytes()), (0, 0));
     w.sync().unwrap();
     w.close(SealReason::Shutdown, 7).unwrap();
@@ -115,10 +127,20 @@ fn a_failed_write_keeps_frames_and_retries() {
     let seqs: Vec<u64> = got.iter().map(|f| f.seq).collect();
     assert_eq!(
         seqs,
-        [0, 1, 2, 3, 4, 5],
-        "every frame written once, in order"
+        [0, 1, 3, 4, 5, 6],
+        "every kept frame written once, in order; the dropped one leaves a gap"
     );
     for f in &got[..5] {
         assert_eq!(f.record, event(f.seq));
     }
+    assert_eq!(got[5].record, seal_of(SealReason::Shutdown, 5, 7));
+}
+
+fn seal_of(reason: SealReason, frames: u64, mono_us: u64) -> edgewatt::record::Record {
+    edgewatt::record::Record::Seal(edgewatt::record::Seal {
+        reason,
+        frames,
+        dropped_bytes: 0,
+        mono_us,
+    })
 }
