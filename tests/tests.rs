@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod derive;
 mod kill;
-mod sampler;
 mod power_faults;
 mod power_sources;
+mod sampler;
+mod store;

@@ -1,0 +1,99 @@
+//! Errors of the record store; each names the file or directory involved.
+
+use std::io;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use super::frame::CorruptReason;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error(
+        "state directory {dir} is locked by another edgewatt (pid {holder}); \
+         stop that daemon or choose another --state-dir"
+    )]
+    Locked { dir: PathBuf, holder: String },
+
+    #[error(
+        "cannot use state directory {dir}: {source}; \
+         make it writable or choose another --state-dir"
+    )]
+    DirUnusable { dir: PathBuf, source: io::Error },
+
+    #[error("cannot {op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+
+    #[error("{path} is not an edgewatt segment: it does not start with the magic EDGEWATT\\0")]
+    BadMagic { path: PathBuf },
+
+    #[error("{path}: segment header frame is unreadable ({reason})")]
+    BadHeader {
+        path: PathBuf,
+        reason: CorruptReason,
+    },
+
+    #[error(
+        "{path}: segment format version {version} is newer than this edgewatt reads \
+         (up to {supported}); upgrade edgewatt"
+    )]
+    UnsupportedVersion {
+        path: PathBuf,
+        version: u16,
+        supported: u16,
+    },
+
+    #[error(
+        "cannot write {path}: {source}; {pending_frames} frames ({pending_bytes} bytes) \
+         are kept in memory and retried on the next write"
+    )]
+    WriteFailed {
+        path: PathBuf,
+        source: io::Error,
+        pending_frames: u64,
+        pending_bytes: u64,
+    },
+
+    #[error(
+        "cannot write {path}: {source}; the in-memory queue is full, \
+         {dropped_frames} oldest frames were dropped"
+    )]
+    QueueFull {
+        path: PathBuf,
+        source: io::Error,
+        dropped_frames: u64,
+    },
+
+    #[error(
+        "cannot seal {path}: {source}; {lost_frames} unwritten frames are lost, \
+         the segment is repaired at the next start"
+    )]
+    CloseFailed {
+        path: PathBuf,
+        source: io::Error,
+        lost_frames: u64,
+    },
+
+    #[error("cannot encode a record: {0}")]
+    Encode(#[from] postcard::Error),
+
+    #[error("bad store option {name}: {why}")]
+    BadOption {
+        name: &'static str,
+        why: &'static str,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Self::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}

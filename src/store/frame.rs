@@ -1,0 +1,199 @@
+//! Framing: COBS( postcard(value) ‖ crc32c LE ) ‖ 0x00, and the segment header.
+
+use std::fmt;
+use std::path::Path;
+
+use crc::Crc;
+use crc::CRC_32_ISCSI;
+use serde::Deserialize;
+use serde::Serialize;
+
+use super::StoreError;
+use crate::clock::Anchor;
+use crate::record::Frame;
+
+/// First 8 bytes of every segment file; a `0x00` follows them.
+pub const MAGIC: [u8; 8] = *b"EDGEWATT";
+/// Version of the segment format written by this edgewatt (and the newest it reads).
+pub const FORMAT_VERSION: u16 = 1;
+/// Bytes of the CRC-32C that ends every frame payload.
+pub const CRC_BYTES: usize = 4;
+/// Shortest postcard payload a frame may carry (a varint and an enum index).
+const MIN_PAYLOAD: usize = 2;
+/// Where the header frame starts: after the magic and its `0x00`.
+pub const HEADER_OFFSET: usize = MAGIC.len() + 1;
+
+const CRC32C: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+
+/// CRC-32C (Castagnoli, CRC_32_ISCSI) of `bytes`.
+#[must_use]
+pub fn crc32c(bytes: &[u8]) -> u32 {
+    CRC32C.checksum(bytes)
+}
+
+/// Payload of the first frame of a segment. Field order is the wire format: never change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentHeader {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: u16,
+    pub device_id: String,
+    pub boot_id: String,
+    /// Monotonic and wall clock read when the segment was created.
+    pub anchor: Anchor,
+    /// `seq` the first record frame of this segment has (or would have had).
+    pub first_seq: u64,
+    /// Version of the edgewatt that wrote the segment.
+    pub writer: String,
+    pub host: String,
+}
+
+/// Why a frame was rejected. None of these can be a frame that was completely written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorruptReason {
+    /// The bytes between two `0x00` are not valid COBS.
+    Cobs,
+    /// Too few bytes for a payload and its CRC.
+    TooShort,
+    /// The CRC does not match the payload.
+    Crc,
+    /// The file ends without the frame's closing `0x00` (torn last write).
+    Unterminated,
+    /// CRC good but the payload is not what the place requires (only for the header).
+    Payload,
+}
+
+impl CorruptReason {
+    /// Short name for text and JSON output.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Cobs => "cobs",
+            Self::TooShort => "too_short",
+            Self::Crc => "crc",
+            Self::Unterminated => "unterminated",
+            Self::Payload => "payload",
+        }
+    }
+}
+
+impl fmt::Display for CorruptReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Cobs => "invalid COBS encoding",
+            Self::TooShort => "frame too short",
+            Self::Crc => "CRC mismatch",
+            Self::Unterminated => "no closing 0x00 (torn write)",
+            Self::Payload => "payload does not decode",
+        })
+    }
+}
+
+/// Encodes values into frames, reusing its buffers.
+#[derive(Debug, Default)]
+pub struct FrameEncoder {
+    payload: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl FrameEncoder {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The complete frame of `value`, closing `0x00` included. Valid until the next call.
+    pub fn encode<T: Serialize>(&mut self, value: &T) -> Result<&[u8], StoreError> {
+        let mut payload = std::mem::take(&mut self.payload);
+        payload.clear();
+        let mut payload = postcard::to_extend(value, payload)?;
+        let crc = crc32c(&payload);
+        payload.extend_from_slice(&crc.to_le_bytes());
+        self.out.clear();
+        self.out
+            .resize(cobs::max_encoding_length(payload.len()) + 1, 0);
+        let n = cobs::encode(&payload, &mut self.out);
+        self.out.truncate(n);
+        self.out.push(0);
+        self.payload = payload;
+        Ok(&self.out)
+    }
+}
+
+/// Undoes COBS and checks the CRC of one frame body (`encoded` excludes the closing
+/// `0x00`); returns the postcard payload, which lives in `scratch`.
+pub fn unframe<'a>(encoded: &[u8], scratch: &'a mut Vec<u8>) -> Result<&'a [u8], CorruptReason> {
+    scratch.clear();
+    scratch.extend_from_slice(encoded);
+    let n = cobs::decode_in_place(scratch).map_err(|_| CorruptReason::Cobs)?;
+    if n < MIN_PAYLOAD + CRC_BYTES {
+        return Err(CorruptReason::TooShort);
+    }
+    let (payload, crc) = scratch[..n].split_at(n - CRC_BYTES);
+    let mut crc_le = [0u8; CRC_BYTES];
+    crc_le.copy_from_slice(crc);
+    if crc32c(payload) != u32::from_le_bytes(crc_le) {
+        return Err(CorruptReason::Crc);
+    }
+    Ok(payload)
+}
+
+/// What one record frame turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    Frame(Frame),
+    /// CRC good but not decodable here (a record type from a newer writer); `seq` is read
+    /// from the payload's leading varint when possible.
+    Unknown {
+        seq: Option<u64>,
+    },
+    Corrupt(CorruptReason),
+}
+
+/// Decodes one record frame body (`encoded` excludes the closing `0x00`).
+#[must_use]
+pub fn decode_frame(encoded: &[u8], scratch: &mut Vec<u8>) -> Decoded {
+    match unframe(encoded, scratch) {
+        Err(reason) => Decoded::Corrupt(reason),
+        Ok(payload) => match postcard::from_bytes::<Frame>(payload) {
+            Ok(frame) => Decoded::Frame(frame),
+            Err(_) => Decoded::Unknown {
+                seq: postcard::take_from_bytes::<u64>(payload)
+                    .ok()
+                    .map(|(seq, _)| seq),
+            },
+        },
+    }
+}
+
+/// Checks the magic and decodes the header frame of a segment's bytes; returns the header
+/// and the offset of the first record frame.
+pub fn read_header(path: &Path, bytes: &[u8]) -> Result<(SegmentHeader, usize), StoreError> {
+    let bad_header = |reason| StoreError::BadHeader {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes.len() < HEADER_OFFSET || bytes[..MAGIC.len()] != MAGIC || bytes[MAGIC.len()] != 0 {
+        return Err(StoreError::BadMagic {
+            path: path.to_path_buf(),
+        });
+    }
+    let rest = &bytes[HEADER_OFFSET..];
+    let Some(len) = rest.iter().position(|&b| b == 0) else {
+        return Err(bad_header(CorruptReason::Unterminated));
+    };
+    let mut scratch = Vec::new();
+    let payload = unframe(&rest[..len], &mut scratch).map_err(bad_header)?;
+    let version = postcard::take_from_bytes::<u16>(payload)
+        .map_err(|_| bad_header(CorruptReason::Payload))?
+        .0;
+    if version > FORMAT_VERSION {
+        return Err(StoreError::UnsupportedVersion {
+            path: path.to_path_buf(),
+            version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let header = postcard::from_bytes::<SegmentHeader>(payload)
+        .map_err(|_| bad_header(CorruptReason::Payload))?;
+    Ok((header, HEADER_OFFSET + len + 1))
+}

@@ -1,0 +1,280 @@
+//! Reading segments: listing a state directory and iterating the frames of one segment.
+//!
+//! Reading takes no lock: the open segment of a live daemon can be read at any time (its
+//! last frame may then show as [`CorruptReason::Unterminated`] while it is being written).
+
+use std::fs;
+use std::path::Path;
+use std::path::PathBuf;
+
+use super::frame::decode_frame;
+use super::frame::read_header;
+use super::frame::CorruptReason;
+use super::frame::Decoded;
+use super::frame::SegmentHeader;
+use super::StoreError;
+use super::BROKEN_SUFFIX;
+use super::OPEN_SUFFIX;
+use super::SEALED_SUFFIX;
+use crate::record::Frame;
+
+/// Digits of the zero-padded first sequence number in a segment file name.
+const NAME_DIGITS: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Kind {
+    Sealed,
+    Open,
+    Broken,
+}
+
+impl Kind {
+    const fn suffix(self) -> &'static str {
+        match self {
+            Self::Sealed => SEALED_SUFFIX,
+            Self::Open => OPEN_SUFFIX,
+            Self::Broken => BROKEN_SUFFIX,
+        }
+    }
+}
+
+/// File name of a segment: `<first_seq:020><suffix>`.
+pub(crate) fn segment_file_name(first_seq: u64, kind: Kind) -> String {
+    format!("{first_seq:0NAME_DIGITS$}{}", kind.suffix())
+}
+
+fn parse_name(name: &str) -> Option<(u64, Kind)> {
+    let digits = name.get(..NAME_DIGITS)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let kind = match &name[NAME_DIGITS..] {
+        SEALED_SUFFIX => Kind::Sealed,
+        OPEN_SUFFIX => Kind::Open,
+        BROKEN_SUFFIX => Kind::Broken,
+        _ => return None,
+    };
+    Some((digits.parse().ok()?, kind))
+}
+
+/// A segment file found in a state directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentInfo {
+    pub path: PathBuf,
+    /// From the file name.
+    pub first_seq: u64,
+    /// Still being written (or left open by a crash).
+    pub open: bool,
+    pub len_bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub path: PathBuf,
+    pub first_seq: u64,
+    pub kind: Kind,
+    pub len_bytes: u64,
+}
+
+/// Every segment-like file of `dir` (sealed, open, broken), ordered by first seq then kind.
+pub(crate) fn list_entries(dir: &Path) -> Result<Vec<Entry>, StoreError> {
+    let read_dir = fs::read_dir(dir).map_err(|e| StoreError::io("list", dir, e))?;
+    let mut out = Vec::new();
+    for entry in read_dir {
+        let entry = entry.map_err(|e| StoreError::io("list", dir, e))?;
+        let name = entry.file_name();
+        let Some((first_seq, kind)) = name.to_str().and_then(parse_name) else {
+            continue;
+        };
+        let path = entry.path();
+        let len_bytes = match entry.metadata() {
+            Ok(m) => m.len(),
+            // Deleted by retention between listing and stat.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(StoreError::io("stat", path, e)),
+        };
+        out.push(Entry {
+            path,
+            first_seq,
+            kind,
+            len_bytes,
+        });
+    }
+    out.sort_by_key(|e| (e.first_seq, e.kind));
+    Ok(out)
+}
+
+/// The sealed and open segments of `dir`, oldest first (by the first seq in their names).
+pub fn list_segments(dir: &Path) -> Result<Vec<SegmentInfo>, StoreError> {
+    Ok(list_entries(dir)?
+        .into_iter()
+        .filter(|e| e.kind != Kind::Broken)
+        .map(|e| SegmentInfo {
+            path: e.path,
+            first_seq: e.first_seq,
+            open: e.kind == Kind::Open,
+            len_bytes: e.len_bytes,
+        })
+        .collect())
+}
+
+/// One segment, read into memory.
+#[derive(Debug, Clone)]
+pub struct SegmentReader {
+    path: PathBuf,
+    header: SegmentHeader,
+    bytes: Vec<u8>,
+    body_offset: usize,
+}
+
+impl SegmentReader {
+    /// Reads the file and its header; errors name the file (bad magic, bad header, newer
+    /// format version).
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let bytes = fs::read(path).map_err(|e| StoreError::io("read", path, e))?;
+        Self::from_bytes(path, bytes)
+    }
+
+    /// As [`open`](Self::open), for bytes already in memory; `path` only names them in errors.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self, StoreError> {
+        let (header, body_offset) = read_header(path, &bytes)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            header,
+            bytes,
+            body_offset,
+        })
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    #[must_use]
+    pub const fn header(&self) -> &SegmentHeader {
+        &self.header
+    }
+
+    #[must_use]
+    pub fn len_bytes(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    /// Offset of the first record frame (after magic and header frame).
+    #[must_use]
+    pub const fn body_offset(&self) -> u64 {
+        self.body_offset as u64
+    }
+
+    /// The record frames, in file order.
+    #[must_use]
+    pub fn items(&self) -> Items<'_> {
+        scan_frames(&self.bytes, self.body_offset)
+    }
+}
+
+/// One frame slot of a segment. Offsets and lengths are in bytes of the file; `len`
+/// includes the closing `0x00`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Frame {
+        offset: u64,
+        len: u64,
+        frame: Frame,
+    },
+    /// Bytes that are not a completely written frame; skipped.
+    Corrupt {
+        offset: u64,
+        len: u64,
+        reason: CorruptReason,
+    },
+    /// An intact frame this edgewatt cannot decode (newer record type); skipped.
+    Unknown {
+        offset: u64,
+        len: u64,
+        seq: Option<u64>,
+    },
+}
+
+impl Item {
+    #[must_use]
+    pub const fn offset(&self) -> u64 {
+        match self {
+            Self::Frame { offset, .. }
+            | Self::Corrupt { offset, .. }
+            | Self::Unknown { offset, .. } => *offset,
+        }
+    }
+
+    /// Offset just past this item.
+    #[must_use]
+    pub const fn end(&self) -> u64 {
+        match self {
+            Self::Frame { offset, len, .. }
+            | Self::Corrupt { offset, len, .. }
+            | Self::Unknown { offset, len, .. } => *offset + *len,
+        }
+    }
+
+    /// Whether the frame was completely written (decodable or not).
+    #[must_use]
+    pub const fn is_intact(&self) -> bool {
+        !matches!(self, Self::Corrupt { .. })
+    }
+}
+
+/// Iterator over the frames of `bytes` from `start`; see [`scan_frames`].
+#[derive(Debug)]
+pub struct Items<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    scratch: Vec<u8>,
+}
+
+/// Frames of any byte slice, starting at `start` (which should follow a `0x00`). Runs of
+/// `0x00` between frames are padding and skipped. Never panics, whatever the bytes.
+#[must_use]
+pub fn scan_frames(bytes: &[u8], start: usize) -> Items<'_> {
+    Items {
+        bytes,
+        pos: start.min(bytes.len()),
+        scratch: Vec::new(),
+    }
+}
+
+impl Iterator for Items<'_> {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        loop {
+            let rest = &self.bytes[self.pos..];
+            let offset = self.pos as u64;
+            match rest.iter().position(|&b| b == 0) {
+                None if rest.is_empty() => return None,
+                None => {
+                    self.pos = self.bytes.len();
+                    return Some(Item::Corrupt {
+                        offset,
+                        len: rest.len() as u64,
+                        reason: CorruptReason::Unterminated,
+                    });
+                }
+                Some(0) => self.pos += 1,
+                Some(n) => {
+                    self.pos += n + 1;
+                    let len = n as u64 + 1;
+                    return Some(match decode_frame(&rest[..n], &mut self.scratch) {
+                        Decoded::Frame(frame) => Item::Frame { offset, len, frame },
+                        Decoded::Unknown { seq } => Item::Unknown { offset, len, seq },
+                        Decoded::Corrupt(reason) => Item::Corrupt {
+                            offset,
+                            len,
+                            reason,
+                        },
+                    });
+                }
+            }
+        }
+    }
+}

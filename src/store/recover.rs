@@ -1,0 +1,310 @@
+//! Start-up work on a state directory: the lock, repair of segments a crash left open,
+//! where sequence numbers resume, and retention.
+
+use std::fs;
+use std::fs::File;
+use std::io::ErrorKind;
+use std::io::Read;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::path::PathBuf;
+
+use super::frame::read_header;
+use super::frame::FrameEncoder;
+use super::frame::SegmentHeader;
+use super::frame::FORMAT_VERSION;
+use super::frame::MAGIC;
+use super::reader::list_entries;
+use super::reader::scan_frames;
+use super::reader::segment_file_name;
+use super::reader::Entry;
+use super::reader::Item;
+use super::reader::Kind;
+use super::reader::SegmentReader;
+use super::SegmentIdent;
+use super::StoreError;
+use super::StoreOptions;
+use super::BROKEN_SUFFIX;
+use super::LOCK_FILE;
+use super::OPEN_SUFFIX;
+use super::SEALED_SUFFIX;
+use crate::clock::Anchor;
+use crate::record::Frame;
+use crate::record::Record;
+use crate::record::Seal;
+use crate::record::SealReason;
+
+/// What was done to a segment found open at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryAction {
+    /// Truncated after its last intact frame, sealed with reason `Recovered`, renamed.
+    Sealed,
+    /// It already ended with a seal (crash before the rename): truncated and renamed.
+    Renamed,
+    /// Its magic or header was unreadable (crash while creating it, or a newer format):
+    /// renamed to `….ewlog.broken` and left alone.
+    Quarantined,
+}
+
+/// One repaired segment; the daemon logs it as an `EventKind::Recovered` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    pub action: RecoveryAction,
+    /// The segment as found (`….ewlog.open`).
+    pub found: PathBuf,
+    /// Where it is now (`….ewlog`, or `….ewlog.broken` when quarantined).
+    pub path: PathBuf,
+    /// Intact record frames kept (the header and an existing seal not counted).
+    pub good_frames: u64,
+    /// Bytes cut off after the last intact frame (all of the file when quarantined).
+    pub dropped_bytes: u64,
+}
+
+pub(crate) fn check_options(opts: &StoreOptions) -> Result<(), StoreError> {
+    let bad = |name, why| Err(StoreError::BadOption { name, why });
+    if opts.segment_max_bytes == 0 {
+        return bad("segment_max_bytes", "must be at least 1");
+    }
+    if opts.segment_max_age_s == 0 {
+        return bad("segment_max_age_s", "must be at least 1");
+    }
+    if opts.max_pending_bytes == 0 {
+        return bad("max_pending_bytes", "must be at least 1");
+    }
+    Ok(())
+}
+
+/// Creates `<dir>/<first_seq>.ewlog.open` holding magic and header, durably.
+pub(crate) fn create_segment(
+    dir: &Path,
+    ident: &SegmentIdent,
+    first_seq: u64,
+    anchor: Anchor,
+    enc: &mut FrameEncoder,
+) -> Result<(File, PathBuf, u64), StoreError> {
+    let path = dir.join(segment_file_name(first_seq, Kind::Open));
+    let header = SegmentHeader {
+        format_version: FORMAT_VERSION,
+        device_id: ident.device_id.clone(),
+        boot_id: ident.boot_id.clone(),
+        anchor,
+        first_seq,
+        writer: env!("CARGO_PKG_VERSION").to_owned(),
+        host: ident.host.clone(),
+    };
+    let mut bytes = MAGIC.to_vec();
+    bytes.push(0);
+    bytes.extend_from_slice(enc.encode(&header)?);
+    let mut file = File::options()
+        .append(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| StoreError::io("create segment", &path, e))?;
+    let written = file.write_all(&bytes).and_then(|()| file.sync_data());
+    if let Err(e) = written {
+        drop(file);
+        let _ = std::fs::remove_file(&path);
+        return Err(StoreError::io("write segment header", &path, e));
+    }
+    sync_dir(dir)?;
+    Ok((file, path, bytes.len() as u64))
+}
+
+/// Takes the exclusive `flock` on `<dir>/LOCK` and writes our pid into it.
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|source| StoreError::DirUnusable {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+    // SAFETY: flock on a file descriptor we own; no memory is involved.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => "unknown".to_owned(),
+                pid => pid.to_owned(),
+            };
+            return Err(StoreError::Locked {
+                dir: dir.to_path_buf(),
+                holder,
+            });
+        }
+        return Err(StoreError::io("lock", path, err));
+    }
+    file.set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .map_err(|e| StoreError::io("write pid to", &path, e))?;
+    Ok(file)
+}
+
+/// fsyncs a directory, so renames, creations and deletions in it are durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io("fsync directory", dir, e))
+}
+
+fn rename_to(dir: &Path, from: &Path, suffix: &str) -> Result<PathBuf, StoreError> {
+    let name = from
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(OPEN_SUFFIX))
+        .map(|stem| format!("{stem}{suffix}"))
+        .ok_or_else(|| {
+            let e = std::io::Error::new(ErrorKind::InvalidInput, "not an open segment name");
+            StoreError::io("rename", from, e)
+        })?;
+    let to = dir.join(name);
+    fs::rename(from, &to).map_err(|e| StoreError::io("rename", from, e))?;
+    sync_dir(dir)?;
+    Ok(to)
+}
+
+/// Renames `….ewlog.open` to `….ewlog` durably.
+pub(crate) fn rename_sealed(dir: &Path, open: &Path) -> Result<PathBuf, StoreError> {
+    rename_to(dir, open, SEALED_SUFFIX)
+}
+
+/// Repairs every `….ewlog.open` in `dir`; `now_mono_us` goes into the seals.
+pub(crate) fn recover_open_segments(
+    dir: &Path,
+    now_mono_us: u64,
+) -> Result<Vec<Recovery>, StoreError> {
+    let mut out = Vec::new();
+    for entry in list_entries(dir)? {
+        if entry.kind == Kind::Open {
+            out.push(recover_one(dir, &entry, now_mono_us)?);
+        }
+    }
+    Ok(out)
+}
+
+fn recover_one(dir: &Path, entry: &Entry, now_mono_us: u64) -> Result<Recovery, StoreError> {
+    let path = &entry.path;
+    let bytes = fs::read(path).map_err(|e| StoreError::io("read", path, e))?;
+    let Ok((header, body)) = read_header(path, &bytes) else {
+        return Ok(Recovery {
+            action: RecoveryAction::Quarantined,
+            found: path.clone(),
+            path: rename_to(dir, path, BROKEN_SUFFIX)?,
+            good_frames: 0,
+            dropped_bytes: bytes.len() as u64,
+        });
+    };
+    let (mut good_end, mut good_frames, mut last_seq, mut sealed) = (body as u64, 0, None, false);
+    for item in scan_frames(&bytes, body) {
+        match &item {
+            Item::Frame { frame, .. } => {
+                sealed = matches!(frame.record, Record::Seal(_));
+                good_frames += u64::from(!sealed);
+                last_seq = Some(frame.seq);
+            }
+            Item::Unknown { seq, .. } => {
+                sealed = false;
+                good_frames += 1;
+                last_seq = seq.or(last_seq);
+            }
+            Item::Corrupt { .. } => continue,
+        }
+        good_end = item.end();
+    }
+    let dropped_bytes = bytes.len() as u64 - good_end;
+    let mut file = File::options()
+        .append(true)
+        .open(path)
+        .map_err(|e| StoreError::io("open for repair", path, e))?;
+    if dropped_bytes > 0 {
+        file.set_len(good_end)
+            .map_err(|e| StoreError::io("truncate", path, e))?;
+    }
+    if !sealed {
+        let frame = Frame {
+            seq: last_seq.map_or(header.first_seq, |s| s + 1),
+            record: Record::Seal(Seal {
+                reason: SealReason::Recovered,
+                frames: good_frames,
+                dropped_bytes,
+                mono_us: now_mono_us,
+            }),
+        };
+        let mut enc = FrameEncoder::new();
+        file.write_all(enc.encode(&frame)?)
+            .map_err(|e| StoreError::io("write seal frame to", path, e))?;
+    }
+    file.sync_data()
+        .map_err(|e| StoreError::io("fdatasync", path, e))?;
+    Ok(Recovery {
+        action: if sealed {
+            RecoveryAction::Renamed
+        } else {
+            RecoveryAction::Sealed
+        },
+        found: path.clone(),
+        path: rename_sealed(dir, path)?,
+        good_frames,
+        dropped_bytes,
+    })
+}
+
+/// The seq after the last intact frame in `dir`, and never below a segment name's first seq
+/// (past it for quarantined segments, so names stay unique).
+pub(crate) fn next_seq(dir: &Path) -> Result<u64, StoreError> {
+    let entries = list_entries(dir)?;
+    let floor = entries
+        .iter()
+        .map(|e| e.first_seq + u64::from(e.kind == Kind::Broken))
+        .max()
+        .unwrap_or(0);
+    for entry in entries.iter().rev().filter(|e| e.kind != Kind::Broken) {
+        let Ok(reader) = SegmentReader::open(&entry.path) else {
+            continue;
+        };
+        let last = reader
+            .items()
+            .filter_map(|item| match item {
+                Item::Frame { frame, .. } => Some(frame.seq),
+                Item::Unknown { seq, .. } => seq,
+                Item::Corrupt { .. } => None,
+            })
+            .max();
+        if let Some(last) = last {
+            return Ok(floor.max(last + 1));
+        }
+    }
+    Ok(floor)
+}
+
+/// Deletes the oldest sealed (or quarantined) segments while all segments of `dir` together
+/// exceed `retain_bytes`; open segments are never deleted. Returns the deleted paths.
+pub(crate) fn enforce_retention(dir: &Path, retain_bytes: u64) -> Result<Vec<PathBuf>, StoreError> {
+    let entries = list_entries(dir)?;
+    let mut total: u64 = entries.iter().map(|e| e.len_bytes).sum();
+    let mut deleted = Vec::new();
+    for entry in entries.iter().filter(|e| e.kind != Kind::Open) {
+        if total <= retain_bytes {
+            break;
+        }
+        match fs::remove_file(&entry.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("delete", &entry.path, e)),
+        }
+        total -= entry.len_bytes;
+        deleted.push(entry.path.clone());
+    }
+    if !deleted.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(deleted)
+}
