@@ -147,12 +147,7 @@ pub enum ConfigError {
     },
 }
 
-fn bounded<'de, D: Deserializer<'de>>(
-    d: D,
-    lo: u64,
-    hi: u64,
-    unit: &str,
-) -> Result<u64, D::Error> {
+fn bounded<'de, D: Deserializer<'de>>(d: D, lo: u64, hi: u64, unit: &str) -> Result<u64, D::Error> {
     let v = u64::deserialize(d)?;
     if (lo..=hi).contains(&v) {
         Ok(v)

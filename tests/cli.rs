@@ -41,7 +41,11 @@ fn run_for(config: &Path, seconds: &str) -> std::process::Output {
         .arg(config)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -61,19 +65,34 @@ fn a_run_on_the_pi5_fixture_logs_its_exact_values() {
     let records = dump(&dir.path().join("state"));
     let samples = of_type(&records, "sample");
     // 0.5 s at 20 Hz: ticks 0..=10.
-    assert!((10..=12).contains(&samples.len()), "{} samples", samples.len());
+    assert!(
+        (10..=12).contains(&samples.len()),
+        "{} samples",
+        samples.len()
+    );
     let s = samples[0];
     assert_eq!(s["cpu_ticks"][0]["user"], 41234);
     assert_eq!(s["cpu_ticks"][0]["idle"], 903_412);
-    assert_eq!(s["cpu_ticks"].as_array().unwrap().len(), 5, "aggregate + 4 cores");
+    assert_eq!(
+        s["cpu_ticks"].as_array().unwrap().len(),
+        5,
+        "aggregate + 4 cores"
+    );
     assert_eq!(s["cpu_ticks"][1]["user"], 10412);
     assert_eq!(s["mem_kb"]["total"], 8_245_616);
     assert_eq!(s["mem_kb"]["available"], 7_380_944);
     assert_eq!(s["temps_mc"]["thermal_zone0:cpu-thermal"], 52300);
     assert_eq!(s["freqs_khz"]["policy0"], 2_400_000);
     assert_eq!(s["throttled"], 0x50005);
-    let ticks: Vec<u64> = samples.iter().map(|s| s["tick"].as_u64().unwrap()).collect();
-    assert_eq!(ticks, (0..ticks.len() as u64).collect::<Vec<_>>(), "no tick skipped");
+    let ticks: Vec<u64> = samples
+        .iter()
+        .map(|s| s["tick"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ticks,
+        (0..ticks.len() as u64).collect::<Vec<_>>(),
+        "no tick skipped"
+    );
     let start = events(&records, "start");
     assert_eq!(start.len(), 1);
     assert_eq!(start[0]["interval_us"], 50_000);
@@ -97,13 +116,20 @@ fn unreadable_sources_are_logged_as_events_and_sampling_goes_on() {
     let records = dump(&dir.path().join("state"));
     let errors = events(&records, "read_error");
     assert!(
-        errors.iter().any(|e| e["source"].as_str().unwrap().contains("thermal_zone0/temp")),
+        errors
+            .iter()
+            .any(|e| e["source"].as_str().unwrap().contains("thermal_zone0/temp")),
         "a read error names the temperature file: {errors:?}"
     );
     let samples = of_type(&records, "sample");
     assert!(samples.len() >= 5, "sampling went on");
-    assert!(samples.iter().all(|s| s["temps_mc"]["thermal_zone0:cpu-thermal"].is_null()));
-    assert!(samples.iter().all(|s| !s["mem_kb"].is_null()), "other readings still valid");
+    assert!(samples
+        .iter()
+        .all(|s| s["temps_mc"]["thermal_zone0:cpu-thermal"].is_null()));
+    assert!(
+        samples.iter().all(|s| !s["mem_kb"].is_null()),
+        "other readings still valid"
+    );
 }
 
 #[test]
@@ -158,14 +184,23 @@ fn a_second_daemon_on_the_same_state_dir_is_refused() {
     assert_eq!(second.status.code(), Some(2));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains(&state.display().to_string()), "{err}");
-    assert!(err.contains(&first.id().to_string()), "names the holder's pid: {err}");
+    assert!(
+        err.contains(&first.id().to_string()),
+        "names the holder's pid: {err}"
+    );
 }
 
 #[test]
 fn an_unusable_state_dir_is_a_clear_error() {
     // /proc refuses new directories even to root.
     let out = edgewatt()
-        .args(["run", "--duration-s", "1", "--state-dir", "/proc/edgewatt-state"])
+        .args([
+            "run",
+            "--duration-s",
+            "1",
+            "--state-dir",
+            "/proc/edgewatt-state",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -35,23 +35,41 @@ fn sigkill_at_random_moments_loses_at_most_one_fsync_interval() {
         let killed_at = mono_us();
         child.kill().unwrap();
         let status = child.wait().unwrap();
-        assert!(!status.success(), "the daemon must have been killed, not exited");
+        assert!(
+            !status.success(),
+            "the daemon must have been killed, not exited"
+        );
         kills_us.push(killed_at);
     }
     // A last clean run repairs the last segment and then seals its own.
     crate::common::ok(
         &state,
-        &["run", "--duration-s", "0.5", "--config", config.to_str().unwrap()],
+        &[
+            "run",
+            "--duration-s",
+            "0.5",
+            "--config",
+            config.to_str().unwrap(),
+        ],
     );
 
     let segments = inspect(&state);
     assert!(segments.len() >= KILLS, "one segment per run at least");
     for s in &segments {
         assert_eq!(s["header_ok"], true, "unreadable segment {s}");
-        assert_eq!(s["open"], false, "every segment is sealed after recovery: {s}");
+        assert_eq!(
+            s["open"], false,
+            "every segment is sealed after recovery: {s}"
+        );
     }
-    let recovered = segments.iter().filter(|s| s["seal_reason"] == "Recovered").count();
-    assert_eq!(recovered, KILLS, "each killed run's segment was repaired once");
+    let recovered = segments
+        .iter()
+        .filter(|s| s["seal_reason"] == "Recovered")
+        .count();
+    assert_eq!(
+        recovered, KILLS,
+        "each killed run's segment was repaired once"
+    );
 
     let records = dump(&state);
     let seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();

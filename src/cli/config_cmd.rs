@@ -19,7 +19,12 @@ pub fn run(cli: &Cli, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ConfigCommand::Check => {
             let source = cli.config.as_ref().map_or_else(
-                || format!("defaults ({} absent or valid)", crate::config::DEFAULT_CONFIG_PATH),
+                || {
+                    format!(
+                        "defaults ({} absent or valid)",
+                        crate::config::DEFAULT_CONFIG_PATH
+                    )
+                },
                 |p| p.display().to_string(),
             );
             println!("ok: {source}");

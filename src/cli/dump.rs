@@ -12,6 +12,7 @@ use clap::Args;
 use clap::ValueEnum;
 use serde_json::Value;
 
+use super::render::power_json;
 use super::render::record_json;
 use super::render::sample_json;
 use super::render::text_line;
@@ -38,13 +39,17 @@ pub enum RecordType {
     Sample,
     Event,
     Seal,
+    Power,
 }
 
 impl RecordType {
     const fn matches(self, type_name: &str) -> bool {
         matches!(
             (self, type_name.as_bytes()),
-            (Self::Sample, b"sample") | (Self::Event, b"event") | (Self::Seal, b"seal")
+            (Self::Sample, b"sample")
+                | (Self::Event, b"event")
+                | (Self::Seal, b"seal")
+                | (Self::Power, b"power")
         )
     }
 }
@@ -104,9 +109,30 @@ fn frame_values(frame: &Frame, anchor: &mut Anchor) -> Vec<(Value, i64)> {
                     wall_unix_us: e.mono_us as i64 + new_offset_us,
                 };
             }
-            vec![(record_json(frame.seq, &frame.record, anchor), anchor.wall_of(e.mono_us))]
+            vec![(
+                record_json(frame.seq, &frame.record, anchor),
+                anchor.wall_of(e.mono_us),
+            )]
         }
-        Record::Seal(s) => vec![(record_json(frame.seq, &frame.record, anchor), anchor.wall_of(s.mono_us))],
+        Record::Seal(s) => {
+            vec![(
+                record_json(frame.seq, &frame.record, anchor),
+                anchor.wall_of(s.mono_us),
+            )]
+        }
+        Record::Power(block) => match block.decode() {
+            Ok(readings) => readings
+                .iter()
+                .map(|r| {
+                    let v = power_json(frame.seq, &block.label, r, anchor);
+                    (v, anchor.wall_of(r.mono_us))
+                })
+                .collect(),
+            Err(e) => {
+                eprintln!("edgewatt: seq {}: power block skipped: {e}", frame.seq);
+                Vec::new()
+            }
+        },
     }
 }
 
@@ -131,7 +157,11 @@ fn dump_segment(path: &Path, filter: &Filter<'_>, out: &mut impl Write) -> anyho
                     }
                 }
             }
-            Item::Corrupt { offset, len, reason } => eprintln!(
+            Item::Corrupt {
+                offset,
+                len,
+                reason,
+            } => eprintln!(
                 "edgewatt: {}: {len} corrupt bytes at offset {offset} skipped ({reason:?})",
                 path.display()
             ),

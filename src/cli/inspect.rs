@@ -43,6 +43,7 @@ struct Tally {
     last_seq: Option<u64>,
     blocks: u64,
     samples: u64,
+    power_readings: u64,
     events: u64,
     seal_reason: Option<String>,
     first_mono_us: Option<u64>,
@@ -107,6 +108,16 @@ impl Tally {
                 }
             }
             Record::Seal(s) => self.seal_reason = Some(format!("{:?}", s.reason)),
+            Record::Power(b) => match b.decode() {
+                Ok(readings) => {
+                    self.power_readings += readings.len() as u64;
+                    if let (Some(a), Some(z)) = (readings.first(), readings.last()) {
+                        self.at(a.mono_us);
+                        self.at(z.mono_us);
+                    }
+                }
+                Err(_) => self.bad_blocks += 1,
+            },
         }
     }
 }
@@ -157,6 +168,7 @@ fn inspect_segment(info: &SegmentInfo, gap_factor: f64) -> Value {
         "sample_blocks": t.blocks,
         "samples": t.samples,
         "events": t.events,
+        "power_readings": t.power_readings,
         "first_wall": wall(t.first_mono_us),
         "last_wall": wall(t.last_mono_us),
         "span_s": span_s,
@@ -188,12 +200,12 @@ fn summary_text(s: &Value) -> String {
     };
     format!(
         "{name}: {state}, {} bytes, seq {}–{}, device {}\n  \
-         span {} → {} ({:.1} s), {} samples in {} blocks, {} events, {:.1} bytes/sample\n  \
+         span {} → {} ({:.1} s), {} samples in {} blocks, {} power readings, {} events, {:.1} bytes/sample\n  \
          gaps {} (largest {} ms), late ticks {} (missed {}), corrupt frames {} ({} bytes), \
          unknown frames {}, undecodable blocks {}",
         s["bytes"], s["first_seq"], s["last_seq"], s["device_id"].as_str().unwrap_or("?"),
         s["first_wall"].as_str().unwrap_or("-"), s["last_wall"].as_str().unwrap_or("-"),
-        s["span_s"].as_f64().unwrap_or(0.0), s["samples"], s["sample_blocks"], s["events"],
+        s["span_s"].as_f64().unwrap_or(0.0), s["samples"], s["sample_blocks"], s["power_readings"], s["events"],
         s["bytes_per_sample"].as_f64().unwrap_or(0.0), s["gaps"], s["largest_gap_ms"],
         s["late_ticks"], s["missed_ticks"], s["corrupt_frames"], s["corrupt_bytes"],
         s["unknown_frames"], s["undecodable_blocks"],
@@ -202,9 +214,12 @@ fn summary_text(s: &Value) -> String {
 
 /// Summaries of every segment in `dir`, oldest first.
 pub fn inspect_dir(dir: &Path, gap_factor: f64) -> anyhow::Result<Vec<Value>> {
-    let segments = list_segments(dir)
-        .with_context(|| format!("cannot list segments in {}", dir.display()))?;
-    Ok(segments.iter().map(|s| inspect_segment(s, gap_factor)).collect())
+    let segments =
+        list_segments(dir).with_context(|| format!("cannot list segments in {}", dir.display()))?;
+    Ok(segments
+        .iter()
+        .map(|s| inspect_segment(s, gap_factor))
+        .collect())
 }
 
 pub fn run(cli: &Cli, args: &InspectArgs) -> anyhow::Result<ExitCode> {

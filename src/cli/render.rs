@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::time::format_wall_us;
 use crate::clock::Anchor;
+use crate::power::PowerReading;
 use crate::record::Event;
 use crate::record::Record;
 use crate::sampler::ProcRole;
@@ -117,7 +118,27 @@ pub fn record_json(seq: u64, rec: &Record, anchor: &Anchor) -> Value {
             o
         }
         Record::Samples(b) => json!({"type": "samples", "seq": seq, "count": b.count}),
+        Record::Power(b) => {
+            json!({"type": "powers", "seq": seq, "count": b.count, "source": b.label})
+        }
     }
+}
+
+/// One power reading as a JSON object; `source` is the block's label.
+#[must_use]
+pub fn power_json(seq: u64, label: &str, r: &PowerReading, anchor: &Anchor) -> Value {
+    json!({
+        "type": "power",
+        "seq": seq,
+        "mono_us": r.mono_us,
+        "wall": format_wall_us(anchor.wall_of(r.mono_us)),
+        "source": label,
+        "bus_uv": r.bus_uv,
+        "current_ua": r.current_ua,
+        "shunt_uv": r.shunt_uv,
+        "power_uw": r.power_uw,
+        "flags": r.flags,
+    })
 }
 
 /// One line of text for a JSON record: time, type, then `key=value` pairs.

@@ -55,7 +55,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         summary.ticks,
         summary.late_ticks,
         summary.store_errors,
-        summary.last_segment.as_ref().map_or_else(String::new, |p| p.display().to_string())
+        summary
+            .last_segment
+            .as_ref()
+            .map_or_else(String::new, |p| p.display().to_string())
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -50,7 +50,10 @@ fn line(sampler: &Sampler, prev: &Sample, cur: &Sample) -> String {
     for (i, z) in layout.thermal_zones.iter().enumerate() {
         if cur.is_valid(layout.temp_bit(i)) {
             let name = z.split(':').nth(1).unwrap_or(z);
-            s.push_str(&format!("  {name} {:.1}°C", cur.temps_mc[i] as f64 / 1000.0));
+            s.push_str(&format!(
+                "  {name} {:.1}°C",
+                cur.temps_mc[i] as f64 / 1000.0
+            ));
         }
     }
     for (i, p) in layout.cpufreq.iter().enumerate() {

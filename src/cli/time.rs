@@ -4,7 +4,9 @@
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("cannot read time {0:?}: use Unix seconds (1700000000.5) or RFC 3339 (2026-11-22T09:30:00Z)")]
+#[error(
+    "cannot read time {0:?}: use Unix seconds (1700000000.5) or RFC 3339 (2026-11-22T09:30:00Z)"
+)]
 pub struct TimeError(pub String);
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -27,7 +29,7 @@ const fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    (yoe + era * 400 + if m <= 2 { 1 } else { 0 }, m, d)
 }
 
 fn num(s: &str, orig: &str) -> Result<i64, TimeError> {
@@ -58,7 +60,10 @@ pub fn parse_wall_us(s: &str) -> Result<i64, TimeError> {
         return Err(err());
     };
     let mut t = clock.splitn(3, ':');
-    let (hh, mm) = (num(t.next().ok_or_else(err)?, s)?, num(t.next().ok_or_else(err)?, s)?);
+    let (hh, mm) = (
+        num(t.next().ok_or_else(err)?, s)?,
+        num(t.next().ok_or_else(err)?, s)?,
+    );
     let sec: f64 = t.next().unwrap_or("0").parse().map_err(|_| err())?;
     if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || sec >= 61.0 {
         return Err(err());
@@ -100,21 +105,37 @@ mod tests {
             parse_wall_us("2026-11-22T09:30:00Z")
         );
         assert_eq!(parse_wall_us("1700000000.5"), Ok(1_700_000_000_500_000));
-        assert_eq!(parse_wall_us("2024-02-29T12:00:00.250Z"), Ok(1_709_208_000_250_000));
+        assert_eq!(
+            parse_wall_us("2024-02-29T12:00:00.250Z"),
+            Ok(1_709_208_000_250_000)
+        );
     }
 
     #[test]
     fn bad_times_name_themselves() {
-        for bad in ["yesterday", "2026-13-01T00:00:00Z", "2026-11-22T09:30:00", "2026-11-22"] {
+        for bad in [
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-11-22T09:30:00",
+            "2026-11-22",
+        ] {
             assert_eq!(parse_wall_us(bad), Err(TimeError(bad.to_string())), "{bad}");
         }
     }
 
     #[test]
     fn format_round_trips() {
-        for us in [0, 1_709_208_000_250_000, 1_795_000_123_456_000, -86_400_000_000] {
+        for us in [
+            0,
+            1_709_208_000_250_000,
+            1_795_000_123_456_000,
+            -86_400_000_000,
+        ] {
             assert_eq!(parse_wall_us(&format_wall_us(us)), Ok(us / 1000 * 1000));
         }
-        assert_eq!(format_wall_us(1_709_208_000_250_000), "2024-02-29T12:00:00.250Z");
+        assert_eq!(
+            format_wall_us(1_709_208_000_250_000),
+            "2024-02-29T12:00:00.250Z"
+        );
     }
 }

@@ -52,7 +52,10 @@ fn an_unknown_key_names_line_and_column() {
 fn an_out_of_range_value_names_its_position_and_range() {
     let (line, column, message) = invalid("[sampler]\n  rate_hz = 500\n");
     assert_eq!((line, column), (2, 13));
-    assert!(message.contains("500 is out of range: expected 1–100 Hz"), "{message}");
+    assert!(
+        message.contains("500 is out of range: expected 1–100 Hz"),
+        "{message}"
+    );
     let (line, _, message) = invalid("[store]\nfsync_interval_ms = 5\n");
     assert_eq!(line, 2);
     assert!(message.contains("100–600000 ms"), "{message}");
@@ -68,7 +71,10 @@ fn a_wrong_type_is_an_error() {
 #[test]
 fn the_error_message_reads_file_line_column() {
     let e = parse("bogus = 1\n").unwrap_err().to_string();
-    assert!(e.starts_with("edgewatt.toml:1:1: unknown field `bogus`"), "{e}");
+    assert!(
+        e.starts_with("edgewatt.toml:1:1: unknown field `bogus`"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -88,8 +94,10 @@ fn rate_flag_is_bounded_like_the_file() {
 
 #[test]
 fn effective_config_round_trips_through_toml() {
-    let mut c = Config::default();
-    c.device_id = Some("pi".into());
+    let mut c = Config {
+        device_id: Some("pi".into()),
+        ..Config::default()
+    };
     c.sampler.rate_hz = 20;
     assert_eq!(parse(&c.to_toml()).unwrap(), c);
 }

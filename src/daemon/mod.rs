@@ -153,7 +153,11 @@ impl Daemon {
         self.store_result(r);
         match self.writer.maybe_rotate(now_us, Anchor::now()) {
             Ok(Some(rot)) => {
-                log::debug!("sealed {}, writing {}", rot.sealed.display(), rot.opened.display());
+                log::debug!(
+                    "sealed {}, writing {}",
+                    rot.sealed.display(),
+                    rot.opened.display()
+                );
                 for d in &rot.deleted {
                     log::info!("retention: deleted {}", d.display());
                 }
@@ -232,7 +236,9 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         pid: std::process::id(),
         interval_us,
     });
-    d.event(EventKind::Config { toml: cfg.to_toml() });
+    d.event(EventKind::Config {
+        toml: cfg.to_toml(),
+    });
     d.flush(clock::mono_us());
 
     let start_us = clock::mono_us();
@@ -254,7 +260,10 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         let sampler_events: Vec<Event> = d.sampler.drain_events().collect();
         d.events.extend(sampler_events);
         if let Some((old_offset_us, new_offset_us)) = steps.check(Anchor::now()) {
-            log::warn!("wall clock stepped by {} ms", (new_offset_us - old_offset_us) / 1000);
+            log::warn!(
+                "wall clock stepped by {} ms",
+                (new_offset_us - old_offset_us) / 1000
+            );
             d.event(EventKind::ClockStep {
                 old_offset_us,
                 new_offset_us,

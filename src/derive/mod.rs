@@ -31,9 +31,9 @@
 //! # Ok::<(), edgewatt::derive::DeriveError>(())
 //! ```
 
-pub mod energy;
 mod auc;
 mod baseline;
+pub mod energy;
 mod series;
 mod usage;
 mod util;
