@@ -184,3 +184,55 @@ fn a_good_crc_on_an_unknown_variant_is_unknown_not_corrupt() {
         Err(CorruptReason::Cobs)
     );
 }
+
+#[test]
+fn a_newer_format_version_is_refused_naming_the_file() {
+    let header = SegmentHeader {
+        format_version: 2,
+        device_id: String::new(),
+        boot_id: String::new(),
+        anchor: Anchor {
+            mono_us: 0,
+            wall_unix_us: 0,
+        },
+        first_seq: 0,
+        writer: "9.0.0".into(),
+        host: String::new(),
+    };
+    let mut file = MAGIC.to_vec();
+    file.push(0);
+    file.extend_from_slice(FrameEncoder::new().encode(&header).unwrap());
+    let err = SegmentReader::from_bytes(std::path::Path::new("/x/new.ewlog"), file).unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::UnsupportedVersion {
+            version: 2,
+            supported: 1,
+            ..
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "/x/new.ewlog: segment format version 2 is newer than this edgewatt reads (up to 1); \
+         upgrade edgewatt"
+    );
+}
+
+#[test]
+fn a_recovery_becomes_a_recovered_event() {
+    let r = Recovery {
+        action: RecoveryAction::Sealed,
+        found: "/s/00000000000000000007.ewlog.open".into(),
+        path: "/s/00000000000000000007.ewlog".into(),
+        good_frames: 12,
+        dropped_bytes: 31,
+    };
+    assert_eq!(
+        r.event_kind(),
+        EventKind::Recovered {
+            segment: "/s/00000000000000000007.ewlog".into(),
+            good_frames: 12,
+            dropped_bytes: 31,
+        }
+    );
+}

@@ -44,7 +44,9 @@ pub struct Rotation {
     pub retention_error: Option<StoreError>,
 }
 
-/// The only writer of a state directory (it holds the directory's lock).
+/// The only writer of a state directory (it holds the directory's lock). Dropping it
+/// without [`close`](Self::close) leaves the segment open, as a crash would; the next
+/// [`open`](Self::open) repairs it.
 #[derive(Debug)]
 pub struct Writer {
     opts: StoreOptions,
