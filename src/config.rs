@@ -59,6 +59,11 @@ pub struct StoreConfig {
     /// at most this much.
     #[serde(deserialize_with = "fsync_ms")]
     pub fsync_interval_ms: u64,
+    /// A self-contained (key) sample block is written at least this often, seconds (≥ 1);
+    /// blocks in between continue the previous one, which keeps them small. A corrupt
+    /// frame makes the samples up to the next key block unreadable.
+    #[serde(deserialize_with = "at_least_one")]
+    pub key_block_interval_s: u64,
     /// Oldest sealed segments are deleted while all segments exceed this, bytes.
     #[serde(deserialize_with = "segment_bytes")]
     pub retain_bytes: u64,
@@ -104,7 +109,8 @@ impl Default for StoreConfig {
         Self {
             segment_max_bytes: 8 << 20,
             segment_max_age_s: 3600,
-            fsync_interval_ms: 1000,
+            fsync_interval_ms: 5000,
+            key_block_interval_s: 60,
             retain_bytes: 1 << 30,
         }
     }

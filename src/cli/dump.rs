@@ -22,6 +22,7 @@ use crate::clock::Anchor;
 use crate::record::EventKind;
 use crate::record::Frame;
 use crate::record::Record;
+use crate::record::SampleDecoder;
 use crate::store::list_segments;
 use crate::store::Item;
 use crate::store::SegmentReader;
@@ -87,13 +88,17 @@ impl Filter<'_> {
 }
 
 /// Expands one frame into JSON values with their wall times.
-fn frame_values(frame: &Frame, anchor: &mut Anchor) -> Vec<(Value, i64)> {
+fn frame_values(
+    frame: &Frame,
+    anchor: &mut Anchor,
+    samples: &mut SampleDecoder,
+) -> Vec<(Value, i64)> {
     match &frame.record {
-        Record::Samples(block) => match block.decode() {
-            Ok(samples) => samples
+        Record::Samples(block) => match samples.decode(frame.seq, block) {
+            Ok((layout, samples)) => samples
                 .iter()
                 .map(|s| {
-                    let v = sample_json(frame.seq, &block.layout, s, anchor);
+                    let v = sample_json(frame.seq, &layout, s, anchor);
                     (v, anchor.wall_of(s.mono_us))
                 })
                 .collect(),
@@ -145,10 +150,11 @@ fn dump_segment(path: &Path, filter: &Filter<'_>, out: &mut impl Write) -> anyho
         }
     };
     let mut anchor = reader.header().anchor;
+    let mut samples = SampleDecoder::new();
     for item in reader.items() {
         match item {
             Item::Frame { frame, .. } => {
-                for (v, wall_us) in frame_values(&frame, &mut anchor) {
+                for (v, wall_us) in frame_values(&frame, &mut anchor, &mut samples) {
                     if filter.keeps(&v, wall_us) {
                         match filter.args.format {
                             DumpFormat::Jsonl => writeln!(out, "{v}")?,

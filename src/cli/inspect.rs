@@ -13,6 +13,7 @@ use super::time::format_wall_us;
 use super::Cli;
 use crate::record::EventKind;
 use crate::record::Record;
+use crate::record::SampleDecoder;
 use crate::store::list_segments;
 use crate::store::Item;
 use crate::store::SegmentInfo;
@@ -58,6 +59,7 @@ struct Tally {
     corrupt_bytes: u64,
     unknown_frames: u64,
     bad_blocks: u64,
+    decoder: SampleDecoder,
 }
 
 impl Tally {
@@ -78,12 +80,12 @@ impl Tally {
         self.at(mono_us);
     }
 
-    fn record(&mut self, rec: &Record, gap_factor: f64) {
+    fn record(&mut self, seq: u64, rec: &Record, gap_factor: f64) {
         match rec {
             Record::Samples(b) => {
                 self.blocks += 1;
-                match b.decode() {
-                    Ok(samples) => {
+                match self.decoder.decode(seq, b) {
+                    Ok((_, samples)) => {
                         self.samples += samples.len() as u64;
                         for s in &samples {
                             self.sample_at(s.mono_us, gap_factor);
@@ -139,7 +141,7 @@ fn inspect_segment(info: &SegmentInfo, gap_factor: f64) -> Value {
                 t.frames += 1;
                 t.first_seq.get_or_insert(frame.seq);
                 t.last_seq = Some(frame.seq);
-                t.record(&frame.record, gap_factor);
+                t.record(frame.seq, &frame.record, gap_factor);
             }
             Item::Corrupt { len, .. } => {
                 t.corrupt_frames += 1;

@@ -98,6 +98,8 @@ struct Daemon {
     last_flush_us: u64,
     failing: bool,
     power: Option<power::PowerTap>,
+    /// Samples between key blocks.
+    key_every: u32,
     records: Vec<Record>,
     summary: RunSummary,
 }
@@ -135,10 +137,7 @@ impl Daemon {
     /// Writes the current block and the queued events, then fsyncs and maybe rotates.
     fn flush(&mut self, now_us: u64) {
         self.last_flush_us = now_us;
-        if let Some(block) = self.builder.finish() {
-            let r = self.writer.append(&Record::Samples(block)).map(drop);
-            self.store_result(r);
-        }
+        self.write_block();
         let mut records = std::mem::take(&mut self.records);
         if let Some(p) = &mut self.power {
             p.drain(&mut records);
@@ -153,6 +152,8 @@ impl Daemon {
         self.store_result(r);
         match self.writer.maybe_rotate(now_us, Anchor::now()) {
             Ok(Some(rot)) => {
+                // Every segment starts with a key block, so it can be read on its own.
+                self.builder.force_key();
                 log::debug!(
                     "sealed {}, writing {}",
                     rot.sealed.display(),
@@ -170,13 +171,33 @@ impl Daemon {
         }
     }
 
+    /// Appends the samples collected so far as one block.
+    fn write_block(&mut self) {
+        let Some(block) = self.builder.finish() else {
+            return;
+        };
+        let dropped_before = self.writer.dropped_frames();
+        let r = self.writer.append(&Record::Samples(block));
+        if self.writer.dropped_frames() != dropped_before {
+            // A full write queue dropped frames: the chain may have lost a link.
+            self.builder.force_key();
+        }
+        match r {
+            Ok(seq) => self.builder.committed(seq),
+            Err(e) => {
+                // Queued under the next seq the writer handed out; continuations need
+                // a committed base, so start the next block as a key block.
+                self.builder.force_key();
+                self.store_result(Err(e));
+            }
+        }
+    }
+
     fn push_sample(&mut self, sample: &Sample) {
         if self.builder.layout() != self.sampler.layout() {
-            if let Some(block) = self.builder.finish() {
-                let r = self.writer.append(&Record::Samples(block)).map(drop);
-                self.store_result(r);
-            }
-            self.builder = SampleBlockBuilder::new(self.sampler.layout().clone());
+            self.write_block();
+            self.builder =
+                SampleBlockBuilder::with_key_every(self.sampler.layout().clone(), self.key_every);
         }
         if let Err(e) = self.builder.push(sample) {
             log::error!("sample of tick {} not logged: {e}", sample.tick);
@@ -202,8 +223,14 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     };
     let sampler = Sampler::with_options(roots, vec![me], sampler_opts)?;
     let interval_us = cfg.sampler.interval_us();
+    let key_every = cfg
+        .store
+        .key_block_interval_s
+        .saturating_mul(u64::from(cfg.sampler.rate_hz));
+    let key_every = u32::try_from(key_every).unwrap_or(u32::MAX);
     let mut d = Daemon {
-        builder: SampleBlockBuilder::new(sampler.layout().clone()),
+        builder: SampleBlockBuilder::with_key_every(sampler.layout().clone(), key_every),
+        key_every,
         writer,
         sampler,
         events: Vec::new(),

@@ -1,19 +1,27 @@
 //! A block of consecutive samples, stored column by column.
 //!
-//! Codec 1 (the only one): the samples are flattened into rows of integers in the
-//! order `tick, mono_us, cpu[0..cpus] × 8 fields, mem × 6, procs × 5, temps_mc,
-//! freqs_khz, throttled, valid`; each column is delta-coded (counters twice:
-//! delta of delta, so a steady rate becomes zeros); the columns, one after the other,
-//! are written as a postcard `Vec<i64>` (zigzag varints) and deflated (RFC 1951).
-//! Deltas wrap, so every u64 survives the round trip exactly.
+//! A **key block** carries the layout and stores its first sample whole. A
+//! **continuation** names the frame (by seq) of the block before it, has that block's
+//! layout, and codes its first sample against that block's last one — so the daemon can
+//! write small blocks at every fsync without paying for a whole first sample and the
+//! layout each time. A key block starts every segment, every layout change, every
+//! restart, and at least every `key_every` samples, which bounds what one corrupt frame
+//! can take with it.
+//!
+//! Codec 1 (the only one): samples are flattened into rows of integers in the order
+//! `tick, mono_us, cpu[0..cpus] × 8 fields, mem × 6, procs × 5, temps_mc, freqs_khz,
+//! throttled, valid`, with the aggregate cpu line stored as its residual against the sum
+//! of the per-core lines; each column is delta-coded (counters twice: delta of delta, so
+//! a steady rate becomes zeros); the columns, one after the other, are written as a
+//! postcard `Vec<i64>` (zigzag varints) and deflated (RFC 1951). Deltas wrap, so every
+//! u64 survives the round trip exactly.
+
+mod columns;
 
 use serde::Deserialize;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::sampler::CpuTicks;
-use crate::sampler::MemKb;
-use crate::sampler::ProcCounters;
 use crate::sampler::Sample;
 use crate::sampler::SampleLayout;
 
@@ -24,9 +32,19 @@ pub const MAX_BLOCK_SAMPLES: u32 = 1 << 20;
 const MAX_CPUS: u16 = 1024;
 const MAX_VARINT_BYTES: usize = 10;
 
+/// What a block's first sample is coded against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BlockBase {
+    /// A key block: the layout; the first sample is stored whole.
+    Key(SampleLayout),
+    /// A continuation of the block in frame `seq`: same layout, first sample coded
+    /// against that block's last.
+    After { seq: u64 },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SampleBlock {
-    pub layout: SampleLayout,
+    pub base: BlockBase,
     pub count: u32,
     pub codec: u8,
     pub data: Vec<u8>,
@@ -42,33 +60,13 @@ pub enum BlockError {
     BadLayout(&'static str),
     #[error("sample block data is corrupt: {0}")]
     Corrupt(&'static str),
-    #[error("value cannot be stored: {0}")]
+    #[error(
+        "sample block continues the block of frame {base_seq}, which was not read (corrupt, \
+         lost or deleted): its samples are unreadable up to the next key block"
+    )]
+    MissingBase { base_seq: u64 },
+    #[error("value not representable in a block: {0}")]
     Unrepresentable(&'static str),
-}
-
-/// Number of integers in one row for `layout`.
-fn width(layout: &SampleLayout) -> usize {
-    2 + usize::from(layout.cpus) * CpuTicks::FIELDS
-        + MemKb::FIELDS
-        + layout.procs.len() * ProcCounters::FIELDS
-        + layout.thermal_zones.len()
-        + layout.cpufreq.len()
-        + 2
-}
-
-/// Whether column `c` holds a cumulative counter (coded as delta of delta).
-fn is_counter(layout: &SampleLayout, c: usize) -> bool {
-    let cpu_end = 2 + usize::from(layout.cpus) * CpuTicks::FIELDS;
-    let mem_end = cpu_end + MemKb::FIELDS;
-    let proc_end = mem_end + layout.procs.len() * ProcCounters::FIELDS;
-    if c < cpu_end {
-        return true;
-    }
-    if (mem_end..proc_end).contains(&c) {
-        // utime, stime, rss (gauge), minflt, majflt
-        return (c - mem_end) % ProcCounters::FIELDS != 2;
-    }
-    false
 }
 
 fn check_layout(layout: &SampleLayout) -> Result<(), BlockError> {
@@ -81,75 +79,45 @@ fn check_layout(layout: &SampleLayout) -> Result<(), BlockError> {
     Ok(())
 }
 
-fn push_row(row: &mut Vec<u64>, s: &Sample) {
-    row.push(s.tick);
-    row.push(s.mono_us);
-    for c in &s.cpu {
-        row.extend_from_slice(&c.to_array());
-    }
-    row.extend_from_slice(&s.mem.to_array());
-    for p in &s.procs {
-        row.extend_from_slice(&p.to_array());
-    }
-    row.extend(s.temps_mc.iter().map(|&t| t as u64));
-    row.extend_from_slice(&s.freqs_khz);
-    row.push(s.throttled);
-    row.push(s.valid);
+/// The last row of a finished block, for the next block to continue from.
+#[derive(Debug, Clone)]
+struct ChainEnd {
+    last_row: Vec<u64>,
+    since_key: u32,
 }
 
-fn take<const N: usize>(row: &[u64], at: &mut usize) -> [u64; N] {
-    let mut out = [0; N];
-    out.copy_from_slice(&row[*at..*at + N]);
-    *at += N;
-    out
-}
-
-fn sample_from_row(layout: &SampleLayout, row: &[u64]) -> Sample {
-    let mut at = 2;
-    let cpu = (0..layout.cpus)
-        .map(|_| CpuTicks::from_array(take(row, &mut at)))
-        .collect();
-    let mem = MemKb::from_array(take(row, &mut at));
-    let procs = layout
-        .procs
-        .iter()
-        .map(|_| ProcCounters::from_array(take(row, &mut at)))
-        .collect();
-    let mut next = || {
-        at += 1;
-        row[at - 1]
-    };
-    let temps_mc = layout.thermal_zones.iter().map(|_| next() as i64).collect();
-    let freqs_khz = layout.cpufreq.iter().map(|_| next()).collect();
-    let throttled = next();
-    let valid = next();
-    Sample {
-        tick: row[0],
-        mono_us: row[1],
-        cpu,
-        mem,
-        procs,
-        temps_mc,
-        freqs_khz,
-        throttled,
-        valid,
-    }
-}
-
-/// Collects samples of one layout into a [`SampleBlock`], reusing its buffers.
+/// Collects samples of one layout into [`SampleBlock`]s, reusing its buffers.
+///
+/// After writing a block, tell the builder its frame's seq with [`committed`]; only a
+/// committed block is continued. [`force_key`] makes the next block a key block.
+///
+/// [`committed`]: SampleBlockBuilder::committed
+/// [`force_key`]: SampleBlockBuilder::force_key
 #[derive(Debug, Default)]
 pub struct SampleBlockBuilder {
     layout: SampleLayout,
     rows: Vec<u64>,
     count: u32,
     columns: Vec<i64>,
+    key_every: u32,
+    chain: Option<(u64, ChainEnd)>,
+    finished: Option<ChainEnd>,
 }
 
 impl SampleBlockBuilder {
+    /// A builder whose every block is a key block.
     #[must_use]
     pub fn new(layout: SampleLayout) -> Self {
+        Self::with_key_every(layout, 0)
+    }
+
+    /// A builder that continues committed blocks until `key_every` samples have been
+    /// written since the last key block.
+    #[must_use]
+    pub fn with_key_every(layout: SampleLayout, key_every: u32) -> Self {
         Self {
             layout,
+            key_every,
             ..Self::default()
         }
     }
@@ -177,9 +145,20 @@ impl SampleBlockBuilder {
         if self.count >= MAX_BLOCK_SAMPLES {
             return Err(BlockError::BadLayout("block is full"));
         }
-        push_row(&mut self.rows, s);
+        columns::push_row(&self.layout, &mut self.rows, s);
         self.count += 1;
         Ok(())
+    }
+
+    /// The block just returned by [`finish`](Self::finish) was written as frame `seq`.
+    pub fn committed(&mut self, seq: u64) {
+        self.chain = self.finished.take().map(|end| (seq, end));
+    }
+
+    /// The next block is a key block (new segment, lost frame, …).
+    pub fn force_key(&mut self) {
+        self.chain = None;
+        self.finished = None;
     }
 
     /// Encodes the collected samples and empties the builder (the layout stays).
@@ -189,89 +168,124 @@ impl SampleBlockBuilder {
             return None;
         }
         let n = self.count as usize;
-        let w = width(&self.layout);
+        let w = columns::width(&self.layout);
+        let chain = self
+            .chain
+            .take()
+            .filter(|(_, end)| end.since_key < self.key_every);
+        let (base, base_row, since_key) = match &chain {
+            Some((seq, end)) => (
+                BlockBase::After { seq: *seq },
+                Some(end.last_row.as_slice()),
+                end.since_key.saturating_add(self.count),
+            ),
+            None => (BlockBase::Key(self.layout.clone()), None, self.count),
+        };
         self.columns.clear();
-        for c in 0..w {
-            let counter = is_counter(&self.layout, c);
-            let (mut prev, mut prev_delta) = (0i64, 0i64);
-            for i in 0..n {
-                let v = self.rows[i * w + c] as i64;
-                let delta = v.wrapping_sub(prev);
-                let coded = if i == 0 {
-                    v
-                } else if counter {
-                    delta.wrapping_sub(prev_delta)
-                } else {
-                    delta
-                };
-                if i > 0 {
-                    prev_delta = delta;
-                }
-                prev = v;
-                self.columns.push(coded);
-            }
-        }
+        columns::encode(&self.layout, &self.rows, n, base_row, &mut self.columns);
         let raw = postcard::to_stdvec(&self.columns).expect("Vec<i64> always serializes");
         let data = miniz_oxide::deflate::compress_to_vec(&raw, 6);
-        let block = SampleBlock {
-            layout: self.layout.clone(),
-            count: self.count,
-            codec: CODEC_COLUMNS_DEFLATE,
-            data,
-        };
+        self.finished = Some(ChainEnd {
+            last_row: self.rows[(n - 1) * w..].to_vec(),
+            since_key,
+        });
         self.rows.clear();
         self.count = 0;
-        Some(block)
+        Some(SampleBlock {
+            base,
+            count: n as u32,
+            codec: CODEC_COLUMNS_DEFLATE,
+            data,
+        })
     }
 }
 
 impl SampleBlock {
-    /// Decodes the samples of this block.
+    /// Whether this block can be decoded on its own.
+    #[must_use]
+    pub const fn is_key(&self) -> bool {
+        matches!(self.base, BlockBase::Key(_))
+    }
+
+    /// Decodes a key block on its own (a continuation needs a [`SampleDecoder`]).
     pub fn decode(&self) -> Result<Vec<Sample>, BlockError> {
+        SampleDecoder::default()
+            .decode(u64::MAX, self)
+            .map(|(_, samples)| samples)
+    }
+
+    /// The stored rows, given the base row of a continuation.
+    fn rows(&self, layout: &SampleLayout, base: Option<&[u64]>) -> Result<Vec<u64>, BlockError> {
         if self.codec != CODEC_COLUMNS_DEFLATE {
             return Err(BlockError::UnknownCodec(self.codec));
         }
-        check_layout(&self.layout)?;
+        check_layout(layout)?;
         if self.count == 0 || self.count > MAX_BLOCK_SAMPLES {
             return Err(BlockError::Corrupt("sample count out of range"));
         }
         let n = self.count as usize;
-        let w = width(&self.layout);
+        let w = columns::width(layout);
         let limit = n * w * MAX_VARINT_BYTES + MAX_VARINT_BYTES;
         let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(&self.data, limit)
             .map_err(|_| BlockError::Corrupt("deflate stream"))?;
-        let columns: Vec<i64> =
+        let cols: Vec<i64> =
             postcard::from_bytes(&raw).map_err(|_| BlockError::Corrupt("column varints"))?;
-        if columns.len() != n * w {
+        if cols.len() != n * w {
             return Err(BlockError::Corrupt(
                 "column length does not match count × width",
             ));
         }
-        let mut rows = vec![0u64; n * w];
-        for c in 0..w {
-            let counter = is_counter(&self.layout, c);
-            let (mut prev, mut prev_delta) = (0i64, 0i64);
-            for i in 0..n {
-                let coded = columns[c * n + i];
-                let v = if i == 0 {
-                    coded
-                } else {
-                    let delta = if counter {
-                        coded.wrapping_add(prev_delta)
-                    } else {
-                        coded
-                    };
-                    prev_delta = delta;
-                    prev.wrapping_add(delta)
-                };
-                prev = v;
-                rows[i * w + c] = v as u64;
+        Ok(columns::decode(layout, &cols, n, base))
+    }
+}
+
+/// Decodes the sample blocks of a stream of frames in order, following continuations.
+#[derive(Debug, Default)]
+pub struct SampleDecoder {
+    /// Seq, layout and last stored row of the last block decoded.
+    last: Option<(u64, SampleLayout, Vec<u64>)>,
+}
+
+impl SampleDecoder {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes the block of frame `seq`: its layout and samples.
+    pub fn decode(
+        &mut self,
+        seq: u64,
+        block: &SampleBlock,
+    ) -> Result<(SampleLayout, Vec<Sample>), BlockError> {
+        let (layout, base_row) = match &block.base {
+            BlockBase::Key(layout) => (layout.clone(), None),
+            BlockBase::After { seq: base_seq } => match self.last.take() {
+                Some((s, layout, row)) if s == *base_seq => (layout, Some(row)),
+                _ => {
+                    return Err(BlockError::MissingBase {
+                        base_seq: *base_seq,
+                    })
+                }
+            },
+        };
+        let result = block.rows(&layout, base_row.as_deref());
+        let rows = match result {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.last = None;
+                return Err(e);
             }
-        }
-        Ok(rows
+        };
+        let w = columns::width(&layout);
+        let samples = rows
             .chunks_exact(w)
-            .map(|row| sample_from_row(&self.layout, row))
-            .collect())
+            .map(|row| columns::sample_from_row(&layout, row))
+            .collect();
+        let last_row = rows[rows.len() - w..].to_vec();
+        let out = layout.clone();
+        self.last = Some((seq, layout, last_row));
+        Ok((out, samples))
     }
 }
 

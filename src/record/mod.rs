@@ -12,9 +12,11 @@ mod block;
 mod event;
 mod power;
 
+pub use block::BlockBase;
 pub use block::BlockError;
 pub use block::SampleBlock;
 pub use block::SampleBlockBuilder;
+pub use block::SampleDecoder;
 pub use event::Event;
 pub use event::EventKind;
 pub use power::PowerBlock;

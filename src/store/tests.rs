@@ -127,8 +127,8 @@ fn golden_samples_frame() {
         seq: 5,
         record: Record::Samples(block),
     };
-    // seq 5, Record::Samples, layout {cpus 1, procs [], zones [], policies [],
-    // throttled false}, count 2, codec 1, then the deflated column varints.
+    // seq 5, Record::Samples, BlockBase::Key with layout {cpus 1, procs [], zones [],
+    // policies [], throttled false}, count 2, codec 1, then the deflated column varints.
     // (The deflate bytes pin miniz_oxide's output; decoding them is what must never change.)
     test_one(&frame, &GOLDEN_SAMPLES);
     let Record::Samples(block) = &frame.record else {
@@ -138,10 +138,11 @@ fn golden_samples_frame() {
 }
 
 #[rustfmt::skip]
-const GOLDEN_SAMPLES: [u8; 62] = [
+const GOLDEN_SAMPLES: [u8; 63] = [
     // Each COBS code byte (marked "code") counts the bytes up to a 0x00 of the payload,
     // which it replaces.
     0x02, 0x05, // code; seq 5; then 0x00 = Record::Samples (index 0)
+    0x01, // code; 0x00 = BlockBase::Key (index 0)
     0x02, 0x01, // code; layout.cpus 1; then 0x00 = procs: length 0
     0x01, // code; 0x00 = thermal_zones: length 0
     0x01, // code; 0x00 = cpufreq: length 0
@@ -153,7 +154,7 @@ const GOLDEN_SAMPLES: [u8; 62] = [
     0x75, 0x25, 0x2b, 0x58, 0x86, 0x32, 0xa5, 0xca, 0x3c, 0x14, 0x9e, 0x9f,
     0x2d, 0xb2, 0x95, 0xd9, 0x93, 0x07, 0xc1, 0x55, 0xcd, 0xf0, 0xd0, 0x97,
     0x82, 0x63, 0x8b, 0xe2, 0x13, 0x1c,
-    0x48, 0xca, 0x4e, 0x11, // CRC-32C, LE
+    0x8d, 0xee, 0x68, 0x1c, // CRC-32C, LE
     0x00,
 ];
 

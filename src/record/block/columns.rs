@@ -1,0 +1,183 @@
+//! Rows and columns of a sample block: flattening samples into integer rows, the
+//! aggregate-CPU residual, and the per-column delta coding (codec 1).
+
+use crate::sampler::CpuTicks;
+use crate::sampler::MemKb;
+use crate::sampler::ProcCounters;
+use crate::sampler::Sample;
+use crate::sampler::SampleLayout;
+
+/// Number of integers in one row for `layout`.
+pub(super) fn width(layout: &SampleLayout) -> usize {
+    2 + usize::from(layout.cpus) * CpuTicks::FIELDS
+        + MemKb::FIELDS
+        + layout.procs.len() * ProcCounters::FIELDS
+        + layout.thermal_zones.len()
+        + layout.cpufreq.len()
+        + 2
+}
+
+/// Whether column `c` holds a cumulative counter (coded as delta of delta).
+fn is_counter(layout: &SampleLayout, c: usize) -> bool {
+    let cpu_end = 2 + usize::from(layout.cpus) * CpuTicks::FIELDS;
+    let mem_end = cpu_end + MemKb::FIELDS;
+    let proc_end = mem_end + layout.procs.len() * ProcCounters::FIELDS;
+    if c < cpu_end {
+        return true;
+    }
+    if (mem_end..proc_end).contains(&c) {
+        // utime, stime, rss (gauge), minflt, majflt
+        return (c - mem_end) % ProcCounters::FIELDS != 2;
+    }
+    false
+}
+
+/// Appends `s` as a row. The aggregate cpu line (line 0) is stored as its residual
+/// against the sum of the per-core lines, which the kernel keeps (nearly) constant.
+pub(super) fn push_row(layout: &SampleLayout, row: &mut Vec<u64>, s: &Sample) {
+    let start = row.len();
+    row.push(s.tick);
+    row.push(s.mono_us);
+    for c in &s.cpu {
+        row.extend_from_slice(&c.to_array());
+    }
+    row.extend_from_slice(&s.mem.to_array());
+    for p in &s.procs {
+        row.extend_from_slice(&p.to_array());
+    }
+    row.extend(s.temps_mc.iter().map(|&t| t as u64));
+    row.extend_from_slice(&s.freqs_khz);
+    row.push(s.throttled);
+    row.push(s.valid);
+    aggregate_residual(layout, &mut row[start..], false);
+}
+
+/// Replaces the aggregate cpu fields by `aggregate − Σ cores` (or back, with `undo`).
+fn aggregate_residual(layout: &SampleLayout, row: &mut [u64], undo: bool) {
+    let cpus = usize::from(layout.cpus);
+    if cpus < 2 {
+        return;
+    }
+    for f in 0..CpuTicks::FIELDS {
+        let sum = (1..cpus).fold(0u64, |acc, c| {
+            acc.wrapping_add(row[2 + c * CpuTicks::FIELDS + f])
+        });
+        row[2 + f] = if undo {
+            row[2 + f].wrapping_add(sum)
+        } else {
+            row[2 + f].wrapping_sub(sum)
+        };
+    }
+}
+
+fn take<const N: usize>(row: &[u64], at: &mut usize) -> [u64; N] {
+    let mut out = [0; N];
+    out.copy_from_slice(&row[*at..*at + N]);
+    *at += N;
+    out
+}
+
+/// The sample of a stored row (residual undone on a copy).
+pub(super) fn sample_from_row(layout: &SampleLayout, stored: &[u64]) -> Sample {
+    let mut row = stored.to_vec();
+    aggregate_residual(layout, &mut row, true);
+    let mut at = 2;
+    let cpu = (0..layout.cpus)
+        .map(|_| CpuTicks::from_array(take(&row, &mut at)))
+        .collect();
+    let mem = MemKb::from_array(take(&row, &mut at));
+    let procs = layout
+        .procs
+        .iter()
+        .map(|_| ProcCounters::from_array(take(&row, &mut at)))
+        .collect();
+    let mut next = || {
+        at += 1;
+        row[at - 1]
+    };
+    let temps_mc = layout.thermal_zones.iter().map(|_| next() as i64).collect();
+    let freqs_khz = layout.cpufreq.iter().map(|_| next()).collect();
+    let throttled = next();
+    let valid = next();
+    Sample {
+        tick: row[0],
+        mono_us: row[1],
+        cpu,
+        mem,
+        procs,
+        temps_mc,
+        freqs_khz,
+        throttled,
+        valid,
+    }
+}
+
+/// Codes `n` rows of `w` columns (row-major in `rows`) column by column into `out`.
+/// With a `base` row (the previous block's last), the first value of each column is
+/// coded against it like any other; without, it is stored as is.
+pub(super) fn encode(
+    layout: &SampleLayout,
+    rows: &[u64],
+    n: usize,
+    base: Option<&[u64]>,
+    out: &mut Vec<i64>,
+) {
+    let w = width(layout);
+    for c in 0..w {
+        let counter = is_counter(layout, c);
+        let mut prev = base.map(|b| b[c] as i64);
+        let mut prev_delta = 0i64;
+        for i in 0..n {
+            let v = rows[i * w + c] as i64;
+            let coded = match prev {
+                None => v,
+                Some(p) => {
+                    let delta = v.wrapping_sub(p);
+                    let coded = if counter {
+                        delta.wrapping_sub(prev_delta)
+                    } else {
+                        delta
+                    };
+                    prev_delta = delta;
+                    coded
+                }
+            };
+            prev = Some(v);
+            out.push(coded);
+        }
+    }
+}
+
+/// Inverse of [`encode`]: rows (row-major) from coded columns.
+pub(super) fn decode(
+    layout: &SampleLayout,
+    columns: &[i64],
+    n: usize,
+    base: Option<&[u64]>,
+) -> Vec<u64> {
+    let w = width(layout);
+    let mut rows = vec![0u64; n * w];
+    for c in 0..w {
+        let counter = is_counter(layout, c);
+        let mut prev = base.map(|b| b[c] as i64);
+        let mut prev_delta = 0i64;
+        for i in 0..n {
+            let coded = columns[c * n + i];
+            let v = match prev {
+                None => coded,
+                Some(p) => {
+                    let delta = if counter {
+                        coded.wrapping_add(prev_delta)
+                    } else {
+                        coded
+                    };
+                    prev_delta = delta;
+                    p.wrapping_add(delta)
+                }
+            };
+            prev = Some(v);
+            rows[i * w + c] = v as u64;
+        }
+    }
+    rows
+}
