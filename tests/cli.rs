@@ -229,3 +229,48 @@ fn sigterm_flushes_and_seals() {
     assert!((50..=90).contains(&n), "{n} samples");
     assert_eq!(inspect(&state)[0]["seal_reason"], "Shutdown");
 }
+
+#[test]
+fn a_full_disk_keeps_the_daemon_sampling_and_names_the_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let config = crate::common::fast_config(dir.path(), 100);
+    // dash's `ulimit -f` counts 512-byte blocks: 3 KiB per file. Writes past it fail
+    // with EFBIG, as they would with ENOSPC on a full disk.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 6; exec \"$0\" run --rate-hz 50 --duration-s 3 --config \"$1\" --state-dir \"$2\"")
+        .arg(edgewatt().get_program())
+        .arg(&config)
+        .arg(&state)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "records were lost, so the run fails: {err}"
+    );
+    assert!(err.contains("File too large"), "{err}");
+    assert!(
+        err.contains(".ewlog.open"),
+        "the error names the segment: {err}"
+    );
+    assert_eq!(
+        err.matches("sampling goes on").count(),
+        1,
+        "one error line, not one per tick: {err}"
+    );
+    // What reached the disk is intact and readable, and the next start repairs it.
+    crate::common::ok(&state, &["run", "--duration-s", "0.2"]);
+    let segments = inspect(&state);
+    assert_eq!(segments[0]["corrupt_frames"], 0, "{}", segments[0]);
+    assert_eq!(segments[0]["seal_reason"], "Recovered");
+    let samples = segments[0]["samples"].as_u64().unwrap();
+    assert!(
+        samples >= 20,
+        "samples before the limit were kept: {samples}"
+    );
+    assert!(segments[0]["bytes"].as_u64().unwrap() <= 3 * 1024 + 64);
+}

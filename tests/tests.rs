@@ -5,6 +5,8 @@ mod common;
 mod derive;
 mod kill;
 mod power_faults;
+mod power_log;
 mod power_sources;
 mod sampler;
 mod store;
+mod systemd;

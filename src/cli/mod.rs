@@ -73,6 +73,22 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// The error and its causes, each cause only once: typed errors already quote their
+/// source in their own message.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
+}
+
 /// Entry point of the `edgewatt` binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -88,7 +104,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("edgewatt: error: {e:#}");
+            eprintln!("edgewatt: error: {}", error_text(&e));
             ExitCode::from(2)
         }
     }

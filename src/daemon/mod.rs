@@ -6,6 +6,7 @@
 //! Store failures (full disk, I/O errors) never stop sampling: the writer keeps the
 //! frames queued and retries, and the failure is logged as an event.
 
+mod notify;
 mod power;
 
 use std::path::Path;
@@ -48,6 +49,9 @@ pub enum DaemonError {
     #[error("device id: {0}")]
     Identity(#[from] crate::sampler::IdentityError),
 }
+
+/// While writing fails, a `StoreError` event is logged at most this often, µs.
+const STORE_ERROR_REPEAT_US: u64 = 60_000_000;
 
 /// What `run` should do besides the config.
 #[derive(Debug, Clone, Default)]
@@ -97,6 +101,7 @@ struct Daemon {
     fsync_interval_us: u64,
     last_flush_us: u64,
     failing: bool,
+    store_error_logged_us: u64,
     power: Option<power::PowerTap>,
     /// Samples between key blocks.
     key_every: u32,
@@ -121,15 +126,23 @@ impl Daemon {
             Ok(()) => {}
             Err(e) => {
                 self.summary.store_errors += 1;
-                if !self.failing {
+                let now_us = clock::mono_us();
+                let first = !self.failing;
+                if first {
                     log::error!("{e}; sampling goes on and records are kept in memory");
                     self.failing = true;
                 }
-                let pending_bytes = self.writer.pending_bytes();
-                self.event(EventKind::StoreError {
-                    message: e.to_string(),
-                    pending_bytes,
-                });
+                // One event when writing starts failing, then one a minute while it does.
+                if first
+                    || now_us.saturating_sub(self.store_error_logged_us) >= STORE_ERROR_REPEAT_US
+                {
+                    self.store_error_logged_us = now_us;
+                    let pending_bytes = self.writer.pending_bytes();
+                    self.event(EventKind::StoreError {
+                        message: e.to_string(),
+                        pending_bytes,
+                    });
+                }
             }
         }
     }
@@ -237,6 +250,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         fsync_interval_us: cfg.store.fsync_interval_ms * 1000,
         last_flush_us: clock::mono_us(),
         failing: false,
+        store_error_logged_us: 0,
         power: None,
         records: Vec::new(),
         summary: RunSummary::default(),
@@ -268,6 +282,12 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     });
     d.flush(clock::mono_us());
 
+    let mut notifier = notify::Notifier::new();
+    notifier.ready(&format!(
+        "sampling at {} Hz into {}",
+        cfg.sampler.rate_hz,
+        cfg.state_dir.display()
+    ));
     let start_us = clock::mono_us();
     let mut ticker = Ticker::new(interval_us, start_us)?;
     let mut steps = StepDetector::new(Anchor::now(), cfg.clock.step_threshold_ms as i64 * 1000);
@@ -300,6 +320,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         if tick.now_us.saturating_sub(d.last_flush_us) >= d.fsync_interval_us {
             d.flush(tick.now_us);
         }
+        notifier.progress(tick.now_us);
         match stop.load(Ordering::Relaxed) {
             0 => {}
             signal => break signal_name(signal),
@@ -311,6 +332,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
             break "duration reached".to_owned();
         }
     };
+    notifier.stopping();
     let now_us = clock::mono_us();
     d.sampler.flush_cost(now_us);
     let cost: Vec<Event> = d.sampler.drain_events().collect();
