@@ -2,7 +2,8 @@
 //! against a CSV of the same fields.
 //!
 //! Input: one hour of a synthetic Pi 5 trace at 10 Hz (36 000 samples), in blocks of
-//! 50 samples (5 s), as the daemon writes them. `cargo bench --no-default-features --bench codec`.
+//! 50 samples (5 s, the default fsync interval) continuing each other with a key block
+//! every 60 s, as the daemon writes them. `cargo bench --no-default-features --bench codec`.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -15,6 +16,7 @@ use criterion::Throughput;
 use edgewatt::record::Frame;
 use edgewatt::record::Record;
 use edgewatt::record::SampleBlockBuilder;
+use edgewatt::record::SampleDecoder;
 use edgewatt::sampler::Sample;
 use edgewatt::store::scan_frames;
 use edgewatt::store::FrameEncoder;
@@ -22,7 +24,10 @@ use edgewatt::store::Item;
 use edgewatt::synth;
 
 const SAMPLES: usize = 36_000;
+/// Samples per block: the default fsync interval (5 s) at 10 Hz.
 const BLOCK: usize = 50;
+/// A key block every 60 s at 10 Hz, as the daemon's default `key_block_interval_s`.
+const KEY_EVERY: u32 = 600;
 
 fn csv_row(out: &mut String, s: &Sample) {
     let mut fields: Vec<u64> = vec![s.tick, s.mono_us];
@@ -60,11 +65,13 @@ fn encode_blocks(
     enc: &mut FrameEncoder,
 ) -> Vec<u8> {
     let mut out = Vec::new();
+    builder.force_key();
     for (seq, chunk) in samples.chunks(block).enumerate() {
         for s in chunk {
             builder.push(s).expect("same layout");
         }
         let block = builder.finish().expect("non-empty block");
+        builder.committed(seq as u64);
         let frame = Frame {
             seq: seq as u64,
             record: Record::Samples(block),
@@ -76,10 +83,11 @@ fn encode_blocks(
 
 fn decode_all(bytes: &[u8]) -> usize {
     let mut n = 0;
+    let mut decoder = SampleDecoder::new();
     for item in scan_frames(bytes, 0) {
         if let Item::Frame { frame, .. } = item {
             if let Record::Samples(block) = frame.record {
-                n += block.decode().expect("valid block").len();
+                n += decoder.decode(frame.seq, &block).expect("valid block").1.len();
             }
         }
     }
@@ -118,12 +126,12 @@ fn report(samples: &[Sample], encoded: &[u8]) {
         csv_per_sample / per_sample
     );
 
-    let mut builder = SampleBlockBuilder::new(layout.clone());
+    let mut builder = SampleBlockBuilder::with_key_every(layout.clone(), KEY_EVERY);
     let mut enc = FrameEncoder::new();
     let mut no_procs = layout.clone();
     no_procs.procs.clear();
     let bare = synth::trace(&no_procs, samples.len(), 1);
-    let mut bare_builder = SampleBlockBuilder::new(no_procs);
+    let mut bare_builder = SampleBlockBuilder::with_key_every(no_procs, KEY_EVERY);
     for block in [10, 50, 100, 300, 600] {
         let n = encode_blocks(samples, block, &mut builder, &mut enc).len() as f64;
         let m = encode_blocks(&bare, block, &mut bare_builder, &mut enc).len() as f64;
@@ -161,7 +169,7 @@ fn report(samples: &[Sample], encoded: &[u8]) {
 fn codec(c: &mut Criterion) {
     let layout = synth::pi5_layout();
     let samples = synth::trace(&layout, SAMPLES, 1);
-    let mut builder = SampleBlockBuilder::new(layout.clone());
+    let mut builder = SampleBlockBuilder::with_key_every(layout.clone(), KEY_EVERY);
     let mut enc = FrameEncoder::new();
     let encoded = encode_all(&samples, &mut builder, &mut enc);
     assert_eq!(decode_all(&encoded), SAMPLES);
@@ -174,9 +182,11 @@ fn codec(c: &mut Criterion) {
             for s in chunk {
                 builder.push(s).expect("same layout");
             }
+            let block = builder.finish().expect("non-empty");
+            builder.committed(seq as u64);
             Frame {
                 seq: seq as u64,
-                record: Record::Samples(builder.finish().expect("non-empty")),
+                record: Record::Samples(block),
             }
         })
         .collect();
