@@ -87,7 +87,11 @@ fn decode_all(bytes: &[u8]) -> usize {
     for item in scan_frames(bytes, 0) {
         if let Item::Frame { frame, .. } = item {
             if let Record::Samples(block) = frame.record {
-                n += decoder.decode(frame.seq, &block).expect("valid block").1.len();
+                n += decoder
+                    .decode(frame.seq, &block)
+                    .expect("valid block")
+                    .1
+                    .len();
             }
         }
     }

@@ -142,6 +142,16 @@ pub fn power_json(seq: u64, label: &str, r: &PowerReading, anchor: &Anchor) -> V
 }
 
 /// One line of text for a JSON record: time, type, then `key=value` pairs.
+///
+/// ```
+/// use edgewatt::cli::render::text_line;
+/// let v = serde_json::json!({"type": "event", "wall": "2026-11-22T10:00:00.000Z",
+///     "event": "stop", "reason": "duration reached", "toml": "a = 1\nb = 2"});
+/// assert_eq!(
+///     text_line(&v),
+///     r#"2026-11-22T10:00:00.000Z event   event=stop reason="duration reached" toml="a = 1\nb = 2""#
+/// );
+/// ```
 #[must_use]
 pub fn text_line(v: &Value) -> String {
     let Value::Object(o) = v else {
@@ -157,6 +167,10 @@ pub fn text_line(v: &Value) -> String {
             continue;
         }
         let shown = match val {
+            // Quoted (with escapes) when needed, so one record stays one line.
+            Value::String(s) if s.contains(|c: char| c.is_whitespace() || c == '"') => {
+                format!("{s:?}")
+            }
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
