@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod derive;
+mod faults;
 mod kill;
 mod power_faults;
 mod power_log;
