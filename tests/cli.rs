@@ -10,6 +10,8 @@ use serde_json::Value;
 use crate::common::dump;
 use crate::common::edgewatt;
 use crate::common::inspect;
+use crate::common::run_config;
+use crate::common::signal;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -35,20 +37,6 @@ fn fixture_config(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
-fn run_for(config: &Path, seconds: &str) -> std::process::Output {
-    let out = edgewatt()
-        .args(["run", "--duration-s", seconds, "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn of_type<'a>(records: &'a [Value], t: &str) -> Vec<&'a Value> {
     records.iter().filter(|r| r["type"] == t).collect()
 }
@@ -61,7 +49,7 @@ fn events<'a>(records: &'a [Value], name: &str) -> Vec<&'a Value> {
 fn a_run_on_the_pi5_fixture_logs_its_exact_values() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture_config(dir.path(), "pi5");
-    run_for(&config, "0.5");
+    run_config(&config, "0.5");
     let records = dump(&dir.path().join("state"));
     let samples = of_type(&records, "sample");
     // 0.5 s at 20 Hz: ticks 0..=10.
@@ -112,7 +100,7 @@ fn a_run_on_the_pi5_fixture_logs_its_exact_values() {
 fn unreadable_sources_are_logged_as_events_and_sampling_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture_config(dir.path(), "broken");
-    run_for(&config, "0.3");
+    run_config(&config, "0.3");
     let records = dump(&dir.path().join("state"));
     let errors = events(&records, "read_error");
     assert!(
@@ -218,8 +206,7 @@ fn sigterm_flushes_and_seals() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    // SAFETY: plain kill(2) on our own child.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    signal(child.id(), libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let records = dump(&state);

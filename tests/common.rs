@@ -12,21 +12,40 @@ pub fn edgewatt() -> Command {
     c
 }
 
+/// Panics with the process's stderr unless it succeeded; returns it.
+pub fn succeeded(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "edgewatt failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Runs edgewatt with `args` and the given state dir; panics with its stderr if it fails.
 pub fn ok(state_dir: &Path, args: &[&str]) -> Output {
     let out = edgewatt()
         .args(args)
         .arg("--state-dir")
         .arg(state_dir)
-        .output()
-        .expect("spawn edgewatt");
-    assert!(
-        out.status.success(),
-        "edgewatt {args:?} failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+        .output();
+    succeeded(out.expect("spawn edgewatt"))
+}
+
+/// `edgewatt run --duration-s SECONDS --config CONFIG`, which must succeed.
+pub fn run_config(config: &Path, seconds: &str) -> Output {
+    let out = edgewatt()
+        .args(["run", "--duration-s", seconds, "--config"])
+        .arg(config)
+        .output();
+    succeeded(out.expect("spawn edgewatt"))
+}
+
+/// Sends `sig` to a child process.
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
 }
 
 /// Every record of the state dir, via `dump --format jsonl`.

@@ -8,11 +8,7 @@ use serde_json::Value;
 use crate::common::dump;
 use crate::common::edgewatt;
 use crate::common::inspect;
-
-fn signal(pid: u32, sig: i32) {
-    // SAFETY: kill(2) on our own child.
-    assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0);
-}
+use crate::common::signal;
 
 #[test]
 fn a_stalled_daemon_logs_late_ticks_and_stays_on_its_grid() {

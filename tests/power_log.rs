@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::dump;
-use crate::common::edgewatt;
+use crate::common::run_config;
 
 fn config(dir: &Path, power: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pi5");
@@ -23,20 +23,6 @@ fn config(dir: &Path, power: &str) -> std::path::PathBuf {
     )
     .unwrap();
     path
-}
-
-fn run(config: &Path) -> std::process::Output {
-    let out = edgewatt()
-        .args(["run", "--duration-s", "0.6", "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 #[test]
@@ -61,7 +47,7 @@ fn replayed_power_readings_are_logged_exactly() {
             csv.display()
         ),
     );
-    run(&cfg);
+    run_config(&cfg, "0.6");
     let records = dump(&dir.path().join("state"));
     let power: Vec<&Value> = records.iter().filter(|r| r["type"] == "power").collect();
     assert_eq!(power.len(), 20, "every reading of the trace is logged once");
@@ -93,7 +79,7 @@ fn an_absent_sensor_is_one_warning_and_sampling_goes_on() {
         dir.path(),
         "[power]\nsource = \"ina219\"\n[power.ina219]\nbus = 77\n",
     );
-    let out = run(&cfg);
+    let out = run_config(&cfg, "0.6");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.matches("absent").count(), 1, "one warning: {err}");
     let records = dump(&dir.path().join("state"));

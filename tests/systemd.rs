@@ -39,11 +39,7 @@ fn ready_watchdog_and_stopping_reach_the_notify_socket() {
         .env("WATCHDOG_USEC", "200000")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::succeeded(out);
     let messages = reader.join().unwrap();
     assert!(messages[0].starts_with("READY=1"), "{messages:?}");
     assert!(

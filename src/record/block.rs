@@ -16,12 +16,11 @@
 //! postcard `Vec<i64>` (zigzag varints) and deflated (RFC 1951). Deltas wrap, so every
 //! u64 survives the round trip exactly.
 
-mod columns;
-
 use serde::Deserialize;
 use serde::Serialize;
 use thiserror::Error;
 
+use super::columns;
 use crate::sampler::Sample;
 use crate::sampler::SampleLayout;
 
@@ -30,7 +29,6 @@ pub const CODEC_COLUMNS_DEFLATE: u8 = 1;
 /// Upper bound on samples in one block, so a corrupt count cannot ask for huge buffers.
 pub const MAX_BLOCK_SAMPLES: u32 = 1 << 20;
 const MAX_CPUS: u16 = 1024;
-const MAX_VARINT_BYTES: usize = 10;
 
 /// What a block's first sample is coded against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,7 +166,7 @@ impl SampleBlockBuilder {
             return None;
         }
         let n = self.count as usize;
-        let w = columns::width(&self.layout);
+        let w = columns::sample_width(&self.layout);
         let chain = self
             .chain
             .take()
@@ -182,9 +180,10 @@ impl SampleBlockBuilder {
             None => (BlockBase::Key(self.layout.clone()), None, self.count),
         };
         self.columns.clear();
-        columns::encode(&self.layout, &self.rows, n, base_row, &mut self.columns);
-        let raw = postcard::to_stdvec(&self.columns).expect("Vec<i64> always serializes");
-        let data = miniz_oxide::deflate::compress_to_vec(&raw, 6);
+        let layout = &self.layout;
+        let counter = |c| columns::sample_is_counter(layout, c);
+        columns::encode(&self.rows, (n, w), base_row, counter, &mut self.columns);
+        let data = columns::pack(&self.columns);
         self.finished = Some(ChainEnd {
             last_row: self.rows[(n - 1) * w..].to_vec(),
             since_key,
@@ -223,19 +222,10 @@ impl SampleBlock {
         if self.count == 0 || self.count > MAX_BLOCK_SAMPLES {
             return Err(BlockError::Corrupt("sample count out of range"));
         }
-        let n = self.count as usize;
-        let w = columns::width(layout);
-        let limit = n * w * MAX_VARINT_BYTES + MAX_VARINT_BYTES;
-        let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(&self.data, limit)
-            .map_err(|_| BlockError::Corrupt("deflate stream"))?;
-        let cols: Vec<i64> =
-            postcard::from_bytes(&raw).map_err(|_| BlockError::Corrupt("column varints"))?;
-        if cols.len() != n * w {
-            return Err(BlockError::Corrupt(
-                "column length does not match count × width",
-            ));
-        }
-        Ok(columns::decode(layout, &cols, n, base))
+        let shape = (self.count as usize, columns::sample_width(layout));
+        let cols = columns::unpack(&self.data, shape)?;
+        let counter = |c| columns::sample_is_counter(layout, c);
+        Ok(columns::decode(&cols, shape, base, counter))
     }
 }
 
@@ -277,7 +267,7 @@ impl SampleDecoder {
                 return Err(e);
             }
         };
-        let w = columns::width(&layout);
+        let w = columns::sample_width(&layout);
         let samples = rows
             .chunks_exact(w)
             .map(|row| columns::sample_from_row(&layout, row))

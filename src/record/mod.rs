@@ -9,6 +9,7 @@
 //!   "unknown record type" (CRC good, newer writer), never as corruption.
 
 mod block;
+mod columns;
 mod event;
 mod power;
 

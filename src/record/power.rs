@@ -13,12 +13,17 @@ use serde::Serialize;
 use super::block::BlockError;
 use super::block::CODEC_COLUMNS_DEFLATE;
 use super::block::MAX_BLOCK_SAMPLES;
+use super::columns;
 use crate::power::PowerReading;
 use crate::power::SourceId;
 
 const COLUMNS: usize = 6;
 const NONE: i64 = i64::MIN;
-const MAX_VARINT_BYTES: usize = 10;
+
+/// `mono_us` is a counter (delta of delta); the rest are gauges.
+const fn is_counter(c: usize) -> bool {
+    c == 0
+}
 
 /// Power readings of one source with its label and nominal sampling period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +59,7 @@ pub struct PowerBlockBuilder {
     source: SourceId,
     label: String,
     period_us: u64,
-    rows: Vec<i64>,
+    rows: Vec<u64>,
     columns: Vec<i64>,
 }
 
@@ -96,7 +101,7 @@ impl PowerBlockBuilder {
             opt_in(r.shunt_uv)?,
             i64::from(r.flags),
         ];
-        self.rows.extend_from_slice(&row);
+        self.rows.extend(row.iter().map(|&v| v as u64));
         Ok(())
     }
 
@@ -107,31 +112,20 @@ impl PowerBlockBuilder {
         }
         let n = self.rows.len() / COLUMNS;
         self.columns.clear();
-        for c in 0..COLUMNS {
-            let (mut prev, mut prev_delta) = (0i64, 0i64);
-            for i in 0..n {
-                let v = self.rows[i * COLUMNS + c];
-                let delta = v.wrapping_sub(prev);
-                let coded = match (i, c) {
-                    (0, _) => v,
-                    (_, 0) => delta.wrapping_sub(prev_delta),
-                    _ => delta,
-                };
-                if i > 0 {
-                    prev_delta = delta;
-                }
-                prev = v;
-                self.columns.push(coded);
-            }
-        }
-        let raw = postcard::to_stdvec(&self.columns).expect("Vec<i64> always serializes");
+        columns::encode(
+            &self.rows,
+            (n, COLUMNS),
+            None,
+            is_counter,
+            &mut self.columns,
+        );
         let block = PowerBlock {
             source: self.source.code(),
             label: self.label.clone(),
             period_us: self.period_us,
             count: n as u32,
             codec: CODEC_COLUMNS_DEFLATE,
-            data: miniz_oxide::deflate::compress_to_vec(&raw, 6),
+            data: columns::pack(&self.columns),
         };
         self.rows.clear();
         Some(block)
@@ -156,46 +150,18 @@ impl PowerBlock {
         if self.count == 0 || self.count > MAX_BLOCK_SAMPLES {
             return Err(BlockError::Corrupt("reading count out of range"));
         }
-        let n = self.count as usize;
-        let limit = n * COLUMNS * MAX_VARINT_BYTES + MAX_VARINT_BYTES;
-        let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(&self.data, limit)
-            .map_err(|_| BlockError::Corrupt("deflate stream"))?;
-        let columns: Vec<i64> =
-            postcard::from_bytes(&raw).map_err(|_| BlockError::Corrupt("column varints"))?;
-        if columns.len() != n * COLUMNS {
-            return Err(BlockError::Corrupt(
-                "column length does not match count × width",
-            ));
-        }
-        let mut rows = vec![0i64; n * COLUMNS];
-        for c in 0..COLUMNS {
-            let (mut prev, mut prev_delta) = (0i64, 0i64);
-            for i in 0..n {
-                let coded = columns[c * n + i];
-                let v = if i == 0 {
-                    coded
-                } else {
-                    let delta = if c == 0 {
-                        coded.wrapping_add(prev_delta)
-                    } else {
-                        coded
-                    };
-                    prev_delta = delta;
-                    prev.wrapping_add(delta)
-                };
-                prev = v;
-                rows[i * COLUMNS + c] = v;
-            }
-        }
+        let shape = (self.count as usize, COLUMNS);
+        let cols = columns::unpack(&self.data, shape)?;
+        let rows = columns::decode(&cols, shape, None, is_counter);
         rows.chunks_exact(COLUMNS)
             .map(|row| {
                 Ok(PowerReading {
-                    mono_us: row[0] as u64,
+                    mono_us: row[0],
                     source,
-                    power_uw: row[1],
-                    bus_uv: opt_out(row[2]),
-                    current_ua: opt_out(row[3]),
-                    shunt_uv: opt_out(row[4]),
+                    power_uw: row[1] as i64,
+                    bus_uv: opt_out(row[2] as i64),
+                    current_ua: opt_out(row[3] as i64),
+                    shunt_uv: opt_out(row[4] as i64),
                     flags: u32::try_from(row[5])
                         .map_err(|_| BlockError::Corrupt("flags out of range"))?,
                 })

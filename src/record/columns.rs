@@ -1,6 +1,8 @@
-//! Rows and columns of a sample block: flattening samples into integer rows, the
-//! aggregate-CPU residual, and the per-column delta coding (codec 1).
+//! Codec 1 of sample and power blocks: rows of integers coded column by column (deltas,
+//! or deltas of deltas for counters), as a postcard `Vec<i64>`, deflated. Also the
+//! sample rows themselves: flattening samples and the aggregate-CPU residual.
 
+use super::block::BlockError;
 use crate::sampler::CpuTicks;
 use crate::sampler::MemKb;
 use crate::sampler::ProcCounters;
@@ -8,7 +10,7 @@ use crate::sampler::Sample;
 use crate::sampler::SampleLayout;
 
 /// Number of integers in one row for `layout`.
-pub(super) fn width(layout: &SampleLayout) -> usize {
+pub(super) fn sample_width(layout: &SampleLayout) -> usize {
     2 + usize::from(layout.cpus) * CpuTicks::FIELDS
         + MemKb::FIELDS
         + layout.procs.len() * ProcCounters::FIELDS
@@ -18,7 +20,7 @@ pub(super) fn width(layout: &SampleLayout) -> usize {
 }
 
 /// Whether column `c` holds a cumulative counter (coded as delta of delta).
-fn is_counter(layout: &SampleLayout, c: usize) -> bool {
+pub(super) fn sample_is_counter(layout: &SampleLayout, c: usize) -> bool {
     let cpu_end = 2 + usize::from(layout.cpus) * CpuTicks::FIELDS;
     let mem_end = cpu_end + MemKb::FIELDS;
     let proc_end = mem_end + layout.procs.len() * ProcCounters::FIELDS;
@@ -112,19 +114,20 @@ pub(super) fn sample_from_row(layout: &SampleLayout, stored: &[u64]) -> Sample {
     }
 }
 
+const MAX_VARINT_BYTES: usize = 10;
+
 /// Codes `n` rows of `w` columns (row-major in `rows`) column by column into `out`.
 /// With a `base` row (the previous block's last), the first value of each column is
 /// coded against it like any other; without, it is stored as is.
 pub(super) fn encode(
-    layout: &SampleLayout,
     rows: &[u64],
-    n: usize,
+    (n, w): (usize, usize),
     base: Option<&[u64]>,
+    is_counter: impl Fn(usize) -> bool,
     out: &mut Vec<i64>,
 ) {
-    let w = width(layout);
     for c in 0..w {
-        let counter = is_counter(layout, c);
+        let counter = is_counter(c);
         let mut prev = base.map(|b| b[c] as i64);
         let mut prev_delta = 0i64;
         for i in 0..n {
@@ -150,15 +153,14 @@ pub(super) fn encode(
 
 /// Inverse of [`encode`]: rows (row-major) from coded columns.
 pub(super) fn decode(
-    layout: &SampleLayout,
     columns: &[i64],
-    n: usize,
+    (n, w): (usize, usize),
     base: Option<&[u64]>,
+    is_counter: impl Fn(usize) -> bool,
 ) -> Vec<u64> {
-    let w = width(layout);
     let mut rows = vec![0u64; n * w];
     for c in 0..w {
-        let counter = is_counter(layout, c);
+        let counter = is_counter(c);
         let mut prev = base.map(|b| b[c] as i64);
         let mut prev_delta = 0i64;
         for i in 0..n {
@@ -180,4 +182,26 @@ pub(super) fn decode(
         }
     }
     rows
+}
+
+/// Coded columns → postcard varints → deflate.
+pub(super) fn pack(columns: &[i64]) -> Vec<u8> {
+    let raw = postcard::to_stdvec(columns).expect("a slice of i64 always serializes");
+    miniz_oxide::deflate::compress_to_vec(&raw, 6)
+}
+
+/// Inverse of [`pack`] for `n` rows of `w` columns, with the inflated size bounded so
+/// corrupt data cannot ask for huge buffers.
+pub(super) fn unpack(data: &[u8], (n, w): (usize, usize)) -> Result<Vec<i64>, BlockError> {
+    let limit = n * w * MAX_VARINT_BYTES + MAX_VARINT_BYTES;
+    let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit)
+        .map_err(|_| BlockError::Corrupt("deflate stream"))?;
+    let columns: Vec<i64> =
+        postcard::from_bytes(&raw).map_err(|_| BlockError::Corrupt("column varints"))?;
+    if columns.len() != n * w {
+        return Err(BlockError::Corrupt(
+            "column length does not match count × width",
+        ));
+    }
+    Ok(columns)
 }
