@@ -10,12 +10,20 @@
 
 mod block;
 mod event;
+mod run;
 
 pub use block::BlockError;
 pub use block::SampleBlock;
 pub use block::SampleBlockBuilder;
 pub use event::Event;
 pub use event::EventKind;
+pub use run::ImageRun;
+pub use run::Outcome;
+pub use run::PhaseMark;
+pub use run::Run;
+pub use run::RunError;
+pub use run::RunPhase;
+pub use run::RunSettings;
 use serde::Deserialize;
 use serde::Serialize;
 
@@ -36,6 +44,8 @@ pub enum Record {
     Event(Event),
     /// Last frame of a sealed segment.
     Seal(Seal),
+    /// One inference run (issue 3). To be placed at index 4, after Power, at merge.
+    Run(Box<Run>),
 }
 
 impl Record {
@@ -46,6 +56,7 @@ impl Record {
             Self::Samples(_) => "samples",
             Self::Event(_) => "event",
             Self::Seal(_) => "seal",
+            Self::Run(_) => "run",
         }
     }
 }
