@@ -15,6 +15,7 @@ pub mod derive;
 pub mod gguf;
 #[cfg(feature = "llama")]
 pub mod llama;
+pub mod plan;
 pub mod record;
 pub mod sampler;
 pub mod store;
