@@ -21,7 +21,8 @@
 //! [[workload]]
 //! name = "vlm-knee"
 //! model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
-//! mmproj = "models/tiny-qwen2vl-576.gguf"
+//! mmproj = "generate:qwen2vl"  # or a file; generate:qwen2vl|gemma3 makes a random
+//!                              # projector of the model's width (tests the pipeline)
 //! images = ["224x224", "448x448", "896x896", "photo.jpg"]
 //! image_max_tokens = [256, 1024]
 //! ```
@@ -174,7 +175,10 @@ impl Plan {
                 }
             };
             fix(&mut w.model);
-            w.mmproj.as_mut().map(fix);
+            let generated = w.mmproj.as_ref().and_then(|m| m.to_str());
+            if !generated.is_some_and(|m| m.starts_with("generate:")) {
+                w.mmproj.as_mut().map(fix);
+            }
             w.corpus.as_mut().map(fix);
             for img in &mut w.images {
                 if expand::parse_size(img).is_none() && Path::new(img).is_relative() {

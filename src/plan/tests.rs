@@ -145,3 +145,21 @@ fn unknown_keys_and_impossible_values_name_the_file_and_key() {
         "bad.toml: workload \"a\": key images: \"0x5\" is not WxH with W, H ≥ 1"
     );
 }
+
+#[test]
+fn the_shipped_plans_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans");
+    let demo = Plan::load(&dir.join("demo.toml")).unwrap();
+    // llm: 4 prompt lengths; vlm: 5 sizes × 2 clamps.
+    assert_eq!(demo.cases().len(), 4 + 10);
+    assert_eq!(demo.schedule().runs.len(), 14 + 3 * 14);
+    assert_eq!(
+        demo.workloads[1].mmproj.as_deref(),
+        Some(Path::new("generate:qwen2vl"))
+    );
+    assert!(demo.workloads[0].model.starts_with(&dir));
+    assert_eq!(
+        Plan::load(&dir.join("quick.toml")).unwrap().cases().len(),
+        2
+    );
+}

@@ -154,6 +154,8 @@ pub struct Run {
     pub output: String,
     pub phases: Vec<PhaseMark>,
     pub outcome: Outcome,
+    /// Time spent waiting for the cooldown before the run, µs (0 without one).
+    pub cooldown_us: u64,
 }
 
 impl Run {
@@ -242,6 +244,7 @@ mod tests {
                 },
             ],
             outcome: Outcome::Failed(RunError::TimedOut { limit_ms: 5 }),
+            cooldown_us: 0,
         }
     }
 
