@@ -13,6 +13,8 @@ use crate::gguf::ModelInfo;
 pub enum RunPhase {
     /// Loading the model(s) (if not kept loaded) and creating the context.
     Load,
+    /// Decoding, resizing and tokenizing the image and the text (VLM runs).
+    Preprocess,
     /// Evaluating the prompt (text tokens, and image embeddings for VLM runs).
     Prefill,
     /// Encoding an image through the vision projector.
@@ -58,6 +60,8 @@ pub struct ImageRun {
     pub height: u32,
     /// Tokens the projector produced for the image.
     pub image_tokens: u32,
+    /// Image decode, resize and prompt tokenization.
+    pub preprocess_us: u64,
     pub encode_us: u64,
 }
 
@@ -144,10 +148,10 @@ pub struct Run {
     pub prompt_tokens: u32,
     pub generated_tokens: u32,
     pub load_us: u64,
-    /// Prompt evaluation, image encoding excluded.
+    /// Prompt evaluation; image preprocessing and encoding excluded.
     pub prefill_us: u64,
     pub decode_us: u64,
-    /// From the start of prefill to the first generated token.
+    /// From the start of preprocessing (VLM) or prefill to the first generated token.
     pub ttft_us: u64,
     /// Peak resident set of the worker during the run (VmHWM), kB.
     pub peak_rss_kb: u64,
@@ -223,6 +227,7 @@ mod tests {
                 width: 448,
                 height: 448,
                 image_tokens: 256,
+                preprocess_us: 5_000,
                 encode_us: 90_000,
             }),
             prompt_tokens: 64,
