@@ -12,6 +12,10 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod derive;
+pub mod gguf;
+#[cfg(feature = "llama")]
+pub mod llama;
+pub mod plan;
 pub mod power;
 pub mod record;
 pub mod sampler;

@@ -5,6 +5,8 @@ mod common;
 mod derive;
 mod faults;
 mod kill;
+#[cfg(feature = "llama")]
+mod llama;
 mod power_faults;
 mod power_log;
 mod power_sources;

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::render::power_json;
 use super::render::record_json;
+use super::render::run_start_us;
 use super::render::sample_json;
 use super::render::text_line;
 use super::time::parse_wall_us;
@@ -41,6 +42,7 @@ pub enum RecordType {
     Event,
     Seal,
     Power,
+    Run,
 }
 
 impl RecordType {
@@ -51,6 +53,7 @@ impl RecordType {
                 | (Self::Event, b"event")
                 | (Self::Seal, b"seal")
                 | (Self::Power, b"power")
+                | (Self::Run, b"run")
         )
     }
 }
@@ -124,6 +127,10 @@ fn frame_values(
                 record_json(frame.seq, &frame.record, anchor),
                 anchor.wall_of(s.mono_us),
             )]
+        }
+        Record::Run(run) => {
+            let wall = run_start_us(run).map_or(anchor.wall_unix_us, |t| anchor.wall_of(t));
+            vec![(record_json(frame.seq, &frame.record, anchor), wall)]
         }
         Record::Power(block) => match block.decode() {
             Ok(readings) => readings

@@ -45,6 +45,8 @@ struct Tally {
     blocks: u64,
     samples: u64,
     power_readings: u64,
+    runs: u64,
+    failed_runs: u64,
     events: u64,
     seal_reason: Option<String>,
     first_mono_us: Option<u64>,
@@ -110,6 +112,13 @@ impl Tally {
                 }
             }
             Record::Seal(s) => self.seal_reason = Some(format!("{:?}", s.reason)),
+            Record::Run(run) => {
+                self.runs += 1;
+                self.failed_runs += u64::from(!run.is_ok());
+                if let Some(m) = run.phases.last() {
+                    self.at(m.mono_us);
+                }
+            }
             Record::Power(b) => match b.decode() {
                 Ok(readings) => {
                     self.power_readings += readings.len() as u64;
@@ -171,6 +180,8 @@ fn inspect_segment(info: &SegmentInfo, gap_factor: f64) -> Value {
         "samples": t.samples,
         "events": t.events,
         "power_readings": t.power_readings,
+        "runs": t.runs,
+        "failed_runs": t.failed_runs,
         "first_wall": wall(t.first_mono_us),
         "last_wall": wall(t.last_mono_us),
         "span_s": span_s,
@@ -202,12 +213,12 @@ fn summary_text(s: &Value) -> String {
     };
     format!(
         "{name}: {state}, {} bytes, seq {}–{}, device {}\n  \
-         span {} → {} ({:.1} s), {} samples in {} blocks, {} power readings, {} events, {:.1} bytes/sample\n  \
+         span {} → {} ({:.1} s), {} samples in {} blocks, {} power readings, {} runs ({} failed), {} events, {:.1} bytes/sample\n  \
          gaps {} (largest {} ms), late ticks {} (missed {}), corrupt frames {} ({} bytes), \
          unknown frames {}, undecodable blocks {}",
         s["bytes"], s["first_seq"], s["last_seq"], s["device_id"].as_str().unwrap_or("?"),
         s["first_wall"].as_str().unwrap_or("-"), s["last_wall"].as_str().unwrap_or("-"),
-        s["span_s"].as_f64().unwrap_or(0.0), s["samples"], s["sample_blocks"], s["power_readings"], s["events"],
+        s["span_s"].as_f64().unwrap_or(0.0), s["samples"], s["sample_blocks"], s["power_readings"], s["runs"], s["failed_runs"], s["events"],
         s["bytes_per_sample"].as_f64().unwrap_or(0.0), s["gaps"], s["largest_gap_ms"],
         s["late_ticks"], s["missed_ticks"], s["corrupt_frames"], s["corrupt_bytes"],
         s["unknown_frames"], s["undecodable_blocks"],

@@ -50,6 +50,20 @@ pub enum Command {
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Run a plan of LLM/VLM workloads now; progress on stderr, a summary table at the end.
+    #[cfg(feature = "llama")]
+    Bench(BenchArgs),
+    /// The supervised llama.cpp worker: framed jobs on stdin, replies on stdout.
+    #[cfg(feature = "llama")]
+    #[command(hide = true)]
+    Worker,
+}
+
+#[cfg(feature = "llama")]
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// The plan file (TOML): models, token lengths, images, clamps, repetitions.
+    pub plan: PathBuf,
 }
 
 /// Loads the config file and applies the global flags.
@@ -100,6 +114,10 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&cli, args),
         Command::Sensors(args) => sensors::run(args).map(|()| ExitCode::SUCCESS),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
+        #[cfg(feature = "llama")]
+        Command::Bench(args) => Ok(crate::llama::bench_main(&args.plan)),
+        #[cfg(feature = "llama")]
+        Command::Worker => Ok(crate::llama::worker_main()),
     };
     match result {
         Ok(code) => code,

@@ -13,6 +13,7 @@ use crate::clock::Anchor;
 use crate::power::PowerReading;
 use crate::record::Event;
 use crate::record::Record;
+use crate::record::Run;
 use crate::sampler::ProcRole;
 use crate::sampler::Sample;
 use crate::sampler::SampleLayout;
@@ -121,6 +122,7 @@ pub fn record_json(seq: u64, rec: &Record, anchor: &Anchor) -> Value {
         Record::Power(b) => {
             json!({"type": "powers", "seq": seq, "count": b.count, "source": b.label})
         }
+        Record::Run(run) => run_json(seq, run, anchor),
     }
 }
 
@@ -180,4 +182,26 @@ pub fn text_line(v: &Value) -> String {
         line.push_str(&shown);
     }
     line
+}
+
+/// A run as a JSON object: its fields, the derived rates, and the wall time of its start.
+#[must_use]
+pub fn run_json(seq: u64, run: &Run, anchor: &Anchor) -> Value {
+    let mut o = json!(run);
+    o["type"] = json!("run");
+    o["seq"] = json!(seq);
+    o["ok"] = json!(run.is_ok());
+    o["prefill_tokens_per_s"] = json!(run.prefill_tokens_per_s());
+    o["decode_tokens_per_s"] = json!(run.decode_tokens_per_s());
+    if let Some(start) = run_start_us(run) {
+        o["mono_us"] = json!(start);
+        o["wall"] = json!(format_wall_us(anchor.wall_of(start)));
+    }
+    o
+}
+
+/// CLOCK_MONOTONIC µs of a run's first phase mark, if it got that far.
+#[must_use]
+pub fn run_start_us(run: &Run) -> Option<u64> {
+    run.phases.first().map(|m| m.mono_us)
 }

@@ -12,6 +12,7 @@ mod block;
 mod columns;
 mod event;
 mod power;
+mod run;
 
 pub use block::BlockBase;
 pub use block::BlockError;
@@ -22,6 +23,13 @@ pub use event::Event;
 pub use event::EventKind;
 pub use power::PowerBlock;
 pub use power::PowerBlockBuilder;
+pub use run::ImageRun;
+pub use run::Outcome;
+pub use run::PhaseMark;
+pub use run::Run;
+pub use run::RunError;
+pub use run::RunPhase;
+pub use run::RunSettings;
 use serde::Deserialize;
 use serde::Serialize;
 
@@ -44,6 +52,8 @@ pub enum Record {
     Seal(Seal),
     /// A block of consecutive power readings of one source.
     Power(PowerBlock),
+    /// One inference run (issue 3). To be placed at index 4, after Power, at merge.
+    Run(Box<Run>),
 }
 
 impl Record {
@@ -55,6 +65,7 @@ impl Record {
             Self::Event(_) => "event",
             Self::Seal(_) => "seal",
             Self::Power(_) => "power",
+            Self::Run(_) => "run",
         }
     }
 }

@@ -1,0 +1,351 @@
+//! GGUF metadata reader and model identity.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::io::Read;
+use std::path::Path;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::Serialize;
+use sha2::Digest;
+
+use super::value::file_type_name;
+use super::GgmlType;
+use super::GgufError;
+use super::Value;
+use super::DEFAULT_ALIGNMENT;
+use super::MAGIC;
+
+/// One tensor's header entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorInfo {
+    pub name: String,
+    /// Shape in ggml order (fastest dimension first).
+    pub ne: Vec<u64>,
+    pub ggml_type: GgmlType,
+    /// Offset in the data blob.
+    pub offset: u64,
+}
+
+impl TensorInfo {
+    #[must_use]
+    pub fn elements(&self) -> u64 {
+        self.ne.iter().product()
+    }
+}
+
+/// The header of a GGUF file: KVs and tensor infos (tensor data is not read).
+#[derive(Debug, Clone)]
+pub struct GgufFile {
+    pub path: PathBuf,
+    pub version: u32,
+    pub kvs: Vec<(String, Value)>,
+    pub tensors: Vec<TensorInfo>,
+    /// Absolute offset of the data blob.
+    pub data_offset: u64,
+    pub file_size_bytes: u64,
+}
+
+/// Who a model is, for Run records: from the GGUF header plus a hash of the whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub path: String,
+    /// `general.name`, if set.
+    pub name: Option<String>,
+    /// `general.architecture` (`llama`, `clip`, …).
+    pub architecture: String,
+    /// `general.file_type`, if set.
+    pub file_type: Option<u32>,
+    /// Name of the file type, or of the type holding most bytes when `file_type` is absent.
+    pub quantization: String,
+    /// Elements of all tensors.
+    pub param_count: u64,
+    pub file_size_bytes: u64,
+    /// sha256 of the whole file, lowercase hex.
+    pub sha256: String,
+}
+
+impl GgufFile {
+    /// Reads and checks the header of `path`: magic, version, KVs, tensor infos, and that
+    /// every tensor's data lies inside the file.
+    pub fn open(path: &Path) -> Result<Self, GgufError> {
+        let file = File::open(path).map_err(|source| GgufError::Io {
+            path: path.into(),
+            action: "cannot open model file",
+            source,
+        })?;
+        let len = file
+            .metadata()
+            .map_err(|source| GgufError::Io {
+                path: path.into(),
+                action: "cannot stat",
+                source,
+            })?
+            .len();
+        let mut c = Cursor {
+            r: BufReader::new(file),
+            pos: 0,
+            len,
+            path,
+        };
+        let magic = c.bytes(4.min(len), "magic")?;
+        if magic != MAGIC {
+            return Err(GgufError::NotGguf {
+                path: path.into(),
+                found: magic,
+            });
+        }
+        let version = c.u32("version")?;
+        if !(2..=3).contains(&version) {
+            return Err(GgufError::Version {
+                path: path.into(),
+                version,
+            });
+        }
+        let n_tensors = c.u64("tensor count")?;
+        let n_kv = c.u64("KV count")?;
+        let mut kvs = Vec::new();
+        for i in 0..n_kv {
+            let key = c.string(&format!("key of KV {i}"))?;
+            let ty = c.u32(&format!("type of {key}"))?;
+            let v = c.value(ty, &key)?;
+            kvs.push((key, v));
+        }
+        let mut tensors = Vec::new();
+        for i in 0..n_tensors {
+            let name = c.string(&format!("name of tensor {i}"))?;
+            let n_dims = c.u32(&format!("n_dims of {name}"))?;
+            if n_dims > 4 {
+                return Err(c.malformed(format!("tensor {name} has {n_dims} dimensions (max 4)")));
+            }
+            let ne = (0..n_dims)
+                .map(|_| c.u64(&format!("shape of {name}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ggml_type = GgmlType(c.u32(&format!("type of {name}"))?);
+            let offset = c.u64(&format!("offset of {name}"))?;
+            tensors.push(TensorInfo {
+                name,
+                ne,
+                ggml_type,
+                offset,
+            });
+        }
+        let align = match kvs.iter().find(|(k, _)| k == "general.alignment") {
+            Some((_, v)) => v
+                .as_u64()
+                .filter(|a| *a > 0)
+                .ok_or_else(|| GgufError::BadKey {
+                    path: path.into(),
+                    key: "general.alignment".into(),
+                    what: format!("must be a positive integer, is {v:?}"),
+                })?,
+            None => DEFAULT_ALIGNMENT,
+        };
+        let data_offset = c.pos.div_ceil(align) * align;
+        for t in &tensors {
+            let bytes = t.ggml_type.bytes(t.elements()).unwrap_or(0);
+            let end = data_offset.saturating_add(t.offset).saturating_add(bytes);
+            if end > len {
+                return Err(GgufError::TensorOutOfBounds {
+                    path: path.into(),
+                    tensor: t.name.clone(),
+                    end,
+                    len,
+                });
+            }
+        }
+        Ok(Self {
+            path: path.into(),
+            version,
+            kvs,
+            tensors,
+            data_offset,
+            file_size_bytes: len,
+        })
+    }
+
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.kvs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// An integer key, as u64.
+    #[must_use]
+    pub fn get_u64(&self, key: &str) -> Option<u64> {
+        self.get(key).and_then(Value::as_u64)
+    }
+
+    #[must_use]
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+
+    #[must_use]
+    pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensors.iter().find(|t| t.name == name)
+    }
+
+    /// Model identity; hashes the whole file.
+    pub fn model_info(&self) -> Result<ModelInfo, GgufError> {
+        let architecture = self
+            .get_str("general.architecture")
+            .ok_or_else(|| GgufError::BadKey {
+                path: self.path.clone(),
+                key: "general.architecture".into(),
+                what: "missing or not a string (required)".into(),
+            })?
+            .to_owned();
+        let file_type = self.get_u64("general.file_type").map(|v| v as u32);
+        let quantization = match file_type.map(file_type_name) {
+            Some(name) if name != "other" => name.to_owned(),
+            _ => self.dominant_type(),
+        };
+        Ok(ModelInfo {
+            path: self.path.display().to_string(),
+            name: self.get_str("general.name").map(str::to_owned),
+            architecture,
+            file_type,
+            quantization,
+            param_count: self.tensors.iter().map(TensorInfo::elements).sum(),
+            file_size_bytes: self.file_size_bytes,
+            sha256: sha256_file(&self.path)?,
+        })
+    }
+
+    fn dominant_type(&self) -> String {
+        let mut by_type: Vec<(GgmlType, u64)> = Vec::new();
+        for t in &self.tensors {
+            let bytes = t.ggml_type.bytes(t.elements()).unwrap_or(0);
+            match by_type.iter_mut().find(|(ty, _)| *ty == t.ggml_type) {
+                Some((_, b)) => *b += bytes,
+                None => by_type.push((t.ggml_type, bytes)),
+            }
+        }
+        by_type
+            .iter()
+            .max_by_key(|(_, b)| *b)
+            .map_or_else(|| "none".into(), |(ty, _)| type_name(*ty))
+    }
+}
+
+fn type_name(ty: GgmlType) -> String {
+    ty.layout()
+        .map_or_else(|| format!("type{}", ty.0), |(n, _, _)| n.to_owned())
+}
+
+/// sha256 of a file, lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String, GgufError> {
+    let io = |source| GgufError::Io {
+        path: path.into(),
+        action: "cannot hash",
+        source,
+    };
+    let mut f = File::open(path).map_err(io)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+struct Cursor<'a> {
+    r: BufReader<File>,
+    pos: u64,
+    len: u64,
+    path: &'a Path,
+}
+
+impl Cursor<'_> {
+    fn malformed(&self, what: String) -> GgufError {
+        GgufError::Malformed {
+            path: self.path.into(),
+            offset: self.pos,
+            what,
+        }
+    }
+
+    fn need(&self, n: u64, what: &str) -> Result<(), GgufError> {
+        if n > self.len.saturating_sub(self.pos) {
+            return Err(GgufError::Truncated {
+                path: self.path.into(),
+                offset: self.pos,
+                needed: n,
+                what: what.into(),
+                len: self.len,
+            });
+        }
+        Ok(())
+    }
+
+    fn bytes(&mut self, n: u64, what: &str) -> Result<Vec<u8>, GgufError> {
+        self.need(n, what)?;
+        let mut buf = vec![0u8; n as usize];
+        self.r
+            .read_exact(&mut buf)
+            .map_err(|source| GgufError::Io {
+                path: self.path.into(),
+                action: "cannot read",
+                source,
+            })?;
+        self.pos += n;
+        Ok(buf)
+    }
+
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], GgufError> {
+        let v = self.bytes(N as u64, what)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(&v);
+        Ok(a)
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32, GgufError> {
+        Ok(u32::from_le_bytes(self.array(what)?))
+    }
+
+    fn u64(&mut self, what: &str) -> Result<u64, GgufError> {
+        Ok(u64::from_le_bytes(self.array(what)?))
+    }
+
+    fn string(&mut self, what: &str) -> Result<String, GgufError> {
+        let n = self.u64(what)?;
+        let b = self.bytes(n, what)?;
+        String::from_utf8(b).map_err(|_| self.malformed(format!("{what} is not UTF-8")))
+    }
+
+    fn value(&mut self, ty: u32, key: &str) -> Result<Value, GgufError> {
+        Ok(match ty {
+            0 => Value::U8(self.array::<1>(key)?[0]),
+            1 => Value::I8(i8::from_le_bytes(self.array(key)?)),
+            2 => Value::U16(u16::from_le_bytes(self.array(key)?)),
+            3 => Value::I16(i16::from_le_bytes(self.array(key)?)),
+            4 => Value::U32(self.u32(key)?),
+            5 => Value::I32(i32::from_le_bytes(self.array(key)?)),
+            6 => Value::F32(f32::from_le_bytes(self.array(key)?)),
+            7 => Value::Bool(self.array::<1>(key)?[0] != 0),
+            8 => Value::Str(self.string(key)?),
+            9 => {
+                let ety = self.u32(key)?;
+                if ety == 9 {
+                    return Err(self.malformed(format!("key {key}: nested arrays")));
+                }
+                let n = self.u64(key)?;
+                // Every element takes at least one byte: a larger count is a truncated file.
+                self.need(n, key)?;
+                let items = (0..n)
+                    .map(|_| self.value(ety, key))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::Array(ety, items)
+            }
+            10 => Value::U64(self.u64(key)?),
+            11 => Value::I64(i64::from_le_bytes(self.array(key)?)),
+            12 => Value::F64(f64::from_le_bytes(self.array(key)?)),
+            _ => return Err(self.malformed(format!("key {key}: unknown value type {ty}"))),
+        })
+    }
+}

@@ -1,0 +1,38 @@
+//! llama.cpp workloads (feature `llama`): LLM and VLM runs in a supervised worker process.
+//!
+//! - [`Supervisor`] (daemon side) spawns `edgewatt worker`, sends [`Job`]s as framed
+//!   messages, enforces a time limit and turns a crash into a failed [`Run`].
+//! - [`worker_main`] (child side) loads models through `llama-cpp-2` (+ `mtmd` for
+//!   vision projectors), builds prompts of an exact token count from a corpus, generates
+//!   greedily, and reports measurements and phase marks on CLOCK_MONOTONIC.
+//!
+//! [`Run`]: crate::record::Run
+
+mod bench;
+mod engine;
+mod infer;
+mod job;
+mod logs;
+mod prompt;
+mod supervisor;
+mod worker;
+
+pub use bench::bench_main;
+pub use bench::run_plan;
+pub use bench::summary;
+pub use bench::wait_for_cooldown;
+pub use job::read_frame;
+pub use job::write_frame;
+pub use job::FrameError;
+pub use job::ImageSource;
+pub use job::Job;
+pub use job::Prompt;
+pub use job::Reply;
+pub use job::Request;
+pub use prompt::noise_rgb;
+pub use prompt::BUILTIN_CORPUS;
+pub use prompt::BUILTIN_CORPUS_NAME;
+pub use supervisor::signal_name;
+pub use supervisor::Supervisor;
+pub use supervisor::STDERR_TAIL_LINES;
+pub use worker::worker_main;

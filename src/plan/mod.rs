@@ -1,0 +1,266 @@
+//! Plan files (TOML): which workloads to run, how often, in which order (issue 3 point 4).
+//!
+//! ```toml
+//! name = "demo"
+//! repetitions = 3          # measured runs of each case
+//! warmup = 1               # unrecorded-as-measured runs of each case first
+//! shuffle_seed = 7         # seeded shuffle of the measured runs; omit to keep order
+//! time_limit_s = 600       # per run
+//!
+//! [cooldown]               # before each run: wait for idle CPU and a cool SoC
+//! cpu_busy_below_pct = 15
+//! temp_below_mc = 60000
+//! max_wait_s = 120
+//!
+//! [[workload]]
+//! name = "llm"
+//! model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+//! prompt_tokens = [16, 64, 256]
+//! gen_tokens = 32
+//!
+//! [[workload]]
+//! name = "vlm-knee"
+//! model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+//! mmproj = "generate:qwen2vl"  # or a file; generate:qwen2vl|gemma3 makes a random
+//!                              # projector of the model's width (tests the pipeline)
+//! images = ["224x224", "448x448", "896x896", "photo.jpg"]
+//! image_max_tokens = [256, 1024]
+//! ```
+//! Relative paths are relative to the plan file. Unknown keys are errors.
+
+mod expand;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+pub use expand::Case;
+pub use expand::CaseImage;
+pub use expand::Schedule;
+pub use expand::ScheduledRun;
+
+/// A plan as written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub name: String,
+    #[serde(default = "one")]
+    pub repetitions: u32,
+    #[serde(default)]
+    pub warmup: u32,
+    pub shuffle_seed: Option<u64>,
+    #[serde(default = "default_time_limit_s")]
+    pub time_limit_s: u64,
+    #[serde(default)]
+    pub cooldown: Option<Cooldown>,
+    #[serde(rename = "workload")]
+    pub workloads: Vec<Workload>,
+}
+
+/// Wait before each run until the CPU is idle and the SoC cool, at most `max_wait_s`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cooldown {
+    #[serde(default = "default_busy_pct")]
+    pub cpu_busy_below_pct: u32,
+    pub temp_below_mc: Option<i64>,
+    #[serde(default = "default_max_wait_s")]
+    pub max_wait_s: u64,
+}
+
+/// One workload: every combination of its lists is a case.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    pub name: String,
+    pub model: PathBuf,
+    pub mmproj: Option<PathBuf>,
+    /// Corpus file; the built-in corpus if absent.
+    pub corpus: Option<PathBuf>,
+    #[serde(default = "default_prompt_tokens")]
+    pub prompt_tokens: Vec<u32>,
+    #[serde(default = "default_gen_tokens")]
+    pub gen_tokens: u32,
+    /// `WxH` for a synthetic image, anything else is an image file.
+    #[serde(default)]
+    pub images: Vec<String>,
+    #[serde(default = "minus_one")]
+    pub image_min_tokens: Vec<i32>,
+    #[serde(default = "minus_one")]
+    pub image_max_tokens: Vec<i32>,
+    #[serde(default = "default_threads")]
+    pub threads: Vec<u32>,
+    #[serde(default = "default_n_ctx")]
+    pub n_ctx: u32,
+    #[serde(default = "default_n_batch")]
+    pub n_batch: u32,
+    #[serde(default = "default_seed")]
+    pub seed: u32,
+    #[serde(default = "yes")]
+    pub keep_loaded: bool,
+}
+
+const fn one() -> u32 {
+    1
+}
+const fn yes() -> bool {
+    true
+}
+const fn default_time_limit_s() -> u64 {
+    600
+}
+const fn default_busy_pct() -> u32 {
+    15
+}
+const fn default_max_wait_s() -> u64 {
+    120
+}
+fn default_prompt_tokens() -> Vec<u32> {
+    vec![64]
+}
+const fn default_gen_tokens() -> u32 {
+    32
+}
+fn minus_one() -> Vec<i32> {
+    vec![-1]
+}
+fn default_threads() -> Vec<u32> {
+    vec![4]
+}
+const fn default_n_ctx() -> u32 {
+    4096
+}
+const fn default_n_batch() -> u32 {
+    512
+}
+const fn default_seed() -> u32 {
+    42
+}
+
+/// Why a plan cannot be used. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Toml { path: PathBuf, message: String },
+    #[error("{}: workload {workload:?}: key {key}: {message}", path.display())]
+    Value {
+        path: PathBuf,
+        workload: String,
+        key: String,
+        message: String,
+    },
+}
+
+impl Plan {
+    /// Reads, parses and checks a plan; relative paths become relative to its directory.
+    pub fn load(path: &Path) -> Result<Self, PlanError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PlanError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let mut plan = Self::parse(&text, path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for w in &mut plan.workloads {
+            let fix = |p: &mut PathBuf| {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            };
+            fix(&mut w.model);
+            let generated = w.mmproj.as_ref().and_then(|m| m.to_str());
+            if !generated.is_some_and(|m| m.starts_with("generate:")) {
+                w.mmproj.as_mut().map(fix);
+            }
+            w.corpus.as_mut().map(fix);
+            for img in &mut w.images {
+                if expand::parse_size(img).is_none() && Path::new(img).is_relative() {
+                    *img = base.join(&*img).display().to_string();
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Parses and checks plan text; `path` only names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, PlanError> {
+        let plan: Self = toml::from_str(text).map_err(|e| PlanError::Toml {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        plan.check(path)?;
+        Ok(plan)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), PlanError> {
+        let bad = |workload: &str, key: &str, message: &str| PlanError::Value {
+            path: path.into(),
+            workload: workload.into(),
+            key: key.into(),
+            message: message.into(),
+        };
+        if self.workloads.is_empty() {
+            return Err(bad("", "workload", "the plan has no [[workload]]"));
+        }
+        if self.repetitions == 0 {
+            return Err(bad("", "repetitions", "must be at least 1"));
+        }
+        if self.time_limit_s == 0 {
+            return Err(bad("", "time_limit_s", "must be at least 1"));
+        }
+        for w in &self.workloads {
+            let n = w.name.as_str();
+            for (key, list_empty) in [
+                ("prompt_tokens", w.prompt_tokens.is_empty()),
+                ("threads", w.threads.is_empty()),
+                ("image_min_tokens", w.image_min_tokens.is_empty()),
+                ("image_max_tokens", w.image_max_tokens.is_empty()),
+            ] {
+                if list_empty {
+                    return Err(bad(n, key, "must list at least one value"));
+                }
+            }
+            if w.prompt_tokens.contains(&0) {
+                return Err(bad(n, "prompt_tokens", "0 tokens is no prompt"));
+            }
+            if w.threads.contains(&0) {
+                return Err(bad(n, "threads", "must be at least 1"));
+            }
+            if w.n_ctx == 0 || w.n_batch == 0 {
+                return Err(bad(n, "n_ctx/n_batch", "must be at least 1"));
+            }
+            if let Some(&max) = w.prompt_tokens.iter().max() {
+                if u64::from(max) + u64::from(w.gen_tokens) > u64::from(w.n_ctx) {
+                    return Err(bad(
+                        n,
+                        "prompt_tokens",
+                        &format!(
+                            "{max} prompt + {} generated tokens exceed n_ctx = {}",
+                            w.gen_tokens, w.n_ctx
+                        ),
+                    ));
+                }
+            }
+            if w.mmproj.is_some() == w.images.is_empty() {
+                return Err(bad(n, "mmproj/images", "a VLM workload needs both"));
+            }
+            for img in &w.images {
+                if img.contains('x') && expand::parse_size(img).is_none() && !img.contains('.') {
+                    return Err(bad(
+                        n,
+                        "images",
+                        &format!("{img:?} is not WxH with W, H ≥ 1"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,165 @@
+use std::path::Path;
+
+use super::*;
+
+const PLAN: &str = r#"
+name = "demo"
+repetitions = 2
+warmup = 1
+shuffle_seed = 7
+
+[cooldown]
+temp_below_mc = 60000
+
+[[workload]]
+name = "llm"
+model = "m.gguf"
+prompt_tokens = [16, 64]
+gen_tokens = 8
+threads = [2]
+
+[[workload]]
+name = "vlm"
+model = "/abs/m.gguf"
+mmproj = "p.gguf"
+images = ["224x224", "cat.jpg"]
+image_max_tokens = [64, 256]
+threads = [2]
+"#;
+
+fn plan() -> Plan {
+    Plan::parse(PLAN, Path::new("demo.toml")).unwrap()
+}
+
+#[test]
+fn a_plan_expands_to_every_combination_in_plan_order() {
+    let cases = plan().cases();
+    // llm: 2 prompt lengths; vlm: 2 images × 2 clamps.
+    assert_eq!(cases.len(), 2 + 4);
+    let labels: Vec<&str> = cases.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "llm/pp16/tg8/t2",
+            "llm/pp64/tg8/t2",
+            "vlm/pp64/tg32/t2/img224x224/max64",
+            "vlm/pp64/tg32/t2/img224x224/max256",
+            "vlm/pp64/tg32/t2/img:cat.jpg/max64",
+            "vlm/pp64/tg32/t2/img:cat.jpg/max256",
+        ]
+    );
+    assert_eq!(
+        cases[2].image,
+        Some(CaseImage::Synthetic {
+            width: 224,
+            height: 224
+        })
+    );
+    assert_eq!(cases[4].image, Some(CaseImage::File("cat.jpg".into())));
+    assert_eq!(
+        (cases[0].n_ctx, cases[0].n_batch, cases[0].seed),
+        (4096, 512, 42)
+    );
+    assert_eq!(plan().cooldown.unwrap().max_wait_s, 120);
+}
+
+#[test]
+fn warmups_come_first_and_the_measured_runs_are_a_seeded_permutation() {
+    let s = plan().schedule();
+    assert_eq!(s.runs.len(), 6 + 2 * 6);
+    assert!(s.runs[..6]
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r.warmup && r.case == i));
+    let mut measured: Vec<(usize, u32)> = s.runs[6..]
+        .iter()
+        .map(|r| {
+            assert!(!r.warmup);
+            (r.case, r.repetition)
+        })
+        .collect();
+    let in_order: Vec<(usize, u32)> = (0..2).flat_map(|r| (0..6).map(move |c| (c, r))).collect();
+    assert_ne!(measured, in_order, "seed 7 shuffles");
+    assert_eq!(plan().schedule(), s, "same seed, same order");
+    measured.sort_unstable();
+    let mut sorted = in_order;
+    sorted.sort_unstable();
+    assert_eq!(measured, sorted);
+}
+
+#[test]
+fn relative_paths_are_taken_from_the_plan_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("demo.toml");
+    std::fs::write(&p, PLAN).unwrap();
+    let plan = Plan::load(&p).unwrap();
+    assert_eq!(plan.workloads[0].model, dir.path().join("m.gguf"));
+    assert_eq!(plan.workloads[1].model, Path::new("/abs/m.gguf"));
+    assert_eq!(
+        plan.workloads[1].mmproj.as_deref(),
+        Some(&*dir.path().join("p.gguf"))
+    );
+    assert_eq!(plan.workloads[1].images[0], "224x224");
+    assert_eq!(
+        plan.workloads[1].images[1],
+        dir.path().join("cat.jpg").display().to_string()
+    );
+}
+
+fn error(text: &str) -> String {
+    Plan::parse(text, Path::new("bad.toml"))
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn unknown_keys_and_impossible_values_name_the_file_and_key() {
+    let e = error("name = \"x\"\nrepetition = 2\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n");
+    assert!(
+        e.starts_with("bad.toml: ") && e.contains("repetition"),
+        "{e}"
+    );
+    let e = error("name = \"x\"\n[[workload]]\nname = \"a\"\nmodel = \"m\"\nthreads = [0]\n");
+    assert_eq!(
+        e,
+        "bad.toml: workload \"a\": key threads: must be at least 1"
+    );
+    let e = error("name = \"x\"\n[[workload]]\nname = \"a\"\nmodel = \"m\"\nprompt_tokens = [4000]\ngen_tokens = 200\n");
+    assert_eq!(
+        e,
+        "bad.toml: workload \"a\": key prompt_tokens: 4000 prompt + 200 generated tokens exceed n_ctx = 4096"
+    );
+    let e = error("name = \"x\"\n[[workload]]\nname = \"a\"\nmodel = \"m\"\nimages = [\"2x2\"]\n");
+    assert_eq!(
+        e,
+        "bad.toml: workload \"a\": key mmproj/images: a VLM workload needs both"
+    );
+    let e = error("name = \"x\"\nworkload = []\n");
+    assert_eq!(
+        e,
+        "bad.toml: workload \"\": key workload: the plan has no [[workload]]"
+    );
+    let e = error("name = \"x\"\n[[workload]]\nname = \"a\"\nmodel = \"m\"\nmmproj = \"p\"\nimages = [\"0x5\"]\n");
+    assert_eq!(
+        e,
+        "bad.toml: workload \"a\": key images: \"0x5\" is not WxH with W, H ≥ 1"
+    );
+}
+
+#[test]
+fn the_shipped_plans_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans");
+    let demo = Plan::load(&dir.join("demo.toml")).unwrap();
+    // llm: 4 prompt lengths; vlm: 5 sizes × 2 clamps.
+    assert_eq!(demo.cases().len(), 4 + 10);
+    assert_eq!(demo.schedule().runs.len(), 14 + 3 * 14);
+    assert_eq!(
+        demo.workloads[1].mmproj.as_deref(),
+        Some(Path::new("generate:qwen2vl"))
+    );
+    assert!(demo.workloads[0].model.starts_with(&dir));
+    assert_eq!(
+        Plan::load(&dir.join("quick.toml")).unwrap().cases().len(),
+        2
+    );
+}
