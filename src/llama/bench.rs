@@ -173,7 +173,8 @@ fn cpu_busy_pct(proc_root: &Path, over: Duration) -> Option<u32> {
     let (t0, i0) = cpu_ticks(proc_root)?;
     std::thread::sleep(over);
     let (t1, i1) = cpu_ticks(proc_root)?;
-    let total = t1.checked_sub(t0)?.max(1);
+    // No ticks passed (a frozen or fake /proc): no information.
+    let total = t1.checked_sub(t0).filter(|t| *t > 0)?;
     let busy = total.saturating_sub(i1.checked_sub(i0)?);
     Some((busy * 100 / total) as u32)
 }
