@@ -190,7 +190,7 @@ fn soc_temp_mc(sys_root: &Path) -> Option<i64> {
 /// `generate:qwen2vl` / `generate:gemma3` → a random projector of the text model's width,
 /// written once to the temp directory. Any other path is returned as is; so is the name
 /// when the model cannot be read (the run then fails naming the model).
-fn generated_projector(mmproj: &Path, model: &Path) -> std::path::PathBuf {
+pub(super) fn generated_projector(mmproj: &Path, model: &Path) -> std::path::PathBuf {
     let Some(kind) = mmproj.to_str().and_then(|s| s.strip_prefix("generate:")) else {
         return mmproj.to_owned();
     };

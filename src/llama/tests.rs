@@ -135,3 +135,35 @@ fn cooldown_waits_for_nothing_when_idle_and_cool() {
     let waited = wait_for_cooldown(&c, &proc_root, &sys_root);
     assert!((500_000..3_600_000_000).contains(&waited), "{waited}");
 }
+
+#[test]
+fn generated_projectors_take_the_width_of_the_text_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.gguf");
+    let spec = crate::gguf::TextModelSpec {
+        n_embd: 96,
+        n_head: 6,
+        n_head_kv: 3,
+        ..crate::gguf::TextModelSpec::default()
+    };
+    crate::gguf::tiny_llama(&spec).write_to(&model).unwrap();
+    let p = super::bench::generated_projector(Path::new("generate:gemma3"), &model);
+    assert!(
+        p.ends_with("edgewatt-generated/gemma3-96.gguf"),
+        "{}",
+        p.display()
+    );
+    let g = crate::gguf::GgufFile::open(&p).unwrap();
+    assert_eq!(g.get_u64("clip.vision.projection_dim"), Some(96));
+    assert_eq!(g.get_str("clip.projector_type"), Some("gemma3"));
+    // Files and unknown kinds pass through; so does a model that cannot be read.
+    let file = Path::new("/x/mmproj.gguf");
+    assert_eq!(super::bench::generated_projector(file, &model), file);
+    let odd = Path::new("generate:llava");
+    assert_eq!(super::bench::generated_projector(odd, &model), odd);
+    let q = Path::new("generate:qwen2vl");
+    assert_eq!(
+        super::bench::generated_projector(q, &dir.path().join("none.gguf")),
+        q
+    );
+}
