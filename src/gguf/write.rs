@@ -75,6 +75,12 @@ impl GgufWriter {
         self
     }
 
+    /// Removes a tensor, if present (to make broken models for tests).
+    pub fn remove_tensor(&mut self, name: &str) -> &mut Self {
+        self.tensors.retain(|t| t.name != name);
+        self
+    }
+
     /// Adds a tensor of shape `ne` (ggml order: fastest dimension first).
     ///
     /// # Panics

@@ -173,7 +173,8 @@ fn cpu_busy_pct(proc_root: &Path, over: Duration) -> Option<u32> {
     let (t0, i0) = cpu_ticks(proc_root)?;
     std::thread::sleep(over);
     let (t1, i1) = cpu_ticks(proc_root)?;
-    let total = t1.checked_sub(t0)?.max(1);
+    // No ticks passed (a frozen or fake /proc): no information.
+    let total = t1.checked_sub(t0).filter(|t| *t > 0)?;
     let busy = total.saturating_sub(i1.checked_sub(i0)?);
     Some((busy * 100 / total) as u32)
 }
@@ -189,7 +190,7 @@ fn soc_temp_mc(sys_root: &Path) -> Option<i64> {
 /// `generate:qwen2vl` / `generate:gemma3` → a random projector of the text model's width,
 /// written once to the temp directory. Any other path is returned as is; so is the name
 /// when the model cannot be read (the run then fails naming the model).
-fn generated_projector(mmproj: &Path, model: &Path) -> std::path::PathBuf {
+pub(super) fn generated_projector(mmproj: &Path, model: &Path) -> std::path::PathBuf {
     let Some(kind) = mmproj.to_str().and_then(|s| s.strip_prefix("generate:")) else {
         return mmproj.to_owned();
     };

@@ -15,6 +15,8 @@ mod job;
 mod logs;
 mod prompt;
 mod supervisor;
+#[cfg(test)]
+mod tests;
 mod worker;
 
 pub use bench::bench_main;

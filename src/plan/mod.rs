@@ -7,6 +7,11 @@
 //! shuffle_seed = 7         # seeded shuffle of the measured runs; omit to keep order
 //! time_limit_s = 600       # per run
 //!
+//! [when]                   # for `edgewatt run`; default: once, at start
+//! at_start = true
+//! every_s = 21600
+//! at = ["03:00", "15:00"]  # local time
+//!
 //! [cooldown]               # before each run: wait for idle CPU and a cool SoC
 //! cpu_busy_below_pct = 15
 //! temp_below_mc = 60000
@@ -31,6 +36,7 @@
 mod expand;
 #[cfg(test)]
 mod tests;
+mod when;
 
 use std::path::Path;
 use std::path::PathBuf;
@@ -41,6 +47,9 @@ pub use expand::Case;
 pub use expand::CaseImage;
 pub use expand::Schedule;
 pub use expand::ScheduledRun;
+pub use when::local_utc_offset_s;
+pub use when::parse_time_of_day;
+pub use when::When;
 
 /// A plan as written.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -56,6 +65,9 @@ pub struct Plan {
     pub time_limit_s: u64,
     #[serde(default)]
     pub cooldown: Option<Cooldown>,
+    /// When `edgewatt run` starts the plan; default: once, at start.
+    #[serde(default)]
+    pub when: When,
     #[serde(rename = "workload")]
     pub workloads: Vec<Workload>,
 }
@@ -214,6 +226,9 @@ impl Plan {
         }
         if self.time_limit_s == 0 {
             return Err(bad("", "time_limit_s", "must be at least 1"));
+        }
+        if let Some((key, message)) = self.when.problem() {
+            return Err(bad("", key, &message));
         }
         for w in &self.workloads {
             let n = w.name.as_str();

@@ -163,3 +163,82 @@ fn the_shipped_plans_load() {
         2
     );
 }
+
+/// 2023-11-14 22:13:20 UTC.
+const NOW: i64 = 1_700_000_000;
+
+#[test]
+fn a_plan_is_due_at_start_after_its_interval_and_at_its_times_of_day() {
+    assert_eq!(When::default().next_due(NOW, None, 0), Some(NOW));
+    assert_eq!(
+        When::default().next_due(NOW, Some(NOW), 0),
+        None,
+        "once only"
+    );
+    let every = When {
+        at_start: false,
+        every_s: Some(3600),
+        at: vec![],
+    };
+    assert_eq!(every.next_due(NOW, None, 0), Some(NOW + 3600));
+    assert_eq!(every.next_due(NOW, Some(NOW - 600), 0), Some(NOW + 3000));
+    assert_eq!(
+        every.next_due(NOW, Some(NOW - 7200), 0),
+        Some(NOW),
+        "overdue: now"
+    );
+    let at3 = When {
+        at_start: false,
+        every_s: None,
+        at: vec!["03:00".into()],
+    };
+    // Midnight UTC is 1_699_920_000; 03:00 today has passed, so tomorrow.
+    assert_eq!(
+        at3.next_due(NOW, None, 0),
+        Some(1_699_920_000 + 86_400 + 10_800)
+    );
+    // At UTC+1 it is 23:13 local; 03:00 local tomorrow is 02:00 UTC.
+    assert_eq!(
+        at3.next_due(NOW, None, 3600),
+        Some(1_699_920_000 + 86_400 + 7_200)
+    );
+    let both = When {
+        at_start: false,
+        every_s: Some(3600),
+        at: vec!["23:30".into()],
+    };
+    assert_eq!(
+        both.next_due(NOW, None, 0),
+        Some(NOW + 3600),
+        "23:30 is 4600 s away"
+    );
+    assert_eq!(both.next_due(NOW, Some(NOW - 3000), 0), Some(NOW + 600));
+    let never = When {
+        at_start: false,
+        every_s: None,
+        at: vec![],
+    };
+    assert_eq!(never.next_due(NOW, None, 0), None);
+}
+
+#[test]
+fn times_of_day_and_intervals_are_checked() {
+    assert_eq!(parse_time_of_day("03:00"), Some(10_800));
+    assert_eq!(parse_time_of_day("23:59"), Some(86_340));
+    for bad in ["24:00", "3:7", "12:60", "noon", "-1:00"] {
+        assert_eq!(parse_time_of_day(bad), None, "{bad}");
+    }
+    let plan =
+        "name = \"x\"\n[when]\nat = [\"25:00\"]\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n";
+    assert_eq!(
+        error(plan),
+        "bad.toml: workload \"\": key when.at: \"25:00\" is not HH:MM (00:00 to 23:59)"
+    );
+    let plan = "name = \"x\"\n[when]\nevery_s = 0\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n";
+    assert_eq!(
+        error(plan),
+        "bad.toml: workload \"\": key when.every_s: must be at least 1"
+    );
+    let plan = "name = \"x\"\n[when]\nevery = 5\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n";
+    assert!(error(plan).contains("every"), "unknown key");
+}

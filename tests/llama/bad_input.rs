@@ -154,3 +154,35 @@ fn zero_threads_names_the_key() {
         }
     );
 }
+
+#[test]
+fn a_model_llama_cpp_rejects_is_reported_with_its_log() {
+    let p = models().dir.join("no-ffn-down.gguf");
+    let mut w = tiny_llama(&TextModelSpec::default());
+    w.remove_tensor("blk.1.ffn_down.weight");
+    w.write_to(&p).unwrap();
+    let mut job = text_job(4, 1);
+    job.model = p.clone();
+    match fails(&job) {
+        RunError::ModelLoad { path, log } => {
+            assert_eq!(path, p.display().to_string());
+            assert!(log.contains("blk.1.ffn_down.weight"), "{log}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_projector_mtmd_rejects_is_reported_with_its_log() {
+    let p = models().dir.join("qwen2vl-no-mean.gguf");
+    let mut w = qwen2vl_mmproj(&MmprojSpec::default());
+    w.remove_kv("clip.vision.image_mean");
+    w.write_to(&p).unwrap();
+    match fails(&vlm_job(&p, 224, 224, 256)) {
+        RunError::ProjectorLoad { path, log } => {
+            assert_eq!(path, p.display().to_string());
+            assert!(log.contains("image_mean"), "{log}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
