@@ -29,6 +29,8 @@ pub struct Config {
     pub sampler: SamplerConfig,
     pub store: StoreConfig,
     pub clock: ClockConfig,
+    /// Plan files (TOML) the daemon runs unattended, each when its `[when]` says.
+    pub plans: Vec<PathBuf>,
     /// Power sources (`[power]`, `[power.ina219]`, …): see docs/POWER.md.
     pub power: crate::power::config::PowerConfig,
 }
@@ -85,6 +87,7 @@ impl Default for Config {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
             device_id: None,
+            plans: Vec::new(),
             sampler: SamplerConfig::default(),
             store: StoreConfig::default(),
             clock: ClockConfig::default(),

@@ -1,6 +1,8 @@
 //! The command line: one subcommand per mode, each with its `Args` in its own module.
 //! Library errors are typed; here they become `anyhow` errors with context.
 
+#[cfg(feature = "llama")]
+mod bench;
 mod config_cmd;
 mod dump;
 mod inspect;
@@ -52,18 +54,11 @@ pub enum Command {
     Config(config_cmd::ConfigCommand),
     /// Run a plan of LLM/VLM workloads now; progress on stderr, a summary table at the end.
     #[cfg(feature = "llama")]
-    Bench(BenchArgs),
+    Bench(bench::BenchArgs),
     /// The supervised llama.cpp worker: framed jobs on stdin, replies on stdout.
     #[cfg(feature = "llama")]
     #[command(hide = true)]
     Worker,
-}
-
-#[cfg(feature = "llama")]
-#[derive(Debug, clap::Args)]
-pub struct BenchArgs {
-    /// The plan file (TOML): models, token lengths, images, clamps, repetitions.
-    pub plan: PathBuf,
 }
 
 /// Loads the config file and applies the global flags.
@@ -115,7 +110,7 @@ pub fn main() -> ExitCode {
         Command::Sensors(args) => sensors::run(args).map(|()| ExitCode::SUCCESS),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         #[cfg(feature = "llama")]
-        Command::Bench(args) => Ok(crate::llama::bench_main(&args.plan)),
+        Command::Bench(args) => bench::run(&cli, args),
         #[cfg(feature = "llama")]
         Command::Worker => Ok(crate::llama::worker_main()),
     };

@@ -21,6 +21,19 @@ pub struct RunArgs {
     pub duration_s: Option<f64>,
 }
 
+/// SIGTERM, SIGINT and SIGHUP set the returned flag (the daemon stops cleanly); SIGXFSZ
+/// is ignored, so a file-size limit gives write errors the daemon survives.
+pub(super) fn install_stop() -> anyhow::Result<Arc<StopFlag>> {
+    let stop = Arc::new(StopFlag::new(0));
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        signal_hook::flag::register_usize(sig, Arc::clone(&stop), sig as usize)
+            .context("cannot install signal handlers")?;
+    }
+    // SAFETY: setting a signal to SIG_IGN has no handler code to run.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+    Ok(stop)
+}
+
 pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = super::load_config(cli)?;
     if let Some(r) = args.rate_hz {
@@ -33,21 +46,21 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         Some(s) => Some((s * 1e6) as u64),
         None => None,
     };
-    let stop = Arc::new(StopFlag::new(0));
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        signal_hook::flag::register_usize(sig, Arc::clone(&stop), sig as usize)
-            .context("cannot install signal handlers")?;
-    }
-    // A file-size limit must give write errors the daemon survives, not kill it.
-    // SAFETY: setting a signal to SIG_IGN has no handler code to run.
-    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+    let stop = install_stop()?;
     log::info!(
         "sampling at {} Hz into {}",
         cfg.sampler.rate_hz,
         cfg.state_dir.display()
     );
-    let summary = daemon::run(&cfg, &RunOptions { duration_us }, &stop)
-        .with_context(|| format!("edgewatt run on {}", cfg.state_dir.display()))?;
+    let summary = daemon::run(
+        &cfg,
+        &RunOptions {
+            duration_us,
+            ..RunOptions::default()
+        },
+        &stop,
+    )
+    .with_context(|| format!("edgewatt run on {}", cfg.state_dir.display()))?;
     log::info!(
         "stopped ({}): {} samples over {} ticks ({} late), {} store errors; sealed {}",
         summary.stop_reason,

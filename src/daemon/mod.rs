@@ -6,8 +6,13 @@
 //! Store failures (full disk, I/O errors) never stop sampling: the writer keeps the
 //! frames queued and retries, and the failure is logged as an event.
 
+mod history;
 mod notify;
 mod power;
+mod runs;
+mod state;
+#[cfg(feature = "llama")]
+mod workload;
 
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
@@ -21,7 +26,6 @@ use crate::clock::StepDetector;
 use crate::config::Config;
 use crate::record::Event;
 use crate::record::EventKind;
-use crate::record::Record;
 use crate::record::SampleBlockBuilder;
 use crate::record::SealReason;
 use crate::sampler::ProcRole;
@@ -48,6 +52,10 @@ pub enum DaemonError {
     Ticker(#[from] TickerError),
     #[error("device id: {0}")]
     Identity(#[from] crate::sampler::IdentityError),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    #[error("cannot start the workload thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// While writing fails, a `StoreError` event is logged at most this often, µs.
@@ -58,6 +66,12 @@ const STORE_ERROR_REPEAT_US: u64 = 60_000_000;
 pub struct RunOptions {
     /// Stop cleanly after this long, µs; `None` runs until a signal.
     pub duration_us: Option<u64>,
+    /// Plans to run besides the config's `plans`.
+    pub plans: Vec<std::path::PathBuf>,
+    /// Run every plan once, now, ignoring its `[when]`, keep the runs in the summary,
+    /// print progress, and stop when all have run (`edgewatt bench`). A plan that
+    /// cannot be read is then an error, not a logged event.
+    pub plans_once: bool,
 }
 
 /// What a finished run did.
@@ -69,6 +83,10 @@ pub struct RunSummary {
     pub store_errors: u64,
     pub stop_reason: String,
     pub last_segment: Option<std::path::PathBuf>,
+    /// The runs, in order (only with [`RunOptions::plans_once`]).
+    pub runs: Vec<crate::record::Run>,
+    /// Each plan's idle lead-in (CLOCK_MONOTONIC µs), its runs' baseline.
+    pub idle_windows: Vec<(u64, u64)>,
 }
 
 /// The signal number that asked the daemon to stop (0 = none yet).
@@ -92,134 +110,6 @@ fn identity(cfg: &Config, roots: &Roots) -> Result<SegmentIdent, DaemonError> {
     Ok(SegmentIdent::new(device, boot))
 }
 
-/// The running state between ticks.
-struct Daemon {
-    writer: Writer,
-    sampler: Sampler,
-    builder: SampleBlockBuilder,
-    events: Vec<Event>,
-    fsync_interval_us: u64,
-    last_flush_us: u64,
-    failing: bool,
-    store_error_logged_us: u64,
-    power: Option<power::PowerTap>,
-    /// Samples between key blocks.
-    key_every: u32,
-    records: Vec<Record>,
-    summary: RunSummary,
-}
-
-impl Daemon {
-    fn event(&mut self, kind: EventKind) {
-        self.events.push(Event {
-            mono_us: clock::mono_us(),
-            kind,
-        });
-    }
-
-    fn store_result(&mut self, r: Result<(), StoreError>) {
-        match r {
-            Ok(()) if self.failing => {
-                log::info!("writing the log works again; queued records were written");
-                self.failing = false;
-            }
-            Ok(()) => {}
-            Err(e) => {
-                self.summary.store_errors += 1;
-                let now_us = clock::mono_us();
-                let first = !self.failing;
-                if first {
-                    log::error!("{e}; sampling goes on and records are kept in memory");
-                    self.failing = true;
-                }
-                // One event when writing starts failing, then one a minute while it does.
-                if first
-                    || now_us.saturating_sub(self.store_error_logged_us) >= STORE_ERROR_REPEAT_US
-                {
-                    self.store_error_logged_us = now_us;
-                    let pending_bytes = self.writer.pending_bytes();
-                    self.event(EventKind::StoreError {
-                        message: e.to_string(),
-                        pending_bytes,
-                    });
-                }
-            }
-        }
-    }
-
-    /// Writes the current block and the queued events, then fsyncs and maybe rotates.
-    fn flush(&mut self, now_us: u64) {
-        self.last_flush_us = now_us;
-        self.write_block();
-        let mut records = std::mem::take(&mut self.records);
-        if let Some(p) = &mut self.power {
-            p.drain(&mut records);
-        }
-        records.extend(self.events.drain(..).map(Record::Event));
-        for rec in records.drain(..) {
-            let r = self.writer.append(&rec).map(drop);
-            self.store_result(r);
-        }
-        self.records = records;
-        let r = self.writer.sync();
-        self.store_result(r);
-        match self.writer.maybe_rotate(now_us, Anchor::now()) {
-            Ok(Some(rot)) => {
-                // Every segment starts with a key block, so it can be read on its own.
-                self.builder.force_key();
-                log::debug!(
-                    "sealed {}, writing {}",
-                    rot.sealed.display(),
-                    rot.opened.display()
-                );
-                for d in &rot.deleted {
-                    log::info!("retention: deleted {}", d.display());
-                }
-                if let Some(e) = rot.retention_error {
-                    log::warn!("retention: {e}");
-                }
-            }
-            Ok(None) => {}
-            Err(e) => self.store_result(Err(e)),
-        }
-    }
-
-    /// Appends the samples collected so far as one block.
-    fn write_block(&mut self) {
-        let Some(block) = self.builder.finish() else {
-            return;
-        };
-        let dropped_before = self.writer.dropped_frames();
-        let r = self.writer.append(&Record::Samples(block));
-        if self.writer.dropped_frames() != dropped_before {
-            // A full write queue dropped frames: the chain may have lost a link.
-            self.builder.force_key();
-        }
-        match r {
-            Ok(seq) => self.builder.committed(seq),
-            Err(e) => {
-                // Queued under the next seq the writer handed out; continuations need
-                // a committed base, so start the next block as a key block.
-                self.builder.force_key();
-                self.store_result(Err(e));
-            }
-        }
-    }
-
-    fn push_sample(&mut self, sample: &Sample) {
-        if self.builder.layout() != self.sampler.layout() {
-            self.write_block();
-            self.builder =
-                SampleBlockBuilder::with_key_every(self.sampler.layout().clone(), self.key_every);
-        }
-        if let Err(e) = self.builder.push(sample) {
-            log::error!("sample of tick {} not logged: {e}", sample.tick);
-        } else {
-            self.summary.samples += 1;
-        }
-    }
-}
-
 /// Samples and logs until `stop` holds a signal number or the duration is reached,
 /// then flushes and seals the segment.
 pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummary, DaemonError> {
@@ -241,7 +131,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         .key_block_interval_s
         .saturating_mul(u64::from(cfg.sampler.rate_hz));
     let key_every = u32::try_from(key_every).unwrap_or(u32::MAX);
-    let mut d = Daemon {
+    let mut d = state::Daemon {
         builder: SampleBlockBuilder::with_key_every(sampler.layout().clone(), key_every),
         key_every,
         writer,
@@ -254,6 +144,8 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         power: None,
         records: Vec::new(),
         summary: RunSummary::default(),
+        keep_runs: opts.plans_once,
+        idle_window: None,
     };
     let (tap, absent) = power::PowerTap::start(cfg);
     d.power = tap;
@@ -282,6 +174,8 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     });
     d.flush(clock::mono_us());
 
+    #[cfg(feature = "llama")]
+    let mut plans = start_plans(cfg, opts, &mut d)?;
     let mut notifier = notify::Notifier::new();
     notifier.ready(&format!(
         "sampling at {} Hz into {}",
@@ -317,6 +211,16 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
                 wall_unix_us: steps.anchor().wall_unix_us,
             });
         }
+        #[cfg(feature = "llama")]
+        if let Some(p) = &mut plans {
+            p.schedule(clock::wall_unix_us().div_euclid(1_000_000));
+            for msg in p.messages() {
+                d.work(msg);
+            }
+            if p.all_done() {
+                break "plans done".to_owned();
+            }
+        }
         if tick.now_us.saturating_sub(d.last_flush_us) >= d.fsync_interval_us {
             d.flush(tick.now_us);
         }
@@ -337,6 +241,12 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     d.sampler.flush_cost(now_us);
     let cost: Vec<Event> = d.sampler.drain_events().collect();
     d.events.extend(cost);
+    #[cfg(feature = "llama")]
+    if let Some(p) = plans.take() {
+        for msg in p.stop() {
+            d.work(msg);
+        }
+    }
     if let Some(p) = d.power.take() {
         p.stop(&mut d.records);
     }
@@ -356,4 +266,37 @@ fn signal_name(signal: usize) -> String {
         libc::SIGHUP => "SIGHUP".to_owned(),
         other => format!("signal {other}"),
     }
+}
+
+/// Loads the plans of the config and the options and starts the workload thread; `None`
+/// without plans. A plan that cannot be read is logged and skipped (or, for `bench`, an
+/// error).
+#[cfg(feature = "llama")]
+fn start_plans(
+    cfg: &Config,
+    opts: &RunOptions,
+    d: &mut state::Daemon,
+) -> Result<Option<workload::Plans>, DaemonError> {
+    let mut plans = Vec::new();
+    for path in cfg.plans.iter().chain(&opts.plans) {
+        match crate::plan::Plan::load(path) {
+            Ok(p) => plans.push(p),
+            Err(e) if opts.plans_once => return Err(e.into()),
+            Err(e) => {
+                log::error!("{e}; the plan is skipped, the daemon goes on");
+                d.event(EventKind::PlanError {
+                    plan: path.display().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    if plans.is_empty() {
+        return Ok(None);
+    }
+    let exe = std::env::current_exe().map_err(DaemonError::Thread)?;
+    let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
+    workload::Plans::start(exe, roots, plans, opts.plans_once)
+        .map(Some)
+        .map_err(DaemonError::Thread)
 }

@@ -5,18 +5,28 @@ use crate::clock;
 use crate::config::Config;
 use crate::power::clock::MonoClock;
 use crate::power::detect;
+use crate::power::reader::PowerMsg;
 use crate::power::reader::PowerReader;
 use crate::power::reader::ReaderConfig;
 use crate::power::records::PowerLog;
 use crate::record::Event;
 use crate::record::Record;
 
+use super::history::PowerHistory;
+
 /// Readings per `Power` block at most (a block is also cut at every flush).
 const BLOCK_READINGS: u32 = 4096;
 
+/// How long recent readings are kept in memory for per-run energy, µs.
+const HISTORY_US: u64 = 15 * 60 * 1_000_000;
+
+#[cfg_attr(not(feature = "llama"), allow(dead_code))]
 pub(super) struct PowerTap {
     reader: PowerReader,
     log: PowerLog,
+    history: PowerHistory,
+    label: String,
+    period_us: u64,
 }
 
 impl PowerTap {
@@ -35,7 +45,14 @@ impl PowerTap {
         match PowerReader::spawn(source, MonoClock, ReaderConfig::default()) {
             Ok(reader) => {
                 let log = PowerLog::new(id, &label, period_us, BLOCK_READINGS);
-                (Some(Self { reader, log }), absent)
+                let tap = Self {
+                    reader,
+                    log,
+                    history: PowerHistory::new(HISTORY_US),
+                    label,
+                    period_us,
+                };
+                (Some(tap), absent)
             }
             Err(e) => {
                 log::error!("cannot start the power reader thread: {e}; estimates only");
@@ -46,8 +63,31 @@ impl PowerTap {
 
     /// Everything received since the last call, as records.
     pub(super) fn drain(&mut self, out: &mut Vec<Record>) {
-        self.log.drain(&self.reader.rx, out);
+        for msg in self.reader.rx.try_iter() {
+            if let PowerMsg::Reading(r) = &msg {
+                self.history.extend([*r]);
+            }
+            self.log.push(msg, out);
+        }
         out.extend(self.log.flush());
+    }
+
+    /// Recent readings (call [`drain`](Self::drain) first for the newest).
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
+    pub(super) const fn history(&self) -> &PowerHistory {
+        &self.history
+    }
+
+    /// What the source measures and misses, with its configuration.
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
+    pub(super) fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Nominal polling period, µs.
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
+    pub(super) const fn period_us(&self) -> u64 {
+        self.period_us
     }
 
     /// Stops the thread and returns the last records.

@@ -216,6 +216,10 @@ pub enum Phase {
     Load,
     Prefill,
     Decode,
+    /// Image decode, resize and tokenization (VLM runs).
+    Preprocess,
+    /// Image encoding through the vision projector (VLM runs).
+    Encode,
 }
 
 /// Token counts of a run.

@@ -34,6 +34,7 @@
 mod auc;
 mod baseline;
 pub mod energy;
+pub mod runs;
 mod series;
 mod usage;
 mod util;

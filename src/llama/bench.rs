@@ -1,82 +1,27 @@
-//! `edgewatt bench PLAN`: run a plan now, with progress on stderr and a summary table.
+//! What `edgewatt bench` needs from the llama side: the job of each scheduled run, the
+//! cooldown wait, and the llama-bench-like summary table.
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Duration;
 use std::time::Instant;
 
-use super::Supervisor;
 use crate::plan::Case;
 use crate::plan::Cooldown;
-use crate::plan::Plan;
 use crate::record::Run;
 
-/// Runs the plan at `plan_path` in a worker of `exe`; prints the summary table on stdout.
-/// Returns the runs in execution order, warm-ups included (`label` ends in `#warmup`).
-pub fn run_plan(plan: &Plan, exe: &Path, on_run: &mut dyn FnMut(&Run)) -> Vec<Run> {
-    let schedule = plan.schedule();
-    let mut sup = Supervisor::new(exe);
-    let limit = Duration::from_secs(plan.time_limit_s);
-    let total = schedule.runs.len();
-    let mut runs = Vec::with_capacity(total);
-    for (i, sr) in schedule.runs.iter().enumerate() {
-        let case = &schedule.cases[sr.case];
-        let waited_us = plan.cooldown.as_ref().map_or(0, |c| {
-            wait_for_cooldown(c, Path::new("/proc"), Path::new("/sys"))
-        });
-        let mut job = case.job();
-        if let Some(m) = &job.mmproj {
-            job.mmproj = Some(generated_projector(m, &job.model));
-        }
-        if sr.warmup {
-            job.label += "#warmup";
-        }
-        let mut run = sup.run(&job, limit);
-        run.cooldown_us = waited_us;
-        eprintln!(
-            "[{:>3}/{total}] {:<48} {}",
-            i + 1,
-            job.label,
-            match &run.outcome {
-                crate::record::Outcome::Ok => format!(
-                    "pp {:>8.1} t/s  tg {:>7.1} t/s",
-                    run.prefill_tokens_per_s(),
-                    run.decode_tokens_per_s()
-                ),
-                crate::record::Outcome::Failed(e) => format!("FAILED: {e}"),
-            }
-        );
-        on_run(&run);
-        runs.push(run);
-    }
-    runs
-}
-
-/// `edgewatt bench PLAN`.
+/// The job of one scheduled run: the case's job, with a generated projector written if
+/// the plan asks for one, and `#warmup` after the label of a warm-up run.
 #[must_use]
-pub fn bench_main(plan_path: &Path) -> ExitCode {
-    let plan = match Plan::load(plan_path) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("edgewatt bench: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("edgewatt bench: cannot find my own executable: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let runs = run_plan(&plan, &exe, &mut |_| {});
-    print!("{}", summary(&plan.schedule().cases, &runs));
-    if runs.iter().all(Run::is_ok) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+pub fn job_for(schedule: &crate::plan::Schedule, sr: &crate::plan::ScheduledRun) -> super::Job {
+    let mut job = schedule.cases[sr.case].job();
+    if let Some(m) = &job.mmproj {
+        job.mmproj = Some(generated_projector(m, &job.model));
     }
+    if sr.warmup {
+        job.label += "#warmup";
+    }
+    job
 }
 
 fn mean_sd(xs: &[f64]) -> (f64, f64) {

@@ -50,6 +50,7 @@ pub(super) fn run_job(engine: &mut Engine, job: &Job, on_phase: OnPhase<'_>) -> 
         phases: Vec::new(),
         outcome: Outcome::Ok,
         cooldown_us: 0,
+        energy: None,
     };
     reset_peak_rss();
     let mut mark = |run: &mut Run, phase: RunPhase| {

@@ -19,8 +19,7 @@ mod supervisor;
 mod tests;
 mod worker;
 
-pub use bench::bench_main;
-pub use bench::run_plan;
+pub use bench::job_for;
 pub use bench::summary;
 pub use bench::wait_for_cooldown;
 pub use job::read_frame;

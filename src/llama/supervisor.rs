@@ -303,5 +303,6 @@ fn failed_run(job: &Job, worker_pid: u32, mut phases: Vec<PhaseMark>, error: Run
         phases,
         outcome: Outcome::Failed(error),
         cooldown_us: 0,
+        energy: None,
     }
 }

@@ -88,6 +88,7 @@ fn ok_run(label: &str, prefill_us: u64, decode_us: u64) -> Run {
         phases: Vec::new(),
         outcome: Outcome::Ok,
         cooldown_us: 0,
+        energy: None,
     }
 }
 

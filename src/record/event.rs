@@ -75,6 +75,14 @@ pub enum EventKind {
         failures: u64,
         gap_us: u64,
     },
+    /// A plan file could not be read or has impossible values; it is skipped.
+    PlanError { plan: String, message: String },
+    /// A plan starts; its runs' idle baseline is the lead-in before it (CLOCK_MONOTONIC µs).
+    PlanStart {
+        plan: String,
+        idle_from_us: u64,
+        idle_to_us: u64,
+    },
 }
 
 impl EventKind {
@@ -99,6 +107,8 @@ impl EventKind {
             Self::UnderVoltage { .. } => "under_voltage",
             Self::SensorAbsent { .. } => "sensor_absent",
             Self::PowerRecovered { .. } => "power_recovered",
+            Self::PlanError { .. } => "plan_error",
+            Self::PlanStart { .. } => "plan_start",
         }
     }
 }

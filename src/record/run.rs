@@ -160,6 +160,9 @@ pub struct Run {
     pub outcome: Outcome,
     /// Time spent waiting for the cooldown before the run, µs (0 without one).
     pub cooldown_us: u64,
+    /// Measured energy over the run and its phases, with its source, coverage and idle
+    /// baseline; `None` without a power source.
+    pub energy: Option<crate::derive::energy::RunEnergy>,
 }
 
 impl Run {
@@ -250,6 +253,7 @@ mod tests {
             ],
             outcome: Outcome::Failed(RunError::TimedOut { limit_ms: 5 }),
             cooldown_us: 0,
+            energy: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! Assertions are on structure (token counts, image tokens, phase order), never on text.
 
 mod bad_input;
+mod daemon;
 mod smollm2;
 mod supervise;
 mod vision;

@@ -1,0 +1,127 @@
+use super::*;
+use crate::power::PowerReading;
+use crate::power::SourceId;
+use crate::record::Outcome;
+use crate::record::PhaseMark;
+use crate::record::RunSettings;
+
+const S: u64 = 1_000_000;
+
+fn run(phases: &[(RunPhase, u64)], cooldown_us: u64) -> Run {
+    Run {
+        run_id: 1,
+        label: "t".into(),
+        worker_pid: 7,
+        model: None,
+        mmproj: None,
+        settings: RunSettings {
+            threads: 2,
+            n_ctx: 512,
+            n_batch: 512,
+            seed: 1,
+            prompt_tokens: 32,
+            gen_tokens: 20,
+            keep_loaded: true,
+            image_min_tokens: -1,
+            image_max_tokens: -1,
+        },
+        image: None,
+        prompt_tokens: 32,
+        generated_tokens: 20,
+        load_us: 0,
+        prefill_us: 0,
+        decode_us: 0,
+        ttft_us: 0,
+        peak_rss_kb: 0,
+        output: String::new(),
+        phases: phases
+            .iter()
+            .map(|&(phase, mono_us)| PhaseMark { phase, mono_us })
+            .collect(),
+        outcome: Outcome::Ok,
+        cooldown_us,
+        energy: None,
+    }
+}
+
+/// 10 Hz readings: 2 W up to 9.9 s, 5 W from 10.0 s to 14.0 s, 2 W after.
+fn history() -> PowerHistory {
+    let mut h = PowerHistory::new(u64::MAX);
+    h.extend((0..200u64).map(|i| {
+        let t = i * S / 10;
+        let watts = if (100..=140).contains(&i) { 5 } else { 2 };
+        PowerReading {
+            mono_us: t,
+            source: SourceId::Replay,
+            bus_uv: None,
+            current_ua: None,
+            power_uw: watts * 1_000_000,
+            shunt_uv: None,
+            flags: 0,
+        }
+    }));
+    h
+}
+
+#[test]
+fn a_run_gets_gross_net_and_per_phase_energy() {
+    let r = run(
+        &[
+            (RunPhase::Load, 10 * S),
+            (RunPhase::Prefill, 11 * S),
+            (RunPhase::Decode, 12 * S),
+            (RunPhase::Done, 14 * S),
+        ],
+        0,
+    );
+    let e = energy_of(&r, None, &history(), "replay", 100_000).unwrap();
+    // 5 W over [10 s, 14 s].
+    assert_eq!(e.run.gross_uj, 20_000_000);
+    // Baseline over [5 s, 10 s): 4.9 s at 2 W + the 9.9→10.0 s ramp 2→5 W (0.35 J)
+    // = 10.15 J / 5 s = 2.03 W.
+    let base = e.baseline.unwrap();
+    assert_eq!(base.power_uw, 2_030_000);
+    // Net: 20 J − 2.03 W × 4 s = 11.88 J.
+    assert_eq!(e.run.net_uj, Some(11_880_000));
+    let decode = e.phase(Phase::Decode).unwrap();
+    assert_eq!(decode.gross_uj, 10_000_000);
+    // (10 J − 2.03 W × 2 s) / 20 tokens = 0.297 J per generated token.
+    let per_token = e.net_j_per_generated_token().unwrap();
+    assert!((per_token - 0.297).abs() < 1e-9, "{per_token}");
+    assert_eq!(e.phase(Phase::Load).unwrap().gross_uj, 5_000_000);
+    assert_eq!(e.tokens.prompt, 32);
+    assert_eq!(e.run.coverage_ppm, 1_000_000);
+}
+
+#[test]
+fn the_baseline_is_the_cooldown_wait_when_shorter() {
+    let r = run(&[(RunPhase::Load, 10 * S), (RunPhase::Done, 14 * S)], 2 * S);
+    let e = energy_of(&r, None, &history(), "replay", 100_000).unwrap();
+    let base = e.baseline.unwrap();
+    assert_eq!(base.window, Window::new(8 * S, 10 * S));
+    // 1.9 s at 2 W + 0.35 J ramp = 4.15 J / 2 s.
+    assert_eq!(base.power_uw, 2_075_000);
+}
+
+#[test]
+fn a_run_that_never_started_has_no_energy_and_one_without_readings_says_so() {
+    assert!(energy_of(&run(&[], 0), None, &history(), "replay", 100_000).is_none());
+    let r = run(&[(RunPhase::Load, 100 * S), (RunPhase::Done, 101 * S)], 0);
+    let e = energy_of(&r, None, &history(), "replay", 100_000).unwrap();
+    assert_eq!(e.run.covered_us, 0);
+    assert!(e
+        .summary()
+        .contains("no valid power readings cover this run"));
+}
+
+#[test]
+fn without_a_cooldown_the_plans_idle_lead_in_is_the_baseline() {
+    let r = run(&[(RunPhase::Load, 10 * S), (RunPhase::Done, 14 * S)], 0);
+    let idle = Window::new(2 * S, 5 * S);
+    let e = energy_of(&r, Some(idle), &history(), "replay", 100_000).unwrap();
+    let base = e.baseline.unwrap();
+    assert_eq!(base.window, idle);
+    assert_eq!(base.power_uw, 2_000_000, "2 W all along the lead-in");
+    // 20 J − 2 W × 4 s.
+    assert_eq!(e.run.net_uj, Some(12_000_000));
+}

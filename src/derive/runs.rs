@@ -1,0 +1,257 @@
+//! CPU and RAM cost of each run, from the samples logged around it: the machine's CPU %
+//! and RAM used, integrated above an idle baseline over the run's window.
+//!
+//! Samples of different layouts (the worker's pid comes and goes) are reduced to their
+//! system part (cpu lines, memory), which every layout of one machine shares.
+
+use super::quietest_window;
+use super::usage::ProcBaselinePolicy;
+use super::utilisation;
+use super::DeriveOptions;
+use super::Series;
+use super::UsageAuc;
+use super::UsageBaseline;
+use super::Window;
+use crate::record::Run;
+use crate::sampler::group;
+use crate::sampler::Sample;
+use crate::sampler::SampleLayout;
+
+/// How long before a run its idle baseline is looked for, and how long it is, µs.
+pub const BASELINE_SEARCH_US: u64 = 10_000_000;
+pub const BASELINE_LEN_US: u64 = 2_000_000;
+
+/// What one run cost in CPU and RAM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunUsage {
+    /// Machine CPU above idle, %·s (100 % = the whole machine).
+    pub cpu_pct_s: f64,
+    /// RAM used above idle, MB·s (MiB).
+    pub ram_mb_s: f64,
+    /// Share of the run window covered by samples, 0–1.
+    pub coverage: f64,
+    /// Idle machine CPU %, and where it was measured.
+    pub baseline_cpu_pct: f64,
+    pub baseline_window: Window,
+}
+
+/// The system part of a sample: cpu lines and memory only.
+#[must_use]
+pub fn system_view(layout: &SampleLayout, s: &Sample) -> (SampleLayout, Sample) {
+    let l = SampleLayout {
+        cpus: layout.cpus,
+        ..SampleLayout::default()
+    };
+    let mut v = Sample::empty(&l);
+    v.tick = s.tick;
+    v.mono_us = s.mono_us;
+    v.cpu.clone_from(&s.cpu);
+    v.mem = s.mem;
+    v.set_valid(group::CPU, s.is_valid(group::CPU));
+    v.set_valid(group::MEM, s.is_valid(group::MEM));
+    (l, v)
+}
+
+/// CPU/RAM cost of each run (`None` for a run without phase marks, or without samples
+/// around it). `samples` are in time order, with their layouts. The baseline is `idle`
+/// (a plan's idle lead-in) for the runs after it, else the quietest stretch of
+/// [`BASELINE_LEN_US`] in the [`BASELINE_SEARCH_US`] before each run.
+#[must_use]
+pub fn run_usage(
+    samples: &[(SampleLayout, Sample)],
+    runs: &[Run],
+    idle: Option<Window>,
+) -> Vec<Option<RunUsage>> {
+    let mut system: Vec<Sample> = Vec::with_capacity(samples.len());
+    let mut layout = None;
+    for (l, s) in samples {
+        let (sl, v) = system_view(l, s);
+        if layout
+            .as_ref()
+            .is_some_and(|prev: &SampleLayout| prev.cpus != sl.cpus)
+        {
+            system.clear(); // another machine's layout: only the latest stretch counts
+        }
+        layout = Some(sl);
+        system.push(v);
+    }
+    let Some(layout) = layout else {
+        return vec![None; runs.len()];
+    };
+    let Ok(util) = utilisation(&layout, &system, &DeriveOptions::default()) else {
+        return vec![None; runs.len()];
+    };
+    runs.iter().map(|r| one_run(&util, r, idle)).collect()
+}
+
+fn one_run(util: &super::Utilisation, run: &Run, idle: Option<Window>) -> Option<RunUsage> {
+    let start = run.phases.first()?.mono_us;
+    let end = run.phases.last()?.mono_us;
+    let window = Window::new(start, end).ok()?;
+    if let Some(idle) = idle.filter(|w| w.t1_us <= start) {
+        if let Ok(base) = UsageBaseline::from_window(util, idle, ProcBaselinePolicy::Zero) {
+            return Some(usage(util, window, &base, idle));
+        }
+    }
+    let search = Window::new(start.saturating_sub(BASELINE_SEARCH_US), start).ok()?;
+    let before = Series::from_parts(
+        util.cpu_machine_pct.values_in(search),
+        &[],
+        util.cpu_machine_pct.gap_rule(),
+    )
+    .ok()?;
+    // The quietest stretch before the run; at worst the whole search window.
+    let quiet = quietest_window(&before, BASELINE_LEN_US).map_or(search, |b| b.window);
+    let base = UsageBaseline::from_window(util, quiet, ProcBaselinePolicy::Zero).ok()?;
+    Some(usage(util, window, &base, quiet))
+}
+
+fn usage(
+    util: &super::Utilisation,
+    window: Window,
+    base: &UsageBaseline,
+    baseline_window: Window,
+) -> RunUsage {
+    let auc = UsageAuc::new(util, window, base);
+    RunUsage {
+        cpu_pct_s: auc.cpu_pct_s.machine.above,
+        ram_mb_s: auc.ram_mb_s.above,
+        coverage: auc.cpu_pct_s.machine.coverage.fraction,
+        baseline_cpu_pct: base.cpu_machine_pct.mean,
+        baseline_window,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Outcome;
+    use crate::record::PhaseMark;
+    use crate::record::RunPhase;
+    use crate::record::RunSettings;
+    use crate::sampler::ProcRole;
+    use crate::sampler::TrackedProc;
+
+    const S: u64 = 1_000_000;
+
+    /// 4 cores at 10 Hz for 20 s: 10 % machine CPU and 1000 MB used, except 60 % and
+    /// 1500 MB for the points in (12 s, 16 s]. The worker appears at 11 s (new layout).
+    fn samples() -> Vec<(SampleLayout, Sample)> {
+        let base = SampleLayout {
+            cpus: 5,
+            ..SampleLayout::default()
+        };
+        let mut with_worker = base.clone();
+        with_worker.procs.push(TrackedProc {
+            pid: 9,
+            role: ProcRole::Worker,
+        });
+        let mut prev = Sample::empty(&base);
+        (0..=200u64)
+            .map(|i| {
+                let t = i * S / 10;
+                let busy = i > 120 && i <= 160;
+                let l = if i >= 110 { &with_worker } else { &base };
+                let mut s = Sample::empty(l);
+                s.cpu = prev.cpu.clone();
+                if i > 0 {
+                    // Per core +10 ticks: 4 of 40 busy, or 24 of 40.
+                    let user = if busy { [10, 10, 4, 0] } else { [4, 0, 0, 0] };
+                    for (c, u) in user.iter().enumerate() {
+                        s.cpu[c + 1].user += u;
+                        s.cpu[c + 1].idle += 10 - u;
+                    }
+                    s.cpu[0].user = s.cpu[1..].iter().map(|c| c.user).sum();
+                    s.cpu[0].idle = s.cpu[1..].iter().map(|c| c.idle).sum();
+                }
+                s.tick = i;
+                s.mono_us = t;
+                s.mem.total = 8_000_000;
+                s.mem.available = 8_000_000 - if busy { 1_536_000 } else { 1_024_000 };
+                s.set_valid(group::CPU, true);
+                s.set_valid(group::MEM, true);
+                prev = s.clone();
+                (l.clone(), s)
+            })
+            .collect()
+    }
+
+    fn run(phases: &[(RunPhase, u64)]) -> Run {
+        Run {
+            run_id: 1,
+            label: "t".into(),
+            worker_pid: 9,
+            model: None,
+            mmproj: None,
+            settings: RunSettings {
+                threads: 2,
+                n_ctx: 512,
+                n_batch: 512,
+                seed: 1,
+                prompt_tokens: 8,
+                gen_tokens: 8,
+                keep_loaded: true,
+                image_min_tokens: -1,
+                image_max_tokens: -1,
+            },
+            image: None,
+            prompt_tokens: 8,
+            generated_tokens: 8,
+            load_us: 0,
+            prefill_us: 0,
+            decode_us: 0,
+            ttft_us: 0,
+            peak_rss_kb: 0,
+            output: String::new(),
+            phases: phases
+                .iter()
+                .map(|&(phase, mono_us)| PhaseMark { phase, mono_us })
+                .collect(),
+            outcome: Outcome::Ok,
+            cooldown_us: 0,
+            energy: None,
+        }
+    }
+
+    #[test]
+    fn a_runs_cpu_and_ram_above_idle_are_integrated_across_layouts() {
+        let runs = [
+            run(&[(RunPhase::Load, 12 * S), (RunPhase::Done, 16 * S)]),
+            run(&[]),
+        ];
+        let usage = run_usage(&samples(), &runs, None);
+        let u = usage[0].as_ref().unwrap();
+        // Points at 12.0 s (10 %) then 12.1…16.0 s (60 %), baseline 10 %:
+        // (0 + 50)/2 × 0.1 + 39 × 50 × 0.1 = 2.5 + 195 = 197.5 %·s.
+        assert!((u.cpu_pct_s - 197.5).abs() < 1e-9, "{}", u.cpu_pct_s);
+        // RAM 500 MB above the 1000 MB baseline: 25 + 39 × 500 × 0.1 = 1975 MB·s.
+        assert!((u.ram_mb_s - 1975.0).abs() < 1e-9, "{}", u.ram_mb_s);
+        assert!((u.baseline_cpu_pct - 10.0).abs() < 1e-9);
+        assert!(u.baseline_window.t1_us <= 12 * S);
+        assert!((u.coverage - 1.0).abs() < 1e-9);
+        assert!(usage[1].is_none(), "a run that never started has no usage");
+    }
+
+    #[test]
+    fn an_idle_lead_in_is_the_baseline_when_given() {
+        let runs = [run(&[(RunPhase::Load, 12 * S), (RunPhase::Done, 16 * S)])];
+        let idle = Window::new(2 * S, 5 * S).unwrap();
+        let u = run_usage(&samples(), &runs, Some(idle))[0].clone().unwrap();
+        assert_eq!(u.baseline_window, idle);
+        assert!((u.cpu_pct_s - 197.5).abs() < 1e-9, "{}", u.cpu_pct_s);
+        // A lead-in after the run is not its baseline: the search before it is used.
+        let late = Window::new(17 * S, 19 * S).unwrap();
+        let v = run_usage(&samples(), &runs, Some(late))[0].clone().unwrap();
+        assert!(v.baseline_window.t1_us <= 12 * S);
+    }
+
+    #[test]
+    fn the_system_view_keeps_cpu_and_memory_with_their_validity() {
+        let (l, s) = samples().pop().unwrap();
+        let (vl, v) = system_view(&l, &s);
+        assert!(vl.procs.is_empty());
+        assert_eq!((v.cpu.clone(), v.mem, v.mono_us), (s.cpu, s.mem, s.mono_us));
+        assert!(v.is_valid(group::CPU) && v.is_valid(group::MEM));
+        assert!(vl.fits(&v));
+    }
+}

@@ -1,0 +1,169 @@
+//! Plans run by the daemon (`edgewatt run` with `plans`) and by `edgewatt bench`: the
+//! worker is sampled apart from the daemon, every run is logged with its phases and its
+//! measured energy, and a bad plan is logged while the daemon goes on.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::models;
+use crate::common::dump;
+use crate::common::edgewatt;
+use crate::common::run_config;
+
+/// A plan of 2 prompt lengths × 2 repetitions on the tiny generated model.
+fn write_plan(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("plan.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"tiny\"\nrepetitions = 2\n[[workload]]\nname = \"llm\"\nmodel = \"{}\"\n\
+             prompt_tokens = [16, 64]\ngen_tokens = 200\nthreads = [1]\n",
+            models().llama.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A flat 4 W replay trace of 60 s at 100 Hz, so every run gets a measured energy.
+fn write_trace(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("trace.csv");
+    let text: String = (0..6000)
+        .map(|i| format!("{},5000000,800000,4000000\n", i * 10_000))
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn config(dir: &Path, plans: &[&Path]) -> std::path::PathBuf {
+    let path = dir.join("edgewatt.toml");
+    let list: Vec<String> = plans
+        .iter()
+        .map(|p| format!("\"{}\"", p.display()))
+        .collect();
+    std::fs::write(
+        &path,
+        format!(
+            "state_dir = \"{}\"\nplans = [{}]\n[sampler]\nrate_hz = 100\n[store]\n\
+             fsync_interval_ms = 200\n[power]\nsource = \"replay\"\n[power.replay]\npath = \"{}\"\n",
+            dir.join("state").display(),
+            list.join(", "),
+            write_trace(dir).display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn of<'a>(records: &'a [Value], t: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["type"] == t).collect()
+}
+
+#[test]
+fn the_daemon_runs_a_scheduled_plan_and_logs_each_run_with_its_energy() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path());
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"bad\"\nrepetitons = 2\n").unwrap();
+    let cfg = config(dir.path(), &[&bad, &plan]);
+    let out = run_config(&cfg, "8");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml"), "the bad plan is named: {err}");
+    let records = dump(&dir.path().join("state"));
+
+    let plan_errors: Vec<&Value> = records
+        .iter()
+        .filter(|e| e["event"] == "plan_error")
+        .collect();
+    assert_eq!(plan_errors.len(), 1);
+    assert!(plan_errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("repetitons"));
+
+    let runs = of(&records, "run");
+    assert_eq!(runs.len(), 4, "2 prompt lengths × 2 repetitions, at start");
+    let start = records
+        .iter()
+        .find(|r| r["event"] == "plan_start")
+        .expect("a plan_start event with the idle lead-in");
+    let idle_to = start["idle_to_us"].as_u64().unwrap();
+    assert!(idle_to - start["idle_from_us"].as_u64().unwrap() >= 3_000_000);
+    let mut worker_pids = Vec::new();
+    for r in &runs {
+        assert_eq!(r["ok"], true, "{r}");
+        assert!(r["phases"][0]["mono_us"].as_u64().unwrap() >= idle_to);
+        let e = &r["energy"];
+        assert!(
+            e["source"].as_str().unwrap().starts_with("replay of"),
+            "{e}"
+        );
+        // A flat 4 W: gross = 4 W × the covered time, net ≈ 0 against the 4 W lead-in.
+        let covered_us = e["run"]["covered_us"].as_i64().unwrap();
+        let gross = e["run"]["gross_uj"].as_i64().unwrap();
+        assert!(
+            (gross - 4 * covered_us).abs() <= 4,
+            "{gross} µJ over {covered_us} µs"
+        );
+        assert_eq!(e["baseline"]["power_uw"], 4_000_000);
+        assert!(e["run"]["net_uj"].as_i64().unwrap().abs() <= 4);
+        // The replay thread can fall behind on a loaded machine; coverage says so.
+        assert!(e["run"]["coverage_ppm"].as_u64().unwrap() >= 500_000, "{e}");
+        worker_pids.push(r["worker_pid"].as_u64().unwrap());
+    }
+    worker_pids.dedup();
+    assert_eq!(worker_pids.len(), 1, "the kept model stays in one worker");
+    // The worker was sampled apart from the daemon while it ran.
+    let worker_samples = of(&records, "sample")
+        .into_iter()
+        .filter(|s| {
+            s["procs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["role"] == "worker" && p["pid"].as_u64() == Some(worker_pids[0]))
+        })
+        .count();
+    assert!(
+        worker_samples >= 1,
+        "samples with the worker's own counters"
+    );
+}
+
+#[test]
+fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(dir.path());
+    let cfg = config(dir.path(), &[]);
+    let out = edgewatt()
+        .args(["bench"])
+        .arg(&plan)
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("plan tiny: 4 runs"), "{stdout}");
+    for test in ["llm/pp16/tg200/t1", "llm/pp64/tg200/t1"] {
+        let rows: Vec<&str> = stdout.lines().filter(|l| l.contains(test)).collect();
+        assert_eq!(
+            rows.len(),
+            2,
+            "a speed row and a cost row for {test}: {stdout}"
+        );
+        assert!(rows[0].contains("2/2"), "{}", rows[0]);
+        assert!(rows[1].contains("replay of"), "{}", rows[1]);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("/4] llm/").count(),
+        4,
+        "one progress line per run"
+    );
+}
