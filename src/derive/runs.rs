@@ -33,6 +33,51 @@ pub struct RunUsage {
     /// Idle machine CPU %, and where it was measured.
     pub baseline_cpu_pct: f64,
     pub baseline_window: Window,
+    /// CPU time the worker process used over the run (utime + stime), s: unlike the
+    /// machine's CPU, not disturbed by other load. `None` if fewer than two samples saw it.
+    pub worker_cpu_s: Option<f64>,
+    /// Largest worker RSS sampled during the run, MB (MiB).
+    pub worker_rss_mb: Option<f64>,
+}
+
+/// The worker's CPU seconds and largest RSS over the run, from the samples that track it
+/// (the last one at or before the run's start, through the first one at or after its end).
+fn worker_cost(samples: &[(SampleLayout, Sample)], run: &Run) -> (Option<f64>, Option<f64>) {
+    let (Some(start), Some(end)) = (run.phases.first(), run.phases.last()) else {
+        return (None, None);
+    };
+    let seen: Vec<(u64, u64, u64)> = samples
+        .iter()
+        .filter_map(|(l, s)| {
+            let i = l.procs.iter().position(|p| {
+                p.pid == run.worker_pid && p.role == crate::sampler::ProcRole::Worker
+            })?;
+            let c = s.procs[i];
+            s.is_valid(l.proc_bit(i)).then_some((
+                s.mono_us,
+                c.utime_ticks + c.stime_ticks,
+                c.rss_kb,
+            ))
+        })
+        .collect();
+    let from = seen.iter().rposition(|x| x.0 <= start.mono_us).unwrap_or(0);
+    let to = seen
+        .iter()
+        .position(|x| x.0 >= end.mono_us)
+        .unwrap_or(seen.len().saturating_sub(1));
+    let span = seen.get(from..=to).unwrap_or(&[]);
+    let cpu = match (span.first(), span.last()) {
+        (Some(a), Some(b)) if span.len() >= 2 => {
+            Some(b.1.saturating_sub(a.1) as f64 / f64::from(super::DEFAULT_USER_HZ))
+        }
+        _ => None,
+    };
+    let rss = span
+        .iter()
+        .map(|x| x.2)
+        .max()
+        .map(|kb| kb as f64 / super::KB_PER_MB);
+    (cpu, rss)
 }
 
 /// The system part of a sample: cpu lines and memory only.
@@ -81,7 +126,13 @@ pub fn run_usage(
     let Ok(util) = utilisation(&layout, &system, &DeriveOptions::default()) else {
         return vec![None; runs.len()];
     };
-    runs.iter().map(|r| one_run(&util, r, idle)).collect()
+    runs.iter()
+        .map(|r| {
+            let mut u = one_run(&util, r, idle)?;
+            (u.worker_cpu_s, u.worker_rss_mb) = worker_cost(samples, r);
+            Some(u)
+        })
+        .collect()
 }
 
 fn one_run(util: &super::Utilisation, run: &Run, idle: Option<Window>) -> Option<RunUsage> {
@@ -119,6 +170,8 @@ fn usage(
         coverage: auc.cpu_pct_s.machine.coverage.fraction,
         baseline_cpu_pct: base.cpu_machine_pct.mean,
         baseline_window,
+        worker_cpu_s: None,
+        worker_rss_mb: None,
     }
 }
 
@@ -163,6 +216,13 @@ mod tests {
                     }
                     s.cpu[0].user = s.cpu[1..].iter().map(|c| c.user).sum();
                     s.cpu[0].idle = s.cpu[1..].iter().map(|c| c.idle).sum();
+                }
+                if let Some(w) = s.procs.first_mut() {
+                    // The worker: 1 tick per sample from 11 s, +2 while busy; RSS 100 MB.
+                    let before = prev.procs.first().map_or(0, |p| p.utime_ticks);
+                    w.utime_ticks = before + if busy { 3 } else { 1 };
+                    w.rss_kb = 102_400;
+                    s.set_valid(l.proc_bit(0), true);
                 }
                 s.tick = i;
                 s.mono_us = t;
@@ -229,6 +289,9 @@ mod tests {
         assert!((u.baseline_cpu_pct - 10.0).abs() < 1e-9);
         assert!(u.baseline_window.t1_us <= 12 * S);
         assert!((u.coverage - 1.0).abs() < 1e-9);
+        // Worker ticks from the sample at 12.0 s to the one at 16.0 s: 40 × 3 = 120 → 1.2 s.
+        assert_eq!(u.worker_cpu_s, Some(1.2));
+        assert_eq!(u.worker_rss_mb, Some(100.0));
         assert!(usage[1].is_none(), "a run that never started has no usage");
     }
 
