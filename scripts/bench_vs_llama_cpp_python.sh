@@ -3,7 +3,7 @@
 # runtime) on SmolLM2-135M-Instruct Q4_1: same threads, n_ctx, n_batch, prompt tokens,
 # generated tokens, greedy, interleaved runs; prints means, sd and the ratios.
 #
-# Usage: scripts/bench_vs_llama_cpp_python.sh [--threads 1] [--reps 6] [--prompt-tokens 128]
+# Usage: scripts/bench_vs_llama_cpp_python.sh [--threads 1] [--reps 8] [--prompt-tokens 128]
 #                                              [--gen-tokens 128] [--n-ctx 2048] [--n-batch 512]
 # Env: EDGEWATT_PROFILE=release|dev (cargo profile of the example; llama.cpp is built
 #      -O3 Release in both), LLCP_VERSION (llama-cpp-python from PyPI, default in

@@ -27,7 +27,7 @@ def parse_args():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--n-ctx", type=int, default=2048)
     ap.add_argument("--n-batch", type=int, default=512)
-    ap.add_argument("--reps", type=int, default=6, help="measured runs per side")
+    ap.add_argument("--reps", type=int, default=8, help="measured runs per side")
     return ap.parse_args()
 
 
@@ -126,9 +126,12 @@ def main():
     proc.stdin.close()
     proc.wait()
     print(f"model {a.model} · threads {a.threads} · n_ctx {a.n_ctx} · n_batch {a.n_batch} · "
-          f"prompt {len(tokens)} tokens (BOS included, same count both sides) · "
+          f"prompt {len(tokens)} tokens (same count both sides) · "
           f"{a.gen_tokens} generated greedily · {a.reps} runs per side, ABBA")
     print(f"greedy output identical on both sides: {same_text}")
+    if not same_text:
+        print(f"  edgewatt:         {ew['output'][:70]!r}")
+        print(f"  llama-cpp-python: {py['output'][:70]!r}")
     res = {}
     for side, rs in runs.items():
         res[side] = (ms([r["prefill_tps"] for r in rs]), ms([r["decode_tps"] for r in rs]))
@@ -138,9 +141,8 @@ def main():
     (lp, _), (ld, _) = res["llama-cpp-python"]
     print(f"ratio edgewatt / llama-cpp-python: prefill {ep / lp:.3f}, decode {ed / ld:.3f} "
           f"(target >= 1.0)")
-    print(f"llama-cpp-python {llama_cpp.__version__} (its vendored llama.cpp) vs edgewatt's "
-          f"llama.cpp vendored by llama-cpp-sys-2 0.1.161: see the script's header for the "
-          f"version and build-flag difference")
+    print(f"llama-cpp-python {llama_cpp.__version__} vs llama-cpp-sys-2 0.1.161: different "
+          f"vendored llama.cpp (ggml versions and build flags printed above)")
 
 
 if __name__ == "__main__":
