@@ -7,7 +7,7 @@
 //! does not encode or store the samples. "On" and "off" runs alternate (ABBA order), the
 //! sampler thread is started before and stopped after each "on" run.
 //!
-//! `cargo run --release --example sampler_overhead -- MODEL --threads 1 --pairs 10`
+//! `cargo run --release --example sampler_overhead -- MODEL --threads 1 --pairs 12`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,7 +45,7 @@ struct Args {
     #[arg(long, default_value_t = 256)]
     gen_tokens: u32,
     /// On/off pairs.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 12)]
     pairs: u32,
     /// Sampler rate, Hz (the daemon's default is 10).
     #[arg(long, default_value_t = 10)]

@@ -3,7 +3,7 @@
 # same supervised llama.cpp worker, in one process), printing the means, spread and the
 # slowdown. See examples/sampler_overhead.rs.
 #
-# Usage: scripts/sampler_overhead.sh [--threads 1] [--pairs 10] [--gen-tokens 256] [--rate-hz 10]
+# Usage: scripts/sampler_overhead.sh [--threads 1] [--pairs 12] [--gen-tokens 256] [--rate-hz 10]
 # Env: EDGEWATT_PROFILE=release|dev (cargo profile of the example; llama.cpp is -O3 in both).
 set -eu
 cd "$(dirname "$0")/.."
