@@ -52,12 +52,9 @@ fn a_run_on_the_pi5_fixture_logs_its_exact_values() {
     run_config(&config, "0.5");
     let records = dump(&dir.path().join("state"));
     let samples = of_type(&records, "sample");
-    // 0.5 s at 20 Hz: ticks 0..=10.
-    assert!(
-        (10..=12).contains(&samples.len()),
-        "{} samples",
-        samples.len()
-    );
+    // 0.5 s at 20 Hz: ticks 0..=10, sampled or reported missed.
+    let ticks = samples.len() as u64 + crate::common::missed_ticks(&records);
+    assert!((10..=12).contains(&ticks), "{} samples", samples.len());
     let s = samples[0];
     assert_eq!(s["cpu_ticks"][0]["user"], 41234);
     assert_eq!(s["cpu_ticks"][0]["idle"], 903_412);
@@ -72,14 +69,16 @@ fn a_run_on_the_pi5_fixture_logs_its_exact_values() {
     assert_eq!(s["temps_mc"]["thermal_zone0:cpu-thermal"], 52300);
     assert_eq!(s["freqs_khz"]["policy0"], 2_400_000);
     assert_eq!(s["throttled"], 0x50005);
-    let ticks: Vec<u64> = samples
+    let tick_numbers: Vec<u64> = samples
         .iter()
         .map(|s| s["tick"].as_u64().unwrap())
         .collect();
+    let skipped: u64 = tick_numbers.windows(2).map(|w| w[1] - w[0] - 1).sum();
+    assert_eq!(tick_numbers[0], 0);
     assert_eq!(
-        ticks,
-        (0..ticks.len() as u64).collect::<Vec<_>>(),
-        "no tick skipped"
+        skipped,
+        crate::common::missed_ticks(&records),
+        "every skipped tick is reported"
     );
     let start = events(&records, "start");
     assert_eq!(start.len(), 1);

@@ -78,3 +78,12 @@ pub fn fast_config(dir: &Path, fsync_interval_ms: u64) -> std::path::PathBuf {
     .expect("write config");
     path
 }
+
+/// Ticks the daemon skipped because it was starved of CPU (`sampler_late` events' `missed`).
+pub fn missed_ticks(records: &[Value]) -> u64 {
+    records
+        .iter()
+        .filter(|r| r["event"] == "sampler_late")
+        .filter_map(|r| r["missed"].as_u64())
+        .sum()
+}

@@ -93,6 +93,11 @@ fn an_absent_sensor_is_one_warning_and_sampling_goes_on() {
         "{}",
         absent[0]
     );
-    assert!(records.iter().filter(|r| r["type"] == "sample").count() >= 10);
+    // 0.6 s at 20 Hz: 13 ticks, sampled or reported missed (a starved machine skips them).
+    let n = records.iter().filter(|r| r["type"] == "sample").count() as u64;
+    assert!(
+        n + crate::common::missed_ticks(&records) >= 10,
+        "{n} samples"
+    );
     assert!(!records.iter().any(|r| r["type"] == "power"));
 }

@@ -178,7 +178,6 @@ fn usage(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Outcome;
     use crate::record::PhaseMark;
     use crate::record::RunPhase;
     use crate::record::RunSettings;
@@ -238,38 +237,27 @@ mod tests {
 
     fn run(phases: &[(RunPhase, u64)]) -> Run {
         Run {
-            run_id: 1,
-            label: "t".into(),
-            worker_pid: 9,
-            model: None,
-            mmproj: None,
-            settings: RunSettings {
-                threads: 2,
-                n_ctx: 512,
-                n_batch: 512,
-                seed: 1,
-                prompt_tokens: 8,
-                gen_tokens: 8,
-                keep_loaded: true,
-                image_min_tokens: -1,
-                image_max_tokens: -1,
-            },
-            image: None,
             prompt_tokens: 8,
             generated_tokens: 8,
-            load_us: 0,
-            prefill_us: 0,
-            decode_us: 0,
-            ttft_us: 0,
-            peak_rss_kb: 0,
-            output: String::new(),
             phases: phases
                 .iter()
                 .map(|&(phase, mono_us)| PhaseMark { phase, mono_us })
                 .collect(),
-            outcome: Outcome::Ok,
-            cooldown_us: 0,
-            energy: None,
+            ..Run::blank(
+                "t".into(),
+                9,
+                RunSettings {
+                    threads: 2,
+                    n_ctx: 512,
+                    n_batch: 512,
+                    seed: 1,
+                    prompt_tokens: 8,
+                    gen_tokens: 8,
+                    keep_loaded: true,
+                    image_min_tokens: -1,
+                    image_max_tokens: -1,
+                },
+            )
         }
     }
 

@@ -31,27 +31,7 @@ pub(super) type OnPhase<'a> = &'a mut dyn FnMut(PhaseMark);
 
 /// Runs `job`; every failure is a failed Run, never a panic.
 pub(super) fn run_job(engine: &mut Engine, job: &Job, on_phase: OnPhase<'_>) -> Run {
-    let mut run = Run {
-        run_id: 0,
-        label: job.label.clone(),
-        worker_pid: std::process::id(),
-        model: None,
-        mmproj: None,
-        settings: job.settings(),
-        image: None,
-        prompt_tokens: 0,
-        generated_tokens: 0,
-        load_us: 0,
-        prefill_us: 0,
-        decode_us: 0,
-        ttft_us: 0,
-        peak_rss_kb: 0,
-        output: String::new(),
-        phases: Vec::new(),
-        outcome: Outcome::Ok,
-        cooldown_us: 0,
-        energy: None,
-    };
+    let mut run = Run::blank(job.label.clone(), std::process::id(), job.settings());
     reset_peak_rss();
     let mut mark = |run: &mut Run, phase: RunPhase| {
         let m = PhaseMark {

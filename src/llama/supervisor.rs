@@ -285,24 +285,8 @@ fn failed_run(job: &Job, worker_pid: u32, mut phases: Vec<PhaseMark>, error: Run
         });
     }
     Run {
-        run_id: 0,
-        label: job.label.clone(),
-        worker_pid,
-        model: None,
-        mmproj: None,
-        settings: job.settings(),
-        image: None,
-        prompt_tokens: 0,
-        generated_tokens: 0,
-        load_us: 0,
-        prefill_us: 0,
-        decode_us: 0,
-        ttft_us: 0,
-        peak_rss_kb: 0,
-        output: String::new(),
         phases,
         outcome: Outcome::Failed(error),
-        cooldown_us: 0,
-        energy: None,
+        ..Run::blank(job.label.clone(), worker_pid, job.settings())
     }
 }

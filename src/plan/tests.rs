@@ -152,7 +152,8 @@ fn the_shipped_plans_load() {
     let demo = Plan::load(&dir.join("demo.toml")).unwrap();
     // llm: 4 prompt lengths; vlm: 5 sizes × 2 clamps.
     assert_eq!(demo.cases().len(), 4 + 10);
-    assert_eq!(demo.schedule().runs.len(), 14 + 3 * 14);
+    // One warm-up and two repetitions per case.
+    assert_eq!(demo.schedule().runs.len(), 14 + 2 * 14);
     assert_eq!(
         demo.workloads[1].mmproj.as_deref(),
         Some(Path::new("generate:qwen2vl"))

@@ -166,6 +166,33 @@ pub struct Run {
 }
 
 impl Run {
+    /// A run that has not measured anything yet: zero counts and times, no phases,
+    /// outcome `Ok` until something fails.
+    #[must_use]
+    pub fn blank(label: String, worker_pid: u32, settings: RunSettings) -> Self {
+        Self {
+            run_id: 0,
+            label,
+            worker_pid,
+            model: None,
+            mmproj: None,
+            settings,
+            image: None,
+            prompt_tokens: 0,
+            generated_tokens: 0,
+            load_us: 0,
+            prefill_us: 0,
+            decode_us: 0,
+            ttft_us: 0,
+            peak_rss_kb: 0,
+            output: String::new(),
+            phases: Vec::new(),
+            outcome: Outcome::Ok,
+            cooldown_us: 0,
+            energy: None,
+        }
+    }
+
     /// Prompt tokens per second (image tokens included for VLM runs).
     #[must_use]
     pub fn prefill_tokens_per_s(&self) -> f64 {

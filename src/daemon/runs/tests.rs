@@ -1,7 +1,6 @@
 use super::*;
 use crate::power::PowerReading;
 use crate::power::SourceId;
-use crate::record::Outcome;
 use crate::record::PhaseMark;
 use crate::record::RunSettings;
 
@@ -9,38 +8,28 @@ const S: u64 = 1_000_000;
 
 fn run(phases: &[(RunPhase, u64)], cooldown_us: u64) -> Run {
     Run {
-        run_id: 1,
-        label: "t".into(),
-        worker_pid: 7,
-        model: None,
-        mmproj: None,
-        settings: RunSettings {
-            threads: 2,
-            n_ctx: 512,
-            n_batch: 512,
-            seed: 1,
-            prompt_tokens: 32,
-            gen_tokens: 20,
-            keep_loaded: true,
-            image_min_tokens: -1,
-            image_max_tokens: -1,
-        },
-        image: None,
         prompt_tokens: 32,
         generated_tokens: 20,
-        load_us: 0,
-        prefill_us: 0,
-        decode_us: 0,
-        ttft_us: 0,
-        peak_rss_kb: 0,
-        output: String::new(),
         phases: phases
             .iter()
             .map(|&(phase, mono_us)| PhaseMark { phase, mono_us })
             .collect(),
-        outcome: Outcome::Ok,
         cooldown_us,
-        energy: None,
+        ..Run::blank(
+            "t".into(),
+            7,
+            RunSettings {
+                threads: 2,
+                n_ctx: 512,
+                n_batch: 512,
+                seed: 1,
+                prompt_tokens: 32,
+                gen_tokens: 20,
+                keep_loaded: true,
+                image_min_tokens: -1,
+                image_max_tokens: -1,
+            },
+        )
     }
 }
 
