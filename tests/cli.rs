@@ -260,3 +260,30 @@ fn a_full_disk_keeps_the_daemon_sampling_and_names_the_segment() {
     );
     assert!(segments[0]["bytes"].as_u64().unwrap() <= 3 * 1024 + 64);
 }
+
+#[test]
+fn a_reader_that_goes_away_is_a_clean_end_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    crate::common::ok(&state, &["run", "--duration-s", "1", "--rate-hz", "50"]);
+    for args in [
+        vec!["dump", "--format", "jsonl"],
+        vec!["inspect"],
+        vec!["sample", "--seconds", "2"],
+    ] {
+        let mut child = edgewatt()
+            .args(&args)
+            .arg("--state-dir")
+            .arg(&state)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Like `| head -0`: the reader closes its end before reading anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}

@@ -3,6 +3,7 @@
 //! measured energy and the CPU/RAM cost of each case.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -143,15 +144,20 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
         .first()
         .and_then(|&(a, b)| crate::derive::Window::new(a, b).ok());
     let usage = run_usage(&samples, runs, idle);
-    println!(
+    writeln!(
+        std::io::stdout(),
         "plan {}: {} runs, log in {}",
         plan.name,
         runs.len(),
         cfg.state_dir.display()
-    );
-    print!("{}", crate::llama::summary(&plan.schedule().cases, runs));
-    println!();
-    print!("{}", cost_table(&plan, runs, &usage));
+    )?;
+    write!(
+        std::io::stdout(),
+        "{}",
+        crate::llama::summary(&plan.schedule().cases, runs)
+    )?;
+    writeln!(std::io::stdout())?;
+    write!(std::io::stdout(), "{}", cost_table(&plan, runs, &usage))?;
     Ok(if runs.iter().all(Run::is_ok) && !runs.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -1,5 +1,6 @@
 //! `edgewatt config check` and `edgewatt config show`.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -27,9 +28,9 @@ pub fn run(cli: &Cli, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
                 },
                 |p| p.display().to_string(),
             );
-            println!("ok: {source}");
+            writeln!(std::io::stdout(), "ok: {source}")?;
         }
-        ConfigCommand::Show => print!("{}", cfg.to_toml()),
+        ConfigCommand::Show => write!(std::io::stdout(), "{}", cfg.to_toml())?,
     }
     Ok(ExitCode::SUCCESS)
 }

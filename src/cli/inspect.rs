@@ -1,5 +1,6 @@
 //! `edgewatt inspect`: per segment, its span, record counts, gaps, late ticks and corrupt frames.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -241,11 +242,13 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     if summaries.is_empty() {
         eprintln!("no segments in {}", cfg.state_dir.display());
     }
+    let mut out = std::io::stdout().lock();
     for s in &summaries {
         match args.format {
-            InspectFormat::Json => println!("{s}"),
-            InspectFormat::Text => println!("{}", summary_text(s)),
+            InspectFormat::Json => writeln!(out, "{s}")?,
+            InspectFormat::Text => writeln!(out, "{}", summary_text(s))?,
         }
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -82,6 +82,13 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The error and its causes, each cause only once: typed errors already quote their
 /// source in their own message.
 fn error_text(e: &anyhow::Error) -> String {
@@ -116,6 +123,8 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`edgewatt dump | head`): a normal end, not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("edgewatt: error: {}", error_text(&e));
             ExitCode::from(2)

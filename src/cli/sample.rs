@@ -82,13 +82,14 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> anyhow::Result<ExitCode> {
     };
     let mut sampler = Sampler::new(roots, vec![me])?;
     let layout = sampler.layout();
-    println!(
+    writeln!(
+        std::io::stdout(),
         "{} cpu lines, zones {:?}, cpufreq {:?}, throttled flags {}",
         layout.cpus,
         layout.thermal_zones,
         layout.cpufreq,
         if layout.throttled { "yes" } else { "absent" }
-    );
+    )?;
     let start_us = clock::mono_us();
     let mut ticker = Ticker::new(cfg.sampler.interval_us(), start_us)?;
     let per_line = u64::from(cfg.sampler.rate_hz);
@@ -103,7 +104,7 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> anyhow::Result<ExitCode> {
         if tick.tick == 0 {
             prev.clone_from(&cur);
         } else if tick.tick % per_line == 0 {
-            println!("{}", line(&sampler, &prev, &cur));
+            writeln!(std::io::stdout(), "{}", line(&sampler, &prev, &cur))?;
             std::io::stdout().flush()?;
             prev.clone_from(&cur);
         }
