@@ -178,9 +178,7 @@ fn usage(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::PhaseMark;
     use crate::record::RunPhase;
-    use crate::record::RunSettings;
     use crate::sampler::ProcRole;
     use crate::sampler::TrackedProc;
 
@@ -236,29 +234,7 @@ mod tests {
     }
 
     fn run(phases: &[(RunPhase, u64)]) -> Run {
-        Run {
-            prompt_tokens: 8,
-            generated_tokens: 8,
-            phases: phases
-                .iter()
-                .map(|&(phase, mono_us)| PhaseMark { phase, mono_us })
-                .collect(),
-            ..Run::blank(
-                "t".into(),
-                9,
-                RunSettings {
-                    threads: 2,
-                    n_ctx: 512,
-                    n_batch: 512,
-                    seed: 1,
-                    prompt_tokens: 8,
-                    gen_tokens: 8,
-                    keep_loaded: true,
-                    image_min_tokens: -1,
-                    image_max_tokens: -1,
-                },
-            )
-        }
+        Run::for_test(9, 8, 8, phases)
     }
 
     #[test]

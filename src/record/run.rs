@@ -166,6 +166,39 @@ pub struct Run {
 }
 
 impl Run {
+    /// A finished text run for tests: `prompt` and `generated` tokens, worker `pid`, phases
+    /// as `(phase, CLOCK_MONOTONIC µs)` marks.
+    #[cfg(test)]
+    pub(crate) fn for_test(
+        pid: u32,
+        prompt: u32,
+        generated: u32,
+        phases: &[(RunPhase, u64)],
+    ) -> Self {
+        let settings = RunSettings {
+            threads: 2,
+            n_ctx: 512,
+            n_batch: 512,
+            seed: 1,
+            prompt_tokens: prompt,
+            gen_tokens: generated,
+            keep_loaded: true,
+            image_min_tokens: -1,
+            image_max_tokens: -1,
+        };
+        Self {
+            prompt_tokens: prompt,
+            generated_tokens: generated,
+            phases: phases
+                .iter()
+                .map(|&(phase, mono_us)| PhaseMark { phase, mono_us })
+                .collect(),
+            ..Self::blank("t".into(), pid, settings)
+        }
+    }
+}
+
+impl Run {
     /// A run that has not measured anything yet: zero counts and times, no phases,
     /// outcome `Ok` until something fails.
     #[must_use]

@@ -1,35 +1,13 @@
 use super::*;
 use crate::power::PowerReading;
 use crate::power::SourceId;
-use crate::record::PhaseMark;
-use crate::record::RunSettings;
 
 const S: u64 = 1_000_000;
 
 fn run(phases: &[(RunPhase, u64)], cooldown_us: u64) -> Run {
     Run {
-        prompt_tokens: 32,
-        generated_tokens: 20,
-        phases: phases
-            .iter()
-            .map(|&(phase, mono_us)| PhaseMark { phase, mono_us })
-            .collect(),
         cooldown_us,
-        ..Run::blank(
-            "t".into(),
-            7,
-            RunSettings {
-                threads: 2,
-                n_ctx: 512,
-                n_batch: 512,
-                seed: 1,
-                prompt_tokens: 32,
-                gen_tokens: 20,
-                keep_loaded: true,
-                image_min_tokens: -1,
-                image_max_tokens: -1,
-            },
-        )
+        ..Run::for_test(7, 32, 20, phases)
     }
 }
 
