@@ -2,6 +2,7 @@
 //! stays readable, sequence numbers stay contiguous, and no kill loses more than one
 //! fsync interval of samples.
 
+use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 use edgewatt::clock::mono_us;
@@ -22,16 +23,26 @@ fn sigkill_at_random_moments_loses_at_most_one_fsync_interval() {
     let state = dir.path().join("state");
     let config = fast_config(dir.path(), FSYNC_MS);
     let mut rng = Rng::new(0xE06E);
+    // The daemon says READY=1 once its segment is open and its start event written; a
+    // kill is timed from then, so a slow start (a loaded CI machine) cannot turn a kill
+    // into one that happened before the run existed.
+    let notify_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     let mut kills_us = Vec::new();
-    for _ in 0..KILLS {
+    for i in 0..KILLS {
         let mut child = edgewatt()
             .args(["run", "--rate-hz", &RATE_HZ.to_string(), "--config"])
             .arg(&config)
             .arg("--state-dir")
             .arg(&state)
+            .env("NOTIFY_SOCKET", &notify_path)
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(700 + rng.below(900)));
+        wait_ready(&notify, i);
+        std::thread::sleep(Duration::from_millis(100 + rng.below(1500)));
         let killed_at = mono_us();
         child.kill().unwrap();
         let status = child.wait().unwrap();
@@ -110,5 +121,18 @@ fn sigkill_at_random_moments_loses_at_most_one_fsync_interval() {
             lost_us <= FSYNC_MS * 1000 + tick_us + slack_us,
             "kill {i}: {lost_us} µs of samples lost, more than one fsync interval"
         );
+    }
+}
+
+/// Blocks until a `READY=1` datagram arrives (60 s at most).
+fn wait_ready(sock: &UnixDatagram, run: usize) {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = sock
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("run {run}: no READY=1 from the daemon: {e}"));
+        if buf[..n].starts_with(b"READY=1") {
+            return;
+        }
     }
 }
