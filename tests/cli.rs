@@ -12,6 +12,7 @@ use crate::common::edgewatt;
 use crate::common::inspect;
 use crate::common::run_config;
 use crate::common::signal;
+use crate::common::Ready;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -148,19 +149,8 @@ fn a_bad_config_names_file_line_and_column() {
 fn a_second_daemon_on_the_same_state_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let mut first = edgewatt()
-        .args(["run", "--state-dir"])
-        .arg(&state)
-        .spawn()
-        .unwrap();
-    let lock = state.join("LOCK");
-    for _ in 0..100 {
-        if lock.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(200));
+    let mut first =
+        Ready::new(dir.path()).spawn(edgewatt().args(["run", "--state-dir"]).arg(&state));
     let second = edgewatt()
         .args(["run", "--duration-s", "1", "--state-dir"])
         .arg(&state)
@@ -199,11 +189,11 @@ fn an_unusable_state_dir_is_a_clear_error() {
 fn sigterm_flushes_and_seals() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let child = edgewatt()
-        .args(["run", "--rate-hz", "50", "--state-dir"])
-        .arg(&state)
-        .spawn()
-        .unwrap();
+    let child = Ready::new(dir.path()).spawn(
+        edgewatt()
+            .args(["run", "--rate-hz", "50", "--state-dir"])
+            .arg(&state),
+    );
     std::thread::sleep(Duration::from_millis(1500));
     signal(child.id(), libc::SIGTERM);
     let out = child.wait_with_output().unwrap();

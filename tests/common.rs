@@ -1,8 +1,12 @@
 //! Helpers shared by the integration tests.
 
+use std::os::unix::net::UnixDatagram;
 use std::path::Path;
+use std::path::PathBuf;
+use std::process::Child;
 use std::process::Command;
 use std::process::Output;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -86,4 +90,42 @@ pub fn missed_ticks(records: &[Value]) -> u64 {
         .filter(|r| r["event"] == "sampler_late")
         .filter_map(|r| r["missed"].as_u64())
         .sum()
+}
+
+/// Starts `edgewatt run` processes and waits for each one's `READY=1` on a notify socket
+/// of its own, as systemd does: the daemon says it once its segment is open and its start
+/// event written, so a test's clock starts there and not at a slow process start.
+pub struct Ready {
+    path: PathBuf,
+    sock: UnixDatagram,
+}
+
+impl Ready {
+    pub fn new(dir: &Path) -> Self {
+        let path = dir.join("notify.sock");
+        let sock = UnixDatagram::bind(&path).expect("bind notify socket");
+        sock.set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("socket timeout");
+        Self { path, sock }
+    }
+
+    /// Spawns `cmd` with `NOTIFY_SOCKET` set and returns once it said `READY=1`; kills it
+    /// and panics if it does not within 60 s.
+    pub fn spawn(&self, cmd: &mut Command) -> Child {
+        let mut child = cmd
+            .env("NOTIFY_SOCKET", &self.path)
+            .spawn()
+            .expect("spawn edgewatt");
+        let mut buf = [0u8; 4096];
+        let failure = loop {
+            match self.sock.recv(&mut buf) {
+                Ok(n) if buf[..n].starts_with(b"READY=1") => return child,
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        let _ = child.kill();
+        let status = child.wait();
+        panic!("no READY=1 from edgewatt: {failure}; it ended with {status:?}");
+    }
 }

@@ -9,16 +9,17 @@ use crate::common::dump;
 use crate::common::edgewatt;
 use crate::common::inspect;
 use crate::common::signal;
+use crate::common::Ready;
 
 #[test]
 fn a_stalled_daemon_logs_late_ticks_and_stays_on_its_grid() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let child = edgewatt()
-        .args(["run", "--rate-hz", "50", "--state-dir"])
-        .arg(&state)
-        .spawn()
-        .unwrap();
+    let child = Ready::new(dir.path()).spawn(
+        edgewatt()
+            .args(["run", "--rate-hz", "50", "--state-dir"])
+            .arg(&state),
+    );
     std::thread::sleep(Duration::from_millis(600));
     signal(child.id(), libc::SIGSTOP);
     std::thread::sleep(Duration::from_millis(400));

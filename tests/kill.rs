@@ -2,7 +2,6 @@
 //! stays readable, sequence numbers stay contiguous, and no kill loses more than one
 //! fsync interval of samples.
 
-use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 use edgewatt::clock::mono_us;
@@ -12,6 +11,7 @@ use crate::common::dump;
 use crate::common::edgewatt;
 use crate::common::fast_config;
 use crate::common::inspect;
+use crate::common::Ready;
 
 const FSYNC_MS: u64 = 200;
 const RATE_HZ: u64 = 50;
@@ -26,22 +26,16 @@ fn sigkill_at_random_moments_loses_at_most_one_fsync_interval() {
     // The daemon says READY=1 once its segment is open and its start event written; a
     // kill is timed from then, so a slow start (a loaded CI machine) cannot turn a kill
     // into one that happened before the run existed.
-    let notify_path = dir.path().join("notify.sock");
-    let notify = UnixDatagram::bind(&notify_path).unwrap();
-    notify
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
+    let ready = Ready::new(dir.path());
     let mut kills_us = Vec::new();
-    for i in 0..KILLS {
-        let mut child = edgewatt()
-            .args(["run", "--rate-hz", &RATE_HZ.to_string(), "--config"])
-            .arg(&config)
-            .arg("--state-dir")
-            .arg(&state)
-            .env("NOTIFY_SOCKET", &notify_path)
-            .spawn()
-            .unwrap();
-        wait_ready(&notify, i);
+    for _ in 0..KILLS {
+        let mut child = ready.spawn(
+            edgewatt()
+                .args(["run", "--rate-hz", &RATE_HZ.to_string(), "--config"])
+                .arg(&config)
+                .arg("--state-dir")
+                .arg(&state),
+        );
         std::thread::sleep(Duration::from_millis(200 + rng.below(2500)));
         let killed_at = mono_us();
         child.kill().unwrap();
@@ -132,17 +126,4 @@ fn sigkill_at_random_moments_loses_at_most_one_fsync_interval() {
         losses_ms.len() >= KILLS / 2,
         "most kills came after a flush"
     );
-}
-
-/// Blocks until a `READY=1` datagram arrives (60 s at most).
-fn wait_ready(sock: &UnixDatagram, run: usize) {
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = sock
-            .recv(&mut buf)
-            .unwrap_or_else(|e| panic!("run {run}: no READY=1 from the daemon: {e}"));
-        if buf[..n].starts_with(b"READY=1") {
-            return;
-        }
-    }
 }

@@ -28,6 +28,13 @@ use edgewatt::record::RunPhase;
 
 /// Generous: a run on the tiny models takes well under a second.
 pub const LIMIT: Duration = Duration::from_secs(120);
+/// The phase marks of a text run, in order.
+pub const TEXT_PHASES: [RunPhase; 4] = [
+    RunPhase::Load,
+    RunPhase::Prefill,
+    RunPhase::Decode,
+    RunPhase::Done,
+];
 
 pub struct Models {
     pub dir: PathBuf,
@@ -112,15 +119,7 @@ fn a_text_run_has_the_exact_prompt_and_generated_counts_and_ordered_phases() {
     assert_ok(&run);
     assert_eq!((run.prompt_tokens, run.generated_tokens), (100, 12));
     assert_eq!(run.run_id, 1);
-    assert_eq!(
-        phase_kinds(&run),
-        [
-            RunPhase::Load,
-            RunPhase::Prefill,
-            RunPhase::Decode,
-            RunPhase::Done
-        ]
-    );
+    assert_eq!(phase_kinds(&run), TEXT_PHASES);
     // Same CLOCK_MONOTONIC in both processes: the marks lie inside our window, in order.
     let t: Vec<u64> = run.phases.iter().map(|m| m.mono_us).collect();
     assert!(

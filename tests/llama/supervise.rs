@@ -40,15 +40,7 @@ fn a_worker_killed_mid_run_is_a_failed_run_with_its_signal_and_the_next_run_work
         other => panic!("{other:?}"),
     }
     // The marks received before the kill are kept, closed by Done.
-    assert_eq!(
-        phase_kinds(&run),
-        [
-            RunPhase::Load,
-            RunPhase::Prefill,
-            RunPhase::Decode,
-            RunPhase::Done
-        ]
-    );
+    assert_eq!(phase_kinds(&run), TEXT_PHASES);
     assert_eq!(sup.worker_pid(), None);
     let next = sup.run(&text_job(10, 2), LIMIT);
     assert_ok(&next);
