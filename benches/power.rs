@@ -15,7 +15,7 @@ use edgewatt::clock::mono_us;
 use edgewatt::clock::thread_cpu_us;
 use edgewatt::derive::energy::integrate;
 use edgewatt::derive::energy::Integration;
-use edgewatt::derive::energy::Window;
+use edgewatt::derive::Window;
 use edgewatt::power::clock::FakeClock;
 use edgewatt::power::config::Ina219Config;
 use edgewatt::power::config::PmicConfig;
@@ -154,7 +154,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             integrate(
                 black_box(&readings),
-                Window::new(0, 3_600_000_000),
+                Window::spanning(0, 3_600_000_000),
                 Integration::for_period(10_000),
                 Some(2_500_000),
             )

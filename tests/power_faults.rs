@@ -6,7 +6,7 @@ use std::sync::mpsc;
 
 use edgewatt::derive::energy::integrate;
 use edgewatt::derive::energy::Integration;
-use edgewatt::derive::energy::Window;
+use edgewatt::derive::Window;
 use edgewatt::power::clock::FakeClock;
 use edgewatt::power::config::Ina219Config;
 use edgewatt::power::fake::FakeIna219;
@@ -153,7 +153,7 @@ fn faults_become_events_and_holes_and_the_reader_recovers_each_time() {
     // bus error 0.05 s (each up to one backoff longer) out of 9 s.
     let e = integrate(
         &readings,
-        Window::new(S, 10 * S),
+        Window::spanning(S, 10 * S),
         Integration::for_period(PERIOD_US),
         None,
     );

@@ -8,7 +8,7 @@ use crate::derive::energy::Phase;
 use crate::derive::energy::RunEnergy;
 use crate::derive::energy::RunSpec;
 use crate::derive::energy::Tokens;
-use crate::derive::energy::Window;
+use crate::derive::Window;
 use crate::record::Run;
 use crate::record::RunPhase;
 
@@ -40,13 +40,13 @@ pub(super) fn energy_of(
 ) -> Option<RunEnergy> {
     let start = run.phases.first()?.mono_us;
     let end = run.phases.last()?.mono_us;
-    let whole = Window::new(start, end);
+    let whole = Window::spanning(start, end);
     let phases: Vec<(Phase, Window)> = run
         .phases
         .windows(2)
         .filter_map(|w| {
             let p = energy_phase(w[0].phase)?;
-            Some((p, Window::new(w[0].mono_us, w[1].mono_us)))
+            Some((p, Window::spanning(w[0].mono_us, w[1].mono_us)))
         })
         .collect();
     let baseline_window = match (run.cooldown_us, idle) {
@@ -58,7 +58,7 @@ pub(super) fn energy_of(
                 waited.min(BASELINE_MAX_US)
             };
             let from = start.saturating_sub(len);
-            (from < start).then(|| Window::new(from, start))
+            (from < start).then(|| Window::spanning(from, start))
         }
     };
     let from = baseline_window.map_or(start, |w| w.start_us);

@@ -3,7 +3,7 @@
 
 use crate::clock;
 use crate::clock::Anchor;
-use crate::derive::energy::Window;
+use crate::derive::Window;
 use crate::record::Event;
 use crate::record::EventKind;
 use crate::record::Record;
@@ -211,7 +211,7 @@ impl Daemon {
                 idle_from_us,
                 idle_to_us,
             } => {
-                self.idle_window = Some(Window::new(idle_from_us, idle_to_us));
+                self.idle_window = Some(Window::spanning(idle_from_us, idle_to_us));
                 self.summary.idle_windows.push((idle_from_us, idle_to_us));
                 self.event(EventKind::PlanStart {
                     plan: name,

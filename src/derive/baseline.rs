@@ -52,8 +52,8 @@ pub(crate) fn baseline_named(
     if pts.len() < MIN_BASELINE_POINTS {
         return Err(DeriveError::TooFewPoints {
             what: what.to_owned(),
-            t0_us: window.t0_us,
-            t1_us: window.t1_us,
+            t0_us: window.start_us,
+            t1_us: window.end_us,
             n: pts.len(),
             min: MIN_BASELINE_POINTS,
         });

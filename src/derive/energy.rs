@@ -14,37 +14,8 @@
 use serde::Deserialize;
 use serde::Serialize;
 
+use super::Window;
 use crate::power::PowerReading;
-
-/// A span of CLOCK_MONOTONIC, µs, `start_us ≤ end_us`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Window {
-    pub start_us: u64,
-    pub end_us: u64,
-}
-
-impl Window {
-    /// A window from two instants, in either order.
-    #[must_use]
-    pub const fn new(a_us: u64, b_us: u64) -> Self {
-        if a_us <= b_us {
-            Self {
-                start_us: a_us,
-                end_us: b_us,
-            }
-        } else {
-            Self {
-                start_us: b_us,
-                end_us: a_us,
-            }
-        }
-    }
-
-    #[must_use]
-    pub const fn duration_us(&self) -> u64 {
-        self.end_us - self.start_us
-    }
-}
 
 /// How far apart two readings may be and still be joined, µs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +130,7 @@ pub fn integrate(
     }
     largest_gap_us = largest_gap_us.max(we.saturating_sub(cursor));
     let gross_uj = div_round(area2_pj, 2_000_000) as i64;
-    let duration = window.duration_us();
+    let duration = window.len_us();
     let coverage_ppm = if duration == 0 {
         if point_covered {
             1_000_000
@@ -308,7 +279,7 @@ impl RunEnergy {
         };
         format!(
             "{head} over {:.3} s, coverage {:.1}%, largest gap {:.3} s, {:.1} Hz{base} [{}]",
-            r.window.duration_us() as f64 / 1e6,
+            r.window.len_us() as f64 / 1e6,
             r.coverage() * 100.0,
             r.largest_gap_us as f64 / 1e6,
             self.measured_rate_mhz as f64 / 1e3,
@@ -343,7 +314,7 @@ pub fn run_energy(readings: &[PowerReading], spec: &RunSpec<'_>) -> RunEnergy {
         .iter()
         .map(|&(p, w)| (p, integrate(readings, w, integration, idle)))
         .collect();
-    let duration = spec.run.duration_us();
+    let duration = spec.run.len_us();
     let measured_rate_mhz = if duration == 0 {
         0
     } else {

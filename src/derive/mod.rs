@@ -76,8 +76,8 @@ pub use util::KB_PER_MB;
 /// Why a derivation could not be done.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DeriveError {
-    #[error("window [{t0_us}, {t1_us}] µs is empty: its end must be after its start")]
-    EmptyWindow { t0_us: u64, t1_us: u64 },
+    #[error("window [{start_us}, {end_us}] µs is empty: its end must be after its start")]
+    EmptyWindow { start_us: u64, end_us: u64 },
     #[error(
         "phase '{name}' [{t_start_us}, {t_end_us}] µs is empty: its end must be after its start"
     )]

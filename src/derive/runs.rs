@@ -139,7 +139,7 @@ fn one_run(util: &super::Utilisation, run: &Run, idle: Option<Window>) -> Option
     let start = run.phases.first()?.mono_us;
     let end = run.phases.last()?.mono_us;
     let window = Window::new(start, end).ok()?;
-    if let Some(idle) = idle.filter(|w| w.t1_us <= start) {
+    if let Some(idle) = idle.filter(|w| w.end_us <= start) {
         if let Ok(base) = UsageBaseline::from_window(util, idle, ProcBaselinePolicy::Zero) {
             return Some(usage(util, window, &base, idle));
         }
@@ -251,7 +251,7 @@ mod tests {
         // RAM 500 MB above the 1000 MB baseline: 25 + 39 × 500 × 0.1 = 1975 MB·s.
         assert!((u.ram_mb_s - 1975.0).abs() < 1e-9, "{}", u.ram_mb_s);
         assert!((u.baseline_cpu_pct - 10.0).abs() < 1e-9);
-        assert!(u.baseline_window.t1_us <= 12 * S);
+        assert!(u.baseline_window.end_us <= 12 * S);
         assert!((u.coverage - 1.0).abs() < 1e-9);
         // Worker ticks from the sample at 12.0 s to the one at 16.0 s: 40 × 3 = 120 → 1.2 s.
         assert_eq!(u.worker_cpu_s, Some(1.2));
@@ -269,7 +269,7 @@ mod tests {
         // A lead-in after the run is not its baseline: the search before it is used.
         let late = Window::new(17 * S, 19 * S).unwrap();
         let v = run_usage(&samples(), &runs, Some(late))[0].clone().unwrap();
-        assert!(v.baseline_window.t1_us <= 12 * S);
+        assert!(v.baseline_window.end_us <= 12 * S);
     }
 
     #[test]

@@ -10,28 +10,49 @@
 //! Gaps are never integrated (no value is guessed across them); [`Coverage`] says how
 //! much of a window was integrated and where the largest hole is.
 
+use serde::Deserialize;
+use serde::Serialize;
+
 use super::DeriveError;
 
-/// A closed time window `[t0_us, t1_us]` on CLOCK_MONOTONIC µs, `t0_us < t1_us`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A closed time window `[start_us, end_us]` on CLOCK_MONOTONIC µs, `start_us ≤ end_us`.
+/// AUC needs a non-empty one ([`Window::new`]); an energy figure takes any span, empty
+/// included ([`Window::spanning`]), and says so through its coverage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
-    pub t0_us: u64,
-    pub t1_us: u64,
+    pub start_us: u64,
+    pub end_us: u64,
 }
 
 impl Window {
-    /// A window; `t1_us` must be after `t0_us`.
-    pub const fn new(t0_us: u64, t1_us: u64) -> Result<Self, DeriveError> {
-        if t1_us > t0_us {
-            Ok(Self { t0_us, t1_us })
+    /// A non-empty window; `end_us` must be after `start_us`.
+    pub const fn new(start_us: u64, end_us: u64) -> Result<Self, DeriveError> {
+        if end_us > start_us {
+            Ok(Self { start_us, end_us })
         } else {
-            Err(DeriveError::EmptyWindow { t0_us, t1_us })
+            Err(DeriveError::EmptyWindow { start_us, end_us })
+        }
+    }
+
+    /// The span between two instants given in either order; may be empty.
+    #[must_use]
+    pub const fn spanning(a_us: u64, b_us: u64) -> Self {
+        if a_us <= b_us {
+            Self {
+                start_us: a_us,
+                end_us: b_us,
+            }
+        } else {
+            Self {
+                start_us: b_us,
+                end_us: a_us,
+            }
         }
     }
 
     #[must_use]
     pub const fn len_us(&self) -> u64 {
-        self.t1_us - self.t0_us
+        self.end_us - self.start_us
     }
 
     #[must_use]
@@ -41,7 +62,7 @@ impl Window {
 
     #[must_use]
     pub const fn contains(&self, t_us: u64) -> bool {
-        self.t0_us <= t_us && t_us <= self.t1_us
+        self.start_us <= t_us && t_us <= self.end_us
     }
 }
 
@@ -214,16 +235,16 @@ impl Series {
     /// with `s_us < e_us`.
     pub(crate) fn clipped(&self, window: Window) -> impl Iterator<Item = (Span, u64, u64)> + '_ {
         // Skip the points that end before the window without scanning them.
-        let first = self.points.partition_point(|&(t, _)| t < window.t0_us);
+        let first = self.points.partition_point(|&(t, _)| t < window.start_us);
         let skip = first.saturating_sub(1);
         self.points[skip..]
             .windows(2)
             .enumerate()
-            .take_while(move |(_, w)| w[0].0 < window.t1_us)
+            .take_while(move |(_, w)| w[0].0 < window.end_us)
             .filter(move |&(k, _)| !self.is_gap(skip + k))
             .filter_map(move |(_, w)| {
-                let s = w[0].0.max(window.t0_us);
-                let e = w[1].0.min(window.t1_us);
+                let s = w[0].0.max(window.start_us);
+                let e = w[1].0.min(window.end_us);
                 let span = Span {
                     ta_us: w[0].0,
                     ua: w[0].1,
@@ -243,8 +264,8 @@ impl Series {
     /// The points in `window` (edges included).
     #[must_use]
     pub fn values_in(&self, window: Window) -> &[(u64, f64)] {
-        let a = self.points.partition_point(|&(t, _)| t < window.t0_us);
-        let b = self.points.partition_point(|&(t, _)| t <= window.t1_us);
+        let a = self.points.partition_point(|&(t, _)| t < window.start_us);
+        let b = self.points.partition_point(|&(t, _)| t <= window.end_us);
         &self.points[a..b]
     }
 
@@ -256,18 +277,18 @@ impl Series {
         let mut note_hole = |from: u64, to: u64| {
             if to > from && largest.is_none_or(|w| to - from > w.len_us()) {
                 largest = Some(Window {
-                    t0_us: from,
-                    t1_us: to,
+                    start_us: from,
+                    end_us: to,
                 });
             }
         };
-        let mut covered_to = window.t0_us;
+        let mut covered_to = window.start_us;
         for (_, s, e) in self.clipped(window) {
             note_hole(covered_to, s);
             integrated_us += e - s;
             covered_to = e;
         }
-        note_hole(covered_to, window.t1_us);
+        note_hole(covered_to, window.end_us);
         Coverage {
             window,
             integrated_us,

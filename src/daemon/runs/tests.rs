@@ -65,7 +65,7 @@ fn the_baseline_is_the_cooldown_wait_when_shorter() {
     let r = run(&[(RunPhase::Load, 10 * S), (RunPhase::Done, 14 * S)], 2 * S);
     let e = energy_of(&r, None, &history(), "replay", 100_000).unwrap();
     let base = e.baseline.unwrap();
-    assert_eq!(base.window, Window::new(8 * S, 10 * S));
+    assert_eq!(base.window, Window::spanning(8 * S, 10 * S));
     // 1.9 s at 2 W + 0.35 J ramp = 4.15 J / 2 s.
     assert_eq!(base.power_uw, 2_075_000);
 }
@@ -84,7 +84,7 @@ fn a_run_that_never_started_has_no_energy_and_one_without_readings_says_so() {
 #[test]
 fn without_a_cooldown_the_plans_idle_lead_in_is_the_baseline() {
     let r = run(&[(RunPhase::Load, 10 * S), (RunPhase::Done, 14 * S)], 0);
-    let idle = Window::new(2 * S, 5 * S);
+    let idle = Window::spanning(2 * S, 5 * S);
     let e = energy_of(&r, Some(idle), &history(), "replay", 100_000).unwrap();
     let base = e.baseline.unwrap();
     assert_eq!(base.window, idle);

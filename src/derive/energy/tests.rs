@@ -16,7 +16,7 @@ fn gap(max_gap_us: u64) -> Integration {
 fn trapezoids_over_a_fully_covered_window() {
     // 1 W → 3 W over the first second (2 J), then 3 W for a second (3 J).
     let rs = [r(0, 1_000_000), r(S, 3_000_000), r(2 * S, 3_000_000)];
-    let e = integrate(&rs, Window::new(0, 2 * S), gap(S + S / 2), None);
+    let e = integrate(&rs, Window::spanning(0, 2 * S), gap(S + S / 2), None);
     assert_eq!(e.gross_uj, 5_000_000);
     assert_eq!(e.covered_us, 2 * S);
     assert_eq!(e.coverage_ppm, 1_000_000);
@@ -31,7 +31,7 @@ fn trapezoids_over_a_fully_covered_window() {
 fn window_edges_are_interpolated() {
     // p(0.5 s) = 2 W: (2+3)/2 × 0.5 + 3 × 0.5 = 2.75 J.
     let rs = [r(0, 1_000_000), r(S, 3_000_000), r(2 * S, 3_000_000)];
-    let e = integrate(&rs, Window::new(S / 2, 3 * S / 2), gap(2 * S), None);
+    let e = integrate(&rs, Window::spanning(S / 2, 3 * S / 2), gap(2 * S), None);
     assert_eq!(e.gross_uj, 2_750_000);
     assert_eq!(e.coverage_ppm, 1_000_000);
     assert_eq!(e.readings, 1);
@@ -48,7 +48,7 @@ fn a_hole_is_not_filled_and_shows_in_coverage() {
     ];
     let e = integrate(
         &rs,
-        Window::new(0, 1_100 * ms),
+        Window::spanning(0, 1_100 * ms),
         Integration::for_period(100 * ms),
         None,
     );
@@ -62,7 +62,7 @@ fn a_hole_is_not_filled_and_shows_in_coverage() {
 fn a_run_shorter_than_the_period_still_gets_a_figure() {
     // 2 W at 0 and 4 W at 100 ms; the run is 40–60 ms: mean 3 W × 20 ms = 60 mJ.
     let rs = [r(0, 2_000_000), r(100_000, 4_000_000)];
-    let e = integrate(&rs, Window::new(40_000, 60_000), gap(400_000), None);
+    let e = integrate(&rs, Window::spanning(40_000, 60_000), gap(400_000), None);
     assert_eq!(e.gross_uj, 60_000);
     assert_eq!(e.coverage_ppm, 1_000_000);
     assert_eq!(e.readings, 0);
@@ -73,7 +73,7 @@ fn stuck_readings_are_gaps_and_an_uncovered_run_says_so() {
     let mut stuck = r(S, 1_000_000);
     stuck.flags = flags::STUCK;
     let rs = [r(0, 1_000_000), stuck, r(2 * S, 1_000_000)];
-    let e = integrate(&rs, Window::new(0, 2 * S), gap(S + S / 2), None);
+    let e = integrate(&rs, Window::spanning(0, 2 * S), gap(S + S / 2), None);
     assert_eq!(e.gross_uj, 0);
     assert_eq!(e.coverage_ppm, 0);
     assert_eq!(e.largest_gap_us, 2 * S);
@@ -83,7 +83,7 @@ fn stuck_readings_are_gaps_and_an_uncovered_run_says_so() {
         &RunSpec {
             source_label: "ina219 test",
             period_us: S / 4,
-            run: Window::new(0, 2 * S),
+            run: Window::spanning(0, 2 * S),
             phases: &[],
             baseline_window: None,
             tokens: Tokens::default(),
@@ -97,7 +97,7 @@ fn stuck_readings_are_gaps_and_an_uncovered_run_says_so() {
 
 #[test]
 fn no_readings_at_all_is_one_big_gap() {
-    let e = integrate(&[], Window::new(5, 105), gap(10), Some(1_000));
+    let e = integrate(&[], Window::spanning(5, 105), gap(10), Some(1_000));
     assert_eq!((e.gross_uj, e.covered_us, e.largest_gap_us), (0, 0, 100));
     assert_eq!(e.net_uj, Some(0));
 }
@@ -105,7 +105,7 @@ fn no_readings_at_all_is_one_big_gap() {
 #[test]
 fn order_of_readings_does_not_matter() {
     let rs = [r(2 * S, 3_000_000), r(0, 1_000_000), r(S, 3_000_000)];
-    let e = integrate(&rs, Window::new(0, 2 * S), gap(2 * S), None);
+    let e = integrate(&rs, Window::spanning(0, 2 * S), gap(2 * S), None);
     assert_eq!(e.gross_uj, 5_000_000);
 }
 
@@ -122,17 +122,17 @@ fn run_fixture() -> RunEnergy {
         r(3_000 * ms, 3_000_000),
     ];
     let phases = [
-        (Phase::Prefill, Window::new(S, 3 * S / 2)),
-        (Phase::Decode, Window::new(3 * S / 2, 3 * S)),
+        (Phase::Prefill, Window::spanning(S, 3 * S / 2)),
+        (Phase::Decode, Window::spanning(3 * S / 2, 3 * S)),
     ];
     run_energy(
         &rs,
         &RunSpec {
             source_label: "ina219 /dev/i2c-1",
             period_us: 500 * ms,
-            run: Window::new(S, 3 * S),
+            run: Window::spanning(S, 3 * S),
             phases: &phases,
-            baseline_window: Some(Window::new(0, S)),
+            baseline_window: Some(Window::spanning(0, S)),
             tokens: Tokens {
                 prompt: 10,
                 generated: 30,

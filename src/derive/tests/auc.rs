@@ -201,7 +201,10 @@ fn series_rejects_disorder_and_non_finite_values() {
     assert_eq!(s.push(6, f64::NAN), Err(DeriveError::NotFinite { t_us: 6 }));
     assert_eq!(
         Window::new(3, 3),
-        Err(DeriveError::EmptyWindow { t0_us: 3, t1_us: 3 })
+        Err(DeriveError::EmptyWindow {
+            start_us: 3,
+            end_us: 3
+        })
     );
     assert_eq!(GapRule::new(0, 2.5), Err(DeriveError::ZeroInterval));
     assert_eq!(
