@@ -4,7 +4,8 @@
 //! interleaves these runs with llama-cpp-python's.
 //!
 //! `cargo run --release --example llm_speed -- MODEL --prompt-file F --threads 1`
-//! then type `run` (one line per run); EOF ends.
+//! then type `run` (one line per run); EOF ends. `--worker-exe` runs the worker from
+//! another binary (a cross-built one under qemu, for instance).
 
 use std::io::BufRead;
 use std::io::Write;
@@ -37,6 +38,10 @@ struct Args {
     /// Time limit of one run, seconds.
     #[arg(long, default_value_t = 600)]
     limit_s: u64,
+    /// Run the worker as `EXE worker` instead of this binary: e.g. a script running a
+    /// cross-built aarch64 edgewatt under qemu-aarch64 (docs/llama.md).
+    #[arg(long)]
+    worker_exe: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -55,7 +60,11 @@ fn main() -> anyhow::Result<ExitCode> {
     job.gen_tokens = args.gen_tokens;
     job.ignore_eog = true;
     job.keep_loaded = true;
-    let mut sup = Supervisor::new(std::env::current_exe().context("locating this binary")?);
+    let exe = match args.worker_exe {
+        Some(exe) => exe,
+        None => std::env::current_exe().context("locating this binary")?,
+    };
+    let mut sup = Supervisor::new(exe);
     let limit = Duration::from_secs(args.limit_s);
     let mut out = std::io::stdout().lock();
     for line in std::io::stdin().lock().lines() {

@@ -7,6 +7,8 @@ mod faults;
 mod kill;
 #[cfg(feature = "llama")]
 mod llama;
+#[cfg(target_os = "linux")]
+mod packaging;
 mod power_faults;
 mod power_log;
 mod power_sources;
