@@ -80,9 +80,9 @@ fn cost_table(plan: &Plan, runs: &[Run], usage: &[Option<RunUsage>]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| test | worker CPU s | machine CPU %·s | RAM MB·s | energy J (net) | J/gen token (net) | coverage % | power source |"
+        "| test | worker CPU s | worker RSS MB·s | machine CPU %·s | machine RAM MB·s | energy J (net) | J/gen token (net) | coverage % | power source |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for case in plan.schedule().cases {
         let mine: Vec<(&Run, &Option<RunUsage>)> = runs
             .iter()
@@ -90,10 +90,9 @@ fn cost_table(plan: &Plan, runs: &[Run], usage: &[Option<RunUsage>]) -> String {
             .filter(|(r, _)| r.label == case.label && r.is_ok())
             .collect();
         let u = |f: fn(&RunUsage) -> f64| mean(mine.iter().filter_map(|(_, u)| u.as_ref().map(f)));
-        let worker_cpu = mean(
-            mine.iter()
-                .filter_map(|(_, u)| u.as_ref().and_then(|u| u.worker_cpu_s)),
-        );
+        let worker = |f: fn(&RunUsage) -> Option<f64>| {
+            mean(mine.iter().filter_map(|(_, u)| u.as_ref().and_then(f)))
+        };
         let energies: Vec<_> = mine.iter().filter_map(|(r, _)| r.energy.as_ref()).collect();
         let joules = mean(energies.iter().filter_map(|e| e.run.net_j()));
         let per_token = mean(
@@ -107,9 +106,10 @@ fn cost_table(plan: &Plan, runs: &[Run], usage: &[Option<RunUsage>]) -> String {
             .map_or("none (estimates only)", |e| e.source.as_str());
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {source} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {source} |",
             case.label,
-            cell(worker_cpu, 2),
+            cell(worker(|x| x.worker_cpu_s), 2),
+            cell(worker(|x| x.worker_rss_mb_s), 1),
             cell(u(|x| x.cpu_pct_s), 1),
             cell(u(|x| x.ram_mb_s), 1),
             cell(joules, 3),

@@ -38,13 +38,27 @@ pub struct RunUsage {
     pub worker_cpu_s: Option<f64>,
     /// Largest worker RSS sampled during the run, MB (MiB).
     pub worker_rss_mb: Option<f64>,
+    /// The worker's RSS integrated over the run window, MB·s (MiB·s), from zero, not
+    /// above idle: the model's resident weights included, which is what a smaller or
+    /// lower-bit model saves. (The machine's RAM above idle misses them: an mmapped model
+    /// is page cache already counted as available before the run.)
+    pub worker_rss_mb_s: Option<f64>,
 }
 
-/// The worker's CPU seconds and largest RSS over the run, from the samples that track it
-/// (the last one at or before the run's start, through the first one at or after its end).
-fn worker_cost(samples: &[(SampleLayout, Sample)], run: &Run) -> (Option<f64>, Option<f64>) {
+/// The worker's CPU and RSS cost over one run.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct WorkerCost {
+    cpu_s: Option<f64>,
+    rss_mb: Option<f64>,
+    rss_mb_s: Option<f64>,
+}
+
+/// The worker's CPU seconds, largest RSS and RSS AUC over the run, from the samples that
+/// track it (the last one at or before the run's start, through the first one at or after
+/// its end).
+fn worker_cost(samples: &[(SampleLayout, Sample)], run: &Run) -> WorkerCost {
     let (Some(start), Some(end)) = (run.phases.first(), run.phases.last()) else {
-        return (None, None);
+        return WorkerCost::default();
     };
     let seen: Vec<(u64, u64, u64)> = samples
         .iter()
@@ -77,7 +91,37 @@ fn worker_cost(samples: &[(SampleLayout, Sample)], run: &Run) -> (Option<f64>, O
         .map(|x| x.2)
         .max()
         .map(|kb| kb as f64 / super::KB_PER_MB);
-    (cpu, rss)
+    let rss_mb_s = Window::new(start.mono_us, end.mono_us)
+        .ok()
+        .and_then(|w| rss_auc(span, w));
+    WorkerCost {
+        cpu_s: cpu,
+        rss_mb: rss,
+        rss_mb_s,
+    }
+}
+
+/// ∫ RSS dt over `window`, MB·s: trapezoids between the worker's samples, cut at the
+/// window's edges by linear interpolation; `None` unless the samples span the window.
+fn rss_auc(points: &[(u64, u64, u64)], window: Window) -> Option<f64> {
+    let (first, last) = (points.first()?, points.last()?);
+    if first.0 > window.start_us || last.0 < window.end_us {
+        return None;
+    }
+    let mb = |kb: u64| kb as f64 / super::KB_PER_MB;
+    let at = |a: &(u64, u64, u64), b: &(u64, u64, u64), t: u64| {
+        let f = (t - a.0) as f64 / (b.0 - a.0) as f64;
+        mb(a.2) + f * (mb(b.2) - mb(a.2))
+    };
+    let mut mb_us = 0.0;
+    for w in points.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let (s, e) = (a.0.max(window.start_us), b.0.min(window.end_us));
+        if e > s {
+            mb_us += (at(a, b, s) + at(a, b, e)) / 2.0 * (e - s) as f64;
+        }
+    }
+    Some(mb_us / 1e6)
 }
 
 /// The system part of a sample: cpu lines and memory only.
@@ -129,7 +173,8 @@ pub fn run_usage(
     runs.iter()
         .map(|r| {
             let mut u = one_run(&util, r, idle)?;
-            (u.worker_cpu_s, u.worker_rss_mb) = worker_cost(samples, r);
+            let w = worker_cost(samples, r);
+            (u.worker_cpu_s, u.worker_rss_mb, u.worker_rss_mb_s) = (w.cpu_s, w.rss_mb, w.rss_mb_s);
             Some(u)
         })
         .collect()
@@ -172,6 +217,7 @@ fn usage(
         baseline_window,
         worker_cpu_s: None,
         worker_rss_mb: None,
+        worker_rss_mb_s: None,
     }
 }
 
@@ -256,6 +302,8 @@ mod tests {
         // Worker ticks from the sample at 12.0 s to the one at 16.0 s: 40 × 3 = 120 → 1.2 s.
         assert_eq!(u.worker_cpu_s, Some(1.2));
         assert_eq!(u.worker_rss_mb, Some(100.0));
+        // 100 MB resident for the 4 s of the run.
+        assert!((u.worker_rss_mb_s.unwrap() - 400.0).abs() < 1e-9);
         assert!(usage[1].is_none(), "a run that never started has no usage");
     }
 
@@ -270,6 +318,18 @@ mod tests {
         let late = Window::new(17 * S, 19 * S).unwrap();
         let v = run_usage(&samples(), &runs, Some(late))[0].clone().unwrap();
         assert!(v.baseline_window.end_us <= 12 * S);
+    }
+
+    #[test]
+    fn rss_auc_cuts_trapezoids_at_the_window_edges() {
+        // 0 MB at 0 s rising to 2 MB at 2 s, then flat to 4 s.
+        let pts = [(0, 0, 0), (2 * S, 0, 2048), (4 * S, 0, 2048)];
+        // [1 s, 3 s]: (1 + 2)/2 × 1 s + 2 × 1 s = 3.5 MB·s.
+        let w = Window::new(S, 3 * S).unwrap();
+        assert!((rss_auc(&pts, w).unwrap() - 3.5).abs() < 1e-12);
+        // Samples that do not reach the window's end give no figure, not a short one.
+        let w = Window::new(S, 5 * S).unwrap();
+        assert_eq!(rss_auc(&pts, w), None);
     }
 
     #[test]

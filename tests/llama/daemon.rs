@@ -159,6 +159,19 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
         );
         assert!(rows[0].contains("2/2"), "{}", rows[0]);
         assert!(rows[1].contains("replay of"), "{}", rows[1]);
+        // test | worker CPU s | worker RSS MB·s | machine CPU %·s | machine RAM MB·s |
+        // energy J | J/gen token | coverage % | source
+        let cells: Vec<&str> = rows[1].split('|').map(str::trim).collect();
+        let num = |i: usize| -> f64 {
+            cells[i]
+                .parse()
+                .unwrap_or_else(|e| panic!("cell {i} of {}: {e}", rows[1]))
+        };
+        assert!(num(2) > 0.0, "the worker used CPU: {}", rows[1]);
+        assert!(num(3) > 0.0, "the worker was resident: {}", rows[1]);
+        // A flat 4 W trace: nothing above its own idle baseline.
+        assert!(num(6).abs() < 1e-3, "net energy of a flat trace: {}", rows[1]);
+        assert!(num(8) > 0.0 && num(8) <= 100.0, "coverage %: {}", rows[1]);
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
