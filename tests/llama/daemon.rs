@@ -170,7 +170,11 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
         assert!(num(2) > 0.0, "the worker used CPU: {}", rows[1]);
         assert!(num(3) > 0.0, "the worker was resident: {}", rows[1]);
         // A flat 4 W trace: nothing above its own idle baseline.
-        assert!(num(6).abs() < 1e-3, "net energy of a flat trace: {}", rows[1]);
+        assert!(
+            num(6).abs() < 1e-3,
+            "net energy of a flat trace: {}",
+            rows[1]
+        );
         assert!(num(8) > 0.0 && num(8) <= 100.0, "coverage %: {}", rows[1]);
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
