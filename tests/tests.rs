@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod cli;
+mod cli_options;
 mod common;
 mod derive;
 mod faults;
