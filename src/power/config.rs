@@ -21,7 +21,7 @@
 //! interval_ms = 100
 //!
 //! [power.replay]
-//! path = "trace.csv"
+//! path = "trace.csv"        # CSV trace, segment file (*.ewlog) or state directory
 //!
 //! [power.rapl]
 //! root = "/sys/class/powercap"
@@ -122,7 +122,8 @@ impl Default for PmicConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReplayConfig {
-    /// CSV trace `mono_us,bus_uv,current_ua,power_uw`.
+    /// A CSV trace `mono_us,bus_uv,current_ua,power_uw`, an edgewatt segment file
+    /// (`*.ewlog`) or a state directory (see [`super::replay`]).
     pub path: Option<PathBuf>,
 }
 
