@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod config_check;
 mod derive;
 mod faults;
 mod kill;

@@ -158,6 +158,9 @@ pub enum PowerError {
     /// The configuration cannot work; says what to change.
     #[error("power source configuration: {0}")]
     Config(String),
+    /// One configuration value cannot work; names its key and the allowed values.
+    #[error("power source configuration: {0}")]
+    BadValue(config::BadValue),
     /// A file the source needs could not be read.
     #[error("{path}: {source}")]
     Io {
@@ -179,7 +182,7 @@ impl PowerError {
     pub const fn is_transient(&self) -> bool {
         !matches!(
             self,
-            Self::Config(_) | Self::Trace { .. } | Self::Ended { .. }
+            Self::Config(_) | Self::BadValue(_) | Self::Trace { .. } | Self::Ended { .. }
         )
     }
 }
