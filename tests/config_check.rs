@@ -170,3 +170,46 @@ fn bad_plans_are_reported_naming_the_plan_file() {
     assert_eq!(err.lines().count(), 3, "one line per bad plan: {err}");
     assert!(!err.contains(&good.display().to_string()), "{err}");
 }
+
+#[test]
+fn a_replay_trace_that_cannot_be_played_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let config = write(
+        dir.path(),
+        "edgewatt.toml",
+        &format!(
+            "[power]\nsource = \"replay\"\n[power.replay]\npath = \"{}\"\n",
+            empty.display()
+        ),
+    );
+    refused(
+        &check(&config),
+        &format!(
+            "edgewatt: error: power.replay.path: replay trace {}: a directory, but no edgewatt \
+             segments (*.ewlog) in it",
+            empty.display()
+        ),
+    );
+    let csv = write(dir.path(), "t.csv", "0,,,1000\n500,,,2000\n");
+    let config = write(
+        dir.path(),
+        "edgewatt.toml",
+        &format!(
+            "[power]\nsource = \"replay\"\n[power.replay]\npath = \"{}\"\n",
+            csv.display()
+        ),
+    );
+    let out = check(&config);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "ok: power.replay.path: replay of {} (2 readings, recorded values, not measured \
+             now)\nok: {}\n",
+            csv.display(),
+            config.display()
+        )
+    );
+}

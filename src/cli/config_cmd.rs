@@ -7,10 +7,14 @@ use clap::Subcommand;
 
 use super::Cli;
 use crate::plan::Plan;
+use crate::power::config::SourceChoice;
+use crate::power::replay::ReplaySource;
+use crate::power::PowerSource as _;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Validate the configuration and every plan it lists; errors name file:line:column.
+    /// Validate the configuration, every plan it lists and the replay trace if one is
+    /// configured; errors name file:line:column.
     Check,
     /// Print the effective configuration (file, defaults and flags) as TOML.
     Show,
@@ -40,6 +44,19 @@ pub fn run(cli: &Cli, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
                     Err(e) => {
                         failed = true;
                         eprintln!("edgewatt: error: plan {e} (listed in `plans` of {listed_in})");
+                    }
+                }
+            }
+            // A replay trace that cannot be played would leave the daemon without power
+            // readings (a `sensor_absent` warning): the check reports it.
+            if cfg.power.source == SourceChoice::Replay {
+                if let Some(path) = &cfg.power.replay.path {
+                    match ReplaySource::open(path) {
+                        Ok(trace) => writeln!(out, "ok: power.replay.path: {}", trace.label())?,
+                        Err(e) => {
+                            failed = true;
+                            eprintln!("edgewatt: error: power.replay.path: {e}");
+                        }
                     }
                 }
             }
