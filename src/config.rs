@@ -183,8 +183,30 @@ fn fsync_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     bounded(d, 100, 600_000, "ms")
 }
 
+/// Where the value of the dotted key `keys` is written in `text`, as 1-based line and
+/// column: its value, else (a key left at its default) the nearest table or key above it
+/// that is written, else 1:1.
+fn key_position(text: &str, keys: &[&str]) -> (usize, usize) {
+    let Ok(doc) = toml_edit::ImDocument::parse(text) else {
+        return (1, 1);
+    };
+    let mut offset = None;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    for key in keys {
+        let Some((k, item)) = table.get_key_value(key) else {
+            break;
+        };
+        offset = item.span().or_else(|| k.span()).map(|s| s.start).or(offset);
+        match item.as_table_like() {
+            Some(t) => table = t,
+            None => break,
+        }
+    }
+    offset.map_or((1, 1), |o| line_column(text, o))
+}
+
 /// Turns a byte offset into 1-based line and column.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
@@ -192,9 +214,10 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 impl Config {
-    /// Parses config text; `path` is only used in error messages.
+    /// Parses config text and checks values that depend on each other (the INA219
+    /// calibration, the replay path); `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| {
+        let cfg: Self = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((1, 1), |s| line_column(text, s.start));
             ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -202,7 +225,18 @@ impl Config {
                 column,
                 message: e.message().trim().to_string(),
             }
-        })
+        })?;
+        if let Err(bad) = cfg.power.check() {
+            let keys: Vec<&str> = std::iter::once("power").chain(bad.key.split('.')).collect();
+            let (line, column) = key_position(text, &keys);
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: bad.to_string(),
+            });
+        }
+        Ok(cfg)
     }
 
     /// Loads `explicit` (must exist), else [`DEFAULT_CONFIG_PATH`] if it exists, else defaults.

@@ -25,10 +25,8 @@ fn config(dir: &Path, power: &str) -> std::path::PathBuf {
     path
 }
 
-#[test]
-fn replayed_power_readings_are_logged_exactly() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("trace.csv");
+/// Writes the 20-reading trace of [`replayed_power_readings_are_logged_exactly`] to `csv`.
+fn write_trace(csv: &Path) {
     // 20 readings 10 ms apart: 5.1 V, 0.6 A + 1 mA per reading, P = V·I.
     let mut text = String::from("mono_us,bus_uv,current_ua,power_uw\n");
     for i in 0..20i64 {
@@ -39,7 +37,14 @@ fn replayed_power_readings_are_logged_exactly() {
             1_000_000 + i * 10_000
         ));
     }
-    std::fs::write(&csv, text).unwrap();
+    std::fs::write(csv, text).unwrap();
+}
+
+#[test]
+fn replayed_power_readings_are_logged_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("trace.csv");
+    write_trace(&csv);
     let cfg = config(
         dir.path(),
         &format!(
@@ -100,4 +105,64 @@ fn an_absent_sensor_is_one_warning_and_sampling_goes_on() {
         "{n} samples"
     );
     assert!(!records.iter().any(|r| r["type"] == "power"));
+}
+
+#[test]
+fn a_recorded_log_replays_its_readings_exactly() {
+    // First daemon: replays the CSV trace and logs it. Second: replays that log.
+    let first = tempfile::tempdir().unwrap();
+    let csv = first.path().join("trace.csv");
+    write_trace(&csv);
+    let state = first.path().join("state");
+    let cfg = config(
+        first.path(),
+        &format!(
+            "[power]\nsource = \"replay\"\n[power.replay]\npath = \"{}\"\n",
+            csv.display()
+        ),
+    );
+    run_config(&cfg, "0.6");
+    let second = tempfile::tempdir().unwrap();
+    let cfg = config(
+        second.path(),
+        &format!(
+            "[power]\nsource = \"replay\"\n[power.replay]\npath = \"{}\"\n",
+            state.display()
+        ),
+    );
+    run_config(&cfg, "0.6");
+    let records = dump(&second.path().join("state"));
+    let power: Vec<&Value> = records.iter().filter(|r| r["type"] == "power").collect();
+    assert_eq!(power.len(), 20);
+    let t0 = power[0]["mono_us"].as_u64().unwrap();
+    for (i, r) in power.iter().enumerate() {
+        let current_ua = 600_000 + i as i64 * 1000;
+        assert_eq!(r["mono_us"].as_u64().unwrap() - t0, i as u64 * 10_000);
+        assert_eq!(r["current_ua"], current_ua);
+        assert_eq!(r["bus_uv"], 5_100_000);
+        assert_eq!(r["power_uw"], 5_100_000 * current_ua / 1_000_000);
+    }
+    let label = power[0]["source"].as_str().unwrap();
+    assert!(
+        label.starts_with(&format!(
+            "replay of {} (20 readings recorded by replay of {} (20 readings",
+            state.display(),
+            csv.display()
+        )),
+        "{label}"
+    );
+    // `edgewatt sensors --replay` detects the same log.
+    let out = crate::common::edgewatt()
+        .args(["sensors", "--seconds", "0", "--replay"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "replay  present  replay of {} (20 readings",
+            state.display()
+        )),
+        "{text}"
+    );
 }

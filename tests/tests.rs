@@ -3,6 +3,7 @@
 mod cli;
 mod cli_options;
 mod common;
+mod config_check;
 mod derive;
 mod faults;
 mod kill;

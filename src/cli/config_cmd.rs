@@ -6,10 +6,15 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::Cli;
+use crate::plan::Plan;
+use crate::power::config::SourceChoice;
+use crate::power::replay::ReplaySource;
+use crate::power::PowerSource as _;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Validate the configuration; errors name file:line:column.
+    /// Validate the configuration, every plan it lists and the replay trace if one is
+    /// configured; errors name file:line:column.
     Check,
     /// Print the effective configuration (file, defaults and flags) as TOML.
     Show,
@@ -19,6 +24,45 @@ pub fn run(cli: &Cli, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
     match cmd {
         ConfigCommand::Check => {
+            // The daemon skips a plan it cannot load (a `plan_error` event); the check
+            // reports every such plan with the parser the daemon uses.
+            let mut failed = false;
+            let mut out = std::io::stdout();
+            let listed_in = cli
+                .config
+                .as_ref()
+                .map_or_else(|| "the config".to_owned(), |p| p.display().to_string());
+            for path in &cfg.plans {
+                match Plan::load(path) {
+                    Ok(plan) => writeln!(
+                        out,
+                        "ok: plan {} ({:?}, {} workloads)",
+                        path.display(),
+                        plan.name,
+                        plan.workloads.len()
+                    )?,
+                    Err(e) => {
+                        failed = true;
+                        eprintln!("edgewatt: error: plan {e} (listed in `plans` of {listed_in})");
+                    }
+                }
+            }
+            // A replay trace that cannot be played would leave the daemon without power
+            // readings (a `sensor_absent` warning): the check reports it.
+            if cfg.power.source == SourceChoice::Replay {
+                if let Some(path) = &cfg.power.replay.path {
+                    match ReplaySource::open(path) {
+                        Ok(trace) => writeln!(out, "ok: power.replay.path: {}", trace.label())?,
+                        Err(e) => {
+                            failed = true;
+                            eprintln!("edgewatt: error: power.replay.path: {e}");
+                        }
+                    }
+                }
+            }
+            if failed {
+                return Ok(ExitCode::from(2));
+            }
             let source = cli.config.as_ref().map_or_else(
                 || {
                     format!(
@@ -28,7 +72,7 @@ pub fn run(cli: &Cli, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
                 },
                 |p| p.display().to_string(),
             );
-            writeln!(std::io::stdout(), "ok: {source}")?;
+            writeln!(out, "ok: {source}")?;
         }
         ConfigCommand::Show => write!(std::io::stdout(), "{}", cfg.to_toml())?,
     }

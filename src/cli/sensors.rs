@@ -48,7 +48,8 @@ pub struct SensorsArgs {
     /// powercap root for RAPL.
     #[arg(long, default_value = "/sys/class/powercap")]
     pub powercap_root: PathBuf,
-    /// Also play back this CSV trace (`mono_us,bus_uv,current_ua,power_uw`).
+    /// Also play back this trace: a CSV file (`mono_us,bus_uv,current_ua,power_uw`), an
+    /// edgewatt segment (*.ewlog) or a state directory.
     #[arg(long)]
     pub replay: Option<PathBuf>,
 }

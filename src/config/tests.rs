@@ -102,3 +102,92 @@ fn effective_config_round_trips_through_toml() {
     c.sampler.rate_hz = 20;
     assert_eq!(parse(&c.to_toml()).unwrap(), c);
 }
+
+#[test]
+fn bad_power_values_name_their_key_position_and_range() {
+    // (config, line, column, text the message must hold)
+    let cases = [
+        (
+            "[power.ina219]\nshunt_uohm = 1\n",
+            2,
+            14,
+            "power.ina219.shunt_uohm: 1 µΩ is too small a shunt for max_current_ma = 6500",
+        ),
+        (
+            "[power.ina219]\nbus = 1\naveraging = 7\n",
+            3,
+            13,
+            "power.ina219.averaging: 7 is not an averaging count: use 1, 2, 4, 8, 16, 32, 64 or 128",
+        ),
+        (
+            "[power.ina219]\naddress = 0x50\n",
+            2,
+            11,
+            "power.ina219.address: 0x50 is out of range: an INA219 answers at 0x40..=0x4F",
+        ),
+        (
+            "[power.ina219]\nmax_poll_hz = 0\n",
+            2,
+            15,
+            "power.ina219.max_poll_hz: 0 is out of range: expected at least 1 Hz",
+        ),
+        (
+            "[power]\nsource = \"pmic\"\n[power.pmic]\ninterval_ms = 0\n",
+            4,
+            15,
+            "power.pmic.interval_ms: 0 is out of range: expected 1–60000 ms",
+        ),
+        (
+            "[power.rapl]\ninterval_ms = 60001\n",
+            2,
+            15,
+            "power.rapl.interval_ms: 60001 is out of range: expected 1–60000 ms",
+        ),
+        (
+            "[power.ina219]\nunder_voltage_uv = -1\n",
+            2,
+            20,
+            "power.ina219.under_voltage_uv: -1 is out of range: expected 0–16000000 µV",
+        ),
+        (
+            "[power]\nsource = \"replay\"\n",
+            2,
+            10,
+            "power.source: \"replay\" needs power.replay.path",
+        ),
+        (
+            "power = { ina219 = { shunt_uohm = 100000, max_current_ma = 5000 } }\n",
+            1,
+            35,
+            "power.ina219.shunt_uohm: 5000 mA through 100000 µΩ drops 500 mV",
+        ),
+    ];
+    for (text, line, column, expected) in cases {
+        let got = invalid(text);
+        assert_eq!((got.0, got.1), (line, column), "{text:?}: {}", got.2);
+        assert!(got.2.starts_with(expected), "{text:?}: {}", got.2);
+    }
+}
+
+#[test]
+fn a_bad_value_left_at_its_default_points_at_its_table() {
+    // shunt_uohm keeps its default (10 mΩ); 50 mA leaves too few current steps.
+    let (line, column, message) =
+        invalid("[sampler]\nrate_hz = 10\n[power.ina219]\nmax_current_ma = 1\n");
+    assert!(
+        message.starts_with("power.ina219.shunt_uohm: "),
+        "{message}"
+    );
+    assert_eq!((line, column), (3, 1), "{message}");
+}
+
+#[test]
+fn good_power_values_pass() {
+    let c = parse(
+        "[power]\nsource = \"replay\"\n[power.replay]\npath = \"log\"\n\
+         [power.ina219]\naddress = 0x4F\nshunt_uohm = 20000\nmax_current_ma = 4000\naveraging = 128\n",
+    )
+    .unwrap();
+    assert_eq!(c.power.ina219.averaging, 128);
+    assert_eq!(c.power.replay_path().unwrap(), Path::new("log"));
+}

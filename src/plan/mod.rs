@@ -160,8 +160,13 @@ pub enum PlanError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: {message}", path.display())]
-    Toml { path: PathBuf, message: String },
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Toml {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{}: workload {workload:?}: key {key}: {message}", path.display())]
     Value {
         path: PathBuf,
@@ -203,9 +208,16 @@ impl Plan {
 
     /// Parses and checks plan text; `path` only names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, PlanError> {
-        let plan: Self = toml::from_str(text).map_err(|e| PlanError::Toml {
-            path: path.into(),
-            message: e.to_string(),
+        let plan: Self = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map_or((1, 1), |s| crate::config::line_column(text, s.start));
+            PlanError::Toml {
+                path: path.into(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
         })?;
         plan.check(path)?;
         Ok(plan)

@@ -13,8 +13,13 @@ use ina219::configuration::Configuration;
 use ina219::configuration::Resolution;
 use ina219::configuration::ShuntVoltageRange;
 
+use super::config::BadValue;
 use super::config::Ina219Config;
 use super::PowerError;
+
+fn bad(key: &'static str, message: String) -> PowerError {
+    PowerError::BadValue(BadValue { key, message })
+}
 
 /// Fewest current steps between 0 and the maximum current a calibration may leave.
 const MIN_STEPS: i64 = 256;
@@ -58,24 +63,44 @@ fn averaging(samples: u8) -> Result<Resolution, PowerError> {
         64 => Resolution::Avg64,
         128 => Resolution::Avg128,
         other => {
-            return Err(PowerError::Config(format!(
-                "ina219.averaging = {other}: use 1, 2, 4, 8, 16, 32, 64 or 128"
-            )))
+            return Err(bad(
+                "ina219.averaging",
+                format!("{other} is not an averaging count: use 1, 2, 4, 8, 16, 32, 64 or 128"),
+            ))
         }
     })
 }
 
-/// Computes calibration, ranges and polling period; refuses combinations the chip cannot do.
+/// Computes calibration, ranges and polling period; refuses combinations the chip cannot do
+/// with a [`PowerError::BadValue`] naming the key to change. The configuration check
+/// ([`super::config::PowerConfig::check`]) calls it too, so a bad value is refused when the
+/// config file is loaded.
 pub fn plan(cfg: &Ina219Config) -> Result<Ina219Plan, PowerError> {
     let address = Address::from_byte(cfg.address).map_err(|_| {
-        PowerError::Config(format!(
-            "ina219.address = {:#04x}: an INA219 answers at 0x40..=0x4F",
-            cfg.address
-        ))
+        bad(
+            "ina219.address",
+            format!(
+                "{:#04x} is out of range: an INA219 answers at 0x40..=0x4F (A0/A1 straps)",
+                cfg.address
+            ),
+        )
     })?;
-    if cfg.shunt_uohm == 0 || cfg.max_current_ma == 0 {
-        return Err(PowerError::Config(
-            "ina219.shunt_uohm and ina219.max_current_ma must be above 0".into(),
+    if cfg.shunt_uohm == 0 {
+        return Err(bad(
+            "ina219.shunt_uohm",
+            "0 is out of range: the shunt must be above 0 µΩ".into(),
+        ));
+    }
+    if cfg.max_current_ma == 0 {
+        return Err(bad(
+            "ina219.max_current_ma",
+            "0 is out of range: the largest current must be above 0 mA".into(),
+        ));
+    }
+    if cfg.max_poll_hz == 0 {
+        return Err(bad(
+            "ina219.max_poll_hz",
+            "0 is out of range: expected at least 1 Hz".into(),
         ));
     }
     let max_ua = i64::from(cfg.max_current_ma) * 1_000;
@@ -90,35 +115,44 @@ pub fn plan(cfg: &Ina219Config) -> Result<Ina219Plan, PowerError> {
     .into_iter()
     .find(|r| i64::from(*r.range_mv().end()) * 1_000 >= shunt_full_uv)
     .ok_or_else(|| {
-        PowerError::Config(format!(
-            "{} mA through {} µΩ drops {} mV across the shunt, beyond the INA219's ±320 mV: \
+        bad(
+            "ina219.shunt_uohm",
+            format!(
+                "{} mA through {} µΩ drops {} mV across the shunt, beyond the INA219's ±320 mV: \
              use a smaller shunt (10–20 mΩ for a Pi 5) or a lower max_current_ma",
-            cfg.max_current_ma,
-            cfg.shunt_uohm,
-            shunt_full_uv / 1_000
-        ))
+                cfg.max_current_ma,
+                cfg.shunt_uohm,
+                shunt_full_uv / 1_000
+            ),
+        )
     })?;
     let min_lsb_ua = (max_ua + 32_767) / 32_768;
     let calibration = convenient_lsbs()
         .filter(|&lsb| lsb >= min_lsb_ua)
         .find_map(|lsb| IntCalibration::new(MicroAmpere(lsb), cfg.shunt_uohm))
         .ok_or_else(|| {
-            PowerError::Config(format!(
-                "no INA219 calibration fits {} µΩ with max_current_ma = {}: the calibration \
+            bad(
+                "ina219.shunt_uohm",
+                format!(
+                    "no INA219 calibration fits {} µΩ with max_current_ma = {}: the calibration \
                  register would leave its 16 bits; check the shunt value (in µΩ)",
-                cfg.shunt_uohm, cfg.max_current_ma
-            ))
+                    cfg.shunt_uohm, cfg.max_current_ma
+                ),
+            )
         })?;
     let steps = max_ua / calibration.current_lsb().0;
     if steps < MIN_STEPS {
-        return Err(PowerError::Config(format!(
-            "{} µΩ is too small a shunt for max_current_ma = {}: the smallest usable current \
+        return Err(bad(
+            "ina219.shunt_uohm",
+            format!(
+                "{} µΩ is too small a shunt for max_current_ma = {}: the smallest usable current \
              LSB ({} µA) leaves {steps} steps below the maximum (at least {MIN_STEPS} wanted); \
              use a larger shunt",
-            cfg.shunt_uohm,
-            cfg.max_current_ma,
-            calibration.current_lsb().0
-        )));
+                cfg.shunt_uohm,
+                cfg.max_current_ma,
+                calibration.current_lsb().0
+            ),
+        ));
     }
     let resolution = averaging(cfg.averaging)?;
     let configuration = Configuration {
@@ -129,7 +163,7 @@ pub fn plan(cfg: &Ina219Config) -> Result<Ina219Plan, PowerError> {
         ..Configuration::default()
     };
     let conversion_us = u64::from(configuration.conversion_time_us().unwrap_or(1_064));
-    let min_period_us = 1_000_000 / u64::from(cfg.max_poll_hz.max(1));
+    let min_period_us = 1_000_000 / u64::from(cfg.max_poll_hz);
     Ok(Ina219Plan {
         address,
         calibration,

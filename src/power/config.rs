@@ -21,17 +21,35 @@
 //! interval_ms = 100
 //!
 //! [power.replay]
-//! path = "trace.csv"
+//! path = "trace.csv"        # CSV trace, segment file (*.ewlog) or state directory
 //!
 //! [power.rapl]
 //! root = "/sys/class/powercap"
 //! interval_ms = 100
 //! ```
 
+use std::path::Path;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde::Serialize;
+
+use super::PowerError;
+
+/// A `[power]` value no source can work with: its dotted key under `power` and why, with
+/// the allowed values. [`crate::config::Config::parse`] turns it into `file:line:column`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("power.{key}: {message}")]
+pub struct BadValue {
+    /// Dotted key under `[power]`, e.g. `ina219.averaging`.
+    pub key: &'static str,
+    pub message: String,
+}
+
+/// Polling intervals of the PMIC and RAPL sources, ms.
+const INTERVAL_MS: std::ops::RangeInclusive<u64> = 1..=60_000;
+/// The INA219's bus range as edgewatt configures it (16 V), µV.
+const BUS_RANGE_UV: std::ops::RangeInclusive<i64> = 0..=16_000_000;
 
 /// Which source the daemon uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -56,6 +74,58 @@ pub struct PowerConfig {
     pub pmic: PmicConfig,
     pub replay: ReplayConfig,
     pub rapl: RaplConfig,
+}
+
+impl PowerConfig {
+    /// Checks every value, whichever source is chosen (a key in the file is checked even if
+    /// another source is used): the INA219 keys through the calibration the source itself
+    /// computes ([`super::calibration::plan`]), the polling intervals, and the replay path.
+    pub fn check(&self) -> Result<(), BadValue> {
+        match super::calibration::plan(&self.ina219) {
+            Ok(_) => {}
+            Err(PowerError::BadValue(b)) => return Err(b),
+            Err(other) => {
+                return Err(BadValue {
+                    key: "ina219",
+                    message: other.to_string(),
+                })
+            }
+        }
+        if !BUS_RANGE_UV.contains(&self.ina219.under_voltage_uv) {
+            return Err(BadValue {
+                key: "ina219.under_voltage_uv",
+                message: format!(
+                    "{} is out of range: expected 0–16000000 µV (the 16 V bus range)",
+                    self.ina219.under_voltage_uv
+                ),
+            });
+        }
+        for (key, interval_ms) in [
+            ("pmic.interval_ms", self.pmic.interval_ms),
+            ("rapl.interval_ms", self.rapl.interval_ms),
+        ] {
+            if !INTERVAL_MS.contains(&interval_ms) {
+                return Err(BadValue {
+                    key,
+                    message: format!("{interval_ms} is out of range: expected 1–60000 ms"),
+                });
+            }
+        }
+        if self.source == SourceChoice::Replay {
+            self.replay_path()?;
+        }
+        Ok(())
+    }
+
+    /// The trace `source = "replay"` plays, or the error saying it is missing.
+    pub fn replay_path(&self) -> Result<&Path, BadValue> {
+        self.replay.path.as_deref().ok_or_else(|| BadValue {
+            key: "source",
+            message: "\"replay\" needs power.replay.path: a CSV trace, an edgewatt segment \
+                      (*.ewlog) or a state directory"
+                .into(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,7 +192,8 @@ impl Default for PmicConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReplayConfig {
-    /// CSV trace `mono_us,bus_uv,current_ua,power_uw`.
+    /// A CSV trace `mono_us,bus_uv,current_ua,power_uw`, an edgewatt segment file
+    /// (`*.ewlog`) or a state directory (see [`super::replay`]).
     pub path: Option<PathBuf>,
 }
 

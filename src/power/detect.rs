@@ -38,12 +38,10 @@ pub fn open(id: SourceId, cfg: &PowerConfig) -> Result<Box<dyn PowerSource>, Pow
         SourceId::Rapl => {
             RaplSource::open(&cfg.rapl.root, cfg.rapl.interval_ms).map(|s| Box::new(s) as _)
         }
-        SourceId::Replay => match &cfg.replay.path {
-            Some(path) => ReplaySource::open(path).map(|s| Box::new(s) as _),
-            None => Err(PowerError::Config(
-                "power.source = \"replay\" needs power.replay.path".into(),
-            )),
-        },
+        SourceId::Replay => {
+            let path = cfg.replay_path().map_err(PowerError::BadValue)?;
+            ReplaySource::open(path).map(|s| Box::new(s) as _)
+        }
     }
 }
 

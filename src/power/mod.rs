@@ -5,7 +5,8 @@
 //!   bus (the real `/dev/i2c-N` through rppal with the `i2c` feature);
 //! - [`pmic`]: the Pi 5 PMIC rails (`vcgencmd pmic_read_adc`, via the `/dev/vcio` mailbox or
 //!   the command); misses the 5 V input current, PMIC losses and loads fed from 5 V directly;
-//! - [`replay`]: a recorded CSV trace played back on a clock;
+//! - [`replay`]: a recorded trace (CSV, or an edgewatt segment or state directory) played
+//!   back on a clock;
 //! - [`rapl`]: Intel/AMD RAPL package energy counters on x86 development machines.
 //!
 //! Readings hold raw integers (µV, µA, µW) on CLOCK_MONOTONIC µs; [`reader`] polls a source
@@ -22,6 +23,7 @@ pub mod rapl;
 pub mod reader;
 pub mod records;
 pub mod replay;
+mod replay_log;
 pub mod vcio;
 
 use serde::Deserialize;
@@ -156,6 +158,9 @@ pub enum PowerError {
     /// The configuration cannot work; says what to change.
     #[error("power source configuration: {0}")]
     Config(String),
+    /// One configuration value cannot work; names its key and the allowed values.
+    #[error("power source configuration: {0}")]
+    BadValue(config::BadValue),
     /// A file the source needs could not be read.
     #[error("{path}: {source}")]
     Io {
@@ -163,6 +168,9 @@ pub enum PowerError {
         #[source]
         source: std::io::Error,
     },
+    /// A replay trace that cannot be played: says what the path is and what to do.
+    #[error("replay trace {path}: {message}")]
+    Trace { path: String, message: String },
     /// A finite source (a replayed trace) has no more readings.
     #[error("{source_name}: end of trace")]
     Ended { source_name: &'static str },
@@ -172,7 +180,10 @@ impl PowerError {
     /// True for errors the reader thread should retry with backoff; false ends the thread.
     #[must_use]
     pub const fn is_transient(&self) -> bool {
-        !matches!(self, Self::Config(_) | Self::Ended { .. })
+        !matches!(
+            self,
+            Self::Config(_) | Self::BadValue(_) | Self::Trace { .. } | Self::Ended { .. }
+        )
     }
 }
 

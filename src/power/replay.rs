@@ -1,9 +1,17 @@
 //! A recorded power trace played back on a clock, for tests and machines without sensors.
 //!
-//! CSV, one reading per line: `mono_us,bus_uv,current_ua,power_uw` (integers; `bus_uv` and
-//! `current_ua` may be empty). An optional header line starting with `mono_us`, blank lines
-//! and `#` comments are skipped. The first reading is played at the first poll; later ones
-//! keep their spacing, so the readings' `mono_us` are the playback clock's.
+//! A trace is either
+//! - CSV, one reading per line: `mono_us,bus_uv,current_ua,power_uw` (integers; `bus_uv` and
+//!   `current_ua` may be empty). An optional header line starting with `mono_us`, blank lines
+//!   and `#` comments are skipped; or
+//! - an edgewatt log: one segment file (`*.ewlog`, `*.ewlog.open`) or a state directory (all
+//!   its segments in order), whose Power records are played with their raw integers and
+//!   flags (see [`super::replay_log`]).
+//!
+//! [`ReplaySource::open`] tells them apart by content: a directory is a state directory, a
+//! file starting with the segment magic is a segment, anything else is read as CSV.
+//! The first reading is played at the first poll; later ones keep their spacing (relative
+//! to the trace's first reading), so the readings' `mono_us` are the playback clock's.
 
 use std::path::Path;
 
@@ -14,12 +22,15 @@ use super::SourceId;
 
 const NAME: &str = "replay";
 
+/// One reading of a trace, at `t_us` on the recording's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Row {
-    t_us: u64,
-    bus_uv: Option<i64>,
-    current_ua: Option<i64>,
-    power_uw: i64,
+pub(super) struct Row {
+    pub t_us: u64,
+    pub bus_uv: Option<i64>,
+    pub current_ua: Option<i64>,
+    pub power_uw: i64,
+    pub shunt_uv: Option<i64>,
+    pub flags: u32,
 }
 
 /// A trace as a [`PowerSource`].
@@ -29,6 +40,8 @@ pub struct ReplaySource {
     next: usize,
     start_us: Option<u64>,
     origin: String,
+    /// Labels of the sources that recorded a log (empty for CSV).
+    recorded_by: Vec<String>,
     period_us: u64,
 }
 
@@ -55,6 +68,8 @@ fn parse_row(line: &str) -> Result<Row, String> {
         bus_uv: opt(bus, "bus_uv")?,
         current_ua: opt(current, "current_ua")?,
         power_uw: int(power, "power_uw")?,
+        shunt_uv: None,
+        flags: 0,
     })
 }
 
@@ -100,14 +115,45 @@ impl ReplaySource {
             next: 0,
             start_us: None,
             origin: origin.into(),
+            recorded_by: Vec::new(),
             period_us,
         })
     }
 
+    /// A trace read from an edgewatt log; `rows` must not be empty.
+    pub(super) fn from_log(
+        rows: Vec<Row>,
+        origin: String,
+        recorded_by: Vec<String>,
+        period_us: u64,
+    ) -> Self {
+        Self {
+            rows,
+            next: 0,
+            start_us: None,
+            origin,
+            recorded_by,
+            period_us: period_us.max(1),
+        }
+    }
+
+    /// Opens a CSV trace, a segment file or a state directory (told apart by content).
     pub fn open(path: &Path) -> Result<Self, PowerError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PowerError::Io {
+        if path.is_dir() {
+            return super::replay_log::open_dir(path);
+        }
+        let bytes = std::fs::read(path).map_err(|source| PowerError::Io {
             path: path.display().to_string(),
             source,
+        })?;
+        if bytes.starts_with(&crate::store::MAGIC) {
+            return super::replay_log::open_segment(path, bytes);
+        }
+        let text = String::from_utf8(bytes).map_err(|_| PowerError::Trace {
+            path: path.display().to_string(),
+            message: "neither a CSV trace (it is not text), an edgewatt segment (*.ewlog) \
+                      nor a state directory; point power.replay.path at one of those"
+                .into(),
         })?;
         Self::from_csv(&text, path.display().to_string())
     }
@@ -129,11 +175,20 @@ impl PowerSource for ReplaySource {
     }
 
     fn label(&self) -> String {
-        format!(
-            "replay of {} ({} readings, recorded values, not measured now)",
-            self.origin,
-            self.rows.len()
-        )
+        if self.recorded_by.is_empty() {
+            format!(
+                "replay of {} ({} readings, recorded values, not measured now)",
+                self.origin,
+                self.rows.len()
+            )
+        } else {
+            format!(
+                "replay of {} ({} readings recorded by {}; not measured now)",
+                self.origin,
+                self.rows.len(),
+                self.recorded_by.join(" | ")
+            )
+        }
     }
 
     fn period_us(&self) -> u64 {
@@ -156,8 +211,8 @@ impl PowerSource for ReplaySource {
             bus_uv: row.bus_uv,
             current_ua: row.current_ua,
             power_uw: row.power_uw,
-            shunt_uv: None,
-            flags: 0,
+            shunt_uv: row.shunt_uv,
+            flags: row.flags,
         }))
     }
 }
