@@ -39,6 +39,7 @@ pub use frame::decode_frame;
 pub use frame::CorruptReason;
 pub use frame::Decoded;
 pub use frame::FrameEncoder;
+pub use frame::HeaderDamage;
 pub use frame::SegmentHeader;
 pub use frame::FORMAT_VERSION;
 pub use frame::MAGIC;
