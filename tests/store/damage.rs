@@ -14,6 +14,8 @@ use edgewatt::store::CorruptReason;
 use edgewatt::store::FrameEncoder;
 use edgewatt::store::HeaderDamage;
 use edgewatt::store::Item;
+use edgewatt::store::Recovery;
+use edgewatt::store::RecoveryAction;
 use edgewatt::store::SegmentHeader;
 use edgewatt::store::SegmentReader;
 use edgewatt::store::StoreError;
@@ -268,4 +270,62 @@ fn fuzz_body_over_seeded_inputs() {
         let intact = fuzzing::decode_segment(&input);
         assert!(intact <= 2 * input.len(), "case {case}");
     }
+}
+
+/// Recovery at start keeps the frames of an open segment whose header is damaged: it is
+/// truncated after its last intact frame and sealed like any other, not quarantined.
+#[test]
+fn recovery_seals_a_segment_with_a_damaged_header_and_keeps_its_frames() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (mut w, _) = Writer::open(opts(dir), ident(), anchor(1_000)).unwrap();
+    for n in 0..3 {
+        w.append(&event(n)).unwrap();
+    }
+    w.sync().unwrap();
+    let open = w.active_path().to_path_buf();
+    drop(w); // killed: no seal
+    let mut bytes = std::fs::read(&open).unwrap();
+    bytes[20] ^= 1; // inside the header's anchor
+    bytes.extend_from_slice(&[0x05, 0x01]); // a torn frame
+    std::fs::write(&open, &bytes).unwrap();
+
+    let (w, rec) = Writer::open(opts(dir), ident(), anchor(50_000)).unwrap();
+    let sealed = dir.join(format!("{:020}.ewlog", 0));
+    assert_eq!(
+        rec,
+        vec![Recovery {
+            action: RecoveryAction::Sealed,
+            found: open,
+            path: sealed.clone(),
+            good_frames: 3,
+            dropped_bytes: 2,
+        }]
+    );
+    let reader = SegmentReader::open(&sealed).unwrap();
+    assert_eq!(
+        reader.header_damage(),
+        Some(HeaderDamage::Frame(CorruptReason::Crc))
+    );
+    let mut want: Vec<Frame> = (0..3)
+        .map(|n| Frame {
+            seq: n,
+            record: event(n),
+        })
+        .collect();
+    want.push(Frame {
+        seq: 3,
+        record: Record::Seal(Seal {
+            reason: SealReason::Recovered,
+            frames: 3,
+            dropped_bytes: 2,
+            mono_us: 50_000,
+        }),
+    });
+    assert_eq!(frames(&sealed), want);
+    assert_eq!(
+        w.next_seq(),
+        4,
+        "seq resumes after the damaged segment's frames"
+    );
 }
