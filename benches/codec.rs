@@ -3,7 +3,9 @@
 //!
 //! Input: one hour of a synthetic Pi 5 trace at 10 Hz (36 000 samples), in blocks of
 //! 50 samples (5 s, the default fsync interval) continuing each other with a key block
-//! every 60 s, as the daemon writes them. `cargo bench --no-default-features --bench codec`.
+//! every 20 s (the default `key_block_interval_s`), as the daemon writes them. The printed
+//! summary also has bytes/sample by block size (key every 60 s) and by key block interval
+//! (5 s blocks). `cargo bench --no-default-features --bench codec`.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -26,8 +28,10 @@ use edgewatt::synth;
 const SAMPLES: usize = 36_000;
 /// Samples per block: the default fsync interval (5 s) at 10 Hz.
 const BLOCK: usize = 50;
-/// A key block every 60 s at 10 Hz, as the daemon's default `key_block_interval_s`.
-const KEY_EVERY: u32 = 600;
+/// A key block every 20 s at 10 Hz, as the daemon's default `key_block_interval_s`.
+const KEY_EVERY: u32 = 200;
+/// Key block interval of the block-size table: 60 s, so blocks up to 60 s continue.
+const BLOCK_TABLE_KEY_EVERY: u32 = 600;
 
 fn csv_row(out: &mut String, s: &Sample) {
     let mut fields: Vec<u64> = vec![s.tick, s.mono_us];
@@ -130,19 +134,34 @@ fn report(samples: &[Sample], encoded: &[u8]) {
         csv_per_sample / per_sample
     );
 
-    let mut builder = SampleBlockBuilder::with_key_every(layout.clone(), KEY_EVERY);
+    let mut builder = SampleBlockBuilder::with_key_every(layout.clone(), BLOCK_TABLE_KEY_EVERY);
     let mut enc = FrameEncoder::new();
     let mut no_procs = layout.clone();
     no_procs.procs.clear();
     let bare = synth::trace(&no_procs, samples.len(), 1);
-    let mut bare_builder = SampleBlockBuilder::with_key_every(no_procs, KEY_EVERY);
+    let mut bare_builder = SampleBlockBuilder::with_key_every(no_procs, BLOCK_TABLE_KEY_EVERY);
+    println!(
+        "by block size (key every {} s):",
+        BLOCK_TABLE_KEY_EVERY / 10
+    );
     for block in [10, 50, 100, 300, 600] {
         let n = encode_blocks(samples, block, &mut builder, &mut enc).len() as f64;
         let m = encode_blocks(&bare, block, &mut bare_builder, &mut enc).len() as f64;
         println!(
-            "blocks of {block:>3} samples: {:.2} bytes/sample; without tracked procs {:.2}",
+            "  blocks of {block:>3} samples: {:.2} bytes/sample; without tracked procs {:.2}",
             n / samples.len() as f64,
             m / samples.len() as f64
+        );
+    }
+    // What one corrupt block costs is bounded by the key block interval; what a shorter
+    // interval costs in bytes, at the daemon's 5 s blocks (the default fsync interval).
+    println!("by key_block_interval_s (blocks of {BLOCK}):");
+    for key_s in [60u32, 30, 20, 15, 10, 5] {
+        let mut keyed = SampleBlockBuilder::with_key_every(layout.clone(), key_s * 10);
+        let n = encode_blocks(samples, BLOCK, &mut keyed, &mut enc).len() as f64;
+        println!(
+            "  key every {key_s:>2} s: {:.2} bytes/sample",
+            n / samples.len() as f64
         );
     }
     let rounds = 5;

@@ -120,3 +120,101 @@ fn a_segment_damaged_in_the_middle_keeps_every_other_record() {
         "{summary}"
     );
 }
+
+/// One flipped bit in a segment's header (byte 20, the anchor): `dump` still prints every
+/// record, with `wall` null until a clock-step event re-anchors; `inspect` counts them
+/// and says the header is damaged.
+#[test]
+fn a_damaged_header_loses_only_device_boot_and_wall_times() {
+    use edgewatt::clock::Anchor;
+    use edgewatt::record::Event;
+    use edgewatt::record::EventKind;
+    use edgewatt::record::Record;
+    use edgewatt::record::SampleBlockBuilder;
+    use edgewatt::record::SealReason;
+    use edgewatt::store::SegmentIdent;
+    use edgewatt::store::StoreOptions;
+    use edgewatt::store::Writer;
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let ident = SegmentIdent::new("dev-1".into(), "boot-a".into());
+    let anchor = Anchor {
+        mono_us: 1_000_000,
+        wall_unix_us: 1_700_000_000_000_000,
+    };
+    let (mut w, _) = Writer::open(StoreOptions::new(state.clone()), ident, anchor).unwrap();
+    let layout = edgewatt::synth::pi5_layout();
+    let mut block = SampleBlockBuilder::new(layout.clone());
+    for s in edgewatt::synth::trace(&layout, 20, 3) {
+        block.push(&s).unwrap();
+    }
+    let event = |mono_us, kind| Record::Event(Event { mono_us, kind });
+    w.append(&Record::Samples(block.finish().unwrap())).unwrap();
+    let stop = || EventKind::Stop {
+        reason: "test".into(),
+    };
+    w.append(&event(2_000_000, stop())).unwrap();
+    let step = EventKind::ClockStep {
+        old_offset_us: 1_699_999_999_000_000,
+        new_offset_us: 1_700_000_100_000_000,
+        wall_unix_us: 1_700_000_103_000_000,
+    };
+    w.append(&event(3_000_000, step)).unwrap();
+    w.append(&event(4_000_000, stop())).unwrap();
+    let seg = w.close(SealReason::Shutdown, 5_000_000).unwrap();
+
+    let before = dump(&state);
+    assert_eq!(before.len(), 20 + 3 + 1, "samples, events, seal");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[20] ^= 0x01;
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let out = edgewatt()
+        .args(["dump", "--format", "jsonl", "--state-dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("header frame unreadable (CRC mismatch)")
+            && err.contains("wall times unknown"),
+        "{err}"
+    );
+    let after: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Every record is there, as written; before the clock step its wall time is unknown.
+    let mut want = before.clone();
+    for v in &mut want[..21] {
+        v["wall"] = Value::Null;
+    }
+    assert_eq!(after, want);
+    assert_eq!(after[22]["wall"], before[22]["wall"]);
+    assert!(after[22]["wall"].is_string());
+
+    // A time filter cannot place records of unknown wall time: only re-anchored ones pass.
+    let out = crate::common::ok(
+        &state,
+        &["dump", "--format", "jsonl", "--since", "1700000000"],
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 3);
+
+    let seg = &inspect(&state)[0];
+    assert_eq!(seg["header_ok"], false, "{seg}");
+    assert_eq!(
+        seg["header_error"], "header frame unreadable (CRC mismatch)",
+        "{seg}"
+    );
+    assert_eq!(seg["device_id"], Value::Null);
+    assert_eq!(seg["first_wall"], Value::Null);
+    assert_eq!(
+        (seg["samples"].as_u64(), seg["frames"].as_u64()),
+        (Some(20), Some(5))
+    );
+    assert_eq!(seg["seal_reason"], "Shutdown");
+}

@@ -37,14 +37,21 @@ fn logged_samples(dir: &Path, since_us: u64) -> anyhow::Result<Vec<(SampleLayout
     let mut out = Vec::new();
     let segments = list_segments(dir)?;
     let last_boot = match segments.last() {
-        Some(s) => SegmentReader::open(&s.path)?.header().boot_id.clone(),
+        Some(s) => match SegmentReader::open(&s.path)?.header() {
+            Some(h) => h.boot_id.clone(),
+            None => anyhow::bail!(
+                "{}: segment header damaged; cannot tell which boot its samples are from",
+                s.path.display()
+            ),
+        },
         None => return Ok(out),
     };
     for seg in segments {
         let Ok(reader) = SegmentReader::open(&seg.path) else {
             continue;
         };
-        if reader.header().boot_id != last_boot {
+        // A segment whose header is damaged is of an unknown boot: left out.
+        if reader.header().is_none_or(|h| h.boot_id != last_boot) {
             continue;
         }
         let mut decoder = SampleDecoder::new();

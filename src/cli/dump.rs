@@ -1,7 +1,10 @@
 //! `edgewatt dump`: every record as text or JSON lines, filtered by time and type.
 //!
 //! Wall times come from each segment's anchor, re-anchored at every clock-step event.
-//! Corrupt or unknown frames are reported on stderr and skipped.
+//! A segment whose header is damaged has no anchor: its records are printed with
+//! `wall` null (`-` in text) until a clock-step event re-anchors, and a `--since` or
+//! `--until` filter leaves them out. Corrupt or unknown frames are reported on stderr and
+//! skipped.
 
 use std::io::Write;
 use std::path::Path;
@@ -20,6 +23,7 @@ use super::render::text_line;
 use super::time::parse_wall_us;
 use super::Cli;
 use crate::clock::Anchor;
+use crate::record::Event;
 use crate::record::EventKind;
 use crate::record::Frame;
 use crate::record::Record;
@@ -82,27 +86,68 @@ struct Filter<'a> {
 }
 
 impl Filter<'_> {
-    fn keeps(&self, v: &Value, wall_us: i64) -> bool {
+    /// Whether `v` passes; a record whose wall time is unknown passes no time filter.
+    fn keeps(&self, v: &Value, wall_us: Option<i64>) -> bool {
         let t = v["type"].as_str().unwrap_or("");
         (self.args.types.is_empty() || self.args.types.iter().any(|r| r.matches(t)))
-            && self.args.since.is_none_or(|s| wall_us >= s)
-            && self.args.until.is_none_or(|u| wall_us < u)
+            && self
+                .args
+                .since
+                .is_none_or(|s| wall_us.is_some_and(|w| w >= s))
+            && self
+                .args
+                .until
+                .is_none_or(|u| wall_us.is_some_and(|w| w < u))
     }
 }
 
-/// Expands one frame into JSON values with their wall times.
+/// Expands one frame into JSON values with their wall times; with no anchor (damaged
+/// header), their `wall` is null and their wall time `None`.
 fn frame_values(
     frame: &Frame,
-    anchor: &mut Anchor,
+    known: &mut Option<Anchor>,
     samples: &mut SampleDecoder,
-) -> Vec<(Value, i64)> {
+) -> Vec<(Value, Option<i64>)> {
+    if let Record::Event(Event {
+        mono_us,
+        kind: EventKind::ClockStep { new_offset_us, .. },
+    }) = &frame.record
+    {
+        *known = Some(Anchor {
+            mono_us: *mono_us,
+            wall_unix_us: *mono_us as i64 + new_offset_us,
+        });
+    }
+    let Some(anchor) = known else {
+        // Rendered against a placeholder anchor, then every wall time is cleared.
+        let placeholder = Anchor {
+            mono_us: 0,
+            wall_unix_us: 0,
+        };
+        let mut values = anchored_values(frame, &placeholder, samples);
+        for (v, wall) in &mut values {
+            if let Some(w) = v.get_mut("wall") {
+                *w = Value::Null;
+            }
+            *wall = None;
+        }
+        return values;
+    };
+    anchored_values(frame, anchor, samples)
+}
+
+fn anchored_values(
+    frame: &Frame,
+    anchor: &Anchor,
+    samples: &mut SampleDecoder,
+) -> Vec<(Value, Option<i64>)> {
     match &frame.record {
         Record::Samples(block) => match samples.decode(frame.seq, block) {
             Ok((layout, samples)) => samples
                 .iter()
                 .map(|s| {
                     let v = sample_json(frame.seq, &layout, s, anchor);
-                    (v, anchor.wall_of(s.mono_us))
+                    (v, Some(anchor.wall_of(s.mono_us)))
                 })
                 .collect(),
             Err(e) => {
@@ -111,33 +156,27 @@ fn frame_values(
             }
         },
         Record::Event(e) => {
-            if let EventKind::ClockStep { new_offset_us, .. } = e.kind {
-                *anchor = Anchor {
-                    mono_us: e.mono_us,
-                    wall_unix_us: e.mono_us as i64 + new_offset_us,
-                };
-            }
             vec![(
                 record_json(frame.seq, &frame.record, anchor),
-                anchor.wall_of(e.mono_us),
+                Some(anchor.wall_of(e.mono_us)),
             )]
         }
         Record::Seal(s) => {
             vec![(
                 record_json(frame.seq, &frame.record, anchor),
-                anchor.wall_of(s.mono_us),
+                Some(anchor.wall_of(s.mono_us)),
             )]
         }
         Record::Run(run) => {
             let wall = run_start_us(run).map_or(anchor.wall_unix_us, |t| anchor.wall_of(t));
-            vec![(record_json(frame.seq, &frame.record, anchor), wall)]
+            vec![(record_json(frame.seq, &frame.record, anchor), Some(wall))]
         }
         Record::Power(block) => match block.decode() {
             Ok(readings) => readings
                 .iter()
                 .map(|r| {
                     let v = power_json(frame.seq, &block.label, r, anchor);
-                    (v, anchor.wall_of(r.mono_us))
+                    (v, Some(anchor.wall_of(r.mono_us)))
                 })
                 .collect(),
             Err(e) => {
@@ -156,7 +195,14 @@ fn dump_segment(path: &Path, filter: &Filter<'_>, out: &mut impl Write) -> anyho
             return Ok(());
         }
     };
-    let mut anchor = reader.header().anchor;
+    let mut anchor = reader.header().map(|h| h.anchor);
+    if let Some(damage) = reader.header_damage() {
+        eprintln!(
+            "edgewatt: {}: {damage}; device, boot and wall times unknown \
+             (until a clock step re-anchors), records still read",
+            path.display()
+        );
+    }
     let mut samples = SampleDecoder::new();
     for item in reader.items() {
         match item {

@@ -161,7 +161,8 @@ fn inspect_segment(info: &SegmentInfo, gap_factor: f64) -> Value {
         }
     }
     let h = reader.header();
-    let wall = |m: Option<u64>| m.map(|m| format_wall_us(h.anchor.wall_of(m)));
+    // Without the header there is no anchor: wall times stay unknown (null).
+    let wall = |m: Option<u64>| m.and_then(|m| h.map(|h| format_wall_us(h.anchor.wall_of(m))));
     let span_s = match (t.first_mono_us, t.last_mono_us) {
         (Some(a), Some(b)) => (b - a) as f64 / 1e6,
         _ => 0.0,
@@ -170,10 +171,11 @@ fn inspect_segment(info: &SegmentInfo, gap_factor: f64) -> Value {
         "path": info.path.display().to_string(),
         "open": info.open,
         "bytes": reader.len_bytes(),
-        "header_ok": true,
-        "device_id": h.device_id,
-        "boot_id": h.boot_id,
-        "writer": h.writer,
+        "header_ok": h.is_some(),
+        "header_error": reader.header_damage().map(|d| d.to_string()),
+        "device_id": h.map(|h| &h.device_id),
+        "boot_id": h.map(|h| &h.boot_id),
+        "writer": h.map(|h| &h.writer),
         "first_seq": t.first_seq,
         "last_seq": t.last_seq,
         "frames": t.frames,
@@ -204,9 +206,12 @@ fn summary_text(s: &Value) -> String {
     let name = Path::new(s["path"].as_str().unwrap_or("?"))
         .file_name()
         .map_or_else(|| "?".into(), |n| n.to_string_lossy().into_owned());
-    if s["header_ok"] != true {
-        return format!("{name}: unreadable: {}", s["error"].as_str().unwrap_or("?"));
+    if let Some(error) = s["error"].as_str() {
+        return format!("{name}: unreadable: {error}");
     }
+    let damage = s["header_error"].as_str().map_or(String::new(), |e| {
+        format!("\n  header damaged: {e}; device, boot and wall times unknown, frames read")
+    });
     let state = match (s["open"].as_bool(), s["seal_reason"].as_str()) {
         (Some(true), _) => "open".to_string(),
         (_, Some(r)) => format!("sealed ({r})"),
@@ -216,7 +221,7 @@ fn summary_text(s: &Value) -> String {
         "{name}: {state}, {} bytes, seq {}–{}, device {}\n  \
          span {} → {} ({:.1} s), {} samples in {} blocks, {} power readings, {} runs ({} failed), {} events, {:.1} bytes/sample\n  \
          gaps {} (largest {} ms), late ticks {} (missed {}), corrupt frames {} ({} bytes), \
-         unknown frames {}, undecodable blocks {}",
+         unknown frames {}, undecodable blocks {}{damage}",
         s["bytes"], s["first_seq"], s["last_seq"], s["device_id"].as_str().unwrap_or("?"),
         s["first_wall"].as_str().unwrap_or("-"), s["last_wall"].as_str().unwrap_or("-"),
         s["span_s"].as_f64().unwrap_or(0.0), s["samples"], s["sample_blocks"], s["power_readings"], s["runs"], s["failed_runs"], s["events"],

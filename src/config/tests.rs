@@ -22,7 +22,7 @@ fn empty_file_means_defaults() {
     assert_eq!(c.sampler.rate_hz, 10);
     assert_eq!(c.sampler.interval_us(), 100_000);
     assert_eq!(c.store.fsync_interval_ms, 5000);
-    assert_eq!(c.store.key_block_interval_s, 60);
+    assert_eq!(c.store.key_block_interval_s, 20);
     assert_eq!(c.store.segment_max_bytes, 8 << 20);
     assert_eq!(c.clock.step_threshold_ms, 500);
 }

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use super::frame::CorruptReason;
-
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error(
@@ -26,15 +24,6 @@ pub enum StoreError {
         op: &'static str,
         path: PathBuf,
         source: io::Error,
-    },
-
-    #[error("{path} is not an edgewatt segment: it does not start with the magic EDGEWATT\\0")]
-    BadMagic { path: PathBuf },
-
-    #[error("{path}: segment header frame is unreadable ({reason})")]
-    BadHeader {
-        path: PathBuf,
-        reason: CorruptReason,
     },
 
     #[error(

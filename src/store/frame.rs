@@ -165,27 +165,75 @@ pub fn decode_frame(encoded: &[u8], scratch: &mut Vec<u8>) -> Decoded {
     }
 }
 
-/// Checks the magic and decodes the header frame of a segment's bytes; returns the header
-/// and the offset of the first record frame.
-pub fn read_header(path: &Path, bytes: &[u8]) -> Result<(SegmentHeader, usize), StoreError> {
-    let bad_header = |reason| StoreError::BadHeader {
-        path: path.to_path_buf(),
-        reason,
-    };
-    if bytes.len() < HEADER_OFFSET || bytes[..MAGIC.len()] != MAGIC || bytes[MAGIC.len()] != 0 {
-        return Err(StoreError::BadMagic {
-            path: path.to_path_buf(),
-        });
+/// Why a segment's header is not available. Its record frames are still read: they are
+/// self-delimited and carry their own CRC; only what the header alone says (device and
+/// boot id, the monotonic↔wall anchor, writer, host) is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderDamage {
+    /// The file does not start with `EDGEWATT` `0x00`, so the header frame cannot be found.
+    Magic,
+    /// The header frame is not a completely written header.
+    Frame(CorruptReason),
+}
+
+impl fmt::Display for HeaderDamage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Magic => f.write_str("magic EDGEWATT\\0 damaged or missing"),
+            Self::Frame(reason) => write!(f, "header frame unreadable ({reason})"),
+        }
     }
-    let rest = &bytes[HEADER_OFFSET..];
-    let Some(len) = rest.iter().position(|&b| b == 0) else {
-        return Err(bad_header(CorruptReason::Unterminated));
+}
+
+/// Finds and decodes the header frame of a segment's bytes; returns the header (or why it
+/// is unusable) and the offset of the first record frame.
+///
+/// The header frame is the piece from offset 9 to the next `0x00` when byte 8 is `0x00`
+/// (the magic's letters are not required: a header with a good CRC is trusted). Otherwise
+/// the magic is damaged and everything up to the first `0x00` is taken as magic and
+/// header. Without any `0x00` the whole file is header: there are no record frames. The
+/// only error is a header that is intact but newer than this reader
+/// ([`StoreError::UnsupportedVersion`]): its frames may not be framed as we expect.
+pub fn read_header(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Result<SegmentHeader, HeaderDamage>, usize), StoreError> {
+    let magic_ok = bytes.len() >= HEADER_OFFSET && bytes[..MAGIC.len()] == MAGIC;
+    let start = if bytes.get(MAGIC.len()) == Some(&0) {
+        HEADER_OFFSET
+    } else {
+        0
+    };
+    let Some(len) = bytes[start..].iter().position(|&b| b == 0) else {
+        let damage = if start == 0 {
+            HeaderDamage::Magic
+        } else {
+            HeaderDamage::Frame(CorruptReason::Unterminated)
+        };
+        return Ok((Err(damage), bytes.len()));
+    };
+    let body = start + len + 1;
+    if start == 0 {
+        return Ok((Err(HeaderDamage::Magic), body));
+    }
+    let damaged = |reason| {
+        Ok((
+            Err(if magic_ok {
+                HeaderDamage::Frame(reason)
+            } else {
+                HeaderDamage::Magic
+            }),
+            body,
+        ))
     };
     let mut scratch = Vec::new();
-    let payload = unframe(&rest[..len], &mut scratch).map_err(bad_header)?;
-    let version = postcard::take_from_bytes::<u16>(payload)
-        .map_err(|_| bad_header(CorruptReason::Payload))?
-        .0;
+    let payload = match unframe(&bytes[start..start + len], &mut scratch) {
+        Ok(payload) => payload,
+        Err(reason) => return damaged(reason),
+    };
+    let Ok((version, _)) = postcard::take_from_bytes::<u16>(payload) else {
+        return damaged(CorruptReason::Payload);
+    };
     if version > FORMAT_VERSION {
         return Err(StoreError::UnsupportedVersion {
             path: path.to_path_buf(),
@@ -193,7 +241,8 @@ pub fn read_header(path: &Path, bytes: &[u8]) -> Result<(SegmentHeader, usize), 
             supported: FORMAT_VERSION,
         });
     }
-    let header = postcard::from_bytes::<SegmentHeader>(payload)
-        .map_err(|_| bad_header(CorruptReason::Payload))?;
-    Ok((header, HEADER_OFFSET + len + 1))
+    match postcard::from_bytes::<SegmentHeader>(payload) {
+        Ok(header) => Ok((Ok(header), body)),
+        Err(_) => damaged(CorruptReason::Payload),
+    }
 }

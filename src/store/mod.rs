@@ -13,6 +13,9 @@
 //! - A frame whose CRC fails was never completely written (torn write, bit rot): it is
 //!   reported as [`Item::Corrupt`] and skipped, never misread. A frame whose CRC is good but
 //!   that does not decode (a record variant from a newer writer) is [`Item::Unknown`].
+//! - A damaged magic or header frame loses only the header (device, boot, wall anchor):
+//!   [`SegmentReader::header`] is `None`, [`SegmentReader::header_damage`] says why, and
+//!   the record frames after it are read as usual.
 //! - **Names**: the active segment is `<first_seq:020>.ewlog.open`; sealing appends a
 //!   `Record::Seal` frame, fsyncs, and renames it to `<first_seq:020>.ewlog`, so names sort
 //!   in write order. A segment left open by a crash is repaired on the next
@@ -39,6 +42,7 @@ pub use frame::decode_frame;
 pub use frame::CorruptReason;
 pub use frame::Decoded;
 pub use frame::FrameEncoder;
+pub use frame::HeaderDamage;
 pub use frame::SegmentHeader;
 pub use frame::FORMAT_VERSION;
 pub use frame::MAGIC;
@@ -57,7 +61,8 @@ pub use writer::Writer;
 pub const SEALED_SUFFIX: &str = ".ewlog";
 /// File name suffix of the segment being written.
 pub const OPEN_SUFFIX: &str = ".ewlog.open";
-/// File name suffix of a segment whose header was unreadable at recovery (kept for forensics).
+/// File name suffix of a segment found open at recovery with neither a usable header nor an
+/// intact frame, or of a newer format (kept for forensics).
 pub const BROKEN_SUFFIX: &str = ".ewlog.broken";
 /// Name of the lock file in the state directory; it holds the owner's pid.
 pub const LOCK_FILE: &str = "LOCK";

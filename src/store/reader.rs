@@ -11,6 +11,7 @@ use super::frame::decode_frame;
 use super::frame::read_header;
 use super::frame::CorruptReason;
 use super::frame::Decoded;
+use super::frame::HeaderDamage;
 use super::frame::SegmentHeader;
 use super::StoreError;
 use super::BROKEN_SUFFIX;
@@ -118,18 +119,20 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentInfo>, StoreError> {
         .collect())
 }
 
-/// One segment, read into memory.
+/// One segment, read into memory. A damaged header loses only what the header says; the
+/// record frames after it are read all the same.
 #[derive(Debug, Clone)]
 pub struct SegmentReader {
     path: PathBuf,
-    header: SegmentHeader,
+    header: Result<SegmentHeader, HeaderDamage>,
     bytes: Vec<u8>,
     body_offset: usize,
 }
 
 impl SegmentReader {
-    /// Reads the file and its header; errors name the file (bad magic, bad header, newer
-    /// format version).
+    /// Reads the file and finds its header. Errors: the file cannot be read, or its header
+    /// is intact but of a newer format version (both name the file). A damaged magic or
+    /// header is not an error: see [`header`](Self::header).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let bytes = fs::read(path).map_err(|e| StoreError::io("read", path, e))?;
         Self::from_bytes(path, bytes)
@@ -151,9 +154,17 @@ impl SegmentReader {
         &self.path
     }
 
+    /// The segment header, or `None` when it is damaged (device id, boot id and the
+    /// monotonic↔wall anchor are then unknown; the frames are still read).
     #[must_use]
-    pub const fn header(&self) -> &SegmentHeader {
-        &self.header
+    pub fn header(&self) -> Option<&SegmentHeader> {
+        self.header.as_ref().ok()
+    }
+
+    /// Why the header is unavailable, if it is.
+    #[must_use]
+    pub fn header_damage(&self) -> Option<HeaderDamage> {
+        self.header.as_ref().err().copied()
     }
 
     #[must_use]
@@ -161,7 +172,8 @@ impl SegmentReader {
         self.bytes.len() as u64
     }
 
-    /// Offset of the first record frame (after magic and header frame).
+    /// Offset of the first record frame (after magic and header frame, or after the first
+    /// `0x00` when the magic is damaged).
     #[must_use]
     pub const fn body_offset(&self) -> u64 {
         self.body_offset as u64

@@ -43,8 +43,9 @@ pub enum RecoveryAction {
     Sealed,
     /// It already ended with a seal (crash before the rename): truncated and renamed.
     Renamed,
-    /// Its magic or header was unreadable (crash while creating it, or a newer format):
-    /// renamed to `….ewlog.broken` and left alone.
+    /// Its header was unreadable and no intact frame followed it (a crash while creating
+    /// it), or it is of a newer format: renamed to `….ewlog.broken` and left alone. A
+    /// damaged header with intact frames after it is sealed like any other segment.
     Quarantined,
 }
 
@@ -206,15 +207,26 @@ pub(crate) fn recover_open_segments(
 fn recover_one(dir: &Path, entry: &Entry, now_mono_us: u64) -> Result<Recovery, StoreError> {
     let path = &entry.path;
     let bytes = fs::read(path).map_err(|e| StoreError::io("read", path, e))?;
-    let Ok((header, body)) = read_header(path, &bytes) else {
-        return Ok(Recovery {
+    let quarantine = || {
+        Ok(Recovery {
             action: RecoveryAction::Quarantined,
             found: path.clone(),
             path: rename_to(dir, path, BROKEN_SUFFIX)?,
             good_frames: 0,
             dropped_bytes: bytes.len() as u64,
-        });
+        })
     };
+    // A newer format is left alone; a damaged header costs only what it says.
+    let Ok((header, body)) = read_header(path, &bytes) else {
+        return quarantine();
+    };
+    let intact = |item: &Item| item.is_intact();
+    if header.is_err() && !scan_frames(&bytes, body).any(|i| intact(&i)) {
+        // Torn while being created (or not a segment at all): nothing to keep.
+        return quarantine();
+    }
+    // The name says the first seq too; it is only used when no frame has a seq.
+    let first_seq = header.as_ref().map_or(entry.first_seq, |h| h.first_seq);
     let (mut good_end, mut good_frames, mut last_seq, mut sealed) = (body as u64, 0, None, false);
     for item in scan_frames(&bytes, body) {
         match &item {
@@ -243,7 +255,7 @@ fn recover_one(dir: &Path, entry: &Entry, now_mono_us: u64) -> Result<Recovery, 
     }
     if !sealed {
         let frame = Frame {
-            seq: last_seq.map_or(header.first_seq, |s| s + 1),
+            seq: last_seq.map_or(first_seq, |s| s + 1),
             record: Record::Seal(Seal {
                 reason: SealReason::Recovered,
                 frames: good_frames,

@@ -70,7 +70,7 @@ fn golden_header_frame() {
     file.push(0);
     file.extend_from_slice(&golden);
     let reader = SegmentReader::from_bytes(std::path::Path::new("golden"), file).unwrap();
-    assert_eq!(reader.header(), &header);
+    assert_eq!(reader.header(), Some(&header));
     assert_eq!(reader.body_offset(), 9 + 36);
     assert_eq!(reader.items().count(), 0);
 }

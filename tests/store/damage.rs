@@ -12,7 +12,11 @@ use edgewatt::record::SealReason;
 use edgewatt::store::fuzzing;
 use edgewatt::store::CorruptReason;
 use edgewatt::store::FrameEncoder;
+use edgewatt::store::HeaderDamage;
 use edgewatt::store::Item;
+use edgewatt::store::Recovery;
+use edgewatt::store::RecoveryAction;
+use edgewatt::store::SegmentHeader;
 use edgewatt::store::SegmentReader;
 use edgewatt::store::StoreError;
 use edgewatt::store::Writer;
@@ -24,6 +28,7 @@ use super::*;
 /// A sealed segment of events and sample blocks, and where each frame is in it.
 struct Written {
     bytes: Vec<u8>,
+    header: SegmentHeader,
     body_offset: usize,
     /// (offset, length with the closing 0x00, frame)
     frames: Vec<(usize, usize, Frame)>,
@@ -54,7 +59,11 @@ fn write_new_segment() -> Written {
     let bytes = std::fs::read(&sealed).unwrap();
 
     let mut enc = FrameEncoder::new();
-    let header = SegmentReader::open(&sealed).unwrap().header().clone();
+    let header = SegmentReader::open(&sealed)
+        .unwrap()
+        .header()
+        .unwrap()
+        .clone();
     let body_offset = 9 + enc.encode(&header).unwrap().len();
     let seal = Record::Seal(Seal {
         reason: SealReason::Shutdown,
@@ -76,6 +85,7 @@ fn write_new_segment() -> Written {
     assert_eq!(at, bytes.len(), "frames tile the file exactly");
     Written {
         bytes,
+        header,
         body_offset,
         frames,
     }
@@ -104,17 +114,21 @@ fn an_intact_segment_reads_back_exactly() {
 fn every_truncation_point_yields_exactly_the_frames_before_it() {
     let w = write_segment();
     for t in 0..=w.bytes.len() {
-        let result = read(&w.bytes[..t]);
+        let reader = SegmentReader::from_bytes(Path::new("cut"), w.bytes[..t].to_vec()).unwrap();
+        let result: Vec<Item> = reader.items().collect();
         if t < w.body_offset {
-            assert!(
-                matches!(
-                    result,
-                    Err(StoreError::BadMagic { .. } | StoreError::BadHeader { .. })
-                ),
-                "cut at {t} inside the header: {result:?}"
-            );
+            // Cut inside magic or header: no header, nothing after it.
+            assert_eq!(reader.header(), None, "cut at {t}");
+            let damage = if t < 9 {
+                HeaderDamage::Magic
+            } else {
+                HeaderDamage::Frame(CorruptReason::Unterminated)
+            };
+            assert_eq!(reader.header_damage(), Some(damage), "cut at {t}");
+            assert_eq!(result, vec![], "cut at {t}");
             continue;
         }
+        assert_eq!(reader.header(), Some(&w.header), "cut at {t}");
         let mut expected: Vec<Item> = w
             .frames
             .iter()
@@ -129,8 +143,44 @@ fn every_truncation_point_yields_exactly_the_frames_before_it() {
                 reason: CorruptReason::Unterminated,
             });
         }
-        assert_eq!(result.unwrap(), expected, "cut at {t}");
+        assert_eq!(result, expected, "cut at {t}");
     }
+}
+
+/// The reviewer's case: one flipped bit in the header (byte 20, inside the anchor) loses
+/// the header — device, boot, anchor — and nothing else.
+#[test]
+fn a_flipped_bit_in_the_header_loses_only_the_header() {
+    let w = write_segment();
+    let all: Vec<Item> = w.frames.iter().map(frame_item).collect();
+    for (at, bit, damage) in [
+        (20, 0, Some(HeaderDamage::Frame(CorruptReason::Crc))),
+        (9, 3, Some(HeaderDamage::Frame(CorruptReason::Cobs))),
+        (
+            w.body_offset - 2,
+            7,
+            Some(HeaderDamage::Frame(CorruptReason::Crc)),
+        ),
+        // The magic's 0x00: the header frame cannot be found.
+        (8, 0, Some(HeaderDamage::Magic)),
+        // A letter of the magic: the header frame is still found, and its CRC holds.
+        (2, 5, None),
+    ] {
+        let (damaged, _) = flip(&w.bytes, &[(at, bit)]);
+        let reader = SegmentReader::from_bytes(Path::new("damaged"), damaged).unwrap();
+        assert_eq!(reader.header_damage(), damage, "flip at {at}");
+        assert_eq!(reader.header().is_none(), damage.is_some(), "flip at {at}");
+        assert_eq!(reader.body_offset(), w.body_offset as u64, "flip at {at}");
+        assert_eq!(reader.items().collect::<Vec<_>>(), all, "flip at {at}");
+    }
+    // The header's closing 0x00 merges it with the first frame: that frame goes too.
+    let (damaged, _) = flip(&w.bytes, &[(w.body_offset - 1, 0)]);
+    let got: Vec<Item> = read(&damaged)
+        .unwrap()
+        .into_iter()
+        .filter(Item::is_intact)
+        .collect();
+    assert_eq!(got, all[1..].to_vec());
 }
 
 /// Flips `flips` (byte offset, bit) in a copy of `bytes`; returns it and the changed offsets.
@@ -148,12 +198,16 @@ proptest! {
 
     #[test]
     fn bit_flips_lose_only_the_frames_they_touch(
-        picks in prop::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..6)
+        picks in prop::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..6),
+        in_header in any::<bool>(),
     ) {
         let w = write_segment();
-        let body = w.body_offset..w.bytes.len();
-        let flips: Vec<(usize, u8)> =
-            picks.iter().map(|(i, b)| (body.start + i.index(body.len()), *b)).collect();
+        // Half the cases aim one flip at magic and header, which are a small target.
+        let mut flips: Vec<(usize, u8)> =
+            picks.iter().map(|(i, b)| (i.index(w.bytes.len()), *b)).collect();
+        if in_header {
+            flips[0].0 %= w.body_offset;
+        }
         let (damaged, changed) = flip(&w.bytes, &flips);
         // A frame survives when neither its bytes nor the 0x00 before it changed.
         let expected: Vec<Item> = w
@@ -162,28 +216,16 @@ proptest! {
             .filter(|(off, len, _)| changed.range(off - 1..off + len).next().is_none())
             .map(frame_item)
             .collect();
-        let got: Vec<Item> = read(&damaged)
-            .unwrap()
-            .into_iter()
-            .filter(|item| !matches!(item, Item::Corrupt { .. }))
-            .collect();
+        let reader = SegmentReader::from_bytes(Path::new("damaged"), damaged).unwrap();
+        let got: Vec<Item> = reader.items().filter(Item::is_intact).collect();
         prop_assert_eq!(got, expected);
-    }
-
-    #[test]
-    fn bit_flips_in_the_header_are_rejected_naming_the_file(
-        at in 0usize..40, bit in 0u8..8
-    ) {
-        let w = write_segment();
-        let at = at % w.body_offset;
-        let (damaged, _) = flip(&w.bytes, &[(at, bit)]);
-        let err = read(&damaged).unwrap_err();
-        prop_assert!(err.to_string().contains("damaged"), "{}", err);
-        let magic_or_header = matches!(
-            err,
-            StoreError::BadMagic { .. } | StoreError::BadHeader { .. }
-        );
-        prop_assert!(magic_or_header, "{:?}", err);
+        // The header survives unless its frame or the magic's 0x00 changed (its letters
+        // are not needed); a damaged header is never misread.
+        let header_touched = changed.range(8..w.body_offset).next().is_some();
+        prop_assert_eq!(reader.header().is_none(), header_touched);
+        if let Some(h) = reader.header() {
+            prop_assert_eq!(h, &w.header);
+        }
     }
 }
 
@@ -228,4 +270,62 @@ fn fuzz_body_over_seeded_inputs() {
         let intact = fuzzing::decode_segment(&input);
         assert!(intact <= 2 * input.len(), "case {case}");
     }
+}
+
+/// Recovery at start keeps the frames of an open segment whose header is damaged: it is
+/// truncated after its last intact frame and sealed like any other, not quarantined.
+#[test]
+fn recovery_seals_a_segment_with_a_damaged_header_and_keeps_its_frames() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (mut w, _) = Writer::open(opts(dir), ident(), anchor(1_000)).unwrap();
+    for n in 0..3 {
+        w.append(&event(n)).unwrap();
+    }
+    w.sync().unwrap();
+    let open = w.active_path().to_path_buf();
+    drop(w); // killed: no seal
+    let mut bytes = std::fs::read(&open).unwrap();
+    bytes[20] ^= 1; // inside the header's anchor
+    bytes.extend_from_slice(&[0x05, 0x01]); // a torn frame
+    std::fs::write(&open, &bytes).unwrap();
+
+    let (w, rec) = Writer::open(opts(dir), ident(), anchor(50_000)).unwrap();
+    let sealed = dir.join(format!("{:020}.ewlog", 0));
+    assert_eq!(
+        rec,
+        vec![Recovery {
+            action: RecoveryAction::Sealed,
+            found: open,
+            path: sealed.clone(),
+            good_frames: 3,
+            dropped_bytes: 2,
+        }]
+    );
+    let reader = SegmentReader::open(&sealed).unwrap();
+    assert_eq!(
+        reader.header_damage(),
+        Some(HeaderDamage::Frame(CorruptReason::Crc))
+    );
+    let mut want: Vec<Frame> = (0..3)
+        .map(|n| Frame {
+            seq: n,
+            record: event(n),
+        })
+        .collect();
+    want.push(Frame {
+        seq: 3,
+        record: Record::Seal(Seal {
+            reason: SealReason::Recovered,
+            frames: 3,
+            dropped_bytes: 2,
+            mono_us: 50_000,
+        }),
+    });
+    assert_eq!(frames(&sealed), want);
+    assert_eq!(
+        w.next_seq(),
+        4,
+        "seq resumes after the damaged segment's frames"
+    );
 }

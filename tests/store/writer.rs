@@ -122,8 +122,8 @@ fn a_killed_writer_is_repaired_sealed_and_seq_continues() {
     let second = w.close(SealReason::Shutdown, 60_000).unwrap();
     assert_eq!(second, name(dir, 6, ".ewlog"));
     let reader = SegmentReader::open(&second).unwrap();
-    assert_eq!(reader.header().first_seq, 6);
-    assert_eq!(reader.header().anchor, anchor(50_000));
+    assert_eq!(reader.header().unwrap().first_seq, 6);
+    assert_eq!(reader.header().unwrap().anchor, anchor(50_000));
     assert_eq!(
         frames(&second),
         vec![
@@ -251,7 +251,11 @@ fn rotation_by_age_uses_the_monotonic_clock_and_the_new_anchor() {
     assert_eq!(r.sealed, name(dir, 0, ".ewlog"));
     assert_eq!(r.opened, name(dir, 2, ".ewlog.open"));
     assert!(r.deleted.is_empty());
-    let header = SegmentReader::open(&r.opened).unwrap().header().clone();
+    let header = SegmentReader::open(&r.opened)
+        .unwrap()
+        .header()
+        .unwrap()
+        .clone();
     assert_eq!((header.first_seq, header.anchor), (2, anchor(15_000_000)));
     assert!(w.maybe_rotate(24_999_999, anchor(0)).unwrap().is_none());
     assert!(w.maybe_rotate(25_000_000, anchor(0)).unwrap().is_some());
