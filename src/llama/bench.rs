@@ -1,13 +1,10 @@
-//! What `edgewatt bench` needs from the llama side: the job of each scheduled run, the
-//! cooldown wait, and the llama-bench-like summary table.
+//! What `edgewatt bench` needs from the llama side: the job of each scheduled run and the
+//! llama-bench-like summary table.
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::Duration;
-use std::time::Instant;
 
 use crate::plan::Case;
-use crate::plan::Cooldown;
 use crate::record::Run;
 
 /// The job of one scheduled run: the case's job, with a generated projector written if
@@ -83,53 +80,6 @@ pub fn summary(cases: &[Case], runs: &[Run]) -> String {
         );
     }
     out
-}
-
-/// Waits until the CPU is idle enough and the SoC cool enough, at most `max_wait_s`.
-/// Returns the wait, µs. `proc_root`/`sys_root` are `/proc` and `/sys` outside tests.
-pub fn wait_for_cooldown(c: &Cooldown, proc_root: &Path, sys_root: &Path) -> u64 {
-    let start = Instant::now();
-    let cap = Duration::from_secs(c.max_wait_s);
-    loop {
-        let busy_ok = cpu_busy_pct(proc_root, Duration::from_millis(500))
-            .is_none_or(|p| p < c.cpu_busy_below_pct);
-        let temp_ok = c
-            .temp_below_mc
-            .is_none_or(|limit| soc_temp_mc(sys_root).is_none_or(|t| t < limit));
-        if (busy_ok && temp_ok) || start.elapsed() >= cap {
-            return start.elapsed().as_micros() as u64;
-        }
-    }
-}
-
-fn cpu_ticks(proc_root: &Path) -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string(proc_root.join("stat")).ok()?;
-    let line = stat.lines().next()?.strip_prefix("cpu ")?;
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let idle = v.get(3)? + v.get(4).unwrap_or(&0);
-    Some((v.iter().take(8).sum(), idle))
-}
-
-/// Busy share of all CPUs over `over`, percent.
-fn cpu_busy_pct(proc_root: &Path, over: Duration) -> Option<u32> {
-    let (t0, i0) = cpu_ticks(proc_root)?;
-    std::thread::sleep(over);
-    let (t1, i1) = cpu_ticks(proc_root)?;
-    // No ticks passed (a frozen or fake /proc): no information.
-    let total = t1.checked_sub(t0).filter(|t| *t > 0)?;
-    let busy = total.saturating_sub(i1.checked_sub(i0)?);
-    Some((busy * 100 / total) as u32)
-}
-
-fn soc_temp_mc(sys_root: &Path) -> Option<i64> {
-    std::fs::read_to_string(sys_root.join("class/thermal/thermal_zone0/temp"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// `generate:qwen2vl` / `generate:gemma3` → a random projector of the text model's width,

@@ -1,11 +1,10 @@
-//! Unit tests of the parts that need no model: framing, summary table, cooldown.
+//! Unit tests of the parts that need no model: framing, summary table, projectors.
 //! Real inference is tested in tests/llama/.
 
 use std::io::Cursor;
 use std::path::Path;
 
 use super::*;
-use crate::plan::Cooldown;
 use crate::plan::Plan;
 use crate::record::ImageRun;
 use crate::record::Outcome;
@@ -116,25 +115,6 @@ fn the_summary_has_mean_and_sample_sd_per_case_over_measured_runs() {
         line,
         "| m.gguf | 0.0 | v/pp36/tg8/t2/img224x224 | 2/2 | 750.0 ± 353.6 | 120.0 ± 56.6 | 64 | 2.5 | 2.0 |"
     );
-}
-
-#[test]
-fn cooldown_waits_for_nothing_when_idle_and_cool() {
-    let dir = tempfile::tempdir().unwrap();
-    let (proc_root, sys_root) = (dir.path().join("proc"), dir.path().join("sys"));
-    std::fs::create_dir_all(&proc_root).unwrap();
-    std::fs::create_dir_all(sys_root.join("class/thermal/thermal_zone0")).unwrap();
-    std::fs::write(proc_root.join("stat"), "cpu  10 0 10 1000 0 0 0 0 0 0\n").unwrap();
-    std::fs::write(sys_root.join("class/thermal/thermal_zone0/temp"), "50000\n").unwrap();
-    let c = Cooldown {
-        cpu_busy_below_pct: 15,
-        temp_below_mc: Some(60_000),
-        max_wait_s: 3600,
-    };
-    // One 0.5 s CPU measurement, then done: the fake counters never move (no information
-    // about the CPU, so only the temperature decides).
-    let waited = wait_for_cooldown(&c, &proc_root, &sys_root);
-    assert!((500_000..3_600_000_000).contains(&waited), "{waited}");
 }
 
 #[test]
