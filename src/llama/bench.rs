@@ -35,7 +35,17 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// llama-bench-like table over the measured (non-warm-up) runs, one line per case.
+/// `mean ± sd` of `xs` with one decimal, or `-` when there is no value.
+fn mean_sd_cell(xs: &[f64]) -> String {
+    if xs.is_empty() {
+        return "-".into();
+    }
+    let (mean, sd) = mean_sd(xs);
+    format!("{mean:.1} ± {sd:.1}")
+}
+
+/// llama-bench-like table over the measured (non-warm-up) runs, one line per case. A
+/// value no successful run measured is `-`, never a made-up 0.
 #[must_use]
 pub fn summary(cases: &[Case], runs: &[Run]) -> String {
     let mut out = String::new();
@@ -47,34 +57,35 @@ pub fn summary(cases: &[Case], runs: &[Run]) -> String {
     for case in cases {
         let mine: Vec<&Run> = runs.iter().filter(|r| r.label == case.label).collect();
         let ok: Vec<&Run> = mine.iter().copied().filter(|r| r.is_ok()).collect();
-        let (pp, pp_sd) = mean_sd(
-            &ok.iter()
-                .map(|r| r.prefill_tokens_per_s())
-                .collect::<Vec<_>>(),
-        );
-        let (tg, tg_sd) = mean_sd(
-            &ok.iter()
-                .map(|r| r.decode_tokens_per_s())
-                .collect::<Vec<_>>(),
-        );
+        let pp: Vec<f64> = ok.iter().map(|r| r.prefill_tokens_per_s()).collect();
+        let tg: Vec<f64> = ok.iter().map(|r| r.decode_tokens_per_s()).collect();
         let model = ok.iter().find_map(|r| r.model.as_ref());
         let name = model
             .and_then(|m| m.name.clone())
             .unwrap_or_else(|| case.model.display().to_string());
-        let size = model.map_or(0.0, |m| m.file_size_bytes as f64 / 1_048_576.0);
+        let size = model.map_or_else(
+            || "-".into(),
+            |m| format!("{:.1}", m.file_size_bytes as f64 / 1_048_576.0),
+        );
         let img = ok.iter().find_map(|r| r.image.as_ref());
         let (enc, _) = mean_sd(
             &ok.iter()
                 .filter_map(|r| r.image.as_ref().map(|i| i.encode_us as f64 / 1000.0))
                 .collect::<Vec<_>>(),
         );
-        let rss = ok.iter().map(|r| r.peak_rss_kb).max().unwrap_or(0) as f64 / 1024.0;
+        let rss = ok
+            .iter()
+            .map(|r| r.peak_rss_kb)
+            .max()
+            .map_or_else(|| "-".into(), |kb| format!("{:.1}", kb as f64 / 1024.0));
         let _ = writeln!(
             out,
-            "| {name} | {size:.1} | {} | {}/{} | {pp:.1} ± {pp_sd:.1} | {tg:.1} ± {tg_sd:.1} | {} | {} | {rss:.1} |",
+            "| {name} | {size} | {} | {}/{} | {} | {} | {} | {} | {rss} |",
             case.label,
             ok.len(),
             mine.len(),
+            mean_sd_cell(&pp),
+            mean_sd_cell(&tg),
             img.map_or_else(|| "-".into(), |i| i.image_tokens.to_string()),
             img.map_or_else(|| "-".into(), |_| format!("{enc:.1}")),
         );

@@ -232,3 +232,64 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
         );
     }
 }
+
+#[test]
+fn bench_exits_1_when_a_run_failed_with_dashes_for_what_it_did_not_measure_and_2_on_a_bad_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "name = \"half\"\n[[workload]]\nname = \"ok\"\nmodel = \"{}\"\nprompt_tokens = [8]\n\
+             gen_tokens = 2\nthreads = [1]\n[[workload]]\nname = \"gone\"\n\
+             model = \"missing.gguf\"\nprompt_tokens = [8]\ngen_tokens = 2\nthreads = [1]\n",
+            models().llama.display()
+        ),
+    )
+    .unwrap();
+    let cfg = config(dir.path(), &[]);
+    let bench = |plan: &Path| {
+        edgewatt()
+            .args(["bench"])
+            .arg(plan)
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
+    let out = bench(&plan);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let row = |test: &str| -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(test))
+            .unwrap_or_else(|| panic!("no row for {test}: {stdout}"));
+        line.split('|').map(|c| c.trim().to_owned()).collect()
+    };
+    // | model | size MiB | test | ok/runs | pp t/s | tg t/s | img tok | encode ms | peak RSS MiB |
+    let failed = row("gone/pp8/tg2/t1");
+    assert_eq!(failed[4], "0/1");
+    assert_eq!(&failed[5..10], ["-", "-", "-", "-", "-"], "{failed:?}");
+    assert_eq!(failed[2], "-", "no size without a model: {failed:?}");
+    let ok = row("ok/pp8/tg2/t1");
+    assert_eq!(ok[4], "1/1");
+    assert!(
+        ok[5].ends_with("± 0.0") && !ok[5].starts_with("0.0"),
+        "{ok:?}"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"bad\"\nrepetitions = 0\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n",
+    )
+    .unwrap();
+    let out = bench(&bad);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("key repetitions"),
+        "{stderr}"
+    );
+}
