@@ -205,7 +205,40 @@ impl Daemon {
         use super::workload::WorkMsg;
         match msg {
             WorkMsg::Worker(pid) => self.track_worker(pid),
-            WorkMsg::Run { run, index, total } => self.finish_run(*run, index, total),
+            WorkMsg::Run {
+                run,
+                index,
+                total,
+                cooldown,
+            } => {
+                if let Some((mono_us, w)) = cooldown {
+                    if w.capped {
+                        log::warn!(
+                            "run {} ({}) started after the cooldown cap of {} ms: busy {:?} % \
+                             (baseline {:?} %), SoC {:?} m°C",
+                            run.run_id,
+                            run.label,
+                            w.waited_us / 1000,
+                            w.busy_pct,
+                            w.baseline_busy_pct,
+                            w.temp_mc
+                        );
+                    }
+                    self.events.push(Event {
+                        mono_us,
+                        kind: EventKind::Cooldown {
+                            run_id: run.run_id,
+                            label: run.label.clone(),
+                            waited_us: w.waited_us,
+                            capped: w.capped,
+                            baseline_busy_pct: w.baseline_busy_pct,
+                            busy_pct: w.busy_pct,
+                            temp_mc: w.temp_mc,
+                        },
+                    });
+                }
+                self.finish_run(*run, index, total);
+            }
             WorkMsg::PlanStarted {
                 name,
                 idle_from_us,

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use crate::llama::job_for;
 use crate::llama::wait_for_cooldown;
+use crate::llama::CooldownWait;
+use crate::llama::CpuStat;
 use crate::llama::Supervisor;
 use crate::plan::Plan;
 use crate::record::Run;
@@ -24,11 +26,13 @@ use crate::sampler::Roots;
 pub(super) enum WorkMsg {
     /// The worker process now running jobs (`None`: no worker any more).
     Worker(Option<u32>),
-    /// A run ended (ok or failed); `index` of `total` in its plan's schedule.
+    /// A run ended (ok or failed); `index` of `total` in its plan's schedule; the
+    /// cooldown before it and when that ended (CLOCK_MONOTONIC µs), if the plan has one.
     Run {
         run: Box<Run>,
         index: usize,
         total: usize,
+        cooldown: Option<(u64, CooldownWait)>,
     },
     /// A plan starts: its idle lead-in (CLOCK_MONOTONIC µs) is over, runs follow.
     PlanStarted {
@@ -117,12 +121,17 @@ fn run_plan(
     let limit = Duration::from_secs(plan.time_limit_s);
     let total = schedule.runs.len();
     let idle_from_us = crate::clock::mono_us();
+    let idle_from = CpuStat::read(&roots.proc_root);
     while crate::clock::mono_us() < idle_from_us + IDLE_LEAD_IN_US {
         if stop.load(Ordering::Relaxed) {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The machine's idle CPU: what each run's cooldown waits to get back to.
+    let baseline_busy_pct = idle_from
+        .zip(CpuStat::read(&roots.proc_root))
+        .and_then(|(from, to)| to.busy_pct_since(&from));
     let _ = tx.send(WorkMsg::PlanStarted {
         name: plan.name.clone(),
         idle_from_us,
@@ -132,8 +141,9 @@ fn run_plan(
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        let waited_us = plan.cooldown.as_ref().map_or(0, |c| {
-            wait_for_cooldown(c, &roots.proc_root, &roots.sys_root)
+        let cooldown = plan.cooldown.as_ref().map(|c| {
+            let wait = wait_for_cooldown(c, baseline_busy_pct, &roots.proc_root, &roots.sys_root);
+            (crate::clock::mono_us(), wait)
         });
         let job = job_for(&schedule, sr);
         let mut run = sup.run_observed(&job, limit, &mut |pid, _mark| {
@@ -141,7 +151,7 @@ fn run_plan(
                 let _ = tx.send(WorkMsg::Worker(Some(pid)));
             }
         });
-        run.cooldown_us = waited_us;
+        run.cooldown_us = cooldown.as_ref().map_or(0, |(_, w)| w.waited_us);
         if sup.worker_pid().is_none() && worker_pid.swap(0, Ordering::Relaxed) != 0 {
             let _ = tx.send(WorkMsg::Worker(None));
         }
@@ -149,6 +159,7 @@ fn run_plan(
             run: Box::new(run),
             index,
             total,
+            cooldown,
         });
     }
 }

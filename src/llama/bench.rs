@@ -1,13 +1,10 @@
-//! What `edgewatt bench` needs from the llama side: the job of each scheduled run, the
-//! cooldown wait, and the llama-bench-like summary table.
+//! What `edgewatt bench` needs from the llama side: the job of each scheduled run and the
+//! llama-bench-like summary table.
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::Duration;
-use std::time::Instant;
 
 use crate::plan::Case;
-use crate::plan::Cooldown;
 use crate::record::Run;
 
 /// The job of one scheduled run: the case's job, with a generated projector written if
@@ -38,7 +35,17 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// llama-bench-like table over the measured (non-warm-up) runs, one line per case.
+/// `mean ± sd` of `xs` with one decimal, or `-` when there is no value.
+fn mean_sd_cell(xs: &[f64]) -> String {
+    if xs.is_empty() {
+        return "-".into();
+    }
+    let (mean, sd) = mean_sd(xs);
+    format!("{mean:.1} ± {sd:.1}")
+}
+
+/// llama-bench-like table over the measured (non-warm-up) runs, one line per case. A
+/// value no successful run measured is `-`, never a made-up 0.
 #[must_use]
 pub fn summary(cases: &[Case], runs: &[Run]) -> String {
     let mut out = String::new();
@@ -50,86 +57,40 @@ pub fn summary(cases: &[Case], runs: &[Run]) -> String {
     for case in cases {
         let mine: Vec<&Run> = runs.iter().filter(|r| r.label == case.label).collect();
         let ok: Vec<&Run> = mine.iter().copied().filter(|r| r.is_ok()).collect();
-        let (pp, pp_sd) = mean_sd(
-            &ok.iter()
-                .map(|r| r.prefill_tokens_per_s())
-                .collect::<Vec<_>>(),
-        );
-        let (tg, tg_sd) = mean_sd(
-            &ok.iter()
-                .map(|r| r.decode_tokens_per_s())
-                .collect::<Vec<_>>(),
-        );
+        let pp: Vec<f64> = ok.iter().map(|r| r.prefill_tokens_per_s()).collect();
+        let tg: Vec<f64> = ok.iter().map(|r| r.decode_tokens_per_s()).collect();
         let model = ok.iter().find_map(|r| r.model.as_ref());
         let name = model
             .and_then(|m| m.name.clone())
             .unwrap_or_else(|| case.model.display().to_string());
-        let size = model.map_or(0.0, |m| m.file_size_bytes as f64 / 1_048_576.0);
+        let size = model.map_or_else(
+            || "-".into(),
+            |m| format!("{:.1}", m.file_size_bytes as f64 / 1_048_576.0),
+        );
         let img = ok.iter().find_map(|r| r.image.as_ref());
         let (enc, _) = mean_sd(
             &ok.iter()
                 .filter_map(|r| r.image.as_ref().map(|i| i.encode_us as f64 / 1000.0))
                 .collect::<Vec<_>>(),
         );
-        let rss = ok.iter().map(|r| r.peak_rss_kb).max().unwrap_or(0) as f64 / 1024.0;
+        let rss = ok
+            .iter()
+            .map(|r| r.peak_rss_kb)
+            .max()
+            .map_or_else(|| "-".into(), |kb| format!("{:.1}", kb as f64 / 1024.0));
         let _ = writeln!(
             out,
-            "| {name} | {size:.1} | {} | {}/{} | {pp:.1} ± {pp_sd:.1} | {tg:.1} ± {tg_sd:.1} | {} | {} | {rss:.1} |",
+            "| {name} | {size} | {} | {}/{} | {} | {} | {} | {} | {rss} |",
             case.label,
             ok.len(),
             mine.len(),
+            mean_sd_cell(&pp),
+            mean_sd_cell(&tg),
             img.map_or_else(|| "-".into(), |i| i.image_tokens.to_string()),
             img.map_or_else(|| "-".into(), |_| format!("{enc:.1}")),
         );
     }
     out
-}
-
-/// Waits until the CPU is idle enough and the SoC cool enough, at most `max_wait_s`.
-/// Returns the wait, µs. `proc_root`/`sys_root` are `/proc` and `/sys` outside tests.
-pub fn wait_for_cooldown(c: &Cooldown, proc_root: &Path, sys_root: &Path) -> u64 {
-    let start = Instant::now();
-    let cap = Duration::from_secs(c.max_wait_s);
-    loop {
-        let busy_ok = cpu_busy_pct(proc_root, Duration::from_millis(500))
-            .is_none_or(|p| p < c.cpu_busy_below_pct);
-        let temp_ok = c
-            .temp_below_mc
-            .is_none_or(|limit| soc_temp_mc(sys_root).is_none_or(|t| t < limit));
-        if (busy_ok && temp_ok) || start.elapsed() >= cap {
-            return start.elapsed().as_micros() as u64;
-        }
-    }
-}
-
-fn cpu_ticks(proc_root: &Path) -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string(proc_root.join("stat")).ok()?;
-    let line = stat.lines().next()?.strip_prefix("cpu ")?;
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let idle = v.get(3)? + v.get(4).unwrap_or(&0);
-    Some((v.iter().take(8).sum(), idle))
-}
-
-/// Busy share of all CPUs over `over`, percent.
-fn cpu_busy_pct(proc_root: &Path, over: Duration) -> Option<u32> {
-    let (t0, i0) = cpu_ticks(proc_root)?;
-    std::thread::sleep(over);
-    let (t1, i1) = cpu_ticks(proc_root)?;
-    // No ticks passed (a frozen or fake /proc): no information.
-    let total = t1.checked_sub(t0).filter(|t| *t > 0)?;
-    let busy = total.saturating_sub(i1.checked_sub(i0)?);
-    Some((busy * 100 / total) as u32)
-}
-
-fn soc_temp_mc(sys_root: &Path) -> Option<i64> {
-    std::fs::read_to_string(sys_root.join("class/thermal/thermal_zone0/temp"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// `generate:qwen2vl` / `generate:gemma3` → a random projector of the text model's width,

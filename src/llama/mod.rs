@@ -9,6 +9,7 @@
 //! [`Run`]: crate::record::Run
 
 mod bench;
+mod cooldown;
 mod engine;
 mod infer;
 mod job;
@@ -21,7 +22,14 @@ mod worker;
 
 pub use bench::job_for;
 pub use bench::summary;
-pub use bench::wait_for_cooldown;
+pub use cooldown::soc_temp_mc;
+pub use cooldown::wait_for_cooldown;
+pub use cooldown::wait_for_cooldown_with;
+pub use cooldown::CooldownWait;
+pub use cooldown::CpuStat;
+pub use cooldown::RealClock;
+pub use cooldown::WaitClock;
+pub use cooldown::COOLDOWN_WINDOW;
 pub use job::read_frame;
 pub use job::write_frame;
 pub use job::FrameError;

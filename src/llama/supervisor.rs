@@ -145,7 +145,14 @@ impl Supervisor {
 
     fn spawn(&self, deadline: Instant, limit: Duration) -> Result<Worker, RunError> {
         let protocol = |message: String| RunError::Protocol { message };
-        let mut child = Command::new(&self.exe)
+        let mut cmd = Command::new(&self.exe);
+        // ggml's abort handler attaches gdb for a backtrace: seconds of delay, and its
+        // lines push the failed GGML_ASSERT out of the kept stderr tail. Set
+        // EDGEWATT_WORKER_BACKTRACE=1 to have it anyway.
+        if std::env::var_os("EDGEWATT_WORKER_BACKTRACE").is_none() {
+            cmd.env("GGML_NO_BACKTRACE", "1");
+        }
+        let mut child = cmd
             .arg("worker")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -1,11 +1,10 @@
-//! Unit tests of the parts that need no model: framing, summary table, cooldown.
+//! Unit tests of the parts that need no model: framing, summary table, projectors.
 //! Real inference is tested in tests/llama/.
 
 use std::io::Cursor;
 use std::path::Path;
 
 use super::*;
-use crate::plan::Cooldown;
 use crate::plan::Plan;
 use crate::record::ImageRun;
 use crate::record::Outcome;
@@ -114,27 +113,50 @@ fn the_summary_has_mean_and_sample_sd_per_case_over_measured_runs() {
     // sd of {1000, 500} = 353.55…; of {80, 160} = 56.57….
     assert_eq!(
         line,
-        "| m.gguf | 0.0 | v/pp36/tg8/t2/img224x224 | 2/2 | 750.0 ± 353.6 | 120.0 ± 56.6 | 64 | 2.5 | 2.0 |"
+        "| m.gguf | - | v/pp36/tg8/t2/img224x224 | 2/2 | 750.0 ± 353.6 | 120.0 ± 56.6 | 64 | 2.5 | 2.0 |"
     );
 }
 
 #[test]
-fn cooldown_waits_for_nothing_when_idle_and_cool() {
-    let dir = tempfile::tempdir().unwrap();
-    let (proc_root, sys_root) = (dir.path().join("proc"), dir.path().join("sys"));
-    std::fs::create_dir_all(&proc_root).unwrap();
-    std::fs::create_dir_all(sys_root.join("class/thermal/thermal_zone0")).unwrap();
-    std::fs::write(proc_root.join("stat"), "cpu  10 0 10 1000 0 0 0 0 0 0\n").unwrap();
-    std::fs::write(sys_root.join("class/thermal/thermal_zone0/temp"), "50000\n").unwrap();
-    let c = Cooldown {
-        cpu_busy_below_pct: 15,
-        temp_below_mc: Some(60_000),
-        max_wait_s: 3600,
+fn cells_no_successful_run_measured_are_dashes_not_zeros() {
+    let plan = Plan::parse(
+        "name = \"s\"\n[[workload]]\nname = \"t\"\nmodel = \"m.gguf\"\n\
+         prompt_tokens = [36, 72]\ngen_tokens = 8\nthreads = [2]\n",
+        Path::new("s.toml"),
+    )
+    .unwrap();
+    let cases = plan.cases();
+    let (a, b) = ("t/pp36/tg8/t2", "t/pp72/tg8/t2");
+    assert_eq!((cases[0].label.as_str(), cases[1].label.as_str()), (a, b));
+    let failed = |label: &str| Run {
+        outcome: Outcome::Failed(crate::record::RunError::TimedOut { limit_ms: 5 }),
+        image: None,
+        peak_rss_kb: 0,
+        ..ok_run(label, 0, 0)
     };
-    // One 0.5 s CPU measurement, then done: the fake counters never move (no information
-    // about the CPU, so only the temperature decides).
-    let waited = wait_for_cooldown(&c, &proc_root, &sys_root);
-    assert!((500_000..3_600_000_000).contains(&waited), "{waited}");
+    let mut ok = ok_run(b, 100_000, 100_000);
+    ok.image = None;
+    ok.model = Some(crate::gguf::ModelInfo {
+        path: "m.gguf".into(),
+        name: Some("Tiny".into()),
+        architecture: "llama".into(),
+        file_type: Some(1),
+        quantization: "F16".into(),
+        param_count: 1,
+        file_size_bytes: 3 * 1_048_576,
+        sha256: String::new(),
+    });
+    let runs = vec![failed(a), failed(a), failed(b), ok];
+    let table = summary(&cases, &runs);
+    let lines: Vec<&str> = table.lines().skip(2).collect();
+    assert_eq!(
+        lines,
+        [
+            "| m.gguf | - | t/pp36/tg8/t2 | 0/2 | - | - | - | - | - |",
+            // Only the ok run counts: 36 tokens in 0.1 s, 8 in 0.1 s; one value, sd 0.
+            "| Tiny | 3.0 | t/pp72/tg8/t2 | 1/2 | 360.0 ± 0.0 | 80.0 ± 0.0 | - | - | 2.0 |",
+        ]
+    );
 }
 
 #[test]

@@ -12,8 +12,9 @@
 //! every_s = 21600
 //! at = ["03:00", "15:00"]  # local time
 //!
-//! [cooldown]               # before each run: wait for idle CPU and a cool SoC
-//! cpu_busy_below_pct = 15
+//! [cooldown]               # before each run: CPU back at the idle baseline, SoC cool
+//! cpu_margin_pct = 5       # busy share ≤ the plan's idle lead-in share + 5 points
+//! cpu_busy_below_pct = 15  # if no baseline could be measured: busy share < 15 %
 //! temp_below_mc = 60000
 //! max_wait_s = 120
 //!
@@ -72,15 +73,55 @@ pub struct Plan {
     pub workloads: Vec<Workload>,
 }
 
-/// Wait before each run until the CPU is idle and the SoC cool, at most `max_wait_s`.
+/// Wait before each run until the CPU is back at the plan's idle baseline and the SoC is
+/// cool, at most `max_wait_s` (see `crate::llama::wait_for_cooldown`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cooldown {
+    /// Back at baseline: all-CPU busy share ≤ the idle lead-in's share + this, points.
+    #[serde(default = "default_margin_pct")]
+    pub cpu_margin_pct: u32,
+    /// Only when no baseline could be measured: busy share < this, percent.
     #[serde(default = "default_busy_pct")]
     pub cpu_busy_below_pct: u32,
+    /// SoC (`thermal_zone0`) below this, m°C; no temperature condition if absent.
     pub temp_below_mc: Option<i64>,
+    /// The cap, s; the run starts then even if the conditions are not met.
     #[serde(default = "default_max_wait_s")]
     pub max_wait_s: u64,
+}
+
+impl Cooldown {
+    /// The first impossible value: (key, what is wrong).
+    fn problem(&self) -> Option<(&'static str, String)> {
+        if self.cpu_margin_pct > 100 {
+            return Some((
+                "cooldown.cpu_margin_pct",
+                format!("{} is not a share of 0..=100 %", self.cpu_margin_pct),
+            ));
+        }
+        if !(1..=100).contains(&self.cpu_busy_below_pct) {
+            return Some((
+                "cooldown.cpu_busy_below_pct",
+                format!("{} is not in 1..=100 %", self.cpu_busy_below_pct),
+            ));
+        }
+        if let Some(t) = self.temp_below_mc {
+            if !(1_000..=150_000).contains(&t) {
+                return Some((
+                    "cooldown.temp_below_mc",
+                    format!("{t} m°C is not in 1000..=150000 (m°C: 60 °C is 60000)"),
+                ));
+            }
+        }
+        if self.max_wait_s == 0 {
+            return Some((
+                "cooldown.max_wait_s",
+                "must be at least 1 (for no cooldown, leave out [cooldown])".into(),
+            ));
+        }
+        None
+    }
 }
 
 /// One workload: every combination of its lists is a case.
@@ -123,6 +164,9 @@ const fn yes() -> bool {
 }
 const fn default_time_limit_s() -> u64 {
     600
+}
+const fn default_margin_pct() -> u32 {
+    5
 }
 const fn default_busy_pct() -> u32 {
     15
@@ -240,6 +284,9 @@ impl Plan {
             return Err(bad("", "time_limit_s", "must be at least 1"));
         }
         if let Some((key, message)) = self.when.problem() {
+            return Err(bad("", key, &message));
+        }
+        if let Some((key, message)) = self.cooldown.as_ref().and_then(Cooldown::problem) {
             return Err(bad("", key, &message));
         }
         for w in &self.workloads {

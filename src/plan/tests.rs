@@ -147,6 +147,46 @@ fn unknown_keys_and_impossible_values_name_the_file_and_key() {
 }
 
 #[test]
+fn cooldown_keys_have_defaults_and_impossible_values_name_the_key() {
+    let c = plan().cooldown.unwrap();
+    assert_eq!(
+        c,
+        Cooldown {
+            cpu_margin_pct: 5,
+            cpu_busy_below_pct: 15,
+            temp_below_mc: Some(60_000),
+            max_wait_s: 120,
+        }
+    );
+    let with = |cooldown: &str| {
+        error(&format!(
+            "name = \"x\"\n[cooldown]\n{cooldown}\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n"
+        ))
+    };
+    assert_eq!(
+        with("cpu_margin_pct = 101"),
+        "bad.toml: workload \"\": key cooldown.cpu_margin_pct: 101 is not a share of 0..=100 %"
+    );
+    assert_eq!(
+        with("cpu_busy_below_pct = 0"),
+        "bad.toml: workload \"\": key cooldown.cpu_busy_below_pct: 0 is not in 1..=100 %"
+    );
+    assert_eq!(
+        with("temp_below_mc = 60"),
+        "bad.toml: workload \"\": key cooldown.temp_below_mc: 60 m°C is not in 1000..=150000 (m°C: 60 °C is 60000)"
+    );
+    assert_eq!(
+        with("max_wait_s = 0"),
+        "bad.toml: workload \"\": key cooldown.max_wait_s: must be at least 1 (for no cooldown, leave out [cooldown])"
+    );
+    let e = with("cpu_margin = 5");
+    assert!(
+        e.starts_with("bad.toml: ") && e.contains("cpu_margin") && e.contains("unknown field"),
+        "{e}"
+    );
+}
+
+#[test]
 fn the_shipped_plans_load() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans");
     let demo = Plan::load(&dir.join("demo.toml")).unwrap();

@@ -83,6 +83,17 @@ pub enum EventKind {
         idle_from_us: u64,
         idle_to_us: u64,
     },
+    /// The cooldown before run `run_id` ended (the event's time is its end): how long it
+    /// waited, whether `max_wait_s` cut it short, and the last readings it compared.
+    Cooldown {
+        run_id: u64,
+        label: String,
+        waited_us: u64,
+        capped: bool,
+        baseline_busy_pct: Option<u32>,
+        busy_pct: Option<u32>,
+        temp_mc: Option<i64>,
+    },
 }
 
 impl EventKind {
@@ -109,6 +120,7 @@ impl EventKind {
             Self::PowerRecovered { .. } => "power_recovered",
             Self::PlanError { .. } => "plan_error",
             Self::PlanStart { .. } => "plan_start",
+            Self::Cooldown { .. } => "cooldown",
         }
     }
 }

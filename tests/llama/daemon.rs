@@ -11,14 +11,15 @@ use crate::common::dump;
 use crate::common::edgewatt;
 use crate::common::run_config;
 
-/// A plan of 2 prompt lengths × 2 repetitions on the tiny generated model.
-fn write_plan(dir: &Path) -> std::path::PathBuf {
+/// A plan of 2 prompt lengths × 2 repetitions on the tiny generated model; `extra` is
+/// TOML put before the workload (e.g. a `[cooldown]`).
+fn write_plan(dir: &Path, extra: &str) -> std::path::PathBuf {
     let path = dir.join("plan.toml");
     std::fs::write(
         &path,
         format!(
-            "name = \"tiny\"\nrepetitions = 2\n[[workload]]\nname = \"llm\"\nmodel = \"{}\"\n\
-             prompt_tokens = [16, 64]\ngen_tokens = 200\nthreads = [1]\n",
+            "name = \"tiny\"\nrepetitions = 2\n{extra}\n[[workload]]\nname = \"llm\"\n\
+             model = \"{}\"\nprompt_tokens = [16, 64]\ngen_tokens = 200\nthreads = [1]\n",
             models().llama.display()
         ),
     )
@@ -37,6 +38,11 @@ fn write_trace(dir: &Path) -> std::path::PathBuf {
 }
 
 fn config(dir: &Path, plans: &[&Path]) -> std::path::PathBuf {
+    config_with(dir, plans, "")
+}
+
+/// `sampler` is more TOML for the `[sampler]` table.
+fn config_with(dir: &Path, plans: &[&Path], sampler: &str) -> std::path::PathBuf {
     let path = dir.join("edgewatt.toml");
     let list: Vec<String> = plans
         .iter()
@@ -45,7 +51,7 @@ fn config(dir: &Path, plans: &[&Path]) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            "state_dir = \"{}\"\nplans = [{}]\n[sampler]\nrate_hz = 100\n[store]\n\
+            "state_dir = \"{}\"\nplans = [{}]\n[sampler]\nrate_hz = 100\n{sampler}\n[store]\n\
              fsync_interval_ms = 200\n[power]\nsource = \"replay\"\n[power.replay]\npath = \"{}\"\n",
             dir.join("state").display(),
             list.join(", "),
@@ -63,7 +69,7 @@ fn of<'a>(records: &'a [Value], t: &str) -> Vec<&'a Value> {
 #[test]
 fn the_daemon_runs_a_scheduled_plan_and_logs_each_run_with_its_energy() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = write_plan(dir.path());
+    let plan = write_plan(dir.path(), "");
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "name = \"bad\"\nrepetitons = 2\n").unwrap();
     let cfg = config(dir.path(), &[&bad, &plan]);
@@ -134,8 +140,20 @@ fn the_daemon_runs_a_scheduled_plan_and_logs_each_run_with_its_energy() {
 #[test]
 fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = write_plan(dir.path());
-    let cfg = config(dir.path(), &[]);
+    // A SoC that stays at 90 °C (a fake thermal zone): every cooldown ends at its 1 s cap.
+    let sys = dir.path().join("sys");
+    let zone = sys.join("class/thermal/thermal_zone0");
+    std::fs::create_dir_all(&zone).unwrap();
+    std::fs::write(zone.join("temp"), "90000\n").unwrap();
+    let plan = write_plan(
+        dir.path(),
+        "[cooldown]\ncpu_margin_pct = 100\ntemp_below_mc = 60000\nmax_wait_s = 1\n",
+    );
+    let cfg = config_with(
+        dir.path(),
+        &[],
+        &format!("sys_root = \"{}\"", sys.display()),
+    );
     let out = edgewatt()
         .args(["bench"])
         .arg(&plan)
@@ -182,5 +200,96 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
         stderr.matches("/4] llm/").count(),
         4,
         "one progress line per run"
+    );
+    assert_eq!(
+        stderr.matches("started after the cooldown cap").count(),
+        4,
+        "{stderr}"
+    );
+
+    // Each run's cooldown is logged before it: capped, with the reading that held it.
+    let records = dump(&dir.path().join("state"));
+    let runs = of(&records, "run");
+    let waits: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event"] == "cooldown")
+        .collect();
+    assert_eq!((runs.len(), waits.len()), (4, 4));
+    for (run, wait) in runs.iter().zip(&waits) {
+        assert_eq!(wait["run_id"], run["run_id"], "{wait}");
+        assert_eq!(wait["label"], run["label"]);
+        assert_eq!(wait["waited_us"], run["cooldown_us"]);
+        // The cap is checked after each 0.5 s window: it ends at 1 s, two windows.
+        assert!(wait["waited_us"].as_u64().unwrap() >= 1_000_000, "{wait}");
+        assert_eq!(wait["capped"], true);
+        assert_eq!(wait["temp_mc"], 90_000);
+        // The real /proc: the lead-in gave a baseline, the windows a busy share.
+        assert!(wait["baseline_busy_pct"].as_u64().unwrap() <= 100, "{wait}");
+        assert!(wait["busy_pct"].as_u64().unwrap() <= 100, "{wait}");
+        assert!(
+            wait["mono_us"].as_u64() <= run["phases"][0]["mono_us"].as_u64(),
+            "the wait ends before the run starts: {wait} {run}"
+        );
+    }
+}
+
+#[test]
+fn bench_exits_1_when_a_run_failed_with_dashes_for_what_it_did_not_measure_and_2_on_a_bad_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "name = \"half\"\n[[workload]]\nname = \"ok\"\nmodel = \"{}\"\nprompt_tokens = [8]\n\
+             gen_tokens = 2\nthreads = [1]\n[[workload]]\nname = \"gone\"\n\
+             model = \"missing.gguf\"\nprompt_tokens = [8]\ngen_tokens = 2\nthreads = [1]\n",
+            models().llama.display()
+        ),
+    )
+    .unwrap();
+    let cfg = config(dir.path(), &[]);
+    let bench = |plan: &Path| {
+        edgewatt()
+            .args(["bench"])
+            .arg(plan)
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
+    let out = bench(&plan);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let row = |test: &str| -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(test))
+            .unwrap_or_else(|| panic!("no row for {test}: {stdout}"));
+        line.split('|').map(|c| c.trim().to_owned()).collect()
+    };
+    // | model | size MiB | test | ok/runs | pp t/s | tg t/s | img tok | encode ms | peak RSS MiB |
+    let failed = row("gone/pp8/tg2/t1");
+    assert_eq!(failed[4], "0/1");
+    assert_eq!(&failed[5..10], ["-", "-", "-", "-", "-"], "{failed:?}");
+    assert_eq!(failed[2], "-", "no size without a model: {failed:?}");
+    let ok = row("ok/pp8/tg2/t1");
+    assert_eq!(ok[4], "1/1");
+    assert!(
+        ok[5].ends_with("± 0.0") && !ok[5].starts_with("0.0"),
+        "{ok:?}"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"bad\"\nrepetitions = 0\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n",
+    )
+    .unwrap();
+    let out = bench(&bad);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("key repetitions"),
+        "{stderr}"
     );
 }

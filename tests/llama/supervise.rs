@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use edgewatt::gguf::TensorData;
+use edgewatt::llama::STDERR_TAIL_LINES;
 use edgewatt::record::PhaseMark;
 
 use super::*;
@@ -75,4 +77,51 @@ fn a_worker_that_cannot_start_is_a_failed_run() {
         other => panic!("{other:?}"),
     }
     assert_eq!(run.worker_pid, 0);
+}
+
+#[test]
+fn a_worker_that_aborts_is_a_failed_run_with_sigabrt_and_its_last_stderr_lines() {
+    // A qwen2vl projector whose first merger matrix has the wrong input width: building
+    // the vision graph fails a GGML_ASSERT in ggml_mul_mat, and ggml aborts the worker.
+    let p = models().dir.join("qwen2vl-bad-merger.gguf");
+    let s = MmprojSpec::default();
+    let m = 4 * s.width;
+    qwen2vl_mmproj(&s)
+        .remove_tensor("mm.0.weight")
+        .tensor(
+            "mm.0.weight",
+            &[s.width, m],
+            TensorData::F32(vec![0.01; (s.width * m) as usize]),
+        )
+        .write_to(&p)
+        .unwrap();
+    let mut sup = supervisor();
+    let run = sup.run(&vlm_job(&p, 224, 224, 256), LIMIT);
+    match error_of(&run) {
+        RunError::WorkerDied {
+            signal,
+            exit_code,
+            status,
+            stderr_tail,
+        } => {
+            assert_eq!((*signal, *exit_code), (Some(libc::SIGABRT), None));
+            assert!(status.contains("SIGABRT"), "{status}");
+            assert!(stderr_tail.len() <= STDERR_TAIL_LINES);
+            // The assertion ggml printed is among the last lines (no gdb backtrace after
+            // it: the supervisor sets GGML_NO_BACKTRACE for its workers).
+            let last = stderr_tail.iter().rev().find(|l| !l.trim().is_empty());
+            assert!(
+                last.is_some_and(|l| l.contains("GGML_ASSERT(ggml_can_mul_mat(a, b)) failed")),
+                "{stderr_tail:#?}"
+            );
+            // The rendered error carries them too.
+            let text = error_of(&run).to_string();
+            assert!(text.contains("GGML_ASSERT"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sup.worker_pid(), None, "the aborted worker is gone");
+    let next = sup.run(&text_job(10, 2), LIMIT);
+    assert_ok(&next);
+    assert_ne!(next.worker_pid, run.worker_pid, "a fresh worker");
 }
