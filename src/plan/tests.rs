@@ -181,7 +181,7 @@ fn cooldown_keys_have_defaults_and_impossible_values_name_the_key() {
     );
     let e = with("cpu_margin = 5");
     assert!(
-        e.starts_with("bad.toml: ") && e.contains("cpu_margin") && e.contains("unknown field"),
+        e.starts_with("bad.toml:3:1: ") && e.contains("cpu_margin") && e.contains("unknown field"),
         "{e}"
     );
 }

@@ -229,13 +229,14 @@ fn a_path_that_is_no_trace_says_what_it_should_be() {
         e.contains("neither a CSV trace (it is not text), an edgewatt segment (*.ewlog) nor a state directory"),
         "{e}"
     );
-    // A damaged header after the magic is the store's error, naming the file.
+    // A damaged header costs only the header (the store still reads the frames after
+    // it); here there are none, so nothing to replay, said with the file's name.
     let bad = tmp.path().join("bad.ewlog");
     std::fs::write(&bad, b"EDGEWATT\x00\x05\x01\x00").unwrap();
     let e = ReplaySource::open(&bad).unwrap_err().to_string();
     assert!(
         e.starts_with(&format!(
-            "replay trace {}: cannot read it as an edgewatt log",
+            "replay trace {}: the log holds no power readings",
             bad.display()
         )),
         "{e}"
