@@ -15,8 +15,9 @@ use crate::record::RunPhase;
 use super::history::PowerHistory;
 
 /// Longest idle-baseline window before a run, µs. The baseline is the quiet stretch the
-/// run's cooldown waited for, up to this long; without a cooldown, the plan's idle
-/// lead-in; without either, this long before the run.
+/// run's cooldown waited for, up to this long; without a cooldown, or when its cap ended
+/// it (the machine was not quiet), the plan's idle lead-in; without either, this long
+/// before the run.
 pub(super) const BASELINE_MAX_US: u64 = 5_000_000;
 
 const fn energy_phase(p: RunPhase) -> Option<Phase> {
@@ -31,8 +32,10 @@ const fn energy_phase(p: RunPhase) -> Option<Phase> {
 }
 
 /// The run's measured energy, or `None` if it has no phase marks (it never started).
+/// `cooldown_capped`: the run's cooldown ended by its cap, not by a quiet machine.
 pub(super) fn energy_of(
     run: &Run,
+    cooldown_capped: bool,
     idle: Option<Window>,
     history: &PowerHistory,
     source_label: &str,
@@ -49,7 +52,8 @@ pub(super) fn energy_of(
             Some((p, Window::spanning(w[0].mono_us, w[1].mono_us)))
         })
         .collect();
-    let baseline_window = match (run.cooldown_us, idle) {
+    let quiet_us = if cooldown_capped { 0 } else { run.cooldown_us };
+    let baseline_window = match (quiet_us, idle) {
         (0, Some(w)) if w.end_us <= start => Some(w),
         (waited, _) => {
             let len = if waited == 0 {

@@ -176,11 +176,25 @@ impl Daemon {
     }
 
     /// A run ended: adds its measured energy and queues it for the log.
-    pub(super) fn finish_run(&mut self, mut run: Run, index: usize, total: usize) {
+    /// `cooldown_capped`: its cooldown ended by the cap (see `runs::energy_of`).
+    pub(super) fn finish_run(
+        &mut self,
+        mut run: Run,
+        index: usize,
+        total: usize,
+        cooldown_capped: bool,
+    ) {
         if let Some(p) = &mut self.power {
             p.drain(&mut self.records);
             let idle = self.idle_window;
-            run.energy = super::runs::energy_of(&run, idle, p.history(), p.label(), p.period_us());
+            run.energy = super::runs::energy_of(
+                &run,
+                cooldown_capped,
+                idle,
+                p.history(),
+                p.label(),
+                p.period_us(),
+            );
         }
         if self.keep_runs {
             eprintln!("{}", super::runs::progress_line(&run, index, total));
@@ -211,6 +225,7 @@ impl Daemon {
                 total,
                 cooldown,
             } => {
+                let capped = cooldown.as_ref().is_some_and(|(_, w)| w.capped);
                 if let Some((mono_us, w)) = cooldown {
                     if w.capped {
                         log::warn!(
@@ -237,7 +252,7 @@ impl Daemon {
                         },
                     });
                 }
-                self.finish_run(*run, index, total);
+                self.finish_run(*run, index, total, capped);
             }
             WorkMsg::PlanStarted {
                 name,

@@ -41,7 +41,7 @@ fn a_run_gets_gross_net_and_per_phase_energy() {
         ],
         0,
     );
-    let e = energy_of(&r, None, &history(), "replay", 100_000).unwrap();
+    let e = energy_of(&r, false, None, &history(), "replay", 100_000).unwrap();
     // 5 W over [10 s, 14 s].
     assert_eq!(e.run.gross_uj, 20_000_000);
     // Baseline over [5 s, 10 s): 4.9 s at 2 W + the 9.9→10.0 s ramp 2→5 W (0.35 J)
@@ -63,7 +63,7 @@ fn a_run_gets_gross_net_and_per_phase_energy() {
 #[test]
 fn the_baseline_is_the_cooldown_wait_when_shorter() {
     let r = run(&[(RunPhase::Load, 10 * S), (RunPhase::Done, 14 * S)], 2 * S);
-    let e = energy_of(&r, None, &history(), "replay", 100_000).unwrap();
+    let e = energy_of(&r, false, None, &history(), "replay", 100_000).unwrap();
     let base = e.baseline.unwrap();
     assert_eq!(base.window, Window::spanning(8 * S, 10 * S));
     // 1.9 s at 2 W + 0.35 J ramp = 4.15 J / 2 s.
@@ -72,9 +72,9 @@ fn the_baseline_is_the_cooldown_wait_when_shorter() {
 
 #[test]
 fn a_run_that_never_started_has_no_energy_and_one_without_readings_says_so() {
-    assert!(energy_of(&run(&[], 0), None, &history(), "replay", 100_000).is_none());
+    assert!(energy_of(&run(&[], 0), false, None, &history(), "replay", 100_000).is_none());
     let r = run(&[(RunPhase::Load, 100 * S), (RunPhase::Done, 101 * S)], 0);
-    let e = energy_of(&r, None, &history(), "replay", 100_000).unwrap();
+    let e = energy_of(&r, false, None, &history(), "replay", 100_000).unwrap();
     assert_eq!(e.run.covered_us, 0);
     assert!(e
         .summary()
@@ -85,10 +85,22 @@ fn a_run_that_never_started_has_no_energy_and_one_without_readings_says_so() {
 fn without_a_cooldown_the_plans_idle_lead_in_is_the_baseline() {
     let r = run(&[(RunPhase::Load, 10 * S), (RunPhase::Done, 14 * S)], 0);
     let idle = Window::spanning(2 * S, 5 * S);
-    let e = energy_of(&r, Some(idle), &history(), "replay", 100_000).unwrap();
+    let e = energy_of(&r, false, Some(idle), &history(), "replay", 100_000).unwrap();
     let base = e.baseline.unwrap();
     assert_eq!(base.window, idle);
     assert_eq!(base.power_uw, 2_000_000, "2 W all along the lead-in");
     // 20 J − 2 W × 4 s.
     assert_eq!(e.run.net_uj, Some(12_000_000));
+}
+
+#[test]
+fn a_cooldown_ended_by_its_cap_is_no_baseline() {
+    // Waited 2 s but the cap ended it: the machine was busy, so the lead-in is the
+    // baseline when there is one, else the 5 s before the run.
+    let r = run(&[(RunPhase::Load, 10 * S), (RunPhase::Done, 14 * S)], 2 * S);
+    let idle = Window::spanning(2 * S, 5 * S);
+    let e = energy_of(&r, true, Some(idle), &history(), "replay", 100_000).unwrap();
+    assert_eq!(e.baseline.unwrap().window, idle);
+    let e = energy_of(&r, true, None, &history(), "replay", 100_000).unwrap();
+    assert_eq!(e.baseline.unwrap().window, Window::spanning(5 * S, 10 * S));
 }
