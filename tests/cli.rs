@@ -189,11 +189,7 @@ fn an_unusable_state_dir_is_a_clear_error() {
 fn sigterm_flushes_and_seals() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let child = Ready::new(dir.path()).spawn(
-        edgewatt()
-            .args(["run", "--rate-hz", "50", "--state-dir"])
-            .arg(&state),
-    );
+    let child = Ready::new(dir.path()).run(&state, 50);
     std::thread::sleep(Duration::from_millis(1500));
     signal(child.id(), libc::SIGTERM);
     let out = child.wait_with_output().unwrap();

@@ -7,14 +7,8 @@ use serde_json::Value;
 
 use crate::common::dump;
 use crate::common::edgewatt;
+use crate::common::jsonl;
 use crate::common::ok;
-
-fn jsonl(out: &std::process::Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l:?}: {e}")))
-        .collect()
-}
 
 fn count_of(records: &[Value], t: &str) -> usize {
     records.iter().filter(|r| r["type"] == t).count()
@@ -48,7 +42,7 @@ fn dump_filters_by_type_time_and_segment() {
         &state,
         &["dump", "--format", "jsonl", "--type", "sample,seal"],
     );
-    let picked = jsonl(&out);
+    let picked = jsonl(&out.stdout);
     assert_eq!(picked.len(), samples + seals);
     assert!(picked
         .iter()
@@ -67,7 +61,7 @@ fn dump_filters_by_type_time_and_segment() {
             "dump", "--format", "jsonl", "--type", "sample", "--since", since, "--until", until,
         ],
     );
-    let window: Vec<String> = jsonl(&out)
+    let window: Vec<String> = jsonl(&out.stdout)
         .iter()
         .map(|r| r["wall"].as_str().unwrap().to_owned())
         .collect();
@@ -91,7 +85,7 @@ fn dump_filters_by_type_time_and_segment() {
             segments[1].to_str().unwrap(),
         ],
     );
-    let second = jsonl(&out);
+    let second = jsonl(&out.stdout);
     let first_seq = second[0]["seq"].as_u64().unwrap();
     assert!(first_seq > 0, "the second segment does not start at seq 0");
     assert_eq!(count_of(&second, "seal"), 1);

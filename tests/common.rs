@@ -54,9 +54,22 @@ pub fn signal(pid: u32, sig: i32) {
 
 /// Every record of the state dir, via `dump --format jsonl`.
 pub fn dump(state_dir: &Path) -> Vec<Value> {
+    jsonl(&ok(state_dir, &["dump", "--format", "jsonl"]).stdout)
+}
+
+/// Every record `dump` still reads from a damaged state dir, and what it said on stderr.
+pub fn dump_with_stderr(state_dir: &Path) -> (Vec<Value>, String) {
     let out = ok(state_dir, &["dump", "--format", "jsonl"]);
-    String::from_utf8(out.stdout)
-        .expect("utf-8 dump")
+    (
+        jsonl(&out.stdout),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// JSON lines, one value each.
+pub fn jsonl(bytes: &[u8]) -> Vec<Value> {
+    std::str::from_utf8(bytes)
+        .expect("utf-8 JSON lines")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
         .collect()
@@ -64,12 +77,7 @@ pub fn dump(state_dir: &Path) -> Vec<Value> {
 
 /// Per-segment summaries, via `inspect --format json`.
 pub fn inspect(state_dir: &Path) -> Vec<Value> {
-    let out = ok(state_dir, &["inspect", "--format", "json"]);
-    String::from_utf8(out.stdout)
-        .expect("utf-8 inspect")
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect()
+    jsonl(&ok(state_dir, &["inspect", "--format", "json"]).stdout)
 }
 
 /// A config file with a fast fsync, written into `dir`.
@@ -107,6 +115,15 @@ impl Ready {
         sock.set_read_timeout(Some(Duration::from_secs(60)))
             .expect("socket timeout");
         Self { path, sock }
+    }
+
+    /// `edgewatt run --rate-hz RATE_HZ --state-dir STATE`, once it is ready.
+    pub fn run(&self, state: &Path, rate_hz: u32) -> Child {
+        self.spawn(
+            edgewatt()
+                .args(["run", "--rate-hz", &rate_hz.to_string(), "--state-dir"])
+                .arg(state),
+        )
     }
 
     /// Spawns `cmd` with `NOTIFY_SOCKET` set and returns once it said `READY=1`; kills it

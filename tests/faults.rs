@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::dump;
-use crate::common::edgewatt;
+use crate::common::dump_with_stderr;
 use crate::common::inspect;
 use crate::common::signal;
 use crate::common::Ready;
@@ -15,11 +15,7 @@ use crate::common::Ready;
 fn a_stalled_daemon_logs_late_ticks_and_stays_on_its_grid() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let child = Ready::new(dir.path()).spawn(
-        edgewatt()
-            .args(["run", "--rate-hz", "50", "--state-dir"])
-            .arg(&state),
-    );
+    let child = Ready::new(dir.path()).run(&state, 50);
     std::thread::sleep(Duration::from_millis(600));
     signal(child.id(), libc::SIGSTOP);
     std::thread::sleep(Duration::from_millis(400));
@@ -88,19 +84,8 @@ fn a_segment_damaged_in_the_middle_keeps_every_other_record() {
     }
     std::fs::write(&seg, &bytes).unwrap();
 
-    let out = edgewatt()
-        .args(["dump", "--format", "jsonl", "--state-dir"])
-        .arg(&state)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (after, err) = dump_with_stderr(&state);
     assert!(err.contains("corrupt bytes at offset"), "{err}");
-    let after: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let samples = |v: &[Value]| v.iter().filter(|r| r["type"] == "sample").count();
     let lost = samples(&before) - samples(&after);
     assert!(lost > 0, "the damaged block's samples are gone");
@@ -171,23 +156,12 @@ fn a_damaged_header_loses_only_device_boot_and_wall_times() {
     bytes[20] ^= 0x01;
     std::fs::write(&seg, &bytes).unwrap();
 
-    let out = edgewatt()
-        .args(["dump", "--format", "jsonl", "--state-dir"])
-        .arg(&state)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (after, err) = dump_with_stderr(&state);
     assert!(
         err.contains("header frame unreadable (CRC mismatch)")
             && err.contains("wall times unknown"),
         "{err}"
     );
-    let after: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     // Every record is there, as written; before the clock step its wall time is unknown.
     let mut want = before.clone();
     for v in &mut want[..21] {
