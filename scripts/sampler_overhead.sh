@@ -2,6 +2,9 @@
 # Decode tokens/s with edgewatt's 10 Hz sampler on vs off (ABBA-alternated runs of the
 # same supervised llama.cpp worker, in one process), printing the means, spread and the
 # slowdown. See examples/sampler_overhead.rs.
+# The effect at 10 Hz is below run-to-run noise on a shared VM; each tick costs the same
+# sampler CPU, so the slowdown scales with the rate: measure at --rate-hz 100 and divide by
+# ten to resolve it (use --threads = all cores: the sampler then has to preempt llama.cpp).
 #
 # Usage: scripts/sampler_overhead.sh [--threads 1] [--pairs 12] [--gen-tokens 256] [--rate-hz 10]
 # Env: EDGEWATT_PROFILE=release|dev (cargo profile of the example; llama.cpp is -O3 in both).
