@@ -154,7 +154,7 @@ fn bad_plans_are_reported_naming_the_plan_file() {
     );
     assert!(
         err.contains(&format!(
-            "plan {}: workload \"\": key repetitions: must be at least 1",
+            "plan {}: key repetitions: must be at least 1",
             impossible.display()
         )),
         "{err}"

@@ -211,13 +211,23 @@ pub enum PlanError {
         column: usize,
         message: String,
     },
-    #[error("{}: workload {workload:?}: key {key}: {message}", path.display())]
+    /// A plan-level key has an empty `workload`.
+    #[error("{}: {}key {key}: {message}", path.display(), in_workload(workload))]
     Value {
         path: PathBuf,
         workload: String,
         key: String,
         message: String,
     },
+}
+
+/// `workload "NAME": ` for a workload's key, nothing for a plan-level one.
+fn in_workload(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!("workload {name:?}: ")
+    }
 }
 
 impl Plan {

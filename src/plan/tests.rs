@@ -135,10 +135,7 @@ fn unknown_keys_and_impossible_values_name_the_file_and_key() {
         "bad.toml: workload \"a\": key mmproj/images: a VLM workload needs both"
     );
     let e = error("name = \"x\"\nworkload = []\n");
-    assert_eq!(
-        e,
-        "bad.toml: workload \"\": key workload: the plan has no [[workload]]"
-    );
+    assert_eq!(e, "bad.toml: key workload: the plan has no [[workload]]");
     let e = error("name = \"x\"\n[[workload]]\nname = \"a\"\nmodel = \"m\"\nmmproj = \"p\"\nimages = [\"0x5\"]\n");
     assert_eq!(
         e,
@@ -165,19 +162,19 @@ fn cooldown_keys_have_defaults_and_impossible_values_name_the_key() {
     };
     assert_eq!(
         with("cpu_margin_pct = 101"),
-        "bad.toml: workload \"\": key cooldown.cpu_margin_pct: 101 is not a share of 0..=100 %"
+        "bad.toml: key cooldown.cpu_margin_pct: 101 is not a share of 0..=100 %"
     );
     assert_eq!(
         with("cpu_busy_below_pct = 0"),
-        "bad.toml: workload \"\": key cooldown.cpu_busy_below_pct: 0 is not in 1..=100 %"
+        "bad.toml: key cooldown.cpu_busy_below_pct: 0 is not in 1..=100 %"
     );
     assert_eq!(
         with("temp_below_mc = 60"),
-        "bad.toml: workload \"\": key cooldown.temp_below_mc: 60 m°C is not in 1000..=150000 (m°C: 60 °C is 60000)"
+        "bad.toml: key cooldown.temp_below_mc: 60 m°C is not in 1000..=150000 (m°C: 60 °C is 60000)"
     );
     assert_eq!(
         with("max_wait_s = 0"),
-        "bad.toml: workload \"\": key cooldown.max_wait_s: must be at least 1 (for no cooldown, leave out [cooldown])"
+        "bad.toml: key cooldown.max_wait_s: must be at least 1 (for no cooldown, leave out [cooldown])"
     );
     let e = with("cpu_margin = 5");
     assert!(
@@ -273,12 +270,12 @@ fn times_of_day_and_intervals_are_checked() {
         "name = \"x\"\n[when]\nat = [\"25:00\"]\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n";
     assert_eq!(
         error(plan),
-        "bad.toml: workload \"\": key when.at: \"25:00\" is not HH:MM (00:00 to 23:59)"
+        "bad.toml: key when.at: \"25:00\" is not HH:MM (00:00 to 23:59)"
     );
     let plan = "name = \"x\"\n[when]\nevery_s = 0\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n";
     assert_eq!(
         error(plan),
-        "bad.toml: workload \"\": key when.every_s: must be at least 1"
+        "bad.toml: key when.every_s: must be at least 1"
     );
     let plan = "name = \"x\"\n[when]\nevery = 5\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n";
     assert!(error(plan).contains("every"), "unknown key");
