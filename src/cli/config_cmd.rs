@@ -34,13 +34,28 @@ pub fn run(cli: &Cli, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
                 .map_or_else(|| "the config".to_owned(), |p| p.display().to_string());
             for path in &cfg.plans {
                 match Plan::load(path) {
-                    Ok(plan) => writeln!(
-                        out,
-                        "ok: plan {} ({:?}, {} workloads)",
-                        path.display(),
-                        plan.name,
-                        plan.workloads.len()
-                    )?,
+                    Ok(plan) => {
+                        let missing = plan.missing_files();
+                        for (workload, key, file) in &missing {
+                            eprintln!(
+                                "edgewatt: error: plan {}: workload {workload:?}: key {key}: \
+                                 {} does not exist; put the file there or fix the path \
+                                 (relative paths are relative to the plan)",
+                                path.display(),
+                                file.display()
+                            );
+                        }
+                        failed |= !missing.is_empty();
+                        if missing.is_empty() {
+                            writeln!(
+                                out,
+                                "ok: plan {} ({:?}, {} workloads)",
+                                path.display(),
+                                plan.name,
+                                plan.workloads.len()
+                            )?;
+                        }
+                    }
                     Err(e) => {
                         failed = true;
                         eprintln!("edgewatt: error: plan {e} (listed in `plans` of {listed_in})");

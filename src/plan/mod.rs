@@ -260,6 +260,37 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Files the plan's workloads name that do not exist now (model, mmproj unless
+    /// generated, corpus, image files): `(workload, key, path)`. Not an error of the plan
+    /// itself — a model may be copied in later, and a run without it fails naming it — but
+    /// what `config check` reports.
+    #[must_use]
+    pub fn missing_files(&self) -> Vec<(&str, &'static str, PathBuf)> {
+        let mut missing = Vec::new();
+        for w in &self.workloads {
+            let mut need = |key: &'static str, path: &Path| {
+                if !path.exists() {
+                    missing.push((w.name.as_str(), key, path.to_path_buf()));
+                }
+            };
+            need("model", &w.model);
+            if let Some(m) = w.mmproj.as_ref() {
+                if !m.to_str().is_some_and(|m| m.starts_with("generate:")) {
+                    need("mmproj", m);
+                }
+            }
+            if let Some(c) = w.corpus.as_ref() {
+                need("corpus", c);
+            }
+            for img in &w.images {
+                if expand::parse_size(img).is_none() {
+                    need("images", Path::new(img));
+                }
+            }
+        }
+        missing
+    }
+
     /// Parses and checks plan text; `path` only names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, PlanError> {
         let plan: Self = toml::from_str(text).map_err(|e| {
