@@ -71,16 +71,21 @@ fn play(src: &mut ReplaySource, start_us: u64, step_us: u64) -> Vec<PowerReading
     }
 }
 
-#[test]
-fn a_state_directory_replays_every_power_reading_on_the_clock() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("state");
-    let note = Record::Event(Event {
+/// A record that is not a power reading.
+fn note() -> Record {
+    Record::Event(Event {
         mono_us: 1,
         kind: EventKind::Stop {
             reason: "test".into(),
         },
-    });
+    })
+}
+
+#[test]
+fn a_state_directory_replays_every_power_reading_on_the_clock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    let note = note();
     // Boot a: two INA219 blocks 10 ms apart, one reading flagged stuck.
     session(
         &dir,
@@ -187,13 +192,7 @@ fn one_segment_file_replays_its_own_readings() {
 fn a_log_without_power_readings_is_a_named_error() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("state");
-    let note = Record::Event(Event {
-        mono_us: 1,
-        kind: EventKind::Stop {
-            reason: "test".into(),
-        },
-    });
-    session(&dir, "boot-a", 1_000, &[note]);
+    session(&dir, "boot-a", 1_000, &[note()]);
     let e = ReplaySource::open(&dir).unwrap_err().to_string();
     assert_eq!(
         e,
