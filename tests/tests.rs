@@ -13,6 +13,7 @@ mod llama;
 mod packaging;
 mod power_faults;
 mod power_log;
+mod power_registry;
 mod power_sources;
 mod sampler;
 mod store;
