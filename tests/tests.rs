@@ -7,6 +7,7 @@ mod config_check;
 mod derive;
 mod faults;
 mod kill;
+mod layout;
 #[cfg(feature = "llama")]
 mod llama;
 #[cfg(target_os = "linux")]
