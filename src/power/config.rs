@@ -1,4 +1,4 @@
-//! The `[power]` section of the configuration file: [`PowerConfig`](super::PowerConfig) has
+//! The `[power]` section of the configuration file: [`PowerConfig`] has
 //! `source` and one section per registered source kind (see [`super::registry`]).
 //!
 //! ```toml

@@ -2,7 +2,7 @@
 //! in one table ([`super::KINDS`]), from which the rest of the crate works.
 //!
 //! Config parsing ([`SourceChoice`], the `[power.<name>]` sections of
-//! [`PowerConfig`](super::PowerConfig)) and validation ([`PowerConfig::check`]), `auto`
+//! [`PowerConfig`]) and validation ([`PowerConfig::check`]), `auto`
 //! detection and opening ([`super::detect`]), `edgewatt sensors`, `config check` (which
 //! opens file-backed sources such as a replay trace) and every message that lists the
 //! sources read it. A source kind is declared by the `KIND` constant in its own file and

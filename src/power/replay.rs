@@ -6,7 +6,7 @@
 //!   and `#` comments are skipped; or
 //! - an edgewatt log: one segment file (`*.ewlog`, `*.ewlog.open`) or a state directory (all
 //!   its segments in order), whose Power records are played with their raw integers and
-//!   flags (see [`super::replay_log`]).
+//!   flags (read by the private `replay_log` module).
 //!
 //! [`ReplaySource::open`] tells them apart by content: a directory is a state directory, a
 //! file starting with the segment magic is a segment, anything else is read as CSV.
