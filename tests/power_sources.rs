@@ -73,7 +73,7 @@ fn pmic_malformed_output_names_the_line() {
 }
 
 /// A fake `vcgencmd` that prints a fixture when asked for `pmic_read_adc`.
-fn fake_vcgencmd(dir: &Path, fixture_name: &str) -> PathBuf {
+pub fn fake_vcgencmd(dir: &Path, fixture_name: &str) -> PathBuf {
     let fixture_path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/pmic")
         .join(fixture_name);
@@ -325,88 +325,4 @@ fn power_config_reads_from_toml_and_refuses_unknown_keys() {
     );
     let off: PowerConfig = toml::from_str("source = \"none\"\n").unwrap();
     assert!(detect::open_configured(&off).unwrap().is_none());
-}
-
-/// `edgewatt sensors --seconds 0` with `args`; its stdout.
-fn sensors(args: &[&std::ffi::OsStr]) -> String {
-    let out = crate::common::edgewatt()
-        .args(["sensors", "--seconds", "0"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-#[test]
-fn sensors_reads_the_config_file_and_its_flags_override_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let script = fake_vcgencmd(dir.path(), "pi5_load.txt");
-    let config = dir.path().join("edgewatt.toml");
-    fs::write(
-        &config,
-        format!(
-            "[power.pmic]\nvcio = \"{}\"\nvcgencmd = \"{}\"\ninterval_ms = 250\n\
-             [power.rapl]\nroot = \"{}\"\n[power.ina219]\nbus = 250\n",
-            dir.path().join("no-vcio").display(),
-            script.display(),
-            dir.path().join("no-powercap").display()
-        ),
-    )
-    .unwrap();
-    let with = |extra: &[&str]| {
-        let mut args = vec![std::ffi::OsStr::new("--config"), config.as_os_str()];
-        args.extend(extra.iter().map(std::ffi::OsStr::new));
-        sensors(&args)
-    };
-    // The file: the PMIC is found through its command, polled at its interval; the INA219
-    // and RAPL are looked for where it says.
-    let text = with(&[]);
-    let lines: Vec<&str> = text.lines().collect();
-    assert!(
-        lines[0].starts_with("ina219  absent   ina219 not found at /dev/i2c-250"),
-        "{text}"
-    );
-    assert!(
-        lines[1].starts_with(&format!(
-            "pmic    present  pmic via `{} pmic_read_adc` every 250ms",
-            script.display()
-        )),
-        "{text}"
-    );
-    assert!(
-        lines[2].starts_with(&format!(
-            "rapl    absent   rapl not found at {}",
-            dir.path().join("no-powercap").display()
-        )),
-        "{text}"
-    );
-    assert_eq!(lines.len(), 3, "{text}");
-    // Flags win over the file.
-    let text = with(&["--vcgencmd", "/nonexistent/vcgencmd", "--i2c-bus", "251"]);
-    assert!(text.contains("ina219 not found at /dev/i2c-251"), "{text}");
-    assert!(
-        text.contains("pmic    absent   pmic not found at ")
-            && text.contains("`/nonexistent/vcgencmd`"),
-        "{text}"
-    );
-    assert!(
-        text.ends_with("no power source found: runs get estimates only\n"),
-        "{text}"
-    );
-    // A flag the configuration check refuses is an error naming the key.
-    let out = crate::common::edgewatt()
-        .args(["sensors", "--seconds", "0", "--address", "0x30"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.starts_with("edgewatt: error: power.ina219.address: 0x30 is out of range"),
-        "{err}"
-    );
 }
