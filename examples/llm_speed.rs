@@ -1,6 +1,6 @@
 //! Drives edgewatt's real llama path (Supervisor → `worker` child → llama.cpp) one run
 //! per `run` line read on stdin, printing one JSON line per run. The model stays loaded
-//! in the worker between runs, as in the daemon. Used by scripts/llcp_compare.py, which
+//! in the worker between runs, as in the daemon. Used by compare/llcp_compare.py, which
 //! interleaves these runs with llama-cpp-python's.
 //!
 //! `cargo run --release --example llm_speed -- MODEL --prompt-file F --threads 1`

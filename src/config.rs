@@ -32,7 +32,7 @@ pub struct Config {
     /// Plan files (TOML) the daemon runs unattended, each when its `[when]` says.
     pub plans: Vec<PathBuf>,
     /// Power sources (`[power]`, `[power.ina219]`, …): see docs/POWER.md.
-    pub power: crate::power::config::PowerConfig,
+    pub power: crate::power::PowerConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,7 +93,7 @@ impl Default for Config {
             sampler: SamplerConfig::default(),
             store: StoreConfig::default(),
             clock: ClockConfig::default(),
-            power: crate::power::config::PowerConfig::default(),
+            power: crate::power::PowerConfig::default(),
         }
     }
 }

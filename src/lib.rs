@@ -1,10 +1,32 @@
 //! edgewatt measures what local LLM and VLM inference costs on a Raspberry Pi 5.
 //!
-//! The crate follows the data from the kernel to the report:
-//! readers ([`sampler`]) → raw records ([`record`]) → on-disk store ([`store`]) →
-//! derived values ([`derive`](mod@derive)) → command line ([`cli`]).
-//! Records hold raw counters in integer units; everything else is derived later, so
-//! old logs can be re-analysed after a better calibration.
+//! The crate follows the data from the kernel to the report (ARCHITECTURE.md has the
+//! dependency rules). Records hold raw counters in integer units; everything else is derived
+//! later, so old logs can be re-analysed after a better calibration.
+//!
+//! Foundations:
+//! - [`clock`]: CLOCK_MONOTONIC µs and the wall-clock anchors that date it.
+//! - [`config`]: the TOML configuration, defaults in one place, errors at `file:line:column`.
+//!
+//! Readers, which make records:
+//! - [`sampler`]: `/proc` and `/sys` (CPU ticks, memory, tracked processes, temperature,
+//!   frequency, throttling) at a fixed rate, from injectable roots.
+//! - [`power`]: measured power from the registered sources (INA219, Pi 5 PMIC, RAPL, replay)
+//!   on a thread of its own.
+//! - [`plan`]: plan files: the workloads to run and when.
+//! - [`llama`] (feature `llama`): llama.cpp workloads in a supervised worker process.
+//! - [`gguf`]: reading, writing and generating GGUF files (tiny test models, projectors).
+//! - [`synth`]: seeded synthetic traces for tests and benchmarks.
+//!
+//! Records, stored and read back:
+//! - [`record`]: the record types and their codecs, as they are on disk (frozen).
+//! - [`store`]: segment files of COBS+CRC frames: writing, rotation, retention, recovery,
+//!   reading back.
+//!
+//! Derived and shown:
+//! - [`derive`](mod@derive): rates, baselines, areas under the curve, energy.
+//! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
+//! - [`cli`]: the command line, one module per subcommand.
 #![deny(clippy::all)]
 
 pub mod cli;

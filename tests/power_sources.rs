@@ -8,11 +8,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
 use edgewatt::power::clock::FakeClock;
-use edgewatt::power::config::PmicConfig;
-use edgewatt::power::config::PowerConfig;
-use edgewatt::power::config::SourceChoice;
 use edgewatt::power::detect;
 use edgewatt::power::pmic;
+use edgewatt::power::pmic::PmicConfig;
 use edgewatt::power::pmic::PmicSource;
 use edgewatt::power::rapl::counter_delta;
 use edgewatt::power::rapl::RaplSource;
@@ -20,8 +18,10 @@ use edgewatt::power::reader::run_loop;
 use edgewatt::power::reader::PowerMsg;
 use edgewatt::power::reader::PowerReader;
 use edgewatt::power::reader::ReaderConfig;
+use edgewatt::power::registry::SourceChoice;
 use edgewatt::power::replay::ReplaySource;
 use edgewatt::power::vcio;
+use edgewatt::power::PowerConfig;
 use edgewatt::power::PowerError;
 use edgewatt::power::PowerReading;
 use edgewatt::power::PowerSource;
@@ -73,7 +73,7 @@ fn pmic_malformed_output_names_the_line() {
 }
 
 /// A fake `vcgencmd` that prints a fixture when asked for `pmic_read_adc`.
-fn fake_vcgencmd(dir: &Path, fixture_name: &str) -> PathBuf {
+pub fn fake_vcgencmd(dir: &Path, fixture_name: &str) -> PathBuf {
     let fixture_path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/pmic")
         .join(fixture_name);
@@ -308,7 +308,7 @@ fn power_config_reads_from_toml_and_refuses_unknown_keys() {
         "source = \"ina219\"\n[ina219]\naddress = 0x42\nshunt_uohm = 20000\nmax_current_ma = 4000\n",
     )
     .unwrap();
-    assert_eq!(cfg.source, SourceChoice::Ina219);
+    assert_eq!(cfg.source, SourceChoice::Only(SourceId::Ina219));
     assert_eq!(
         (
             cfg.ina219.address,

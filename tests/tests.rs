@@ -7,12 +7,14 @@ mod config_check;
 mod derive;
 mod faults;
 mod kill;
+mod layout;
 #[cfg(feature = "llama")]
 mod llama;
 #[cfg(target_os = "linux")]
 mod packaging;
 mod power_faults;
 mod power_log;
+mod power_registry;
 mod power_sources;
 mod sampler;
 mod store;

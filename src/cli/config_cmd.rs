@@ -7,9 +7,6 @@ use clap::Subcommand;
 
 use super::Cli;
 use crate::plan::Plan;
-use crate::power::config::SourceChoice;
-use crate::power::replay::ReplaySource;
-use crate::power::PowerSource as _;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -62,15 +59,16 @@ pub fn run(cli: &Cli, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            // A replay trace that cannot be played would leave the daemon without power
-            // readings (a `sensor_absent` warning): the check reports it.
-            if cfg.power.source == SourceChoice::Replay {
-                if let Some(path) = &cfg.power.replay.path {
-                    match ReplaySource::open(path) {
-                        Ok(trace) => writeln!(out, "ok: power.replay.path: {}", trace.label())?,
+            // A source that needs no hardware (a replay trace) and cannot be opened would
+            // leave the daemon without power readings (a `sensor_absent` warning): the
+            // check opens the chosen one and reports it.
+            if let Some(kind) = cfg.power.source.kind() {
+                if let Some(key) = kind.file_key {
+                    match (kind.open)(&cfg.power) {
+                        Ok(source) => writeln!(out, "ok: power.{key}: {}", source.label())?,
                         Err(e) => {
                             failed = true;
-                            eprintln!("edgewatt: error: power.replay.path: {e}");
+                            eprintln!("edgewatt: error: power.{key}: {e}");
                         }
                     }
                 }

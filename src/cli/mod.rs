@@ -47,7 +47,8 @@ pub enum Command {
     Dump(dump::DumpArgs),
     /// Summarise each segment: span, record counts, gaps, late ticks, corrupt frames.
     Inspect(inspect::InspectArgs),
-    /// Detect power sources (INA219, Pi 5 PMIC, RAPL, replay) and show live V, A, W.
+    /// Detect power sources and show live V, A, W.
+    #[command(long_about = crate::power::registry::sensors_help())]
     Sensors(sensors::SensorsArgs),
     /// Check or print the configuration.
     #[command(subcommand)]
@@ -114,7 +115,7 @@ pub fn main() -> ExitCode {
         Command::Sample(args) => sample::run(&cli, args),
         Command::Dump(args) => dump::run(&cli, args),
         Command::Inspect(args) => inspect::run(&cli, args),
-        Command::Sensors(args) => sensors::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Sensors(args) => sensors::run(&cli, args).map(|()| ExitCode::SUCCESS),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         #[cfg(feature = "llama")]
         Command::Bench(args) => bench::run(&cli, args),

@@ -8,17 +8,16 @@ use std::time::Instant;
 use clap::Args;
 
 use crate::power::clock::MonoClock;
-use crate::power::config::PowerConfig;
 use crate::power::detect;
 use crate::power::reader::PowerMsg;
 use crate::power::reader::PowerReader;
 use crate::power::reader::ReaderConfig;
-use crate::power::replay::ReplaySource;
+use crate::power::PowerConfig;
 use crate::power::PowerReading;
 use crate::power::PowerSource;
-use crate::power::SourceId;
 
-/// Detect power sensors (INA219, Pi 5 PMIC, RAPL) and show live readings.
+/// `edgewatt sensors`: its flags override the configuration's `[power]` section (see
+/// `--config`), whose defaults are [`PowerConfig::default`]'s.
 #[derive(Debug, Clone, Args)]
 pub struct SensorsArgs {
     /// Show live readings for this many seconds (0: detect only).
@@ -27,29 +26,29 @@ pub struct SensorsArgs {
     /// Print one line per source every this many milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub interval_ms: u64,
-    /// I2C bus of the INA219 (/dev/i2c-N).
-    #[arg(long, default_value_t = 1)]
-    pub i2c_bus: u8,
-    /// I2C address of the INA219 (0x40..=0x4F).
-    #[arg(long, default_value = "0x40", value_parser = parse_address)]
-    pub address: u8,
-    /// INA219 shunt resistance, µΩ.
-    #[arg(long, default_value_t = 10_000)]
-    pub shunt_uohm: u32,
-    /// Largest current expected through the INA219, mA.
-    #[arg(long, default_value_t = 6_500)]
-    pub max_current_ma: u32,
-    /// Firmware mailbox device for the PMIC.
-    #[arg(long, default_value = "/dev/vcio")]
-    pub vcio: PathBuf,
-    /// vcgencmd program, used when the mailbox is not.
-    #[arg(long, default_value = "vcgencmd")]
-    pub vcgencmd: PathBuf,
-    /// powercap root for RAPL.
-    #[arg(long, default_value = "/sys/class/powercap")]
-    pub powercap_root: PathBuf,
+    /// I2C bus of the INA219, /dev/i2c-N [config: power.ina219.bus].
+    #[arg(long)]
+    pub i2c_bus: Option<u8>,
+    /// I2C address of the INA219, 0x40..=0x4F [config: power.ina219.address].
+    #[arg(long, value_parser = parse_address)]
+    pub address: Option<u8>,
+    /// INA219 shunt resistance, µΩ [config: power.ina219.shunt_uohm].
+    #[arg(long)]
+    pub shunt_uohm: Option<u32>,
+    /// Largest current expected through the INA219, mA [config: power.ina219.max_current_ma].
+    #[arg(long)]
+    pub max_current_ma: Option<u32>,
+    /// Firmware mailbox device for the PMIC [config: power.pmic.vcio].
+    #[arg(long)]
+    pub vcio: Option<PathBuf>,
+    /// vcgencmd program, used when the mailbox is not [config: power.pmic.vcgencmd].
+    #[arg(long)]
+    pub vcgencmd: Option<PathBuf>,
+    /// powercap root for RAPL [config: power.rapl.root].
+    #[arg(long)]
+    pub powercap_root: Option<PathBuf>,
     /// Also play back this trace: a CSV file (`mono_us,bus_uv,current_ua,power_uw`), an
-    /// edgewatt segment (*.ewlog) or a state directory.
+    /// edgewatt segment (*.ewlog) or a state directory [config: power.replay.path].
     #[arg(long)]
     pub replay: Option<PathBuf>,
 }
@@ -63,18 +62,25 @@ fn parse_address(text: &str) -> Result<u8, String> {
 }
 
 impl SensorsArgs {
-    /// The `[power]` configuration these flags describe.
+    /// `base` (the configuration's `[power]`) with the flags given applied over it.
     #[must_use]
-    pub fn power_config(&self) -> PowerConfig {
-        let mut cfg = PowerConfig::default();
-        cfg.ina219.bus = self.i2c_bus;
-        cfg.ina219.address = self.address;
-        cfg.ina219.shunt_uohm = self.shunt_uohm;
-        cfg.ina219.max_current_ma = self.max_current_ma;
-        cfg.pmic.vcio.clone_from(&self.vcio);
-        cfg.pmic.vcgencmd.clone_from(&self.vcgencmd);
-        cfg.rapl.root.clone_from(&self.powercap_root);
-        cfg.replay.path.clone_from(&self.replay);
+    pub fn power_config(&self, base: &PowerConfig) -> PowerConfig {
+        fn set<T: Clone>(slot: &mut T, flag: Option<&T>) {
+            if let Some(value) = flag {
+                slot.clone_from(value);
+            }
+        }
+        let mut cfg = base.clone();
+        set(&mut cfg.ina219.bus, self.i2c_bus.as_ref());
+        set(&mut cfg.ina219.address, self.address.as_ref());
+        set(&mut cfg.ina219.shunt_uohm, self.shunt_uohm.as_ref());
+        set(&mut cfg.ina219.max_current_ma, self.max_current_ma.as_ref());
+        set(&mut cfg.pmic.vcio, self.vcio.as_ref());
+        set(&mut cfg.pmic.vcgencmd, self.vcgencmd.as_ref());
+        set(&mut cfg.rapl.root, self.powercap_root.as_ref());
+        if self.replay.is_some() {
+            cfg.replay.path.clone_from(&self.replay);
+        }
         cfg
     }
 }
@@ -97,21 +103,13 @@ pub fn format_reading(r: &PowerReading) -> String {
     )
 }
 
-/// Detects the sources and writes the table; returns the ones present.
+/// Detects the sources `cfg` describes and writes the table; returns the ones present.
 pub fn detect_into(
-    args: &SensorsArgs,
+    cfg: &PowerConfig,
     out: &mut impl Write,
 ) -> std::io::Result<Vec<Box<dyn PowerSource>>> {
-    let cfg = args.power_config();
-    let mut found = detect::detect_all(&cfg);
-    if let Some(path) = &args.replay {
-        found.push((
-            SourceId::Replay,
-            ReplaySource::open(path).map(|s| Box::new(s) as Box<dyn PowerSource>),
-        ));
-    }
     let mut present = Vec::new();
-    for (id, result) in found {
+    for (id, result) in detect::detect_all(cfg) {
         match result {
             Ok(source) => {
                 writeln!(out, "{:<7} present  {}", id.name(), source.label())?;
@@ -126,11 +124,14 @@ pub fn detect_into(
     Ok(present)
 }
 
-/// Runs `edgewatt sensors`.
-pub fn run(args: &SensorsArgs) -> anyhow::Result<()> {
+/// Runs `edgewatt sensors` with the configuration `--config` names (or the default file).
+pub fn run(cli: &super::Cli, args: &SensorsArgs) -> anyhow::Result<()> {
+    let cfg = args.power_config(&super::load_config(cli)?.power);
+    cfg.check()
+        .map_err(|e| anyhow::anyhow!("{e} (from a flag of `edgewatt sensors`)"))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let present = detect_into(args, &mut out)?;
+    let present = detect_into(&cfg, &mut out)?;
     if present.is_empty() || args.seconds == 0 {
         return Ok(());
     }
@@ -189,7 +190,7 @@ mod tests {
     }
 
     #[test]
-    fn flags_become_the_power_configuration() {
+    fn flags_override_the_configuration_and_leave_the_rest() {
         let cli = Cli::parse_from([
             "x",
             "--address",
@@ -199,11 +200,18 @@ mod tests {
             "--seconds",
             "0",
         ]);
-        let cfg = cli.sensors.power_config();
+        let mut base = PowerConfig::default();
+        base.ina219.bus = 3;
+        base.ina219.shunt_uohm = 15_000;
+        base.pmic.interval_ms = 250;
+        let cfg = cli.sensors.power_config(&base);
         assert_eq!(
             (cfg.ina219.address, cfg.ina219.shunt_uohm, cfg.ina219.bus),
-            (0x42, 20_000, 1)
+            (0x42, 20_000, 3)
         );
+        assert_eq!(cfg.pmic.interval_ms, 250);
+        let none = Cli::parse_from(["x"]);
+        assert_eq!(none.sensors.power_config(&base), base, "no flag, no change");
         assert_eq!(cli.sensors.seconds, 0);
         assert!(Cli::try_parse_from(["x", "--address", "0xZZ"]).is_err());
         assert_eq!(parse_address("66"), Ok(66));
@@ -211,7 +219,7 @@ mod tests {
 
     #[test]
     fn readings_print_in_volts_amperes_and_watts() {
-        let mut r = PowerReading::power_only(0, SourceId::Ina219, 3_048_000);
+        let mut r = PowerReading::power_only(0, crate::power::SourceId::Ina219, 3_048_000);
         r.bus_uv = Some(5_080_000);
         r.current_ua = Some(600_000);
         assert_eq!(format_reading(&r), "  5.080 V    0.600 A    3.048 W");
@@ -236,7 +244,8 @@ mod tests {
             trace.to_str().unwrap(),
         ]);
         let mut out = Vec::new();
-        let present = detect_into(&cli.sensors, &mut out).unwrap();
+        let cfg = cli.sensors.power_config(&PowerConfig::default());
+        let present = detect_into(&cfg, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4, "{text}");

@@ -13,9 +13,82 @@ use ina219::configuration::Configuration;
 use ina219::configuration::Resolution;
 use ina219::configuration::ShuntVoltageRange;
 
+use serde::Deserialize;
+use serde::Serialize;
+
 use super::config::BadValue;
-use super::config::Ina219Config;
+use super::PowerConfig;
 use super::PowerError;
+
+/// `[power.ina219]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ina219Config {
+    /// I2C bus number: `/dev/i2c-{bus}`.
+    pub bus: u8,
+    /// 7-bit address, 0x40..=0x4F.
+    pub address: u8,
+    /// Shunt resistance, µΩ.
+    pub shunt_uohm: u32,
+    /// Largest current expected, mA; sets the current LSB (≥ I_max / 32768).
+    pub max_current_ma: u32,
+    /// Samples averaged per conversion (1, 2, 4, 8, 16, 32, 64 or 128), shunt and bus alike.
+    pub averaging: u8,
+    /// Upper bound on the polling rate, Hz.
+    pub max_poll_hz: u32,
+    /// A reading whose raw registers repeat for this many fresh conversions is flagged
+    /// stuck (0: never).
+    pub stuck_polls: u32,
+    /// Bus voltage below which an under-voltage event is logged, µV.
+    pub under_voltage_uv: i64,
+    /// Re-read the configuration register every this many polls, to catch a chip that was
+    /// reset by a brown-out or a replug (0: never).
+    pub config_check_polls: u32,
+}
+
+impl Default for Ina219Config {
+    fn default() -> Self {
+        Self {
+            bus: 1,
+            address: 0x40,
+            shunt_uohm: 10_000,
+            max_current_ma: 6_500,
+            averaging: 8,
+            max_poll_hz: 300,
+            stuck_polls: 200,
+            under_voltage_uv: 4_630_000,
+            config_check_polls: 100,
+        }
+    }
+}
+
+/// The INA219's bus range as edgewatt configures it (16 V), µV.
+const BUS_RANGE_UV: std::ops::RangeInclusive<i64> = 0..=16_000_000;
+
+/// Checks `[power.ina219]` through the calibration the source itself computes ([`plan`]),
+/// and the under-voltage threshold.
+pub fn check(cfg: &PowerConfig, _chosen: bool) -> Result<(), BadValue> {
+    match plan(&cfg.ina219) {
+        Ok(_) => {}
+        Err(PowerError::BadValue(b)) => return Err(b),
+        Err(other) => {
+            return Err(BadValue {
+                key: "ina219",
+                message: other.to_string(),
+            })
+        }
+    }
+    let under_voltage_uv = cfg.ina219.under_voltage_uv;
+    if !BUS_RANGE_UV.contains(&under_voltage_uv) {
+        return Err(BadValue {
+            key: "ina219.under_voltage_uv",
+            message: format!(
+                "{under_voltage_uv} is out of range: expected 0–16000000 µV (the 16 V bus range)"
+            ),
+        });
+    }
+    Ok(())
+}
 
 fn bad(key: &'static str, message: String) -> PowerError {
     PowerError::BadValue(BadValue { key, message })
@@ -73,8 +146,8 @@ fn averaging(samples: u8) -> Result<Resolution, PowerError> {
 
 /// Computes calibration, ranges and polling period; refuses combinations the chip cannot do
 /// with a [`PowerError::BadValue`] naming the key to change. The configuration check
-/// ([`super::config::PowerConfig::check`]) calls it too, so a bad value is refused when the
-/// config file is loaded.
+/// ([`PowerConfig::check`]) calls it too, so a bad value is refused when the config file is
+/// loaded.
 pub fn plan(cfg: &Ina219Config) -> Result<Ina219Plan, PowerError> {
     let address = Address::from_byte(cfg.address).map_err(|_| {
         bad(

@@ -10,17 +10,48 @@ use ina219::errors::ConfigurationReadError;
 use ina219::errors::MeasurementError;
 use ina219::SyncIna219;
 
+use ina219::calibration::IntCalibration;
+
 pub use super::calibration::plan;
+pub use super::calibration::Ina219Config;
 pub use super::calibration::Ina219Plan;
-use super::config::Ina219Config;
 use super::flags;
+use super::registry::Detect;
+use super::registry::SourceKind;
+use super::PowerConfig;
 use super::PowerError;
 use super::PowerReading;
 use super::PowerSource;
 use super::SourceId;
-use ina219::calibration::IntCalibration;
 
-const NAME: &str = "ina219";
+const NAME: &str = SourceId::Ina219.name();
+
+/// The INA219 in the power registry.
+pub const KIND: SourceKind = SourceKind {
+    id: SourceId::Ina219,
+    detect: Detect::Probe,
+    measures: "the Pi's whole 5 V input: bus voltage, current, power (on-chip V×I)",
+    misses: "nothing on the board; the PSU's own losses",
+    open: open_configured,
+    check: super::calibration::check,
+    file_key: None,
+};
+
+/// Opens the INA219 on the real bus, or says why it cannot (no `i2c` feature, not Linux).
+fn open_configured(cfg: &PowerConfig) -> Result<Box<dyn PowerSource>, PowerError> {
+    #[cfg(all(feature = "i2c", target_os = "linux"))]
+    {
+        open_linux(&cfg.ina219).map(|s| Box::new(s) as Box<dyn PowerSource>)
+    }
+    #[cfg(not(all(feature = "i2c", target_os = "linux")))]
+    {
+        Err(PowerError::Absent {
+            source_name: NAME,
+            location: format!("/dev/i2c-{}", cfg.ina219.bus),
+            message: "this edgewatt was built without the `i2c` feature (Linux only)".into(),
+        })
+    }
+}
 
 type Driver<I2C> = SyncIna219<I2C, IntCalibration>;
 

@@ -1,13 +1,15 @@
 //! Measured power: sources that yield [`PowerReading`]s, and the thread that polls them.
 //!
-//! Every source is behind the [`PowerSource`] trait and labels what it measures and misses:
+//! Every source is behind the [`PowerSource`] trait and labels what it measures and misses.
+//! The kinds of source are registered in [`KINDS`] (see [`registry`]), in the order `auto`
+//! tries them:
 //! - [`ina219`]: an INA219 high-side in the Pi's 5 V feed, over any `embedded_hal::i2c::I2c`
 //!   bus (the real `/dev/i2c-N` through rppal with the `i2c` feature);
 //! - [`pmic`]: the Pi 5 PMIC rails (`vcgencmd pmic_read_adc`, via the `/dev/vcio` mailbox or
 //!   the command); misses the 5 V input current, PMIC losses and loads fed from 5 V directly;
+//! - [`rapl`]: Intel/AMD RAPL package energy counters on x86 development machines;
 //! - [`replay`]: a recorded trace (CSV, or an edgewatt segment or state directory) played
-//!   back on a clock;
-//! - [`rapl`]: Intel/AMD RAPL package energy counters on x86 development machines.
+//!   back on a clock.
 //!
 //! Readings hold raw integers (µV, µA, µW) on CLOCK_MONOTONIC µs; [`reader`] polls a source
 //! on its own thread, retries with backoff, and turns faults into log events.
@@ -17,14 +19,28 @@ pub mod clock;
 pub mod config;
 pub mod detect;
 pub mod fake;
+pub mod reader;
+pub mod records;
+pub mod registry;
+mod replay_log;
+pub mod vcio;
+
+// The registry of source kinds. A new kind adds its file (with `pub const KIND` and its
+// config type) and, here, its `pub mod` line and one `power_sources!` line.
 pub mod ina219;
 pub mod pmic;
 pub mod rapl;
-pub mod reader;
-pub mod records;
 pub mod replay;
-mod replay_log;
-pub mod vcio;
+registry::power_sources! {
+    /// `[power.ina219]`: an INA219 on I2C.
+    ina219: Ina219Config,
+    /// `[power.pmic]`: the Pi 5 PMIC ADC.
+    pmic: PmicConfig,
+    /// `[power.rapl]`: RAPL counters (x86).
+    rapl: RaplConfig,
+    /// `[power.replay]`: a recorded trace.
+    replay: ReplayConfig,
+}
 
 use serde::Deserialize;
 use serde::Serialize;

@@ -10,16 +10,55 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::config::PmicConfig;
+use serde::Deserialize;
+use serde::Serialize;
+
+use super::config::check_interval_ms;
 use super::flags;
 use super::parse_micro;
+use super::registry::Detect;
+use super::registry::SourceKind;
 use super::vcio::Vcio;
 use super::PowerError;
 use super::PowerReading;
 use super::PowerSource;
 use super::SourceId;
 
-const NAME: &str = "pmic";
+const NAME: &str = SourceId::Pmic.name();
+
+/// The PMIC in the power registry.
+pub const KIND: SourceKind = SourceKind {
+    id: SourceId::Pmic,
+    detect: Detect::Probe,
+    measures: "Σ V×I over the 12 PMIC rails of `vcgencmd pmic_read_adc`; `EXT5V_V` as supply \
+               voltage",
+    misses: "the 5 V input current (EXT5V has no current sense), PMIC conversion losses, loads \
+             fed from 5 V directly (USB devices, fan, HATs): reads low, typically by 1–2 W",
+    open: |cfg| PmicSource::open(&cfg.pmic).map(|s| Box::new(s) as _),
+    check: |cfg, _| check_interval_ms("pmic.interval_ms", cfg.pmic.interval_ms),
+    file_key: None,
+};
+
+/// `[power.pmic]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PmicConfig {
+    /// Firmware mailbox device.
+    pub vcio: PathBuf,
+    /// Fallback command when the mailbox cannot be used.
+    pub vcgencmd: PathBuf,
+    pub interval_ms: u64,
+}
+
+impl Default for PmicConfig {
+    fn default() -> Self {
+        Self {
+            vcio: PathBuf::from("/dev/vcio"),
+            vcgencmd: PathBuf::from("vcgencmd"),
+            interval_ms: 100,
+        }
+    }
+}
 /// The gencmd this module runs.
 pub const COMMAND: &str = "pmic_read_adc";
 /// Pi 5 low-voltage warning threshold on EXT5V, µV.

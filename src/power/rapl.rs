@@ -7,12 +7,47 @@
 use std::path::Path;
 use std::path::PathBuf;
 
+use serde::Deserialize;
+use serde::Serialize;
+
+use super::config::check_interval_ms;
+use super::registry::Detect;
+use super::registry::SourceKind;
 use super::PowerError;
 use super::PowerReading;
 use super::PowerSource;
 use super::SourceId;
 
-const NAME: &str = "rapl";
+const NAME: &str = SourceId::Rapl.name();
+
+/// RAPL in the power registry.
+pub const KIND: SourceKind = SourceKind {
+    id: SourceId::Rapl,
+    detect: Detect::Probe,
+    measures: "CPU package energy counters (x86 development machines)",
+    misses: "everything outside the package; not wall power",
+    open: |cfg| RaplSource::open(&cfg.rapl.root, cfg.rapl.interval_ms).map(|s| Box::new(s) as _),
+    check: |cfg, _| check_interval_ms("rapl.interval_ms", cfg.rapl.interval_ms),
+    file_key: None,
+};
+
+/// `[power.rapl]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RaplConfig {
+    /// The powercap directory holding the `intel-rapl:N` zones.
+    pub root: PathBuf,
+    pub interval_ms: u64,
+}
+
+impl Default for RaplConfig {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::from("/sys/class/powercap"),
+            interval_ms: 100,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 struct Zone {

@@ -6,7 +6,7 @@
 //!   and `#` comments are skipped; or
 //! - an edgewatt log: one segment file (`*.ewlog`, `*.ewlog.open`) or a state directory (all
 //!   its segments in order), whose Power records are played with their raw integers and
-//!   flags (see [`super::replay_log`]).
+//!   flags (read by the private `replay_log` module).
 //!
 //! [`ReplaySource::open`] tells them apart by content: a directory is a state directory, a
 //! file starting with the segment magic is a segment, anything else is read as CSV.
@@ -14,13 +14,64 @@
 //! to the trace's first reading), so the readings' `mono_us` are the playback clock's.
 
 use std::path::Path;
+use std::path::PathBuf;
 
+use serde::Deserialize;
+use serde::Serialize;
+
+use super::config::BadValue;
+use super::registry::Detect;
+use super::registry::SourceKind;
+use super::PowerConfig;
 use super::PowerError;
 use super::PowerReading;
 use super::PowerSource;
 use super::SourceId;
 
-const NAME: &str = "replay";
+const NAME: &str = SourceId::Replay.name();
+
+/// Replay in the power registry: never tried by `auto`; `sensors` shows it when a trace is
+/// configured; `config check` opens the trace.
+pub const KIND: SourceKind = SourceKind {
+    id: SourceId::Replay,
+    detect: Detect::WhenConfigured(|cfg| cfg.replay.path.is_some()),
+    measures: "a recorded trace (CSV, an edgewatt segment or state directory), played back on \
+               the clock",
+    misses: "whatever the recording missed; nothing is measured now",
+    open: |cfg| {
+        let path = cfg.replay_path().map_err(PowerError::BadValue)?;
+        ReplaySource::open(path).map(|s| Box::new(s) as _)
+    },
+    check: |cfg, chosen| {
+        if chosen {
+            cfg.replay_path().map(drop)
+        } else {
+            Ok(())
+        }
+    },
+    file_key: Some("replay.path"),
+};
+
+/// `[power.replay]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplayConfig {
+    /// A CSV trace `mono_us,bus_uv,current_ua,power_uw`, an edgewatt segment file
+    /// (`*.ewlog`) or a state directory (see [`self`]).
+    pub path: Option<PathBuf>,
+}
+
+impl PowerConfig {
+    /// The trace `source = "replay"` plays, or the error saying it is missing.
+    pub fn replay_path(&self) -> Result<&Path, BadValue> {
+        self.replay.path.as_deref().ok_or_else(|| BadValue {
+            key: "source",
+            message: "\"replay\" needs power.replay.path: a CSV trace, an edgewatt segment \
+                      (*.ewlog) or a state directory"
+                .into(),
+        })
+    }
+}
 
 /// One reading of a trace, at `t_us` on the recording's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

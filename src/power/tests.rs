@@ -6,8 +6,8 @@ use embedded_hal::i2c::NoAcknowledgeSource;
 use embedded_hal_mock::eh1::i2c::Mock;
 use embedded_hal_mock::eh1::i2c::Transaction as T;
 
-use super::config::Ina219Config;
 use super::ina219::plan;
+use super::ina219::Ina219Config;
 use super::ina219::Ina219Source;
 use super::*;
 use crate::record::Event;

@@ -3,7 +3,7 @@ llama.cpp) vs llama-cpp-python, same model, threads, context, batch, prompt toke
 generated tokens, greedy, interleaved (ABBA) repetitions in one run. Prints each run,
 mean +- sd per side and the ratio edgewatt / llama-cpp-python.
 
-Run through scripts/bench_vs_llama_cpp_python.sh, which builds the example and the venv.
+Run through compare/bench_vs_llama_cpp_python.sh, which builds the example and the venv.
 """
 import argparse
 import json

@@ -3,11 +3,11 @@
 # runtime) on SmolLM2-135M-Instruct Q4_1: same threads, n_ctx, n_batch, prompt tokens,
 # generated tokens, greedy, interleaved runs; prints means, sd and the ratios.
 #
-# Usage: scripts/bench_vs_llama_cpp_python.sh [--threads 1] [--reps 8] [--prompt-tokens 128]
+# Usage: compare/bench_vs_llama_cpp_python.sh [--threads 1] [--reps 8] [--prompt-tokens 128]
 #                                              [--gen-tokens 128] [--n-ctx 2048] [--n-batch 512]
 # Env: EDGEWATT_PROFILE=release|dev (cargo profile of the example; llama.cpp is built
 #      -O3 Release in both), LLCP_VERSION (llama-cpp-python from PyPI, default in
-#      scripts/lib/llcp_venv.sh), CMAKE_ARGS (its llama.cpp build; default -DGGML_NATIVE=ON),
+#      compare/lib/llcp_venv.sh), CMAKE_ARGS (its llama.cpp build; default -DGGML_NATIVE=ON),
 #      EDGEWATT_NATIVE=1 (build edgewatt's side with -C target-cpu=native, which makes
 #      llama-cpp-sys-2 build ggml with GGML_NATIVE=ON too: like for like with pip's build;
 #      kept apart in target/native).
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 profile="${EDGEWATT_PROFILE:-release}"
 model=models/SmolLM2-135M-Instruct.Q4_1.gguf
 [ -f "$model" ] || scripts/fetch-model.sh >&2
-py="$(sh scripts/lib/llcp_venv.sh)"
+py="$(sh compare/lib/llcp_venv.sh)"
 if [ "$profile" = dev ]; then flag=""; dir=debug; else flag="--$profile"; dir="$profile"; fi
 target=target
 if [ "${EDGEWATT_NATIVE:-0}" = 1 ]; then
@@ -45,4 +45,4 @@ libs = glob.glob(os.path.join(os.path.dirname(llama_cpp.__file__), "lib", "libgg
 v = re.sub(r".*libggml\.so\.", "", libs[0]) if libs else "unknown"
 print(f"llama-cpp-python {llama_cpp.__version__}: ggml {v}, CMAKE_ARGS={os.environ.get('CMAKE_ARGS', '-DGGML_NATIVE=ON')}")
 PYEOF
-exec "$py" scripts/llcp_compare.py --model "$model" --edgewatt-bin "$bin" "$@"
+exec "$py" compare/llcp_compare.py --model "$model" --edgewatt-bin "$bin" "$@"
