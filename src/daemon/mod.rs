@@ -10,6 +10,8 @@ mod history;
 mod notify;
 mod power;
 mod runs;
+#[cfg(feature = "llama")]
+mod schedule;
 mod state;
 #[cfg(feature = "llama")]
 mod workload;
@@ -213,9 +215,12 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         }
         #[cfg(feature = "llama")]
         if let Some(p) = &mut plans {
-            p.schedule(clock::wall_unix_us().div_euclid(1_000_000));
+            p.schedule(Anchor::now());
             for msg in p.messages() {
                 d.work(msg);
+            }
+            for kind in p.events() {
+                d.event(kind);
             }
             if p.all_done() {
                 break "plans done".to_owned();
@@ -296,7 +301,14 @@ fn start_plans(
     }
     let exe = std::env::current_exe().map_err(DaemonError::Thread)?;
     let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
-    workload::Plans::start(exe, roots, plans, opts.plans_once)
-        .map(Some)
-        .map_err(DaemonError::Thread)
+    workload::Plans::start(
+        exe,
+        roots,
+        plans,
+        opts.plans_once,
+        &cfg.state_dir,
+        Anchor::now(),
+    )
+    .map(Some)
+    .map_err(DaemonError::Thread)
 }

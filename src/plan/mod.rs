@@ -48,7 +48,6 @@ pub use expand::Case;
 pub use expand::CaseImage;
 pub use expand::Schedule;
 pub use expand::ScheduledRun;
-pub use when::local_utc_offset_s;
 pub use when::parse_time_of_day;
 pub use when::When;
 

@@ -202,61 +202,40 @@ fn the_shipped_plans_load() {
     );
 }
 
-/// 2023-11-14 22:13:20 UTC.
-const NOW: i64 = 1_700_000_000;
-
 #[test]
-fn a_plan_is_due_at_start_after_its_interval_and_at_its_times_of_day() {
-    assert_eq!(When::default().next_due(NOW, None, 0), Some(NOW));
-    assert_eq!(
-        When::default().next_due(NOW, Some(NOW), 0),
-        None,
-        "once only"
-    );
-    let every = When {
-        at_start: false,
-        every_s: Some(3600),
-        at: vec![],
-    };
-    assert_eq!(every.next_due(NOW, None, 0), Some(NOW + 3600));
-    assert_eq!(every.next_due(NOW, Some(NOW - 600), 0), Some(NOW + 3000));
-    assert_eq!(
-        every.next_due(NOW, Some(NOW - 7200), 0),
-        Some(NOW),
-        "overdue: now"
-    );
-    let at3 = When {
+fn the_latest_time_of_day_in_a_window_on_the_local_clock() {
+    use jiff::tz::TimeZone;
+    // 2023-11-14 22:13:20 UTC.
+    const NOW: i64 = 1_700_000_000;
+    const MIDNIGHT_UTC: i64 = 1_699_920_000;
+    let at = When {
         at_start: false,
         every_s: None,
-        at: vec!["03:00".into()],
+        at: vec!["03:00".into(), "23:30".into()],
     };
-    // Midnight UTC is 1_699_920_000; 03:00 today has passed, so tomorrow.
+    let utc = TimeZone::UTC;
+    assert_eq!(at.last_time_of_day_in(NOW - 3600, NOW, &utc), None);
     assert_eq!(
-        at3.next_due(NOW, None, 0),
-        Some(1_699_920_000 + 86_400 + 10_800)
+        at.last_time_of_day_in(NOW, NOW + 5000, &utc),
+        Some((MIDNIGHT_UTC + 84_600, "23:30"))
     );
-    // At UTC+1 it is 23:13 local; 03:00 local tomorrow is 02:00 UTC.
+    // The window's end is in it, its start is not.
+    let t = MIDNIGHT_UTC + 10_800;
+    assert_eq!(at.last_time_of_day_in(t - 1, t, &utc), Some((t, "03:00")));
+    assert_eq!(at.last_time_of_day_in(t, t + 1, &utc), None);
+    // Days long: the latest one.
     assert_eq!(
-        at3.next_due(NOW, None, 3600),
-        Some(1_699_920_000 + 86_400 + 7_200)
+        at.last_time_of_day_in(NOW - 30 * 86_400, NOW, &utc),
+        Some((MIDNIGHT_UTC + 10_800, "03:00"))
     );
-    let both = When {
-        at_start: false,
-        every_s: Some(3600),
-        at: vec!["23:30".into()],
-    };
+    // At UTC+1 03:00 local is 02:00 UTC.
+    let plus1 = TimeZone::fixed(jiff::tz::offset(1));
     assert_eq!(
-        both.next_due(NOW, None, 0),
-        Some(NOW + 3600),
-        "23:30 is 4600 s away"
+        at.last_time_of_day_in(NOW - 86_400, NOW, &plus1),
+        Some((MIDNIGHT_UTC + 7_200, "03:00"))
     );
-    assert_eq!(both.next_due(NOW, Some(NOW - 3000), 0), Some(NOW + 600));
-    let never = When {
-        at_start: false,
-        every_s: None,
-        at: vec![],
-    };
-    assert_eq!(never.next_due(NOW, None, 0), None);
+    let none = When::default();
+    assert_eq!(none.last_time_of_day_in(0, NOW, &utc), None);
 }
 
 #[test]

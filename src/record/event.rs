@@ -94,6 +94,17 @@ pub enum EventKind {
         busy_pct: Option<u32>,
         temp_mc: Option<i64>,
     },
+    /// A plan is due and queued: `trigger` is `at_start`, `every_s` or `at HH:MM`;
+    /// `scheduled_unix_s` when it fell due; `catch_up`: it fell due while the daemon was
+    /// down (it runs once however many were missed).
+    PlanDue {
+        plan: String,
+        trigger: String,
+        scheduled_unix_s: i64,
+        catch_up: bool,
+    },
+    /// The schedule's state file (last start of each plan) could not be read or written.
+    ScheduleStateError { path: String, message: String },
 }
 
 impl EventKind {
@@ -121,6 +132,8 @@ impl EventKind {
             Self::PlanError { .. } => "plan_error",
             Self::PlanStart { .. } => "plan_start",
             Self::Cooldown { .. } => "cooldown",
+            Self::PlanDue { .. } => "plan_due",
+            Self::ScheduleStateError { .. } => "schedule_state_error",
         }
     }
 }
