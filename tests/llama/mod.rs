@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod daemon;
+mod oom;
 mod smollm2;
 mod supervise;
 mod vision;
