@@ -6,6 +6,7 @@ mod daemon;
 mod oom;
 mod smollm2;
 mod supervise;
+mod syscalls;
 mod vision;
 
 use std::path::Path;
