@@ -65,8 +65,13 @@ pub(super) struct Workloads {
 }
 
 impl Workloads {
-    /// Starts the thread; workers are `exe worker`.
-    pub(super) fn spawn(exe: PathBuf, roots: Roots) -> std::io::Result<Self> {
+    /// Starts the thread; workers are `exe worker`; generated projectors go to
+    /// `generated_dir`.
+    pub(super) fn spawn(
+        exe: PathBuf,
+        roots: Roots,
+        generated_dir: PathBuf,
+    ) -> std::io::Result<Self> {
         let (plans_tx, plans_rx) = mpsc::channel::<(usize, Arc<Plan>)>();
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
@@ -86,7 +91,14 @@ impl Workloads {
                     }
                 }));
                 for (index, plan) in plans_rx {
-                    run_plan(index, &plan, &mut sup, &roots, &tx, &s, &w);
+                    let env = PlanEnv {
+                        roots: &roots,
+                        generated_dir: &generated_dir,
+                        tx: &tx,
+                        stop: &s,
+                        worker_pid: &w,
+                    };
+                    run_plan(index, &plan, &mut sup, &env);
                     sup.shutdown();
                     w.store(0, Ordering::Relaxed);
                     let _ = tx.send(WorkMsg::Worker(None));
@@ -127,15 +139,23 @@ impl Workloads {
     }
 }
 
-fn run_plan(
-    index: usize,
-    plan: &Plan,
-    sup: &mut Supervisor,
-    roots: &Roots,
-    tx: &mpsc::Sender<WorkMsg>,
-    stop: &AtomicBool,
-    worker_pid: &AtomicU32,
-) {
+/// What the workload thread's plans run with.
+struct PlanEnv<'a> {
+    roots: &'a Roots,
+    generated_dir: &'a Path,
+    tx: &'a mpsc::Sender<WorkMsg>,
+    stop: &'a AtomicBool,
+    worker_pid: &'a AtomicU32,
+}
+
+fn run_plan(index: usize, plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
+    let PlanEnv {
+        roots,
+        generated_dir,
+        tx,
+        stop,
+        worker_pid,
+    } = *env;
     let schedule = plan.schedule();
     let limit = Duration::from_secs(plan.time_limit_s);
     let total = schedule.runs.len();
@@ -165,7 +185,7 @@ fn run_plan(
             let wait = wait_for_cooldown(c, baseline_busy_pct, &roots.proc_root, &roots.sys_root);
             (crate::clock::mono_us(), wait)
         });
-        let job = job_for(&schedule, sr);
+        let job = job_for(&schedule, sr, generated_dir);
         let mut run = sup.run_observed(&job, limit, &mut |pid, _mark| {
             if worker_pid.swap(pid, Ordering::Relaxed) != pid {
                 let _ = tx.send(WorkMsg::Worker(Some(pid)));
@@ -198,7 +218,8 @@ pub(super) struct Plans {
 
 impl Plans {
     /// Starts the workload thread. The schedule keeps each plan's last start in
-    /// `state_dir` (not in `once` mode, which runs every plan once, now).
+    /// `state_dir` (not in `once` mode, which runs every plan once, now); generated
+    /// projectors go to `state_dir/generated`.
     pub(super) fn start(
         exe: PathBuf,
         roots: Roots,
@@ -225,10 +246,10 @@ impl Plans {
                 tz.iana_name().unwrap_or("from /etc/localtime")
             );
         }
-        let state_dir = (!once).then(|| state_dir.to_owned());
-        let (schedule, events) = Scheduler::new(whens, tz, state_dir, now);
+        let saved_in = (!once).then(|| state_dir.to_owned());
+        let (schedule, events) = Scheduler::new(whens, tz, saved_in, now);
         Ok(Self {
-            workloads: Workloads::spawn(exe, roots)?,
+            workloads: Workloads::spawn(exe, roots, state_dir.join("generated"))?,
             plans: plans.into_iter().map(Arc::new).collect(),
             schedule,
             once,
