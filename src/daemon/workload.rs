@@ -177,7 +177,7 @@ fn run_plan(index: usize, plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) 
         idle_from_us,
         idle_to_us: crate::clock::mono_us(),
     });
-    for (index, sr) in schedule.runs.iter().enumerate() {
+    for (run_index, sr) in schedule.runs.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
             return;
         }
@@ -186,18 +186,15 @@ fn run_plan(index: usize, plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) 
             (crate::clock::mono_us(), wait)
         });
         let job = job_for(&schedule, sr, generated_dir);
-        let mut run = sup.run_observed(&job, limit, &mut |pid, _mark| {
-            if worker_pid.swap(pid, Ordering::Relaxed) != pid {
-                let _ = tx.send(WorkMsg::Worker(Some(pid)));
-            }
-        });
+        // The worker's pid was published when it was spawned (`set_on_spawn`).
+        let mut run = sup.run(&job, limit);
         run.cooldown_us = cooldown.as_ref().map_or(0, |(_, w)| w.waited_us);
         if sup.worker_pid().is_none() && worker_pid.swap(0, Ordering::Relaxed) != 0 {
             let _ = tx.send(WorkMsg::Worker(None));
         }
         let _ = tx.send(WorkMsg::Run {
             run: Box::new(run),
-            index,
+            index: run_index,
             total,
             cooldown,
         });

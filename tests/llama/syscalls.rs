@@ -150,4 +150,21 @@ fn every_system_call_of_the_daemon_and_its_worker_passes_the_unit_s_filter() {
         outside.is_empty(),
         "calls the unit's SystemCallFilter= refuses: {outside:?}"
     );
+    // MemoryDenyWriteExecute=yes refuses writable+executable mappings and making memory
+    // executable later (no JIT in llama.cpp's CPU backend; libraries map read+exec).
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/edgewatt.service"),
+    )
+    .unwrap();
+    assert!(unit.contains("\nMemoryDenyWriteExecute=yes\n"));
+    let refused: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains("PROT_EXEC") && (l.contains("mprotect(") || l.contains("PROT_WRITE"))
+        })
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "MemoryDenyWriteExecute= refuses: {refused:#?}"
+    );
 }
