@@ -7,8 +7,8 @@
 //! shuffle_seed = 7         # seeded shuffle of the measured runs; omit to keep order
 //! time_limit_s = 600       # per run
 //!
-//! [when]                   # for `edgewatt run`; default: once, at start
-//! at_start = true
+//! [when]                   # for `edgewatt run`; default: at start
+//! at_start = true          # default: only without every_s and at
 //! every_s = 21600
 //! at = ["03:00", "15:00"]  # local time
 //!

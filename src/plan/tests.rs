@@ -239,6 +239,27 @@ fn the_latest_time_of_day_in_a_window_on_the_local_clock() {
 }
 
 #[test]
+fn at_start_defaults_to_true_only_for_a_plan_without_times_or_interval() {
+    let when = |table: &str| {
+        let text = format!("name = \"x\"\n{table}\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n");
+        Plan::parse(&text, Path::new("p.toml")).unwrap().when
+    };
+    assert!(when("").at_start, "no [when]: at start");
+    assert!(when("[when]").at_start);
+    // A nightly plan is not also started by every (re)start of the daemon…
+    assert!(!when("[when]\nat = [\"03:00\"]").at_start);
+    assert!(!when("[when]\nevery_s = 3600").at_start);
+    // …unless it says so.
+    let w = when("[when]\nat_start = true\nat = [\"03:00\"]");
+    assert!(w.at_start);
+    assert_eq!(w.at, ["03:00"]);
+    let e = error(
+        "name = \"x\"\n[when]\nat = []\nevery = 5\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n",
+    );
+    assert!(e.starts_with("bad.toml:4:1: unknown field `every`"), "{e}");
+}
+
+#[test]
 fn times_of_day_and_intervals_are_checked() {
     assert_eq!(parse_time_of_day("03:00"), Some(10_800));
     assert_eq!(parse_time_of_day("23:59"), Some(86_340));

@@ -6,22 +6,37 @@ use jiff::Timestamp;
 use jiff::ToSpan;
 use serde::Deserialize;
 
-/// `[when]` of a plan. Without it a plan runs once, at start.
+/// `[when]` of a plan. Without it a plan runs at start.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "WhenToml")]
 pub struct When {
-    /// Run as soon as the daemon starts.
-    #[serde(default = "yes")]
+    /// Run as soon as the daemon starts. Default: only for a plan with neither `every_s`
+    /// nor `at` (so a nightly plan is not also run by every restart).
     pub at_start: bool,
     /// Run again this long after the previous run started.
     pub every_s: Option<u64>,
     /// Local times of day, `HH:MM`.
-    #[serde(default)]
     pub at: Vec<String>,
 }
 
-const fn yes() -> bool {
-    true
+/// `[when]` as written: `at_start`'s default depends on the other keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhenToml {
+    at_start: Option<bool>,
+    every_s: Option<u64>,
+    #[serde(default)]
+    at: Vec<String>,
+}
+
+impl From<WhenToml> for When {
+    fn from(w: WhenToml) -> Self {
+        Self {
+            at_start: w.at_start.unwrap_or(w.every_s.is_none() && w.at.is_empty()),
+            every_s: w.every_s,
+            at: w.at,
+        }
+    }
 }
 
 impl Default for When {
