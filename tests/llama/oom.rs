@@ -126,6 +126,17 @@ impl MemoryCgroup {
     }
 }
 
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 impl Drop for MemoryCgroup {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir(&self.dir);
@@ -181,7 +192,9 @@ fn a_worker_oom_killed_by_the_kernel_is_a_failed_run_and_sampling_and_the_next_r
     let mut cmd = edgewatt();
     cmd.args(["run", "--config"]).arg(&config);
     cg.enter(&mut cmd);
-    let mut daemon = ready.spawn(&mut cmd);
+    // Dropped (a failed assertion) while it still runs: killed, so the cgroup can go.
+    let mut daemon = KillOnDrop(ready.spawn(&mut cmd));
+    let daemon = &mut daemon.0;
 
     // Until both runs are in the log (readiness from the log itself, never a sleep's
     // length: the poll interval only sets how often it is read).
