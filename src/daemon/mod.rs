@@ -285,6 +285,22 @@ fn start_plans(
     let mut plans = Vec::new();
     for path in cfg.plans.iter().chain(&opts.plans) {
         match crate::plan::Plan::load(path) {
+            // The schedule keeps each plan's last start by name.
+            Ok(p)
+                if !opts.plans_once
+                    && plans.iter().any(|q: &crate::plan::Plan| q.name == p.name) =>
+            {
+                let message = format!(
+                    "another plan is named {:?}: the schedule tells plans apart by name; \
+                     rename one",
+                    p.name
+                );
+                log::error!("{}: {message}; the plan is skipped", path.display());
+                d.event(EventKind::PlanError {
+                    plan: path.display().to_string(),
+                    message,
+                });
+            }
             Ok(p) => plans.push(p),
             Err(e) if opts.plans_once => return Err(e.into()),
             Err(e) => {

@@ -139,3 +139,49 @@ fn a_time_of_day_missed_while_down_runs_once_at_start_and_not_again_after_a_rest
     assert_eq!(events(&records, "plan_due").len(), 1, "not run again");
     assert_eq!(records.iter().filter(|r| r["type"] == "run").count(), 1);
 }
+
+#[test]
+fn a_second_plan_of_the_same_name_is_a_plan_error_and_the_first_is_scheduled() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut paths = Vec::new();
+    for file in ["a.toml", "b.toml"] {
+        let path = dir.path().join(file);
+        std::fs::write(
+            &path,
+            format!(
+                "name = \"same\"\n[[workload]]\nname = \"llm\"\nmodel = \"{}\"\n",
+                models().llama.display()
+            ),
+        )
+        .unwrap();
+        paths.push(format!("\"{}\"", path.display()));
+    }
+    let config = dir.path().join("edgewatt.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"{}\"\nplans = [{}]\n[power]\nsource = \"none\"\n",
+            state.display(),
+            paths.join(", ")
+        ),
+    )
+    .unwrap();
+    crate::common::run_config(&config, "1");
+    let records = dump(&state);
+    let errors = events(&records, "plan_error");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0]["plan"].as_str().unwrap().ends_with("b.toml"));
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another plan is named \"same\""),
+        "{}",
+        errors[0]
+    );
+    let due = events(&records, "plan_due");
+    assert_eq!(due.len(), 1, "{due:#?}");
+    assert_eq!(due[0]["trigger"], "at_start");
+    assert_eq!(due[0]["catch_up"], false);
+}
