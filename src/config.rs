@@ -23,8 +23,8 @@ pub struct Config {
     /// Where segments, the lock and the state live. Defaults to systemd's
     /// `STATE_DIRECTORY`, else /var/lib/edgewatt.
     pub state_dir: PathBuf,
-    /// Overrides the device id written in segment headers (else device-tree serial,
-    /// /etc/machine-id).
+    /// Overrides the device id written in segment headers (else an app-specific hash of
+    /// the device-tree serial or /etc/machine-id: `sampler::device_id`).
     pub device_id: Option<String>,
     pub sampler: SamplerConfig,
     pub store: StoreConfig,

@@ -174,6 +174,24 @@ fn bad_plans_are_reported_naming_the_plan_file() {
 }
 
 #[test]
+fn two_plans_of_one_name_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write(dir.path(), "first.toml", GOOD_PLAN);
+    let second = write(dir.path(), "second.toml", GOOD_PLAN);
+    write(dir.path(), "m.gguf", "");
+    let out = check(&config_with_plans(dir.path(), &[&first, &second]));
+    refused(
+        &out,
+        &format!(
+            "edgewatt: error: plan {}: key name: \"demo\" is also the name of plan {}; \
+             the daemon would skip this one: rename one",
+            second.display(),
+            first.display()
+        ),
+    );
+}
+
+#[test]
 fn files_a_plan_names_that_do_not_exist_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let plan = write(

@@ -51,3 +51,74 @@ fn ready_watchdog_and_stopping_reach_the_notify_socket() {
     assert!((8..=14).contains(&pings), "{pings} pings: {messages:?}");
     assert_eq!(messages.last().map(|m| m.trim()), Some("STOPPING=1"));
 }
+
+/// The shipped unit file.
+fn unit() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/edgewatt.service")
+}
+
+/// `tool args…`'s output; panics naming the Debian package to install if it is missing.
+pub fn tool_output(tool: &str, package: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {tool} ({e}): install it (apt-get install {package}; scripts/test.sh does)")
+        })
+}
+
+#[test]
+fn the_unit_s_exposure_per_systemd_analyze_security_is_at_most_3() {
+    let out = tool_output(
+        "systemd-analyze",
+        "systemd",
+        &[
+            "security".as_ref(),
+            "--offline=true".as_ref(),
+            unit().as_os_str(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let level: f64 = text
+        .lines()
+        .find_map(|l| l.split_once("Overall exposure level for edgewatt.service: "))
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no overall exposure level in:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert!(level <= 3.0, "exposure {level} > 3.0:\n{text}");
+}
+
+/// `Key=value` lines of the unit, in order.
+fn directives(key: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(unit()).unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_unit_keeps_workers_deaths_from_stopping_it_and_hides_no_source() {
+    assert_eq!(directives("OOMPolicy"), ["continue"]);
+    assert_eq!(directives("UMask"), ["0027"]);
+    assert_eq!(directives("StateDirectoryMode"), ["0750"]);
+    assert_eq!(directives("CapabilityBoundingSet"), [""]);
+    for key in [
+        "PrivateTmp",
+        "RestrictNamespaces",
+        "RestrictRealtime",
+        "RestrictSUIDSGID",
+    ] {
+        assert_eq!(directives(key), ["yes"], "{key}");
+    }
+    // What edgewatt reads must stay visible: /proc/stat and /proc/meminfo (ProcSubset=pid
+    // hides them), the I2C buses and the PMIC mailbox (PrivateDevices hides them).
+    assert!(directives("ProcSubset").is_empty());
+    assert!(directives("PrivateDevices").is_empty());
+    assert_eq!(directives("DeviceAllow"), ["char-i2c rw", "/dev/vcio rw"]);
+}

@@ -29,9 +29,24 @@ pub fn run(cli: &Cli, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
                 .config
                 .as_ref()
                 .map_or_else(|| "the config".to_owned(), |p| p.display().to_string());
+            let mut names: Vec<(String, &std::path::Path)> = Vec::new();
             for path in &cfg.plans {
                 match Plan::load(path) {
                     Ok(plan) => {
+                        // The daemon's schedule tells plans apart by name and skips a
+                        // second plan of a name.
+                        if let Some((_, first)) = names.iter().find(|(n, _)| *n == plan.name) {
+                            failed = true;
+                            eprintln!(
+                                "edgewatt: error: plan {}: key name: {:?} is also the name of \
+                                 plan {}; the daemon would skip this one: rename one",
+                                path.display(),
+                                plan.name,
+                                first.display()
+                            );
+                            continue;
+                        }
+                        names.push((plan.name.clone(), path));
                         let missing = plan.missing_files();
                         for (workload, key, file) in &missing {
                             eprintln!(

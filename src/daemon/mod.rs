@@ -10,6 +10,8 @@ mod history;
 mod notify;
 mod power;
 mod runs;
+#[cfg(feature = "llama")]
+mod schedule;
 mod state;
 #[cfg(feature = "llama")]
 mod workload;
@@ -213,9 +215,12 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         }
         #[cfg(feature = "llama")]
         if let Some(p) = &mut plans {
-            p.schedule(clock::wall_unix_us().div_euclid(1_000_000));
+            p.schedule(Anchor::now());
             for msg in p.messages() {
                 d.work(msg);
+            }
+            for kind in p.events() {
+                d.event(kind);
             }
             if p.all_done() {
                 break "plans done".to_owned();
@@ -280,6 +285,22 @@ fn start_plans(
     let mut plans = Vec::new();
     for path in cfg.plans.iter().chain(&opts.plans) {
         match crate::plan::Plan::load(path) {
+            // The schedule keeps each plan's last start by name.
+            Ok(p)
+                if !opts.plans_once
+                    && plans.iter().any(|q: &crate::plan::Plan| q.name == p.name) =>
+            {
+                let message = format!(
+                    "another plan is named {:?}: the schedule tells plans apart by name; \
+                     rename one",
+                    p.name
+                );
+                log::error!("{}: {message}; the plan is skipped", path.display());
+                d.event(EventKind::PlanError {
+                    plan: path.display().to_string(),
+                    message,
+                });
+            }
             Ok(p) => plans.push(p),
             Err(e) if opts.plans_once => return Err(e.into()),
             Err(e) => {
@@ -296,7 +317,14 @@ fn start_plans(
     }
     let exe = std::env::current_exe().map_err(DaemonError::Thread)?;
     let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
-    workload::Plans::start(exe, roots, plans, opts.plans_once)
-        .map(Some)
-        .map_err(DaemonError::Thread)
+    workload::Plans::start(
+        exe,
+        roots,
+        plans,
+        opts.plans_once,
+        &cfg.state_dir,
+        Anchor::now(),
+    )
+    .map(Some)
+    .map_err(DaemonError::Thread)
 }

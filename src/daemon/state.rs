@@ -255,6 +255,7 @@ impl Daemon {
                 self.finish_run(*run, index, total, capped);
             }
             WorkMsg::PlanStarted {
+                index: _,
                 name,
                 idle_from_us,
                 idle_to_us,
@@ -267,7 +268,7 @@ impl Daemon {
                     idle_to_us,
                 });
             }
-            WorkMsg::PlanDone(name) => log::info!("plan {name}: every run has ended"),
+            WorkMsg::PlanDone { name, .. } => log::info!("plan {name}: every run has ended"),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! reports the worker's pid (the daemon then samples it apart from itself) and every
 //! finished run; the daemon adds the measured energy and logs it.
 
+use std::path::Path;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicU32;
@@ -12,12 +13,18 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use jiff::tz::TimeZone;
+
+use super::schedule::Scheduler;
+use crate::clock::Anchor;
 use crate::llama::job_for;
 use crate::llama::wait_for_cooldown;
 use crate::llama::CooldownWait;
 use crate::llama::CpuStat;
 use crate::llama::Supervisor;
 use crate::plan::Plan;
+use crate::plan::When;
+use crate::record::EventKind;
 use crate::record::Run;
 use crate::sampler::Roots;
 
@@ -36,12 +43,13 @@ pub(super) enum WorkMsg {
     },
     /// A plan starts: its idle lead-in (CLOCK_MONOTONIC µs) is over, runs follow.
     PlanStarted {
+        index: usize,
         name: String,
         idle_from_us: u64,
         idle_to_us: u64,
     },
-    /// Every run of the named plan has ended (or the daemon is stopping).
-    PlanDone(String),
+    /// Every run of plan `index` has ended (or the daemon is stopping).
+    PlanDone { index: usize, name: String },
 }
 
 /// Before a plan's first run the worker thread waits this long, doing nothing, so the
@@ -49,7 +57,7 @@ pub(super) enum WorkMsg {
 pub(super) const IDLE_LEAD_IN_US: u64 = 3_000_000;
 
 pub(super) struct Workloads {
-    plans: Option<mpsc::Sender<Arc<Plan>>>,
+    plans: Option<mpsc::Sender<(usize, Arc<Plan>)>>,
     pub(super) rx: mpsc::Receiver<WorkMsg>,
     stop: Arc<AtomicBool>,
     worker_pid: Arc<AtomicU32>,
@@ -57,23 +65,45 @@ pub(super) struct Workloads {
 }
 
 impl Workloads {
-    /// Starts the thread; workers are `exe worker`.
-    pub(super) fn spawn(exe: PathBuf, roots: Roots) -> std::io::Result<Self> {
-        let (plans_tx, plans_rx) = mpsc::channel::<Arc<Plan>>();
+    /// Starts the thread; workers are `exe worker`; generated projectors go to
+    /// `generated_dir`.
+    pub(super) fn spawn(
+        exe: PathBuf,
+        roots: Roots,
+        generated_dir: PathBuf,
+    ) -> std::io::Result<Self> {
+        let (plans_tx, plans_rx) = mpsc::channel::<(usize, Arc<Plan>)>();
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let worker_pid = Arc::new(AtomicU32::new(0));
         let (s, w) = (Arc::clone(&stop), Arc::clone(&worker_pid));
+        // Workers die with this thread (PR_SET_PDEATHSIG): it lives until `stop`.
         let handle = std::thread::Builder::new()
             .name("workloads".into())
             .spawn(move || {
                 let mut sup = Supervisor::new(exe);
-                for plan in plans_rx {
-                    run_plan(&plan, &mut sup, &roots, &tx, &s, &w);
+                // Published at spawn, before the worker loads anything: the daemon
+                // samples it (and `stop` can kill it) from its first moment.
+                let (spawned_tx, spawned_pid) = (tx.clone(), Arc::clone(&w));
+                sup.set_on_spawn(Box::new(move |pid| {
+                    if spawned_pid.swap(pid, Ordering::Relaxed) != pid {
+                        let _ = spawned_tx.send(WorkMsg::Worker(Some(pid)));
+                    }
+                }));
+                for (index, plan) in plans_rx {
+                    let env = PlanEnv {
+                        roots: &roots,
+                        generated_dir: &generated_dir,
+                        tx: &tx,
+                        stop: &s,
+                        worker_pid: &w,
+                    };
+                    run_plan(index, &plan, &mut sup, &env);
                     sup.shutdown();
                     w.store(0, Ordering::Relaxed);
                     let _ = tx.send(WorkMsg::Worker(None));
-                    let _ = tx.send(WorkMsg::PlanDone(plan.name.clone()));
+                    let name = plan.name.clone();
+                    let _ = tx.send(WorkMsg::PlanDone { index, name });
                 }
             })?;
         Ok(Self {
@@ -85,10 +115,10 @@ impl Workloads {
         })
     }
 
-    /// Queues a plan; plans run one after the other.
-    pub(super) fn start(&self, plan: Arc<Plan>) {
+    /// Queues plan `index`; plans run one after the other.
+    pub(super) fn start(&self, index: usize, plan: Arc<Plan>) {
         if let Some(tx) = &self.plans {
-            let _ = tx.send(plan);
+            let _ = tx.send((index, plan));
         }
     }
 
@@ -109,14 +139,23 @@ impl Workloads {
     }
 }
 
-fn run_plan(
-    plan: &Plan,
-    sup: &mut Supervisor,
-    roots: &Roots,
-    tx: &mpsc::Sender<WorkMsg>,
-    stop: &AtomicBool,
-    worker_pid: &AtomicU32,
-) {
+/// What the workload thread's plans run with.
+struct PlanEnv<'a> {
+    roots: &'a Roots,
+    generated_dir: &'a Path,
+    tx: &'a mpsc::Sender<WorkMsg>,
+    stop: &'a AtomicBool,
+    worker_pid: &'a AtomicU32,
+}
+
+fn run_plan(index: usize, plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
+    let PlanEnv {
+        roots,
+        generated_dir,
+        tx,
+        stop,
+        worker_pid,
+    } = *env;
     let schedule = plan.schedule();
     let limit = Duration::from_secs(plan.time_limit_s);
     let total = schedule.runs.len();
@@ -133,11 +172,12 @@ fn run_plan(
         .zip(CpuStat::read(&roots.proc_root))
         .and_then(|(from, to)| to.busy_pct_since(&from));
     let _ = tx.send(WorkMsg::PlanStarted {
+        index,
         name: plan.name.clone(),
         idle_from_us,
         idle_to_us: crate::clock::mono_us(),
     });
-    for (index, sr) in schedule.runs.iter().enumerate() {
+    for (run_index, sr) in schedule.runs.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
             return;
         }
@@ -145,106 +185,120 @@ fn run_plan(
             let wait = wait_for_cooldown(c, baseline_busy_pct, &roots.proc_root, &roots.sys_root);
             (crate::clock::mono_us(), wait)
         });
-        let job = job_for(&schedule, sr);
-        let mut run = sup.run_observed(&job, limit, &mut |pid, _mark| {
-            if worker_pid.swap(pid, Ordering::Relaxed) != pid {
-                let _ = tx.send(WorkMsg::Worker(Some(pid)));
-            }
-        });
+        let job = job_for(&schedule, sr, generated_dir);
+        // The worker's pid was published when it was spawned (`set_on_spawn`).
+        let mut run = sup.run(&job, limit);
         run.cooldown_us = cooldown.as_ref().map_or(0, |(_, w)| w.waited_us);
         if sup.worker_pid().is_none() && worker_pid.swap(0, Ordering::Relaxed) != 0 {
             let _ = tx.send(WorkMsg::Worker(None));
         }
         let _ = tx.send(WorkMsg::Run {
             run: Box::new(run),
-            index,
+            index: run_index,
             total,
             cooldown,
         });
     }
 }
 
-/// A plan and when it last started (wall time, s).
-struct Scheduled {
-    plan: Arc<Plan>,
-    last_start_s: Option<i64>,
-    queued: bool,
-}
-
 /// The daemon's plans: when each is due, and the thread that runs them.
 pub(super) struct Plans {
     workloads: Workloads,
-    scheduled: Vec<Scheduled>,
+    plans: Vec<Arc<Plan>>,
+    schedule: Scheduler,
     /// Run each plan once, now, whatever its `[when]` says (`edgewatt bench`).
     once: bool,
     last_check_s: i64,
-}
-
-/// Seconds east of UTC of the local time zone now (0 if unknown).
-fn utc_offset_s(now_s: i64) -> i64 {
-    let t: libc::time_t = now_s;
-    // SAFETY: localtime_r writes only into `tm`, a valid, zeroed struct.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    if ok {
-        tm.tm_gmtoff
-    } else {
-        0
-    }
+    /// Events to log: plans due, state file problems.
+    events: Vec<EventKind>,
 }
 
 impl Plans {
+    /// Starts the workload thread. The schedule keeps each plan's last start in
+    /// `state_dir` (not in `once` mode, which runs every plan once, now); generated
+    /// projectors go to `state_dir/generated`.
     pub(super) fn start(
         exe: PathBuf,
         roots: Roots,
         plans: Vec<Plan>,
         once: bool,
+        state_dir: &Path,
+        now: Anchor,
     ) -> std::io::Result<Self> {
+        let whens = plans
+            .iter()
+            .map(|p| {
+                let when = if once {
+                    When::default()
+                } else {
+                    p.when.clone()
+                };
+                (p.name.clone(), when)
+            })
+            .collect();
+        let tz = TimeZone::system();
+        if plans.iter().any(|p| !p.when.at.is_empty()) && !once {
+            log::info!(
+                "times of day are local time, zone {}",
+                tz.iana_name().unwrap_or("from /etc/localtime")
+            );
+        }
+        let saved_in = (!once).then(|| state_dir.to_owned());
+        let (schedule, events) = Scheduler::new(whens, tz, saved_in, now);
         Ok(Self {
-            workloads: Workloads::spawn(exe, roots)?,
-            scheduled: plans
-                .into_iter()
-                .map(|p| Scheduled {
-                    plan: Arc::new(p),
-                    last_start_s: None,
-                    queued: false,
-                })
-                .collect(),
+            workloads: Workloads::spawn(exe, roots, state_dir.join("generated"))?,
+            plans: plans.into_iter().map(Arc::new).collect(),
+            schedule,
             once,
             last_check_s: i64::MIN,
+            events,
         })
     }
 
-    /// Queues the plans that are due at wall time `now_s` (checked once a second).
-    pub(super) fn schedule(&mut self, now_s: i64) {
+    /// Queues the plans that are due at `now` (checked once a wall-clock second).
+    pub(super) fn schedule(&mut self, now: Anchor) {
+        let now_s = now.wall_unix_us.div_euclid(1_000_000);
         if now_s == self.last_check_s {
             return;
         }
         self.last_check_s = now_s;
-        let offset = utc_offset_s(now_s);
-        for s in self.scheduled.iter_mut().filter(|s| !s.queued) {
-            let due = if self.once {
-                s.last_start_s.is_none().then_some(now_s)
+        for due in self.schedule.poll(now) {
+            let plan = &self.plans[due.index];
+            if due.catch_up {
+                log::info!(
+                    "plan {} is due ({}, missed while the daemon was down): starting it",
+                    plan.name,
+                    due.trigger_text()
+                );
             } else {
-                s.plan.when.next_due(now_s, s.last_start_s, offset)
-            };
-            if due.is_some_and(|t| t <= now_s) {
-                log::info!("plan {} is due: starting it", s.plan.name);
-                s.queued = true;
-                s.last_start_s = Some(now_s);
-                self.workloads.start(Arc::clone(&s.plan));
+                log::info!(
+                    "plan {} is due ({}): starting it",
+                    plan.name,
+                    due.trigger_text()
+                );
             }
+            if !self.once {
+                self.events.push(due.event(&plan.name));
+            }
+            self.workloads.start(due.index, Arc::clone(plan));
         }
+    }
+
+    /// Events to log since the last call.
+    pub(super) fn events(&mut self) -> Vec<EventKind> {
+        std::mem::take(&mut self.events)
     }
 
     /// Messages from the workload thread since the last call.
     pub(super) fn messages(&mut self) -> Vec<WorkMsg> {
         let msgs: Vec<WorkMsg> = self.workloads.rx.try_iter().collect();
         for m in &msgs {
-            if let WorkMsg::PlanDone(name) = m {
-                for s in self.scheduled.iter_mut().filter(|s| &s.plan.name == name) {
-                    s.queued = false;
+            match m {
+                WorkMsg::PlanStarted { index, .. } => {
+                    self.events.extend(self.schedule.started(*index));
                 }
+                WorkMsg::PlanDone { index, .. } => self.schedule.finished(*index),
+                _ => {}
             }
         }
         msgs
@@ -252,11 +306,7 @@ impl Plans {
 
     /// In `once` mode: every plan has run.
     pub(super) fn all_done(&self) -> bool {
-        self.once
-            && self
-                .scheduled
-                .iter()
-                .all(|s| s.last_start_s.is_some() && !s.queued)
+        self.once && self.schedule.settled()
     }
 
     /// Stops the thread (killing a running worker); returns its last messages.

@@ -2,18 +2,24 @@
 //! llama-bench-like summary table.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use crate::plan::Case;
 use crate::record::Run;
 
-/// The job of one scheduled run: the case's job, with a generated projector written if
-/// the plan asks for one, and `#warmup` after the label of a warm-up run.
+/// The job of one scheduled run: the case's job, with a generated projector written into
+/// `generated_dir` if the plan asks for one, and `#warmup` after the label of a warm-up run.
 #[must_use]
-pub fn job_for(schedule: &crate::plan::Schedule, sr: &crate::plan::ScheduledRun) -> super::Job {
+pub fn job_for(
+    schedule: &crate::plan::Schedule,
+    sr: &crate::plan::ScheduledRun,
+    generated_dir: &Path,
+) -> super::Job {
     let mut job = schedule.cases[sr.case].job();
     if let Some(m) = &job.mmproj {
-        job.mmproj = Some(generated_projector(m, &job.model));
+        job.mmproj = Some(generated_projector(m, &job.model, generated_dir));
     }
     if sr.warmup {
         job.label += "#warmup";
@@ -94,9 +100,11 @@ pub fn summary(cases: &[Case], runs: &[Run]) -> String {
 }
 
 /// `generate:qwen2vl` / `generate:gemma3` → a random projector of the text model's width,
-/// written once to the temp directory. Any other path is returned as is; so is the name
-/// when the model cannot be read (the run then fails naming the model).
-pub(super) fn generated_projector(mmproj: &Path, model: &Path) -> std::path::PathBuf {
+/// written once into `dir` (the daemon's `state_dir/generated`, mode 0750): under a name
+/// created exclusively, then renamed into place, so a half-written file or one planted by
+/// another user is never loaded. Any other path is returned as is; so is the name when the
+/// model cannot be read or the file not written (the run then fails naming it).
+pub(super) fn generated_projector(mmproj: &Path, model: &Path, dir: &Path) -> std::path::PathBuf {
     let Some(kind) = mmproj.to_str().and_then(|s| s.strip_prefix("generate:")) else {
         return mmproj.to_owned();
     };
@@ -119,11 +127,23 @@ pub(super) fn generated_projector(mmproj: &Path, model: &Path) -> std::path::Pat
         "gemma3" => crate::gguf::gemma3_mmproj(&spec),
         _ => return mmproj.to_owned(),
     };
-    let dir = std::env::temp_dir().join("edgewatt-generated");
     let path = dir.join(format!("{kind}-{n_embd}.gguf"));
     if !path.exists() {
-        let _ = std::fs::create_dir_all(&dir);
-        if writer.write_to(&path).is_err() {
+        let written = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                let bytes = writer.to_bytes();
+                crate::store::replace_file(&path, |f| f.write_all(&bytes))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = written {
+            log::error!(
+                "cannot write the generated projector {}: {e}",
+                path.display()
+            );
             return mmproj.to_owned();
         }
     }

@@ -43,11 +43,20 @@ struct Worker {
     stderr: Option<JoinHandle<()>>,
 }
 
+/// Called with a worker's pid as soon as it is spawned, before it has said Ready.
+pub type OnSpawn = Box<dyn FnMut(u32) + Send>;
+
 /// Runs jobs in a supervised worker process.
+///
+/// Workers get `oom_score_adj` 1000, so when memory runs out the kernel kills a worker
+/// and not the daemon, and `PR_SET_PDEATHSIG` SIGKILL, so a worker never outlives the
+/// thread that spawned it (the daemon's workload thread, which lives as long as the
+/// daemon). Every worker is reaped, however it ended.
 pub struct Supervisor {
     exe: PathBuf,
     worker: Option<Worker>,
     next_run_id: u64,
+    on_spawn: Option<OnSpawn>,
 }
 
 impl Supervisor {
@@ -58,7 +67,14 @@ impl Supervisor {
             exe: exe.into(),
             worker: None,
             next_run_id: 1,
+            on_spawn: None,
         }
+    }
+
+    /// Has `f` called with each new worker's pid right after it is spawned (before it
+    /// loads anything), so the daemon samples it from its first moment.
+    pub fn set_on_spawn(&mut self, f: OnSpawn) {
+        self.on_spawn = Some(f);
     }
 
     /// Pid of the live worker, for the sampler to track apart from the daemon.
@@ -108,7 +124,7 @@ impl Supervisor {
         on_phase: &mut dyn FnMut(u32, PhaseMark),
     ) -> Result<Box<Run>, (RunError, u32)> {
         if self.worker.is_none() {
-            self.worker = Some(self.spawn(deadline, limit).map_err(|e| (e, 0))?);
+            self.worker = Some(self.spawn(deadline, limit)?);
         }
         let w = self.worker.as_mut().expect("spawned above");
         let pid = w.child.id();
@@ -128,14 +144,12 @@ impl Supervisor {
                 Ok(Err(FrameError::Closed | FrameError::Io(_)))
                 | Err(mpsc::RecvTimeoutError::Disconnected) => return Err((died(w), pid)),
                 Ok(Err(e)) => {
-                    let _ = w.child.kill();
-                    let _ = w.child.wait();
+                    kill_and_reap(&mut w.child);
                     let message = format!("worker {pid}: {e}");
                     return Err((RunError::Protocol { message }, pid));
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = w.child.kill();
-                    let _ = w.child.wait();
+                    kill_and_reap(&mut w.child);
                     let limit_ms = limit.as_millis() as u64;
                     return Err((RunError::TimedOut { limit_ms }, pid));
                 }
@@ -143,9 +157,12 @@ impl Supervisor {
         }
     }
 
-    fn spawn(&self, deadline: Instant, limit: Duration) -> Result<Worker, RunError> {
+    /// Starts a worker and waits for its Ready; on failure, the error and the pid of the
+    /// worker (0 if none started), killed and reaped.
+    fn spawn(&mut self, deadline: Instant, limit: Duration) -> Result<Worker, (RunError, u32)> {
         let protocol = |message: String| RunError::Protocol { message };
         let mut cmd = Command::new(&self.exe);
+        worker_safeguards(&mut cmd);
         // ggml's abort handler attaches gdb for a backtrace: seconds of delay, and its
         // lines push the failed GGML_ASSERT out of the kept stderr tail. Set
         // EDGEWATT_WORKER_BACKTRACE=1 to have it anyway.
@@ -158,7 +175,14 @@ impl Supervisor {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| protocol(format!("cannot start {} worker: {e}", self.exe.display())))?;
+            .map_err(|e| {
+                let message = format!("cannot start {} worker: {e}", self.exe.display());
+                (protocol(message), 0)
+            })?;
+        let pid = child.id();
+        if let Some(f) = &mut self.on_spawn {
+            f(pid);
+        }
         let (stdin, stdout, stderr) =
             match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
                 (Some(i), Some(o), Some(e)) => (i, o, e),
@@ -195,21 +219,21 @@ impl Supervisor {
             stderr: Some(stderr),
         };
         let left = deadline.saturating_duration_since(Instant::now());
-        match w.replies.recv_timeout(left) {
-            Ok(Ok(Reply::Ready { .. })) => Ok(w),
+        let error = match w.replies.recv_timeout(left) {
+            Ok(Ok(Reply::Ready { .. })) => return Ok(w),
             Ok(Ok(other)) => {
-                let _ = w.child.kill();
-                Err(protocol(format!("worker said {other:?} before Ready")))
+                kill_and_reap(&mut w.child);
+                protocol(format!("worker said {other:?} before Ready"))
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let _ = w.child.kill();
-                let _ = w.child.wait();
-                Err(RunError::TimedOut {
+                kill_and_reap(&mut w.child);
+                RunError::TimedOut {
                     limit_ms: limit.as_millis() as u64,
-                })
+                }
             }
-            Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => Err(died(&mut w)),
-        }
+            Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => died(&mut w),
+        };
+        Err((error, pid))
     }
 
     /// Asks the worker to exit, and kills it if it does not within a second.
@@ -224,8 +248,7 @@ impl Supervisor {
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            let _ = w.child.kill();
-            let _ = w.child.wait();
+            kill_and_reap(&mut w.child);
         }
     }
 }
@@ -233,6 +256,49 @@ impl Supervisor {
 impl Drop for Supervisor {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// SIGKILLs a worker (if it still runs) and waits for it, so no zombie is left.
+fn kill_and_reap(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// What every worker gets between fork and exec: `PR_SET_PDEATHSIG` SIGKILL (it dies
+/// with the thread that spawned it, so an orphan never holds memory or the model) and
+/// `oom_score_adj` 1000 (the kernel's first choice when memory runs out, so the daemon
+/// and its sampling survive). The daemon's own score is left alone.
+fn worker_safeguards(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe calls (prctl, getppid, open, write, close); it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the prctl: then nobody will reap this one.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            let fd = libc::open(
+                c"/proc/self/oom_score_adj".as_ptr(),
+                libc::O_WRONLY | libc::O_CLOEXEC,
+            );
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let score = b"1000\n";
+            let n = libc::write(fd, score.as_ptr().cast(), score.len());
+            let write_error = std::io::Error::last_os_error();
+            libc::close(fd);
+            if n != score.len() as isize {
+                return Err(write_error);
+            }
+            Ok(())
+        });
     }
 }
 

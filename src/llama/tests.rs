@@ -2,6 +2,7 @@
 //! Real inference is tested in tests/llama/.
 
 use std::io::Cursor;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::*;
@@ -170,23 +171,30 @@ fn generated_projectors_take_the_width_of_the_text_model() {
         ..crate::gguf::TextModelSpec::default()
     };
     crate::gguf::tiny_llama(&spec).write_to(&model).unwrap();
-    let p = super::bench::generated_projector(Path::new("generate:gemma3"), &model);
-    assert!(
-        p.ends_with("edgewatt-generated/gemma3-96.gguf"),
-        "{}",
-        p.display()
-    );
+    let out = dir.path().join("state/generated");
+    let p = super::bench::generated_projector(Path::new("generate:gemma3"), &model, &out);
+    assert_eq!(p, out.join("gemma3-96.gguf"));
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & !0o750, 0, "no access for others: {mode:o}");
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["gemma3-96.gguf"], "no temporary file left");
     let g = crate::gguf::GgufFile::open(&p).unwrap();
     assert_eq!(g.get_u64("clip.vision.projection_dim"), Some(96));
     assert_eq!(g.get_str("clip.projector_type"), Some("gemma3"));
     // Files and unknown kinds pass through; so does a model that cannot be read.
     let file = Path::new("/x/mmproj.gguf");
-    assert_eq!(super::bench::generated_projector(file, &model), file);
+    assert_eq!(super::bench::generated_projector(file, &model, &out), file);
     let odd = Path::new("generate:llava");
-    assert_eq!(super::bench::generated_projector(odd, &model), odd);
+    assert_eq!(super::bench::generated_projector(odd, &model, &out), odd);
     let q = Path::new("generate:qwen2vl");
     assert_eq!(
-        super::bench::generated_projector(q, &dir.path().join("none.gguf")),
+        super::bench::generated_projector(q, &dir.path().join("none.gguf"), &out),
         q
     );
+    // A directory that cannot be made: the name passes through (the run fails naming it).
+    let blocked = dir.path().join("m.gguf/generated");
+    assert_eq!(super::bench::generated_projector(q, &model, &blocked), q);
 }

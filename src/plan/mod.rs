@@ -7,8 +7,8 @@
 //! shuffle_seed = 7         # seeded shuffle of the measured runs; omit to keep order
 //! time_limit_s = 600       # per run
 //!
-//! [when]                   # for `edgewatt run`; default: once, at start
-//! at_start = true
+//! [when]                   # for `edgewatt run`; default: at start
+//! at_start = true          # default: only without every_s and at
 //! every_s = 21600
 //! at = ["03:00", "15:00"]  # local time
 //!
@@ -48,7 +48,6 @@ pub use expand::Case;
 pub use expand::CaseImage;
 pub use expand::Schedule;
 pub use expand::ScheduledRun;
-pub use when::local_utc_offset_s;
 pub use when::parse_time_of_day;
 pub use when::When;
 

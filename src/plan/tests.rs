@@ -202,61 +202,61 @@ fn the_shipped_plans_load() {
     );
 }
 
-/// 2023-11-14 22:13:20 UTC.
-const NOW: i64 = 1_700_000_000;
+#[test]
+fn the_latest_time_of_day_in_a_window_on_the_local_clock() {
+    use jiff::tz::TimeZone;
+    // 2023-11-14 22:13:20 UTC.
+    const NOW: i64 = 1_700_000_000;
+    const MIDNIGHT_UTC: i64 = 1_699_920_000;
+    let at = When {
+        at_start: false,
+        every_s: None,
+        at: vec!["03:00".into(), "23:30".into()],
+    };
+    let utc = TimeZone::UTC;
+    assert_eq!(at.last_time_of_day_in(NOW - 3600, NOW, &utc), None);
+    assert_eq!(
+        at.last_time_of_day_in(NOW, NOW + 5000, &utc),
+        Some((MIDNIGHT_UTC + 84_600, "23:30"))
+    );
+    // The window's end is in it, its start is not.
+    let t = MIDNIGHT_UTC + 10_800;
+    assert_eq!(at.last_time_of_day_in(t - 1, t, &utc), Some((t, "03:00")));
+    assert_eq!(at.last_time_of_day_in(t, t + 1, &utc), None);
+    // Days long: the latest one.
+    assert_eq!(
+        at.last_time_of_day_in(NOW - 30 * 86_400, NOW, &utc),
+        Some((MIDNIGHT_UTC + 10_800, "03:00"))
+    );
+    // At UTC+1 03:00 local is 02:00 UTC.
+    let plus1 = TimeZone::fixed(jiff::tz::offset(1));
+    assert_eq!(
+        at.last_time_of_day_in(NOW - 86_400, NOW, &plus1),
+        Some((MIDNIGHT_UTC + 7_200, "03:00"))
+    );
+    let none = When::default();
+    assert_eq!(none.last_time_of_day_in(0, NOW, &utc), None);
+}
 
 #[test]
-fn a_plan_is_due_at_start_after_its_interval_and_at_its_times_of_day() {
-    assert_eq!(When::default().next_due(NOW, None, 0), Some(NOW));
-    assert_eq!(
-        When::default().next_due(NOW, Some(NOW), 0),
-        None,
-        "once only"
-    );
-    let every = When {
-        at_start: false,
-        every_s: Some(3600),
-        at: vec![],
+fn at_start_defaults_to_true_only_for_a_plan_without_times_or_interval() {
+    let when = |table: &str| {
+        let text = format!("name = \"x\"\n{table}\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n");
+        Plan::parse(&text, Path::new("p.toml")).unwrap().when
     };
-    assert_eq!(every.next_due(NOW, None, 0), Some(NOW + 3600));
-    assert_eq!(every.next_due(NOW, Some(NOW - 600), 0), Some(NOW + 3000));
-    assert_eq!(
-        every.next_due(NOW, Some(NOW - 7200), 0),
-        Some(NOW),
-        "overdue: now"
+    assert!(when("").at_start, "no [when]: at start");
+    assert!(when("[when]").at_start);
+    // A nightly plan is not also started by every (re)start of the daemon…
+    assert!(!when("[when]\nat = [\"03:00\"]").at_start);
+    assert!(!when("[when]\nevery_s = 3600").at_start);
+    // …unless it says so.
+    let w = when("[when]\nat_start = true\nat = [\"03:00\"]");
+    assert!(w.at_start);
+    assert_eq!(w.at, ["03:00"]);
+    let e = error(
+        "name = \"x\"\n[when]\nat = []\nevery = 5\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n",
     );
-    let at3 = When {
-        at_start: false,
-        every_s: None,
-        at: vec!["03:00".into()],
-    };
-    // Midnight UTC is 1_699_920_000; 03:00 today has passed, so tomorrow.
-    assert_eq!(
-        at3.next_due(NOW, None, 0),
-        Some(1_699_920_000 + 86_400 + 10_800)
-    );
-    // At UTC+1 it is 23:13 local; 03:00 local tomorrow is 02:00 UTC.
-    assert_eq!(
-        at3.next_due(NOW, None, 3600),
-        Some(1_699_920_000 + 86_400 + 7_200)
-    );
-    let both = When {
-        at_start: false,
-        every_s: Some(3600),
-        at: vec!["23:30".into()],
-    };
-    assert_eq!(
-        both.next_due(NOW, None, 0),
-        Some(NOW + 3600),
-        "23:30 is 4600 s away"
-    );
-    assert_eq!(both.next_due(NOW, Some(NOW - 3000), 0), Some(NOW + 600));
-    let never = When {
-        at_start: false,
-        every_s: None,
-        at: vec![],
-    };
-    assert_eq!(never.next_due(NOW, None, 0), None);
+    assert!(e.starts_with("bad.toml:4:1: unknown field `every`"), "{e}");
 }
 
 #[test]

@@ -1,23 +1,42 @@
 //! When a plan runs unattended (`edgewatt run`): at start, every interval, at times of day.
 
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use jiff::ToSpan;
 use serde::Deserialize;
 
-/// `[when]` of a plan. Without it a plan runs once, at start.
+/// `[when]` of a plan. Without it a plan runs at start.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "WhenToml")]
 pub struct When {
-    /// Run as soon as the daemon starts.
-    #[serde(default = "yes")]
+    /// Run as soon as the daemon starts. Default: only for a plan with neither `every_s`
+    /// nor `at` (so a nightly plan is not also run by every restart).
     pub at_start: bool,
     /// Run again this long after the previous run started.
     pub every_s: Option<u64>,
     /// Local times of day, `HH:MM`.
-    #[serde(default)]
     pub at: Vec<String>,
 }
 
-const fn yes() -> bool {
-    true
+/// `[when]` as written: `at_start`'s default depends on the other keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhenToml {
+    at_start: Option<bool>,
+    every_s: Option<u64>,
+    #[serde(default)]
+    at: Vec<String>,
+}
+
+impl From<WhenToml> for When {
+    fn from(w: WhenToml) -> Self {
+        Self {
+            at_start: w.at_start.unwrap_or(w.every_s.is_none() && w.at.is_empty()),
+            every_s: w.every_s,
+            at: w.at,
+        }
+    }
 }
 
 impl Default for When {
@@ -53,54 +72,53 @@ impl When {
             .map(|t| ("when.at", format!("{t:?} is not HH:MM (00:00 to 23:59)")))
     }
 
-    /// Unix time (s) at which the plan is next due, given the start of its last run
-    /// (`None` if it never ran since the daemon started) and the local UTC offset (s).
-    /// `None`: never again.
+    /// The latest of the plan's times of day in `(after_s, until_s]` (Unix s) on the
+    /// local clock of `tz`, with its `HH:MM`; `None` if no time of day falls in it.
+    ///
+    /// A local time that does not exist on a day (skipped by a DST change) happens that
+    /// day as much later as the clock jumped (02:30 → 03:30); one that happens twice
+    /// (the clock set back) happens at the first of the two. So each time of day
+    /// happens exactly once every local day.
     #[must_use]
-    pub fn next_due(
+    pub fn last_time_of_day_in(
         &self,
-        now_s: i64,
-        last_start_s: Option<i64>,
-        utc_offset_s: i64,
-    ) -> Option<i64> {
-        let mut due: Option<i64> = None;
-        let mut consider = |t: i64| due = Some(due.map_or(t, |d| d.min(t)));
-        match last_start_s {
-            None if self.at_start => consider(now_s),
-            Some(last) => {
-                if let Some(every) = self.every_s {
-                    consider((last + every as i64).max(now_s));
+        after_s: i64,
+        until_s: i64,
+        tz: &TimeZone,
+    ) -> Option<(i64, &str)> {
+        if until_s <= after_s || self.at.is_empty() {
+            return None;
+        }
+        let local = |s: i64| {
+            Timestamp::from_second(s)
+                .ok()
+                .map(|t| tz.to_datetime(t).date())
+        };
+        let last_day = local(until_s)?;
+        // Every time of day happens once a local day, so three days back reach the latest
+        // one even across a DST change; an earlier `after_s` changes nothing.
+        let first_day = local(after_s)
+            .unwrap_or(Date::MIN)
+            .max(last_day.checked_sub(2.days()).ok()?);
+        let mut best: Option<(i64, &str)> = None;
+        let mut day = first_day;
+        while day <= last_day {
+            for text in &self.at {
+                let Some(t) = parse_time_of_day(text) else {
+                    continue;
+                };
+                let (h, m) = ((t / 3600) as i8, (t % 3600 / 60) as i8);
+                let Ok(at) = tz.to_ambiguous_timestamp(day.at(h, m, 0, 0)).compatible() else {
+                    continue;
+                };
+                let at = at.as_second();
+                if at > after_s && at <= until_s && best.is_none_or(|(b, _)| at > b) {
+                    best = Some((at, text.as_str()));
                 }
             }
-            None => {
-                if let Some(every) = self.every_s {
-                    consider(now_s + every as i64);
-                }
-            }
+            let Ok(next) = day.tomorrow() else { break };
+            day = next;
         }
-        let local = now_s + utc_offset_s;
-        let midnight = local - local.rem_euclid(86_400);
-        for t in self.at.iter().filter_map(|t| parse_time_of_day(t)) {
-            let mut at = midnight + t;
-            if at <= local {
-                at += 86_400;
-            }
-            consider(at - utc_offset_s);
-        }
-        due
-    }
-}
-
-/// The local UTC offset at `unix_s`, seconds east of UTC (0 if unknown).
-#[must_use]
-pub fn local_utc_offset_s(unix_s: i64) -> i64 {
-    let t: libc::time_t = unix_s;
-    // SAFETY: zeroed `tm` is a valid out-parameter; localtime_r is thread-safe.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    if ok {
-        tm.tm_gmtoff
-    } else {
-        0
+        best
     }
 }

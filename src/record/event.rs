@@ -94,6 +94,17 @@ pub enum EventKind {
         busy_pct: Option<u32>,
         temp_mc: Option<i64>,
     },
+    /// A plan is due and queued: `trigger` is `at_start`, `every_s` or `at HH:MM`;
+    /// `scheduled_unix_s` when it fell due; `catch_up`: it fell due while the daemon was
+    /// down (it runs once however many were missed).
+    PlanDue {
+        plan: String,
+        trigger: String,
+        scheduled_unix_s: i64,
+        catch_up: bool,
+    },
+    /// The schedule's state file (last start of each plan) could not be read or written.
+    ScheduleStateError { path: String, message: String },
 }
 
 impl EventKind {
@@ -121,6 +132,33 @@ impl EventKind {
             Self::PlanError { .. } => "plan_error",
             Self::PlanStart { .. } => "plan_start",
             Self::Cooldown { .. } => "cooldown",
+            Self::PlanDue { .. } => "plan_due",
+            Self::ScheduleStateError { .. } => "schedule_state_error",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Variant indices are the format: the schedule's events, byte for byte.
+    #[test]
+    fn golden_schedule_events() {
+        let due = EventKind::PlanDue {
+            plan: "n".into(),
+            trigger: "at 03:00".into(),
+            scheduled_unix_s: -1,
+            catch_up: true,
+        };
+        let mut golden = vec![20, 1, b'n', 8];
+        golden.extend_from_slice(b"at 03:00");
+        golden.extend_from_slice(&[0x01, 0x01]); // zigzag(-1) = 1; true
+        assert_eq!(postcard::to_stdvec(&due).unwrap(), golden);
+        let err = EventKind::ScheduleStateError {
+            path: "p".into(),
+            message: "m".into(),
+        };
+        assert_eq!(postcard::to_stdvec(&err).unwrap(), [21, 1, b'p', 1, b'm']);
     }
 }

@@ -27,6 +27,7 @@
 //!   variants are only appended; a changed struct is a new variant; incompatible changes bump
 //!   [`FORMAT_VERSION`], and old decoders are kept.
 
+mod atomic;
 mod error;
 mod frame;
 #[doc(hidden)]
@@ -37,6 +38,7 @@ mod writer;
 
 use std::path::PathBuf;
 
+pub use atomic::replace_file;
 pub use error::StoreError;
 pub use frame::decode_frame;
 pub use frame::CorruptReason;

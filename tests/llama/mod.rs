@@ -3,8 +3,11 @@
 
 mod bad_input;
 mod daemon;
+mod oom;
+mod schedule;
 mod smollm2;
 mod supervise;
+mod syscalls;
 mod vision;
 
 use std::path::Path;

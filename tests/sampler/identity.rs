@@ -39,12 +39,17 @@ fn device_id_prefers_override_then_serial_then_machine_id_then_unknown() {
         device_id(&pi5, &etc, Some("bench-pi-2")).unwrap(),
         "bench-pi-2"
     );
-    // The device-tree serial is NUL-terminated.
-    assert_eq!(device_id(&pi5, &etc, None).unwrap(), "3f1a5c7e9b2d4608");
+    // The device-tree serial (NUL-terminated) "3f1a5c7e9b2d4608", hashed: HMAC-SHA256
+    // keyed with its text over edgewatt's app id, as UUID v4 bits (Python's hmac agrees).
+    assert_eq!(
+        device_id(&pi5, &etc, None).unwrap(),
+        "5f9e2e18b2dd471da7c0152da60fdfb9"
+    );
     let x86 = Roots::under(&fixture("x86"));
+    // machine-id 3d1219c7c4c5404aaa1f6d2a48adfda4, hashed as systemd-id128 --app-specific.
     assert_eq!(
         device_id(&x86, &etc, None).unwrap(),
-        "3d1219c7c4c5404aaa1f6d2a48adfda4"
+        "de03dd6c59a047c9ad2cffe9fe876224"
     );
     assert_eq!(
         device_id(&x86, Path::new("/nonexistent-etc"), None).unwrap(),

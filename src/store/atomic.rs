@@ -1,0 +1,110 @@
+//! Small files in the state directory replaced whole: written to a temporary name that is
+//! created exclusively (never following a link or reusing a file someone else made),
+//! fsynced, then renamed over the target, so a reader sees the old content or the new one,
+//! never a torn one, also after a power cut.
+
+use std::fs;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::path::PathBuf;
+
+use super::recover::sync_dir;
+use super::StoreError;
+
+/// Mode of a file made here: the service's user and group may read it, others not.
+const FILE_MODE: u32 = 0o640;
+
+/// Replaces `path` with the bytes `write` produces. The temporary file is
+/// `.<name>.tmp`, beside it; one left by a crash is removed first.
+pub fn replace_file(
+    path: &Path,
+    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> Result<(), StoreError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = temporary_name(path);
+    match fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(StoreError::io("remove stale", &tmp, e)),
+    }
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(FILE_MODE)
+        .open(&tmp)
+        .map_err(|e| StoreError::io("create", &tmp, e))?;
+    let written = write(&mut file)
+        .and_then(|()| file.flush())
+        .and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        drop(file);
+        let _ = fs::remove_file(&tmp);
+        return Err(StoreError::io("write", &tmp, e));
+    }
+    drop(file);
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(StoreError::io("rename into place", path, e));
+    }
+    sync_dir(dir)
+}
+
+fn temporary_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn the_file_is_replaced_whole_with_mode_0640_and_no_temporary_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("schedule.json");
+        replace_file(&path, |f| f.write_all(b"one")).unwrap();
+        // A temporary file a crash left behind is not in the way.
+        fs::write(dir.path().join(".schedule.json.tmp"), b"torn").unwrap();
+        replace_file(&path, |f| f.write_all(b"two")).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & !0o640, 0, "no more than rw-r-----: {mode:o}");
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["schedule.json"]);
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        replace_file(&path, |f| f.write_all(b"old")).unwrap();
+        let err = replace_file(&path, |_| Err(std::io::Error::other("disk full"))).unwrap_err();
+        assert!(err.to_string().contains(".state.tmp"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert!(!dir.path().join(".state.tmp").exists());
+    }
+
+    #[test]
+    fn a_link_planted_at_the_temporary_name_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let path = dir.path().join("out");
+        std::os::unix::fs::symlink(&victim, dir.path().join(".out.tmp")).unwrap();
+        replace_file(&path, |f| f.write_all(b"new")).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+}
