@@ -2,7 +2,8 @@
 //!
 //! The crate follows the data from the kernel to the report:
 //! readers ([`sampler`]) → raw records ([`record`]) → on-disk store ([`store`]) →
-//! derived values ([`derive`](mod@derive)) → command line ([`cli`]).
+//! the one way to read it back ([`logread`]) → derived values ([`derive`](mod@derive)) →
+//! command line ([`cli`]).
 //! Records hold raw counters in integer units; everything else is derived later, so
 //! old logs can be re-analysed after a better calibration.
 #![deny(clippy::all)]
@@ -15,6 +16,7 @@ pub mod derive;
 pub mod gguf;
 #[cfg(feature = "llama")]
 pub mod llama;
+pub mod logread;
 pub mod plan;
 pub mod power;
 pub mod record;
