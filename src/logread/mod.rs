@@ -67,6 +67,7 @@
 //! skipped as damage: `dump` and `inspect` exit 1 then, unless `--allow-damaged`.
 
 mod anchor;
+mod boots;
 mod damage;
 mod entry;
 mod filter;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::anchor::Anchors;
+use super::boots::Boots;
 use super::source::drop_before;
 use super::BlockKind;
 use super::DamageCounts;
@@ -25,7 +26,6 @@ use crate::record::SampleDecoder;
 use crate::store::CorruptReason;
 use crate::store::HeaderDamage;
 use crate::store::Item;
-use crate::store::SegmentHeader;
 use crate::store::SegmentReader;
 
 /// What the reader yields, in file order.
@@ -381,37 +381,5 @@ impl Current {
                 }
             }
         }
-    }
-}
-
-/// Numbers boots in reading order (see the module docs for when a new one starts).
-#[derive(Debug, Default)]
-struct Boots {
-    count: u64,
-    /// Directory, (device, boot) ids and anchor of the last segment read; ids `None` when
-    /// its header was damaged.
-    last: Option<(Option<usize>, Option<(String, String, u64)>)>,
-}
-
-impl Boots {
-    fn assign(&mut self, dir: Option<usize>, header: Option<&SegmentHeader>) -> u64 {
-        let same = match (&self.last, header) {
-            (Some((last_dir, Some((device, boot, mono_us)))), Some(h)) => {
-                dir.is_some()
-                    && *last_dir == dir
-                    && *device == h.device_id
-                    && *boot == h.boot_id
-                    && h.anchor.mono_us >= *mono_us
-            }
-            _ => false,
-        };
-        if !same {
-            self.count += 1;
-        }
-        self.last = Some((
-            dir,
-            header.map(|h| (h.device_id.clone(), h.boot_id.clone(), h.anchor.mono_us)),
-        ));
-        self.count - 1
     }
 }
