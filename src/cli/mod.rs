@@ -4,6 +4,7 @@
 #[cfg(feature = "llama")]
 mod bench;
 mod config_cmd;
+mod damage;
 mod dump;
 mod inspect;
 pub mod render;
