@@ -3,7 +3,7 @@
 //! The crate follows the data from the kernel to the report:
 //! readers ([`sampler`]) → raw records ([`record`]) → on-disk store ([`store`]) →
 //! the one way to read it back ([`logread`]) → derived values ([`derive`](mod@derive)) →
-//! command line ([`cli`]).
+//! reports ([`report`]) → command line ([`cli`]).
 //! Records hold raw counters in integer units; everything else is derived later, so
 //! old logs can be re-analysed after a better calibration.
 #![deny(clippy::all)]
@@ -20,6 +20,7 @@ pub mod logread;
 pub mod plan;
 pub mod power;
 pub mod record;
+pub mod report;
 pub mod sampler;
 pub mod store;
 pub mod synth;

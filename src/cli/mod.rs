@@ -53,7 +53,7 @@ pub enum Command {
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
-    /// Run a plan of LLM/VLM workloads now; progress on stderr, a summary table at the end.
+    /// Run a plan of LLM/VLM workloads now; progress on stderr, then tables made from its log.
     #[cfg(feature = "llama")]
     Bench(bench::BenchArgs),
     /// The supervised llama.cpp worker: framed jobs on stdin, replies on stdout.
