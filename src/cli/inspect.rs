@@ -51,9 +51,8 @@ pub struct InspectArgs {
 }
 
 /// Running totals over one segment's entries and skips.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Tally {
-    meta: Arc<SegmentMeta>,
     /// Offset of the last frame counted.
     last_frame: Option<u64>,
     frames: u64,
@@ -78,32 +77,6 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(meta: Arc<SegmentMeta>) -> Self {
-        Self {
-            meta,
-            last_frame: None,
-            frames: 0,
-            first_seq: None,
-            last_seq: None,
-            blocks: 0,
-            samples: 0,
-            power_readings: 0,
-            runs: 0,
-            failed_runs: 0,
-            events: 0,
-            seal_reason: None,
-            first: None,
-            last: None,
-            gap_rule: None,
-            last_sample_us: None,
-            gaps: 0,
-            largest_gap_us: 0,
-            late_ticks: 0,
-            missed_ticks: 0,
-            damage: DamageCounts::default(),
-        }
-    }
-
     /// Counts an intact frame once (the samples of a block share it); true if it is new.
     fn frame(&mut self, offset: u64, seq: u64) -> bool {
         if self.last_frame == Some(offset) {
@@ -181,8 +154,8 @@ impl Tally {
         }
     }
 
-    fn json(&self) -> Value {
-        let (m, d) = (&self.meta, &self.damage);
+    fn json(&self, m: &SegmentMeta) -> Value {
+        let d = &self.damage;
         let h = m.header();
         let wall = |at: Option<(u64, Wall)>| at.and_then(|(_, w)| w.us()).map(format_wall_us);
         let span_s = match (self.first, self.last) {
@@ -276,14 +249,15 @@ fn summary_text(s: &Value) -> String {
 pub fn inspect_source(source: &LogSource) -> anyhow::Result<(Vec<Value>, DamageCounts)> {
     let mut reader = LogReader::open(source, Filter::default())?;
     let mut out = Vec::new();
-    let mut tally: Option<Tally> = None;
+    let mut tally: Option<(Arc<SegmentMeta>, Tally)> = None;
+    let done = |t: Option<(Arc<SegmentMeta>, Tally)>| t.map(|(m, t)| t.json(&m));
     for item in &mut reader {
         match item {
             LogItem::Segment(meta) => {
-                out.extend(tally.replace(Tally::new(meta)).map(|t| t.json()));
+                out.extend(done(tally.replace((meta, Tally::default()))));
             }
             LogItem::Entry(e) => {
-                if let Some(t) = &mut tally {
+                if let Some((_, t)) = &mut tally {
                     t.entry(&e);
                 }
             }
@@ -291,20 +265,20 @@ pub fn inspect_source(source: &LogSource) -> anyhow::Result<(Vec<Value>, DamageC
                 report_skip(&s);
                 match (&s.kind, &mut tally) {
                     (SkipKind::Unreadable { error }, _) => {
-                        out.extend(tally.take().map(|t| t.json()));
+                        out.extend(done(tally.take()));
                         out.push(json!({
                             "path": s.path.display().to_string(),
                             "open": s.path.to_string_lossy().ends_with(crate::store::OPEN_SUFFIX),
                             "bytes": s.len, "header_ok": false, "error": error, "damaged": true,
                         }));
                     }
-                    (_, Some(t)) => t.skip(&s),
+                    (_, Some((_, t))) => t.skip(&s),
                     (_, None) => {}
                 }
             }
         }
     }
-    out.extend(tally.map(|t| t.json()));
+    out.extend(done(tally));
     Ok((out, *reader.damage()))
 }
 

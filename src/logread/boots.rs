@@ -2,19 +2,33 @@
 
 use crate::store::SegmentHeader;
 
-/// Numbers boots in reading order (see the module docs for when a new one starts).
+/// What the last segment read says about its clock.
+#[derive(Debug)]
+struct Last {
+    /// Its directory (`None`: a lone segment file).
+    dir: Option<usize>,
+    /// Device id, boot id and anchor monotonic time; `None` when its header was damaged.
+    clock: Option<(String, String, u64)>,
+}
+
+/// Numbers boots in reading order.
 #[derive(Debug, Default)]
 pub(super) struct Boots {
     count: u64,
-    /// Directory, (device, boot) ids and anchor of the last segment read; ids `None` when
-    /// its header was damaged.
-    last: Option<(Option<usize>, Option<(String, String, u64)>)>,
+    last: Option<Last>,
 }
 
 impl Boots {
+    /// The boot number of the next segment read, from its directory and header.
     pub(super) fn assign(&mut self, dir: Option<usize>, header: Option<&SegmentHeader>) -> u64 {
         let same = match (&self.last, header) {
-            (Some((last_dir, Some((device, boot, mono_us)))), Some(h)) => {
+            (
+                Some(Last {
+                    dir: last_dir,
+                    clock: Some((device, boot, mono_us)),
+                }),
+                Some(h),
+            ) => {
                 dir.is_some()
                     && *last_dir == dir
                     && *device == h.device_id
@@ -26,10 +40,10 @@ impl Boots {
         if !same {
             self.count += 1;
         }
-        self.last = Some((
+        self.last = Some(Last {
             dir,
-            header.map(|h| (h.device_id.clone(), h.boot_id.clone(), h.anchor.mono_us)),
-        ));
+            clock: header.map(|h| (h.device_id.clone(), h.boot_id.clone(), h.anchor.mono_us)),
+        });
         self.count - 1
     }
 }
