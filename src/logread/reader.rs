@@ -82,6 +82,9 @@ impl Sink {
 struct Current {
     meta: Arc<SegmentMeta>,
     items: std::vec::IntoIter<Item>,
+    /// With [`Filter::min_seq`]: for the items still to come (last first), the seq of the
+    /// first intact frame at or after each, to place a piece that has no seq of its own.
+    next_seqs: Vec<Option<u64>>,
     anchors: Anchors,
     decoder: SampleDecoder,
     /// Offset of the key block of the sample chain being decoded.
@@ -179,10 +182,23 @@ impl LogReader {
         }
         let items: Vec<Item> = reader.items().collect();
         drop(reader);
+        let mut next_seqs = Vec::new();
+        if self.filter.min_seq.is_some() {
+            let mut next = None;
+            for item in items.iter().rev() {
+                next = match item {
+                    Item::Frame { frame, .. } => Some(frame.seq),
+                    Item::Unknown { seq, .. } => seq.or(next),
+                    Item::Corrupt { .. } => next,
+                };
+                next_seqs.push(next);
+            }
+        }
         self.current = Some(Current {
             anchors: Anchors::new(meta.header.as_ref().map(|h| h.anchor).map_err(|d| *d)),
             meta,
             items: items.into_iter(),
+            next_seqs,
             decoder: SampleDecoder::new(),
             chain_key: None,
             last: Last::Nothing,
@@ -224,14 +240,9 @@ impl Current {
         });
     }
 
-    /// Whether a piece without a seq could be a frame the filter wants: unless the next
-    /// intact frame's seq shows it comes before [`Filter::min_seq`].
-    fn wanted_unseqd(&self, filter: &Filter) -> bool {
-        let next_seq = self.items.as_slice().iter().find_map(|i| match i {
-            Item::Frame { frame, .. } => Some(frame.seq),
-            Item::Unknown { seq, .. } => *seq,
-            Item::Corrupt { .. } => None,
-        });
+    /// Whether a piece without a seq could be a frame the filter wants: unless the seq of
+    /// the next intact frame (`next_seq`) shows it comes before [`Filter::min_seq`].
+    fn wanted_unseqd(filter: &Filter, next_seq: Option<u64>) -> bool {
         filter
             .min_seq
             .is_none_or(|min| next_seq.is_none_or(|n| n > min))
@@ -252,6 +263,7 @@ impl Current {
     }
 
     fn expand(&mut self, item: Item, filter: &Filter, sink: &mut Sink) {
+        let next_seq = self.next_seqs.pop().flatten();
         self.last = match &item {
             Item::Frame { frame, .. } if matches!(frame.record, Record::Seal(_)) => Last::Seal,
             Item::Frame { .. } | Item::Unknown { .. } => Last::OtherFrame,
@@ -264,7 +276,7 @@ impl Current {
                 len,
                 reason,
             } => {
-                if !self.wanted_unseqd(filter) {
+                if !Self::wanted_unseqd(filter, next_seq) {
                     return;
                 }
                 let kind = if reason == CorruptReason::Unterminated && self.meta.open {
@@ -275,8 +287,10 @@ impl Current {
                 self.skip(sink, offset, len, None, kind);
             }
             Item::Unknown { offset, len, seq } => {
-                let wanted =
-                    seq.map_or_else(|| self.wanted_unseqd(filter), |s| filter.wants_seq(s));
+                let wanted = seq.map_or_else(
+                    || Self::wanted_unseqd(filter, next_seq),
+                    |s| filter.wants_seq(s),
+                );
                 if wanted {
                     self.skip(sink, offset, len, seq, SkipKind::Unknown);
                 }

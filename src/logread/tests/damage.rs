@@ -251,3 +251,33 @@ fn blocks_of_a_newer_codec_are_skipped_as_newer_and_bad_power_blocks_as_damage()
     );
     assert_eq!(damage, DamageCounts::default());
 }
+
+/// With a first seq (one daemon session), a corrupt piece is reported only if it may be
+/// one of the frames asked for: the seq of the next intact frame places it (a piece that
+/// cannot be placed is reported).
+#[test]
+fn a_first_seq_places_corrupt_pieces_by_the_next_intact_frame() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recs: Vec<Record> = (0..6).map(|i| event((2 + i) * S, i)).collect();
+    let path = session(tmp.path(), "pi", "b", S, &recs);
+    let spans = frame_spans(&path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    for f in [1, 3] {
+        bytes[(spans[f].0 + 2) as usize] ^= 0x10;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let from_3 = Filter {
+        min_seq: Some(3),
+        ..Filter::default()
+    };
+    let (items, damage) = read_all(&LogSource::dir(tmp.path()), from_3);
+    let at: Vec<u64> = skips(&items).iter().map(|s| s.offset).collect();
+    assert_eq!(
+        at,
+        [spans[3].0],
+        "seq 2 comes before the session, seq 3 is in it"
+    );
+    assert_eq!(damage.corrupt_frames, 1);
+    let seqs: Vec<u64> = entries(&items).iter().map(|e| e.origin.seq).collect();
+    assert_eq!(seqs, [4, 5, 6]);
+}
