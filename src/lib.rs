@@ -20,11 +20,13 @@
 //!
 //! Records, stored and read back:
 //! - [`record`]: the record types and their codecs, as they are on disk (frozen).
-//! - [`store`]: segment files of COBS+CRC frames: writing, rotation, retention, recovery,
-//!   reading back.
+//! - [`store`]: segment files of COBS+CRC frames: writing, rotation, retention, recovery.
+//! - [`logread`]: the one way to read a log back (a segment, a state directory, a fleet's
+//!   directories), under one rule for boots, anchors and damage.
 //!
 //! Derived and shown:
 //! - [`derive`](mod@derive): rates, baselines, areas under the curve, energy.
+//! - [`report`]: tables (and later laws and charts) made from the log.
 //! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
 //! - [`cli`]: the command line, one module per subcommand.
 #![deny(clippy::all)]
@@ -37,9 +39,11 @@ pub mod derive;
 pub mod gguf;
 #[cfg(feature = "llama")]
 pub mod llama;
+pub mod logread;
 pub mod plan;
 pub mod power;
 pub mod record;
+pub mod report;
 pub mod sampler;
 pub mod store;
 pub mod synth;

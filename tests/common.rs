@@ -58,12 +58,29 @@ pub fn dump(state_dir: &Path) -> Vec<Value> {
 }
 
 /// Every record `dump` still reads from a damaged state dir, and what it said on stderr.
-pub fn dump_with_stderr(state_dir: &Path) -> (Vec<Value>, String) {
-    let out = ok(state_dir, &["dump", "--format", "jsonl"]);
-    (
-        jsonl(&out.stdout),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// `dump` must exit 1 (it skipped damaged data) saying so, and 0 with `--allow-damaged`,
+/// printing the same records.
+pub fn dump_damaged(state_dir: &Path) -> (Vec<Value>, String) {
+    let run = |extra: &[&str]| {
+        edgewatt()
+            .args(["dump", "--format", "jsonl"])
+            .args(extra)
+            .arg("--state-dir")
+            .arg(state_dir)
+            .output()
+            .expect("spawn edgewatt")
+    };
+    let out = run(&[]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "damage skipped: exit 1; {err}");
+    assert!(
+        err.contains("skipped damaged data") && err.contains("--allow-damaged"),
+        "{err}"
+    );
+    let allowed = run(&["--allow-damaged"]);
+    assert_eq!(allowed.status.code(), Some(0), "--allow-damaged: exit 0");
+    assert_eq!(allowed.stdout, out.stdout, "the same records either way");
+    (jsonl(&out.stdout), err)
 }
 
 /// JSON lines, one value each.
@@ -75,9 +92,28 @@ pub fn jsonl(bytes: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-/// Per-segment summaries, via `inspect --format json`.
+/// Per-segment summaries, via `inspect --format json`, which must find no damage.
 pub fn inspect(state_dir: &Path) -> Vec<Value> {
     jsonl(&ok(state_dir, &["inspect", "--format", "json"]).stdout)
+}
+
+/// Per-segment summaries of a damaged state dir: `inspect` exits 1, or 0 with
+/// `--allow-damaged`, printing the same summaries.
+pub fn inspect_damaged(state_dir: &Path) -> Vec<Value> {
+    let out = edgewatt()
+        .args(["inspect", "--format", "json", "--state-dir"])
+        .arg(state_dir)
+        .output()
+        .expect("spawn edgewatt");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "damage found: exit 1; {err}");
+    assert!(err.contains("--allow-damaged"), "{err}");
+    let allowed = ok(
+        state_dir,
+        &["inspect", "--format", "json", "--allow-damaged"],
+    );
+    assert_eq!(allowed.stdout, out.stdout);
+    jsonl(&out.stdout)
 }
 
 /// A config file with a fast fsync, written into `dir`.

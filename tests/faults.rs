@@ -6,8 +6,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::common::dump;
-use crate::common::dump_with_stderr;
+use crate::common::dump_damaged;
 use crate::common::inspect;
+use crate::common::inspect_damaged;
 use crate::common::signal;
 use crate::common::Ready;
 
@@ -84,8 +85,12 @@ fn a_segment_damaged_in_the_middle_keeps_every_other_record() {
     }
     std::fs::write(&seg, &bytes).unwrap();
 
-    let (after, err) = dump_with_stderr(&state);
+    let (after, err) = dump_damaged(&state);
     assert!(err.contains("corrupt bytes at offset"), "{err}");
+    assert!(
+        err.contains(&seg.display().to_string()),
+        "names the file: {err}"
+    );
     let samples = |v: &[Value]| v.iter().filter(|r| r["type"] == "sample").count();
     let lost = samples(&before) - samples(&after);
     assert!(lost > 0, "the damaged block's samples are gone");
@@ -99,7 +104,7 @@ fn a_segment_damaged_in_the_middle_keeps_every_other_record() {
     for r in &after {
         assert!(before.contains(r), "misread record {r}");
     }
-    let summary = &inspect(&state)[0];
+    let summary = &inspect_damaged(&state)[0];
     assert!(
         summary["corrupt_frames"].as_u64().unwrap() >= 1,
         "{summary}"
@@ -156,7 +161,7 @@ fn a_damaged_header_loses_only_device_boot_and_wall_times() {
     bytes[20] ^= 0x01;
     std::fs::write(&seg, &bytes).unwrap();
 
-    let (after, err) = dump_with_stderr(&state);
+    let (after, err) = dump_damaged(&state);
     assert!(
         err.contains("header frame unreadable (CRC mismatch)")
             && err.contains("wall times unknown"),
@@ -174,11 +179,18 @@ fn a_damaged_header_loses_only_device_boot_and_wall_times() {
     // A time filter cannot place records of unknown wall time: only re-anchored ones pass.
     let out = crate::common::ok(
         &state,
-        &["dump", "--format", "jsonl", "--since", "1700000000"],
+        &[
+            "dump",
+            "--format",
+            "jsonl",
+            "--since",
+            "1700000000",
+            "--allow-damaged",
+        ],
     );
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 3);
 
-    let seg = &inspect(&state)[0];
+    let seg = &inspect_damaged(&state)[0];
     assert_eq!(seg["header_ok"], false, "{seg}");
     assert_eq!(
         seg["header_error"], "header frame unreadable (CRC mismatch)",
@@ -191,4 +203,49 @@ fn a_damaged_header_loses_only_device_boot_and_wall_times() {
         (Some(20), Some(5))
     );
     assert_eq!(seg["seal_reason"], "Shutdown");
+}
+
+/// A daemon writing its open segment: `dump` and `inspect` exit 0 on its directory, also
+/// when they meet the frame it is writing (an unterminated last frame, made here by hand
+/// so the test does not depend on catching a write). A segment that cannot be read exits 1.
+#[test]
+fn a_live_daemons_directory_reads_clean_and_an_unreadable_segment_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut child = Ready::new(dir.path()).run(&state, 20);
+    crate::common::ok(&state, &["dump", "--format", "jsonl"]);
+    crate::common::ok(&state, &["inspect"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let open = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".ewlog.open"))
+        .expect("the killed daemon's open segment");
+    let mut bytes = std::fs::read(&open).unwrap();
+    bytes.extend_from_slice(&[0x07, 0x01, 0x02]);
+    std::fs::write(&open, &bytes).unwrap();
+    let records = dump(&state);
+    assert!(records.iter().any(|r| r["event"] == "start"));
+    let seg = &inspect(&state)[0];
+    assert_eq!(seg["open"], true, "{seg}");
+    assert_eq!(seg["unterminated_tail_bytes"], 3, "{seg}");
+    assert_eq!(
+        (seg["corrupt_frames"].as_u64(), seg["damaged"].as_bool()),
+        (Some(0), Some(false))
+    );
+
+    let missing = dir.path().join("00000000000000000007.ewlog");
+    let out = crate::common::edgewatt()
+        .args(["dump", "--segment"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&missing.display().to_string()) && err.contains("1 unreadable segments"),
+        "{err}"
+    );
 }

@@ -1,24 +1,36 @@
-//! `edgewatt inspect`: per segment, its span, record counts, gaps, late ticks and corrupt frames.
+//! `edgewatt inspect`: per segment, its span, record counts, gaps, late ticks and what was
+//! skipped. Read through [`crate::logread`]; gaps follow [`GapRule`] with its default
+//! factor, the rule the derived values use. Exit status 1 when damaged data was skipped,
+//! unless `--allow-damaged`.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use anyhow::Context;
 use clap::Args;
 use clap::ValueEnum;
 use serde_json::json;
 use serde_json::Value;
 
+use super::damage::damage_status;
+use super::damage::report_skip;
 use super::time::format_wall_us;
 use super::Cli;
+use crate::derive::GapRule;
+use crate::logread::BlockKind;
+use crate::logread::DamageCounts;
+use crate::logread::Entry;
+use crate::logread::Filter;
+use crate::logread::LogItem;
+use crate::logread::LogReader;
+use crate::logread::LogSource;
+use crate::logread::Payload;
+use crate::logread::SegmentMeta;
+use crate::logread::Skip;
+use crate::logread::SkipKind;
+use crate::logread::Wall;
 use crate::record::EventKind;
-use crate::record::Record;
-use crate::record::SampleDecoder;
-use crate::store::list_segments;
-use crate::store::Item;
-use crate::store::SegmentInfo;
-use crate::store::SegmentReader;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InspectFormat {
@@ -32,14 +44,17 @@ pub struct InspectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = InspectFormat::Text)]
     pub format: InspectFormat,
-    /// A gap is an interval between samples longer than this many nominal tick intervals.
-    #[arg(long, default_value_t = 1.5)]
-    pub gap_factor: f64,
+    /// Exit 0 even when damaged data (corrupt frames, undecodable blocks, unreadable
+    /// segments, damaged headers) was found; it is still reported on stderr.
+    #[arg(long)]
+    pub allow_damaged: bool,
 }
 
-/// Running totals over one segment's frames.
+/// Running totals over one segment's entries and skips.
 #[derive(Debug, Default)]
 struct Tally {
+    /// Offset of the last frame counted.
+    last_frame: Option<u64>,
     frames: u64,
     first_seq: Option<u64>,
     last_seq: Option<u64>,
@@ -50,59 +65,66 @@ struct Tally {
     failed_runs: u64,
     events: u64,
     seal_reason: Option<String>,
-    first_mono_us: Option<u64>,
-    last_mono_us: Option<u64>,
-    interval_us: Option<u64>,
+    first: Option<(u64, Wall)>,
+    last: Option<(u64, Wall)>,
+    gap_rule: Option<GapRule>,
     last_sample_us: Option<u64>,
     gaps: u64,
     largest_gap_us: u64,
     late_ticks: u64,
     missed_ticks: u64,
-    corrupt_frames: u64,
-    corrupt_bytes: u64,
-    unknown_frames: u64,
-    bad_blocks: u64,
-    decoder: SampleDecoder,
+    damage: DamageCounts,
 }
 
 impl Tally {
-    fn at(&mut self, mono_us: u64) {
-        self.first_mono_us = Some(self.first_mono_us.map_or(mono_us, |m| m.min(mono_us)));
-        self.last_mono_us = Some(self.last_mono_us.map_or(mono_us, |m| m.max(mono_us)));
-    }
-
-    fn sample_at(&mut self, mono_us: u64, gap_factor: f64) {
-        if let (Some(prev), Some(interval)) = (self.last_sample_us, self.interval_us) {
-            let dt = mono_us.saturating_sub(prev);
-            if dt as f64 > gap_factor * interval as f64 {
-                self.gaps += 1;
-                self.largest_gap_us = self.largest_gap_us.max(dt);
-            }
+    /// Counts an intact frame once (the samples of a block share it); true if it is new.
+    fn frame(&mut self, offset: u64, seq: u64) -> bool {
+        if self.last_frame == Some(offset) {
+            return false;
         }
-        self.last_sample_us = Some(mono_us);
-        self.at(mono_us);
+        self.last_frame = Some(offset);
+        self.frames += 1;
+        self.first_seq.get_or_insert(seq);
+        self.last_seq = Some(seq);
+        true
     }
 
-    fn record(&mut self, seq: u64, rec: &Record, gap_factor: f64) {
-        match rec {
-            Record::Samples(b) => {
-                self.blocks += 1;
-                match self.decoder.decode(seq, b) {
-                    Ok((_, samples)) => {
-                        self.samples += samples.len() as u64;
-                        for s in &samples {
-                            self.sample_at(s.mono_us, gap_factor);
-                        }
+    fn at(&mut self, mono_us: u64, wall: Wall) {
+        if self.first.is_none_or(|(m, _)| mono_us < m) {
+            self.first = Some((mono_us, wall));
+        }
+        if self.last.is_none_or(|(m, _)| mono_us > m) {
+            self.last = Some((mono_us, wall));
+        }
+    }
+
+    fn entry(&mut self, e: &Entry) {
+        let new_frame = self.frame(e.origin.offset, e.origin.seq);
+        match &e.payload {
+            Payload::Sample { sample, .. } => {
+                self.blocks += u64::from(new_frame);
+                self.samples += 1;
+                let t = sample.mono_us;
+                if let (Some(prev), Some(rule)) = (self.last_sample_us, self.gap_rule) {
+                    let dt = t.saturating_sub(prev);
+                    if rule.too_long(dt) {
+                        self.gaps += 1;
+                        self.largest_gap_us = self.largest_gap_us.max(dt);
                     }
-                    Err(_) => self.bad_blocks += 1,
                 }
+                self.last_sample_us = Some(t);
+                self.at(t, e.wall);
             }
-            Record::Event(e) => {
+            Payload::Power { reading, .. } => {
+                self.power_readings += 1;
+                self.at(reading.mono_us, e.wall);
+            }
+            Payload::Event(ev) => {
                 self.events += 1;
-                self.at(e.mono_us);
-                match &e.kind {
+                self.at(ev.mono_us, e.wall);
+                match &ev.kind {
                     EventKind::Start { interval_us, .. } => {
-                        self.interval_us = Some(*interval_us);
+                        self.gap_rule = GapRule::new(*interval_us, GapRule::DEFAULT_FACTOR).ok();
                         self.last_sample_us = None;
                     }
                     EventKind::SamplerLate { missed, .. } => {
@@ -112,93 +134,80 @@ impl Tally {
                     _ => {}
                 }
             }
-            Record::Seal(s) => self.seal_reason = Some(format!("{:?}", s.reason)),
-            Record::Run(run) => {
+            Payload::Seal(s) => self.seal_reason = Some(format!("{:?}", s.reason)),
+            Payload::Run(run) => {
                 self.runs += 1;
                 self.failed_runs += u64::from(!run.is_ok());
-                if let Some(m) = run.phases.last() {
-                    self.at(m.mono_us);
+                if let Some(t) = e.mono_us {
+                    self.at(t, e.wall);
                 }
             }
-            Record::Power(b) => match b.decode() {
-                Ok(readings) => {
-                    self.power_readings += readings.len() as u64;
-                    if let (Some(a), Some(z)) = (readings.first(), readings.last()) {
-                        self.at(a.mono_us);
-                        self.at(z.mono_us);
-                    }
-                }
-                Err(_) => self.bad_blocks += 1,
-            },
         }
     }
-}
 
-fn inspect_segment(info: &SegmentInfo, gap_factor: f64) -> Value {
-    let reader = match SegmentReader::open(&info.path) {
-        Ok(r) => r,
-        Err(e) => {
-            return json!({
-                "path": info.path.display().to_string(), "open": info.open,
-                "bytes": info.len_bytes, "header_ok": false, "error": e.to_string(),
-            })
-        }
-    };
-    let mut t = Tally::default();
-    for item in reader.items() {
-        match item {
-            Item::Frame { frame, .. } => {
-                t.frames += 1;
-                t.first_seq.get_or_insert(frame.seq);
-                t.last_seq = Some(frame.seq);
-                t.record(frame.seq, &frame.record, gap_factor);
-            }
-            Item::Corrupt { len, .. } => {
-                t.corrupt_frames += 1;
-                t.corrupt_bytes += len;
-            }
-            Item::Unknown { .. } => t.unknown_frames += 1,
+    fn skip(&mut self, s: &Skip) {
+        self.damage.add(s);
+        if let SkipKind::Block { kind, .. } = s.kind {
+            // An intact frame whose block did not decode.
+            self.frame(s.offset, s.seq.unwrap_or(0));
+            self.blocks += u64::from(kind == BlockKind::Sample);
         }
     }
-    let h = reader.header();
-    // Without the header there is no anchor: wall times stay unknown (null).
-    let wall = |m: Option<u64>| m.and_then(|m| h.map(|h| format_wall_us(h.anchor.wall_of(m))));
-    let span_s = match (t.first_mono_us, t.last_mono_us) {
-        (Some(a), Some(b)) => (b - a) as f64 / 1e6,
-        _ => 0.0,
-    };
-    json!({
-        "path": info.path.display().to_string(),
-        "open": info.open,
-        "bytes": reader.len_bytes(),
-        "header_ok": h.is_some(),
-        "header_error": reader.header_damage().map(|d| d.to_string()),
-        "device_id": h.map(|h| &h.device_id),
-        "boot_id": h.map(|h| &h.boot_id),
-        "writer": h.map(|h| &h.writer),
-        "first_seq": t.first_seq,
-        "last_seq": t.last_seq,
-        "frames": t.frames,
-        "sample_blocks": t.blocks,
-        "samples": t.samples,
-        "events": t.events,
-        "power_readings": t.power_readings,
-        "runs": t.runs,
-        "failed_runs": t.failed_runs,
-        "first_wall": wall(t.first_mono_us),
-        "last_wall": wall(t.last_mono_us),
-        "span_s": span_s,
-        "bytes_per_sample": if t.samples > 0 { reader.len_bytes() as f64 / t.samples as f64 } else { 0.0 },
-        "gaps": t.gaps,
-        "largest_gap_ms": t.largest_gap_us / 1000,
-        "late_ticks": t.late_ticks,
-        "missed_ticks": t.missed_ticks,
-        "corrupt_frames": t.corrupt_frames,
-        "corrupt_bytes": t.corrupt_bytes,
-        "unknown_frames": t.unknown_frames,
-        "undecodable_blocks": t.bad_blocks,
-        "seal_reason": t.seal_reason,
-    })
+
+    fn json(&self, m: &SegmentMeta) -> Value {
+        let d = &self.damage;
+        let h = m.header();
+        let wall = |at: Option<(u64, Wall)>| at.and_then(|(_, w)| w.us()).map(format_wall_us);
+        let span_s = match (self.first, self.last) {
+            (Some((a, _)), Some((b, _))) => (b - a) as f64 / 1e6,
+            _ => 0.0,
+        };
+        let per_sample = |bytes: u64| {
+            if self.samples > 0 {
+                bytes as f64 / self.samples as f64
+            } else {
+                0.0
+            }
+        };
+        json!({
+            "path": m.path.display().to_string(),
+            "open": m.open,
+            "bytes": m.len_bytes,
+            "boot": m.boot,
+            "header_ok": h.is_some(),
+            "header_error": m.header.as_ref().err().map(ToString::to_string),
+            "device_id": h.map(|h| &h.device_id),
+            "boot_id": h.map(|h| &h.boot_id),
+            "writer": h.map(|h| &h.writer),
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "frames": self.frames,
+            "sample_blocks": self.blocks,
+            "samples": self.samples,
+            "events": self.events,
+            "power_readings": self.power_readings,
+            "runs": self.runs,
+            "failed_runs": self.failed_runs,
+            "first_wall": wall(self.first),
+            "last_wall": wall(self.last),
+            "span_s": span_s,
+            "bytes_per_sample": per_sample(m.len_bytes),
+            "gaps": self.gaps,
+            "largest_gap_ms": self.largest_gap_us / 1000,
+            "late_ticks": self.late_ticks,
+            "missed_ticks": self.missed_ticks,
+            "corrupt_frames": d.corrupt_frames,
+            "corrupt_bytes": d.corrupt_bytes,
+            "unknown_frames": d.unknown_frames,
+            "undecodable_blocks": d.undecodable_blocks + d.lost_chain_blocks + d.newer_blocks,
+            "lost_chain_blocks": d.lost_chain_blocks,
+            "samples_skipped": d.samples_skipped,
+            "truncated": d.truncated_segments > 0,
+            "unterminated_tail_bytes": d.live_tail_bytes,
+            "damaged": d.is_damaged(),
+            "seal_reason": self.seal_reason,
+        })
+    }
 }
 
 /// A segment summary as a few lines of text.
@@ -212,6 +221,10 @@ fn summary_text(s: &Value) -> String {
     let damage = s["header_error"].as_str().map_or(String::new(), |e| {
         format!("\n  header damaged: {e}; device, boot and wall times unknown, frames read")
     });
+    let tail = match s["unterminated_tail_bytes"].as_u64() {
+        Some(n) if n > 0 => format!(", unterminated tail {n} bytes (being written)"),
+        _ => String::new(),
+    };
     let state = match (s["open"].as_bool(), s["seal_reason"].as_str()) {
         (Some(true), _) => "open".to_string(),
         (_, Some(r)) => format!("sealed ({r})"),
@@ -221,7 +234,7 @@ fn summary_text(s: &Value) -> String {
         "{name}: {state}, {} bytes, seq {}–{}, device {}\n  \
          span {} → {} ({:.1} s), {} samples in {} blocks, {} power readings, {} runs ({} failed), {} events, {:.1} bytes/sample\n  \
          gaps {} (largest {} ms), late ticks {} (missed {}), corrupt frames {} ({} bytes), \
-         unknown frames {}, undecodable blocks {}{damage}",
+         unknown frames {}, undecodable blocks {}{tail}{damage}",
         s["bytes"], s["first_seq"], s["last_seq"], s["device_id"].as_str().unwrap_or("?"),
         s["first_wall"].as_str().unwrap_or("-"), s["last_wall"].as_str().unwrap_or("-"),
         s["span_s"].as_f64().unwrap_or(0.0), s["samples"], s["sample_blocks"], s["power_readings"], s["runs"], s["failed_runs"], s["events"],
@@ -231,19 +244,47 @@ fn summary_text(s: &Value) -> String {
     )
 }
 
-/// Summaries of every segment in `dir`, oldest first.
-pub fn inspect_dir(dir: &Path, gap_factor: f64) -> anyhow::Result<Vec<Value>> {
-    let segments =
-        list_segments(dir).with_context(|| format!("cannot list segments in {}", dir.display()))?;
-    Ok(segments
-        .iter()
-        .map(|s| inspect_segment(s, gap_factor))
-        .collect())
+/// Summaries of every segment of `source`, in reading order, and what was skipped. Each
+/// skip is reported on stderr as it is met.
+pub fn inspect_source(source: &LogSource) -> anyhow::Result<(Vec<Value>, DamageCounts)> {
+    let mut reader = LogReader::open(source, Filter::default())?;
+    let mut out = Vec::new();
+    let mut tally: Option<(Arc<SegmentMeta>, Tally)> = None;
+    let done = |t: Option<(Arc<SegmentMeta>, Tally)>| t.map(|(m, t)| t.json(&m));
+    for item in &mut reader {
+        match item {
+            LogItem::Segment(meta) => {
+                out.extend(done(tally.replace((meta, Tally::default()))));
+            }
+            LogItem::Entry(e) => {
+                if let Some((_, t)) = &mut tally {
+                    t.entry(&e);
+                }
+            }
+            LogItem::Skipped(s) => {
+                report_skip(&s);
+                match (&s.kind, &mut tally) {
+                    (SkipKind::Unreadable { error }, _) => {
+                        out.extend(done(tally.take()));
+                        out.push(json!({
+                            "path": s.path.display().to_string(),
+                            "open": s.path.to_string_lossy().ends_with(crate::store::OPEN_SUFFIX),
+                            "bytes": s.len, "header_ok": false, "error": error, "damaged": true,
+                        }));
+                    }
+                    (_, Some((_, t))) => t.skip(&s),
+                    (_, None) => {}
+                }
+            }
+        }
+    }
+    out.extend(done(tally));
+    Ok((out, *reader.damage()))
 }
 
 pub fn run(cli: &Cli, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
-    let summaries = inspect_dir(&cfg.state_dir, args.gap_factor)?;
+    let (summaries, damage) = inspect_source(&LogSource::dir(&cfg.state_dir))?;
     if summaries.is_empty() {
         eprintln!("no segments in {}", cfg.state_dir.display());
     }
@@ -255,5 +296,5 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(damage_status(&damage, args.allow_damaged))
 }

@@ -4,6 +4,7 @@
 #[cfg(feature = "llama")]
 mod bench;
 mod config_cmd;
+mod damage;
 mod dump;
 mod inspect;
 pub mod render;
@@ -44,8 +45,10 @@ pub enum Command {
     /// Show live readings in the terminal; nothing is logged.
     Sample(sample::SampleArgs),
     /// Print records as text or JSON lines, filtered by time and type.
+    #[command(after_help = DAMAGE_EXIT_HELP)]
     Dump(dump::DumpArgs),
-    /// Summarise each segment: span, record counts, gaps, late ticks, corrupt frames.
+    /// Summarise each segment: span, record counts, gaps, late ticks, what was skipped.
+    #[command(after_help = DAMAGE_EXIT_HELP)]
     Inspect(inspect::InspectArgs),
     /// Detect power sources and show live V, A, W.
     #[command(long_about = crate::power::registry::sensors_help())]
@@ -53,7 +56,7 @@ pub enum Command {
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
-    /// Run a plan of LLM/VLM workloads now; progress on stderr, a summary table at the end.
+    /// Run a plan of LLM/VLM workloads now; progress on stderr, then tables made from its log.
     #[cfg(feature = "llama")]
     Bench(bench::BenchArgs),
     /// The supervised llama.cpp worker: framed jobs on stdin, replies on stdout.
@@ -61,6 +64,13 @@ pub enum Command {
     #[command(hide = true)]
     Worker,
 }
+
+/// Exit status of the commands that read the log.
+const DAMAGE_EXIT_HELP: &str = "Exit status: 0 when everything was read (frames of a newer \
+edgewatt and the frame a running daemon is writing are skipped without failing); 1 when \
+damaged data was skipped (corrupt frames, a truncated segment, undecodable blocks, unreadable \
+segments, damaged headers; each named on stderr with its file and offset), unless \
+--allow-damaged; 2 on an error.";
 
 /// Loads the config file and applies the global flags.
 pub(crate) fn load_config(cli: &Cli) -> anyhow::Result<Config> {

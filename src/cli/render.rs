@@ -2,18 +2,20 @@
 //!
 //! Every object has a `type` field (`sample`, `event`, `seal`, …) and the record's
 //! fields; samples are expanded from their block, one object per sample, with
-//! readings whose valid bit is clear shown as `null`.
+//! readings whose valid bit is clear shown as `null`. `wall` is the entry's wall time
+//! (RFC 3339), `null` when it is unknown (see [`crate::logread`]).
 
 use serde_json::json;
 use serde_json::Map;
 use serde_json::Value;
 
 use super::time::format_wall_us;
-use crate::clock::Anchor;
+use crate::logread::Entry;
+use crate::logread::Payload;
 use crate::power::PowerReading;
 use crate::record::Event;
-use crate::record::Record;
 use crate::record::Run;
+use crate::record::Seal;
 use crate::sampler::ProcRole;
 use crate::sampler::Sample;
 use crate::sampler::SampleLayout;
@@ -36,9 +38,27 @@ fn valid_or_null(s: &Sample, bit: u32, v: Value) -> Value {
     }
 }
 
+/// A wall time as JSON: RFC 3339, or `null` when unknown.
+fn wall_json(wall_us: Option<i64>) -> Value {
+    wall_us.map_or(Value::Null, |w| Value::String(format_wall_us(w)))
+}
+
+/// An entry of the log as a JSON object.
+#[must_use]
+pub fn entry_json(e: &Entry) -> Value {
+    let (seq, wall) = (e.origin.seq, e.wall.us());
+    match &e.payload {
+        Payload::Sample { layout, sample, .. } => sample_json(seq, layout, sample, wall),
+        Payload::Power { label, reading, .. } => power_json(seq, label, reading, wall),
+        Payload::Event(ev) => event_json(seq, ev, wall),
+        Payload::Seal(s) => seal_json(seq, s, wall),
+        Payload::Run(r) => run_json(seq, r, wall),
+    }
+}
+
 /// One sample as a JSON object.
 #[must_use]
-pub fn sample_json(seq: u64, layout: &SampleLayout, s: &Sample, anchor: &Anchor) -> Value {
+pub fn sample_json(seq: u64, layout: &SampleLayout, s: &Sample, wall_us: Option<i64>) -> Value {
     let cpu: Vec<Value> = s.cpu.iter().map(|c| json!(c)).collect();
     let procs: Vec<Value> = layout
         .procs
@@ -76,7 +96,7 @@ pub fn sample_json(seq: u64, layout: &SampleLayout, s: &Sample, anchor: &Anchor)
         "seq": seq,
         "tick": s.tick,
         "mono_us": s.mono_us,
-        "wall": format_wall_us(anchor.wall_of(s.mono_us)),
+        "wall": wall_json(wall_us),
         "cpu_ticks": valid_or_null(s, crate::sampler::group::CPU, Value::Array(cpu)),
         "mem_kb": valid_or_null(s, crate::sampler::group::MEM, json!(s.mem)),
         "procs": procs,
@@ -88,12 +108,12 @@ pub fn sample_json(seq: u64, layout: &SampleLayout, s: &Sample, anchor: &Anchor)
 
 /// An event as a JSON object: `type`, `seq`, `mono_us`, `wall`, `event` and its fields.
 #[must_use]
-pub fn event_json(seq: u64, e: &Event, anchor: &Anchor) -> Value {
+pub fn event_json(seq: u64, e: &Event, wall_us: Option<i64>) -> Value {
     let mut o = json!({
         "type": "event",
         "seq": seq,
         "mono_us": e.mono_us,
-        "wall": format_wall_us(anchor.wall_of(e.mono_us)),
+        "wall": wall_json(wall_us),
         "event": e.kind.name(),
     });
     // Externally tagged: {"Variant": {fields}}; lift the fields.
@@ -107,33 +127,24 @@ pub fn event_json(seq: u64, e: &Event, anchor: &Anchor) -> Value {
     o
 }
 
-/// Any non-sample record as a JSON object (samples go through [`sample_json`]).
+/// A seal as a JSON object: its fields and its wall time.
 #[must_use]
-pub fn record_json(seq: u64, rec: &Record, anchor: &Anchor) -> Value {
-    match rec {
-        Record::Event(e) => event_json(seq, e, anchor),
-        Record::Seal(s) => {
-            let mut o = json!(s);
-            o["type"] = json!("seal");
-            o["seq"] = json!(seq);
-            o
-        }
-        Record::Samples(b) => json!({"type": "samples", "seq": seq, "count": b.count}),
-        Record::Power(b) => {
-            json!({"type": "powers", "seq": seq, "count": b.count, "source": b.label})
-        }
-        Record::Run(run) => run_json(seq, run, anchor),
-    }
+pub fn seal_json(seq: u64, s: &Seal, wall_us: Option<i64>) -> Value {
+    let mut o = json!(s);
+    o["type"] = json!("seal");
+    o["seq"] = json!(seq);
+    o["wall"] = wall_json(wall_us);
+    o
 }
 
 /// One power reading as a JSON object; `source` is the block's label.
 #[must_use]
-pub fn power_json(seq: u64, label: &str, r: &PowerReading, anchor: &Anchor) -> Value {
+pub fn power_json(seq: u64, label: &str, r: &PowerReading, wall_us: Option<i64>) -> Value {
     json!({
         "type": "power",
         "seq": seq,
         "mono_us": r.mono_us,
-        "wall": format_wall_us(anchor.wall_of(r.mono_us)),
+        "wall": wall_json(wall_us),
         "source": label,
         "bus_uv": r.bus_uv,
         "current_ua": r.current_ua,
@@ -184,24 +195,19 @@ pub fn text_line(v: &Value) -> String {
     line
 }
 
-/// A run as a JSON object: its fields, the derived rates, and the wall time of its start.
+/// A run as a JSON object: its fields, the derived rates, and the monotonic and wall time
+/// of its start (its first phase mark; both absent for a run without one).
 #[must_use]
-pub fn run_json(seq: u64, run: &Run, anchor: &Anchor) -> Value {
+pub fn run_json(seq: u64, run: &Run, wall_us: Option<i64>) -> Value {
     let mut o = json!(run);
     o["type"] = json!("run");
     o["seq"] = json!(seq);
     o["ok"] = json!(run.is_ok());
     o["prefill_tokens_per_s"] = json!(run.prefill_tokens_per_s());
     o["decode_tokens_per_s"] = json!(run.decode_tokens_per_s());
-    if let Some(start) = run_start_us(run) {
-        o["mono_us"] = json!(start);
-        o["wall"] = json!(format_wall_us(anchor.wall_of(start)));
+    if let Some(start) = run.phases.first() {
+        o["mono_us"] = json!(start.mono_us);
+        o["wall"] = wall_json(wall_us);
     }
     o
-}
-
-/// CLOCK_MONOTONIC µs of a run's first phase mark, if it got that far.
-#[must_use]
-pub fn run_start_us(run: &Run) -> Option<u64> {
-    run.phases.first().map(|m| m.mono_us)
 }

@@ -70,9 +70,9 @@ pub struct RunOptions {
     pub duration_us: Option<u64>,
     /// Plans to run besides the config's `plans`.
     pub plans: Vec<std::path::PathBuf>,
-    /// Run every plan once, now, ignoring its `[when]`, keep the runs in the summary,
-    /// print progress, and stop when all have run (`edgewatt bench`). A plan that
-    /// cannot be read is then an error, not a logged event.
+    /// Run every plan once, now, ignoring its `[when]`, print progress, and stop when all
+    /// have run (`edgewatt bench`, which then reports from the log). A plan that cannot be
+    /// read is then an error, not a logged event.
     pub plans_once: bool,
 }
 
@@ -85,10 +85,8 @@ pub struct RunSummary {
     pub store_errors: u64,
     pub stop_reason: String,
     pub last_segment: Option<std::path::PathBuf>,
-    /// The runs, in order (only with [`RunOptions::plans_once`]).
-    pub runs: Vec<crate::record::Run>,
-    /// Each plan's idle lead-in (CLOCK_MONOTONIC µs), its runs' baseline.
-    pub idle_windows: Vec<(u64, u64)>,
+    /// Seq of the first frame this run wrote: its records are those from here on.
+    pub first_seq: u64,
 }
 
 /// The signal number that asked the daemon to stop (0 = none yet).
@@ -118,6 +116,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
     let ident = identity(cfg, &roots)?;
     let (writer, recoveries) = Writer::open(store_options(cfg), ident, Anchor::now())?;
+    let first_seq = writer.next_seq();
     let sampler_opts = SamplerOptions {
         cost_every_us: cfg.sampler.cost_report_interval_s * 1_000_000,
         ..SamplerOptions::default()
@@ -146,7 +145,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         power: None,
         records: Vec::new(),
         summary: RunSummary::default(),
-        keep_runs: opts.plans_once,
+        progress: opts.plans_once,
         idle_window: None,
     };
     let (tap, absent) = power::PowerTap::start(cfg);
@@ -260,6 +259,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     });
     d.flush(now_us);
     d.summary.stop_reason = stop_reason;
+    d.summary.first_seq = first_seq;
     d.summary.last_segment = Some(d.writer.close(SealReason::Shutdown, clock::mono_us())?);
     Ok(d.summary)
 }

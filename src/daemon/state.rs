@@ -38,9 +38,9 @@ pub(super) struct Daemon {
     pub(super) key_every: u32,
     pub(super) records: Vec<Record>,
     pub(super) summary: RunSummary,
-    /// Keep finished runs in the summary (`edgewatt bench`), and print progress.
+    /// Print a progress line per finished run (`edgewatt bench`).
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
-    pub(super) keep_runs: bool,
+    pub(super) progress: bool,
     /// The idle lead-in of the plan running now: the runs' baseline window.
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) idle_window: Option<Window>,
@@ -196,7 +196,7 @@ impl Daemon {
                 p.period_us(),
             );
         }
-        if self.keep_runs {
+        if self.progress {
             eprintln!("{}", super::runs::progress_line(&run, index, total));
         }
         log::info!(
@@ -205,10 +205,7 @@ impl Daemon {
             run.label,
             run.outcome
         );
-        self.records.push(Record::Run(Box::new(run.clone())));
-        if self.keep_runs {
-            self.summary.runs.push(run);
-        }
+        self.records.push(Record::Run(Box::new(run)));
     }
 }
 
@@ -261,7 +258,6 @@ impl Daemon {
                 idle_to_us,
             } => {
                 self.idle_window = Some(Window::spanning(idle_from_us, idle_to_us));
-                self.summary.idle_windows.push((idle_from_us, idle_to_us));
                 self.event(EventKind::PlanStart {
                     plan: name,
                     idle_from_us,

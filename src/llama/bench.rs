@@ -1,13 +1,9 @@
-//! What `edgewatt bench` needs from the llama side: the job of each scheduled run and the
-//! llama-bench-like summary table.
+//! What `edgewatt bench` needs from the llama side: the job of each scheduled run (its
+//! tables are made from the log by [`crate::report`]).
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
-
-use crate::plan::Case;
-use crate::record::Run;
 
 /// The job of one scheduled run: the case's job, with a generated projector written into
 /// `generated_dir` if the plan asks for one, and `#warmup` after the label of a warm-up run.
@@ -25,78 +21,6 @@ pub fn job_for(
         job.label += "#warmup";
     }
     job
-}
-
-fn mean_sd(xs: &[f64]) -> (f64, f64) {
-    if xs.is_empty() {
-        return (0.0, 0.0);
-    }
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = if xs.len() > 1 {
-        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
-}
-
-/// `mean ± sd` of `xs` with one decimal, or `-` when there is no value.
-fn mean_sd_cell(xs: &[f64]) -> String {
-    if xs.is_empty() {
-        return "-".into();
-    }
-    let (mean, sd) = mean_sd(xs);
-    format!("{mean:.1} ± {sd:.1}")
-}
-
-/// llama-bench-like table over the measured (non-warm-up) runs, one line per case. A
-/// value no successful run measured is `-`, never a made-up 0.
-#[must_use]
-pub fn summary(cases: &[Case], runs: &[Run]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| model | size MiB | test | ok/runs | pp t/s | tg t/s | img tok | encode ms | peak RSS MiB |"
-    );
-    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
-    for case in cases {
-        let mine: Vec<&Run> = runs.iter().filter(|r| r.label == case.label).collect();
-        let ok: Vec<&Run> = mine.iter().copied().filter(|r| r.is_ok()).collect();
-        let pp: Vec<f64> = ok.iter().map(|r| r.prefill_tokens_per_s()).collect();
-        let tg: Vec<f64> = ok.iter().map(|r| r.decode_tokens_per_s()).collect();
-        let model = ok.iter().find_map(|r| r.model.as_ref());
-        let name = model
-            .and_then(|m| m.name.clone())
-            .unwrap_or_else(|| case.model.display().to_string());
-        let size = model.map_or_else(
-            || "-".into(),
-            |m| format!("{:.1}", m.file_size_bytes as f64 / 1_048_576.0),
-        );
-        let img = ok.iter().find_map(|r| r.image.as_ref());
-        let (enc, _) = mean_sd(
-            &ok.iter()
-                .filter_map(|r| r.image.as_ref().map(|i| i.encode_us as f64 / 1000.0))
-                .collect::<Vec<_>>(),
-        );
-        let rss = ok
-            .iter()
-            .map(|r| r.peak_rss_kb)
-            .max()
-            .map_or_else(|| "-".into(), |kb| format!("{:.1}", kb as f64 / 1024.0));
-        let _ = writeln!(
-            out,
-            "| {name} | {size} | {} | {}/{} | {} | {} | {} | {} | {rss} |",
-            case.label,
-            ok.len(),
-            mine.len(),
-            mean_sd_cell(&pp),
-            mean_sd_cell(&tg),
-            img.map_or_else(|| "-".into(), |i| i.image_tokens.to_string()),
-            img.map_or_else(|| "-".into(), |_| format!("{enc:.1}")),
-        );
-    }
-    out
 }
 
 /// `generate:qwen2vl` / `generate:gemma3` → a random projector of the text model's width,

@@ -198,7 +198,7 @@ impl ReplaySource {
             source,
         })?;
         if bytes.starts_with(&crate::store::MAGIC) {
-            return super::replay_log::open_segment(path, bytes);
+            return super::replay_log::open_segment(path);
         }
         let text = String::from_utf8(bytes).map_err(|_| PowerError::Trace {
             path: path.display().to_string(),

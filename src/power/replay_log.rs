@@ -1,20 +1,24 @@
-//! Reading a replay trace from an edgewatt log: the Power records of one segment file or of
-//! every segment of a state directory, oldest first.
+//! Reading a replay trace from an edgewatt log: the power readings of one segment file or
+//! of every segment of a state directory, oldest first, read through [`crate::logread`].
 //!
-//! Readings keep their raw integers (µV, µA, µW) and flags. Monotonic time restarts with
-//! each boot: a reading earlier than the one before it (a later boot's segment) is placed
-//! one recorded period after it, and the rest of that boot keeps its spacing. Corrupt
-//! frames and blocks that do not decode are skipped (and logged), as `dump` does.
+//! Readings keep their raw integers (µV, µA, µW) and flags. Monotonic time compares only
+//! within a boot (logread's rule): the first reading of each later boot is placed one
+//! recorded period after the last reading before it, and the rest of that boot keeps its
+//! spacing. What the reader skips (corrupt frames, blocks that do not decode, unreadable
+//! segments) is logged with its file and offset, and the readings it could read are played.
 
 use std::path::Path;
 
 use super::replay::ReplaySource;
 use super::replay::Row;
 use super::PowerError;
-use crate::record::Record;
-use crate::store::list_segments;
-use crate::store::Item;
-use crate::store::SegmentReader;
+use super::PowerReading;
+use crate::logread::Filter;
+use crate::logread::LogItem;
+use crate::logread::LogReader;
+use crate::logread::LogSource;
+use crate::logread::Payload;
+use crate::logread::RecordKind;
 
 /// Readings collected across segments, with the labels of the sources that recorded them.
 #[derive(Debug, Default)]
@@ -22,51 +26,66 @@ struct Collected {
     rows: Vec<Row>,
     labels: Vec<String>,
     period_us: Option<u64>,
-    /// Added to recorded `mono_us` so that time never goes backwards.
-    shift_us: u64,
+    /// Boot of the last reading.
+    boot: Option<u64>,
+    /// Added to recorded `mono_us` (in this boot) so that time never goes backwards.
+    shift_us: i64,
 }
 
 impl Collected {
-    fn add_segment(&mut self, seg: &SegmentReader) {
-        for item in seg.items() {
-            let Item::Frame { frame, offset, .. } = item else {
-                continue;
-            };
-            let Record::Power(block) = frame.record else {
-                continue;
-            };
-            let readings = match block.decode() {
-                Ok(r) => r,
-                Err(e) => {
-                    log::warn!(
-                        "replay: power block at {}:{offset} skipped: {e}",
-                        seg.path().display()
-                    );
-                    continue;
+    fn add(&mut self, boot: u64, label: &str, period_us: u64, r: &PowerReading) {
+        if !self.labels.iter().any(|l| l == label) {
+            self.labels.push(label.to_owned());
+        }
+        let period_us = *self.period_us.get_or_insert(period_us.max(1));
+        let last = self.rows.last().map(|row| row.t_us);
+        if self.boot != Some(boot) {
+            self.boot = Some(boot);
+            // A new clock: its first reading comes one period after the last one.
+            self.shift_us = last.map_or(0, |l| (l + period_us) as i64 - r.mono_us as i64);
+        }
+        let mut t_us = (r.mono_us as i64).saturating_add(self.shift_us).max(0) as u64;
+        if let Some(last) = last.filter(|&l| t_us < l) {
+            self.shift_us += (last + period_us - t_us) as i64;
+            t_us = last + period_us;
+        }
+        self.rows.push(Row {
+            t_us,
+            bus_uv: r.bus_uv,
+            current_ua: r.current_ua,
+            power_uw: r.power_uw,
+            shunt_uv: r.shunt_uv,
+            flags: r.flags,
+        });
+    }
+
+    /// Every power reading of `source`; skips are logged.
+    fn read(source: &LogSource, origin: &Path) -> Result<Self, PowerError> {
+        let mut reader =
+            LogReader::open(source, Filter::kinds(&[RecordKind::Power])).map_err(|e| {
+                PowerError::Trace {
+                    path: origin.display().to_string(),
+                    message: format!("cannot read it as an edgewatt log: {e}"),
                 }
-            };
-            if !self.labels.contains(&block.label) {
-                self.labels.push(block.label.clone());
-            }
-            let period_us = *self.period_us.get_or_insert(block.period_us.max(1));
-            for r in readings {
-                let mut t_us = r.mono_us.saturating_add(self.shift_us);
-                if let Some(last) = self.rows.last().map(|row| row.t_us) {
-                    if t_us < last {
-                        self.shift_us += last + period_us - t_us;
-                        t_us = last + period_us;
+            })?;
+        let mut c = Self::default();
+        for item in &mut reader {
+            match item {
+                LogItem::Entry(e) => {
+                    if let Payload::Power {
+                        label,
+                        period_us,
+                        reading,
+                    } = &e.payload
+                    {
+                        c.add(e.origin.segment.boot, label, *period_us, reading);
                     }
                 }
-                self.rows.push(Row {
-                    t_us,
-                    bus_uv: r.bus_uv,
-                    current_ua: r.current_ua,
-                    power_uw: r.power_uw,
-                    shunt_uv: r.shunt_uv,
-                    flags: r.flags,
-                });
+                LogItem::Skipped(s) if s.kind.is_damage() => log::warn!("replay: {s}"),
+                LogItem::Skipped(_) | LogItem::Segment(_) => {}
             }
         }
+        Ok(c)
     }
 
     fn finish(self, path: &Path) -> Result<ReplaySource, PowerError> {
@@ -88,25 +107,15 @@ impl Collected {
     }
 }
 
-fn store_error(path: &Path, e: &crate::store::StoreError) -> PowerError {
-    PowerError::Trace {
-        path: path.display().to_string(),
-        message: format!("cannot read it as an edgewatt log: {e}"),
-    }
-}
-
-/// One segment file, already read into `bytes`.
-pub(super) fn open_segment(path: &Path, bytes: Vec<u8>) -> Result<ReplaySource, PowerError> {
-    let seg = SegmentReader::from_bytes(path, bytes).map_err(|e| store_error(path, &e))?;
-    let mut c = Collected::default();
-    c.add_segment(&seg);
-    c.finish(path)
+/// One segment file.
+pub(super) fn open_segment(path: &Path) -> Result<ReplaySource, PowerError> {
+    Collected::read(&LogSource::segment(path), path)?.finish(path)
 }
 
 /// Every segment (sealed and open) of a state directory, oldest first.
 pub(super) fn open_dir(dir: &Path) -> Result<ReplaySource, PowerError> {
-    let segments = list_segments(dir).map_err(|e| store_error(dir, &e))?;
-    if segments.is_empty() {
+    let source = LogSource::dir(dir);
+    if source.segments().is_ok_and(|s| s.is_empty()) {
         return Err(PowerError::Trace {
             path: dir.display().to_string(),
             message: "a directory, but no edgewatt segments (*.ewlog) in it; point \
@@ -114,12 +123,7 @@ pub(super) fn open_dir(dir: &Path) -> Result<ReplaySource, PowerError> {
                 .into(),
         });
     }
-    let mut c = Collected::default();
-    for info in segments {
-        let seg = SegmentReader::open(&info.path).map_err(|e| store_error(&info.path, &e))?;
-        c.add_segment(&seg);
-    }
-    c.finish(dir)
+    Collected::read(&source, dir)?.finish(dir)
 }
 
 #[cfg(test)]

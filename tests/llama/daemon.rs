@@ -168,6 +168,17 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("plan tiny: 4 runs"), "{stdout}");
+    // The tables are a report made from the log: made again from it afterwards, they are
+    // the same, to the last digit.
+    let log = edgewatt::report::BenchLog::read(
+        &edgewatt::logread::LogSource::dir(dir.path().join("state")),
+        0,
+    )
+    .unwrap();
+    let cases = edgewatt::plan::Plan::load(&plan).unwrap().schedule().cases;
+    let printed: String = stdout.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    assert_eq!(log.tables(&cases), printed);
+    assert_eq!(log.runs.len(), 4);
     for test in ["llm/pp16/tg200/t1", "llm/pp64/tg200/t1"] {
         let rows: Vec<&str> = stdout.lines().filter(|l| l.contains(test)).collect();
         assert_eq!(

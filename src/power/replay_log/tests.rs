@@ -11,6 +11,7 @@ use crate::clock::Anchor;
 use crate::record::Event;
 use crate::record::EventKind;
 use crate::record::PowerBlockBuilder;
+use crate::record::Record;
 use crate::record::SealReason;
 use crate::store::SegmentIdent;
 use crate::store::StoreOptions;
@@ -239,5 +240,66 @@ fn a_path_that_is_no_trace_says_what_it_should_be() {
             bad.display()
         )),
         "{e}"
+    );
+}
+
+/// A later boot whose clock reads later than the last reading (a long uptime) is placed one
+/// period after it too, not after the gap between two unrelated clocks; a daemon restart
+/// in the same boot keeps its real gap; a corrupt frame costs its own readings only.
+#[test]
+fn boots_are_joined_by_one_period_and_damage_costs_only_its_frame() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    let one = |t: u64, ua: i64| block(SourceId::Ina219, INA, 10_000, &[ina(t, ua, 0)]);
+    session(
+        &dir,
+        "boot-a",
+        1_000_000,
+        &[one(1_000_000, 1), one(1_010_000, 2)],
+    );
+    // Same boot, 1 s later: the gap is real.
+    session(
+        &dir,
+        "boot-a",
+        2_000_000,
+        &[one(2_010_000, 3), one(2_020_000, 33)],
+    );
+    // Another boot with a clock far ahead.
+    session(
+        &dir,
+        "boot-b",
+        90_000_000,
+        &[one(90_000_000, 4), one(90_020_000, 5)],
+    );
+    let second = dir.join(format!("{:020}.ewlog", 3));
+    // Its first frame (reading 3) is damaged.
+    let mut bytes = std::fs::read(&second).unwrap();
+    let (at, len) = crate::store::SegmentReader::open(&second)
+        .unwrap()
+        .items()
+        .map(|i| (i.offset(), i.end() - i.offset()))
+        .next()
+        .unwrap();
+    bytes[(at + len / 2) as usize] ^= 0x04;
+    std::fs::write(&second, &bytes).unwrap();
+
+    let mut src = ReplaySource::open(&dir).unwrap();
+    let played: Vec<(u64, i64)> = play(&mut src, 0, 1_000)
+        .iter()
+        .map(|r| (r.mono_us, r.current_ua.unwrap()))
+        .collect();
+    // Replay time starts at the first poll: 0, 10 ms; reading 3 is lost, 33 keeps its
+    // place 1.01 s later (same boot); boot b one period after, with its own 20 ms spacing.
+    assert_eq!(
+        played,
+        [
+            (0, 1),
+            (10_000, 2),
+            (1_020_000, 33),
+            (1_030_000, 4),
+            (1_050_000, 5)
+        ],
+        "the corrupt frame at {}:{at}",
+        second.display()
     );
 }

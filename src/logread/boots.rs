@@ -1,0 +1,49 @@
+//! Boot numbers: when a segment starts a new boot (see the module docs of [`super`]).
+
+use crate::store::SegmentHeader;
+
+/// What the last segment read says about its clock.
+#[derive(Debug)]
+struct Last {
+    /// Its directory (`None`: a lone segment file).
+    dir: Option<usize>,
+    /// Device id, boot id and anchor monotonic time; `None` when its header was damaged.
+    clock: Option<(String, String, u64)>,
+}
+
+/// Numbers boots in reading order.
+#[derive(Debug, Default)]
+pub(super) struct Boots {
+    count: u64,
+    last: Option<Last>,
+}
+
+impl Boots {
+    /// The boot number of the next segment read, from its directory and header.
+    pub(super) fn assign(&mut self, dir: Option<usize>, header: Option<&SegmentHeader>) -> u64 {
+        let same = match (&self.last, header) {
+            (
+                Some(Last {
+                    dir: last_dir,
+                    clock: Some((device, boot, mono_us)),
+                }),
+                Some(h),
+            ) => {
+                dir.is_some()
+                    && *last_dir == dir
+                    && *device == h.device_id
+                    && *boot == h.boot_id
+                    && h.anchor.mono_us >= *mono_us
+            }
+            _ => false,
+        };
+        if !same {
+            self.count += 1;
+        }
+        self.last = Some(Last {
+            dir,
+            clock: header.map(|h| (h.device_id.clone(), h.boot_id.clone(), h.anchor.mono_us)),
+        });
+        self.count - 1
+    }
+}

@@ -1,0 +1,399 @@
+//! The streaming reader: segments one at a time, frames expanded into entries on demand.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::anchor::Anchors;
+use super::boots::Boots;
+use super::source::drop_before;
+use super::BlockKind;
+use super::DamageCounts;
+use super::Entry;
+use super::Filter;
+use super::LogError;
+use super::LogSource;
+use super::Origin;
+use super::Payload;
+use super::RecordKind;
+use super::SegmentMeta;
+use super::SegmentRef;
+use super::Skip;
+use super::SkipKind;
+use crate::record::Frame;
+use crate::record::Record;
+use crate::record::SampleDecoder;
+use crate::store::CorruptReason;
+use crate::store::HeaderDamage;
+use crate::store::Item;
+use crate::store::SegmentReader;
+
+/// What the reader yields, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogItem {
+    /// A segment begins (its entries and skips follow).
+    Segment(Arc<SegmentMeta>),
+    Entry(Entry),
+    /// A piece that could not be used; also counted in [`LogReader::damage`].
+    Skipped(Skip),
+}
+
+/// Streams the entries of a [`LogSource`]; see the module docs for the rule it follows.
+///
+/// ```no_run
+/// use edgewatt::logread::{Filter, LogReader, LogSource, RecordKind};
+///
+/// let source = LogSource::dir("/var/lib/edgewatt");
+/// let mut reader = LogReader::open(&source, Filter::kinds(&[RecordKind::Run]))?;
+/// for entry in reader.entries() {
+///     println!("{:?} {:?}", entry.wall.us(), entry.run().map(|r| &r.label));
+/// }
+/// if reader.damage().is_damaged() {
+///     eprintln!("skipped: {}", reader.damage().damage_text());
+/// }
+/// # Ok::<(), edgewatt::logread::LogError>(())
+/// ```
+#[derive(Debug)]
+pub struct LogReader {
+    dirs: Vec<PathBuf>,
+    segments: std::vec::IntoIter<SegmentRef>,
+    filter: Filter,
+    current: Option<Current>,
+    sink: Sink,
+    boots: Boots,
+}
+
+/// Where items go before they are yielded, and the running counts.
+#[derive(Debug, Default)]
+struct Sink {
+    out: VecDeque<LogItem>,
+    counts: DamageCounts,
+}
+
+impl Sink {
+    fn skip(&mut self, skip: Skip) {
+        self.counts.add(&skip);
+        self.out.push_back(LogItem::Skipped(skip));
+    }
+}
+
+/// The segment being read.
+#[derive(Debug)]
+struct Current {
+    meta: Arc<SegmentMeta>,
+    items: std::vec::IntoIter<Item>,
+    /// With [`Filter::min_seq`]: for the items still to come (last first), the seq of the
+    /// first intact frame at or after each, to place a piece that has no seq of its own.
+    next_seqs: Vec<Option<u64>>,
+    anchors: Anchors,
+    decoder: SampleDecoder,
+    /// Offset of the key block of the sample chain being decoded.
+    chain_key: Option<u64>,
+    /// What the last piece read was.
+    last: Last,
+}
+
+/// The last piece of a segment, to tell a sealed segment that lost its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    Nothing,
+    Seal,
+    OtherFrame,
+    Corrupt,
+}
+
+impl LogReader {
+    /// Lists the segments to read. Errors: a state directory cannot be listed. With
+    /// [`Filter::min_seq`], segments whose frames all come before it are not read.
+    pub fn open(source: &LogSource, filter: Filter) -> Result<Self, LogError> {
+        let mut segments = source.segments()?;
+        if let Some(min) = filter.min_seq {
+            drop_before(&mut segments, min);
+        }
+        let dirs = match source {
+            LogSource::Segment(_) => Vec::new(),
+            LogSource::Dirs(d) => d.clone(),
+        };
+        Ok(Self {
+            dirs,
+            segments: segments.into_iter(),
+            filter,
+            current: None,
+            sink: Sink::default(),
+            boots: Boots::default(),
+        })
+    }
+
+    /// What was skipped so far.
+    #[must_use]
+    pub const fn damage(&self) -> &DamageCounts {
+        &self.sink.counts
+    }
+
+    /// The entries only (skips are still counted in [`damage`](Self::damage)).
+    pub fn entries(&mut self) -> impl Iterator<Item = Entry> + '_ {
+        self.filter_map(|item| match item {
+            LogItem::Entry(e) => Some(e),
+            LogItem::Segment(_) | LogItem::Skipped(_) => None,
+        })
+    }
+
+    fn open_segment(&mut self, seg: SegmentRef) {
+        let reader = match SegmentReader::open(&seg.path) {
+            Ok(r) => r,
+            Err(e) => {
+                self.sink.skip(Skip {
+                    path: seg.path,
+                    offset: 0,
+                    len: seg.len_bytes,
+                    seq: None,
+                    kind: SkipKind::Unreadable {
+                        error: e.to_string(),
+                    },
+                });
+                return;
+            }
+        };
+        let header = match (reader.header(), reader.header_damage()) {
+            (Some(h), _) => Ok(h.clone()),
+            (None, damage) => Err(damage.unwrap_or(HeaderDamage::Magic)),
+        };
+        let meta = Arc::new(SegmentMeta {
+            dir: seg.dir.and_then(|i| self.dirs.get(i)).cloned(),
+            boot: self.boots.assign(seg.dir, header.as_ref().ok()),
+            path: seg.path,
+            open: seg.open,
+            len_bytes: reader.len_bytes(),
+            body_offset: reader.body_offset(),
+            header,
+        });
+        self.sink.out.push_back(LogItem::Segment(Arc::clone(&meta)));
+        if let Err(damage) = meta.header {
+            self.sink.skip(Skip {
+                path: meta.path.clone(),
+                offset: 0,
+                len: meta.body_offset,
+                seq: None,
+                kind: SkipKind::Header(damage),
+            });
+        }
+        if !self.filter.wants_segment(&meta) {
+            return;
+        }
+        let items: Vec<Item> = reader.items().collect();
+        drop(reader);
+        let mut next_seqs = Vec::new();
+        if self.filter.min_seq.is_some() {
+            let mut next = None;
+            for item in items.iter().rev() {
+                next = match item {
+                    Item::Frame { frame, .. } => Some(frame.seq),
+                    Item::Unknown { seq, .. } => seq.or(next),
+                    Item::Corrupt { .. } => next,
+                };
+                next_seqs.push(next);
+            }
+        }
+        self.current = Some(Current {
+            anchors: Anchors::new(meta.header.as_ref().map(|h| h.anchor).map_err(|d| *d)),
+            meta,
+            items: items.into_iter(),
+            next_seqs,
+            decoder: SampleDecoder::new(),
+            chain_key: None,
+            last: Last::Nothing,
+        });
+    }
+}
+
+impl Iterator for LogReader {
+    type Item = LogItem;
+
+    fn next(&mut self) -> Option<LogItem> {
+        loop {
+            if let Some(item) = self.sink.out.pop_front() {
+                return Some(item);
+            }
+            if let Some(cur) = &mut self.current {
+                if let Some(item) = cur.items.next() {
+                    cur.expand(item, &self.filter, &mut self.sink);
+                    continue;
+                }
+                cur.finish(&mut self.sink);
+                self.current = None;
+                continue;
+            }
+            let seg = self.segments.next()?;
+            self.open_segment(seg);
+        }
+    }
+}
+
+impl Current {
+    fn skip(&self, sink: &mut Sink, offset: u64, len: u64, seq: Option<u64>, kind: SkipKind) {
+        sink.skip(Skip {
+            path: self.meta.path.clone(),
+            offset,
+            len,
+            seq,
+            kind,
+        });
+    }
+
+    /// Whether a piece without a seq could be a frame the filter wants: unless the seq of
+    /// the next intact frame (`next_seq`) shows it comes before [`Filter::min_seq`].
+    fn wanted_unseqd(filter: &Filter, next_seq: Option<u64>) -> bool {
+        filter
+            .min_seq
+            .is_none_or(|min| next_seq.is_none_or(|n| n > min))
+    }
+
+    /// A sealed segment must end with its seal: one that ends after another intact frame
+    /// (or, with an intact header, has no frame at all) was cut at a frame boundary.
+    fn finish(&self, sink: &mut Sink) {
+        let cut = match self.last {
+            Last::OtherFrame => true,
+            Last::Nothing => self.meta.header.is_ok(),
+            Last::Seal | Last::Corrupt => false,
+        };
+        if cut && !self.meta.open {
+            let end = self.meta.len_bytes;
+            self.skip(sink, end, 0, None, SkipKind::Truncated);
+        }
+    }
+
+    fn expand(&mut self, item: Item, filter: &Filter, sink: &mut Sink) {
+        let next_seq = self.next_seqs.pop().flatten();
+        self.last = match &item {
+            Item::Frame { frame, .. } if matches!(frame.record, Record::Seal(_)) => Last::Seal,
+            Item::Frame { .. } | Item::Unknown { .. } => Last::OtherFrame,
+            Item::Corrupt { .. } => Last::Corrupt,
+        };
+        match item {
+            Item::Frame { offset, len, frame } => self.frame(offset, len, frame, filter, sink),
+            Item::Corrupt {
+                offset,
+                len,
+                reason,
+            } => {
+                if !Self::wanted_unseqd(filter, next_seq) {
+                    return;
+                }
+                let kind = if reason == CorruptReason::Unterminated && self.meta.open {
+                    SkipKind::LiveTail
+                } else {
+                    SkipKind::Corrupt(reason)
+                };
+                self.skip(sink, offset, len, None, kind);
+            }
+            Item::Unknown { offset, len, seq } => {
+                let wanted = seq.map_or_else(
+                    || Self::wanted_unseqd(filter, next_seq),
+                    |s| filter.wants_seq(s),
+                );
+                if wanted {
+                    self.skip(sink, offset, len, seq, SkipKind::Unknown);
+                }
+            }
+        }
+    }
+
+    fn frame(&mut self, offset: u64, len: u64, frame: Frame, filter: &Filter, sink: &mut Sink) {
+        let seq = frame.seq;
+        let origin = Origin {
+            segment: Arc::clone(&self.meta),
+            offset,
+            len,
+            seq,
+        };
+        let wanted = filter.wants_seq(seq);
+        let push = |sink: &mut Sink, payload: Payload, anchors: &Anchors| {
+            let mono_us = payload.mono_us();
+            let entry = Entry {
+                origin: origin.clone(),
+                mono_us,
+                wall: anchors.wall_of(mono_us),
+                payload,
+            };
+            if filter.keeps(&entry) {
+                sink.out.push_back(LogItem::Entry(entry));
+            }
+        };
+        match frame.record {
+            Record::Samples(block) => {
+                if !filter.wants(RecordKind::Sample) {
+                    return;
+                }
+                if block.is_key() {
+                    self.chain_key = Some(offset);
+                }
+                match self.decoder.decode(seq, &block) {
+                    Ok((layout, samples)) if wanted => {
+                        let layout = Arc::new(layout);
+                        let key_offset = self.chain_key.unwrap_or(offset);
+                        for sample in samples {
+                            let payload = Payload::Sample {
+                                layout: Arc::clone(&layout),
+                                sample,
+                                key_offset,
+                            };
+                            push(sink, payload, &self.anchors);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) if wanted => {
+                        let kind = SkipKind::Block {
+                            kind: BlockKind::Sample,
+                            why: e.into(),
+                            records: block.count,
+                        };
+                        self.skip(sink, offset, len, Some(seq), kind);
+                    }
+                    Err(_) => {}
+                }
+            }
+            Record::Power(block) => {
+                if !filter.wants(RecordKind::Power) || !wanted {
+                    return;
+                }
+                match block.decode() {
+                    Ok(readings) => {
+                        let label: Arc<str> = Arc::from(block.label.as_str());
+                        for reading in readings {
+                            let payload = Payload::Power {
+                                label: Arc::clone(&label),
+                                period_us: block.period_us,
+                                reading,
+                            };
+                            push(sink, payload, &self.anchors);
+                        }
+                    }
+                    Err(e) => {
+                        let kind = SkipKind::Block {
+                            kind: BlockKind::Power,
+                            why: e.into(),
+                            records: block.count,
+                        };
+                        self.skip(sink, offset, len, Some(seq), kind);
+                    }
+                }
+            }
+            Record::Event(e) => {
+                self.anchors.see(&e);
+                if wanted && filter.wants(RecordKind::Event) {
+                    push(sink, Payload::Event(e), &self.anchors);
+                }
+            }
+            Record::Seal(s) => {
+                if wanted && filter.wants(RecordKind::Seal) {
+                    push(sink, Payload::Seal(s), &self.anchors);
+                }
+            }
+            Record::Run(r) => {
+                if wanted && filter.wants(RecordKind::Run) {
+                    push(sink, Payload::Run(r), &self.anchors);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The tables on known runs, and a session read back from a log written by the real store.
+
+use std::path::Path;
+
+use super::*;
+use crate::plan::Plan;
+use crate::record::ImageRun;
+use crate::record::Outcome;
+use crate::record::Run;
+
+fn ok_run(label: &str, prefill_us: u64, decode_us: u64) -> Run {
+    Run {
+        run_id: 1,
+        label: label.into(),
+        worker_pid: 1,
+        image: Some(ImageRun {
+            source: "synthetic:224x224:42".into(),
+            width: 224,
+            height: 224,
+            image_tokens: 64,
+            preprocess_us: 1,
+            encode_us: 2_500,
+        }),
+        prompt_tokens: 36,
+        generated_tokens: 8,
+        load_us: 1,
+        prefill_us,
+        decode_us,
+        ttft_us: 1,
+        peak_rss_kb: 2048,
+        ..Run::for_test(1, 36, 8, &[])
+    }
+}
+
+#[test]
+fn the_speed_table_has_mean_and_sample_sd_per_case_over_measured_runs() {
+    let plan = Plan::parse(
+        "name = \"s\"\n[[workload]]\nname = \"v\"\nmodel = \"m.gguf\"\nmmproj = \"p\"\n\
+         images = [\"224x224\"]\nprompt_tokens = [36]\ngen_tokens = 8\nthreads = [2]\n",
+        Path::new("s.toml"),
+    )
+    .unwrap();
+    let cases = plan.cases();
+    let label = "v/pp36/tg8/t2/img224x224";
+    assert_eq!(cases[0].label, label);
+    // (36 + 64) tokens in 0.1 s and 0.2 s: 1000 and 500 t/s; 8 tokens in 0.1 s / 0.05 s.
+    let runs = vec![
+        ok_run(label, 100_000, 100_000),
+        ok_run(label, 200_000, 50_000),
+        ok_run(&format!("{label}#warmup"), 1, 1),
+    ];
+    let table = speed_table(&cases, &runs);
+    let line = table.lines().nth(2).unwrap();
+    // sd of {1000, 500} = 353.55…; of {80, 160} = 56.57….
+    assert_eq!(
+        line,
+        "| m.gguf | - | v/pp36/tg8/t2/img224x224 | 2/2 | 750.0 ± 353.6 | 120.0 ± 56.6 | 64 | 2.5 | 2.0 |"
+    );
+}
+
+#[test]
+fn cells_no_successful_run_measured_are_dashes_not_zeros() {
+    let plan = Plan::parse(
+        "name = \"s\"\n[[workload]]\nname = \"t\"\nmodel = \"m.gguf\"\n\
+         prompt_tokens = [36, 72]\ngen_tokens = 8\nthreads = [2]\n",
+        Path::new("s.toml"),
+    )
+    .unwrap();
+    let cases = plan.cases();
+    let (a, b) = ("t/pp36/tg8/t2", "t/pp72/tg8/t2");
+    assert_eq!((cases[0].label.as_str(), cases[1].label.as_str()), (a, b));
+    let failed = |label: &str| Run {
+        outcome: Outcome::Failed(crate::record::RunError::TimedOut { limit_ms: 5 }),
+        image: None,
+        peak_rss_kb: 0,
+        ..ok_run(label, 0, 0)
+    };
+    let mut ok = ok_run(b, 100_000, 100_000);
+    ok.image = None;
+    ok.model = Some(crate::gguf::ModelInfo {
+        path: "m.gguf".into(),
+        name: Some("Tiny".into()),
+        architecture: "llama".into(),
+        file_type: Some(1),
+        quantization: "F16".into(),
+        param_count: 1,
+        file_size_bytes: 3 * 1_048_576,
+        sha256: String::new(),
+    });
+    let runs = vec![failed(a), failed(a), failed(b), ok];
+    let table = speed_table(&cases, &runs);
+    let lines: Vec<&str> = table.lines().skip(2).collect();
+    assert_eq!(
+        lines,
+        [
+            "| m.gguf | - | t/pp36/tg8/t2 | 0/2 | - | - | - | - | - |",
+            // Only the ok run counts: 36 tokens in 0.1 s, 8 in 0.1 s; one value, sd 0.
+            "| Tiny | 3.0 | t/pp72/tg8/t2 | 1/2 | 360.0 ± 0.0 | 80.0 ± 0.0 | - | - | 2.0 |",
+        ]
+    );
+}
+
+/// A machine of 4 cores sampled at 10 Hz for 20 s from 0: 10 % busy and 1000 MB used,
+/// 60 % and 1500 MB for the samples in (12 s, 16 s]. (The known truth of
+/// `derive::runs`: 197.5 %·s and 1975 MB·s above a 10 % / 1000 MB idle baseline.)
+fn machine() -> Vec<crate::sampler::Sample> {
+    use crate::sampler::group;
+    use crate::sampler::Sample;
+    let layout = system_layout();
+    let mut prev = Sample::empty(&layout);
+    (0..=200u64)
+        .map(|i| {
+            let busy = i > 120 && i <= 160;
+            let mut s = prev.clone();
+            if i > 0 {
+                let user = if busy { [10, 10, 4, 0] } else { [4, 0, 0, 0] };
+                for (c, u) in user.iter().enumerate() {
+                    s.cpu[c + 1].user += u;
+                    s.cpu[c + 1].idle += 10 - u;
+                }
+                s.cpu[0].user = s.cpu[1..].iter().map(|c| c.user).sum();
+                s.cpu[0].idle = s.cpu[1..].iter().map(|c| c.idle).sum();
+            }
+            s.tick = i;
+            s.mono_us = i * 100_000;
+            s.mem.total = 8_000_000;
+            s.mem.available = 8_000_000 - if busy { 1_536_000 } else { 1_024_000 };
+            s.set_valid(group::CPU, true);
+            s.set_valid(group::MEM, true);
+            prev = s.clone();
+            s
+        })
+        .collect()
+}
+
+fn system_layout() -> crate::sampler::SampleLayout {
+    crate::sampler::SampleLayout {
+        cpus: 5,
+        ..crate::sampler::SampleLayout::default()
+    }
+}
+
+fn timed_run(label: &str, start_us: u64, end_us: u64) -> Run {
+    use crate::record::RunPhase;
+    Run {
+        label: label.into(),
+        ..Run::for_test(
+            9,
+            16,
+            8,
+            &[(RunPhase::Load, start_us), (RunPhase::Done, end_us)],
+        )
+    }
+}
+
+/// One session in `dir`: its samples in 2 s blocks (continuations between key blocks), a
+/// plan lead-in at 2–5 s, `runs`. Returns the seq of its first frame.
+fn session(dir: &Path, runs: &[Run]) -> u64 {
+    use crate::clock::Anchor;
+    use crate::record::Event;
+    use crate::record::EventKind;
+    use crate::record::Record;
+    use crate::record::SampleBlockBuilder;
+    use crate::record::SealReason;
+    use crate::store::SegmentIdent;
+    use crate::store::StoreOptions;
+    use crate::store::Writer;
+    let ident = SegmentIdent::new("pi".into(), "boot".into());
+    let anchor = Anchor {
+        mono_us: 0,
+        wall_unix_us: 1_700_000_000_000_000,
+    };
+    let (mut w, _) = Writer::open(StoreOptions::new(dir.to_path_buf()), ident, anchor).unwrap();
+    let first_seq = w.next_seq();
+    let plan_start = EventKind::PlanStart {
+        plan: "p".into(),
+        idle_from_us: 2_000_000,
+        idle_to_us: 5_000_000,
+    };
+    w.append(&Record::Event(Event {
+        mono_us: 5_000_000,
+        kind: plan_start,
+    }))
+    .unwrap();
+    let mut b = SampleBlockBuilder::with_key_every(system_layout(), 60);
+    for chunk in machine().chunks(20) {
+        for s in chunk {
+            b.push(s).unwrap();
+        }
+        let seq = w.append(&Record::Samples(b.finish().unwrap())).unwrap();
+        b.committed(seq);
+    }
+    for r in runs {
+        w.append(&Record::Run(Box::new(r.clone()))).unwrap();
+    }
+    w.close(SealReason::Shutdown, 21_000_000).unwrap();
+    first_seq
+}
+
+#[test]
+fn a_session_read_back_from_the_log_costs_what_its_samples_say() {
+    let plan = Plan::parse(
+        "name = \"s\"\n[[workload]]\nname = \"t\"\nmodel = \"m.gguf\"\n\
+         prompt_tokens = [16, 32]\ngen_tokens = 8\nthreads = [2]\n",
+        Path::new("s.toml"),
+    )
+    .unwrap();
+    let cases = plan.cases();
+    let (a, b) = (cases[0].label.clone(), cases[1].label.clone());
+    let tmp = tempfile::tempdir().unwrap();
+    // An earlier session in the same directory: not this one's.
+    session(tmp.path(), &[timed_run(&a, 6_000_000, 7_000_000)]);
+    let runs = [
+        timed_run(&a, 12_000_000, 16_000_000),
+        timed_run(&b, 17_000_000, 19_000_000),
+    ];
+    let since = session(tmp.path(), &runs);
+    let log = BenchLog::read(&crate::logread::LogSource::dir(tmp.path()), since).unwrap();
+    assert_eq!(log.runs, runs, "this session's runs only");
+    assert!(!log.damage.is_damaged());
+    let u = log.usage[0].as_ref().unwrap();
+    assert!((u.cpu_pct_s - 197.5).abs() < 1e-9, "{}", u.cpu_pct_s);
+    assert!((u.ram_mb_s - 1975.0).abs() < 1e-9, "{}", u.ram_mb_s);
+    assert_eq!(
+        u.baseline_window,
+        crate::derive::Window::new(2_000_000, 5_000_000).unwrap()
+    );
+    // Run b (17–19 s) is idle: nothing above the baseline.
+    assert!(log.usage[1].as_ref().unwrap().cpu_pct_s.abs() < 1e-9);
+    // The same cost as from the samples in memory.
+    let owned: Vec<_> = machine()
+        .into_iter()
+        .map(|s| (system_layout(), s))
+        .collect();
+    let idle = crate::derive::Window::new(2_000_000, 5_000_000).ok();
+    assert_eq!(
+        log.usage,
+        crate::derive::runs::run_usage(&owned, &runs, idle)
+    );
+    let tables = log.tables(&cases);
+    let cost: Vec<&str> = tables.lines().filter(|l| l.starts_with("| t/")).collect();
+    assert_eq!(
+        cost,
+        [
+            "| t/pp16/tg8/t2 | - | - | 197.5 | 1975.0 | - | - | - | none (estimates only) |",
+            "| t/pp32/tg8/t2 | - | - | 0.0 | 0.0 | - | - | - | none (estimates only) |",
+        ]
+    );
+    assert!(
+        tables.contains("| m.gguf | - | t/pp16/tg8/t2 | 1/1 |"),
+        "{tables}"
+    );
+}
