@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use super::error::Fault;
+use super::error::SourceError;
 use crate::record::EventKind;
 
 /// Failure streak of one source.
@@ -62,6 +64,32 @@ impl Health {
     #[must_use]
     pub(crate) const fn failures(&self) -> u64 {
         self.failures
+    }
+}
+
+/// What one tick found: validity bits, faults, and events to emit.
+pub(crate) struct TickLog {
+    pub(crate) mono_us: u64,
+    pub(crate) repeat_us: u64,
+    pub(crate) valid: u64,
+    pub(crate) faults: Vec<Fault>,
+    pub(crate) kinds: Vec<EventKind>,
+}
+
+impl TickLog {
+    /// Applies one group's outcome: validity bit, fault list and health events.
+    pub(crate) fn settle(&mut self, health: &mut Health, bit: u32, r: Result<(), SourceError>) {
+        match r {
+            Ok(()) => {
+                health.ok(&mut self.kinds);
+                self.valid |= 1 << bit;
+            }
+            Err(error) => {
+                let (mono_us, repeat_us) = (self.mono_us, self.repeat_us);
+                health.fail(mono_us, repeat_us, error.path(), &error, &mut self.kinds);
+                self.faults.push(Fault { bit, error });
+            }
+        }
     }
 }
 

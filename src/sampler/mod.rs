@@ -9,6 +9,7 @@
 mod discover;
 mod error;
 mod file;
+pub mod fuzzing;
 mod health;
 mod identity;
 mod parse;

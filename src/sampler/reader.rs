@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use procfs::ExplicitSystemInfo;
-
 use super::discover::discover;
 use super::error::Fault;
 use super::error::SamplerError;
@@ -14,10 +12,12 @@ use super::file::parse_u64;
 use super::file::KeptFile;
 use super::health::CostMeter;
 use super::health::Health;
+use super::health::TickLog;
 use super::parse;
 use super::procs::ProcSource;
 use super::roots::Roots;
 use super::sample::group;
+use super::sample::CpuTicks;
 use super::sample::Sample;
 use super::sample::SampleLayout;
 use super::sample::TrackedProc;
@@ -39,7 +39,7 @@ pub struct SamplerOptions {
 impl Default for SamplerOptions {
     fn default() -> Self {
         Self {
-            page_size: procfs::page_size(),
+            page_size: page_size(),
             error_repeat_us: 60_000_000,
             cost_every_us: 60_000_000,
         }
@@ -67,7 +67,6 @@ impl Source {
 pub struct Sampler {
     roots: Roots,
     opts: SamplerOptions,
-    si: ExplicitSystemInfo,
     layout: SampleLayout,
     stat: Source,
     meminfo: Source,
@@ -76,6 +75,8 @@ pub struct Sampler {
     policies: Vec<Source>,
     throttled: Option<Source>,
     buf: Vec<u8>,
+    /// `/proc/stat`'s lines while they are checked (see [`parse::cpu_ticks`]).
+    cpu_scratch: Vec<CpuTicks>,
     /// The latest values of every slot: failed readings keep what is here.
     last: Sample,
     faults: Vec<Fault>,
@@ -101,7 +102,6 @@ impl Sampler {
                 page_size: opts.page_size,
             });
         }
-        let si = parse::system_info(opts.page_size);
         let mut buf = Vec::new();
         let mut stat = Source::new(roots.proc("stat"));
         // The layout counts `cpu` lines without parsing them, so a malformed line is a
@@ -152,11 +152,11 @@ impl Sampler {
             cost: CostMeter::new(opts.cost_every_us),
             roots,
             opts,
-            si,
             layout,
             stat,
             procs: Vec::new(),
             buf,
+            cpu_scratch: Vec::new(),
             faults: Vec::new(),
             pending,
             events: Vec::new(),
@@ -249,8 +249,9 @@ impl Sampler {
         last.mono_us = mono_us;
 
         let src = &mut self.stat;
+        let scratch = &mut self.cpu_scratch;
         let r = (src.file.read(buf))
-            .and_then(|b| parse::cpu_ticks(src.file.path(), b, &self.si, &mut last.cpu));
+            .and_then(|b| parse::cpu_ticks(src.file.path(), b, scratch, &mut last.cpu));
         log.settle(&mut src.health, group::CPU, r);
 
         let src = &mut self.meminfo;
@@ -348,30 +349,11 @@ impl Sampler {
     }
 }
 
-/// What one tick found: validity bits, faults, and events to emit.
-struct TickLog {
-    mono_us: u64,
-    repeat_us: u64,
-    valid: u64,
-    faults: Vec<Fault>,
-    kinds: Vec<EventKind>,
-}
-
-impl TickLog {
-    /// Applies one group's outcome: validity bit, fault list and health events.
-    fn settle(&mut self, health: &mut Health, bit: u32, r: Result<(), SourceError>) {
-        match r {
-            Ok(()) => {
-                health.ok(&mut self.kinds);
-                self.valid |= 1 << bit;
-            }
-            Err(error) => {
-                let (mono_us, repeat_us) = (self.mono_us, self.repeat_us);
-                health.fail(mono_us, repeat_us, error.path(), &error, &mut self.kinds);
-                self.faults.push(Fault { bit, error });
-            }
-        }
-    }
+/// The system's page size, bytes.
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(n).unwrap_or(4096)
 }
 
 /// `*dst = src.clone()`, reusing `dst`'s vectors.
