@@ -33,7 +33,6 @@ use crate::sampler::Roots;
 use crate::sampler::Sample;
 use crate::sampler::Sampler;
 use crate::sampler::SamplerError;
-use crate::sampler::SamplerOptions;
 use crate::sampler::Ticker;
 use crate::sampler::TickerError;
 use crate::sampler::TrackedProc;
@@ -116,10 +115,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
     let ident = identity(cfg, &roots)?;
     let (writer, recoveries) = Writer::open(store_options(cfg), ident, Anchor::now())?;
-    let sampler_opts = SamplerOptions {
-        cost_every_us: cfg.sampler.cost_report_interval_s * 1_000_000,
-        ..SamplerOptions::default()
-    };
+    let sampler_opts = cfg.sampler.sampler_options();
     let me = TrackedProc {
         pid: std::process::id(),
         role: ProcRole::Daemon,

@@ -34,6 +34,9 @@ pub struct SamplerOptions {
     pub error_repeat_us: u64,
     /// A `SamplerCost` event is produced once per this, µs.
     pub cost_every_us: u64,
+    /// The firmware's `get_throttled` is read at most once per this, µs; the ticks in
+    /// between repeat the last reading (its sticky bits keep what happened meanwhile).
+    pub throttled_interval_us: u64,
 }
 
 impl Default for SamplerOptions {
@@ -42,6 +45,7 @@ impl Default for SamplerOptions {
             page_size: page_size(),
             error_repeat_us: 60_000_000,
             cost_every_us: 60_000_000,
+            throttled_interval_us: 1_000_000,
         }
     }
 }
@@ -74,6 +78,10 @@ pub struct Sampler {
     zones: Vec<Source>,
     policies: Vec<Source>,
     throttled: Option<Source>,
+    /// When `get_throttled` is due again (CLOCK_MONOTONIC µs; `None`: at the next read),
+    /// and whether its last read worked.
+    throttled_due_us: Option<u64>,
+    throttled_ok: bool,
     buf: Vec<u8>,
     /// `/proc/stat`'s lines while they are checked (see [`parse::cpu_ticks`]).
     cpu_scratch: Vec<CpuTicks>,
@@ -155,6 +163,8 @@ impl Sampler {
             layout,
             stat,
             procs: Vec::new(),
+            throttled_due_us: None,
+            throttled_ok: false,
             buf,
             cpu_scratch: Vec::new(),
             faults: Vec::new(),
@@ -292,11 +302,18 @@ impl Sampler {
             log.settle(&mut f.health, l.freq_bit(i), r);
         }
         if let Some(t) = &mut self.throttled {
-            let r = t.file.read(buf).and_then(|b| {
-                last.throttled = parse_hex(t.file.path(), b)?;
-                Ok(())
-            });
-            log.settle(&mut t.health, l.throttled_bit(), r);
+            let every_us = self.opts.throttled_interval_us;
+            if self.throttled_due_us.is_none_or(|due| mono_us >= due) {
+                self.throttled_due_us = Some(next_due_us(self.throttled_due_us, mono_us, every_us));
+                let r = t.file.read(buf).and_then(|b| {
+                    last.throttled = parse_hex(t.file.path(), b)?;
+                    Ok(())
+                });
+                self.throttled_ok = r.is_ok();
+                log.settle(&mut t.health, l.throttled_bit(), r);
+            } else if self.throttled_ok {
+                log.valid |= 1 << l.throttled_bit();
+            }
         }
         last.valid = log.valid;
         copy_sample(last, out);
@@ -354,6 +371,16 @@ fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     u64::try_from(n).unwrap_or(4096)
+}
+
+/// The next time a source read every `every_us` is due, after a read at `now_us` that was
+/// due at `due_us`: on the grid of its first read, skipping whole periods that passed.
+fn next_due_us(due_us: Option<u64>, now_us: u64, every_us: u64) -> u64 {
+    let every_us = every_us.max(1);
+    match due_us {
+        Some(due) if due <= now_us => due + (now_us - due) / every_us * every_us + every_us,
+        _ => now_us + every_us,
+    }
 }
 
 /// `*dst = src.clone()`, reusing `dst`'s vectors.
