@@ -22,7 +22,6 @@ mod worker;
 
 pub use bench::job_for;
 pub use bench::summary;
-pub use cooldown::soc_temp_mc;
 pub use cooldown::wait_for_cooldown;
 pub use cooldown::wait_for_cooldown_with;
 pub use cooldown::CooldownWait;
