@@ -242,10 +242,10 @@ impl Sampler {
     /// Reads every source once, fills `out` (reshaped to the layout if needed), and
     /// returns the groups that failed this tick. A failed group keeps its previous value
     /// and has its bit in `out.valid` cleared. `tick` and `mono_us` are copied into the
-    /// sample and stamp the events; the thread CPU time of the reads accumulates into the
-    /// periodic `SamplerCost` event.
+    /// sample and stamp the events. The calling thread's CPU time goes into the periodic
+    /// `SamplerCost` event (see [`CostMeter`]): call it from one thread.
     pub fn read(&mut self, tick: u64, mono_us: u64, out: &mut Sample) -> &[Fault] {
-        let cpu_start_us = clock::thread_cpu_us();
+        self.cost.begin(mono_us, clock::thread_cpu_us);
         let mut log = TickLog {
             mono_us,
             repeat_us: self.opts.error_repeat_us,
@@ -318,8 +318,7 @@ impl Sampler {
         last.valid = log.valid;
         copy_sample(last, out);
 
-        let cpu_us = clock::thread_cpu_us().saturating_sub(cpu_start_us);
-        if let Some(k) = self.cost.add(mono_us, cpu_us) {
+        if let Some(k) = self.cost.end(mono_us, clock::thread_cpu_us) {
             log.kinds.push(k);
         }
         let TickLog {
@@ -340,7 +339,7 @@ impl Sampler {
 
     /// Ends the current cost period early (e.g. at shutdown): queues its `SamplerCost`.
     pub fn flush_cost(&mut self, mono_us: u64) {
-        if let Some(kind) = self.cost.flush(mono_us) {
+        if let Some(kind) = self.cost.flush(mono_us, clock::thread_cpu_us) {
             self.events.push(Event { mono_us, kind });
         }
     }
