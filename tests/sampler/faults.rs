@@ -219,6 +219,48 @@ fn broken_fixture_samples_what_it_can() {
 }
 
 #[test]
+fn a_file_that_fails_is_opened_again_so_a_file_that_comes_back_recovers() {
+    // The broken fixture's zone has a directory where `temp` should be: reading fails.
+    let dir = scratch("broken");
+    let root = dir.path();
+    let mut s = sampler(root, vec![daemon(4242)], PI5_PAGE);
+    let bit = s.layout().temp_bit(0);
+    let temp = root.join(TEMP);
+    let mut out = Sample::default();
+    let temp_fault = |faults: &[edgewatt::sampler::Fault]| {
+        faults
+            .iter()
+            .find(|f| f.bit == bit)
+            .map(|f| f.error.to_string())
+    };
+    let fault = temp_fault(s.read(0, 0, &mut out)).unwrap();
+    assert!(
+        fault.starts_with(&format!("cannot read {}: ", temp.display())),
+        "{fault}"
+    );
+    // Gone: the failed fd was dropped, and opening the path again finds nothing.
+    std::fs::remove_dir_all(&temp).unwrap();
+    let fault = temp_fault(s.read(1, 100_000, &mut out)).unwrap();
+    assert!(
+        fault.starts_with(&format!("cannot open {}: ", temp.display())),
+        "{fault}"
+    );
+    assert!(!out.is_valid(bit));
+    put(root, TEMP, "41000\n");
+    assert_eq!(temp_fault(s.read(2, 200_000, &mut out)), None);
+    assert!(out.is_valid(bit));
+    assert_eq!(out.temps_mc, vec![41_000]);
+    let recovered: Vec<_> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ReadRecovered { source, failures } => Some((source, failures)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recovered, vec![(temp.display().to_string(), 2)]);
+}
+
+#[test]
 fn a_changed_cpu_count_is_a_fault_not_a_misread() {
     let dir = scratch("x86");
     let root = dir.path();
