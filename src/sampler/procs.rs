@@ -7,6 +7,7 @@
 //! (a zombie, state `Z`) is gone too: its `statm` is all zeros and it will not run again.
 
 use std::fs::File;
+use std::path::Path;
 use std::path::PathBuf;
 
 use super::error::SourceError;
@@ -136,13 +137,13 @@ impl ProcSource {
         Ok(c)
     }
 
-    fn pread(&self, f: &File, path: &PathBuf, buf: &mut Vec<u8>) -> Result<usize, SourceError> {
+    fn pread(&self, f: &File, path: &Path, buf: &mut Vec<u8>) -> Result<usize, SourceError> {
         pread_all(f, buf).map_err(|e| {
             if is_gone(&e) {
                 self.gone()
             } else {
                 SourceError::Read {
-                    path: path.clone(),
+                    path: path.to_path_buf(),
                     source: e,
                 }
             }
