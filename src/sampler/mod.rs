@@ -2,7 +2,8 @@
 //!
 //! - [`Roots`]: where /proc and /sys are (fixtures in tests).
 //! - [`Sampler`]: discovers the machine's sources once, then reads them every tick into
-//!   a [`Sample`], reporting faults and rate-limited events.
+//!   a [`Sample`] (the firmware's `get_throttled` once per its own interval), each file
+//!   kept open and read with one `pread`, reporting faults and rate-limited events.
 //! - [`Probe`]: the same readers for a few readings now and then (the cooldown).
 //! - [`Ticker`]: absolute-deadline schedule on CLOCK_MONOTONIC.
 //! - [`boot_id`], [`device_id`]: identity for segment headers.
