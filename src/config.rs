@@ -12,6 +12,8 @@ use serde::Deserializer;
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::sampler::SamplerOptions;
+
 /// Where `edgewatt` looks for its config when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/edgewatt/edgewatt.toml";
 /// State directory when neither the config, `--state-dir` nor systemd's `STATE_DIRECTORY` says.
@@ -46,6 +48,11 @@ pub struct SamplerConfig {
     /// How often the sampler's own CPU time is logged, seconds (≥ 1).
     #[serde(deserialize_with = "at_least_one")]
     pub cost_report_interval_s: u64,
+    /// How often the firmware's `get_throttled` is read, ms (10–3600000): each read is a
+    /// mailbox round trip to the firmware. Samples in between repeat the last reading;
+    /// its sticky bits (16–19) keep what happened between reads.
+    #[serde(deserialize_with = "throttled_ms")]
+    pub throttled_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +112,7 @@ impl Default for SamplerConfig {
             proc_root: PathBuf::from("/proc"),
             sys_root: PathBuf::from("/sys"),
             cost_report_interval_s: 60,
+            throttled_interval_ms: 1000,
         }
     }
 }
@@ -133,6 +141,16 @@ impl SamplerConfig {
     #[must_use]
     pub const fn interval_us(&self) -> u64 {
         1_000_000 / self.rate_hz as u64
+    }
+
+    /// The sampler's options under this config (page size: this machine's).
+    #[must_use]
+    pub fn sampler_options(&self) -> SamplerOptions {
+        SamplerOptions {
+            cost_every_us: self.cost_report_interval_s * 1_000_000,
+            throttled_interval_us: self.throttled_interval_ms * 1000,
+            ..SamplerOptions::default()
+        }
     }
 }
 
@@ -179,6 +197,10 @@ fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 
 fn segment_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     bounded(d, 4096, u64::MAX, "bytes")
+}
+
+fn throttled_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    bounded(d, 10, 3_600_000, "ms")
 }
 
 fn fsync_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

@@ -80,7 +80,7 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> anyhow::Result<ExitCode> {
         pid: std::process::id(),
         role: ProcRole::Daemon,
     };
-    let mut sampler = Sampler::new(roots, vec![me])?;
+    let mut sampler = Sampler::with_options(roots, vec![me], cfg.sampler.sampler_options())?;
     let layout = sampler.layout();
     writeln!(
         std::io::stdout(),

@@ -25,6 +25,34 @@ fn empty_file_means_defaults() {
     assert_eq!(c.store.key_block_interval_s, 20);
     assert_eq!(c.store.segment_max_bytes, 8 << 20);
     assert_eq!(c.clock.step_threshold_ms, 500);
+    assert_eq!(c.sampler.throttled_interval_ms, 1000);
+    let o = c.sampler.sampler_options();
+    assert_eq!(
+        (o.throttled_interval_us, o.cost_every_us),
+        (1_000_000, 60_000_000)
+    );
+}
+
+#[test]
+fn the_get_throttled_interval_is_read_and_bounded() {
+    let c = parse(
+        "[sampler]
+throttled_interval_ms = 250
+",
+    )
+    .unwrap();
+    assert_eq!(c.sampler.throttled_interval_ms, 250);
+    assert_eq!(c.sampler.sampler_options().throttled_interval_us, 250_000);
+    let (line, column, message) = invalid(
+        "[sampler]
+throttled_interval_ms = 5
+",
+    );
+    assert_eq!((line, column), (2, 25));
+    assert!(
+        message.contains("5 is out of range: expected 10–3600000 ms"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -35,7 +35,6 @@ use crate::sampler::Roots;
 use crate::sampler::Sample;
 use crate::sampler::Sampler;
 use crate::sampler::SamplerError;
-use crate::sampler::SamplerOptions;
 use crate::sampler::Ticker;
 use crate::sampler::TickerError;
 use crate::sampler::TrackedProc;
@@ -117,10 +116,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     let ident = identity(cfg, &roots)?;
     let (writer, recoveries) = Writer::open(store_options(cfg), ident, Anchor::now())?;
     let first_seq = writer.next_seq();
-    let sampler_opts = SamplerOptions {
-        cost_every_us: cfg.sampler.cost_report_interval_s * 1_000_000,
-        ..SamplerOptions::default()
-    };
+    let sampler_opts = cfg.sampler.sampler_options();
     let me = TrackedProc {
         pid: std::process::id(),
         role: ProcRole::Daemon,

@@ -26,6 +26,7 @@ use crate::plan::Plan;
 use crate::plan::When;
 use crate::record::EventKind;
 use crate::record::Run;
+use crate::sampler::Probe;
 use crate::sampler::Roots;
 
 /// What the workload thread tells the daemon.
@@ -159,8 +160,9 @@ fn run_plan(index: usize, plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) 
     let schedule = plan.schedule();
     let limit = Duration::from_secs(plan.time_limit_s);
     let total = schedule.runs.len();
+    let mut probe = Probe::new(roots);
     let idle_from_us = crate::clock::mono_us();
-    let idle_from = CpuStat::read(&roots.proc_root);
+    let idle_from = CpuStat::read(&mut probe);
     while crate::clock::mono_us() < idle_from_us + IDLE_LEAD_IN_US {
         if stop.load(Ordering::Relaxed) {
             return;
@@ -169,7 +171,7 @@ fn run_plan(index: usize, plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) 
     }
     // The machine's idle CPU: what each run's cooldown waits to get back to.
     let baseline_busy_pct = idle_from
-        .zip(CpuStat::read(&roots.proc_root))
+        .zip(CpuStat::read(&mut probe))
         .and_then(|(from, to)| to.busy_pct_since(&from));
     let _ = tx.send(WorkMsg::PlanStarted {
         index,
@@ -182,7 +184,7 @@ fn run_plan(index: usize, plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) 
             return;
         }
         let cooldown = plan.cooldown.as_ref().map(|c| {
-            let wait = wait_for_cooldown(c, baseline_busy_pct, &roots.proc_root, &roots.sys_root);
+            let wait = wait_for_cooldown(c, baseline_busy_pct, roots);
             (crate::clock::mono_us(), wait)
         });
         let job = job_for(&schedule, sr, generated_dir);

@@ -4,7 +4,8 @@
 //!
 //! The baseline is the all-CPU busy share over the plan's idle lead-in
 //! ([`CpuStat::busy_pct_since`] of two reads of `/proc/stat`). Each check measures the
-//! busy share over one window (0.5 s) and reads `thermal_zone0`; the wait ends when
+//! busy share over one window (0.5 s) and reads `thermal_zone0`, both through the
+//! sampler's readers ([`Probe`]); the wait ends when
 //! - the busy share is ≤ baseline + `cpu_margin_pct` (without a baseline: <
 //!   `cpu_busy_below_pct`), and
 //! - the temperature is < `temp_below_mc` (if set),
@@ -13,11 +14,12 @@
 //! counters do not move, and a thermal zone that cannot be read, give no information and
 //! do not hold the run back; the result says which readings there were.
 
-use std::path::Path;
 use std::time::Duration;
 use std::time::Instant;
 
 use crate::plan::Cooldown;
+use crate::sampler::Probe;
+use crate::sampler::Roots;
 
 #[cfg(test)]
 mod tests;
@@ -35,20 +37,13 @@ pub struct CpuStat {
 }
 
 impl CpuStat {
-    /// Reads `{proc_root}/stat`; `None` if it cannot be read or has no `cpu` line.
+    /// The aggregate `cpu` line of `/proc/stat`; `None` if it cannot be read or parsed.
     #[must_use]
-    pub fn read(proc_root: &Path) -> Option<Self> {
-        let stat = std::fs::read_to_string(proc_root.join("stat")).ok()?;
-        let line = stat.lines().next()?.strip_prefix("cpu ")?;
-        let v: Vec<u64> = line
-            .split_whitespace()
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .ok()?;
-        let idle_ticks = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    pub fn read(probe: &mut Probe) -> Option<Self> {
+        let t = probe.cpu_total().ok()?;
         Some(Self {
-            total_ticks: v.iter().take(8).sum(),
-            idle_ticks,
+            total_ticks: t.total(),
+            idle_ticks: t.idle + t.iowait,
         })
     }
 
@@ -64,16 +59,6 @@ impl CpuStat {
         let busy = total.checked_sub(idle)?;
         Some((busy * 100 / total) as u32)
     }
-}
-
-/// `thermal_zone0` (the SoC on a Pi 5), m°C.
-#[must_use]
-pub fn soc_temp_mc(sys_root: &Path) -> Option<i64> {
-    std::fs::read_to_string(sys_root.join("class/thermal/thermal_zone0/temp"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// How a cooldown wait ended; logged as a `cooldown` event before the run.
@@ -120,20 +105,17 @@ impl WaitClock for RealClock {
 }
 
 /// Waits until the CPU is back near `baseline_busy_pct` and the SoC cool (see the module
-/// doc), at most `c.max_wait_s`. `proc_root`/`sys_root` are `/proc` and `/sys` outside
-/// tests.
+/// doc), at most `c.max_wait_s`. `roots` are `/proc` and `/sys` outside tests.
 #[must_use]
 pub fn wait_for_cooldown(
     c: &Cooldown,
     baseline_busy_pct: Option<u32>,
-    proc_root: &Path,
-    sys_root: &Path,
+    roots: &Roots,
 ) -> CooldownWait {
     wait_for_cooldown_with(
         c,
         baseline_busy_pct,
-        proc_root,
-        sys_root,
+        roots,
         COOLDOWN_WINDOW,
         &mut RealClock::start(),
     )
@@ -143,8 +125,7 @@ pub fn wait_for_cooldown(
 pub fn wait_for_cooldown_with(
     c: &Cooldown,
     baseline_busy_pct: Option<u32>,
-    proc_root: &Path,
-    sys_root: &Path,
+    roots: &Roots,
     window: Duration,
     clock: &mut impl WaitClock,
 ) -> CooldownWait {
@@ -153,12 +134,13 @@ pub fn wait_for_cooldown_with(
         Some(base) => busy <= base.saturating_add(c.cpu_margin_pct),
         None => busy < c.cpu_busy_below_pct,
     };
+    let mut probe = Probe::new(roots);
     loop {
-        let before = CpuStat::read(proc_root);
+        let before = CpuStat::read(&mut probe);
         clock.sleep(window);
-        let after = CpuStat::read(proc_root);
+        let after = CpuStat::read(&mut probe);
         let busy_pct = before.zip(after).and_then(|(b, a)| a.busy_pct_since(&b));
-        let temp_mc = c.temp_below_mc.and_then(|_| soc_temp_mc(sys_root));
+        let temp_mc = c.temp_below_mc.and_then(|_| probe.soc_temp_mc().ok());
         let temp_ok = c
             .temp_below_mc
             .zip(temp_mc)

@@ -21,7 +21,6 @@ mod tests;
 mod worker;
 
 pub use bench::job_for;
-pub use cooldown::soc_temp_mc;
 pub use cooldown::wait_for_cooldown;
 pub use cooldown::wait_for_cooldown_with;
 pub use cooldown::CooldownWait;

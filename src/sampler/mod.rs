@@ -2,16 +2,20 @@
 //!
 //! - [`Roots`]: where /proc and /sys are (fixtures in tests).
 //! - [`Sampler`]: discovers the machine's sources once, then reads them every tick into
-//!   a [`Sample`], reporting faults and rate-limited events.
+//!   a [`Sample`] (the firmware's `get_throttled` once per its own interval), each file
+//!   kept open and read with one `pread`, reporting faults and rate-limited events.
+//! - [`Probe`]: the same readers for a few readings now and then (the cooldown).
 //! - [`Ticker`]: absolute-deadline schedule on CLOCK_MONOTONIC.
 //! - [`boot_id`], [`device_id`]: identity for segment headers.
 
 mod discover;
 mod error;
 mod file;
+pub mod fuzzing;
 mod health;
 mod identity;
 mod parse;
+mod probe;
 mod procs;
 mod reader;
 mod roots;
@@ -25,6 +29,7 @@ pub use health::CostMeter;
 pub use identity::boot_id;
 pub use identity::device_id;
 pub use identity::IdentityError;
+pub use probe::Probe;
 pub use reader::Sampler;
 pub use reader::SamplerOptions;
 pub use roots::Roots;

@@ -4,6 +4,7 @@
 mod faults;
 mod identity;
 mod readings;
+mod throttled;
 
 use std::fs;
 use std::path::Path;
@@ -59,6 +60,7 @@ pub fn opts(page_size: u64) -> SamplerOptions {
         page_size,
         error_repeat_us: 60_000_000,
         cost_every_us: 60_000_000,
+        throttled_interval_us: 1_000_000,
     }
 }
 

@@ -199,8 +199,9 @@ fn changed_files_are_seen_through_kept_open_fds() {
         "sys/devices/platform/soc@107c000000/soc@107c000000:firmware/get_throttled",
         "0x0\n",
     );
-    assert!(s.read(1, 100_000, &mut out).is_empty());
-    let mut want = pi5_sample(1, 100_000);
+    // A second later, so that get_throttled (read once a second) is read again too.
+    assert!(s.read(10, 1_000_000, &mut out).is_empty());
+    let mut want = pi5_sample(10, 1_000_000);
     want.cpu[0].user = 41334;
     want.cpu[3].user = 10490;
     want.cpu[3].idle = 225895;

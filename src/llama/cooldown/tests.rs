@@ -1,8 +1,6 @@
 //! The cooldown against fake `/proc/stat` and thermal-zone files that a virtual clock
 //! moves forward: every wait is exact, whatever the speed of the machine.
 
-use std::path::Path;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
@@ -47,10 +45,10 @@ fn stat_at(t_us: u64, busy_pct: &dyn Fn(u64) -> u64) -> String {
     )
 }
 
-struct Roots {
+/// A fake `/proc` and `/sys` in a directory that lives as long as this.
+struct Fake {
     _dir: tempfile::TempDir,
-    proc_root: PathBuf,
-    sys_root: PathBuf,
+    roots: Roots,
 }
 
 fn write_at(r: &Roots, t_us: u64, busy: &dyn Fn(u64) -> u64, temp: Option<&dyn Fn(u64) -> i64>) {
@@ -61,18 +59,14 @@ fn write_at(r: &Roots, t_us: u64, busy: &dyn Fn(u64) -> u64, temp: Option<&dyn F
     }
 }
 
-fn roots(with_zone: bool) -> Roots {
+fn fake(with_zone: bool) -> Fake {
     let dir = tempfile::tempdir().unwrap();
-    let (proc_root, sys_root) = (dir.path().join("proc"), dir.path().join("sys"));
-    std::fs::create_dir_all(&proc_root).unwrap();
+    let roots = Roots::under(dir.path());
+    std::fs::create_dir_all(&roots.proc_root).unwrap();
     if with_zone {
-        std::fs::create_dir_all(sys_root.join("class/thermal/thermal_zone0")).unwrap();
+        std::fs::create_dir_all(roots.sys("class/thermal/thermal_zone0")).unwrap();
     }
-    Roots {
-        _dir: dir,
-        proc_root,
-        sys_root,
-    }
+    Fake { _dir: dir, roots }
 }
 
 /// Runs the cooldown on a machine following `busy` and `temp` (virtual time).
@@ -82,14 +76,15 @@ fn wait(
     busy: &dyn Fn(u64) -> u64,
     temp: &dyn Fn(u64) -> i64,
 ) -> CooldownWait {
-    let r = roots(true);
-    write_at(&r, 0, busy, Some(temp));
+    let f = fake(true);
+    let r = &f.roots;
+    write_at(r, 0, busy, Some(temp));
     let mut clock = Virtual {
         now_us: 0,
-        on_time: |t| write_at(&r, t, busy, Some(temp)),
+        on_time: |t| write_at(r, t, busy, Some(temp)),
     };
     let window = Duration::from_micros(WINDOW_US);
-    wait_for_cooldown_with(c, baseline, &r.proc_root, &r.sys_root, window, &mut clock)
+    wait_for_cooldown_with(c, baseline, r, window, &mut clock)
 }
 
 fn cooldown(temp_below_mc: Option<i64>, max_wait_s: u64) -> Cooldown {
@@ -107,11 +102,13 @@ const fn cool(_: u64) -> i64 {
 
 #[test]
 fn the_busy_share_is_computed_from_the_cpu_line() {
-    let r = roots(false);
+    let f = fake(false);
+    let r = &f.roots;
+    let mut probe = Probe::new(r);
     // 30 % busy for one window, after 0 windows.
     let busy30 = |_| 30;
-    write_at(&r, 0, &busy30, None);
-    let a = CpuStat::read(&r.proc_root).unwrap();
+    write_at(r, 0, &busy30, None);
+    let a = CpuStat::read(&mut probe).unwrap();
     assert_eq!(
         a,
         CpuStat {
@@ -119,17 +116,18 @@ fn the_busy_share_is_computed_from_the_cpu_line() {
             idle_ticks: 987_654,
         }
     );
-    write_at(&r, WINDOW_US, &busy30, None);
-    let b = CpuStat::read(&r.proc_root).unwrap();
+    write_at(r, WINDOW_US, &busy30, None);
+    let b = CpuStat::read(&mut probe).unwrap();
     assert_eq!(b.total_ticks - a.total_ticks, 200);
     assert_eq!(b.busy_pct_since(&a), Some(30));
     // Frozen counters and counters that went back give no information.
     assert_eq!(a.busy_pct_since(&a), None);
     assert_eq!(a.busy_pct_since(&b), None);
     // A missing file or a line that is not the aggregate `cpu` line: nothing.
-    std::fs::write(r.proc_root.join("stat"), "cpu0 1 2 3 4\n").unwrap();
-    assert_eq!(CpuStat::read(&r.proc_root), None);
-    assert_eq!(CpuStat::read(Path::new("/nonexistent")), None);
+    std::fs::write(r.proc("stat"), "cpu0 1 2 3 4\n").unwrap();
+    assert_eq!(CpuStat::read(&mut probe), None);
+    let nowhere = Roots::new("/nonexistent/proc", "/nonexistent/sys");
+    assert_eq!(CpuStat::read(&mut Probe::new(&nowhere)), None);
 }
 
 #[test]
@@ -231,13 +229,8 @@ fn the_cap_ends_a_wait_that_never_cools_and_says_so() {
 #[test]
 fn missing_readings_do_not_hold_the_run_back_on_the_real_clock() {
     // No /proc/stat, no thermal zone: nothing to wait for after one (real) window.
-    let r = roots(false);
-    let w = wait_for_cooldown(
-        &cooldown(Some(60_000), 3600),
-        Some(3),
-        &r.proc_root,
-        &r.sys_root,
-    );
+    let f = fake(false);
+    let w = wait_for_cooldown(&cooldown(Some(60_000), 3600), Some(3), &f.roots);
     assert!(!w.capped);
     assert!(w.waited_us >= WINDOW_US, "{}", w.waited_us);
     assert_eq!((w.busy_pct, w.temp_mc), (None, None));
