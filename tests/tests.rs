@@ -9,6 +9,7 @@ mod faults;
 mod kill;
 #[cfg(feature = "llama")]
 mod llama;
+mod log_v1;
 #[cfg(target_os = "linux")]
 mod packaging;
 mod power_faults;
