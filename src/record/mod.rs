@@ -11,6 +11,8 @@
 mod block;
 mod columns;
 mod event;
+#[cfg(test)]
+mod golden;
 mod power;
 mod run;
 
