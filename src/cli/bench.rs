@@ -13,6 +13,7 @@ use anyhow::Context;
 use super::Cli;
 use crate::daemon;
 use crate::daemon::RunOptions;
+use crate::derive::energy::RunEnergy;
 use crate::derive::runs::run_usage;
 use crate::derive::runs::RunUsage;
 use crate::derive::runs::BASELINE_SEARCH_US;
@@ -100,7 +101,10 @@ fn cost_table(plan: &Plan, runs: &[Run], usage: &[Option<RunUsage>]) -> String {
         let worker = |f: fn(&RunUsage) -> Option<f64>| {
             mean(mine.iter().filter_map(|(_, u)| u.as_ref().and_then(f)))
         };
-        let energies: Vec<_> = mine.iter().filter_map(|(r, _)| r.energy.as_ref()).collect();
+        let energies: Vec<RunEnergy> = mine
+            .iter()
+            .filter_map(|(r, _)| r.energy.as_ref().map(RunEnergy::from))
+            .collect();
         let joules = mean(energies.iter().filter_map(|e| e.run.net_j()));
         let per_token = mean(
             energies

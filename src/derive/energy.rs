@@ -8,17 +8,18 @@
 //! than the sampling period still gets a figure (by interpolation) with its coverage.
 //!
 //! Idle subtraction: the baseline is the mean power over a quiet window (before the run);
-//! `net = gross − baseline × covered time`. Everything stored is an integer (µJ, µW, µs, ppm);
-//! J, Wh and per-token figures are computed from them.
-
-use serde::Deserialize;
-use serde::Serialize;
+//! `net = gross − baseline × covered time`. Every figure is an integer (µJ, µW, µs, ppm); J,
+//! Wh and per-token figures are computed from them. A Run stores its energy as
+//! [`MeasuredEnergy`](crate::record::MeasuredEnergy), converted to and from [`RunEnergy`].
 
 use super::Window;
-use crate::power::PowerReading;
+use crate::record::PowerReading;
+use crate::record::RunPhase;
+
+mod stored;
 
 /// How far apart two readings may be and still be joined, µs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Integration {
     pub max_gap_us: u64,
 }
@@ -34,7 +35,7 @@ impl Integration {
 }
 
 /// Energy over one window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowEnergy {
     pub window: Window,
     /// ∫ P dt over the covered parts of the window, µJ.
@@ -163,7 +164,7 @@ fn div_round(n: i128, d: i128) -> i128 {
 }
 
 /// Idle power measured over a quiet window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Baseline {
     pub window: Window,
     pub power_uw: i64,
@@ -181,27 +182,15 @@ pub fn baseline(readings: &[PowerReading], window: Window, cfg: Integration) -> 
     })
 }
 
-/// The phases of an inference run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Phase {
-    Load,
-    Prefill,
-    Decode,
-    /// Image decode, resize and tokenization (VLM runs).
-    Preprocess,
-    /// Image encoding through the vision projector (VLM runs).
-    Encode,
-}
-
 /// Token counts of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tokens {
     pub prompt: u64,
     pub generated: u64,
 }
 
 /// Measured energy of one run: where it came from, the whole run and each phase.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunEnergy {
     /// The source's label (what it measures and misses).
     pub source: String,
@@ -212,7 +201,8 @@ pub struct RunEnergy {
     pub integration: Integration,
     pub baseline: Option<Baseline>,
     pub run: WindowEnergy,
-    pub phases: Vec<(Phase, WindowEnergy)>,
+    /// Each phase but `Done`, in the run's order.
+    pub phases: Vec<(RunPhase, WindowEnergy)>,
     pub tokens: Tokens,
 }
 
@@ -222,7 +212,7 @@ fn per_token(uj: Option<i64>, tokens: u64) -> Option<f64> {
 
 impl RunEnergy {
     #[must_use]
-    pub fn phase(&self, phase: Phase) -> Option<&WindowEnergy> {
+    pub fn phase(&self, phase: RunPhase) -> Option<&WindowEnergy> {
         self.phases
             .iter()
             .find(|(p, _)| *p == phase)
@@ -231,7 +221,7 @@ impl RunEnergy {
 
     /// The decode phase if there is one, else the whole run.
     fn decode_or_run(&self) -> &WindowEnergy {
-        self.phase(Phase::Decode).unwrap_or(&self.run)
+        self.phase(RunPhase::Decode).unwrap_or(&self.run)
     }
 
     /// Decode energy (whole run without phases) per generated token, J.
@@ -249,7 +239,7 @@ impl RunEnergy {
     #[must_use]
     pub fn gross_j_per_prompt_token(&self) -> Option<f64> {
         per_token(
-            self.phase(Phase::Prefill).map(|e| e.gross_uj),
+            self.phase(RunPhase::Prefill).map(|e| e.gross_uj),
             self.tokens.prompt,
         )
     }
@@ -257,7 +247,7 @@ impl RunEnergy {
     #[must_use]
     pub fn net_j_per_prompt_token(&self) -> Option<f64> {
         per_token(
-            self.phase(Phase::Prefill).and_then(|e| e.net_uj),
+            self.phase(RunPhase::Prefill).and_then(|e| e.net_uj),
             self.tokens.prompt,
         )
     }
@@ -294,7 +284,7 @@ pub struct RunSpec<'a> {
     pub source_label: &'a str,
     pub period_us: u64,
     pub run: Window,
-    pub phases: &'a [(Phase, Window)],
+    pub phases: &'a [(RunPhase, Window)],
     /// Quiet window before the run for the idle baseline; `None`: gross figures only.
     pub baseline_window: Option<Window>,
     pub tokens: Tokens,

@@ -7,11 +7,15 @@ use std::path::Path;
 use crate::plan::Case;
 use crate::record::Run;
 
-/// The job of one scheduled run: the case's job, with a generated projector written if
-/// the plan asks for one, and `#warmup` after the label of a warm-up run.
+/// The job of one scheduled run: the case's job with the plan's name, whether it is a
+/// warm-up (`#warmup` after its label too) and its repetition, and a generated projector
+/// written if the plan asks for one.
 #[must_use]
 pub fn job_for(schedule: &crate::plan::Schedule, sr: &crate::plan::ScheduledRun) -> super::Job {
     let mut job = schedule.cases[sr.case].job();
+    job.plan.clone_from(&schedule.plan);
+    job.warmup = sr.warmup;
+    job.repetition = sr.repetition;
     if let Some(m) = &job.mmproj {
         job.mmproj = Some(generated_projector(m, &job.model));
     }

@@ -14,7 +14,10 @@ mod event;
 #[cfg(test)]
 mod golden;
 mod power;
+mod reading;
 mod run;
+mod sample;
+mod wire;
 
 pub use block::BlockBase;
 pub use block::BlockError;
@@ -25,13 +28,31 @@ pub use event::Event;
 pub use event::EventKind;
 pub use power::PowerBlock;
 pub use power::PowerBlockBuilder;
+pub use reading::power_flags;
+pub use reading::PowerReading;
+pub use reading::SourceId;
+pub use run::EnergyBaseline;
+pub use run::EnergyIntegration;
+pub use run::EnergyWindow;
 pub use run::ImageRun;
+pub use run::MeasuredEnergy;
+pub use run::ModelInfo;
+pub use run::MonoWindow;
 pub use run::Outcome;
 pub use run::PhaseMark;
 pub use run::Run;
 pub use run::RunError;
 pub use run::RunPhase;
 pub use run::RunSettings;
+pub use run::TokenCounts;
+pub use sample::group;
+pub use sample::CpuTicks;
+pub use sample::MemKb;
+pub use sample::ProcCounters;
+pub use sample::ProcRole;
+pub use sample::Sample;
+pub use sample::SampleLayout;
+pub use sample::TrackedProc;
 use serde::Deserialize;
 use serde::Serialize;
 
@@ -43,9 +64,10 @@ pub struct Frame {
     pub record: Record,
 }
 
-/// Variant indices are part of the format: 0 Samples, 1 Event, 2 Seal, 3 Power.
-/// Index 4 is reserved for Run records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A record in memory. On disk ([`wire`]) the variant indices are part of the format:
+/// 0 Samples, 1 Event, 2 Seal, 3 Power, 4 Run v1 (read only), 5 Run v2.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "wire::RecordWire")]
 pub enum Record {
     /// A block of consecutive samples of one layout.
     Samples(SampleBlock),
@@ -54,7 +76,7 @@ pub enum Record {
     Seal(Seal),
     /// A block of consecutive power readings of one source.
     Power(PowerBlock),
-    /// One inference run (issue 3). To be placed at index 4, after Power, at merge.
+    /// One inference run: written as Run v2, read from Run v1 or v2.
     Run(Box<Run>),
 }
 

@@ -17,9 +17,9 @@ use procfs::KernelStats;
 use procfs::Meminfo;
 
 use super::error::SourceError;
-use super::sample::CpuTicks;
-use super::sample::MemKb;
-use super::sample::ProcCounters;
+use crate::record::CpuTicks;
+use crate::record::MemKb;
+use crate::record::ProcCounters;
 
 /// A readable message for a procfs parse failure: procfs reports malformed input as an
 /// "internal error … please report this procfs bug", so name the offending line ourselves.

@@ -14,9 +14,9 @@ use super::file::pread_all;
 use super::health::Health;
 use super::parse;
 use super::roots::Roots;
-use super::sample::ProcCounters;
-use super::sample::TrackedProc;
 use crate::record::EventKind;
+use crate::record::ProcCounters;
+use crate::record::TrackedProc;
 
 /// A tracked process: its `/proc/PID` directory handle, opened once.
 #[derive(Debug)]

@@ -17,13 +17,13 @@ use super::health::Health;
 use super::parse;
 use super::procs::ProcSource;
 use super::roots::Roots;
-use super::sample::group;
-use super::sample::Sample;
-use super::sample::SampleLayout;
-use super::sample::TrackedProc;
 use crate::clock;
+use crate::record::group;
 use crate::record::Event;
 use crate::record::EventKind;
+use crate::record::Sample;
+use crate::record::SampleLayout;
+use crate::record::TrackedProc;
 
 /// Tunables of a [`Sampler`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,33 +1,32 @@
 //! What tests/fixtures/log-v1 holds, built here from the same formulas its writer used
 //! (tests/fixtures/make_log_v1.rs), never from what is read back.
 
-use edgewatt::derive::energy::Baseline;
-use edgewatt::derive::energy::Integration;
-use edgewatt::derive::energy::Phase;
-use edgewatt::derive::energy::RunEnergy;
-use edgewatt::derive::energy::Tokens;
-use edgewatt::derive::energy::WindowEnergy;
-use edgewatt::derive::Window;
-use edgewatt::gguf::ModelInfo;
-use edgewatt::power::flags;
-use edgewatt::power::PowerReading;
-use edgewatt::power::SourceId;
+use edgewatt::record::power_flags as flags;
+use edgewatt::record::CpuTicks;
+use edgewatt::record::EnergyBaseline;
+use edgewatt::record::EnergyIntegration;
+use edgewatt::record::EnergyWindow;
 use edgewatt::record::Event;
 use edgewatt::record::EventKind;
 use edgewatt::record::ImageRun;
+use edgewatt::record::MeasuredEnergy;
+use edgewatt::record::MemKb;
+use edgewatt::record::ModelInfo;
+use edgewatt::record::MonoWindow;
 use edgewatt::record::Outcome;
 use edgewatt::record::PhaseMark;
+use edgewatt::record::PowerReading;
+use edgewatt::record::ProcCounters;
+use edgewatt::record::ProcRole;
 use edgewatt::record::Run;
 use edgewatt::record::RunError;
 use edgewatt::record::RunPhase;
 use edgewatt::record::RunSettings;
-use edgewatt::sampler::CpuTicks;
-use edgewatt::sampler::MemKb;
-use edgewatt::sampler::ProcCounters;
-use edgewatt::sampler::ProcRole;
-use edgewatt::sampler::Sample;
-use edgewatt::sampler::SampleLayout;
-use edgewatt::sampler::TrackedProc;
+use edgewatt::record::Sample;
+use edgewatt::record::SampleLayout;
+use edgewatt::record::SourceId;
+use edgewatt::record::TokenCounts;
+use edgewatt::record::TrackedProc;
 
 pub const WALL_US: i64 = 1_764_000_000_000_000;
 pub const T0_US: u64 = 10_000_000;
@@ -278,9 +277,12 @@ fn settings(prompt_tokens: u32, gen_tokens: u32, image_max_tokens: i32) -> RunSe
 }
 
 /// An energy figure over `[a, b]` µs: 98 % covered, one reading per 1.1 ms.
-fn energy(a: u64, b: u64, gross_uj: i64, net_uj: Option<i64>) -> WindowEnergy {
-    WindowEnergy {
-        window: Window::spanning(a, b),
+fn energy(a: u64, b: u64, gross_uj: i64, net_uj: Option<i64>) -> EnergyWindow {
+    EnergyWindow {
+        window: MonoWindow {
+            start_us: a,
+            end_us: b,
+        },
         gross_uj,
         net_uj,
         covered_us: (b - a) * 49 / 50,
@@ -291,7 +293,7 @@ fn energy(a: u64, b: u64, gross_uj: i64, net_uj: Option<i64>) -> WindowEnergy {
 }
 
 /// With a 3.1 W baseline.
-fn net_energy(a: u64, b: u64, gross_uj: i64) -> WindowEnergy {
+fn net_energy(a: u64, b: u64, gross_uj: i64) -> EnergyWindow {
     let covered = ((b - a) * 49 / 50) as i64;
     energy(a, b, gross_uj, Some(gross_uj - covered * 31 / 10))
 }
@@ -358,41 +360,55 @@ pub fn runs() -> [Run; 3] {
         ]),
         outcome: Outcome::Ok,
         cooldown_us: 2_500_000,
-        energy: Some(RunEnergy {
+        energy: Some(MeasuredEnergy {
             source: "ina219 0x40 on /dev/i2c-1, shunt 0.1 Ω: the 5 V input, every load".into(),
             period_us: 1_100,
             measured_rate_mhz: 890_410_958,
-            integration: Integration { max_gap_us: 4_400 },
-            baseline: Some(Baseline {
-                window: Window::spanning(10_500_000, t),
+            integration: EnergyIntegration { max_gap_us: 4_400 },
+            baseline: Some(EnergyBaseline {
+                window: MonoWindow {
+                    start_us: 10_500_000,
+                    end_us: t,
+                },
                 power_uw: 3_100_000,
                 coverage_ppm: 999_560,
             }),
             run: net_energy(t, t + 1_460_000, 7_373_000),
             phases: vec![
-                (Phase::Load, net_energy(t, t + 400_000, 1_560_000)),
+                (RunPhase::Load, net_energy(t, t + 400_000, 1_560_000)),
                 (
-                    Phase::Preprocess,
+                    RunPhase::Preprocess,
                     net_energy(t + 400_000, t + 450_000, 230_000),
                 ),
                 (
-                    Phase::Encode,
+                    RunPhase::Encode,
                     net_energy(t + 450_000, t + 900_000, 2_730_000),
                 ),
                 (
-                    Phase::Prefill,
+                    RunPhase::Prefill,
                     net_energy(t + 900_000, t + 1_060_000, 1_000_000),
                 ),
                 (
-                    Phase::Decode,
+                    RunPhase::Decode,
                     net_energy(t + 1_060_000, t + 1_460_000, 1_853_000),
                 ),
             ],
-            tokens: Tokens {
+            tokens: TokenCounts {
                 prompt: 320,
                 generated: 16,
             },
         }),
+        // Run v2's fields: unknown in a v1 record.
+        plan: String::new(),
+        workload: String::new(),
+        base_workload: None,
+        warmup: false,
+        repetition: 0,
+        schedule_index: 0,
+        schedule_len: 0,
+        cpu_backend: None,
+        cooldown_capped: false,
+        idle_lead_in: None,
     };
     let t2 = 17_000_000;
     let died = Run {
@@ -422,21 +438,32 @@ pub fn runs() -> [Run; 3] {
             ],
         }),
         cooldown_us: 120_000_000,
-        energy: Some(RunEnergy {
+        energy: Some(MeasuredEnergy {
             source: "pmic (vcgencmd pmic_read_adc): the PMIC rails, not the 5 V input".into(),
             period_us: 100_000,
             measured_rate_mhz: 10_000,
-            integration: Integration {
+            integration: EnergyIntegration {
                 max_gap_us: 400_000,
             },
             baseline: None,
             run: energy(t2, t2 + 700_000, 4_356_000, None),
-            phases: vec![(Phase::Load, energy(t2, t2 + 700_000, 4_356_000, None))],
-            tokens: Tokens {
+            phases: vec![(RunPhase::Load, energy(t2, t2 + 700_000, 4_356_000, None))],
+            tokens: TokenCounts {
                 prompt: 0,
                 generated: 0,
             },
         }),
+        // Run v2's fields: unknown in a v1 record.
+        plan: String::new(),
+        workload: String::new(),
+        base_workload: None,
+        warmup: false,
+        repetition: 0,
+        schedule_index: 0,
+        schedule_len: 0,
+        cpu_backend: None,
+        cooldown_capped: false,
+        idle_lead_in: None,
     };
     let timed_out = Run {
         run_id: 3,
@@ -446,6 +473,8 @@ pub fn runs() -> [Run; 3] {
         phases: marks(&[(RunPhase::Load, 18_000_000)]),
         cooldown_us: 0,
         energy: None,
+        // v1 marked warm-ups in the label only; reading it says so.
+        warmup: true,
         ..died.clone()
     };
     [vlm, died, timed_out]

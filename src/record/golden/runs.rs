@@ -2,14 +2,6 @@
 //! phase, and a failed run per `RunError` variant.
 
 use super::s;
-use crate::derive::energy::Baseline;
-use crate::derive::energy::Integration;
-use crate::derive::energy::Phase;
-use crate::derive::energy::RunEnergy;
-use crate::derive::energy::Tokens;
-use crate::derive::energy::WindowEnergy;
-use crate::derive::Window;
-use crate::gguf::ModelInfo;
 use crate::record::*;
 
 fn model(arch: &str) -> ModelInfo {
@@ -25,15 +17,32 @@ fn model(arch: &str) -> ModelInfo {
     }
 }
 
-fn energy_window(start_us: u64, gross_uj: i64, net_uj: Option<i64>) -> WindowEnergy {
-    WindowEnergy {
-        window: Window::spanning(start_us, start_us + 1_000),
+fn energy_window(start_us: u64, gross_uj: i64, net_uj: Option<i64>) -> EnergyWindow {
+    EnergyWindow {
+        window: MonoWindow {
+            start_us,
+            end_us: start_us + 1_000,
+        },
         gross_uj,
         net_uj,
         covered_us: 990,
         coverage_ppm: 990_000,
         largest_gap_us: 10,
         readings: 9,
+    }
+}
+
+fn settings() -> RunSettings {
+    RunSettings {
+        threads: 4,
+        n_ctx: 4096,
+        n_batch: 512,
+        seed: 42,
+        prompt_tokens: 64,
+        gen_tokens: 16,
+        keep_loaded: true,
+        image_min_tokens: -1,
+        image_max_tokens: 256,
     }
 }
 
@@ -53,17 +62,7 @@ pub(super) fn full() -> Run {
         worker_pid: 1377,
         model: Some(model("llama")),
         mmproj: Some(model("clip")),
-        settings: RunSettings {
-            threads: 4,
-            n_ctx: 4096,
-            n_batch: 512,
-            seed: 42,
-            prompt_tokens: 64,
-            gen_tokens: 16,
-            keep_loaded: true,
-            image_min_tokens: -1,
-            image_max_tokens: 256,
-        },
+        settings: settings(),
         image: Some(ImageRun {
             source: s("synthetic:448x448:42"),
             width: 448,
@@ -90,37 +89,62 @@ pub(super) fn full() -> Run {
             .collect(),
         outcome: Outcome::Ok,
         cooldown_us: 2_500_000,
-        energy: Some(RunEnergy {
+        energy: Some(MeasuredEnergy {
             source: s("ina219"),
             period_us: 1_100,
             measured_rate_mhz: 890_410_958,
-            integration: Integration { max_gap_us: 4_400 },
-            baseline: Some(Baseline {
-                window: Window::spanning(0, 500),
+            integration: EnergyIntegration { max_gap_us: 4_400 },
+            baseline: Some(EnergyBaseline {
+                window: MonoWindow {
+                    start_us: 0,
+                    end_us: 500,
+                },
                 power_uw: 3_100_000,
                 coverage_ppm: 999_560,
             }),
             run: energy_window(0, 7_373, Some(-2)),
             phases: [
-                Phase::Load,
-                Phase::Prefill,
-                Phase::Decode,
-                Phase::Preprocess,
-                Phase::Encode,
+                RunPhase::Load,
+                RunPhase::Prefill,
+                RunPhase::Decode,
+                RunPhase::Preprocess,
+                RunPhase::Encode,
             ]
             .into_iter()
             .zip(1..)
             .map(|(p, k)| (p, energy_window(k, k as i64, None)))
             .collect(),
-            tokens: Tokens {
+            tokens: TokenCounts {
                 prompt: 320,
                 generated: 16,
             },
         }),
+        // Fields since Run v2: unknown in a v1 record.
+        ..Run::blank(String::new(), 0, settings())
     }
 }
 
-/// A failed run per error variant, in variant order, without energy.
+/// [`full`] with every field of Run v2 set.
+pub(super) fn full_v2() -> Run {
+    Run {
+        plan: s("demo"),
+        workload: s("vlm-q4"),
+        base_workload: Some(s("vlm-f16")),
+        warmup: true,
+        repetition: 2,
+        schedule_index: 7,
+        schedule_len: 12,
+        cpu_backend: Some(s("CPU_ARMV8.2_2")),
+        cooldown_capped: true,
+        idle_lead_in: Some(MonoWindow {
+            start_us: 7_000_000,
+            end_us: 10_000_000,
+        }),
+        ..full()
+    }
+}
+
+/// A failed Run v1 per error variant, in variant order, without energy.
 pub(super) fn failed() -> Vec<Run> {
     let errors = vec![
         RunError::ModelFile {
