@@ -9,7 +9,6 @@ use crate::derive::energy::RunSpec;
 use crate::derive::energy::Tokens;
 use crate::derive::Window;
 use crate::record::Run;
-use crate::record::RunPhase;
 
 use super::history::PowerHistory;
 
@@ -32,12 +31,7 @@ pub(super) fn energy_of(
     let start = run.phases.first()?.mono_us;
     let end = run.phases.last()?.mono_us;
     let whole = Window::spanning(start, end);
-    let phases: Vec<(RunPhase, Window)> = run
-        .phases
-        .windows(2)
-        .filter(|w| w[0].phase != RunPhase::Done)
-        .map(|w| (w[0].phase, Window::spanning(w[0].mono_us, w[1].mono_us)))
-        .collect();
+    let phases = crate::derive::runs::phase_windows(&run.phases);
     let quiet_us = if cooldown_capped { 0 } else { run.cooldown_us };
     let baseline_window = match (quiet_us, idle) {
         (0, Some(w)) if w.end_us <= start => Some(w),

@@ -12,6 +12,9 @@
 //! Wh and per-token figures are computed from them. A Run stores its energy as
 //! [`MeasuredEnergy`](crate::record::MeasuredEnergy), converted to and from [`RunEnergy`].
 
+use super::trapezoid;
+use super::trapezoid::div_round;
+use super::trapezoid::Point;
 use super::Window;
 use crate::record::PowerReading;
 use crate::record::RunPhase;
@@ -88,7 +91,8 @@ impl WindowEnergy {
     }
 }
 
-/// Integrates `readings` (any order; stuck ones are skipped) over `window`.
+/// Integrates `readings` (any order; stuck ones are skipped) over `window` with the
+/// [`trapezoid`] integrator: µW × µs, exact.
 #[must_use]
 pub fn integrate(
     readings: &[PowerReading],
@@ -96,70 +100,41 @@ pub fn integrate(
     cfg: Integration,
     baseline_uw: Option<i64>,
 ) -> WindowEnergy {
-    let mut points: Vec<(u64, i64)> = readings
+    let mut points: Vec<Point> = readings
         .iter()
         .filter(|r| r.is_valid())
         .map(|r| (r.mono_us, r.power_uw))
         .collect();
     points.sort_unstable_by_key(|p| p.0);
-    let (ws, we) = (window.start_us, window.end_us);
-    // Twice the area, in µW·µs (pJ), accumulated exactly per segment.
-    let mut area2_pj: i128 = 0;
-    let mut covered_us = 0u64;
-    let mut largest_gap_us = 0u64;
-    let mut cursor = ws;
-    let mut point_covered = false;
-    for pair in points.windows(2) {
-        let ((ta, pa), (tb, pb)) = (pair[0], pair[1]);
-        if tb == ta || tb - ta > cfg.max_gap_us || tb < ws || ta > we {
-            continue;
-        }
-        let (t0, t1) = (ta.max(ws), tb.min(we));
-        point_covered = true;
-        if t1 <= t0 {
-            continue;
-        }
-        // p(t) = (pa·(tb − t) + pb·(t − ta)) / (tb − ta); area = (t1 − t0)·(p(t0) + p(t1)) / 2.
-        let (ta, tb, t0, t1) = (ta as i128, tb as i128, t0 as i128, t1 as i128);
-        let (pa, pb) = (i128::from(pa), i128::from(pb));
-        let num = (t1 - t0) * (pa * (2 * tb - t0 - t1) + pb * (t0 + t1 - 2 * ta));
-        area2_pj += num / (tb - ta);
-        let (t0, t1) = (t0 as u64, t1 as u64);
-        largest_gap_us = largest_gap_us.max(t0.saturating_sub(cursor));
-        cursor = cursor.max(t1);
-        covered_us += t1 - t0;
-    }
-    largest_gap_us = largest_gap_us.max(we.saturating_sub(cursor));
-    let gross_uj = div_round(area2_pj, 2_000_000) as i64;
+    let joined = points
+        .windows(2)
+        .map(|p| (p[0], p[1]))
+        .filter(|(a, b)| b.0 - a.0 <= cfg.max_gap_us);
+    let i = trapezoid::integrate(joined, window);
+    // Twice the area in µW·µs = pJ; 1 µJ = 10⁶ pJ.
+    let gross_uj = div_round(i.twice_area, 2_000_000) as i64;
     let duration = window.len_us();
     let coverage_ppm = if duration == 0 {
-        if point_covered {
+        if i.touched {
             1_000_000
         } else {
             0
         }
     } else {
-        (u128::from(covered_us) * 1_000_000 / u128::from(duration)) as u32
+        (u128::from(i.covered_us) * 1_000_000 / u128::from(duration)) as u32
     };
+    let (ws, we) = (window.start_us, window.end_us);
     let readings = points.iter().filter(|p| (ws..=we).contains(&p.0)).count() as u32;
     WindowEnergy {
         window,
         gross_uj,
         net_uj: baseline_uw.map(|b| {
-            gross_uj - div_round(i128::from(b) * i128::from(covered_us), 1_000_000) as i64
+            gross_uj - div_round(i128::from(b) * i128::from(i.covered_us), 1_000_000) as i64
         }),
-        covered_us,
+        covered_us: i.covered_us,
         coverage_ppm,
-        largest_gap_us,
+        largest_gap_us: i.largest_gap_us(),
         readings,
-    }
-}
-
-fn div_round(n: i128, d: i128) -> i128 {
-    if n >= 0 {
-        (n + d / 2) / d
-    } else {
-        (n - d / 2) / d
     }
 }
 

@@ -1,6 +1,7 @@
 use super::*;
 use crate::power::PowerReading;
 use crate::power::SourceId;
+use crate::record::RunPhase;
 
 const S: u64 = 1_000_000;
 

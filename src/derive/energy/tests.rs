@@ -1,6 +1,6 @@
 use super::*;
-use crate::power::flags;
-use crate::power::SourceId;
+use crate::record::power_flags as flags;
+use crate::record::SourceId;
 
 const S: u64 = 1_000_000;
 

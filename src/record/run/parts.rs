@@ -40,6 +40,21 @@ pub enum RunPhase {
     Done,
 }
 
+impl RunPhase {
+    /// Lower-case name, as in text output.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Load => "load",
+            Self::Preprocess => "preprocess",
+            Self::Prefill => "prefill",
+            Self::Encode => "encode",
+            Self::Decode => "decode",
+            Self::Done => "done",
+        }
+    }
+}
+
 /// A phase starts at `mono_us` and lasts until the next mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseMark {
