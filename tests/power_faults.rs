@@ -4,10 +4,10 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
+use edgewatt::clock::FakeClock;
 use edgewatt::derive::energy::integrate;
 use edgewatt::derive::energy::Integration;
 use edgewatt::derive::Window;
-use edgewatt::power::clock::FakeClock;
 use edgewatt::power::config::Ina219Config;
 use edgewatt::power::fake::FakeIna219;
 use edgewatt::power::fake::Fault;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
-use edgewatt::power::clock::FakeClock;
+use edgewatt::clock::FakeClock;
 use edgewatt::power::config::PmicConfig;
 use edgewatt::power::config::PowerConfig;
 use edgewatt::power::config::SourceChoice;

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::power::clock::MonoClock;
+use crate::clock::MonoClock;
 use crate::power::config::PowerConfig;
 use crate::power::detect;
 use crate::power::reader::PowerMsg;

@@ -2,8 +2,8 @@
 //! readings become `Power` records and its events are logged.
 
 use crate::clock;
+use crate::clock::MonoClock;
 use crate::config::Config;
-use crate::power::clock::MonoClock;
 use crate::power::detect;
 use crate::power::reader::PowerMsg;
 use crate::power::reader::PowerReader;

@@ -13,7 +13,6 @@
 //! on its own thread, retries with backoff, and turns faults into log events.
 
 pub mod calibration;
-pub mod clock;
 pub mod config;
 pub mod detect;
 pub mod fake;

@@ -13,10 +13,10 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::clock::Clock;
 use super::flags;
 use super::PowerReading;
 use super::PowerSource;
+use crate::clock::Clock;
 use crate::record::Event;
 use crate::record::EventKind;
 

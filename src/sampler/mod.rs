@@ -35,8 +35,6 @@ pub use identity::IdentityError;
 pub use reader::Sampler;
 pub use reader::SamplerOptions;
 pub use roots::Roots;
-pub use ticker::Clock;
-pub use ticker::MonotonicClock;
 pub use ticker::Tick;
 pub use ticker::Ticker;
 pub use ticker::TickerError;
