@@ -33,13 +33,11 @@ use crate::sampler::Roots;
 use crate::sampler::Sample;
 use crate::sampler::Sampler;
 use crate::sampler::SamplerError;
-use crate::sampler::SamplerOptions;
 use crate::sampler::Ticker;
 use crate::sampler::TickerError;
 use crate::sampler::TrackedProc;
 use crate::store::SegmentIdent;
 use crate::store::StoreError;
-use crate::store::StoreOptions;
 use crate::store::Writer;
 
 #[derive(Debug, Error)]
@@ -92,15 +90,6 @@ pub struct RunSummary {
 /// The signal number that asked the daemon to stop (0 = none yet).
 pub type StopFlag = AtomicUsize;
 
-fn store_options(cfg: &Config) -> StoreOptions {
-    let mut o = StoreOptions::new(cfg.state_dir.clone());
-    o.segment_max_bytes = cfg.store.segment_max_bytes;
-    o.segment_max_age_s = cfg.store.segment_max_age_s;
-    o.fsync_interval_ms = cfg.store.fsync_interval_ms;
-    o.retain_bytes = cfg.store.retain_bytes;
-    o
-}
-
 fn identity(cfg: &Config, roots: &Roots) -> Result<SegmentIdent, DaemonError> {
     let device = crate::sampler::device_id(roots, Path::new("/etc"), cfg.device_id.as_deref())?;
     let boot = crate::sampler::boot_id(roots).unwrap_or_else(|e| {
@@ -113,13 +102,10 @@ fn identity(cfg: &Config, roots: &Roots) -> Result<SegmentIdent, DaemonError> {
 /// Samples and logs until `stop` holds a signal number or the duration is reached,
 /// then flushes and seals the segment.
 pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummary, DaemonError> {
-    let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
+    let roots = cfg.sampler.roots();
     let ident = identity(cfg, &roots)?;
-    let (writer, recoveries) = Writer::open(store_options(cfg), ident, Anchor::now())?;
-    let sampler_opts = SamplerOptions {
-        cost_every_us: cfg.sampler.cost_report_interval_s * 1_000_000,
-        ..SamplerOptions::default()
-    };
+    let (writer, recoveries) = Writer::open(cfg.store_options(), ident, Anchor::now())?;
+    let sampler_opts = cfg.sampler.options();
     let me = TrackedProc {
         pid: std::process::id(),
         role: ProcRole::Daemon,
@@ -295,7 +281,7 @@ fn start_plans(
         return Ok(None);
     }
     let exe = std::env::current_exe().map_err(DaemonError::Thread)?;
-    let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
+    let roots = cfg.sampler.roots();
     workload::Plans::start(exe, roots, plans, opts.plans_once)
         .map(Some)
         .map_err(DaemonError::Thread)

@@ -41,7 +41,8 @@ impl Default for SamplerOptions {
         Self {
             page_size: procfs::page_size(),
             error_repeat_us: 60_000_000,
-            cost_every_us: 60_000_000,
+            cost_every_us: crate::config::SamplerConfig::default().cost_report_interval_s
+                * 1_000_000,
         }
     }
 }
