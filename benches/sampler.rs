@@ -34,7 +34,7 @@ fn tick(c: &mut Criterion) {
         b.iter(|| {
             tick += 1;
             let faults = sampler.read(tick, tick * 100_000, &mut out).len();
-            sampler.drain_events().for_each(drop);
+            sampler.drain_notices().for_each(drop);
             faults
         });
     });

@@ -6,7 +6,7 @@
 use anyhow::Context;
 use clap::Parser;
 use edgewatt::clock;
-use edgewatt::record::EventKind;
+use edgewatt::sampler::NoticeKind;
 use edgewatt::sampler::ProcRole;
 use edgewatt::sampler::Roots;
 use edgewatt::sampler::Sample;
@@ -54,16 +54,16 @@ fn main() -> anyhow::Result<()> {
         late += u64::from(t.late);
         missed += t.missed;
         faults += sampler.read(t.tick, t.now_us, &mut out).len() as u64;
-        for e in sampler.drain_events() {
-            if let EventKind::SamplerCost { cpu_us, .. } = e.kind {
+        for e in sampler.drain_notices() {
+            if let NoticeKind::SamplerCost { cpu_us, .. } = e.kind {
                 read_cpu_us += cpu_us;
             }
         }
     }
     let wall_us = clock::mono_us() - wall0;
     sampler.flush_cost(clock::mono_us());
-    for e in sampler.drain_events() {
-        if let EventKind::SamplerCost { cpu_us, .. } = e.kind {
+    for e in sampler.drain_notices() {
+        if let NoticeKind::SamplerCost { cpu_us, .. } = e.kind {
             read_cpu_us += cpu_us;
         }
     }

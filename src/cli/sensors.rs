@@ -155,7 +155,9 @@ pub fn run(args: &SensorsArgs) -> anyhow::Result<()> {
                         n += 1;
                         last = Some(r);
                     }
-                    PowerMsg::Event(e) => writeln!(out, "{name:<7} event    {:?}", e.kind)?,
+                    PowerMsg::Notice { notice, .. } => {
+                        writeln!(out, "{name:<7} notice   {notice:?}")?;
+                    }
                 }
             }
             match last {

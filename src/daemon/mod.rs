@@ -6,9 +6,11 @@
 //! Store failures (full disk, I/O errors) never stop sampling: the writer keeps the
 //! frames queued and retries, and the failure is logged as an event.
 
+mod events;
 mod history;
 mod notify;
 mod power;
+mod power_log;
 mod runs;
 mod state;
 #[cfg(feature = "llama")]
@@ -135,7 +137,9 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     };
     let (tap, absent) = power::PowerTap::start(cfg);
     d.power = tap;
-    d.events.extend(absent);
+    if let Some(absent) = absent {
+        d.event(absent.into());
+    }
     for r in recoveries {
         log::warn!(
             "repaired {} left open by a crash: {:?}, {} frames kept, {} bytes dropped",
@@ -144,11 +148,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
             r.good_frames,
             r.dropped_bytes
         );
-        d.event(EventKind::Recovered {
-            segment: r.path.display().to_string(),
-            good_frames: r.good_frames,
-            dropped_bytes: r.dropped_bytes,
-        });
+        d.event((&r).into());
     }
     d.event(EventKind::Start {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -175,7 +175,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     let stop_reason = loop {
         let tick = ticker.wait();
         d.summary.ticks += 1;
-        if let Some(kind) = tick.late_event() {
+        if let Some(kind) = events::late_tick(&tick) {
             d.summary.late_ticks += 1;
             d.events.push(Event {
                 mono_us: tick.now_us,
@@ -184,8 +184,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         }
         d.sampler.read(tick.tick, tick.now_us, &mut sample);
         d.push_sample(&sample);
-        let sampler_events: Vec<Event> = d.sampler.drain_events().collect();
-        d.events.extend(sampler_events);
+        d.log_sampler_notices();
         if let Some((old_offset_us, new_offset_us)) = steps.check(Anchor::now()) {
             log::warn!(
                 "wall clock stepped by {} ms",
@@ -225,8 +224,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     notifier.stopping();
     let now_us = clock::mono_us();
     d.sampler.flush_cost(now_us);
-    let cost: Vec<Event> = d.sampler.drain_events().collect();
-    d.events.extend(cost);
+    d.log_sampler_notices();
     #[cfg(feature = "llama")]
     if let Some(p) = plans.take() {
         for msg in p.stop() {

@@ -54,6 +54,15 @@ impl Daemon {
         });
     }
 
+    /// Queues what the sampler noticed since the last call as events, at their times.
+    pub(super) fn log_sampler_notices(&mut self) {
+        let notices = self.sampler.drain_notices().map(|n| Event {
+            mono_us: n.mono_us,
+            kind: n.kind.into(),
+        });
+        self.events.extend(notices);
+    }
+
     fn store_result(&mut self, r: Result<(), StoreError>) {
         match r {
             Ok(()) if self.failing => {

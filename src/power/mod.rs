@@ -10,7 +10,8 @@
 //! - [`rapl`]: Intel/AMD RAPL package energy counters on x86 development machines.
 //!
 //! Readings hold raw integers (µV, µA, µW) on CLOCK_MONOTONIC µs; [`reader`] polls a source
-//! on its own thread, retries with backoff, and turns faults into log events.
+//! on its own thread, retries with backoff, and reports faults as notices (the daemon logs
+//! them as events).
 
 pub mod calibration;
 pub mod config;
@@ -20,7 +21,6 @@ pub mod ina219;
 pub mod pmic;
 pub mod rapl;
 pub mod reader;
-pub mod records;
 pub mod replay;
 mod replay_log;
 pub mod vcio;

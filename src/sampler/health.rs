@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::record::EventKind;
+use super::notice::NoticeKind;
 
 /// Failure streak of one source.
 ///
@@ -27,19 +27,19 @@ impl Health {
         repeat_us: u64,
         path: &Path,
         message: &dyn std::fmt::Display,
-        events: &mut Vec<EventKind>,
+        events: &mut Vec<NoticeKind>,
     ) {
         self.failures += 1;
         if self.failures == 1 {
             self.source = path.display().to_string();
             self.last_report_us = mono_us;
-            events.push(EventKind::ReadError {
+            events.push(NoticeKind::ReadError {
                 source: self.source.clone(),
                 message: message.to_string(),
             });
         } else if mono_us.saturating_sub(self.last_report_us) >= repeat_us {
             self.last_report_us = mono_us;
-            events.push(EventKind::ReadError {
+            events.push(NoticeKind::ReadError {
                 source: self.source.clone(),
                 message: format!(
                     "still failing ({} failures so far): {message}",
@@ -49,9 +49,9 @@ impl Health {
         }
     }
 
-    pub(crate) fn ok(&mut self, events: &mut Vec<EventKind>) {
+    pub(crate) fn ok(&mut self, events: &mut Vec<NoticeKind>) {
         if self.failures > 0 {
-            events.push(EventKind::ReadRecovered {
+            events.push(NoticeKind::ReadRecovered {
                 source: std::mem::take(&mut self.source),
                 failures: self.failures,
             });
@@ -89,7 +89,7 @@ impl CostMeter {
     /// Counts one read at `mono_us` that cost `cpu_us`; returns a `SamplerCost` when the
     /// period is over. The period runs from the previous report (or the first read) to
     /// this read; `ticks` counts the reads that ended in it, the very first one included.
-    pub fn add(&mut self, mono_us: u64, cpu_us: u64) -> Option<EventKind> {
+    pub fn add(&mut self, mono_us: u64, cpu_us: u64) -> Option<NoticeKind> {
         let start = *self.period_start_us.get_or_insert(mono_us);
         self.ticks += 1;
         self.cpu_us += cpu_us;
@@ -98,13 +98,13 @@ impl CostMeter {
     }
 
     /// The partial period so far (e.g. at shutdown); `None` if no read since the last report.
-    pub fn flush(&mut self, mono_us: u64) -> Option<EventKind> {
+    pub fn flush(&mut self, mono_us: u64) -> Option<NoticeKind> {
         let start = self.period_start_us?;
         (self.ticks > 0).then(|| self.report(mono_us, mono_us.saturating_sub(start)))
     }
 
-    fn report(&mut self, mono_us: u64, wall_us: u64) -> EventKind {
-        let ev = EventKind::SamplerCost {
+    fn report(&mut self, mono_us: u64, wall_us: u64) -> NoticeKind {
+        let ev = NoticeKind::SamplerCost {
             ticks: self.ticks,
             cpu_us: self.cpu_us,
             wall_us,

@@ -12,9 +12,9 @@ use super::file::open_at;
 use super::file::open_dir;
 use super::file::pread_all;
 use super::health::Health;
+use super::notice::NoticeKind;
 use super::parse;
 use super::roots::Roots;
-use crate::record::EventKind;
 use crate::record::ProcCounters;
 use crate::record::TrackedProc;
 
@@ -49,16 +49,16 @@ impl ProcSource {
         self.dir.is_some()
     }
 
-    /// The `ProcExit` event the first time the process is found gone.
-    pub(crate) fn exited(&mut self) -> Option<EventKind> {
+    /// The `ProcExit` notice the first time the process is found gone.
+    pub(crate) fn exited(&mut self) -> Option<NoticeKind> {
         if self.exit_reported {
             return None;
         }
         self.exit_reported = true;
         self.dir = None;
-        Some(EventKind::ProcExit {
+        Some(NoticeKind::ProcExit {
             pid: self.tracked.pid,
-            role: self.tracked.role.label().to_owned(),
+            role: self.tracked.role.clone(),
         })
     }
 

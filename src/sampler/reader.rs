@@ -14,13 +14,13 @@ use super::file::parse_u64;
 use super::file::KeptFile;
 use super::health::CostMeter;
 use super::health::Health;
+use super::notice::Notice;
+use super::notice::NoticeKind;
 use super::parse;
 use super::procs::ProcSource;
 use super::roots::Roots;
 use crate::clock;
 use crate::record::group;
-use crate::record::Event;
-use crate::record::EventKind;
 use crate::record::Sample;
 use crate::record::SampleLayout;
 use crate::record::TrackedProc;
@@ -80,9 +80,9 @@ pub struct Sampler {
     /// The latest values of every slot: failed readings keep what is here.
     last: Sample,
     faults: Vec<Fault>,
-    /// Events waiting for the next read's timestamp.
-    pending: Vec<EventKind>,
-    events: Vec<Event>,
+    /// Notices waiting for the next read's timestamp.
+    pending: Vec<NoticeKind>,
+    notices: Vec<Notice>,
     cost: CostMeter,
 }
 
@@ -131,7 +131,7 @@ impl Sampler {
         let pending = found
             .absent
             .into_iter()
-            .map(|a| EventKind::SourceMissing {
+            .map(|a| NoticeKind::SourceMissing {
                 source: a.source,
                 message: a.message,
             })
@@ -160,7 +160,7 @@ impl Sampler {
             buf,
             faults: Vec::new(),
             pending,
-            events: Vec::new(),
+            notices: Vec::new(),
         };
         s.set_procs(procs)?;
         Ok(s)
@@ -212,9 +212,9 @@ impl Sampler {
             let p = p.unwrap_or_else(|| {
                 let p = ProcSource::open(&self.roots, t.clone());
                 if p.is_open() {
-                    self.pending.push(EventKind::ProcStart {
+                    self.pending.push(NoticeKind::ProcStart {
                         pid: t.pid,
-                        role: t.role.label().to_owned(),
+                        role: t.role.clone(),
                     });
                 }
                 p
@@ -308,23 +308,23 @@ impl Sampler {
         let TickLog {
             faults, mut kinds, ..
         } = log;
-        self.events
-            .extend(kinds.drain(..).map(|kind| Event { mono_us, kind }));
+        self.notices
+            .extend(kinds.drain(..).map(|kind| Notice { mono_us, kind }));
         self.pending = kinds;
         self.faults = faults;
         &self.faults
     }
 
-    /// Events produced since the last call (source missing, read errors and recoveries,
+    /// Notices since the last call (source missing, read errors and recoveries,
     /// process start/exit, sampler cost), each stamped with its read's `mono_us`.
-    pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
-        self.events.drain(..)
+    pub fn drain_notices(&mut self) -> std::vec::Drain<'_, Notice> {
+        self.notices.drain(..)
     }
 
     /// Ends the current cost period early (e.g. at shutdown): queues its `SamplerCost`.
     pub fn flush_cost(&mut self, mono_us: u64) {
         if let Some(kind) = self.cost.flush(mono_us) {
-            self.events.push(Event { mono_us, kind });
+            self.notices.push(Notice { mono_us, kind });
         }
     }
 
@@ -355,7 +355,7 @@ struct TickLog {
     repeat_us: u64,
     valid: u64,
     faults: Vec<Fault>,
-    kinds: Vec<EventKind>,
+    kinds: Vec<NoticeKind>,
 }
 
 impl TickLog {

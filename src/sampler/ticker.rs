@@ -4,7 +4,6 @@
 
 use crate::clock::Clock;
 use crate::clock::MonoClock;
-use crate::record::EventKind;
 
 /// Slowest and fastest sampling rates.
 pub const MIN_RATE_HZ: u32 = 1;
@@ -36,22 +35,6 @@ pub struct Tick {
     pub missed: u64,
     /// Whether the tick counts as late: ticks were missed, or `late_us` exceeds the threshold.
     pub late: bool,
-}
-
-impl Tick {
-    /// The `SamplerLate` event to log for a late tick.
-    #[must_use]
-    pub const fn late_event(&self) -> Option<EventKind> {
-        if self.late {
-            Some(EventKind::SamplerLate {
-                tick: self.tick,
-                late_us: self.late_us,
-                missed: self.missed,
-            })
-        } else {
-            None
-        }
-    }
 }
 
 /// Fixed-rate schedule. The period is the exact fraction `period_num_us / period_den`

@@ -95,14 +95,6 @@ fn a_stall_is_reported_with_its_lateness_and_missed_ticks_are_skipped_not_burst(
             late: true,
         }
     );
-    assert_eq!(
-        late.late_event(),
-        Some(EventKind::SamplerLate {
-            tick: 4,
-            late_us: 50_000,
-            missed: 3
-        })
-    );
     // The next deadline stays on the grid: 1.5 s, not 1.45 s + 100 ms.
     assert_eq!(t.next_tick(), 5);
     assert_eq!(t.wait(), on_time(5, 1_500_000));
@@ -119,7 +111,6 @@ fn lateness_within_one_interval_is_late_only_beyond_the_threshold() {
         .extend([40_000, 60_000, 99_999]);
     let a = t.wait();
     assert_eq!((a.tick, a.late_us, a.missed, a.late), (1, 40_000, 0, false));
-    assert_eq!(a.late_event(), None);
     let b = t.wait();
     assert_eq!((b.tick, b.late_us, b.missed, b.late), (2, 60_000, 0, true));
     let c = t.wait();
