@@ -5,6 +5,7 @@
 //! values built in `expected` (not to a re-encoding of what was read).
 
 mod expected;
+mod runs;
 
 use std::path::Path;
 use std::path::PathBuf;
@@ -148,7 +149,7 @@ fn fixture() -> Vec<(u64, u64, Vec<Want>)> {
         power(SourceId::Rapl, "rapl: package-0", 3, T0_US, 50_000),
     ];
     seg1.extend(expected::middle_events().into_iter().map(Want::Event));
-    seg1.extend(expected::runs().map(|r| Want::Run(Box::new(r))));
+    seg1.extend(runs::runs().map(|r| Want::Run(Box::new(r))));
     seg1.push(event(
         T0_US + 9_000_000,
         EventKind::Stop {
