@@ -7,6 +7,11 @@
 //! - a struct that is on disk never changes; a changed shape is a new variant;
 //! - a reader that meets a variant index it does not know reports the frame as
 //!   "unknown record type" (CRC good, newer writer), never as corruption.
+//!
+//! The in-memory types can grow; what is on disk is the private `wire` shapes (a `Run` is
+//! written as Run v2 and read from Run v1 or v2). Every record type here is self-contained:
+//! this module imports nothing from the readers (`sampler`, `power`), `store`, `derive` or
+//! `gguf`, which produce and consume these types.
 
 mod block;
 mod columns;
