@@ -56,8 +56,9 @@ impl ImageSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub label: String,
-    /// The plan, workload and schedule slot the run comes from, copied into its Run
-    /// (empty, `None`, `false` and 0 outside a plan).
+    /// Where the run comes from, copied into its Run: the plan, its workload and the
+    /// workload's base, warm-up or measured, the repetition of the case (empty, `None`,
+    /// `false` and 0 outside a plan).
     pub plan: String,
     pub workload: String,
     pub base_workload: Option<String>,
