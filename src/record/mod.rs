@@ -69,7 +69,7 @@ pub struct Frame {
     pub record: Record,
 }
 
-/// A record in memory. On disk ([`wire`]) the variant indices are part of the format:
+/// A record in memory. On disk (the private `wire` module) the variant indices are part of the format:
 /// 0 Samples, 1 Event, 2 Seal, 3 Power, 4 Run v1 (read only), 5 Run v2.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(from = "wire::RecordWire")]

@@ -3,9 +3,9 @@
 //! Times are integer µs; phase boundaries are CLOCK_MONOTONIC µs, the clock of the
 //! samples, so CPU/RAM AUC and energy can be split per phase. Rates (tokens/s) are derived.
 //!
-//! [`Run`] is the one in-memory shape. On disk it has had two shapes ([`wire`]): Run v1
-//! (`Record` index 4), read and migrated, never written any more; and Run v2 (index 5),
-//! what is written now. A later shape will be a new variant again.
+//! [`Run`] is the one in-memory shape. On disk (the `wire` module) it has had two shapes:
+//! Run v1 (`Record` index 4), read and migrated, never written any more; and Run v2
+//! (index 5), what is written now. A later shape will be a new variant again.
 
 use serde::Deserialize;
 use serde::Serialize;

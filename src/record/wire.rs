@@ -51,7 +51,7 @@ enum RecordWireRef<'a> {
     Power(&'a PowerBlock),
     #[allow(dead_code)]
     RunV1(NeverWritten),
-    RunV2(RunV2),
+    RunV2(Box<RunV2>),
 }
 
 impl Serialize for Record {
@@ -61,7 +61,7 @@ impl Serialize for Record {
             Self::Event(e) => RecordWireRef::Event(e),
             Self::Seal(x) => RecordWireRef::Seal(x),
             Self::Power(b) => RecordWireRef::Power(b),
-            Self::Run(r) => RecordWireRef::RunV2(RunV2::from(&**r)),
+            Self::Run(r) => RecordWireRef::RunV2(Box::new(RunV2::from(&**r))),
         }
         .serialize(s)
     }
