@@ -21,8 +21,8 @@
 use super::series::Coverage;
 use super::series::Series;
 use super::series::Window;
-use super::trapezoid;
 use super::trapezoid::to_fixed;
+use super::trapezoid::Integrator;
 use super::trapezoid::FIXED_ONE;
 use super::DeriveError;
 use crate::record::RunPhase;
@@ -48,13 +48,14 @@ pub struct Auc {
 pub fn auc(series: &Series, window: Window, baseline: f64) -> Auc {
     let base = to_fixed(baseline);
     let excess = |(t, v): (u64, f64)| (t, to_fixed(v).saturating_sub(base));
-    let signed = series.segments(window).map(|(a, b)| (excess(a), excess(b)));
-    let signed = trapezoid::integrate(signed, window);
     let clamp = |(t, f): (u64, i64)| (t, f.max(0));
-    let above = series
-        .segments(window)
-        .map(|(a, b)| (clamp(excess(a)), clamp(excess(b))));
-    let above = trapezoid::integrate(above, window);
+    let (mut signed, mut above) = (Integrator::new(window), Integrator::new(window));
+    for (a, b) in series.segments(window) {
+        let (a, b) = (excess(a), excess(b));
+        signed.add(a, b);
+        above.add(clamp(a), clamp(b));
+    }
+    let (signed, above) = (signed.finish(), above.finish());
     Auc {
         window,
         baseline,

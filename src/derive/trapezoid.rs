@@ -22,10 +22,18 @@ pub type Point = (u64, i64);
 /// i.e. to within 1.2·10⁻¹⁰ of a unit (%, MB), for |v| < 2³⁰.
 pub const FIXED_ONE: f64 = 4_294_967_296.0;
 
-/// A float series value in [`FIXED_ONE`] units (saturating far outside the range).
+/// A float series value in [`FIXED_ONE`] units, rounded half away from zero (saturating
+/// far outside the range). Adding ±0.5 and truncating is `f64::round` without its libm
+/// call on CPUs without SSE4.1 (it may differ from it by one unit just below a half);
+/// from 2⁵² units on the value is already whole.
 #[must_use]
 pub fn to_fixed(v: f64) -> i64 {
-    (v * FIXED_ONE).round() as i64
+    let x = v * FIXED_ONE;
+    if x.abs() >= 4_503_599_627_370_496.0 {
+        x as i64
+    } else {
+        (x + 0.5f64.copysign(x)) as i64
+    }
 }
 
 /// The area under joined segments inside a window, and how much of the window they cover.
@@ -76,6 +84,10 @@ pub fn div_round(n: i128, d: i128) -> i128 {
 /// (`a.0 ≤ s < e ≤ b.0`), value·µs, rounded to the nearest integer; exact when `[s, e]`
 /// is the whole segment.
 fn twice_area(a: Point, b: Point, s: u64, e: u64) -> i128 {
+    if (s, e) == (a.0, b.0) {
+        // The whole segment (all but the two at a window's edges): no division.
+        return i128::from(e - s) * (i128::from(a.1) + i128::from(b.1));
+    }
     let (ta, tb) = (i128::from(a.0), i128::from(b.0));
     let (s, e) = (i128::from(s), i128::from(e));
     let (va, vb) = (i128::from(a.1), i128::from(b.1));
@@ -87,33 +99,71 @@ fn twice_area(a: Point, b: Point, s: u64, e: u64) -> i128 {
     q * xq + div_round(q * xr, r)
 }
 
+/// Integrates segments one at a time over a window: [`integrate`] for an iterator, or
+/// several integrals in one walk (e.g. signed and clamped values of the same segments).
+#[derive(Debug, Clone, Copy)]
+pub struct Integrator {
+    window: Window,
+    /// End of the covered part of the window so far.
+    cursor: u64,
+    out: Integral,
+}
+
+impl Integrator {
+    #[must_use]
+    pub const fn new(window: Window) -> Self {
+        Self {
+            window,
+            cursor: window.start_us,
+            out: Integral {
+                twice_area: 0,
+                covered_us: 0,
+                largest_gap: None,
+                touched: false,
+            },
+        }
+    }
+
+    fn note_hole(&mut self, from: u64, to: u64) {
+        if to > from && self.out.largest_gap.is_none_or(|w| to - from > w.len_us()) {
+            self.out.largest_gap = Some(Window::spanning(from, to));
+        }
+    }
+
+    /// Adds the segment joining `a` and `b`: after the previous one, not overlapping it. A
+    /// segment whose end is not after its start, or outside the window, adds nothing.
+    pub fn add(&mut self, a: Point, b: Point) {
+        let (ws, we) = (self.window.start_us, self.window.end_us);
+        if b.0 <= a.0 || b.0 < ws || a.0 > we {
+            return;
+        }
+        self.out.touched = true;
+        let (s, e) = (a.0.max(ws), b.0.min(we));
+        if e <= s {
+            return;
+        }
+        self.out.twice_area += twice_area(a, b, s, e);
+        self.note_hole(self.cursor, s);
+        self.cursor = self.cursor.max(e);
+        self.out.covered_us += e - s;
+    }
+
+    /// The integral, the hole after the last segment counted.
+    #[must_use]
+    pub fn finish(mut self) -> Integral {
+        self.note_hole(self.cursor, self.window.end_us);
+        self.out
+    }
+}
+
 /// Integrates `segments` (pairs of joined points, in time order, not overlapping) over
 /// `window`. A segment whose end is not after its start is skipped.
 pub fn integrate(segments: impl IntoIterator<Item = (Point, Point)>, window: Window) -> Integral {
-    let (ws, we) = (window.start_us, window.end_us);
-    let mut out = Integral::default();
-    let mut cursor = ws;
-    let note_hole = |largest: &mut Option<Window>, from: u64, to: u64| {
-        if to > from && largest.is_none_or(|w| to - from > w.len_us()) {
-            *largest = Some(Window::spanning(from, to));
-        }
-    };
+    let mut i = Integrator::new(window);
     for (a, b) in segments {
-        if b.0 <= a.0 || b.0 < ws || a.0 > we {
-            continue;
-        }
-        out.touched = true;
-        let (s, e) = (a.0.max(ws), b.0.min(we));
-        if e <= s {
-            continue;
-        }
-        out.twice_area += twice_area(a, b, s, e);
-        note_hole(&mut out.largest_gap, cursor, s);
-        cursor = cursor.max(e);
-        out.covered_us += e - s;
+        i.add(a, b);
     }
-    note_hole(&mut out.largest_gap, cursor, we);
-    out
+    i.finish()
 }
 
 #[cfg(test)]
