@@ -82,7 +82,7 @@ fn start_sampler(worker: u32, rate_hz: u32) -> SamplerThread {
         while !flag.load(Ordering::Relaxed) {
             let t = ticker.wait();
             sampler.read(t.tick, t.now_us, &mut sample);
-            sampler.drain_events().for_each(drop);
+            sampler.drain_notices().for_each(drop);
             ticks += 1;
         }
         Ok((ticks, clock::thread_cpu_us() - cpu0))

@@ -12,7 +12,9 @@ use serde::Deserializer;
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::sampler::Roots;
 use crate::sampler::SamplerOptions;
+use crate::store::StoreOptions;
 
 /// Where `edgewatt` looks for its config when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/edgewatt/edgewatt.toml";
@@ -143,14 +145,45 @@ impl SamplerConfig {
         1_000_000 / self.rate_hz as u64
     }
 
-    /// The sampler's options under this config (page size: this machine's).
+    /// Where /proc and /sys are.
     #[must_use]
-    pub fn sampler_options(&self) -> SamplerOptions {
+    pub fn roots(&self) -> Roots {
+        Roots::new(&self.proc_root, &self.sys_root)
+    }
+
+    /// The sampler's options: its cost report interval and the `get_throttled` period (page
+    /// size: this machine's).
+    #[must_use]
+    pub fn options(&self) -> SamplerOptions {
         SamplerOptions {
-            cost_every_us: self.cost_report_interval_s * 1_000_000,
-            throttled_interval_us: self.throttled_interval_ms * 1000,
+            cost_every_us: self.cost_report_interval_s.saturating_mul(1_000_000),
+            throttled_interval_us: self.throttled_interval_ms.saturating_mul(1000),
             ..SamplerOptions::default()
         }
+    }
+}
+
+impl StoreConfig {
+    /// How to write the log into `dir`: these limits, and at most
+    /// [`MAX_PENDING_BYTES`](crate::store::MAX_PENDING_BYTES) queued while writes fail.
+    #[must_use]
+    pub fn options(&self, dir: PathBuf) -> StoreOptions {
+        StoreOptions {
+            dir,
+            segment_max_bytes: self.segment_max_bytes,
+            segment_max_age_s: self.segment_max_age_s,
+            fsync_interval_ms: self.fsync_interval_ms,
+            retain_bytes: self.retain_bytes,
+            max_pending_bytes: crate::store::MAX_PENDING_BYTES,
+        }
+    }
+}
+
+impl Config {
+    /// How the daemon writes the log: into `state_dir`, as `[store]` says.
+    #[must_use]
+    pub fn store_options(&self) -> StoreOptions {
+        self.store.options(self.state_dir.clone())
     }
 }
 

@@ -4,10 +4,10 @@
 //! between user, system, idle and iowait with a slowly drifting load; memory, RSS,
 //! temperature and frequency jitter the way they do on a Pi 5.
 
-use crate::sampler::ProcRole;
-use crate::sampler::Sample;
-use crate::sampler::SampleLayout;
-use crate::sampler::TrackedProc;
+use crate::record::ProcRole;
+use crate::record::Sample;
+use crate::record::SampleLayout;
+use crate::record::TrackedProc;
 
 /// A small deterministic PRNG (xorshift64*), so traces are reproducible without a dependency.
 #[derive(Debug, Clone)]

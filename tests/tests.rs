@@ -10,6 +10,7 @@ mod kill;
 mod layout;
 #[cfg(feature = "llama")]
 mod llama;
+mod log_v1;
 #[cfg(target_os = "linux")]
 mod packaging;
 mod power_faults;

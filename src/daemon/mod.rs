@@ -6,9 +6,11 @@
 //! Store failures (full disk, I/O errors) never stop sampling: the writer keeps the
 //! frames queued and retries, and the failure is logged as an event.
 
+mod events;
 mod history;
 mod notify;
 mod power;
+mod power_log;
 mod runs;
 #[cfg(feature = "llama")]
 mod schedule;
@@ -40,7 +42,6 @@ use crate::sampler::TickerError;
 use crate::sampler::TrackedProc;
 use crate::store::SegmentIdent;
 use crate::store::StoreError;
-use crate::store::StoreOptions;
 use crate::store::Writer;
 
 #[derive(Debug, Error)]
@@ -91,15 +92,6 @@ pub struct RunSummary {
 /// The signal number that asked the daemon to stop (0 = none yet).
 pub type StopFlag = AtomicUsize;
 
-fn store_options(cfg: &Config) -> StoreOptions {
-    let mut o = StoreOptions::new(cfg.state_dir.clone());
-    o.segment_max_bytes = cfg.store.segment_max_bytes;
-    o.segment_max_age_s = cfg.store.segment_max_age_s;
-    o.fsync_interval_ms = cfg.store.fsync_interval_ms;
-    o.retain_bytes = cfg.store.retain_bytes;
-    o
-}
-
 fn identity(cfg: &Config, roots: &Roots) -> Result<SegmentIdent, DaemonError> {
     let device = crate::sampler::device_id(roots, Path::new("/etc"), cfg.device_id.as_deref())?;
     let boot = crate::sampler::boot_id(roots).unwrap_or_else(|e| {
@@ -112,11 +104,11 @@ fn identity(cfg: &Config, roots: &Roots) -> Result<SegmentIdent, DaemonError> {
 /// Samples and logs until `stop` holds a signal number or the duration is reached,
 /// then flushes and seals the segment.
 pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummary, DaemonError> {
-    let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
+    let roots = cfg.sampler.roots();
     let ident = identity(cfg, &roots)?;
-    let (writer, recoveries) = Writer::open(store_options(cfg), ident, Anchor::now())?;
+    let (writer, recoveries) = Writer::open(cfg.store_options(), ident, Anchor::now())?;
     let first_seq = writer.next_seq();
-    let sampler_opts = cfg.sampler.sampler_options();
+    let sampler_opts = cfg.sampler.options();
     let me = TrackedProc {
         pid: std::process::id(),
         role: ProcRole::Daemon,
@@ -146,7 +138,9 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     };
     let (tap, absent) = power::PowerTap::start(cfg);
     d.power = tap;
-    d.events.extend(absent);
+    if let Some(absent) = absent {
+        d.event(absent.into());
+    }
     for r in recoveries {
         log::warn!(
             "repaired {} left open by a crash: {:?}, {} frames kept, {} bytes dropped",
@@ -155,11 +149,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
             r.good_frames,
             r.dropped_bytes
         );
-        d.event(EventKind::Recovered {
-            segment: r.path.display().to_string(),
-            good_frames: r.good_frames,
-            dropped_bytes: r.dropped_bytes,
-        });
+        d.event((&r).into());
     }
     d.event(EventKind::Start {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -186,7 +176,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     let stop_reason = loop {
         let tick = ticker.wait();
         d.summary.ticks += 1;
-        if let Some(kind) = tick.late_event() {
+        if let Some(kind) = events::late_tick(&tick) {
             d.summary.late_ticks += 1;
             d.events.push(Event {
                 mono_us: tick.now_us,
@@ -195,8 +185,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         }
         d.sampler.read(tick.tick, tick.now_us, &mut sample);
         d.push_sample(&sample);
-        let sampler_events: Vec<Event> = d.sampler.drain_events().collect();
-        d.events.extend(sampler_events);
+        d.log_sampler_notices();
         if let Some((old_offset_us, new_offset_us)) = steps.check(Anchor::now()) {
             log::warn!(
                 "wall clock stepped by {} ms",
@@ -239,8 +228,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     notifier.stopping();
     let now_us = clock::mono_us();
     d.sampler.flush_cost(now_us);
-    let cost: Vec<Event> = d.sampler.drain_events().collect();
-    d.events.extend(cost);
+    d.log_sampler_notices();
     #[cfg(feature = "llama")]
     if let Some(p) = plans.take() {
         for msg in p.stop() {
@@ -312,7 +300,7 @@ fn start_plans(
         return Ok(None);
     }
     let exe = std::env::current_exe().map_err(DaemonError::Thread)?;
-    let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
+    let roots = cfg.sampler.roots();
     workload::Plans::start(
         exe,
         roots,

@@ -1,18 +1,17 @@
 //! The daemon's side of the power reader: a thread polls the source; at every flush its
 //! readings become `Power` records and its events are logged.
 
-use crate::clock;
+use crate::clock::MonoClock;
 use crate::config::Config;
-use crate::power::clock::MonoClock;
 use crate::power::detect;
+use crate::power::detect::Absent;
 use crate::power::reader::PowerMsg;
 use crate::power::reader::PowerReader;
 use crate::power::reader::ReaderConfig;
-use crate::power::records::PowerLog;
-use crate::record::Event;
 use crate::record::Record;
 
 use super::history::PowerHistory;
+use super::power_log::PowerLog;
 
 /// Readings per `Power` block at most (a block is also cut at every flush).
 const BLOCK_READINGS: u32 = 4096;
@@ -30,14 +29,10 @@ pub(super) struct PowerTap {
 }
 
 impl PowerTap {
-    /// Opens the configured source. Absent → `None` and, when one was expected, the
-    /// `SensorAbsent` event to log (the warning is already printed).
-    pub(super) fn start(cfg: &Config) -> (Option<Self>, Option<Event>) {
-        let (source, absent) = detect::start(
-            || detect::open_configured(&cfg.power),
-            "power",
-            clock::mono_us(),
-        );
+    /// Opens the configured source. Absent → `None` and, when one was expected, what is
+    /// absent, to log as an event (the warning is already printed).
+    pub(super) fn start(cfg: &Config) -> (Option<Self>, Option<Absent>) {
+        let (source, absent) = detect::start(|| detect::open_configured(&cfg.power), "power");
         let Some(source) = source else {
             return (None, absent);
         };

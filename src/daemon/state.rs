@@ -54,6 +54,15 @@ impl Daemon {
         });
     }
 
+    /// Queues what the sampler noticed since the last call as events, at their times.
+    pub(super) fn log_sampler_notices(&mut self) {
+        let notices = self.sampler.drain_notices().map(|n| Event {
+            mono_us: n.mono_us,
+            kind: n.kind.into(),
+        });
+        self.events.extend(notices);
+    }
+
     fn store_result(&mut self, r: Result<(), StoreError>) {
         match r {
             Ok(()) if self.failing => {
@@ -175,8 +184,9 @@ impl Daemon {
         }
     }
 
-    /// A run ended: adds its measured energy and queues it for the log.
-    /// `cooldown_capped`: its cooldown ended by the cap (see `runs::energy_of`).
+    /// A run ended: adds its place in the schedule, its plan's idle lead-in, how its
+    /// cooldown ended (capped: see `runs::energy_of`) and its measured energy, and queues
+    /// it for the log.
     pub(super) fn finish_run(
         &mut self,
         mut run: Run,
@@ -184,6 +194,10 @@ impl Daemon {
         total: usize,
         cooldown_capped: bool,
     ) {
+        run.schedule_index = u32::try_from(index).unwrap_or(u32::MAX);
+        run.schedule_len = u32::try_from(total).unwrap_or(u32::MAX);
+        run.cooldown_capped = cooldown_capped;
+        run.idle_lead_in = self.idle_window.map(Into::into);
         if let Some(p) = &mut self.power {
             p.drain(&mut self.records);
             let idle = self.idle_window;
@@ -194,7 +208,8 @@ impl Daemon {
                 p.history(),
                 p.label(),
                 p.period_us(),
-            );
+            )
+            .map(|e| (&e).into());
         }
         if self.progress {
             eprintln!("{}", super::runs::progress_line(&run, index, total));

@@ -18,13 +18,13 @@ mod write;
 
 use std::path::PathBuf;
 
+pub use crate::record::ModelInfo;
 pub use gen::gemma3_mmproj;
 pub use gen::qwen2vl_mmproj;
 pub use gen::tiny_llama;
 pub use gen::MmprojSpec;
 pub use gen::TextModelSpec;
 pub use read::GgufFile;
-pub use read::ModelInfo;
 pub use read::TensorInfo;
 pub use value::GgmlType;
 pub use value::Value;

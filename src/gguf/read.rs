@@ -6,8 +6,6 @@ use std::io::Read;
 use std::path::Path;
 use std::path::PathBuf;
 
-use serde::Deserialize;
-use serde::Serialize;
 use sha2::Digest;
 
 use super::value::file_type_name;
@@ -16,6 +14,7 @@ use super::GgufError;
 use super::Value;
 use super::DEFAULT_ALIGNMENT;
 use super::MAGIC;
+use crate::record::ModelInfo;
 
 /// One tensor's header entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,25 +44,6 @@ pub struct GgufFile {
     /// Absolute offset of the data blob.
     pub data_offset: u64,
     pub file_size_bytes: u64,
-}
-
-/// Who a model is, for Run records: from the GGUF header plus a hash of the whole file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelInfo {
-    pub path: String,
-    /// `general.name`, if set.
-    pub name: Option<String>,
-    /// `general.architecture` (`llama`, `clip`, …).
-    pub architecture: String,
-    /// `general.file_type`, if set.
-    pub file_type: Option<u32>,
-    /// Name of the file type, or of the type holding most bytes when `file_type` is absent.
-    pub quantization: String,
-    /// Elements of all tensors.
-    pub param_count: u64,
-    pub file_size_bytes: u64,
-    /// sha256 of the whole file, lowercase hex.
-    pub sha256: String,
 }
 
 impl GgufFile {

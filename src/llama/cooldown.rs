@@ -15,8 +15,9 @@
 //! do not hold the run back; the result says which readings there were.
 
 use std::time::Duration;
-use std::time::Instant;
 
+use crate::clock::Clock;
+use crate::clock::MonoClock;
 use crate::plan::Cooldown;
 use crate::sampler::Probe;
 use crate::sampler::Roots;
@@ -76,34 +77,6 @@ pub struct CooldownWait {
     pub temp_mc: Option<i64>,
 }
 
-/// Time for the wait loop: the real one, or a test's virtual one that also moves its
-/// fixture files forward.
-pub trait WaitClock {
-    /// Time since the wait started.
-    fn elapsed(&self) -> Duration;
-    /// Lets `d` pass.
-    fn sleep(&mut self, d: Duration);
-}
-
-/// Wall-clock time (monotonic), from when it was made.
-pub struct RealClock(Instant);
-
-impl RealClock {
-    #[must_use]
-    pub fn start() -> Self {
-        Self(Instant::now())
-    }
-}
-
-impl WaitClock for RealClock {
-    fn elapsed(&self) -> Duration {
-        self.0.elapsed()
-    }
-    fn sleep(&mut self, d: Duration) {
-        std::thread::sleep(d);
-    }
-}
-
 /// Waits until the CPU is back near `baseline_busy_pct` and the SoC cool (see the module
 /// doc), at most `c.max_wait_s`. `roots` are `/proc` and `/sys` outside tests.
 #[must_use]
@@ -112,13 +85,7 @@ pub fn wait_for_cooldown(
     baseline_busy_pct: Option<u32>,
     roots: &Roots,
 ) -> CooldownWait {
-    wait_for_cooldown_with(
-        c,
-        baseline_busy_pct,
-        roots,
-        COOLDOWN_WINDOW,
-        &mut RealClock::start(),
-    )
+    wait_for_cooldown_with(c, baseline_busy_pct, roots, COOLDOWN_WINDOW, &MonoClock)
 }
 
 /// [`wait_for_cooldown`] with the measurement window and the clock given.
@@ -127,9 +94,10 @@ pub fn wait_for_cooldown_with(
     baseline_busy_pct: Option<u32>,
     roots: &Roots,
     window: Duration,
-    clock: &mut impl WaitClock,
+    clock: &impl Clock,
 ) -> CooldownWait {
     let cap = Duration::from_secs(c.max_wait_s);
+    let start_us = clock.now_us();
     let cpu_ok = |busy: u32| match baseline_busy_pct {
         Some(base) => busy <= base.saturating_add(c.cpu_margin_pct),
         None => busy < c.cpu_busy_below_pct,
@@ -137,7 +105,7 @@ pub fn wait_for_cooldown_with(
     let mut probe = Probe::new(roots);
     loop {
         let before = CpuStat::read(&mut probe);
-        clock.sleep(window);
+        clock.sleep_us(window.as_micros() as u64);
         let after = CpuStat::read(&mut probe);
         let busy_pct = before.zip(after).and_then(|(b, a)| a.busy_pct_since(&b));
         let temp_mc = c.temp_below_mc.and_then(|_| probe.soc_temp_mc().ok());
@@ -146,7 +114,7 @@ pub fn wait_for_cooldown_with(
             .zip(temp_mc)
             .is_none_or(|(limit, t)| t < limit);
         let done = busy_pct.is_none_or(cpu_ok) && temp_ok;
-        let elapsed = clock.elapsed();
+        let elapsed = Duration::from_micros(clock.now_us().saturating_sub(start_us));
         if done || elapsed >= cap {
             return CooldownWait {
                 waited_us: elapsed.as_micros() as u64,

@@ -25,8 +25,6 @@ pub use cooldown::wait_for_cooldown;
 pub use cooldown::wait_for_cooldown_with;
 pub use cooldown::CooldownWait;
 pub use cooldown::CpuStat;
-pub use cooldown::RealClock;
-pub use cooldown::WaitClock;
 pub use cooldown::COOLDOWN_WINDOW;
 pub use job::read_frame;
 pub use job::write_frame;

@@ -56,7 +56,7 @@ impl Default for Ina219Config {
             averaging: 8,
             max_poll_hz: 300,
             stuck_polls: 200,
-            under_voltage_uv: 4_630_000,
+            under_voltage_uv: super::pmic::UNDER_VOLTAGE_UV,
             config_check_polls: 100,
         }
     }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::error::SourceError;
 use super::parse;
-use super::sample::CpuTicks;
-use super::sample::ProcCounters;
+use crate::record::CpuTicks;
+use crate::record::ProcCounters;
 
 /// Feeds `data` to every parser of the tick path as each of its files. Panics only when
 /// an invariant breaks: a parser panics, an error is not `Malformed` (or `CpuCount`) about

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::error::Fault;
 use super::error::SourceError;
-use crate::record::EventKind;
+use super::notice::NoticeKind;
 
 /// Failure streak of one source.
 ///
@@ -29,19 +29,19 @@ impl Health {
         repeat_us: u64,
         path: &Path,
         message: &dyn std::fmt::Display,
-        events: &mut Vec<EventKind>,
+        events: &mut Vec<NoticeKind>,
     ) {
         self.failures += 1;
         if self.failures == 1 {
             self.source = path.display().to_string();
             self.last_report_us = mono_us;
-            events.push(EventKind::ReadError {
+            events.push(NoticeKind::ReadError {
                 source: self.source.clone(),
                 message: message.to_string(),
             });
         } else if mono_us.saturating_sub(self.last_report_us) >= repeat_us {
             self.last_report_us = mono_us;
-            events.push(EventKind::ReadError {
+            events.push(NoticeKind::ReadError {
                 source: self.source.clone(),
                 message: format!(
                     "still failing ({} failures so far): {message}",
@@ -51,9 +51,9 @@ impl Health {
         }
     }
 
-    pub(crate) fn ok(&mut self, events: &mut Vec<EventKind>) {
+    pub(crate) fn ok(&mut self, events: &mut Vec<NoticeKind>) {
         if self.failures > 0 {
-            events.push(EventKind::ReadRecovered {
+            events.push(NoticeKind::ReadRecovered {
                 source: std::mem::take(&mut self.source),
                 failures: self.failures,
             });
@@ -73,7 +73,7 @@ pub(crate) struct TickLog {
     pub(crate) repeat_us: u64,
     pub(crate) valid: u64,
     pub(crate) faults: Vec<Fault>,
-    pub(crate) kinds: Vec<EventKind>,
+    pub(crate) kinds: Vec<NoticeKind>,
 }
 
 impl TickLog {
@@ -131,7 +131,7 @@ impl CostMeter {
     /// period is over (then, and only then, reading the CPU time with `cpu_now_us`). The
     /// period runs from the previous report (or the first read) to this read; `ticks`
     /// counts the reads that ended in it, the very first one included.
-    pub fn end(&mut self, mono_us: u64, cpu_now_us: impl FnOnce() -> u64) -> Option<EventKind> {
+    pub fn end(&mut self, mono_us: u64, cpu_now_us: impl FnOnce() -> u64) -> Option<NoticeKind> {
         let (start_us, _) = self.period_start?;
         self.ticks += 1;
         let wall_us = mono_us.saturating_sub(start_us);
@@ -139,14 +139,14 @@ impl CostMeter {
     }
 
     /// The partial period so far (e.g. at shutdown); `None` if no read since the last report.
-    pub fn flush(&mut self, mono_us: u64, cpu_now_us: impl FnOnce() -> u64) -> Option<EventKind> {
+    pub fn flush(&mut self, mono_us: u64, cpu_now_us: impl FnOnce() -> u64) -> Option<NoticeKind> {
         self.period_start?;
         (self.ticks > 0).then(|| self.report(mono_us, cpu_now_us()))
     }
 
-    fn report(&mut self, mono_us: u64, cpu_us: u64) -> EventKind {
+    fn report(&mut self, mono_us: u64, cpu_us: u64) -> NoticeKind {
         let (start_us, start_cpu_us) = self.period_start.unwrap_or((mono_us, cpu_us));
-        let ev = EventKind::SamplerCost {
+        let ev = NoticeKind::SamplerCost {
             ticks: self.ticks,
             cpu_us: cpu_us.saturating_sub(start_cpu_us),
             wall_us: mono_us.saturating_sub(start_us),
@@ -191,7 +191,7 @@ mod tests {
         }
         reports.extend(m.flush(5_450_000, || cpu.now()));
         assert_eq!(cpu.looks, 4, "start, two period ends, the flush");
-        let cost = |ticks, cpu_us, wall_us| EventKind::SamplerCost {
+        let cost = |ticks, cpu_us, wall_us| NoticeKind::SamplerCost {
             ticks,
             cpu_us,
             wall_us,

@@ -10,9 +10,9 @@
 use std::path::Path;
 
 use super::error::SourceError;
-use super::sample::CpuTicks;
-use super::sample::MemKb;
-use super::sample::ProcCounters;
+use crate::record::CpuTicks;
+use crate::record::MemKb;
+use crate::record::ProcCounters;
 
 /// Non-empty lines of `bytes` with their 1-based numbers.
 fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {

@@ -6,7 +6,7 @@ use super::file::parse_i64;
 use super::file::KeptFile;
 use super::parse;
 use super::roots::Roots;
-use super::sample::CpuTicks;
+use crate::record::CpuTicks;
 
 /// `/proc/stat`'s aggregate line and the SoC's thermal zone (`thermal_zone0`, the
 /// `cpu-thermal` zone of a Pi 5), each a file kept open between reads.

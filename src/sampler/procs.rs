@@ -14,11 +14,11 @@ use super::error::SourceError;
 use super::file::is_gone;
 use super::file::pread_all;
 use super::health::Health;
+use super::notice::NoticeKind;
 use super::parse;
 use super::roots::Roots;
-use super::sample::ProcCounters;
-use super::sample::TrackedProc;
-use crate::record::EventKind;
+use crate::record::ProcCounters;
+use crate::record::TrackedProc;
 
 /// The kept-open `stat` and `statm` of one process.
 #[derive(Debug)]
@@ -62,15 +62,15 @@ impl ProcSource {
     }
 
     /// The `ProcExit` event the first time the process is found gone.
-    pub(crate) fn exited(&mut self) -> Option<EventKind> {
+    pub(crate) fn exited(&mut self) -> Option<NoticeKind> {
         if self.exit_reported {
             return None;
         }
         self.exit_reported = true;
         self.files = None;
-        Some(EventKind::ProcExit {
+        Some(NoticeKind::ProcExit {
             pid: self.tracked.pid,
-            role: self.tracked.role.label().to_owned(),
+            role: self.tracked.role.clone(),
         })
     }
 

@@ -13,17 +13,17 @@ use super::file::KeptFile;
 use super::health::CostMeter;
 use super::health::Health;
 use super::health::TickLog;
+use super::notice::Notice;
+use super::notice::NoticeKind;
 use super::parse;
 use super::procs::ProcSource;
 use super::roots::Roots;
-use super::sample::group;
-use super::sample::CpuTicks;
-use super::sample::Sample;
-use super::sample::SampleLayout;
-use super::sample::TrackedProc;
 use crate::clock;
-use crate::record::Event;
-use crate::record::EventKind;
+use crate::record::group;
+use crate::record::CpuTicks;
+use crate::record::Sample;
+use crate::record::SampleLayout;
+use crate::record::TrackedProc;
 
 /// Tunables of a [`Sampler`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +40,15 @@ pub struct SamplerOptions {
 }
 
 impl Default for SamplerOptions {
+    /// The intervals of [`SamplerConfig::default`](crate::config::SamplerConfig), this
+    /// machine's page size.
     fn default() -> Self {
+        let c = crate::config::SamplerConfig::default();
         Self {
             page_size: page_size(),
             error_repeat_us: 60_000_000,
-            cost_every_us: 60_000_000,
-            throttled_interval_us: 1_000_000,
+            cost_every_us: c.cost_report_interval_s.saturating_mul(1_000_000),
+            throttled_interval_us: c.throttled_interval_ms.saturating_mul(1000),
         }
     }
 }
@@ -89,8 +92,8 @@ pub struct Sampler {
     last: Sample,
     faults: Vec<Fault>,
     /// Events waiting for the next read's timestamp.
-    pending: Vec<EventKind>,
-    events: Vec<Event>,
+    pending: Vec<NoticeKind>,
+    notices: Vec<Notice>,
     cost: CostMeter,
 }
 
@@ -138,7 +141,7 @@ impl Sampler {
         let pending = found
             .absent
             .into_iter()
-            .map(|a| EventKind::SourceMissing {
+            .map(|a| NoticeKind::SourceMissing {
                 source: a.source,
                 message: a.message,
             })
@@ -169,7 +172,7 @@ impl Sampler {
             cpu_scratch: Vec::new(),
             faults: Vec::new(),
             pending,
-            events: Vec::new(),
+            notices: Vec::new(),
         };
         s.set_procs(procs)?;
         Ok(s)
@@ -221,9 +224,9 @@ impl Sampler {
             let p = p.unwrap_or_else(|| {
                 let p = ProcSource::open(&self.roots, t.clone());
                 if p.is_open() {
-                    self.pending.push(EventKind::ProcStart {
+                    self.pending.push(NoticeKind::ProcStart {
                         pid: t.pid,
-                        role: t.role.label().to_owned(),
+                        role: t.role.clone(),
                     });
                 }
                 p
@@ -324,8 +327,8 @@ impl Sampler {
         let TickLog {
             faults, mut kinds, ..
         } = log;
-        self.events
-            .extend(kinds.drain(..).map(|kind| Event { mono_us, kind }));
+        self.notices
+            .extend(kinds.drain(..).map(|kind| Notice { mono_us, kind }));
         self.pending = kinds;
         self.faults = faults;
         &self.faults
@@ -333,14 +336,14 @@ impl Sampler {
 
     /// Events produced since the last call (source missing, read errors and recoveries,
     /// process start/exit, sampler cost), each stamped with its read's `mono_us`.
-    pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
-        self.events.drain(..)
+    pub fn drain_notices(&mut self) -> std::vec::Drain<'_, Notice> {
+        self.notices.drain(..)
     }
 
     /// Ends the current cost period early (e.g. at shutdown): queues its `SamplerCost`.
     pub fn flush_cost(&mut self, mono_us: u64) {
         if let Some(kind) = self.cost.flush(mono_us, clock::thread_cpu_us) {
-            self.events.push(Event { mono_us, kind });
+            self.notices.push(Notice { mono_us, kind });
         }
     }
 

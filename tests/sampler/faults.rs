@@ -1,9 +1,11 @@
 //! Missing, unreadable and malformed sources: bits cleared, previous values kept,
 //! faults reported, events rate-limited, recoveries counted.
 
-use edgewatt::record::Event;
 use edgewatt::record::EventKind;
 use edgewatt::sampler::group;
+use edgewatt::sampler::Notice;
+use edgewatt::sampler::NoticeKind;
+use edgewatt::sampler::ProcRole;
 use edgewatt::sampler::Sample;
 use edgewatt::sampler::SamplerError;
 use edgewatt::sampler::SourceError;
@@ -43,9 +45,9 @@ fn a_malformed_temp_keeps_its_value_and_is_reported_once_per_minute_until_it_rec
     let source = temp.display().to_string();
     assert_eq!(
         events(&mut s),
-        vec![Event {
+        vec![Notice {
             mono_us: 100_000,
-            kind: EventKind::ReadError {
+            kind: NoticeKind::ReadError {
                 source: source.clone(),
                 message: message.clone()
             }
@@ -60,9 +62,9 @@ fn a_malformed_temp_keeps_its_value_and_is_reported_once_per_minute_until_it_rec
     s.read(4, 60_100_000, &mut out);
     assert_eq!(
         events(&mut s),
-        vec![Event {
+        vec![Notice {
             mono_us: 60_100_000,
-            kind: EventKind::ReadError {
+            kind: NoticeKind::ReadError {
                 source: source.clone(),
                 message: format!("still failing (4 failures so far): {message}")
             }
@@ -75,9 +77,9 @@ fn a_malformed_temp_keeps_its_value_and_is_reported_once_per_minute_until_it_rec
     assert_eq!(s.failures(bit), 0);
     assert_eq!(
         events(&mut s),
-        vec![Event {
+        vec![Notice {
             mono_us: 60_200_000,
-            kind: EventKind::ReadRecovered {
+            kind: NoticeKind::ReadRecovered {
                 source,
                 failures: 4
             }
@@ -117,11 +119,11 @@ fn a_process_that_exits_gives_proc_exit_once_and_keeps_its_last_counters() {
     assert_eq!(out.procs[0], before, "not the zombie's zero RSS");
     assert!(!out.is_valid(group::PROC0));
     assert!(out.is_valid(group::CPU) && out.is_valid(group::MEM));
-    let exit = Event {
+    let exit = Notice {
         mono_us: 100_000,
-        kind: EventKind::ProcExit {
+        kind: NoticeKind::ProcExit {
             pid: 4242,
-            role: "daemon".to_owned(),
+            role: ProcRole::Daemon,
         },
     };
     assert_eq!(events(&mut s), vec![exit]);
@@ -151,7 +153,10 @@ fn a_process_found_exited_when_tracking_starts_exits_at_the_first_read() {
         faults[0].error,
         SourceError::Gone { pid: 4242, .. }
     ));
-    let kinds: Vec<_> = events(&mut s).into_iter().map(|e| e.kind.name()).collect();
+    let kinds: Vec<_> = events(&mut s)
+        .into_iter()
+        .map(|e| EventKind::from(e.kind).name())
+        .collect();
     assert_eq!(kinds, ["proc_start", "proc_exit"]);
     assert_eq!(out.procs[0], Default::default(), "never read");
 }
@@ -163,11 +168,11 @@ fn a_tracked_pid_that_never_existed_exits_at_the_first_read() {
     assert_eq!(s.read(0, 10, &mut out).len(), 1);
     assert_eq!(
         events(&mut s),
-        vec![Event {
+        vec![Notice {
             mono_us: 10,
-            kind: EventKind::ProcExit {
+            kind: NoticeKind::ProcExit {
                 pid: 99_999,
-                role: "daemon".to_owned()
+                role: ProcRole::Daemon
             }
         }]
     );
@@ -214,7 +219,10 @@ fn broken_fixture_samples_what_it_can() {
     assert_eq!(out.freqs_khz, vec![2_400_000]);
     assert_eq!(out.throttled, 0x50005);
     assert_eq!(out.valid, 0b11_0110);
-    let kinds: Vec<_> = events(&mut s).into_iter().map(|e| e.kind.name()).collect();
+    let kinds: Vec<_> = events(&mut s)
+        .into_iter()
+        .map(|e| EventKind::from(e.kind).name())
+        .collect();
     assert_eq!(kinds, ["proc_start", "read_error", "read_error"]);
 }
 
@@ -253,7 +261,7 @@ fn a_file_that_fails_is_opened_again_so_a_file_that_comes_back_recovers() {
     let recovered: Vec<_> = events(&mut s)
         .into_iter()
         .filter_map(|e| match e.kind {
-            EventKind::ReadRecovered { source, failures } => Some((source, failures)),
+            NoticeKind::ReadRecovered { source, failures } => Some((source, failures)),
             _ => None,
         })
         .collect();
@@ -333,14 +341,14 @@ fn sampler_cost_is_reported_per_period() {
         .enumerate()
     {
         s.read(tick as u64, mono_us, &mut out);
-        costs.extend(s.drain_events().filter_map(|e| match e.kind {
-            EventKind::SamplerCost { ticks, wall_us, .. } => Some((e.mono_us, ticks, wall_us)),
+        costs.extend(s.drain_notices().filter_map(|e| match e.kind {
+            NoticeKind::SamplerCost { ticks, wall_us, .. } => Some((e.mono_us, ticks, wall_us)),
             _ => None,
         }));
     }
     s.flush_cost(1_700_000);
-    costs.extend(s.drain_events().filter_map(|e| match e.kind {
-        EventKind::SamplerCost { ticks, wall_us, .. } => Some((e.mono_us, ticks, wall_us)),
+    costs.extend(s.drain_notices().filter_map(|e| match e.kind {
+        NoticeKind::SamplerCost { ticks, wall_us, .. } => Some((e.mono_us, ticks, wall_us)),
         _ => None,
     }));
     assert_eq!(
@@ -369,7 +377,7 @@ fn exits(s: &mut Sampler) -> Vec<u32> {
     events(s)
         .into_iter()
         .filter_map(|e| match e.kind {
-            EventKind::ProcExit { pid, .. } => Some(pid),
+            NoticeKind::ProcExit { pid, .. } => Some(pid),
             _ => None,
         })
         .collect()

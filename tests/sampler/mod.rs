@@ -10,8 +10,8 @@ use std::fs;
 use std::path::Path;
 use std::path::PathBuf;
 
-use edgewatt::record::Event;
-use edgewatt::record::EventKind;
+use edgewatt::sampler::Notice;
+use edgewatt::sampler::NoticeKind;
 use edgewatt::sampler::ProcRole;
 use edgewatt::sampler::Roots;
 use edgewatt::sampler::Sampler;
@@ -69,9 +69,9 @@ pub fn sampler(root: &Path, procs: Vec<TrackedProc>, page_size: u64) -> Sampler 
 }
 
 /// Drained events, without `SamplerCost` (its CPU time is real, not scripted).
-pub fn events(s: &mut Sampler) -> Vec<Event> {
-    s.drain_events()
-        .filter(|e| !matches!(e.kind, EventKind::SamplerCost { .. }))
+pub fn events(s: &mut Sampler) -> Vec<Notice> {
+    s.drain_notices()
+        .filter(|e| !matches!(e.kind, NoticeKind::SamplerCost { .. }))
         .collect()
 }
 

@@ -70,7 +70,7 @@ fn a_failed_get_throttled_read_stays_invalid_until_the_next_read_works() {
     assert_eq!(s.failures(s.layout().throttled_bit()), 0);
     let kinds: Vec<_> = events(&mut s)
         .into_iter()
-        .map(|e| match e.kind {
+        .map(|e| match EventKind::from(e.kind) {
             EventKind::ReadRecovered { failures, .. } => format!("recovered after {failures}"),
             k => k.name().to_owned(),
         })

@@ -1,33 +1,35 @@
 //! The cooldown against fake `/proc/stat` and thermal-zone files that a virtual clock
 //! moves forward: every wait is exact, whatever the speed of the machine.
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use super::*;
+use crate::clock::FakeClock;
 
 /// A fake machine of 4 CPUs at 100 Hz: 400 ticks/s, 200 per 0.5 s window.
 const TICKS_PER_WINDOW: u64 = 200;
 const WINDOW_US: u64 = 500_000;
 
-/// Virtual time; each sleep rewrites the fixture for the new time.
-struct Virtual<F: FnMut(u64)> {
-    now_us: u64,
-    on_time: F,
+/// The fake clock; each sleep also rewrites the fixture for the new time.
+struct Virtual<F: FnMut(u64) + Send> {
+    time: FakeClock,
+    on_time: RefCell<F>,
 }
 
-impl<F: FnMut(u64)> WaitClock for Virtual<F> {
-    fn elapsed(&self) -> Duration {
-        Duration::from_micros(self.now_us)
+impl<F: FnMut(u64) + Send> Clock for Virtual<F> {
+    fn now_us(&self) -> u64 {
+        self.time.now_us()
     }
-    fn sleep(&mut self, d: Duration) {
-        self.now_us += d.as_micros() as u64;
-        (self.on_time)(self.now_us);
+    fn sleep_us(&self, us: u64) {
+        self.time.sleep_us(us);
+        (self.on_time.borrow_mut())(self.time.now_us());
     }
 }
 
 /// `/proc/stat` at `t_us` when the busy share of the window starting at each multiple of
 /// 0.5 s is `busy_pct(window start)`; counters start at a non-zero, realistic point.
-fn stat_at(t_us: u64, busy_pct: &dyn Fn(u64) -> u64) -> String {
+fn stat_at(t_us: u64, busy_pct: &(dyn Fn(u64) -> u64 + Sync)) -> String {
     let (mut busy, mut idle) = (51_234_u64, 987_654_u64);
     for k in 0..t_us / WINDOW_US {
         let b = TICKS_PER_WINDOW * busy_pct(k * WINDOW_US) / 100;
@@ -51,7 +53,12 @@ struct Fake {
     roots: Roots,
 }
 
-fn write_at(r: &Roots, t_us: u64, busy: &dyn Fn(u64) -> u64, temp: Option<&dyn Fn(u64) -> i64>) {
+fn write_at(
+    r: &Roots,
+    t_us: u64,
+    busy: &(dyn Fn(u64) -> u64 + Sync),
+    temp: Option<&(dyn Fn(u64) -> i64 + Sync)>,
+) {
     std::fs::write(r.proc_root.join("stat"), stat_at(t_us, busy)).unwrap();
     if let Some(temp) = temp {
         let zone = r.sys_root.join("class/thermal/thermal_zone0");
@@ -73,18 +80,18 @@ fn fake(with_zone: bool) -> Fake {
 fn wait(
     c: &Cooldown,
     baseline: Option<u32>,
-    busy: &dyn Fn(u64) -> u64,
-    temp: &dyn Fn(u64) -> i64,
+    busy: &(dyn Fn(u64) -> u64 + Sync),
+    temp: &(dyn Fn(u64) -> i64 + Sync),
 ) -> CooldownWait {
     let f = fake(true);
     let r = &f.roots;
     write_at(r, 0, busy, Some(temp));
-    let mut clock = Virtual {
-        now_us: 0,
-        on_time: |t| write_at(r, t, busy, Some(temp)),
+    let clock = Virtual {
+        time: FakeClock::new(0),
+        on_time: RefCell::new(|t| write_at(r, t, busy, Some(temp))),
     };
     let window = Duration::from_micros(WINDOW_US);
-    wait_for_cooldown_with(c, baseline, r, window, &mut clock)
+    wait_for_cooldown_with(c, baseline, r, window, &clock)
 }
 
 fn cooldown(temp_below_mc: Option<i64>, max_wait_s: u64) -> Cooldown {
