@@ -8,5 +8,8 @@
 //!   band of the mean), least squares with several regressors and k-fold cross-validation,
 //!   the knee (plateau) fit with profile and bootstrap CIs, ratios of means with CIs,
 //!   output agreement, and the error of an estimate against a measurement.
+//! - [`chart`]: SVG charts of those fits (law with band, knee with ψ, estimated vs
+//!   measured, stacked bars), each a self-contained `<svg>` string.
 
+pub mod chart;
 pub mod fit;

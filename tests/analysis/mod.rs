@@ -9,7 +9,7 @@ mod props;
 
 use edgewatt::synth::Rng;
 
-/// Seeded normal noise (Box–Muller over the project's xorshift PRNG).
+/// Seeded normal noise.
 pub struct Noise(Rng);
 
 impl Noise {
@@ -17,15 +17,9 @@ impl Noise {
         Self(Rng::new(seed))
     }
 
-    fn unit(&mut self) -> f64 {
-        // 53 random bits in (0, 1).
-        ((self.0.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
     /// A draw from N(0, sd²).
     pub fn normal(&mut self, sd: f64) -> f64 {
-        let (u, v) = (self.unit(), self.unit());
-        sd * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        self.0.normal(sd)
     }
 }
 
