@@ -132,7 +132,7 @@ fn check_columns(columns: &[&[f64]], y: &[f64]) -> Result<(), FitError> {
     Ok(())
 }
 
-/// Fits y = Σⱼ βⱼ·columns[j] by least squares with 95 % CIs. Needs more points than
+/// Fits y = Σⱼ βⱼ·`columns[j]` by least squares with 95 % CIs. Needs more points than
 /// columns, and columns that are not linear combinations of each other.
 ///
 /// ```
