@@ -269,6 +269,8 @@ fn smollm2_becomes_an_f16_base_and_compressed_variants_that_generate() {
     }
     let run = generates(&f16, 32, 16);
     eprintln!("smollm2 F16 (from Q4_1): output {:?}", run.output);
+    let run = generates(real, 32, 16);
+    eprintln!("smollm2 Q4_1 original: output {:?}", run.output);
     eprintln!("smollm2 sizes: {sizes:?}");
     let size = |n: &str| sizes.iter().find(|(t, _)| t == n).unwrap().1;
     assert!(size("Q8_0") < size("F16") * 55 / 100);
