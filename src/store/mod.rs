@@ -27,17 +27,27 @@
 //!   variants are only appended; a changed struct is a new variant; incompatible changes bump
 //!   [`FORMAT_VERSION`], and old decoders are kept.
 
+mod async_writer;
 mod atomic;
+mod background;
 mod error;
 mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
+mod lock;
+mod queue;
 mod reader;
 mod recover;
 mod writer;
 
 use std::path::PathBuf;
 
+pub use async_writer::Appended;
+pub use async_writer::AsyncWriter;
+pub use async_writer::QueueStatus;
+pub use async_writer::StoreReport;
+pub use async_writer::SyncStats;
+pub use async_writer::RETRY_MS;
 pub use atomic::replace_file;
 pub use error::StoreError;
 pub use frame::decode_frame;
@@ -80,7 +90,7 @@ pub struct StoreOptions {
     pub segment_max_bytes: u64,
     /// Rotate once the active segment is this old (monotonic seconds since its creation).
     pub segment_max_age_s: u64,
-    /// How often the daemon calls [`Writer::sync`]; informational for the store.
+    /// How often the daemon asks for `fdatasync`; informational for the store.
     pub fsync_interval_ms: u64,
     /// Delete the oldest sealed segments while all segments together exceed this.
     pub retain_bytes: u64,
