@@ -89,6 +89,9 @@ pub struct CooldownWait {
     pub busy_pct: Option<u32>,
     /// Last SoC temperature read, m°C (`None`: not read or no thermal zone).
     pub temp_mc: Option<i64>,
+    /// The clock said to stop (the daemon is stopping): the wait was cut short, and
+    /// the run should not start.
+    pub stopped: bool,
 }
 
 /// Time for the wait loop: the real one, or a test's virtual one that also moves its
@@ -96,8 +99,12 @@ pub struct CooldownWait {
 pub trait WaitClock {
     /// Time since the wait started.
     fn elapsed(&self) -> Duration;
-    /// Lets `d` pass.
+    /// Lets `d` pass (or less, once [`stop_requested`](Self::stop_requested)).
     fn sleep(&mut self, d: Duration);
+    /// Whether the wait should end now, met or not (the daemon is stopping).
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// Wall-clock time (monotonic), from when it was made.
@@ -156,6 +163,16 @@ pub fn wait_for_cooldown_with(
     loop {
         let before = CpuStat::read(proc_root);
         clock.sleep(window);
+        if clock.stop_requested() {
+            return CooldownWait {
+                waited_us: clock.elapsed().as_micros() as u64,
+                capped: false,
+                baseline_busy_pct,
+                busy_pct: None,
+                temp_mc: None,
+                stopped: true,
+            };
+        }
         let after = CpuStat::read(proc_root);
         let busy_pct = before.zip(after).and_then(|(b, a)| a.busy_pct_since(&b));
         let temp_mc = c.temp_below_mc.and_then(|_| soc_temp_mc(sys_root));
@@ -172,6 +189,7 @@ pub fn wait_for_cooldown_with(
                 baseline_busy_pct,
                 busy_pct,
                 temp_mc,
+                stopped: false,
             };
         }
     }

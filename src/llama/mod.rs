@@ -41,6 +41,7 @@ pub use prompt::noise_rgb;
 pub use prompt::BUILTIN_CORPUS;
 pub use prompt::BUILTIN_CORPUS_NAME;
 pub use supervisor::signal_name;
+pub use supervisor::OnSpawn;
 pub use supervisor::Supervisor;
 pub use supervisor::STDERR_TAIL_LINES;
 pub use worker::worker_main;

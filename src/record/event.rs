@@ -105,6 +105,22 @@ pub enum EventKind {
     },
     /// The schedule's state file (last start of each plan) could not be read or written.
     ScheduleStateError { path: String, message: String },
+    /// SIGHUP reloaded the configuration and plans: the keys `applied` now (dotted, e.g.
+    /// `power.source`, `plans`), and those changed in the file that take effect only at
+    /// the next start (`needs_restart`, e.g. `state_dir`). A `Config` event follows.
+    Reloaded {
+        applied: Vec<String>,
+        needs_restart: Vec<String>,
+    },
+    /// SIGHUP found a configuration or plan it cannot use: nothing was changed.
+    ReloadRefused { message: String },
+    /// A thread of the daemon died (`thread`: `power`, `workloads`): why, and when it is
+    /// started again (ms from the event; `None`: it is not).
+    ThreadDied {
+        thread: String,
+        message: String,
+        restart_after_ms: Option<u64>,
+    },
 }
 
 impl EventKind {
@@ -134,6 +150,9 @@ impl EventKind {
             Self::Cooldown { .. } => "cooldown",
             Self::PlanDue { .. } => "plan_due",
             Self::ScheduleStateError { .. } => "schedule_state_error",
+            Self::Reloaded { .. } => "reloaded",
+            Self::ReloadRefused { .. } => "reload_refused",
+            Self::ThreadDied { .. } => "thread_died",
         }
     }
 }
@@ -160,5 +179,31 @@ mod tests {
             message: "m".into(),
         };
         assert_eq!(postcard::to_stdvec(&err).unwrap(), [21, 1, b'p', 1, b'm']);
+    }
+
+    /// Variant indices are the format: reload and thread events, byte for byte (the
+    /// first byte is the variant index).
+    #[test]
+    fn golden_reload_and_thread_events() {
+        let reloaded = EventKind::Reloaded {
+            applied: vec!["plans".into()],
+            needs_restart: vec!["a".into()],
+        };
+        let mut golden = vec![22, 1, 5];
+        golden.extend_from_slice(b"plans");
+        golden.extend_from_slice(&[1, 1, b'a']);
+        assert_eq!(postcard::to_stdvec(&reloaded).unwrap(), golden);
+        let refused = EventKind::ReloadRefused {
+            message: "m".into(),
+        };
+        assert_eq!(postcard::to_stdvec(&refused).unwrap(), [23, 1, b'm']);
+        let died = EventKind::ThreadDied {
+            thread: "t".into(),
+            message: "m".into(),
+            restart_after_ms: Some(1000),
+        };
+        // 1000 = varint 0xe8 0x07; Some = 1.
+        let golden = [24, 1, b't', 1, b'm', 1, 0xe8, 0x07];
+        assert_eq!(postcard::to_stdvec(&died).unwrap(), golden);
     }
 }

@@ -89,6 +89,8 @@ pub(super) struct State {
     /// A `Close` is queued: a failure now gives up instead of waiting for a retry.
     pub(super) closing: bool,
     pub(super) syncs: SyncStats,
+    /// The seq after the last frame written to the segment (0: none yet).
+    pub(super) written_next_seq: u64,
 }
 
 #[derive(Debug)]
@@ -144,6 +146,7 @@ impl AsyncWriter {
                 queue: OpQueue::new(opts.max_pending_bytes),
                 closing: false,
                 syncs: SyncStats::default(),
+                written_next_seq: 0,
             }),
             wake: Condvar::new(),
         });
@@ -214,6 +217,21 @@ impl AsyncWriter {
         });
         self.segment_bytes = 0;
         self.segment_start_us = now_mono_us;
+        true
+    }
+
+    /// Waits (at most `timeout`) until frame `seq` is written to the segment (not
+    /// necessarily synced); returns whether it is.
+    pub fn wait_written(&self, seq: u64, timeout: Duration) -> bool {
+        let until = std::time::Instant::now() + timeout;
+        let mut s = self.shared.lock();
+        while s.written_next_seq <= seq {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            s = self.shared.wait(s, left);
+        }
         true
     }
 

@@ -134,7 +134,11 @@ impl Back {
         };
         match op {
             Op::Frame { seq, ref bytes } => match w.write_frame(seq, bytes) {
-                Ok(()) => Ok(Done::Continue),
+                Ok(()) => {
+                    self.shared.lock().written_next_seq = seq + 1;
+                    self.shared.wake.notify_all();
+                    Ok(Done::Continue)
+                }
                 Err(source) => {
                     let s = self.shared.lock();
                     let e = StoreError::WriteFailed {

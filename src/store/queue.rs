@@ -93,10 +93,6 @@ impl OpQueue {
         self.ops.front()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-
     /// Frames queued.
     pub(crate) const fn frames(&self) -> u64 {
         self.frames
@@ -188,6 +184,6 @@ mod tests {
         assert_eq!((q.frames(), q.frame_bytes()), (2, 10));
         assert!(matches!(q.front(), Some(Op::Frame { seq: 1, .. })));
         assert_eq!(seqs(&mut q), [Some(1), None, Some(2)]);
-        assert!(q.is_empty());
+        assert!(q.front().is_none());
     }
 }

@@ -143,6 +143,7 @@ fn an_idle_and_cool_machine_is_checked_once_and_not_waited_for() {
             baseline_busy_pct: Some(3),
             busy_pct: Some(3),
             temp_mc: Some(45_000),
+            stopped: false,
         }
     );
 }
@@ -224,6 +225,7 @@ fn the_cap_ends_a_wait_that_never_cools_and_says_so() {
             baseline_busy_pct: Some(5),
             busy_pct: Some(100),
             temp_mc: Some(80_000),
+            stopped: false,
         }
     );
 }
@@ -241,4 +243,40 @@ fn missing_readings_do_not_hold_the_run_back_on_the_real_clock() {
     assert!(!w.capped);
     assert!(w.waited_us >= WINDOW_US, "{}", w.waited_us);
     assert_eq!((w.busy_pct, w.temp_mc), (None, None));
+}
+
+/// A virtual clock that says stop once `stop_at_us` has passed.
+struct Stopping {
+    now_us: u64,
+    stop_at_us: u64,
+}
+
+impl WaitClock for Stopping {
+    fn elapsed(&self) -> Duration {
+        Duration::from_micros(self.now_us)
+    }
+    fn sleep(&mut self, d: Duration) {
+        self.now_us += d.as_micros() as u64;
+    }
+    fn stop_requested(&self) -> bool {
+        self.now_us >= self.stop_at_us
+    }
+}
+
+#[test]
+fn a_stop_request_ends_a_wait_that_would_last_until_the_cap() {
+    let r = roots(true);
+    write_at(&r, 0, &|_| 100, Some(&|_| 90_000));
+    let mut clock = Stopping {
+        now_us: 0,
+        stop_at_us: 2_000_000,
+    };
+    let window = Duration::from_micros(WINDOW_US);
+    let c = cooldown(Some(60_000), 120);
+    let w = wait_for_cooldown_with(&c, Some(5), &r.proc_root, &r.sys_root, window, &mut clock);
+    assert_eq!(
+        (w.waited_us, w.capped, w.stopped),
+        (2_000_000, false, true),
+        "ends at the first check after the stop, not at the 120 s cap"
+    );
 }
