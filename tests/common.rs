@@ -181,4 +181,17 @@ impl Ready {
         let status = child.wait();
         panic!("no READY=1 from edgewatt: {failure}; it ended with {status:?}");
     }
+
+    /// Waits for `n` more messages that start with `prefix` (e.g. `WATCHDOG=1`, sent as
+    /// the sampling loop makes progress); panics if they do not come within 60 s each.
+    pub fn wait_for(&self, prefix: &str, n: usize) {
+        let mut buf = [0u8; 4096];
+        let mut seen = 0;
+        while seen < n {
+            match self.sock.recv(&mut buf) {
+                Ok(len) => seen += usize::from(buf[..len].starts_with(prefix.as_bytes())),
+                Err(e) => panic!("{seen} of {n} {prefix:?} messages: {e}"),
+            }
+        }
+    }
 }

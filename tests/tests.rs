@@ -5,6 +5,7 @@ mod cli_options;
 mod common;
 mod config_check;
 mod derive;
+mod disk;
 mod faults;
 mod kill;
 mod layout;
