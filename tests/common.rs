@@ -1,11 +1,14 @@
 //! Helpers shared by the integration tests.
 
+use std::io::BufRead;
+use std::io::BufReader;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::path::PathBuf;
 use std::process::Child;
 use std::process::Command;
 use std::process::Output;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -193,5 +196,52 @@ impl Ready {
                 Err(e) => panic!("{seen} of {n} {prefix:?} messages: {e}"),
             }
         }
+    }
+}
+
+/// Lines of the child's stderr as they come, and all of them at the end.
+pub struct StderrLines {
+    rx: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl StderrLines {
+    pub fn of(child: &mut Child) -> Self {
+        let err = child.stderr.take().expect("stderr piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (at most a minute) for a line containing `text`.
+    pub fn wait_for(&mut self, text: &str) -> String {
+        loop {
+            match self.rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no line with {text:?} ({e}); stderr so far: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    pub fn rest(mut self) -> Vec<String> {
+        self.seen.extend(self.rx.iter());
+        self.seen
     }
 }

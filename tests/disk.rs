@@ -12,14 +12,11 @@
 //! Loop devices, mounts and cgroups need root (as on CI). Elsewhere the tests fail saying
 //! so; set `EDGEWATT_SKIP_LOOP_TEST=1` to skip them explicitly.
 
-use std::io::BufRead;
-use std::io::BufReader;
 use std::path::Path;
 use std::path::PathBuf;
 use std::process::Child;
 use std::process::Command;
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -28,6 +25,7 @@ use crate::common::edgewatt;
 use crate::common::missed_ticks;
 use crate::common::signal;
 use crate::common::Ready;
+use crate::common::StderrLines;
 
 fn skip() -> bool {
     if std::env::var_os("EDGEWATT_SKIP_LOOP_TEST").is_some() {
@@ -183,53 +181,6 @@ fn assert_no_sample_lost(records: &[Value]) {
 
 mod full;
 mod slow;
-
-/// Lines of the child's stderr as they come, and all of them at the end.
-struct StderrLines {
-    rx: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl StderrLines {
-    fn of(child: &mut Child) -> Self {
-        let err = child.stderr.take().expect("stderr piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (at most a minute) for a line containing `text`.
-    fn wait_for(&mut self, text: &str) -> String {
-        loop {
-            match self.rx.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(e) => panic!(
-                    "no line with {text:?} ({e}); stderr so far: {:#?}",
-                    self.seen
-                ),
-            }
-        }
-    }
-
-    fn rest(mut self) -> Vec<String> {
-        self.seen.extend(self.rx.iter());
-        self.seen
-    }
-}
 
 fn spawn_piped(ready: &Ready, cmd: &mut Command) -> Child {
     ready.spawn(cmd.stderr(Stdio::piped()))

@@ -17,6 +17,7 @@ mod power_faults;
 mod power_log;
 mod power_registry;
 mod power_sources;
+mod reload;
 mod sampler;
 mod store;
 mod systemd;
