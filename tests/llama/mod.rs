@@ -6,6 +6,7 @@ mod daemon;
 mod oom;
 mod schedule;
 mod smollm2;
+mod stop;
 mod supervise;
 mod syscalls;
 mod vision;
