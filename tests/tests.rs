@@ -21,3 +21,4 @@ mod reload;
 mod sampler;
 mod store;
 mod systemd;
+mod threads;

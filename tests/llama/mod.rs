@@ -9,6 +9,7 @@ mod smollm2;
 mod stop;
 mod supervise;
 mod syscalls;
+mod threads;
 mod vision;
 
 use std::path::Path;
