@@ -8,10 +8,10 @@
 //! retried, and the failure is logged as an event.
 //!
 //! Signals: SIGTERM and SIGINT stop (promptly, also during a cooldown wait or a worker
-//! start); SIGHUP reloads the configuration and plans ([`reload`]). The threads beside the
-//! sampling loop are watched ([`watch`]): a dead power reader or workload thread is
-//! logged and started again; a dead store writer ends the daemon with an error, for
-//! systemd to restart it.
+//! start); SIGHUP reloads the configuration and plans (`daemon/reload.rs`). The threads
+//! beside the sampling loop are watched (`daemon/watch.rs`): a dead power reader or
+//! workload thread is logged and started again; a dead store writer ends the daemon with
+//! an error, for systemd to restart it.
 
 mod history;
 mod notify;

@@ -175,6 +175,8 @@ impl Daemon {
 pub(super) struct PlanProblem {
     pub(super) path: PathBuf,
     pub(super) message: String,
+    /// The file's error (`None`: a second plan of a name); `bench` stops on it.
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) error: Option<crate::plan::PlanError>,
 }
 
