@@ -276,6 +276,7 @@ fn sync_loop(
     reports: &mpsc::Sender<StoreReport>,
 ) {
     let (lock, wake) = job;
+    let mut failing = false;
     loop {
         let mut j = lock.lock().unwrap_or_else(PoisonError::into_inner);
         while j.file.is_none() && !j.stop {
@@ -297,8 +298,15 @@ fn sync_loop(
             s.syncs.total_us += took_us;
             s.syncs.max_us = s.syncs.max_us.max(took_us);
         }
-        if let Err(e) = result {
-            let _ = reports.send(StoreReport::Failed(StoreError::io("fdatasync", &path, e)));
+        match result {
+            Err(e) => {
+                failing = true;
+                let _ = reports.send(StoreReport::Failed(StoreError::io("fdatasync", &path, e)));
+            }
+            Ok(()) if std::mem::take(&mut failing) => {
+                let _ = reports.send(StoreReport::Resumed);
+            }
+            Ok(()) => {}
         }
     }
 }
