@@ -11,6 +11,7 @@ use std::any::Any;
 use super::power::PowerTap;
 use super::state::Daemon;
 use super::DaemonError;
+use crate::record::Event;
 use crate::record::EventKind;
 
 const RESTART_MIN_US: u64 = 1_000_000;
@@ -86,10 +87,14 @@ impl Daemon {
                 "the power reader thread died: {why}; it starts again in {} s",
                 delay_us / 1_000_000
             );
-            self.event(EventKind::ThreadDied {
-                thread: "power".into(),
-                message: why,
-                restart_after_ms: Some(delay_us / 1000),
+            // Stamped with the time the delay counts from.
+            self.events.push(Event {
+                mono_us: now_us,
+                kind: EventKind::ThreadDied {
+                    thread: "power".into(),
+                    message: why,
+                    restart_after_ms: Some(delay_us / 1000),
+                },
             });
         }
         if self.power_restart.due(now_us) {
