@@ -174,7 +174,7 @@ impl Ready {
             .expect("spawn edgewatt");
         let mut buf = [0u8; 4096];
         let failure = loop {
-            match self.sock.recv(&mut buf) {
+            match self.recv(&mut buf) {
                 Ok(n) if buf[..n].starts_with(b"READY=1") => return child,
                 Ok(_) => {}
                 Err(e) => break e,
@@ -185,13 +185,24 @@ impl Ready {
         panic!("no READY=1 from edgewatt: {failure}; it ended with {status:?}");
     }
 
+    /// The next message; a wait interrupted by a signal (EINTR: a timed wait is not
+    /// restarted after the test process was stopped and continued) goes on.
+    fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.sock.recv(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                other => return other,
+            }
+        }
+    }
+
     /// Waits for `n` more messages that start with `prefix` (e.g. `WATCHDOG=1`, sent as
     /// the sampling loop makes progress); panics if they do not come within 60 s each.
     pub fn wait_for(&self, prefix: &str, n: usize) {
         let mut buf = [0u8; 4096];
         let mut seen = 0;
         while seen < n {
-            match self.sock.recv(&mut buf) {
+            match self.recv(&mut buf) {
                 Ok(len) => seen += usize::from(buf[..len].starts_with(prefix.as_bytes())),
                 Err(e) => panic!("{seen} of {n} {prefix:?} messages: {e}"),
             }
