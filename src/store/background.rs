@@ -102,10 +102,7 @@ impl Back {
             Ok((writer, recoveries)) => {
                 let path = writer.active_path().to_owned();
                 self.writer = Some(writer);
-                self.syncer = Some(Syncer::start(
-                    Arc::clone(&self.shared),
-                    self.reports.clone(),
-                ));
+                self.syncer = Syncer::start(Arc::clone(&self.shared), self.reports.clone());
                 self.resumed();
                 let _ = self.reports.send(StoreReport::Opened { path, recoveries });
                 Ok(())
@@ -242,14 +239,15 @@ struct SyncJob {
 }
 
 impl Syncer {
-    fn start(shared: Arc<Shared>, reports: mpsc::Sender<StoreReport>) -> Self {
+    /// `None` if the thread cannot be started: the writer thread then syncs itself.
+    fn start(shared: Arc<Shared>, reports: mpsc::Sender<StoreReport>) -> Option<Self> {
         let job: Arc<(Mutex<SyncJob>, Condvar)> = Arc::default();
         let j = Arc::clone(&job);
         let handle = std::thread::Builder::new()
             .name("store-sync".into())
             .spawn(move || sync_loop(&j, &shared, &reports))
-            .unwrap_or_else(|e| panic!("cannot start the store-sync thread: {e}"));
-        Self { job, handle }
+            .ok()?;
+        Some(Self { job, handle })
     }
 
     /// Syncs `file` once the sync in progress (if any) is done; a request not started
