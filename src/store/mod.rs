@@ -19,7 +19,8 @@
 //! - **Names**: the active segment is `<first_seq:020>.ewlog.open`; sealing appends a
 //!   `Record::Seal` frame, fsyncs, and renames it to `<first_seq:020>.ewlog`, so names sort
 //!   in write order. A segment left open by a crash is repaired on the next
-//!   [`Writer::open`]: truncated after its last intact frame, sealed with reason
+//!   [`Writer::open`] (or by the writer thread of [`AsyncWriter::start`], retrying while
+//!   the disk refuses): truncated after its last intact frame, sealed with reason
 //!   `Recovered`, renamed.
 //! - **Rotation** by size or age; **retention** unlinks the oldest sealed segments while the
 //!   directory holds more than `retain_bytes`.
