@@ -17,6 +17,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use std::time::Instant;
 
+use super::backend::CpuBackend;
 use super::job::read_frame;
 use super::job::write_frame;
 use super::job::FrameError;
@@ -47,6 +48,9 @@ struct Worker {
 pub struct Supervisor {
     exe: PathBuf,
     worker: Option<Worker>,
+    /// The CPU backend of the last worker that started (kept after it ends, so a failed
+    /// run can still say which kernels it ran on).
+    cpu_backend: Option<CpuBackend>,
     next_run_id: u64,
 }
 
@@ -57,8 +61,28 @@ impl Supervisor {
         Self {
             exe: exe.into(),
             worker: None,
+            cpu_backend: None,
             next_run_id: 1,
         }
+    }
+
+    /// The ggml CPU kernels of the worker that ran the last run (or was last started):
+    /// `None` before any worker started, or when the last one could not start.
+    #[must_use]
+    pub fn cpu_backend(&self) -> Option<&CpuBackend> {
+        self.cpu_backend.as_ref()
+    }
+
+    /// Starts the worker unless one runs, within `limit`, and returns the CPU backend it
+    /// loaded. The worker stays up for the next run.
+    pub fn probe(&mut self, limit: Duration) -> Result<CpuBackend, RunError> {
+        if self.worker.is_none() {
+            self.worker = Some(self.spawn(Instant::now() + limit, limit)?);
+        }
+        Ok(self
+            .cpu_backend
+            .clone()
+            .expect("a started worker reported its backend"))
     }
 
     /// Pid of the live worker, for the sampler to track apart from the daemon.
@@ -125,6 +149,11 @@ impl Supervisor {
                     on_phase(pid, m);
                 }
                 Ok(Ok(Reply::Ready { .. })) => {}
+                Ok(Ok(Reply::Unusable(e))) => {
+                    let _ = w.child.kill();
+                    let _ = w.child.wait();
+                    return Err((e, pid));
+                }
                 Ok(Err(FrameError::Closed | FrameError::Io(_)))
                 | Err(mpsc::RecvTimeoutError::Disconnected) => return Err((died(w), pid)),
                 Ok(Err(e)) => {
@@ -143,7 +172,8 @@ impl Supervisor {
         }
     }
 
-    fn spawn(&self, deadline: Instant, limit: Duration) -> Result<Worker, RunError> {
+    fn spawn(&mut self, deadline: Instant, limit: Duration) -> Result<Worker, RunError> {
+        self.cpu_backend = None;
         let protocol = |message: String| RunError::Protocol { message };
         let mut cmd = Command::new(&self.exe);
         // ggml's abort handler attaches gdb for a backtrace: seconds of delay, and its
@@ -196,7 +226,15 @@ impl Supervisor {
         };
         let left = deadline.saturating_duration_since(Instant::now());
         match w.replies.recv_timeout(left) {
-            Ok(Ok(Reply::Ready { .. })) => Ok(w),
+            Ok(Ok(Reply::Ready { cpu_backend, .. })) => {
+                self.cpu_backend = Some(cpu_backend);
+                Ok(w)
+            }
+            Ok(Ok(Reply::Unusable(e))) => {
+                let _ = w.child.kill();
+                let _ = w.child.wait();
+                Err(e)
+            }
             Ok(Ok(other)) => {
                 let _ = w.child.kill();
                 Err(protocol(format!("worker said {other:?} before Ready")))
