@@ -47,7 +47,8 @@ pub enum Command {
     Dump(dump::DumpArgs),
     /// Summarise each segment: span, record counts, gaps, late ticks, corrupt frames.
     Inspect(inspect::InspectArgs),
-    /// Detect power sources (INA219, Pi 5 PMIC, RAPL, replay) and show live V, A, W.
+    /// Show the llama.cpp CPU backend loaded here; detect power sources (INA219, Pi 5
+    /// PMIC, RAPL, replay) and show live V, A, W.
     Sensors(sensors::SensorsArgs),
     /// Check or print the configuration.
     #[command(subcommand)]

@@ -1,4 +1,5 @@
-//! `edgewatt sensors`: which power sources this machine has, and their live readings.
+//! `edgewatt sensors`: which power sources this machine has, and their live readings;
+//! and which ggml CPU kernels a llama.cpp worker loads here.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,7 +19,8 @@ use crate::power::PowerReading;
 use crate::power::PowerSource;
 use crate::power::SourceId;
 
-/// Detect power sensors (INA219, Pi 5 PMIC, RAPL) and show live readings.
+/// Detect power sensors (INA219, Pi 5 PMIC, RAPL) and show live readings, after the
+/// llama.cpp CPU backend this machine gets.
 #[derive(Debug, Clone, Args)]
 pub struct SensorsArgs {
     /// Show live readings for this many seconds (0: detect only).
@@ -126,10 +128,24 @@ pub fn detect_into(
     Ok(present)
 }
 
+/// The CPU backend line: a worker started as the daemon starts it, asked what it loaded.
+#[cfg(feature = "llama")]
+fn cpu_backend_line() -> anyhow::Result<String> {
+    use anyhow::Context;
+    let exe = std::env::current_exe().context("locating this binary")?;
+    let mut sup = crate::llama::Supervisor::new(exe);
+    Ok(match sup.probe(Duration::from_secs(60)) {
+        Ok(b) => format!("{:<7} present  CPU backend {b}", "llama"),
+        Err(e) => format!("{:<7} absent   {e}", "llama"),
+    })
+}
+
 /// Runs `edgewatt sensors`.
 pub fn run(args: &SensorsArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    #[cfg(feature = "llama")]
+    writeln!(out, "{}", cpu_backend_line()?)?;
     let present = detect_into(args, &mut out)?;
     if present.is_empty() || args.seconds == 0 {
         return Ok(());

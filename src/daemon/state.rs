@@ -177,9 +177,11 @@ impl Daemon {
 
     /// A run ended: adds its measured energy and queues it for the log.
     /// `cooldown_capped`: its cooldown ended by the cap (see `runs::energy_of`).
+    /// Adds the run's energy and logs it; `cpu_backend` is the ggml CPU variant that ran it.
     pub(super) fn finish_run(
         &mut self,
         mut run: Run,
+        cpu_backend: Option<&str>,
         index: usize,
         total: usize,
         cooldown_capped: bool,
@@ -200,9 +202,10 @@ impl Daemon {
             eprintln!("{}", super::runs::progress_line(&run, index, total));
         }
         log::info!(
-            "run {} ({}) ended: {:?}",
+            "run {} ({}) on CPU backend {} ended: {:?}",
             run.run_id,
             run.label,
+            cpu_backend.unwrap_or("-"),
             run.outcome
         );
         self.records.push(Record::Run(Box::new(run.clone())));
@@ -218,12 +221,27 @@ impl Daemon {
     pub(super) fn work(&mut self, msg: super::workload::WorkMsg) {
         use super::workload::WorkMsg;
         match msg {
+            WorkMsg::CpuBackend(Ok(b)) => {
+                log::info!("llama.cpp CPU backend: {b}");
+                self.event(EventKind::CpuBackend {
+                    variant: b.variant,
+                    library: b.path.display().to_string(),
+                    features: b.features,
+                });
+            }
+            WorkMsg::CpuBackend(Err(e)) => {
+                log::error!("no llama.cpp CPU backend, runs will fail: {e}");
+                self.event(EventKind::CpuBackendError {
+                    message: e.to_string(),
+                });
+            }
             WorkMsg::Worker(pid) => self.track_worker(pid),
             WorkMsg::Run {
                 run,
                 index,
                 total,
                 cooldown,
+                cpu_backend,
             } => {
                 let capped = cooldown.as_ref().is_some_and(|(_, w)| w.capped);
                 if let Some((mono_us, w)) = cooldown {
@@ -252,7 +270,7 @@ impl Daemon {
                         },
                     });
                 }
-                self.finish_run(*run, index, total, capped);
+                self.finish_run(*run, cpu_backend.as_deref(), index, total, capped);
             }
             WorkMsg::PlanStarted {
                 name,

@@ -15,24 +15,31 @@ use std::time::Duration;
 use crate::llama::job_for;
 use crate::llama::wait_for_cooldown;
 use crate::llama::CooldownWait;
+use crate::llama::CpuBackend;
 use crate::llama::CpuStat;
 use crate::llama::Supervisor;
 use crate::plan::Plan;
 use crate::record::Run;
+use crate::record::RunError;
 use crate::sampler::Roots;
 
 /// What the workload thread tells the daemon.
 #[derive(Debug)]
 pub(super) enum WorkMsg {
+    /// At start, before any plan: the CPU kernels a worker loads on this machine, or why
+    /// it cannot start.
+    CpuBackend(Result<CpuBackend, RunError>),
     /// The worker process now running jobs (`None`: no worker any more).
     Worker(Option<u32>),
     /// A run ended (ok or failed); `index` of `total` in its plan's schedule; the
-    /// cooldown before it and when that ended (CLOCK_MONOTONIC µs), if the plan has one.
+    /// cooldown before it and when that ended (CLOCK_MONOTONIC µs), if the plan has one;
+    /// the CPU backend variant of the worker that ran it.
     Run {
         run: Box<Run>,
         index: usize,
         total: usize,
         cooldown: Option<(u64, CooldownWait)>,
+        cpu_backend: Option<String>,
     },
     /// A plan starts: its idle lead-in (CLOCK_MONOTONIC µs) is over, runs follow.
     PlanStarted {
@@ -47,6 +54,9 @@ pub(super) enum WorkMsg {
 /// Before a plan's first run the worker thread waits this long, doing nothing, so the
 /// idle baseline of the plan's runs is measured just before them, µs.
 pub(super) const IDLE_LEAD_IN_US: u64 = 3_000_000;
+
+/// Time for the start-up probe's worker to load its CPU backend and say so.
+const PROBE_LIMIT: Duration = Duration::from_secs(60);
 
 pub(super) struct Workloads {
     plans: Option<mpsc::Sender<Arc<Plan>>>,
@@ -68,6 +78,8 @@ impl Workloads {
             .name("workloads".into())
             .spawn(move || {
                 let mut sup = Supervisor::new(exe);
+                let _ = tx.send(WorkMsg::CpuBackend(sup.probe(PROBE_LIMIT)));
+                sup.shutdown();
                 for plan in plans_rx {
                     run_plan(&plan, &mut sup, &roots, &tx, &s, &w);
                     sup.shutdown();
@@ -160,6 +172,7 @@ fn run_plan(
             index,
             total,
             cooldown,
+            cpu_backend: sup.cpu_backend().map(|b| b.variant.clone()),
         });
     }
 }

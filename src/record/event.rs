@@ -94,6 +94,18 @@ pub enum EventKind {
         busy_pct: Option<u32>,
         temp_mc: Option<i64>,
     },
+    /// The ggml CPU kernels llama.cpp workers load on this machine, probed at start:
+    /// the `variant` chosen for the CPU (`armv8.2_2`: dotprod + fp16; `armv8.0_1`: the
+    /// baseline), the `library` loaded, and the CPU `features` its kernels use. Runs on
+    /// different variants are not comparable.
+    CpuBackend {
+        variant: String,
+        library: String,
+        features: Vec<String>,
+    },
+    /// No worker could load a CPU backend at start (missing or damaged libraries, named
+    /// in `message`); runs fail until that is fixed.
+    CpuBackendError { message: String },
 }
 
 impl EventKind {
@@ -121,6 +133,40 @@ impl EventKind {
             Self::PlanError { .. } => "plan_error",
             Self::PlanStart { .. } => "plan_start",
             Self::Cooldown { .. } => "cooldown",
+            Self::CpuBackend { .. } => "cpu_backend",
+            Self::CpuBackendError { .. } => "cpu_backend_error",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Golden bytes of the CPU backend events (the first byte is the variant index).
+    #[test]
+    fn cpu_backend_events_have_fixed_bytes() {
+        let ok = EventKind::CpuBackend {
+            variant: "armv8.2_2".into(),
+            library: "/l.so".into(),
+            features: vec!["DOTPROD".into()],
+        };
+        #[rustfmt::skip]
+        let want = [
+            20, // EventKind::CpuBackend
+            9, b'a', b'r', b'm', b'v', b'8', b'.', b'2', b'_', b'2',
+            5, b'/', b'l', b'.', b's', b'o',
+            1, 7, b'D', b'O', b'T', b'P', b'R', b'O', b'D',
+        ];
+        assert_eq!(postcard::to_stdvec(&ok).unwrap(), want);
+        assert_eq!(postcard::from_bytes::<EventKind>(&want).unwrap(), ok);
+        let err = EventKind::CpuBackendError {
+            message: "x".into(),
+        };
+        assert_eq!(postcard::to_stdvec(&err).unwrap(), [21, 1, b'x']);
+        assert_eq!(
+            (ok.name(), err.name()),
+            ("cpu_backend", "cpu_backend_error")
+        );
     }
 }
