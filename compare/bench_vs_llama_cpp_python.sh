@@ -7,10 +7,10 @@
 #                                              [--gen-tokens 128] [--n-ctx 2048] [--n-batch 512]
 # Env: EDGEWATT_PROFILE=release|dev (cargo profile of the example; llama.cpp is built
 #      -O3 Release in both), LLCP_VERSION (llama-cpp-python from PyPI, default in
-#      compare/lib/llcp_venv.sh), CMAKE_ARGS (its llama.cpp build; default -DGGML_NATIVE=ON),
-#      EDGEWATT_NATIVE=1 (build edgewatt's side with -C target-cpu=native, which makes
-#      llama-cpp-sys-2 build ggml with GGML_NATIVE=ON too: like for like with pip's build;
-#      kept apart in target/native).
+#      compare/lib/llcp_venv.sh), CMAKE_ARGS (its llama.cpp build; default -DGGML_NATIVE=ON).
+# edgewatt's side loads the ggml CPU variant that fits this CPU (printed below); a
+# `-C target-cpu=native` build is not possible with per-CPU backends (ggml refuses
+# GGML_NATIVE with GGML_BACKEND_DL).
 # The first run compiles llama-cpp-python into ~/.cache/edgewatt (minutes).
 set -eu
 cd "$(dirname "$0")/.."
@@ -20,11 +20,7 @@ model=models/SmolLM2-135M-Instruct.Q4_1.gguf
 py="$(sh compare/lib/llcp_venv.sh)"
 if [ "$profile" = dev ]; then flag=""; dir=debug; else flag="--$profile"; dir="$profile"; fi
 target=target
-if [ "${EDGEWATT_NATIVE:-0}" = 1 ]; then
-    target=target/native
-    export RUSTFLAGS="${RUSTFLAGS:-} -C target-cpu=native"
-fi
-CARGO_TARGET_DIR="$target" cargo build -q $flag --example llm_speed
+cargo build -q $flag --example llm_speed --bin edgewatt
 bin="$target/$dir/examples/llm_speed"
 
 # Which llama.cpp each side runs: ggml version and how its CPU backend was built.
@@ -35,9 +31,9 @@ print(next(os.path.dirname(p["manifest_path"]) for p in m["packages"] if p["name
 ggml_version() {
     sed -n 's/^set(GGML_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\))/\2/p' "$1" | paste -sd. -
 }
-cache="$(ls -t "$target"/"$dir"/build/llama-cpp-sys-2-*/out/build/CMakeCache.txt 2>/dev/null | head -1)"
-flags="$(grep -E '^GGML_(NATIVE|AVX|AVX2|AVX512|FMA|F16C):BOOL' "$cache" 2>/dev/null | sed 's/:BOOL//' | paste -sd' ' -)"
-echo "edgewatt: llama-cpp-2 0.1.160 / llama-cpp-sys-2 $(basename "$sys_dir" | sed 's/llama-cpp-sys-2-//'), ggml $(ggml_version "$sys_dir/llama.cpp/ggml/CMakeLists.txt"), $flags, example built with profile $profile"
+backend="$("$target/$dir/edgewatt" sensors --seconds 0 --vcio /nonexistent --vcgencmd /nonexistent \
+    --powercap-root /nonexistent 2>/dev/null | sed -n '1s/^llama *present *//p')"
+echo "edgewatt: llama-cpp-2 0.1.160 / llama-cpp-sys-2 $(basename "$sys_dir" | sed 's/llama-cpp-sys-2-//'), ggml $(ggml_version "$sys_dir/llama.cpp/ggml/CMakeLists.txt"), ${backend:-CPU backend unknown (edgewatt binary not built)}, example built with profile $profile"
 "$py" - <<'PYEOF'
 import glob, os, re
 import llama_cpp

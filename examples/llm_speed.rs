@@ -89,6 +89,7 @@ fn main() -> anyhow::Result<ExitCode> {
             "prefill_tps": run.prefill_tokens_per_s(),
             "decode_tps": run.decode_tokens_per_s(),
             "output": run.output,
+            "cpu_backend": sup.cpu_backend().map(|b| b.variant.clone()),
         });
         writeln!(out, "{v}").context("writing stdout")?;
         out.flush().context("writing stdout")?;

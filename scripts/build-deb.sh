@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# Packages an already-built edgewatt binary as a .deb with its systemd service.
+# Packages an already-built edgewatt binary as a .deb with its systemd service and
+# llama.cpp's libraries.
 #
 #   scripts/build-deb.sh [--arch arm64|amd64] [--binary PATH] [--out DIR]
 #
-# arm64 (default, the Pi 5): target/aarch64-unknown-linux-gnu/release/edgewatt, built with
-# cross/build-aarch64.sh if missing. amd64: target/release/edgewatt (cargo build --release).
-# Output: DIR/edgewatt_<version>_<arch>.deb (DIR defaults to target/deb). Needs dpkg-deb,
-# binutils (strip, objdump; aarch64-linux-gnu-* for arm64) and, at install time, adduser.
+# arm64 (default, any 64-bit Pi): target/aarch64-unknown-linux-gnu/release/edgewatt, built
+# with cross/build-aarch64.sh if missing. amd64: target/release/edgewatt (cargo build
+# --release). The libraries are taken from the binary's directory, where the build puts
+# them. Output: DIR/edgewatt_<version>_<arch>.deb (DIR defaults to target/deb). Needs
+# dpkg-deb, binutils (strip, objdump; aarch64-linux-gnu-* for arm64) and, at install
+# time, adduser.
 #
-# Layout: /usr/bin/edgewatt, /lib/systemd/system/edgewatt.service, /etc/edgewatt/edgewatt.toml
-# (conffile, all defaults commented out), /usr/share/edgewatt/plans/*.toml (examples; their
-# model paths are relative to the plan file, so copy and edit them), /usr/share/doc/edgewatt.
-# Maintainer scripts: packaging/deb/{postinst,prerm,postrm}. Depends is computed from the
-# binary's NEEDED libraries and the highest symbol versions it uses (see shlib_depends).
+# Layout: /usr/bin/edgewatt; /usr/lib/edgewatt/: llama.cpp's shared libraries (named by
+# their sonames) and every ggml CPU backend of packaging/cpu-variants.txt
+# (libggml-cpu-<variant>.so; checked present, and on arm64 checked for `sdot` where
+# dotprod is meant to be and none in the baseline); the binary finds them through its
+# run path ($ORIGIN/../lib/edgewatt). /lib/systemd/system/edgewatt.service,
+# /etc/edgewatt/edgewatt.toml (conffile, all defaults commented out),
+# /usr/share/edgewatt/plans/*.toml (examples; their model paths are relative to the plan
+# file, so copy and edit them), /usr/share/doc/edgewatt. Maintainer scripts:
+# packaging/deb/{postinst,prerm,postrm}. Depends is computed from the NEEDED libraries
+# of the binary and the libraries and the highest symbol versions they use (see
+# shlib_depends).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
+. scripts/lib/backends.sh
 die() { echo "build-deb: $*" >&2; exit 1; }
 
 arch=arm64
@@ -25,7 +36,7 @@ while [ $# -gt 0 ]; do
     --arch) arch=${2:?--arch needs arm64 or amd64}; shift 2 ;;
     --binary) bin=${2:?--binary needs a path}; shift 2 ;;
     --out) out=${2:?--out needs a directory}; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
@@ -53,17 +64,44 @@ fi
 version=$(awk -F'"' '/^\[/ { pkg = ($0 == "[package]") } pkg && /^version *=/ { print $2; exit }' Cargo.toml)
 [ -n "$version" ] || die "no [package] version in Cargo.toml"
 
-# Highest version NAME_x.y… among the binary's dynamic symbols.
+libdir=$(dirname "$bin")
+echo "build-deb: CPU backends in $libdir:"
+check_backends "$libdir" "$arch" "${tool}objdump" \
+  || die "$libdir does not hold every CPU backend the binary needs (see above); rebuild"
+needed() { "${tool}objdump" -p "$1" | awk '$1 == "NEEDED" { print $2 }'; }
+# The llama.cpp libraries: the binary's NEEDED sonames found beside it, and theirs.
+private=()
+queue=($(needed "$bin"))
+while [ ${#queue[@]} -gt 0 ]; do
+  lib=${queue[0]}
+  queue=("${queue[@]:1}")
+  if [ -e "$libdir/$lib" ] && [[ " ${private[*]-} " != *" $lib "* ]]; then
+    private+=("$lib")
+    queue+=($(needed "$libdir/$lib"))
+  fi
+done
+[ ${#private[@]} -gt 0 ] || die "$bin needs no library from $libdir: not a llama build?"
+# What is shipped and linked against the system: the binary, its libraries, the backends.
+elves=("$bin")
+for lib in "${private[@]}"; do elves+=("$libdir/$lib"); done
+while read -r variant _; do
+  elves+=("$libdir/libggml-cpu-$variant.so")
+done < <(cpu_variants "$arch")
+
+# Highest version NAME_x.y… among the dynamic symbols of everything shipped.
 max_symver() {
-  "${tool}objdump" -T "$bin" | grep -oE "(^|[^A-Z])$1[0-9.]+" | sed -E "s/^.*$1//" | sort -uV | tail -n 1
+  local f
+  for f in "${elves[@]}"; do "${tool}objdump" -T "$f"; done \
+    | grep -oE "(^|[^A-Z])$1[0-9.]+" | sed -E "s/^.*$1//" | sort -uV | tail -n 1
 }
 # One Depends entry per NEEDED library, as dpkg-shlibdeps would give on the target (the
 # test checks the two agree on amd64): libc6 from the highest GLIBC_ symbol version,
 # libstdc++6 from the GCC release that introduced the highest GLIBCXX_3.4.N, libgcc-s1 from
 # the highest GCC_ version. libgomp1 (only with llama-cpp-sys-2's `openmp` feature) unversioned.
 shlib_depends() {
-  local lib v n
-  for lib in $("${tool}objdump" -p "$bin" | awk '$1 == "NEEDED" { print $2 }'); do
+  local lib v n f
+  for lib in $(for f in "${elves[@]}"; do needed "$f"; done | sort -u); do
+    [[ " ${private[*]} " == *" $lib "* ]] && continue
     case "$lib" in
       libc.so.6|libm.so.6|libpthread.so.0|libdl.so.2|librt.so.1|ld-linux*)
         v=$(max_symver GLIBC_); echo "libc6 (>= ${v:?no GLIBC_ symbol versions})" ;;
@@ -82,14 +120,6 @@ shlib_depends() {
   done | sort -u | paste -sd, | sed 's/,/, /g'
 }
 shlibs=$(shlib_depends)
-# A binary from cross/build-aarch64.sh (default) has ggml's dotprod kernels: say so, since
-# inference then dies with SIGILL on CPUs without dotprod (Pi 3 and 4, Cortex-A53/A72).
-cpu_note=""
-sdot=0
-if [ "$arch" = arm64 ]; then sdot=$("${tool}objdump" -d "$bin" | grep -c $'\tsdot\t' || true); fi
-if [ "$sdot" -gt 0 ]; then
-  cpu_note=$' .\n Built for the Raspberry Pi 5 (armv8.2-a with dotprod): inference needs a CPU\n with dotprod. For a Pi 3 or 4, package a build of\n cross/build-aarch64.sh --generic.'
-fi
 
 name="edgewatt_${version}_${arch}"
 stage="$out/$name"
@@ -97,6 +127,12 @@ rm -rf "$stage"
 mkdir -p "$stage/DEBIAN"
 install -D -m 0755 "$bin" "$stage/usr/bin/edgewatt"
 "${tool}strip" --remove-section=.comment --remove-section=.note "$stage/usr/bin/edgewatt"
+install -d "$stage/usr/lib/edgewatt"
+for f in "${elves[@]:1}"; do
+  dest="$stage/usr/lib/edgewatt/$(basename "$f")"
+  install -m 0644 "$f" "$dest"
+  "${tool}strip" --strip-unneeded --remove-section=.comment "$dest"
+done
 install -D -m 0644 systemd/edgewatt.service "$stage/lib/systemd/system/edgewatt.service"
 install -D -m 0644 packaging/edgewatt.toml "$stage/etc/edgewatt/edgewatt.toml"
 install -d "$stage/usr/share/edgewatt/plans"
@@ -132,7 +168,10 @@ Description: measures what local LLM/VLM inference costs on a Raspberry Pi 5
  .
  The edgewatt service runs as the system user edgewatt and logs to
  /var/lib/edgewatt; its configuration is /etc/edgewatt/edgewatt.toml.
-${cpu_note}
+ .
+ llama.cpp's CPU kernels come in $(cpu_variants "$arch" | wc -l) builds, one per CPU generation
+ (/usr/lib/edgewatt/libggml-cpu-*.so); the best for the CPU is loaded at
+ run time.
 EOF
 sed -i '/^$/d' "$stage/DEBIAN/control"
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$out/$name.deb" >/dev/null

@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 ensure_system
 ensure_rust
 if [ -x scripts/fetch-model.sh ]; then scripts/fetch-model.sh; fi
-cargo test --locked "$@"
+# The dev profile, as clippy: `cargo test` alone uses the test profile, whose build-script
+# units differ, and would build llama.cpp's CPU variants a second time.
+cargo test --locked --profile dev "$@"

@@ -1,14 +1,27 @@
 //! scripts/build-deb.sh on this test's own binary: the .deb's file list, owners, modes,
-//! control fields, conffile and maintainer scripts, read back with dpkg-deb. Nothing is
-//! installed. Skipped (with the reason printed) where dpkg-deb or binutils are missing or
-//! the host is not amd64.
+//! control fields, conffile and maintainer scripts, read back with dpkg-deb; and the
+//! packaged binary, unpacked, finding its libraries and CPU backends in /usr/lib/edgewatt.
+//! Nothing is installed. Skipped (with the reason printed) where dpkg-deb or binutils are
+//! missing or the host is not amd64.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use edgewatt::llama::backend::built_variants;
+use edgewatt::llama::backend::file_name;
+
 use crate::common::edgewatt;
 use crate::common::succeeded;
+
+/// llama.cpp's libraries the binary needs, by soname (build-deb.sh finds them from its
+/// NEEDED entries).
+const PRIVATE_LIBS: [&str; 4] = [
+    "libggml-base.so.0",
+    "libggml.so.0",
+    "libllama.so.0",
+    "libmtmd.so.0",
+];
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -87,6 +100,7 @@ fn deb_has_the_layout_control_fields_and_scripts() {
         assert_eq!(cols[1], "root/root", "{line}");
         if cols[0].starts_with('-') {
             let path = cols[5].trim_start_matches("./").to_string();
+            // Shared libraries are not executable (Debian policy 10.2).
             let mode = if path == "usr/bin/edgewatt" {
                 "-rwxr-xr-x"
             } else {
@@ -106,6 +120,12 @@ fn deb_has_the_layout_control_fields_and_scripts() {
     ]
     .map(String::from)
     .into();
+    for lib in PRIVATE_LIBS {
+        want.insert(format!("usr/lib/edgewatt/{lib}"));
+    }
+    for v in built_variants() {
+        want.insert(format!("usr/lib/edgewatt/{}", file_name(v)));
+    }
     for (sub, dest) in [
         ("plans", "usr/share/edgewatt/plans"),
         ("docs", "usr/share/doc/edgewatt"),
@@ -127,13 +147,25 @@ fn deb_has_the_layout_control_fields_and_scripts() {
     let depends = field(&control, "Depends").unwrap();
     assert!(depends.starts_with("libc6 (>= 2."), "{depends}");
     assert!(depends.ends_with(", adduser"), "{depends}");
+    // What build-deb.sh ships beside the binary: llama.cpp's libraries and the backends,
+    // whose own dependency information dpkg-shlibdeps has none of.
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_edgewatt")).parent().unwrap();
+    let mut elves = vec![env!("CARGO_BIN_EXE_edgewatt").to_owned()];
+    for name in PRIVATE_LIBS
+        .iter()
+        .map(|l| (*l).to_owned())
+        .chain(built_variants().iter().map(|v| file_name(v)))
+    {
+        elves.push(bin_dir.join(name).display().to_string());
+    }
     let shlibdeps = Command::new("sh")
         .current_dir(dir.path())
         .arg("-c")
         .arg(format!(
             "mkdir -p debian && printf 'Source: e\\n\\nPackage: e\\nArchitecture: any\\n' \
-             > debian/control && dpkg-shlibdeps -O {} 2>/dev/null",
-            env!("CARGO_BIN_EXE_edgewatt")
+             > debian/control && dpkg-shlibdeps -O -l{} --ignore-missing-info {} 2>/dev/null",
+            bin_dir.display(),
+            elves.join(" ")
         ))
         .output()
         .unwrap();
@@ -195,5 +227,47 @@ fn deb_has_the_layout_control_fields_and_scripts() {
     assert_eq!(
         show(&dir.path().join("shipped.toml")),
         show(Path::new("/dev/null"))
+    );
+}
+
+#[test]
+fn the_unpacked_binary_finds_its_libraries_and_backends_in_usr_lib_edgewatt() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("SKIPPED the_unpacked_binary_finds_its_libraries_and_backends: {reason}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let deb = build_deb(dir.path());
+    let root = dir.path().join("root");
+    succeeded(
+        Command::new("dpkg-deb")
+            .arg("--extract")
+            .arg(&deb)
+            .arg(&root)
+            .output()
+            .unwrap(),
+    );
+    // As installed: nothing beside /usr/bin/edgewatt, no LD_LIBRARY_PATH (cargo sets one).
+    let out = stdout(
+        Command::new(root.join("usr/bin/edgewatt"))
+            .env_remove("LD_LIBRARY_PATH")
+            .env_remove("EDGEWATT_BACKEND_DIR")
+            .args(["sensors", "--seconds", "0", "--vcio", "/nonexistent/vcio"])
+            .args(["--vcgencmd", "/nonexistent/vcgencmd"])
+            .args(["--powercap-root", "/nonexistent/powercap"]),
+    );
+    let line = out.lines().next().unwrap();
+    let lib_dir = std::fs::canonicalize(root.join("usr/lib/edgewatt")).unwrap();
+    let variant = line
+        .strip_prefix("llama   present  CPU backend ")
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(built_variants().contains(&variant), "{line}");
+    assert!(
+        line.ends_with(&format!(
+            ") from {}",
+            lib_dir.join(file_name(variant)).display()
+        )),
+        "{line}"
     );
 }

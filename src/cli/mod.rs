@@ -52,7 +52,7 @@ pub enum Command {
     /// Summarise each segment: span, record counts, gaps, late ticks, what was skipped.
     #[command(after_help = DAMAGE_EXIT_HELP)]
     Inspect(inspect::InspectArgs),
-    /// Detect power sources and show live V, A, W.
+    /// Show the llama.cpp CPU backend loaded here; detect power sources and show live V, A, W.
     #[command(long_about = crate::power::registry::sensors_help())]
     Sensors(sensors::SensorsArgs),
     /// Check or print the configuration.

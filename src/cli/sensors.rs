@@ -1,4 +1,5 @@
-//! `edgewatt sensors`: which power sources this machine has, and their live readings.
+//! `edgewatt sensors`: which power sources this machine has, and their live readings;
+//! and which ggml CPU kernels a llama.cpp worker loads here.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -124,6 +125,18 @@ pub fn detect_into(
     Ok(present)
 }
 
+/// The CPU backend line: a worker started as the daemon starts it, asked what it loaded.
+#[cfg(feature = "llama")]
+fn cpu_backend_line() -> anyhow::Result<String> {
+    use anyhow::Context;
+    let exe = std::env::current_exe().context("locating this binary")?;
+    let mut sup = crate::llama::Supervisor::new(exe);
+    Ok(match sup.probe(Duration::from_secs(60)) {
+        Ok(b) => format!("{:<7} present  CPU backend {b}", "llama"),
+        Err(e) => format!("{:<7} absent   {e}", "llama"),
+    })
+}
+
 /// Runs `edgewatt sensors` with the configuration `--config` names (or the default file).
 pub fn run(cli: &super::Cli, args: &SensorsArgs) -> anyhow::Result<()> {
     let cfg = args.power_config(&super::load_config(cli)?.power);
@@ -131,6 +144,8 @@ pub fn run(cli: &super::Cli, args: &SensorsArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e} (from a flag of `edgewatt sensors`)"))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    #[cfg(feature = "llama")]
+    writeln!(out, "{}", cpu_backend_line()?)?;
     let present = detect_into(&cfg, &mut out)?;
     if present.is_empty() || args.seconds == 0 {
         return Ok(());

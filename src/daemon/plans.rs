@@ -136,7 +136,7 @@ impl Plans {
                         self.schedule.finished(i);
                     }
                 }
-                WorkMsg::Worker(_) | WorkMsg::Run { .. } => {}
+                WorkMsg::CpuBackend(_) | WorkMsg::Worker(_) | WorkMsg::Run { .. } => {}
             }
         }
         msgs

@@ -80,9 +80,10 @@ impl Daemon {
             eprintln!("{}", super::runs::progress_line(&run, index, total));
         }
         log::info!(
-            "run {} ({}) ended: {:?}",
+            "run {} ({}) on CPU backend {} ended: {:?}",
             run.run_id,
             run.label,
+            run.cpu_backend.as_deref().unwrap_or("-"),
             run.outcome
         );
         self.records.push(Record::Run(Box::new(run)));
@@ -91,6 +92,20 @@ impl Daemon {
     /// Acts on what the workload thread reported.
     pub(super) fn work(&mut self, msg: WorkMsg) {
         match msg {
+            WorkMsg::CpuBackend(Ok(b)) => {
+                log::info!("llama.cpp CPU backend: {b}");
+                self.event(EventKind::CpuBackend {
+                    variant: b.variant,
+                    library: b.path.display().to_string(),
+                    features: b.features,
+                });
+            }
+            WorkMsg::CpuBackend(Err(e)) => {
+                log::error!("no llama.cpp CPU backend, runs will fail: {e}");
+                self.event(EventKind::CpuBackendError {
+                    message: e.to_string(),
+                });
+            }
             WorkMsg::Worker(pid) => self.track_worker(pid),
             WorkMsg::Run {
                 run,

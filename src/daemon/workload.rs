@@ -23,17 +23,22 @@ use super::PlanHook;
 use crate::llama::job_for;
 use crate::llama::wait_for_cooldown_with;
 use crate::llama::CooldownWait;
+use crate::llama::CpuBackend;
 use crate::llama::CpuStat;
 use crate::llama::Supervisor;
 use crate::llama::COOLDOWN_WINDOW;
 use crate::plan::Plan;
 use crate::record::Run;
+use crate::record::RunError;
 use crate::sampler::Probe;
 use crate::sampler::Roots;
 
 /// What the workload thread tells the daemon.
 #[derive(Debug)]
 pub(super) enum WorkMsg {
+    /// When the thread starts, before any plan: the CPU kernels a worker loads on this
+    /// machine, or why it cannot start.
+    CpuBackend(Result<CpuBackend, RunError>),
     /// The worker process now running jobs (`None`: no worker any more).
     Worker(Option<u32>),
     /// A run ended (ok or failed); `index` of `total` in its plan's schedule; the
@@ -57,6 +62,9 @@ pub(super) enum WorkMsg {
 /// Before a plan's first run the worker thread waits this long, doing nothing, so the
 /// idle baseline of the plan's runs is measured just before them, µs.
 pub(super) const IDLE_LEAD_IN_US: u64 = 3_000_000;
+
+/// Time for the start-up probe's worker to load its CPU backend and say so.
+const PROBE_LIMIT: Duration = Duration::from_secs(60);
 
 /// What the workload thread is started with (again, after it died).
 #[derive(Clone)]
@@ -91,6 +99,8 @@ impl Workloads {
             .spawn(move || {
                 let mut sup = Supervisor::new(env.exe.clone());
                 sup.set_on_spawn(on_spawn(tx.clone(), Arc::clone(&w), Arc::clone(&s)));
+                let _ = tx.send(WorkMsg::CpuBackend(sup.probe(PROBE_LIMIT)));
+                sup.shutdown();
                 for plan in plans_rx {
                     if let Some(hook) = &env.on_plan_start {
                         hook(&plan);
@@ -267,6 +277,9 @@ fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
         if sup.worker_pid().is_none() && worker_pid.swap(0, Ordering::SeqCst) != 0 {
             let _ = tx.send(WorkMsg::Worker(None));
         }
+        // The variant of the worker that ran it: runs on different kernels are not
+        // comparable.
+        run.cpu_backend = sup.cpu_backend().map(|b| b.variant.clone());
         let _ = tx.send(WorkMsg::Run {
             run: Box::new(run),
             index: run_index,

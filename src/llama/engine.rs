@@ -13,6 +13,8 @@ use llama_cpp_2::mtmd::MtmdContext;
 use llama_cpp_2::mtmd::MtmdContextParams;
 use llama_cpp_2::token::LlamaToken;
 
+use super::backend;
+use super::backend::CpuBackend;
 use super::job::Job;
 use super::logs;
 use crate::gguf::GgufFile;
@@ -96,22 +98,31 @@ pub(super) struct Engine {
     proj: Option<LoadedProj>,
     model: Option<LoadedModel>,
     pub(super) backend: LlamaBackend,
+    /// The ggml CPU kernels loaded for this CPU.
+    pub(super) cpu: CpuBackend,
     pub(super) identities: IdentityCache,
     /// Tokenized corpus: (model path, corpus path, tokens).
     pub(super) corpus: Option<(PathBuf, Option<PathBuf>, Vec<LlamaToken>)>,
 }
 
 impl Engine {
+    /// Loads the CPU backend (first: `LlamaBackend::init` would otherwise search for one
+    /// itself), then initialises llama.cpp.
     pub(super) fn new() -> Result<Self, RunError> {
+        logs::install();
+        let cpu = backend::load().map_err(|e| RunError::Inference {
+            stage: "CPU backend loading".into(),
+            message: e.to_string(),
+        })?;
         let backend = LlamaBackend::init().map_err(|e| RunError::Inference {
             stage: "backend init".into(),
             message: e.to_string(),
         })?;
-        logs::install();
         Ok(Self {
             proj: None,
             model: None,
             backend,
+            cpu,
             identities: IdentityCache::default(),
             corpus: None,
         })

@@ -11,8 +11,10 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde::Serialize;
 
+use super::backend::CpuBackend;
 use crate::record::PhaseMark;
 use crate::record::Run;
+use crate::record::RunError;
 use crate::record::RunSettings;
 
 /// Largest frame accepted (a Run with a long output text is a few kB).
@@ -159,8 +161,10 @@ pub enum Request {
 /// Worker → supervisor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {
-    /// The worker is up and waits for jobs.
-    Ready { pid: u32 },
+    /// The worker is up, with the CPU kernels it loaded, and waits for jobs.
+    Ready { pid: u32, cpu_backend: CpuBackend },
+    /// The worker cannot run jobs (no usable CPU backend); it exits after saying so.
+    Unusable(RunError),
     /// A phase of the current run began (sent as it happens).
     Phase(PhaseMark),
     /// The run ended, well or not.

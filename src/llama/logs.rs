@@ -69,7 +69,7 @@ unsafe extern "C" fn on_log(level: u32, text: *const c_char, _user: *mut c_void)
     }
 }
 
-/// Routes llama.cpp, ggml and mtmd logs to [`on_log`]. Call once, after backend init.
+/// Routes llama.cpp, ggml and mtmd logs to [`on_log`]. Call once, before loading anything.
 pub fn install() {
     // SAFETY: the callback is a plain function valid for the whole process; the user
     // pointer is unused.

@@ -2,7 +2,8 @@
 //!
 //! - [`Supervisor`] (daemon side) spawns `edgewatt worker`, sends [`Job`]s as framed
 //!   messages, enforces a time limit and turns a crash into a failed [`Run`].
-//! - [`worker_main`] (child side) loads models through `llama-cpp-2` (+ `mtmd` for
+//! - [`worker_main`] (child side) loads the ggml CPU kernels that fit the CPU
+//!   ([`CpuBackend`], `backend`), loads models through `llama-cpp-2` (+ `mtmd` for
 //!   vision projectors), builds prompts of an exact token count from a corpus, generates
 //!   greedily, and reports measurements and phase marks on CLOCK_MONOTONIC.
 //!
@@ -11,6 +12,7 @@
 //!
 //! [`Run`]: crate::record::Run
 
+pub mod backend;
 mod bench;
 mod cooldown;
 mod engine;
@@ -24,6 +26,7 @@ mod supervisor;
 mod tests;
 mod worker;
 
+pub use backend::CpuBackend;
 pub use bench::job_for;
 pub use cooldown::wait_for_cooldown;
 pub use cooldown::wait_for_cooldown_with;

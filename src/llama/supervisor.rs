@@ -17,6 +17,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use std::time::Instant;
 
+use super::backend::CpuBackend;
 use super::job::read_frame;
 use super::job::write_frame;
 use super::job::FrameError;
@@ -55,6 +56,9 @@ pub type OnSpawn = Box<dyn FnMut(u32) + Send>;
 pub struct Supervisor {
     exe: PathBuf,
     worker: Option<Worker>,
+    /// The CPU backend of the last worker that started (kept after it ends, so a failed
+    /// run can still say which kernels it ran on).
+    cpu_backend: Option<CpuBackend>,
     next_run_id: u64,
     on_spawn: Option<OnSpawn>,
 }
@@ -66,6 +70,7 @@ impl Supervisor {
         Self {
             exe: exe.into(),
             worker: None,
+            cpu_backend: None,
             next_run_id: 1,
             on_spawn: None,
         }
@@ -75,6 +80,28 @@ impl Supervisor {
     /// loads anything), so the daemon samples it from its first moment.
     pub fn set_on_spawn(&mut self, f: OnSpawn) {
         self.on_spawn = Some(f);
+    }
+
+    /// The ggml CPU kernels of the worker that ran the last run (or was last started):
+    /// `None` before any worker started, or when the last one could not start.
+    #[must_use]
+    pub fn cpu_backend(&self) -> Option<&CpuBackend> {
+        self.cpu_backend.as_ref()
+    }
+
+    /// Starts the worker unless one runs, within `limit`, and returns the CPU backend it
+    /// loaded. The worker stays up for the next run.
+    pub fn probe(&mut self, limit: Duration) -> Result<CpuBackend, RunError> {
+        if self.worker.is_none() {
+            let w = self
+                .spawn(Instant::now() + limit, limit)
+                .map_err(|(e, _)| e)?;
+            self.worker = Some(w);
+        }
+        Ok(self
+            .cpu_backend
+            .clone()
+            .expect("a started worker reported its backend"))
     }
 
     /// Pid of the live worker, for the sampler to track apart from the daemon.
@@ -141,6 +168,10 @@ impl Supervisor {
                     on_phase(pid, m);
                 }
                 Ok(Ok(Reply::Ready { .. })) => {}
+                Ok(Ok(Reply::Unusable(e))) => {
+                    kill_and_reap(&mut w.child);
+                    return Err((e, pid));
+                }
                 Ok(Err(FrameError::Closed | FrameError::Io(_)))
                 | Err(mpsc::RecvTimeoutError::Disconnected) => return Err((died(w), pid)),
                 Ok(Err(e)) => {
@@ -160,6 +191,7 @@ impl Supervisor {
     /// Starts a worker and waits for its Ready; on failure, the error and the pid of the
     /// worker (0 if none started), killed and reaped.
     fn spawn(&mut self, deadline: Instant, limit: Duration) -> Result<Worker, (RunError, u32)> {
+        self.cpu_backend = None;
         let protocol = |message: String| RunError::Protocol { message };
         let mut cmd = Command::new(&self.exe);
         worker_safeguards(&mut cmd);
@@ -220,7 +252,14 @@ impl Supervisor {
         };
         let left = deadline.saturating_duration_since(Instant::now());
         let error = match w.replies.recv_timeout(left) {
-            Ok(Ok(Reply::Ready { .. })) => return Ok(w),
+            Ok(Ok(Reply::Ready { cpu_backend, .. })) => {
+                self.cpu_backend = Some(cpu_backend);
+                return Ok(w);
+            }
+            Ok(Ok(Reply::Unusable(e))) => {
+                kill_and_reap(&mut w.child);
+                e
+            }
             Ok(Ok(other)) => {
                 kill_and_reap(&mut w.child);
                 protocol(format!("worker said {other:?} before Ready"))

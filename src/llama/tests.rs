@@ -13,20 +13,25 @@ use crate::record::RunPhase;
 #[test]
 fn frames_are_a_length_then_json_and_read_back_in_order() {
     let mut buf = Vec::new();
-    write_frame(&mut buf, &Reply::Ready { pid: 7 }).unwrap();
+    let ready = Reply::Ready {
+        pid: 7,
+        cpu_backend: CpuBackend {
+            variant: "armv8.2_2".into(),
+            path: "/usr/lib/edgewatt/libggml-cpu-armv8.2_2.so".into(),
+            features: vec!["DOTPROD".into(), "SVE_CNT=16".into()],
+        },
+    };
+    write_frame(&mut buf, &ready).unwrap();
     let mark = PhaseMark {
         phase: RunPhase::Decode,
         mono_us: 99,
     };
     write_frame(&mut buf, &Reply::Phase(mark)).unwrap();
-    let body = br#"{"Ready":{"pid":7}}"#;
+    let body = br#"{"Ready":{"pid":7,"cpu_backend":{"variant":"armv8.2_2","path":"/usr/lib/edgewatt/libggml-cpu-armv8.2_2.so","features":["DOTPROD","SVE_CNT=16"]}}}"#;
     assert_eq!(&buf[..4], &(body.len() as u32).to_le_bytes());
     assert_eq!(&buf[4..4 + body.len()], body);
     let mut r = Cursor::new(buf);
-    assert_eq!(
-        read_frame::<Reply>(&mut r).unwrap(),
-        Reply::Ready { pid: 7 }
-    );
+    assert_eq!(read_frame::<Reply>(&mut r).unwrap(), ready);
     assert_eq!(read_frame::<Reply>(&mut r).unwrap(), Reply::Phase(mark));
     assert!(matches!(
         read_frame::<Reply>(&mut r),

@@ -34,11 +34,13 @@ pub fn worker_main() -> ExitCode {
         Ok(e) => e,
         Err(e) => {
             eprintln!("edgewatt worker: {e}");
+            let _ = write_frame(&mut out, &Reply::Unusable(e));
             return ExitCode::from(2);
         }
     };
     let ready = Reply::Ready {
         pid: std::process::id(),
+        cpu_backend: engine.cpu.clone(),
     };
     if let Err(e) = write_frame(&mut out, &ready) {
         eprintln!("edgewatt worker: cannot reply: {e}");

@@ -121,6 +121,18 @@ pub enum EventKind {
         message: String,
         restart_after_ms: Option<u64>,
     },
+    /// The ggml CPU kernels llama.cpp workers load on this machine, probed at start:
+    /// the `variant` chosen for the CPU (`armv8.2_2`: dotprod + fp16; `armv8.0_1`: the
+    /// baseline), the `library` loaded, and the CPU `features` its kernels use. Runs on
+    /// different variants are not comparable.
+    CpuBackend {
+        variant: String,
+        library: String,
+        features: Vec<String>,
+    },
+    /// No worker could load a CPU backend at start (missing or damaged libraries, named
+    /// in `message`); runs fail until that is fixed.
+    CpuBackendError { message: String },
 }
 
 impl EventKind {
@@ -153,6 +165,8 @@ impl EventKind {
             Self::Reloaded { .. } => "reloaded",
             Self::ReloadRefused { .. } => "reload_refused",
             Self::ThreadDied { .. } => "thread_died",
+            Self::CpuBackend { .. } => "cpu_backend",
+            Self::CpuBackendError { .. } => "cpu_backend_error",
         }
     }
 }

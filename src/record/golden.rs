@@ -110,7 +110,8 @@ fn sampling_events() -> Vec<EventKind> {
     ]
 }
 
-/// Event kinds 13 on: power sources, plans, cooldowns, the schedule, reloads, threads.
+/// Event kinds 13 on: power sources, plans, cooldowns, the schedule, reloads, threads,
+/// the CPU backend.
 fn power_and_plan_events() -> Vec<EventKind> {
     vec![
         EventKind::PowerFault {
@@ -177,6 +178,12 @@ fn power_and_plan_events() -> Vec<EventKind> {
             message: s("m"),
             restart_after_ms: Some(1000),
         },
+        EventKind::CpuBackend {
+            variant: s("armv8.2_2"),
+            library: s("/l.so"),
+            features: vec![s("DOTPROD")],
+        },
+        EventKind::CpuBackendError { message: s("x") },
     ]
 }
 
@@ -289,7 +296,7 @@ fn run_v1_bytes_read_as_runs_with_the_v2_fields_unknown() {
 
 /// Payload of each record of [`table`], in order: (what, hex).
 #[rustfmt::skip]
-const GOLDEN: [(&str, &str); 37] = [
+const GOLDEN: [(&str, &str); 39] = [
     ("event start", "01c0843d0005302e312e30ac06a08d06"),
     ("event stop", "01c0843d01075349475445524d"),
     ("event config", "01c0843d020661203d20310a"),
@@ -316,6 +323,8 @@ const GOLDEN: [(&str, &str); 37] = [
     ("event reloaded", "01c0843d160105706c616e73010161"),
     ("event reload_refused", "01c0843d17016d"),
     ("event thread_died", "01c0843d180174016d01e807"),
+    ("event cpu_backend", "01c0843d190961726d76382e325f32052f6c2e736f0107444f5450524f44"),
+    ("event cpu_backend_error", "01c0843d1a0178"),
     ("seal rotated", "0200ac021105"),
     ("seal shutdown", "0201ac021105"),
     ("seal recovered", "0202ac021105"),

@@ -88,6 +88,23 @@ fn the_daemon_runs_a_scheduled_plan_and_logs_each_run_with_its_energy() {
         .unwrap()
         .contains("repetitons"));
 
+    // The CPU kernels a worker loads here, probed and logged once at start.
+    let backends: Vec<&Value> = records
+        .iter()
+        .filter(|e| e["event"] == "cpu_backend")
+        .collect();
+    assert_eq!(backends.len(), 1);
+    let variant = backends[0]["variant"].as_str().unwrap();
+    assert!(
+        edgewatt::llama::backend::built_variants().contains(&variant),
+        "{}",
+        backends[0]
+    );
+    assert!(backends[0]["library"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/libggml-cpu-{variant}.so")));
+
     let runs = of(&records, "run");
     assert_eq!(runs.len(), 4, "2 prompt lengths × 2 repetitions, at start");
     let start = records

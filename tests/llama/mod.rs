@@ -1,6 +1,7 @@
 //! Real inference through the supervised worker, on tiny generated models (issue 3).
 //! Assertions are on structure (token counts, image tokens, phase order), never on text.
 
+mod backend;
 mod bad_input;
 mod daemon;
 mod oom;
