@@ -10,6 +10,7 @@ use super::models;
 use crate::common::dump;
 use crate::common::edgewatt;
 use crate::common::run_config;
+use crate::common::write_flat_4w_trace;
 
 /// A plan of 2 prompt lengths × 2 repetitions on the tiny generated model; `extra` is
 /// TOML put before the workload (e.g. a `[cooldown]`).
@@ -27,21 +28,12 @@ fn write_plan(dir: &Path, extra: &str) -> std::path::PathBuf {
     path
 }
 
-/// A flat 4 W replay trace of 60 s at 100 Hz, so every run gets a measured energy.
-fn write_trace(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("trace.csv");
-    let text: String = (0..6000)
-        .map(|i| format!("{},5000000,800000,4000000\n", i * 10_000))
-        .collect();
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn config(dir: &Path, plans: &[&Path]) -> std::path::PathBuf {
     config_with(dir, plans, "")
 }
 
-/// `sampler` is more TOML for the `[sampler]` table.
+/// `sampler` is more TOML for the `[sampler]` table. Power is replayed from a flat 4 W
+/// trace, so every run gets a measured energy.
 fn config_with(dir: &Path, plans: &[&Path], sampler: &str) -> std::path::PathBuf {
     let path = dir.join("edgewatt.toml");
     let list: Vec<String> = plans
@@ -55,7 +47,7 @@ fn config_with(dir: &Path, plans: &[&Path], sampler: &str) -> std::path::PathBuf
              fsync_interval_ms = 200\n[power]\nsource = \"replay\"\n[power.replay]\npath = \"{}\"\n",
             dir.join("state").display(),
             list.join(", "),
-            write_trace(dir).display()
+            write_flat_4w_trace(dir).display()
         ),
     )
     .unwrap();
