@@ -19,6 +19,7 @@ use edgewatt::record::Frame;
 use edgewatt::record::Record;
 use edgewatt::record::SampleBlockBuilder;
 use edgewatt::record::SampleDecoder;
+use edgewatt::record::SampleLayout;
 use edgewatt::sampler::Sample;
 use edgewatt::store::scan_frames;
 use edgewatt::store::FrameEncoder;
@@ -133,7 +134,13 @@ fn report(samples: &[Sample], encoded: &[u8]) {
         "csv / edgewatt size ratio: {:.1}",
         csv_per_sample / per_sample
     );
+    by_block_size(samples, &layout);
+    speed(samples, encoded, frames);
+}
 
+/// Bytes per sample by block size (with and without tracked processes) and by key block
+/// interval.
+fn by_block_size(samples: &[Sample], layout: &SampleLayout) {
     let mut builder = SampleBlockBuilder::with_key_every(layout.clone(), BLOCK_TABLE_KEY_EVERY);
     let mut enc = FrameEncoder::new();
     let mut no_procs = layout.clone();
@@ -164,6 +171,13 @@ fn report(samples: &[Sample], encoded: &[u8]) {
             n / samples.len() as f64
         );
     }
+}
+
+/// Encode and decode speed, over a few rounds.
+fn speed(samples: &[Sample], encoded: &[u8], frames: usize) {
+    let mut builder =
+        SampleBlockBuilder::with_key_every(synth::pi5_layout(), BLOCK_TABLE_KEY_EVERY);
+    let mut enc = FrameEncoder::new();
     let rounds = 5;
     let t = Instant::now();
     for _ in 0..rounds {

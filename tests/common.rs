@@ -130,6 +130,17 @@ pub fn fast_config(dir: &Path, fsync_interval_ms: u64) -> std::path::PathBuf {
     path
 }
 
+/// A flat 4 W power trace for the `replay` source (5 V, 0.8 A, 4 W), 60 s at 100 Hz,
+/// written to `dir/trace.csv`; returns its path.
+pub fn write_flat_4w_trace(dir: &Path) -> PathBuf {
+    let path = dir.join("trace.csv");
+    let text: String = (0..6000)
+        .map(|i| format!("{},5000000,800000,4000000\n", i * 10_000))
+        .collect();
+    std::fs::write(&path, text).expect("write trace");
+    path
+}
+
 /// Ticks the daemon skipped because it was starved of CPU (`sampler_late` events' `missed`).
 pub fn missed_ticks(records: &[Value]) -> u64 {
     records

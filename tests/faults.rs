@@ -1,8 +1,19 @@
 //! Faults the daemon and the readers meet on a real machine: a stalled process, a segment
 //! damaged in the middle.
 
+use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use edgewatt::clock::Anchor;
+use edgewatt::config::StoreConfig;
+use edgewatt::record::Event;
+use edgewatt::record::EventKind;
+use edgewatt::record::Record;
+use edgewatt::record::SampleBlockBuilder;
+use edgewatt::record::SealReason;
+use edgewatt::store::SegmentIdent;
+use edgewatt::store::Writer;
 use serde_json::Value;
 
 use crate::common::dump;
@@ -116,45 +127,10 @@ fn a_segment_damaged_in_the_middle_keeps_every_other_record() {
 /// and says the header is damaged.
 #[test]
 fn a_damaged_header_loses_only_device_boot_and_wall_times() {
-    use edgewatt::clock::Anchor;
-    use edgewatt::config::StoreConfig;
-    use edgewatt::record::Event;
-    use edgewatt::record::EventKind;
-    use edgewatt::record::Record;
-    use edgewatt::record::SampleBlockBuilder;
-    use edgewatt::record::SealReason;
-    use edgewatt::store::SegmentIdent;
-    use edgewatt::store::Writer;
-
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     std::fs::create_dir(&state).unwrap();
-    let ident = SegmentIdent::new("dev-1".into(), "boot-a".into());
-    let anchor = Anchor {
-        mono_us: 1_000_000,
-        wall_unix_us: 1_700_000_000_000_000,
-    };
-    let (mut w, _) =
-        Writer::open(StoreConfig::default().options(state.clone()), ident, anchor).unwrap();
-    let layout = edgewatt::synth::pi5_layout();
-    let mut block = SampleBlockBuilder::new(layout.clone());
-    for s in edgewatt::synth::trace(&layout, 20, 3) {
-        block.push(&s).unwrap();
-    }
-    let event = |mono_us, kind| Record::Event(Event { mono_us, kind });
-    w.append(&Record::Samples(block.finish().unwrap())).unwrap();
-    let stop = || EventKind::Stop {
-        reason: "test".into(),
-    };
-    w.append(&event(2_000_000, stop())).unwrap();
-    let step = EventKind::ClockStep {
-        old_offset_us: 1_699_999_999_000_000,
-        new_offset_us: 1_700_000_100_000_000,
-        wall_unix_us: 1_700_000_103_000_000,
-    };
-    w.append(&event(3_000_000, step)).unwrap();
-    w.append(&event(4_000_000, stop())).unwrap();
-    let seg = w.close(SealReason::Shutdown, 5_000_000).unwrap();
+    let seg = write_samples_events_and_a_clock_step(&state);
 
     let before = dump(&state);
     assert_eq!(before.len(), 20 + 3 + 1, "samples, events, seal");
@@ -190,8 +166,48 @@ fn a_damaged_header_loses_only_device_boot_and_wall_times() {
         ],
     );
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 3);
+    check_inspect_names_the_damaged_header(&state);
+}
 
-    let seg = &inspect_damaged(&state)[0];
+/// A sealed segment in `state`: 20 samples, a stop event, a clock step, another stop
+/// event; returns its path.
+fn write_samples_events_and_a_clock_step(state: &Path) -> PathBuf {
+    let ident = SegmentIdent::new("dev-1".into(), "boot-a".into());
+    let anchor = Anchor {
+        mono_us: 1_000_000,
+        wall_unix_us: 1_700_000_000_000_000,
+    };
+    let (mut w, _) = Writer::open(
+        StoreConfig::default().options(state.to_path_buf()),
+        ident,
+        anchor,
+    )
+    .unwrap();
+    let layout = edgewatt::synth::pi5_layout();
+    let mut block = SampleBlockBuilder::new(layout.clone());
+    for s in edgewatt::synth::trace(&layout, 20, 3) {
+        block.push(&s).unwrap();
+    }
+    let event = |mono_us, kind| Record::Event(Event { mono_us, kind });
+    w.append(&Record::Samples(block.finish().unwrap())).unwrap();
+    let stop = || EventKind::Stop {
+        reason: "test".into(),
+    };
+    w.append(&event(2_000_000, stop())).unwrap();
+    let step = EventKind::ClockStep {
+        old_offset_us: 1_699_999_999_000_000,
+        new_offset_us: 1_700_000_100_000_000,
+        wall_unix_us: 1_700_000_103_000_000,
+    };
+    w.append(&event(3_000_000, step)).unwrap();
+    w.append(&event(4_000_000, stop())).unwrap();
+    w.close(SealReason::Shutdown, 5_000_000).unwrap()
+}
+
+/// `inspect` on the segment whose header lost a bit: it says so, and still counts every
+/// sample and frame.
+fn check_inspect_names_the_damaged_header(state: &Path) {
+    let seg = &inspect_damaged(state)[0];
     assert_eq!(seg["header_ok"], false, "{seg}");
     assert_eq!(
         seg["header_error"], "header frame unreadable (CRC mismatch)",

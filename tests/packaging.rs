@@ -91,9 +91,16 @@ fn deb_has_the_layout_control_fields_and_scripts() {
     }
     let dir = tempfile::tempdir().unwrap();
     let deb = build_deb(dir.path());
+    check_files(&deb);
+    check_control_fields(&deb, dir.path());
+    check_conffile_and_scripts(&deb);
+    check_unit(&deb);
+    check_shipped_config(&deb, dir.path());
+}
 
-    // Files: exactly these, root-owned; only the binary is executable.
-    let listing = stdout(Command::new("dpkg-deb").arg("--contents").arg(&deb));
+/// Files: exactly these, root-owned; only the binary is executable.
+fn check_files(deb: &Path) {
+    let listing = stdout(Command::new("dpkg-deb").arg("--contents").arg(deb));
     let mut files = BTreeSet::new();
     for line in listing.lines() {
         let cols: Vec<&str> = line.split_whitespace().collect();
@@ -110,6 +117,12 @@ fn deb_has_the_layout_control_fields_and_scripts() {
             files.insert(path);
         }
     }
+    assert_eq!(files, packaged_files());
+}
+
+/// The files the .deb must hold: the binary, unit, config and docs, and every plan and
+/// doc page of the repository.
+fn packaged_files() -> BTreeSet<String> {
     let mut want: BTreeSet<String> = [
         "usr/bin/edgewatt",
         "lib/systemd/system/edgewatt.service",
@@ -137,10 +150,13 @@ fn deb_has_the_layout_control_fields_and_scripts() {
             }
         }
     }
-    assert_eq!(files, want);
+    want
+}
 
-    // Control fields; Depends as dpkg-shlibdeps computes it, where that is installed.
-    let control = stdout(Command::new("dpkg-deb").arg("--field").arg(&deb));
+/// Control fields; Depends as dpkg-shlibdeps computes it (run in `dir`), where that is
+/// installed.
+fn check_control_fields(deb: &Path, dir: &Path) {
+    let control = stdout(Command::new("dpkg-deb").arg("--field").arg(deb));
     assert_eq!(field(&control, "Package"), Some("edgewatt"));
     assert_eq!(field(&control, "Version"), Some(env!("CARGO_PKG_VERSION")));
     assert_eq!(field(&control, "Architecture"), Some("amd64"));
@@ -159,7 +175,7 @@ fn deb_has_the_layout_control_fields_and_scripts() {
         elves.push(bin_dir.join(name).display().to_string());
     }
     let shlibdeps = Command::new("sh")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .arg("-c")
         .arg(format!(
             "mkdir -p debian && printf 'Source: e\\n\\nPackage: e\\nArchitecture: any\\n' \
@@ -176,9 +192,11 @@ fn deb_has_the_layout_control_fields_and_scripts() {
     } else {
         eprintln!("dpkg-shlibdeps unavailable: Depends not cross-checked");
     }
+}
 
-    // Conffile and maintainer scripts: as in packaging/, valid sh.
-    let info = |member: &str| stdout(Command::new("dpkg-deb").arg("--info").arg(&deb).arg(member));
+/// Conffile and maintainer scripts: as in packaging/, valid sh.
+fn check_conffile_and_scripts(deb: &Path) {
+    let info = |member: &str| stdout(Command::new("dpkg-deb").arg("--info").arg(deb).arg(member));
     assert_eq!(info("conffiles"), "/etc/edgewatt/edgewatt.toml\n");
     for script in ["postinst", "prerm", "postrm"] {
         let text = info(script);
@@ -192,15 +210,19 @@ fn deb_has_the_layout_control_fields_and_scripts() {
     }
     assert!(info("postinst").contains("adduser --quiet --system --group"));
     assert!(info("postrm").contains("rm -rf /var/lib/edgewatt /var/log/edgewatt"));
+}
 
-    // The unit is the repo's, and runs the packaged paths as the packaged user.
-    let extract = |path: &str| {
-        stdout(Command::new("sh").arg("-c").arg(format!(
-            "dpkg-deb --fsys-tarfile '{}' | tar -xOf - ./{path}",
-            deb.display()
-        )))
-    };
-    let unit = extract("lib/systemd/system/edgewatt.service");
+/// The packaged file at `path` (relative to /), as text.
+fn extract(deb: &Path, path: &str) -> String {
+    stdout(Command::new("sh").arg("-c").arg(format!(
+        "dpkg-deb --fsys-tarfile '{}' | tar -xOf - ./{path}",
+        deb.display()
+    )))
+}
+
+/// The unit is the repo's, and runs the packaged paths as the packaged user.
+fn check_unit(deb: &Path) {
+    let unit = extract(deb, "lib/systemd/system/edgewatt.service");
     assert_eq!(
         unit,
         std::fs::read_to_string(repo().join("systemd/edgewatt.service")).unwrap()
@@ -209,11 +231,14 @@ fn deb_has_the_layout_control_fields_and_scripts() {
         unit.contains("\nExecStart=/usr/bin/edgewatt run --config /etc/edgewatt/edgewatt.toml\n")
     );
     assert!(unit.contains("\nUser=edgewatt\n"));
+}
 
-    // The shipped config is valid, and uncommented it is exactly the built-in defaults.
-    let config = extract("etc/edgewatt/edgewatt.toml");
-    let plain = dir.path().join("plain.toml");
-    std::fs::write(dir.path().join("shipped.toml"), &config).unwrap();
+/// The shipped config is valid, and uncommented it is exactly the built-in defaults
+/// (both written into `dir` for `config show`).
+fn check_shipped_config(deb: &Path, dir: &Path) {
+    let config = extract(deb, "etc/edgewatt/edgewatt.toml");
+    let plain = dir.join("plain.toml");
+    std::fs::write(dir.join("shipped.toml"), &config).unwrap();
     std::fs::write(&plain, uncomment(&config)).unwrap();
     assert!(uncomment(&config).contains("\nrate_hz = 10\n"));
     let show = |path: &Path| {
@@ -225,7 +250,7 @@ fn deb_has_the_layout_control_fields_and_scripts() {
     };
     assert_eq!(show(&plain), show(Path::new("/dev/null")));
     assert_eq!(
-        show(&dir.path().join("shipped.toml")),
+        show(&dir.join("shipped.toml")),
         show(Path::new("/dev/null"))
     );
 }

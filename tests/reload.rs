@@ -2,7 +2,6 @@
 //! cannot is named and kept for the next start, a bad configuration or plan is refused
 //! with its reason and the old one kept — and sampling never stops.
 
-use std::path::Path;
 use std::process::Stdio;
 
 use serde_json::Value;
@@ -10,20 +9,11 @@ use serde_json::Value;
 use crate::common::dump;
 use crate::common::edgewatt;
 use crate::common::inspect;
-use crate::common::missed_ticks;
 use crate::common::signal;
+use crate::common::write_flat_4w_trace;
 use crate::common::Ready;
 use crate::common::StderrLines;
-
-/// A flat 4 W replay trace of 60 s at 100 Hz.
-fn write_trace(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("trace.csv");
-    let text: String = (0..6000)
-        .map(|i| format!("{},5000000,800000,4000000\n", i * 10_000))
-        .collect();
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use crate::threads::assert_no_sample_lost;
 
 fn strings(v: &Value) -> Vec<&str> {
     v.as_array()
@@ -65,7 +55,7 @@ fn sighup_applies_what_it_can_and_refuses_what_it_cannot_while_sampling_goes_on(
         "plans = [\"{}\"]\n[sampler]\nrate_hz = 20\n[store]\nfsync_interval_ms = 100\n\
          [power]\nsource = \"replay\"\n[power.replay]\npath = \"{}\"\n",
         plan.display(),
-        write_trace(dir.path()).display()
+        write_flat_4w_trace(dir.path()).display()
     );
     std::fs::write(&config, &good).unwrap();
     signal(child.id(), libc::SIGHUP);
@@ -94,9 +84,35 @@ fn sighup_applies_what_it_can_and_refuses_what_it_cannot_while_sampling_goes_on(
     );
 
     let records = dump(&state);
-    let events =
-        |name: &str| -> Vec<&Value> { records.iter().filter(|r| r["event"] == name).collect() };
-    let reloaded = events("reloaded");
+    let reload_us = check_one_reload_applied_and_two_refused(&records);
+    // Power readings from the new source, after the reload only (the source opens a few
+    // ms before the event is stamped).
+    let power: Vec<u64> = records
+        .iter()
+        .filter(|r| r["type"] == "power")
+        .map(|r| r["mono_us"].as_u64().unwrap())
+        .collect();
+    assert!(!power.is_empty(), "the replay source was started");
+    assert!(power.iter().all(|&t| t + 100_000 >= reload_us));
+    // Sampling went on through all three SIGHUPs, at the rate it started with.
+    assert_no_sample_lost(&records);
+    assert_eq!(events(&records, "stop")[0]["reason"], "SIGTERM");
+    let seg = &inspect(&state)[0];
+    assert_eq!(
+        (seg["open"].as_bool(), seg["seal_reason"].as_str()),
+        (Some(false), Some("Shutdown"))
+    );
+}
+
+fn events<'a>(records: &'a [Value], name: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["event"] == name).collect()
+}
+
+/// The log holds one applied reload (the live keys applied, the rate named for a
+/// restart), the two refusals with their reasons, and the configuration in effect after
+/// it; returns the reload's time (µs).
+fn check_one_reload_applied_and_two_refused(records: &[Value]) -> u64 {
+    let reloaded = events(records, "reloaded");
     assert_eq!(reloaded.len(), 1, "one reload applied");
     assert_eq!(
         strings(&reloaded[0]["applied"]),
@@ -108,14 +124,14 @@ fn sighup_applies_what_it_can_and_refuses_what_it_cannot_while_sampling_goes_on(
         ]
     );
     assert_eq!(strings(&reloaded[0]["needs_restart"]), ["sampler.rate_hz"]);
-    let refused: Vec<&str> = events("reload_refused")
+    let refused: Vec<&str> = events(records, "reload_refused")
         .iter()
         .map(|e| e["message"].as_str().unwrap())
         .collect();
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(refused[0].contains("bogus") && refused[1].contains("repetitons"));
     // The configuration in effect after the reload: the new live values, the old rate.
-    let configs = events("config");
+    let configs = events(records, "config");
     let after = configs.last().unwrap()["toml"].as_str().unwrap();
     assert_eq!(configs.len(), 2);
     assert!(
@@ -123,28 +139,5 @@ fn sighup_applies_what_it_can_and_refuses_what_it_cannot_while_sampling_goes_on(
         "{after}"
     );
     assert!(after.contains("source = \"replay\""), "{after}");
-    // Power readings from the new source, after the reload only (the source opens a few
-    // ms before the event is stamped).
-    let reload_us = reloaded[0]["mono_us"].as_u64().unwrap();
-    let power: Vec<u64> = records
-        .iter()
-        .filter(|r| r["type"] == "power")
-        .map(|r| r["mono_us"].as_u64().unwrap())
-        .collect();
-    assert!(!power.is_empty(), "the replay source was started");
-    assert!(power.iter().all(|&t| t + 100_000 >= reload_us));
-    // Sampling went on through all three SIGHUPs, at the rate it started with.
-    let ticks: Vec<u64> = records
-        .iter()
-        .filter(|r| r["type"] == "sample")
-        .map(|r| r["tick"].as_u64().unwrap())
-        .collect();
-    let holes: u64 = ticks.windows(2).map(|w| w[1] - w[0] - 1).sum();
-    assert_eq!((ticks[0], holes), (0, missed_ticks(&records)));
-    assert_eq!(events("stop")[0]["reason"], "SIGTERM");
-    let seg = &inspect(&state)[0];
-    assert_eq!(
-        (seg["open"].as_bool(), seg["seal_reason"].as_str()),
-        (Some(false), Some("Shutdown"))
-    );
+    reloaded[0]["mono_us"].as_u64().unwrap()
 }

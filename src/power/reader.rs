@@ -91,6 +91,108 @@ fn notice(mono_us: u64, notice: PowerNotice) -> PowerMsg {
     PowerMsg::Notice { mono_us, notice }
 }
 
+/// The loop's state between polls: what it counts and the conditions it reports once.
+struct LoopState {
+    name: String,
+    threshold_uv: Option<i64>,
+    stats: ReaderStats,
+    outage: Option<Outage>,
+    backoff_us: u64,
+    under_voltage: bool,
+    stuck: bool,
+}
+
+impl LoopState {
+    /// A reading: ends an outage, flags under-voltage and stuck readings (each reported
+    /// when it starts), and queues the reading after its notices.
+    fn on_reading(&mut self, now: u64, mut r: PowerReading, min_backoff_us: u64) -> Vec<PowerMsg> {
+        let mut out = Vec::new();
+        self.backoff_us = min_backoff_us;
+        if let Some(o) = self.outage.take() {
+            self.stats.recoveries += 1;
+            out.push(notice(
+                now,
+                PowerNotice::Recovered {
+                    source: self.name.clone(),
+                    failures: o.failures,
+                    gap_us: now.saturating_sub(o.since_us),
+                },
+            ));
+        }
+        if let (Some(limit), Some(bus)) = (self.threshold_uv, r.bus_uv) {
+            if bus < limit {
+                r.flags |= flags::UNDER_VOLTAGE;
+                if !self.under_voltage {
+                    self.stats.under_voltage_events += 1;
+                    let source = self.name.clone();
+                    let n = PowerNotice::UnderVoltage {
+                        source,
+                        bus_uv: bus,
+                    };
+                    out.push(notice(now, n));
+                }
+                self.under_voltage = true;
+            } else if bus >= limit + UNDER_VOLTAGE_HYSTERESIS_UV {
+                self.under_voltage = false;
+            }
+        }
+        let now_stuck = r.flags & flags::STUCK != 0;
+        if now_stuck {
+            self.stats.stuck_readings += 1;
+            if !self.stuck {
+                let message = format!(
+                    "readings stuck at {} µW although the sensor reports new conversions; \
+                     they count as a gap",
+                    r.power_uw
+                );
+                let source = self.name.clone();
+                out.push(notice(now, PowerNotice::Fault { source, message }));
+            }
+        }
+        self.stuck = now_stuck;
+        self.stats.readings += 1;
+        out.push(PowerMsg::Reading(r));
+        out
+    }
+
+    /// A transient failure: counted into the outage; the first one, and then one every
+    /// `fault_log_interval_us`, is reported.
+    fn on_failure(
+        &mut self,
+        now: u64,
+        message: &str,
+        fault_log_interval_us: u64,
+    ) -> Option<PowerMsg> {
+        self.stats.failures += 1;
+        let o = self.outage.get_or_insert_with(|| Outage {
+            since_us: now,
+            ..Outage::default()
+        });
+        o.failures += 1;
+        let first = o.failures == 1;
+        if !first && now.saturating_sub(o.last_logged_us) < fault_log_interval_us {
+            return None;
+        }
+        if first {
+            log::warn!(
+                "power source {}: {message}; retrying with backoff",
+                self.name
+            );
+        }
+        o.last_logged_us = now;
+        let fault = PowerNotice::Fault {
+            source: self.name.clone(),
+            message: format!("{message} (failure {} of this outage)", o.failures),
+        };
+        Some(notice(now, fault))
+    }
+}
+
+/// Sends every message; `false` when the receiver hung up.
+fn send_all(tx: &mpsc::Sender<PowerMsg>, out: Vec<PowerMsg>) -> bool {
+    out.into_iter().all(|m| tx.send(m).is_ok())
+}
+
 /// Runs the polling loop on the calling thread until `stop` is set, `until_us` is reached on
 /// `clock`, the receiver hangs up, or the source ends.
 pub fn run_loop<S: PowerSource, C: Clock>(
@@ -101,128 +203,55 @@ pub fn run_loop<S: PowerSource, C: Clock>(
     stop: &AtomicBool,
     until_us: Option<u64>,
 ) -> ReaderStats {
-    let name = source.id().name().to_string();
     let period_us = source.period_us().max(1);
-    let threshold_uv = source.under_voltage_uv();
-    let mut stats = ReaderStats::default();
-    let mut outage: Option<Outage> = None;
-    let mut backoff_us = cfg.backoff_min_us;
-    let mut under_voltage = false;
-    let mut stuck = false;
+    let mut st = LoopState {
+        name: source.id().name().to_string(),
+        threshold_uv: source.under_voltage_uv(),
+        stats: ReaderStats::default(),
+        outage: None,
+        backoff_us: cfg.backoff_min_us,
+        under_voltage: false,
+        stuck: false,
+    };
     let mut deadline = clock.now_us();
     loop {
         let now = clock.now_us();
         if stop.load(Ordering::Relaxed) || until_us.is_some_and(|u| now >= u) {
             break;
         }
-        stats.polls += 1;
+        st.stats.polls += 1;
         let mut retry_soon = false;
-        let mut out = Vec::new();
         match source.poll(now) {
-            Ok(Some(mut r)) => {
-                backoff_us = cfg.backoff_min_us;
-                if let Some(o) = outage.take() {
-                    stats.recoveries += 1;
-                    out.push(notice(
-                        now,
-                        PowerNotice::Recovered {
-                            source: name.clone(),
-                            failures: o.failures,
-                            gap_us: now.saturating_sub(o.since_us),
-                        },
-                    ));
+            Ok(Some(r)) => {
+                if !send_all(tx, st.on_reading(now, r, cfg.backoff_min_us)) {
+                    return st.stats;
                 }
-                if let (Some(limit), Some(bus)) = (threshold_uv, r.bus_uv) {
-                    if bus < limit {
-                        r.flags |= flags::UNDER_VOLTAGE;
-                        if !under_voltage {
-                            stats.under_voltage_events += 1;
-                            out.push(notice(
-                                now,
-                                PowerNotice::UnderVoltage {
-                                    source: name.clone(),
-                                    bus_uv: bus,
-                                },
-                            ));
-                        }
-                        under_voltage = true;
-                    } else if bus >= limit + UNDER_VOLTAGE_HYSTERESIS_UV {
-                        under_voltage = false;
-                    }
-                }
-                let now_stuck = r.flags & flags::STUCK != 0;
-                if now_stuck {
-                    stats.stuck_readings += 1;
-                    if !stuck {
-                        out.push(notice(
-                            now,
-                            PowerNotice::Fault {
-                                source: name.clone(),
-                                message: format!(
-                                    "readings stuck at {} µW although the sensor reports new \
-                                     conversions; they count as a gap",
-                                    r.power_uw
-                                ),
-                            },
-                        ));
-                    }
-                }
-                stuck = now_stuck;
-                stats.readings += 1;
-                out.push(PowerMsg::Reading(r));
             }
             Ok(None) => {
                 // The conversion is late: look again soon rather than a whole period later.
-                stats.empty_polls += 1;
+                st.stats.empty_polls += 1;
                 retry_soon = true;
             }
             Err(e) if !e.is_transient() => {
                 let fault = PowerNotice::Fault {
-                    source: name.clone(),
+                    source: st.name.clone(),
                     message: format!("{e}; power reader stopped"),
                 };
                 let _ = tx.send(notice(now, fault));
                 break;
             }
             Err(e) => {
-                stats.failures += 1;
-                let message = e.to_string();
-                let o = outage.get_or_insert_with(|| Outage {
-                    since_us: now,
-                    ..Outage::default()
-                });
-                o.failures += 1;
-                let first = o.failures == 1;
-                if first || now.saturating_sub(o.last_logged_us) >= cfg.fault_log_interval_us {
-                    if first {
-                        log::warn!("power source {name}: {message}; retrying with backoff");
-                    }
-                    o.last_logged_us = now;
-                    out.push(notice(
-                        now,
-                        PowerNotice::Fault {
-                            source: name.clone(),
-                            message: format!("{message} (failure {} of this outage)", o.failures),
-                        },
-                    ));
+                let report = st.on_failure(now, &e.to_string(), cfg.fault_log_interval_us);
+                if !send_all(tx, report.into_iter().collect()) {
+                    return st.stats;
                 }
-                for m in out.drain(..) {
-                    if tx.send(m).is_err() {
-                        return stats;
-                    }
-                }
-                clock.sleep_us(backoff_us);
-                backoff_us = (backoff_us * 2).min(cfg.backoff_max_us);
+                clock.sleep_us(st.backoff_us);
+                st.backoff_us = (st.backoff_us * 2).min(cfg.backoff_max_us);
                 if let Err(e) = source.recover() {
-                    log::debug!("power source {name}: {e}");
+                    log::debug!("power source {}: {e}", st.name);
                 }
                 deadline = clock.now_us();
                 continue;
-            }
-        }
-        for m in out {
-            if tx.send(m).is_err() {
-                return stats;
             }
         }
         deadline = if retry_soon {
@@ -237,7 +266,7 @@ pub fn run_loop<S: PowerSource, C: Clock>(
             deadline = now;
         }
     }
-    stats
+    st.stats
 }
 
 /// A running reader thread.

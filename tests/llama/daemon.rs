@@ -10,6 +10,7 @@ use super::models;
 use crate::common::dump;
 use crate::common::edgewatt;
 use crate::common::run_config;
+use crate::common::write_flat_4w_trace;
 
 /// A plan of 2 prompt lengths × 2 repetitions on the tiny generated model; `extra` is
 /// TOML put before the workload (e.g. a `[cooldown]`).
@@ -27,21 +28,12 @@ fn write_plan(dir: &Path, extra: &str) -> std::path::PathBuf {
     path
 }
 
-/// A flat 4 W replay trace of 60 s at 100 Hz, so every run gets a measured energy.
-fn write_trace(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("trace.csv");
-    let text: String = (0..6000)
-        .map(|i| format!("{},5000000,800000,4000000\n", i * 10_000))
-        .collect();
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn config(dir: &Path, plans: &[&Path]) -> std::path::PathBuf {
     config_with(dir, plans, "")
 }
 
-/// `sampler` is more TOML for the `[sampler]` table.
+/// `sampler` is more TOML for the `[sampler]` table. Power is replayed from a flat 4 W
+/// trace, so every run gets a measured energy.
 fn config_with(dir: &Path, plans: &[&Path], sampler: &str) -> std::path::PathBuf {
     let path = dir.join("edgewatt.toml");
     let list: Vec<String> = plans
@@ -55,7 +47,7 @@ fn config_with(dir: &Path, plans: &[&Path], sampler: &str) -> std::path::PathBuf
              fsync_interval_ms = 200\n[power]\nsource = \"replay\"\n[power.replay]\npath = \"{}\"\n",
             dir.join("state").display(),
             list.join(", "),
-            write_trace(dir).display()
+            write_flat_4w_trace(dir).display()
         ),
     )
     .unwrap();
@@ -116,45 +108,7 @@ fn the_daemon_runs_a_scheduled_plan_and_logs_each_run_with_its_energy() {
     let mut worker_pids = Vec::new();
     let idle_from = start["idle_from_us"].as_u64().unwrap();
     for (i, r) in runs.iter().enumerate() {
-        assert_eq!(r["ok"], true, "{r}");
-        // Where the run comes from (Run v2): plan, workload, schedule slot, lead-in.
-        assert_eq!(
-            (r["plan"].as_str(), r["workload"].as_str()),
-            (Some("tiny"), Some("llm"))
-        );
-        assert_eq!(
-            (r["warmup"].as_bool(), r["base_workload"].as_str()),
-            (Some(false), None)
-        );
-        assert_eq!(
-            r["repetition"].as_u64(),
-            Some(i as u64 / 2),
-            "cases in order, twice"
-        );
-        assert_eq!(
-            (r["schedule_index"].as_u64(), r["schedule_len"].as_u64()),
-            (Some(i as u64), Some(4))
-        );
-        assert_eq!(r["idle_lead_in"]["start_us"].as_u64(), Some(idle_from));
-        assert_eq!(r["idle_lead_in"]["end_us"].as_u64(), Some(idle_to));
-        assert_eq!(r["cooldown_capped"], false, "no cooldown: not capped");
-        assert!(r["phases"][0]["mono_us"].as_u64().unwrap() >= idle_to);
-        let e = &r["energy"];
-        assert!(
-            e["source"].as_str().unwrap().starts_with("replay of"),
-            "{e}"
-        );
-        // A flat 4 W: gross = 4 W × the covered time, net ≈ 0 against the 4 W lead-in.
-        let covered_us = e["run"]["covered_us"].as_i64().unwrap();
-        let gross = e["run"]["gross_uj"].as_i64().unwrap();
-        assert!(
-            (gross - 4 * covered_us).abs() <= 4,
-            "{gross} µJ over {covered_us} µs"
-        );
-        assert_eq!(e["baseline"]["power_uw"], 4_000_000);
-        assert!(e["run"]["net_uj"].as_i64().unwrap().abs() <= 4);
-        // The replay thread can fall behind on a loaded machine; coverage says so.
-        assert!(e["run"]["coverage_ppm"].as_u64().unwrap() >= 500_000, "{e}");
+        check_scheduled_run(r, i, (idle_from, idle_to));
         worker_pids.push(r["worker_pid"].as_u64().unwrap());
     }
     worker_pids.dedup();
@@ -176,14 +130,54 @@ fn the_daemon_runs_a_scheduled_plan_and_logs_each_run_with_its_energy() {
     );
 }
 
+/// Run `i` of the plan `tiny` (2 cases × 2 repetitions) after the idle lead-in
+/// `(from_us, to_us)`: ok, placed in its schedule, with a flat 4 W measured energy.
+fn check_scheduled_run(r: &Value, i: usize, (idle_from, idle_to): (u64, u64)) {
+    assert_eq!(r["ok"], true, "{r}");
+    // Where the run comes from (Run v2): plan, workload, schedule slot, lead-in.
+    assert_eq!(
+        (r["plan"].as_str(), r["workload"].as_str()),
+        (Some("tiny"), Some("llm"))
+    );
+    assert_eq!(
+        (r["warmup"].as_bool(), r["base_workload"].as_str()),
+        (Some(false), None)
+    );
+    assert_eq!(
+        r["repetition"].as_u64(),
+        Some(i as u64 / 2),
+        "cases in order, twice"
+    );
+    assert_eq!(
+        (r["schedule_index"].as_u64(), r["schedule_len"].as_u64()),
+        (Some(i as u64), Some(4))
+    );
+    assert_eq!(r["idle_lead_in"]["start_us"].as_u64(), Some(idle_from));
+    assert_eq!(r["idle_lead_in"]["end_us"].as_u64(), Some(idle_to));
+    assert_eq!(r["cooldown_capped"], false, "no cooldown: not capped");
+    assert!(r["phases"][0]["mono_us"].as_u64().unwrap() >= idle_to);
+    let e = &r["energy"];
+    assert!(
+        e["source"].as_str().unwrap().starts_with("replay of"),
+        "{e}"
+    );
+    // A flat 4 W: gross = 4 W × the covered time, net ≈ 0 against the 4 W lead-in.
+    let covered_us = e["run"]["covered_us"].as_i64().unwrap();
+    let gross = e["run"]["gross_uj"].as_i64().unwrap();
+    assert!(
+        (gross - 4 * covered_us).abs() <= 4,
+        "{gross} µJ over {covered_us} µs"
+    );
+    assert_eq!(e["baseline"]["power_uw"], 4_000_000);
+    assert!(e["run"]["net_uj"].as_i64().unwrap().abs() <= 4);
+    // The replay thread can fall behind on a loaded machine; coverage says so.
+    assert!(e["run"]["coverage_ppm"].as_u64().unwrap() >= 500_000, "{e}");
+}
+
 #[test]
 fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
     let dir = tempfile::tempdir().unwrap();
-    // A SoC that stays at 90 °C (a fake thermal zone): every cooldown ends at its 1 s cap.
-    let sys = dir.path().join("sys");
-    let zone = sys.join("class/thermal/thermal_zone0");
-    std::fs::create_dir_all(&zone).unwrap();
-    std::fs::write(zone.join("temp"), "90000\n").unwrap();
+    let sys = hot_soc(dir.path());
     let plan = write_plan(
         dir.path(),
         "[cooldown]\ncpu_margin_pct = 100\ntemp_below_mc = 60000\nmax_wait_s = 1\n",
@@ -219,31 +213,7 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
     assert_eq!(log.tables(&cases), printed);
     assert_eq!(log.runs.len(), 4);
     for test in ["llm/pp16/tg200/t1", "llm/pp64/tg200/t1"] {
-        let rows: Vec<&str> = stdout.lines().filter(|l| l.contains(test)).collect();
-        assert_eq!(
-            rows.len(),
-            2,
-            "a speed row and a cost row for {test}: {stdout}"
-        );
-        assert!(rows[0].contains("2/2"), "{}", rows[0]);
-        assert!(rows[1].contains("replay of"), "{}", rows[1]);
-        // test | worker CPU s | worker RSS MB·s | machine CPU %·s | machine RAM MB·s |
-        // energy J | J/gen token | coverage % | source
-        let cells: Vec<&str> = rows[1].split('|').map(str::trim).collect();
-        let num = |i: usize| -> f64 {
-            cells[i]
-                .parse()
-                .unwrap_or_else(|e| panic!("cell {i} of {}: {e}", rows[1]))
-        };
-        assert!(num(2) > 0.0, "the worker used CPU: {}", rows[1]);
-        assert!(num(3) > 0.0, "the worker was resident: {}", rows[1]);
-        // A flat 4 W trace: nothing above its own idle baseline.
-        assert!(
-            num(6).abs() < 1e-3,
-            "net energy of a flat trace: {}",
-            rows[1]
-        );
-        assert!(num(8) > 0.0 && num(8) <= 100.0, "coverage %: {}", rows[1]);
+        check_speed_and_cost_rows(&stdout, test);
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -256,10 +226,52 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
         4,
         "{stderr}"
     );
+    check_cooldowns_logged_before_runs(&dump(&dir.path().join("state")));
+}
 
-    // Each run's cooldown is logged before it: capped, with the reading that held it.
-    let records = dump(&dir.path().join("state"));
-    let runs = of(&records, "run");
+/// A SoC that stays at 90 °C (a fake thermal zone under the returned sys root): every
+/// cooldown ends at its cap.
+fn hot_soc(dir: &Path) -> std::path::PathBuf {
+    let sys = dir.join("sys");
+    let zone = sys.join("class/thermal/thermal_zone0");
+    std::fs::create_dir_all(&zone).unwrap();
+    std::fs::write(zone.join("temp"), "90000\n").unwrap();
+    sys
+}
+
+/// The bench table's two rows for `test` (2 runs of a flat 4 W trace): speed, then cost.
+fn check_speed_and_cost_rows(stdout: &str, test: &str) {
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.contains(test)).collect();
+    assert_eq!(
+        rows.len(),
+        2,
+        "a speed row and a cost row for {test}: {stdout}"
+    );
+    assert!(rows[0].contains("2/2"), "{}", rows[0]);
+    assert!(rows[1].contains("replay of"), "{}", rows[1]);
+    // test | worker CPU s | worker RSS MB·s | machine CPU %·s | machine RAM MB·s |
+    // energy J | J/gen token | coverage % | source
+    let cells: Vec<&str> = rows[1].split('|').map(str::trim).collect();
+    let num = |i: usize| -> f64 {
+        cells[i]
+            .parse()
+            .unwrap_or_else(|e| panic!("cell {i} of {}: {e}", rows[1]))
+    };
+    assert!(num(2) > 0.0, "the worker used CPU: {}", rows[1]);
+    assert!(num(3) > 0.0, "the worker was resident: {}", rows[1]);
+    // A flat 4 W trace: nothing above its own idle baseline.
+    assert!(
+        num(6).abs() < 1e-3,
+        "net energy of a flat trace: {}",
+        rows[1]
+    );
+    assert!(num(8) > 0.0 && num(8) <= 100.0, "coverage %: {}", rows[1]);
+}
+
+/// Each of the 4 runs' cooldowns is logged before it: capped at 1 s on the 90 °C SoC,
+/// with the reading that held it.
+fn check_cooldowns_logged_before_runs(records: &[Value]) {
+    let runs = of(records, "run");
     let waits: Vec<&Value> = records
         .iter()
         .filter(|r| r["event"] == "cooldown")

@@ -75,6 +75,23 @@ pub fn models() -> &'static Models {
     })
 }
 
+/// `edgewatt.toml` in `dir` for a daemon that runs `plan`, logs into `state` at 20 Hz with
+/// a 200 ms fsync and reads no power source; returns its path.
+pub fn write_daemon_config(dir: &Path, state: &Path, plan: &Path) -> PathBuf {
+    let config = dir.join("edgewatt.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"{}\"\nplans = [\"{}\"]\n[sampler]\nrate_hz = 20\n[store]\n\
+             fsync_interval_ms = 200\n[power]\nsource = \"none\"\n",
+            state.display(),
+            plan.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
 pub fn supervisor() -> Supervisor {
     Supervisor::new(env!("CARGO_BIN_EXE_edgewatt"))
 }

@@ -21,6 +21,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::models;
+use super::write_daemon_config;
 use crate::common::dump;
 use crate::common::edgewatt;
 use crate::common::signal;
@@ -181,7 +182,37 @@ fn a_worker_oom_killed_by_the_kernel_is_a_failed_run_and_sampling_and_the_next_r
     };
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let plan = dir.path().join("plan.toml");
+    let config = write_huge_then_small_config(dir.path(), &state);
+    let ready = Ready::new(dir.path());
+    let mut cmd = edgewatt();
+    cmd.args(["run", "--config"]).arg(&config);
+    cg.enter(&mut cmd);
+    // Dropped (a failed assertion) while it still runs: killed, so the cgroup can go.
+    let mut daemon = KillOnDrop(ready.spawn(&mut cmd));
+    let daemon = &mut daemon.0;
+
+    let runs = wait_for_both_runs_and_samples_after_the_death(daemon, &state);
+    assert_eq!(
+        daemon.try_wait().unwrap(),
+        None,
+        "the daemon runs on after the OOM kill"
+    );
+    signal(daemon.id(), libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+    assert!(
+        cg.oom_kills() >= 1,
+        "the kernel's OOM killer killed something"
+    );
+
+    let records = dump(&state);
+    check_huge_run_oom_killed_and_small_run_ok(&records, &runs[0], &runs[1]);
+    check_sampling_never_stopped(&records, &runs[0]);
+}
+
+/// A plan of two workloads, `huge` (whose KV cache cannot fit the cgroup) then `small`,
+/// and the daemon's config running it at 20 Hz into `state`; returns the config's path.
+fn write_huge_then_small_config(dir: &Path, state: &Path) -> PathBuf {
+    let plan = dir.join("plan.toml");
     // The first run's KV cache: 2 layers × K and V × 2^21 tokens × 32 × 2 bytes = 512 MiB,
     // written in full when the context is created.
     let model = models().llama.display().to_string();
@@ -196,34 +227,22 @@ fn a_worker_oom_killed_by_the_kernel_is_a_failed_run_and_sampling_and_the_next_r
         ),
     )
     .unwrap();
-    let config = dir.path().join("edgewatt.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "state_dir = \"{}\"\nplans = [\"{}\"]\n[sampler]\nrate_hz = 20\n[store]\n\
-             fsync_interval_ms = 200\n[power]\nsource = \"none\"\n",
-            state.display(),
-            plan.display()
-        ),
-    )
-    .unwrap();
-    let ready = Ready::new(dir.path());
-    let mut cmd = edgewatt();
-    cmd.args(["run", "--config"]).arg(&config);
-    cg.enter(&mut cmd);
-    // Dropped (a failed assertion) while it still runs: killed, so the cgroup can go.
-    let mut daemon = KillOnDrop(ready.spawn(&mut cmd));
-    let daemon = &mut daemon.0;
+    write_daemon_config(dir, state, &plan)
+}
 
-    // Until both runs and a second of samples after the first worker's death are in the
-    // log (readiness from the log itself, never a sleep's length: the poll interval only
-    // sets how often it is read).
+/// Until both runs and a second of samples after the first worker's death are in the
+/// log (readiness from the log itself, never a sleep's length: the poll interval only
+/// sets how often it is read); the runs. Panics if the daemon ends first, or after 300 s.
+fn wait_for_both_runs_and_samples_after_the_death(
+    daemon: &mut std::process::Child,
+    state: &Path,
+) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(300);
-    let runs = loop {
-        let records = dump(&state);
+    loop {
+        let records = dump(state);
         let runs: Vec<Value> = of(&records, "run").into_iter().cloned().collect();
         if runs.len() >= 2 && samples_after_death(&records, &runs[0]) >= SAMPLES_AFTER {
-            break runs;
+            return runs;
         }
         assert!(
             daemon.try_wait().unwrap().is_none(),
@@ -234,21 +253,12 @@ fn a_worker_oom_killed_by_the_kernel_is_a_failed_run_and_sampling_and_the_next_r
             "no 2 runs and {SAMPLES_AFTER} samples after the death in 300 s: {runs:#?}"
         );
         std::thread::sleep(Duration::from_millis(250));
-    };
-    assert_eq!(
-        daemon.try_wait().unwrap(),
-        None,
-        "the daemon runs on after the OOM kill"
-    );
-    signal(daemon.id(), libc::SIGTERM);
-    assert!(daemon.wait().unwrap().success());
-    assert!(
-        cg.oom_kills() >= 1,
-        "the kernel's OOM killer killed something"
-    );
+    }
+}
 
-    let records = dump(&state);
-    let (huge, small) = (&runs[0], &runs[1]);
+/// `huge` failed, its worker killed by the OOM killer, sampled and its end logged;
+/// `small` succeeded in a fresh worker.
+fn check_huge_run_oom_killed_and_small_run_ok(records: &[Value], huge: &Value, small: &Value) {
     assert_eq!(huge["label"], "huge/pp16/tg4/t1", "{huge}");
     assert_eq!(huge["ok"], false, "{huge}");
     let error = &huge["outcome"]["Failed"]["WorkerDied"];
@@ -269,22 +279,25 @@ fn a_worker_oom_killed_by_the_kernel_is_a_failed_run_and_sampling_and_the_next_r
     };
     assert_eq!(worker_event("proc_start")["role"], "worker");
     worker_event("proc_exit");
+}
 
-    // Sampling never stopped: every tick from the first to the last is a sample or was
-    // reported skipped (`sampler_late`), and sampling went on long after the death.
-    let samples = of(&records, "sample");
+/// Sampling never stopped: every tick from the first to the last is a sample or was
+/// reported skipped (`sampler_late`), sampling went on long after `huge`'s worker died,
+/// no frame is missing and the daemon stopped once, cleanly.
+fn check_sampling_never_stopped(records: &[Value], huge: &Value) {
+    let samples = of(records, "sample");
     let ticks: BTreeSet<u64> = samples
         .iter()
         .map(|s| s["tick"].as_u64().unwrap())
         .collect();
     let (first, last) = (*ticks.first().unwrap(), *ticks.last().unwrap());
-    let missed = crate::common::missed_ticks(&records);
+    let missed = crate::common::missed_ticks(records);
     assert_eq!(
         (last - first + 1) - ticks.len() as u64,
         missed,
         "ticks absent from the log are exactly the ones reported missed"
     );
-    assert!(samples_after_death(&records, huge) >= SAMPLES_AFTER);
+    assert!(samples_after_death(records, huge) >= SAMPLES_AFTER);
     // Nothing logged before the fault is lost: frame sequence numbers are contiguous.
     let seqs: BTreeSet<u64> = records.iter().filter_map(|r| r["seq"].as_u64()).collect();
     let (lo, hi) = (*seqs.first().unwrap(), *seqs.last().unwrap());

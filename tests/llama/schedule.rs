@@ -5,6 +5,7 @@
 //! zone from `TZ`, as on a Pi from /etc/localtime).
 
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::Child;
 use std::time::Duration;
 use std::time::Instant;
@@ -12,6 +13,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::models;
+use super::write_daemon_config;
 use crate::common::dump;
 use crate::common::edgewatt;
 use crate::common::signal;
@@ -68,28 +70,7 @@ fn a_time_of_day_missed_while_down_runs_once_at_start_and_not_again_after_a_rest
         ),
     )
     .unwrap();
-    let plan = dir.path().join("plan.toml");
-    std::fs::write(
-        &plan,
-        format!(
-            "name = \"nightly\"\n[when]\nat_start = false\nat = [\"{at}\"]\n\
-             [[workload]]\nname = \"vlm\"\nmodel = \"{}\"\nmmproj = \"generate:qwen2vl\"\n\
-             images = [\"224x224\"]\nprompt_tokens = [8]\ngen_tokens = 2\nthreads = [1]\n",
-            models().llama.display()
-        ),
-    )
-    .unwrap();
-    let config = dir.path().join("edgewatt.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "state_dir = \"{}\"\nplans = [\"{}\"]\n[sampler]\nrate_hz = 20\n[store]\n\
-             fsync_interval_ms = 200\n[power]\nsource = \"none\"\n",
-            state.display(),
-            plan.display()
-        ),
-    )
-    .unwrap();
+    let config = write_daemon_config(dir.path(), &state, &write_nightly_vlm_plan(dir.path(), &at));
     let ready = Ready::new(dir.path());
     run_until(&ready, &config, &state, |r| {
         r.iter().any(|r| r["type"] == "run")
@@ -101,9 +82,43 @@ fn a_time_of_day_missed_while_down_runs_once_at_start_and_not_again_after_a_rest
     assert_eq!(due[0]["trigger"], format!("at {at}"));
     assert_eq!(due[0]["scheduled_unix_s"], at_s);
     assert_eq!(due[0]["catch_up"], true);
+    check_run_projector_and_saved_start(&records, &state, now_s);
+
+    // Restarted: it ran after its time, so nothing is due until tomorrow.
+    run_until(
+        &ready,
+        &config,
+        &state,
+        a_second_daemon_sampled_after_deciding,
+    );
+    let records = dump(&state);
+    assert_eq!(events(&records, "start").len(), 2);
+    assert_eq!(events(&records, "plan_due").len(), 1, "not run again");
+    assert_eq!(records.iter().filter(|r| r["type"] == "run").count(), 1);
+}
+
+/// The plan `nightly`, due at the time of day `at` (HH:MM) only, of one VLM run with a
+/// generated projector; returns its path.
+fn write_nightly_vlm_plan(dir: &Path, at: &str) -> PathBuf {
+    let plan = dir.join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "name = \"nightly\"\n[when]\nat_start = false\nat = [\"{at}\"]\n\
+             [[workload]]\nname = \"vlm\"\nmodel = \"{}\"\nmmproj = \"generate:qwen2vl\"\n\
+             images = [\"224x224\"]\nprompt_tokens = [8]\ngen_tokens = 2\nthreads = [1]\n",
+            models().llama.display()
+        ),
+    )
+    .unwrap();
+    plan
+}
+
+/// The run succeeded with its generated projector in the state directory (not in a shared
+/// /tmp), and `schedule.json` saved a start at or after `now_s`.
+fn check_run_projector_and_saved_start(records: &[Value], state: &Path, now_s: i64) {
     let run = records.iter().find(|r| r["type"] == "run").unwrap();
     assert_eq!(run["ok"], true, "{run}");
-    // The generated projector is in the state directory, not in a shared /tmp.
     let projector = state.join("generated/qwen2vl-64.gguf");
     assert!(projector.is_file(), "{}", projector.display());
     assert_eq!(
@@ -118,26 +133,22 @@ fn a_time_of_day_missed_while_down_runs_once_at_start_and_not_again_after_a_rest
         .as_i64()
         .unwrap();
     assert!(last >= now_s, "{saved}");
+}
 
-    // Restarted: it ran after its time, so nothing is due until tomorrow. The scheduler
-    // decides on the first tick; a sample of the second daemon's third tick is later.
-    run_until(&ready, &config, &state, |r| {
-        let Some(second) = events(r, "start")
-            .get(1)
-            .map(|s| s["mono_us"].as_u64().unwrap())
-        else {
-            return false;
-        };
-        r.iter().any(|s| {
-            s["type"] == "sample"
-                && s["mono_us"].as_u64().unwrap() > second
-                && s["tick"].as_u64() >= Some(2)
-        })
-    });
-    let records = dump(&state);
-    assert_eq!(events(&records, "start").len(), 2);
-    assert_eq!(events(&records, "plan_due").len(), 1, "not run again");
-    assert_eq!(records.iter().filter(|r| r["type"] == "run").count(), 1);
+/// The scheduler decides on the first tick; a sample of the second daemon's third tick is
+/// later.
+fn a_second_daemon_sampled_after_deciding(records: &[Value]) -> bool {
+    let Some(second) = events(records, "start")
+        .get(1)
+        .map(|s| s["mono_us"].as_u64().unwrap())
+    else {
+        return false;
+    };
+    records.iter().any(|s| {
+        s["type"] == "sample"
+            && s["mono_us"].as_u64().unwrap() > second
+            && s["tick"].as_u64() >= Some(2)
+    })
 }
 
 #[test]

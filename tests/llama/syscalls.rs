@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 use std::time::Instant;
@@ -85,8 +86,35 @@ fn every_system_call_of_the_daemon_and_its_worker_passes_the_unit_s_filter() {
     let allowed = allowed();
     tool_output("strace", "strace", &["-V".as_ref()]);
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let plan = dir.path().join("plan.toml");
+    let trace = trace_a_daemon_run(dir.path());
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let used: BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| {
+            let call = l.split_once(' ')?.1.trim_start();
+            let name = &call[..call.find('(')?];
+            name.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                .then_some(name)
+        })
+        .collect();
+    assert!(
+        used.contains("execve") && used.contains("fdatasync"),
+        "{used:?}"
+    );
+    let outside: Vec<&&str> = used.iter().filter(|c| !allowed.contains(**c)).collect();
+    assert!(
+        outside.is_empty(),
+        "calls the unit's SystemCallFilter= refuses: {outside:?}"
+    );
+    check_no_writable_executable_memory(&text);
+}
+
+/// `edgewatt run` under `strace -f`, with a plan of one small run, stopped with SIGTERM
+/// once the run is logged; returns the path of the trace.
+fn trace_a_daemon_run(dir: &Path) -> PathBuf {
+    let state = dir.join("state");
+    let plan = dir.join("plan.toml");
     std::fs::write(
         &plan,
         format!(
@@ -96,7 +124,7 @@ fn every_system_call_of_the_daemon_and_its_worker_passes_the_unit_s_filter() {
         ),
     )
     .unwrap();
-    let config = dir.path().join("edgewatt.toml");
+    let config = dir.join("edgewatt.toml");
     std::fs::write(
         &config,
         format!(
@@ -106,8 +134,8 @@ fn every_system_call_of_the_daemon_and_its_worker_passes_the_unit_s_filter() {
         ),
     )
     .unwrap();
-    let trace = dir.path().join("trace");
-    let ready = Ready::new(dir.path());
+    let trace = dir.join("trace");
+    let ready = Ready::new(dir);
     let mut strace = Command::new("strace");
     strace
         .args(["-f", "-qq", "-o"])
@@ -130,28 +158,13 @@ fn every_system_call_of_the_daemon_and_its_worker_passes_the_unit_s_filter() {
     };
     signal(daemon_pid, libc::SIGTERM);
     assert!(traced.wait().unwrap().success());
-    let text = std::fs::read_to_string(&trace).unwrap();
-    let used: BTreeSet<&str> = text
-        .lines()
-        .filter_map(|l| {
-            let call = l.split_once(' ')?.1.trim_start();
-            let name = &call[..call.find('(')?];
-            name.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-                .then_some(name)
-        })
-        .collect();
-    assert!(
-        used.contains("execve") && used.contains("fdatasync"),
-        "{used:?}"
-    );
-    let outside: Vec<&&str> = used.iter().filter(|c| !allowed.contains(**c)).collect();
-    assert!(
-        outside.is_empty(),
-        "calls the unit's SystemCallFilter= refuses: {outside:?}"
-    );
-    // MemoryDenyWriteExecute=yes refuses writable+executable mappings and making memory
-    // executable later (no JIT in llama.cpp's CPU backend; libraries map read+exec).
+    trace
+}
+
+/// MemoryDenyWriteExecute=yes refuses writable+executable mappings and making memory
+/// executable later (no JIT in llama.cpp's CPU backend; libraries map read+exec): the unit
+/// sets it, and the strace output `text` shows no such call.
+fn check_no_writable_executable_memory(text: &str) {
     let unit = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/edgewatt.service"),
     )

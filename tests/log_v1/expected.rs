@@ -158,8 +158,19 @@ pub fn ev(mono_us: u64, kind: EventKind) -> Event {
 /// The events of seq 11..=26, every kind not logged around them.
 pub fn middle_events() -> Vec<Event> {
     let t = T0_US + 2_000_000;
+    clock_sampler_and_store_kinds()
+        .into_iter()
+        .chain(process_power_and_plan_kinds())
+        .zip(0..)
+        .map(|(kind, k)| ev(t + k, kind))
+        .collect()
+}
+
+/// The first 7 middle events' kinds (seq 11..=17): a clock step, the sampler's and the
+/// store's troubles.
+fn clock_sampler_and_store_kinds() -> Vec<EventKind> {
     let thermal = "/sys/class/thermal/thermal_zone0/temp";
-    let kinds = vec![
+    vec![
         EventKind::ClockStep {
             old_offset_us: 1_764_000_000_000_000,
             new_offset_us: 1_764_003_600_000_123,
@@ -192,6 +203,13 @@ pub fn middle_events() -> Vec<Event> {
             good_frames: 6,
             dropped_bytes: 17,
         },
+    ]
+}
+
+/// The last 9 middle events' kinds (seq 18..=26): processes, power faults, plans and
+/// cooldowns.
+fn process_power_and_plan_kinds() -> Vec<EventKind> {
+    vec![
         EventKind::ProcStart {
             pid: 1377,
             role: "worker".into(),
@@ -240,10 +258,5 @@ pub fn middle_events() -> Vec<Event> {
             busy_pct: None,
             temp_mc: None,
         },
-    ];
-    kinds
-        .into_iter()
-        .zip(0..)
-        .map(|(kind, k)| ev(t + k, kind))
-        .collect()
+    ]
 }

@@ -111,52 +111,7 @@ const INA219: &str = "ina219 0x40 on /dev/i2c-1, shunt 0.1 Ω";
 /// Every frame of the fixture, by segment: (first seq, anchor mono µs, frames).
 fn fixture() -> Vec<(u64, u64, Vec<Want>)> {
     let (l1, l2) = (expected::layout1(), expected::layout2());
-    let mut seg1 = vec![
-        start(T0_US - 4_000, 812),
-        event(
-            T0_US - 3_000,
-            EventKind::Config {
-                toml: "state_dir = \"/var/lib/edgewatt\"\nplans = []\n\n[sampler]\nrate_hz = 10\n"
-                    .into(),
-            },
-        ),
-        event(
-            T0_US - 2_000,
-            EventKind::SourceMissing {
-                source: "/sys/devices/platform/soc/soc:firmware/get_throttled".into(),
-                message: "not found: throttling flags are not recorded".into(),
-            },
-        ),
-        event(
-            T0_US - 1_000,
-            EventKind::SensorAbsent {
-                source: "ina219".into(),
-                message: "ina219 not found at /dev/i2c-1 0x40: no answer".into(),
-            },
-        ),
-        samples(BlockBase::Key(l1.clone()), &l1, 0, 4),
-        samples(BlockBase::After { seq: 4 }, &l1, 4, 4),
-        samples(BlockBase::After { seq: 5 }, &l1, 8, 4),
-        power(SourceId::Ina219, INA219, 5, T0_US, 1_100),
-        power(
-            SourceId::Pmic,
-            "pmic: PMIC rails (vcgencmd pmic_read_adc)",
-            3,
-            T0_US,
-            100_000,
-        ),
-        power(SourceId::Replay, "replay: trace.csv", 3, T0_US, 200_000),
-        power(SourceId::Rapl, "rapl: package-0", 3, T0_US, 50_000),
-    ];
-    seg1.extend(expected::middle_events().into_iter().map(Want::Event));
-    seg1.extend(runs::runs().map(|r| Want::Run(Box::new(r))));
-    seg1.push(event(
-        T0_US + 9_000_000,
-        EventKind::Stop {
-            reason: "rotate for the fixture".into(),
-        },
-    ));
-    seg1.push(seal(SealReason::Rotated, 31, 0, T0_US + 9_100_000));
+    let seg1 = first_segment(&l1);
     let seg2 = vec![
         samples(BlockBase::Key(l2.clone()), &l2, 100, 3),
         event(
@@ -197,6 +152,58 @@ fn fixture() -> Vec<(u64, u64, Vec<Want>)> {
         (36, T0_US + 20_000_000, seg3),
         (40, T0_US + 30_000_000, seg4),
     ]
+}
+
+/// The frames of the first segment (layout `l1`): start-up events, sample blocks, one
+/// power block per source, the middle events, the runs, a stop and the seal.
+fn first_segment(l1: &SampleLayout) -> Vec<Want> {
+    let mut seg1 = vec![
+        start(T0_US - 4_000, 812),
+        event(
+            T0_US - 3_000,
+            EventKind::Config {
+                toml: "state_dir = \"/var/lib/edgewatt\"\nplans = []\n\n[sampler]\nrate_hz = 10\n"
+                    .into(),
+            },
+        ),
+        event(
+            T0_US - 2_000,
+            EventKind::SourceMissing {
+                source: "/sys/devices/platform/soc/soc:firmware/get_throttled".into(),
+                message: "not found: throttling flags are not recorded".into(),
+            },
+        ),
+        event(
+            T0_US - 1_000,
+            EventKind::SensorAbsent {
+                source: "ina219".into(),
+                message: "ina219 not found at /dev/i2c-1 0x40: no answer".into(),
+            },
+        ),
+        samples(BlockBase::Key(l1.clone()), l1, 0, 4),
+        samples(BlockBase::After { seq: 4 }, l1, 4, 4),
+        samples(BlockBase::After { seq: 5 }, l1, 8, 4),
+        power(SourceId::Ina219, INA219, 5, T0_US, 1_100),
+        power(
+            SourceId::Pmic,
+            "pmic: PMIC rails (vcgencmd pmic_read_adc)",
+            3,
+            T0_US,
+            100_000,
+        ),
+        power(SourceId::Replay, "replay: trace.csv", 3, T0_US, 200_000),
+        power(SourceId::Rapl, "rapl: package-0", 3, T0_US, 50_000),
+    ];
+    seg1.extend(expected::middle_events().into_iter().map(Want::Event));
+    seg1.extend(runs::runs().map(|r| Want::Run(Box::new(r))));
+    seg1.push(event(
+        T0_US + 9_000_000,
+        EventKind::Stop {
+            reason: "rotate for the fixture".into(),
+        },
+    ));
+    seg1.push(seal(SealReason::Rotated, 31, 0, T0_US + 9_100_000));
+    seg1
 }
 
 #[test]

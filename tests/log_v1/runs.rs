@@ -61,9 +61,30 @@ fn marks(phases: &[(RunPhase, u64)]) -> Vec<PhaseMark> {
 
 /// The VLM run with energy, the run whose worker was killed, the one that timed out.
 pub fn runs() -> [Run; 3] {
+    let died = killed_run();
+    let timed_out = Run {
+        run_id: 3,
+        label: "llm/pp16/tg8/t4#warmup".into(),
+        worker_pid: 1379,
+        outcome: Outcome::Failed(RunError::TimedOut { limit_ms: 600_000 }),
+        phases: marks(&[(RunPhase::Load, 18_000_000)]),
+        cooldown_us: 0,
+        energy: None,
+        // v1 marked warm-ups in the label only; reading it says so.
+        warmup: true,
+        ..died.clone()
+    };
+    [vlm_run(), died, timed_out]
+}
+
+fn sha(n: u128) -> String {
+    format!("{:064x}", n * 0x1234_5678_9abc_def1)
+}
+
+/// Run 1: a VLM run of SmolLM2 with a generated projector, its energy measured.
+fn vlm_run() -> Run {
     let t = 13_000_000;
-    let sha = |n: u128| format!("{:064x}", n * 0x1234_5678_9abc_def1);
-    let vlm = Run {
+    Run {
         run_id: 1,
         label: "vlm/pp64/tg16/t4/img448x448".into(),
         worker_pid: 1377,
@@ -114,44 +135,7 @@ pub fn runs() -> [Run; 3] {
         ]),
         outcome: Outcome::Ok,
         cooldown_us: 2_500_000,
-        energy: Some(MeasuredEnergy {
-            source: "ina219 0x40 on /dev/i2c-1, shunt 0.1 Ω: the 5 V input, every load".into(),
-            period_us: 1_100,
-            measured_rate_mhz: 890_410_958,
-            integration: EnergyIntegration { max_gap_us: 4_400 },
-            baseline: Some(EnergyBaseline {
-                window: MonoWindow {
-                    start_us: 10_500_000,
-                    end_us: t,
-                },
-                power_uw: 3_100_000,
-                coverage_ppm: 999_560,
-            }),
-            run: net_energy(t, t + 1_460_000, 7_373_000),
-            phases: vec![
-                (RunPhase::Load, net_energy(t, t + 400_000, 1_560_000)),
-                (
-                    RunPhase::Preprocess,
-                    net_energy(t + 400_000, t + 450_000, 230_000),
-                ),
-                (
-                    RunPhase::Encode,
-                    net_energy(t + 450_000, t + 900_000, 2_730_000),
-                ),
-                (
-                    RunPhase::Prefill,
-                    net_energy(t + 900_000, t + 1_060_000, 1_000_000),
-                ),
-                (
-                    RunPhase::Decode,
-                    net_energy(t + 1_060_000, t + 1_460_000, 1_853_000),
-                ),
-            ],
-            tokens: TokenCounts {
-                prompt: 320,
-                generated: 16,
-            },
-        }),
+        energy: Some(vlm_energy(t)),
         // Run v2's fields: unknown in a v1 record.
         plan: String::new(),
         workload: String::new(),
@@ -163,9 +147,13 @@ pub fn runs() -> [Run; 3] {
         cpu_backend: None,
         cooldown_capped: false,
         idle_lead_in: None,
-    };
+    }
+}
+
+/// Run 2: its worker killed (SIGKILL) while loading, its energy from the PMIC.
+fn killed_run() -> Run {
     let t2 = 17_000_000;
-    let died = Run {
+    Run {
         run_id: 2,
         label: "llm/pp16/tg8/t4".into(),
         worker_pid: 1378,
@@ -218,18 +206,48 @@ pub fn runs() -> [Run; 3] {
         cpu_backend: None,
         cooldown_capped: false,
         idle_lead_in: None,
-    };
-    let timed_out = Run {
-        run_id: 3,
-        label: "llm/pp16/tg8/t4#warmup".into(),
-        worker_pid: 1379,
-        outcome: Outcome::Failed(RunError::TimedOut { limit_ms: 600_000 }),
-        phases: marks(&[(RunPhase::Load, 18_000_000)]),
-        cooldown_us: 0,
-        energy: None,
-        // v1 marked warm-ups in the label only; reading it says so.
-        warmup: true,
-        ..died.clone()
-    };
-    [vlm, died, timed_out]
+    }
+}
+
+/// The VLM run's energy from the INA219 over its phases starting at `t` µs, net of a
+/// 3.1 W baseline.
+fn vlm_energy(t: u64) -> MeasuredEnergy {
+    MeasuredEnergy {
+        source: "ina219 0x40 on /dev/i2c-1, shunt 0.1 Ω: the 5 V input, every load".into(),
+        period_us: 1_100,
+        measured_rate_mhz: 890_410_958,
+        integration: EnergyIntegration { max_gap_us: 4_400 },
+        baseline: Some(EnergyBaseline {
+            window: MonoWindow {
+                start_us: 10_500_000,
+                end_us: t,
+            },
+            power_uw: 3_100_000,
+            coverage_ppm: 999_560,
+        }),
+        run: net_energy(t, t + 1_460_000, 7_373_000),
+        phases: vec![
+            (RunPhase::Load, net_energy(t, t + 400_000, 1_560_000)),
+            (
+                RunPhase::Preprocess,
+                net_energy(t + 400_000, t + 450_000, 230_000),
+            ),
+            (
+                RunPhase::Encode,
+                net_energy(t + 450_000, t + 900_000, 2_730_000),
+            ),
+            (
+                RunPhase::Prefill,
+                net_energy(t + 900_000, t + 1_060_000, 1_000_000),
+            ),
+            (
+                RunPhase::Decode,
+                net_energy(t + 1_060_000, t + 1_460_000, 1_853_000),
+            ),
+        ],
+        tokens: TokenCounts {
+            prompt: 320,
+            generated: 16,
+        },
+    }
 }
