@@ -26,6 +26,8 @@
 //!
 //! Derived and shown:
 //! - [`derive`](mod@derive): rates, baselines, areas under the curve, energy.
+//! - [`cost`]: the cost of each run (and idle lead-in), derived in one place from the log:
+//!   the rows bench, export, calibrate and the report read.
 //! - [`report`]: tables (and later laws and charts) made from the log.
 //! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
 //! - [`cli`]: the command line, one module per subcommand.
@@ -34,6 +36,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cost;
 pub mod daemon;
 pub mod derive;
 pub mod gguf;

@@ -194,6 +194,21 @@ pub fn run_usage(
         .collect()
 }
 
+/// The usage of an idle span (a plan's lead-in) against its own mean: the baseline figures
+/// of the span, and AUCs that are ≈ 0 by construction. `None` without samples covering it.
+#[must_use]
+pub fn idle_usage(samples: &[(SampleLayout, Sample)], window: Window) -> Option<RunUsage> {
+    let (layout, _) = system_view(&samples.first()?.0, &samples.first()?.1);
+    let system: Vec<Sample> = samples
+        .iter()
+        .filter(|(l, _)| l.cpus == layout.cpus)
+        .map(|(l, s)| system_view(l, s).1)
+        .collect();
+    let util = utilisation(&layout, &system, &DeriveOptions::default()).ok()?;
+    let base = UsageBaseline::from_window(&util, window, ProcBaselinePolicy::Zero).ok()?;
+    Some(usage(&util, window, &base, true))
+}
+
 fn one_run(util: &super::Utilisation, run: &Run, idle: Option<Window>) -> Option<RunUsage> {
     let start = run.phases.first()?.mono_us;
     let end = run.phases.last()?.mono_us;
