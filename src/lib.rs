@@ -28,6 +28,8 @@
 //! - [`derive`](mod@derive): rates, baselines, areas under the curve, energy.
 //! - [`cost`]: the cost of each run (and idle lead-in), derived in one place from the log:
 //!   the rows bench, export, calibrate and the report read.
+//! - [`estimate`]: the energy estimate from CPU/RAM AUC, its calibration file, and the fit
+//!   `calibrate` makes (least squares, k-fold cross-validation, PMIC→INA219 mapping).
 //! - [`report`]: tables (and later laws and charts) made from the log.
 //! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
 //! - [`cli`]: the command line, one module per subcommand.
@@ -39,6 +41,7 @@ pub mod config;
 pub mod cost;
 pub mod daemon;
 pub mod derive;
+pub mod estimate;
 pub mod gguf;
 #[cfg(feature = "llama")]
 pub mod llama;

@@ -120,6 +120,21 @@ impl SynthLog {
     }
 }
 
+/// `n` runs spreading load (10–90 %), length (4–13 s), RAM (100–400 MB, not in step with
+/// the load) and, with `freqs`, the clock (1.5 or 2.4 GHz).
+pub fn spread(n: usize, freqs: bool) -> Vec<SynthRun> {
+    (0..n)
+        .map(|i| SynthRun {
+            load_pct: 10.0 + 80.0 * ((i * 7) % n) as f64 / (n - 1) as f64,
+            duration_s: 4.0 + (i % 4) as f64 * 3.0,
+            ram_mb: 100.0 + 100.0 * ((i * 3) % 4) as f64,
+            freq_mhz: if freqs && i % 2 == 1 { 1500 } else { 2400 },
+            prompt_tokens: 16 << (i % 4),
+            ok: true,
+        })
+        .collect()
+}
+
 /// A sample point: time, machine CPU %, RAM used MB, frequency kHz, and the sample.
 struct Point {
     t: u64,
@@ -270,7 +285,8 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
     let mut lead_in = Window::spanning(0, 0);
     for (i, r) in log.runs.iter().enumerate() {
         if i % log.runs_per_plan.max(1) == 0 {
-            let from = points.last().map_or(0, |p| p.t);
+            let from = points.last().map_or(0, |p| p.t) + GAP_US;
+            tick(&mut points, &mut cpu, from, None, &mut rng);
             tick(&mut points, &mut cpu, from + LEAD_IN_US, None, &mut rng);
             lead_in = Window::spanning(from, from + LEAD_IN_US);
             records.push(Record::Event(Event {
