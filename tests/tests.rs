@@ -18,6 +18,7 @@ mod power_faults;
 mod power_log;
 mod power_registry;
 mod power_sources;
+mod report;
 mod sampler;
 mod store;
 mod systemd;

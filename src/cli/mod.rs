@@ -10,6 +10,7 @@ mod inspect;
 #[cfg(feature = "llama")]
 mod quantize;
 pub mod render;
+mod report;
 mod run;
 mod sample;
 pub mod sensors;
@@ -61,6 +62,9 @@ pub enum Command {
     /// Run a plan of LLM/VLM workloads now; progress on stderr, then tables made from its log.
     #[cfg(feature = "llama")]
     Bench(bench::BenchArgs),
+    /// The laws, the knee, base vs compressed and the estimate's error, from one or several
+    /// logs: a terminal table, markdown, JSON or one HTML page with charts.
+    Report(report::ReportArgs),
     /// Make a compressed (or F16) variant of a model with llama.cpp's quantizer.
     #[cfg(feature = "llama")]
     Quantize(quantize::QuantizeArgs),
@@ -132,6 +136,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&cli, args),
         Command::Sensors(args) => sensors::run(&cli, args).map(|()| ExitCode::SUCCESS),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
+        Command::Report(args) => report::run(&cli, args),
         #[cfg(feature = "llama")]
         Command::Bench(args) => bench::run(&cli, args),
         #[cfg(feature = "llama")]

@@ -213,6 +213,8 @@ pub struct RunCost {
     pub image_width: Option<u32>,
     pub image_height: Option<u32>,
     pub peak_rss_kb: u64,
+    /// The text the run generated (empty for an idle row): base vs compressed agreement.
+    pub output: String,
     pub usage: Option<RunUsage>,
     pub conditions: RunConditions,
     pub cooldown_capped: bool,

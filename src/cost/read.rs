@@ -16,8 +16,8 @@ use crate::derive::energy::run_energy;
 use crate::derive::energy::RunEnergy;
 use crate::derive::energy::RunSpec;
 use crate::derive::energy::Tokens;
-use crate::derive::runs::phase_windows;
 use crate::derive::runs::idle_usage;
+use crate::derive::runs::phase_windows;
 use crate::derive::runs::run_usage;
 use crate::derive::runs::BASELINE_SEARCH_US;
 use crate::derive::Window;
@@ -97,9 +97,10 @@ pub fn rows(index: &LogIndex, opts: CostOptions) -> Result<Vec<RunCost>, LogErro
                 }
             }
         } else if let Some(run) = e.run() {
-            let idle = run.idle_lead_in.map(Window::from).or_else(|| {
-                lead_in.and_then(|(b, w)| (b == boot).then_some(w))
-            });
+            let idle = run
+                .idle_lead_in
+                .map(Window::from)
+                .or_else(|| lead_in.and_then(|(b, w)| (b == boot).then_some(w)));
             out.push(run_row(index, e, run, idle, opts)?);
         }
     }
@@ -168,6 +169,7 @@ fn base_row(e: &Entry, kind: RowKind, label: String) -> RunCost {
         image_width: None,
         image_height: None,
         peak_rss_kb: 0,
+        output: String::new(),
         usage: None,
         conditions: RunConditions::default(),
         cooldown_capped: false,
@@ -246,6 +248,7 @@ fn describe(row: &mut RunCost, run: &Run) {
     row.cpu_backend.clone_from(&run.cpu_backend);
     row.ttft_s = (run.ttft_us > 0).then(|| run.ttft_us as f64 / 1e6);
     row.prompt_tokens = run.prompt_tokens;
+    row.output.clone_from(&run.output);
     row.generated_tokens = run.generated_tokens;
     row.image_tokens = run.image.as_ref().map(|i| i.image_tokens);
     row.image_width = run.image.as_ref().map(|i| i.width);

@@ -11,6 +11,8 @@
 //!   of each from the samples around it ([`crate::derive::runs::run_usage`]).
 
 mod bench;
+pub mod laws;
+pub mod render;
 mod tables;
 
 pub use bench::BenchLog;

@@ -22,6 +22,7 @@ use crate::derive::Window;
 use crate::record::CpuTicks;
 use crate::record::Event;
 use crate::record::EventKind;
+use crate::record::ImageRun;
 use crate::record::ModelInfo;
 use crate::record::Outcome;
 use crate::record::PhaseMark;
@@ -77,6 +78,24 @@ pub struct SynthRun {
     pub freq_mhz: u64,
     pub prompt_tokens: u32,
     pub ok: bool,
+    pub case: SynthCase,
+}
+
+/// What a run is beyond its load (the default: an LLM run of workload `llm` on a Q4_1
+/// model): the report's known truth needs workloads, models and images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SynthCase {
+    /// The workload (`llm` when `None`).
+    pub workload: Option<&'static str>,
+    pub base_workload: Option<&'static str>,
+    /// The model's quantization (`Q4_1` when `None`); the model is `synthetic-<quant>`.
+    pub quantization: Option<&'static str>,
+    /// An image: width, height and the image tokens it became (then an encode phase).
+    pub image: Option<(u32, u32, u32)>,
+    pub repetition: u32,
+    pub warmup: bool,
+    /// The generated text.
+    pub output: &'static str,
 }
 
 /// What to write.
@@ -131,6 +150,7 @@ pub fn spread(n: usize, freqs: bool) -> Vec<SynthRun> {
             freq_mhz: if freqs && i % 2 == 1 { 1500 } else { 2400 },
             prompt_tokens: 16 << (i % 4),
             ok: true,
+            case: SynthCase::default(),
         })
         .collect()
 }
@@ -156,7 +176,13 @@ fn layout() -> SampleLayout {
 
 /// The samples from `from` to `to` (one every 100 ms, the first at `from + 100 ms`), busy
 /// `load` % above idle between `run` (start, end), appended to `points`.
-fn tick(points: &mut Vec<Point>, cpu: &mut [CpuTicks], to: u64, run: Option<&SynthRun>, rng: &mut Rng) {
+fn tick(
+    points: &mut Vec<Point>,
+    cpu: &mut [CpuTicks],
+    to: u64,
+    run: Option<&SynthRun>,
+    rng: &mut Rng,
+) {
     let l = layout();
     let mut t = points.last().map_or(0, |p| p.t);
     while t + TICK_US <= to {
@@ -205,7 +231,12 @@ fn power_w(truth: &PowerTruth, p: &Point) -> f64 {
 
 /// Readings every `period_us` on the line through the sample points' power, noisy, except
 /// in `holes`.
-fn readings(log: &SynthLog, points: &[Point], holes: &[Window], rng: &mut Rng) -> Vec<PowerReading> {
+fn readings(
+    log: &SynthLog,
+    points: &[Point],
+    holes: &[Window],
+    rng: &mut Rng,
+) -> Vec<PowerReading> {
     let mut out = Vec::new();
     for w in points.windows(2) {
         let (a, b) = (&w[0], &w[1]);
@@ -243,21 +274,36 @@ fn run_record(i: usize, r: &SynthRun, marks: Vec<PhaseMark>, lead_in: Window) ->
         image_min_tokens: -1,
         image_max_tokens: -1,
     };
-    let label = format!("llm/pp{}/tg32/t4", r.prompt_tokens);
+    let c = &r.case;
+    let workload = c.workload.unwrap_or("llm");
+    let quant = c.quantization.unwrap_or("Q4_1");
+    let mut label = format!("{workload}/pp{}/tg32/t4", r.prompt_tokens);
+    if let Some((w, h, _)) = c.image {
+        label += &format!("/img{w}x{h}");
+    }
     Run {
         run_id: i as u64,
         model: Some(ModelInfo {
-            path: "models/synthetic.gguf".into(),
-            name: Some("synthetic".into()),
+            path: format!("models/synthetic-{quant}.gguf"),
+            name: Some(format!("synthetic-{quant}")),
             architecture: "llama".into(),
             file_type: Some(3),
-            quantization: "Q4_1".into(),
+            quantization: quant.into(),
             param_count: 134_515_008,
             file_size_bytes: 98_000_000,
             sha256: "00".repeat(32),
         }),
+        image: c.image.map(|(width, height, image_tokens)| ImageRun {
+            source: format!("synthetic {width}x{height}"),
+            width,
+            height,
+            image_tokens,
+            preprocess_us: 0,
+            encode_us: marks[2].mono_us - marks[1].mono_us,
+        }),
         prompt_tokens: r.prompt_tokens,
         generated_tokens: if r.ok { 32 } else { 0 },
+        output: c.output.into(),
         phases: marks,
         outcome: if r.ok {
             Outcome::Ok
@@ -265,7 +311,10 @@ fn run_record(i: usize, r: &SynthRun, marks: Vec<PhaseMark>, lead_in: Window) ->
             Outcome::Failed(RunError::TimedOut { limit_ms: 1000 })
         },
         plan: "calibrate".into(),
-        workload: "llm".into(),
+        workload: workload.into(),
+        base_workload: c.base_workload.map(Into::into),
+        repetition: c.repetition,
+        warmup: c.warmup,
         idle_lead_in: Some(lead_in.into()),
         ..Run::blank(label, 4242, settings)
     }
@@ -308,11 +357,21 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
         if half_hole > 0 {
             holes.push(Window::spanning(mid - half_hole, mid + half_hole));
         }
-        let marks = [(RunPhase::Load, 0), (RunPhase::Prefill, 1), (RunPhase::Decode, 4), (RunPhase::Done, 10)]
-            .map(|(phase, tenth)| PhaseMark {
-                phase,
-                mono_us: start + len * tenth / 10,
-            });
+        let second = if r.case.image.is_some() {
+            RunPhase::Encode
+        } else {
+            RunPhase::Prefill
+        };
+        let marks = [
+            (RunPhase::Load, 0),
+            (second, 1),
+            (RunPhase::Decode, 4),
+            (RunPhase::Done, 10),
+        ]
+        .map(|(phase, tenth)| PhaseMark {
+            phase,
+            mono_us: start + len * tenth / 10,
+        });
         pending.push((i, *r, marks.to_vec()));
         if pending.len() == log.runs_per_plan.max(1) || i + 1 == log.runs.len() {
             for (i, r, marks) in pending.drain(..) {
@@ -387,8 +446,20 @@ fn write_records(
         }
     }
     let [ina, pmic] = power;
-    write_power(&mut w, SourceId::Ina219, INA_LABEL, log.power_period_us, ina)?;
-    write_power(&mut w, SourceId::Pmic, PMIC_LABEL, log.power_period_us, pmic)?;
+    write_power(
+        &mut w,
+        SourceId::Ina219,
+        INA_LABEL,
+        log.power_period_us,
+        ina,
+    )?;
+    write_power(
+        &mut w,
+        SourceId::Pmic,
+        PMIC_LABEL,
+        log.power_period_us,
+        pmic,
+    )?;
     for r in events {
         w.append(&r)?;
     }
