@@ -30,11 +30,14 @@
 //!   the rows bench, export, calibrate and the report read.
 //! - [`estimate`]: the energy estimate from CPU/RAM AUC, its calibration file, and the fit
 //!   `calibrate` makes (least squares, k-fold cross-validation, PMIC→INA219 mapping).
+//! - [`analysis`]: the statistics of the laws (line, knee, ratios, estimate errors) and
+//!   their SVG charts; pure functions over `f64` slices.
 //! - [`report`]: tables (and later laws and charts) made from the log.
 //! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
 //! - [`cli`]: the command line, one module per subcommand.
 #![deny(clippy::all)]
 
+pub mod analysis;
 pub mod cli;
 pub mod clock;
 pub mod config;

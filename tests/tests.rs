@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod analysis;
 mod cli;
 mod cli_options;
 mod common;

@@ -16,8 +16,8 @@ use crate::derive::energy::run_energy;
 use crate::derive::energy::RunEnergy;
 use crate::derive::energy::RunSpec;
 use crate::derive::energy::Tokens;
-use crate::derive::runs::phase_windows;
 use crate::derive::runs::idle_usage;
+use crate::derive::runs::phase_windows;
 use crate::derive::runs::run_usage;
 use crate::derive::runs::BASELINE_SEARCH_US;
 use crate::derive::Window;
@@ -97,9 +97,10 @@ pub fn rows(index: &LogIndex, opts: CostOptions) -> Result<Vec<RunCost>, LogErro
                 }
             }
         } else if let Some(run) = e.run() {
-            let idle = run.idle_lead_in.map(Window::from).or_else(|| {
-                lead_in.and_then(|(b, w)| (b == boot).then_some(w))
-            });
+            let idle = run
+                .idle_lead_in
+                .map(Window::from)
+                .or_else(|| lead_in.and_then(|(b, w)| (b == boot).then_some(w)));
             out.push(run_row(index, e, run, idle, opts)?);
         }
     }

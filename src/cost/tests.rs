@@ -47,7 +47,11 @@ fn a_runs_cost_row_holds_the_known_usage_and_energy() {
     let (_dir, costs) = read(&SynthLog::new(TRUTH, vec![run(50.0, 10.0, true)]));
     assert!(!costs.damage.is_damaged());
     let kinds: Vec<RowKind> = costs.rows.iter().map(|r| r.kind).collect();
-    assert_eq!(kinds, [RowKind::Idle, RowKind::Run], "the plan's lead-in, then its run");
+    assert_eq!(
+        kinds,
+        [RowKind::Idle, RowKind::Run],
+        "the plan's lead-in, then its run"
+    );
     let r = &costs.rows[1];
     assert_eq!(r.device_id.as_deref(), Some("synthetic-pi"));
     assert_eq!((r.run_id, r.ok, r.error.as_deref()), (Some(0), true, None));
@@ -56,13 +60,25 @@ fn a_runs_cost_row_holds_the_known_usage_and_energy() {
     assert_eq!(r.phase_s, [Some(1.0), None, Some(3.0), None, Some(6.0)]);
     let u = r.usage.as_ref().unwrap();
     assert!(u.baseline_is_lead_in);
-    assert!((u.baseline_cpu_pct - 2.5).abs() < 1e-9, "{}", u.baseline_cpu_pct);
+    assert!(
+        (u.baseline_cpu_pct - 2.5).abs() < 1e-9,
+        "{}",
+        u.baseline_cpu_pct
+    );
     // 50 % above idle for 10 s, less the first 100 ms ramp from idle: 500 − 2.5.
-    assert!((u.cpu_signed_pct_s - 497.5).abs() < 1e-6, "{}", u.cpu_signed_pct_s);
+    assert!(
+        (u.cpu_signed_pct_s - 497.5).abs() < 1e-6,
+        "{}",
+        u.cpu_signed_pct_s
+    );
     assert!((u.cpu_pct_s - 497.5).abs() < 1e-6);
     assert!((u.cpu_core_pct_s - 4.0 * 497.5).abs() < 1e-6);
     // 200 MB for 10 s, less the ramp: 2000 − 10.
-    assert!((u.ram_signed_mb_s - 1990.0).abs() < 1e-6, "{}", u.ram_signed_mb_s);
+    assert!(
+        (u.ram_signed_mb_s - 1990.0).abs() < 1e-6,
+        "{}",
+        u.ram_signed_mb_s
+    );
     assert!((r.cpu_mean_pct().unwrap() - 52.25).abs() < 1e-9);
     // The gross energy is the truth's: 3 W × 10 s + 0.035 × 497.5 + 0.002 × 1990.
     let want = 30.0 + 0.035 * 497.5 + 0.002 * 1990.0;
@@ -104,7 +120,11 @@ fn untrusted_figures_say_why() {
     let runs: Vec<&RunCost> = costs.runs().collect();
     let r = runs[0];
     assert!(!r.trust.energy && !r.trust.energy_net && r.trust.usage);
-    assert_eq!(r.trusted_gross_j(), None, "shown as untrusted, not averaged in");
+    assert_eq!(
+        r.trusted_gross_j(),
+        None,
+        "shown as untrusted, not averaged in"
+    );
     let text = r.trust.reasons_text();
     // A 1 s hole in 10 s, and the readings' joins next to it: 89.8 % covered.
     assert_eq!(text, "energy coverage 89.8 % < 95 %");

@@ -48,9 +48,8 @@ impl RunConditions {
     /// or the soft temperature limit).
     #[must_use]
     pub fn throttled(&self) -> bool {
-        let bits = throttle_bits::FREQ_CAPPED
-            | throttle_bits::THROTTLED
-            | throttle_bits::SOFT_TEMP_LIMIT;
+        let bits =
+            throttle_bits::FREQ_CAPPED | throttle_bits::THROTTLED | throttle_bits::SOFT_TEMP_LIMIT;
         self.throttled_bits.is_some_and(|b| b & bits != 0)
     }
 }
@@ -204,7 +203,11 @@ mod tests {
         assert!((auc - 75.0).abs() < 1e-6, "{auc}");
         assert_eq!(c.throttled_bits, Some(throttle_bits::THROTTLED));
         let quiet = run_conditions(&samples(), Window::new(0, S).unwrap(), 0.0);
-        assert_eq!(quiet.throttled_bits, Some(0), "sticky bits are not this run's");
+        assert_eq!(
+            quiet.throttled_bits,
+            Some(0),
+            "sticky bits are not this run's"
+        );
     }
 
     #[test]

@@ -29,7 +29,6 @@
 mod apply;
 mod file;
 pub mod fit;
-mod lsq;
 pub mod pmic;
 
 pub use apply::apply;

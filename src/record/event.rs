@@ -137,28 +137,3 @@ impl EventKind {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Variant indices are the format: the schedule's events, byte for byte.
-    #[test]
-    fn golden_schedule_events() {
-        let due = EventKind::PlanDue {
-            plan: "n".into(),
-            trigger: "at 03:00".into(),
-            scheduled_unix_s: -1,
-            catch_up: true,
-        };
-        let mut golden = vec![20, 1, b'n', 8];
-        golden.extend_from_slice(b"at 03:00");
-        golden.extend_from_slice(&[0x01, 0x01]); // zigzag(-1) = 1; true
-        assert_eq!(postcard::to_stdvec(&due).unwrap(), golden);
-        let err = EventKind::ScheduleStateError {
-            path: "p".into(),
-            message: "m".into(),
-        };
-        assert_eq!(postcard::to_stdvec(&err).unwrap(), [21, 1, b'p', 1, b'm']);
-    }
-}

@@ -156,7 +156,13 @@ fn layout() -> SampleLayout {
 
 /// The samples from `from` to `to` (one every 100 ms, the first at `from + 100 ms`), busy
 /// `load` % above idle between `run` (start, end), appended to `points`.
-fn tick(points: &mut Vec<Point>, cpu: &mut [CpuTicks], to: u64, run: Option<&SynthRun>, rng: &mut Rng) {
+fn tick(
+    points: &mut Vec<Point>,
+    cpu: &mut [CpuTicks],
+    to: u64,
+    run: Option<&SynthRun>,
+    rng: &mut Rng,
+) {
     let l = layout();
     let mut t = points.last().map_or(0, |p| p.t);
     while t + TICK_US <= to {
@@ -205,7 +211,12 @@ fn power_w(truth: &PowerTruth, p: &Point) -> f64 {
 
 /// Readings every `period_us` on the line through the sample points' power, noisy, except
 /// in `holes`.
-fn readings(log: &SynthLog, points: &[Point], holes: &[Window], rng: &mut Rng) -> Vec<PowerReading> {
+fn readings(
+    log: &SynthLog,
+    points: &[Point],
+    holes: &[Window],
+    rng: &mut Rng,
+) -> Vec<PowerReading> {
     let mut out = Vec::new();
     for w in points.windows(2) {
         let (a, b) = (&w[0], &w[1]);
@@ -308,11 +319,16 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
         if half_hole > 0 {
             holes.push(Window::spanning(mid - half_hole, mid + half_hole));
         }
-        let marks = [(RunPhase::Load, 0), (RunPhase::Prefill, 1), (RunPhase::Decode, 4), (RunPhase::Done, 10)]
-            .map(|(phase, tenth)| PhaseMark {
-                phase,
-                mono_us: start + len * tenth / 10,
-            });
+        let marks = [
+            (RunPhase::Load, 0),
+            (RunPhase::Prefill, 1),
+            (RunPhase::Decode, 4),
+            (RunPhase::Done, 10),
+        ]
+        .map(|(phase, tenth)| PhaseMark {
+            phase,
+            mono_us: start + len * tenth / 10,
+        });
         pending.push((i, *r, marks.to_vec()));
         if pending.len() == log.runs_per_plan.max(1) || i + 1 == log.runs.len() {
             for (i, r, marks) in pending.drain(..) {
@@ -387,8 +403,20 @@ fn write_records(
         }
     }
     let [ina, pmic] = power;
-    write_power(&mut w, SourceId::Ina219, INA_LABEL, log.power_period_us, ina)?;
-    write_power(&mut w, SourceId::Pmic, PMIC_LABEL, log.power_period_us, pmic)?;
+    write_power(
+        &mut w,
+        SourceId::Ina219,
+        INA_LABEL,
+        log.power_period_us,
+        ina,
+    )?;
+    write_power(
+        &mut w,
+        SourceId::Pmic,
+        PMIC_LABEL,
+        log.power_period_us,
+        pmic,
+    )?;
     for r in events {
         w.append(&r)?;
     }
