@@ -55,7 +55,7 @@ impl RunConditions {
 }
 
 /// Mean frequency of a sample over its valid cpufreq policies, kHz.
-fn freq_khz(layout: &SampleLayout, s: &Sample) -> Option<f64> {
+pub(crate) fn freq_khz(layout: &SampleLayout, s: &Sample) -> Option<f64> {
     let valid: Vec<f64> = (0..layout.cpufreq.len())
         .filter(|&i| s.is_valid(layout.freq_bit(i)))
         .filter_map(|i| s.freqs_khz.get(i).map(|&f| f as f64))

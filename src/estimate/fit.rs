@@ -8,6 +8,7 @@
 
 use super::apply::energy_j;
 use super::apply::regressors;
+pub use super::import::Excluded;
 use super::Calibration;
 use super::Coefficients;
 use super::Provenance;
@@ -83,14 +84,18 @@ pub struct Point {
 /// The rows usable for a fit (ok, trusted energy and usage, T > 0), and a count of the
 /// others by reason.
 #[must_use]
-pub fn points(rows: &[RunCost]) -> (Vec<Point>, String) {
-    let (mut failed, mut no_energy, mut untrusted) = (0, 0, 0);
+pub fn points(rows: &[RunCost]) -> (Vec<Point>, Excluded) {
+    let mut ex = Excluded {
+        rows: rows.len(),
+        idle: rows.iter().filter(|r| r.kind == RowKind::Idle).count(),
+        ..Excluded::default()
+    };
     let mut out = Vec::new();
     for r in rows {
         let (x, e) = (regressors(r), r.trusted_gross_j());
         match (r.ok, r.energy.is_some(), x, e, r.cpu_mean_pct()) {
-            (false, ..) => failed += 1,
-            (true, false, ..) => no_energy += 1,
+            (false, ..) => ex.failed += 1,
+            (true, false, ..) => ex.no_energy += 1,
             (true, true, Some(x), Some(e), Some(u)) if x[0] > 0.0 && e > 0.0 => {
                 out.push(Point {
                     label: r.label.clone(),
@@ -102,16 +107,10 @@ pub fn points(rows: &[RunCost]) -> (Vec<Point>, String) {
                     source: r.energy_source_kind().unwrap_or("").to_owned(),
                 });
             }
-            _ => untrusted += 1,
+            _ => ex.untrusted += 1,
         }
     }
-    let idle = rows.iter().filter(|r| r.kind == RowKind::Idle).count();
-    let excluded = format!(
-        "{} rows read ({idle} idle lead-ins); left out: {failed} failed, {no_energy} without \
-         measured energy, {untrusted} with untrusted energy or usage",
-        rows.len()
-    );
-    (out, excluded)
+    (out, ex)
 }
 
 /// Errors of estimated against measured run energy (J), with the worst run named.

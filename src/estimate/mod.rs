@@ -29,6 +29,7 @@
 mod apply;
 mod file;
 pub mod fit;
+pub mod import;
 pub mod pmic;
 
 pub use apply::apply;

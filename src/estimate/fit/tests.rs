@@ -32,7 +32,7 @@ fn fit_log(log: &SynthLog) -> Result<FitReport, CalibrateError> {
         fitted_at: "2026-01-01T00:00:00Z".into(),
         description: String::new(),
     };
-    fit(&pts, &excluded, meta)
+    fit(&pts, &excluded.to_string(), meta)
 }
 
 fn within(got: f64, want: f64, rel: f64) {
@@ -104,7 +104,9 @@ fn too_little_data_says_what_to_collect() {
     let mut costs = CostLog::read(&source, Filter::default(), CostOptions::default()).unwrap();
     costs.rows.retain(|r| r.kind == RowKind::Run);
     let (pts, excluded) = points(&costs.rows);
-    let e = fit(&pts, &excluded, fit_meta()).unwrap_err().to_string();
+    let e = fit(&pts, &excluded.to_string(), fit_meta())
+        .unwrap_err()
+        .to_string();
     assert!(
         e.starts_with("too narrow a load range: the runs' mean machine CPU spans 5"),
         "{e}"
