@@ -354,11 +354,19 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
     } else {
         (&pmic, PMIC_LABEL)
     };
+    store_energy(&mut runs, measured, label, log.power_period_us);
+    let ina = if log.ina219 { ina } else { Vec::new() };
+    write_records(dir, log, &points, [ina, pmic], records, &runs)?;
+    Ok(runs)
+}
+
+/// Each run's measured energy, integrated by the real integrator as the daemon does.
+fn store_energy(runs: &mut [Run], measured: &[PowerReading], label: &str, period_us: u64) {
     for run in runs.iter_mut().filter(|_| !measured.is_empty()) {
         let w = Window::spanning(run.phases[0].mono_us, run.phases[3].mono_us);
         let spec = RunSpec {
             source_label: label,
-            period_us: log.power_period_us,
+            period_us,
             run: w,
             phases: &phase_windows(&run.phases),
             baseline_window: run.idle_lead_in.map(Window::from),
@@ -369,9 +377,6 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
         };
         run.energy = Some((&run_energy(measured, &spec)).into());
     }
-    let ina = if log.ina219 { ina } else { Vec::new() };
-    write_records(dir, log, &points, [ina, pmic], records, &runs)?;
-    Ok(runs)
 }
 
 fn write_records(
