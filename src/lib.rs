@@ -45,6 +45,7 @@ pub mod cost;
 pub mod daemon;
 pub mod derive;
 pub mod estimate;
+pub mod export;
 pub mod gguf;
 #[cfg(feature = "llama")]
 pub mod llama;

@@ -1,11 +1,13 @@
 //! Integration tests: one binary, one module per area.
 
 mod analysis;
+mod calibrate;
 mod cli;
 mod cli_options;
 mod common;
 mod config_check;
 mod derive;
+mod export;
 mod faults;
 mod kill;
 mod layout;

@@ -3,9 +3,11 @@
 
 #[cfg(feature = "llama")]
 mod bench;
+mod calibrate;
 mod config_cmd;
 mod damage;
 mod dump;
+mod export;
 mod inspect;
 #[cfg(feature = "llama")]
 mod quantize;
@@ -56,6 +58,13 @@ pub enum Command {
     /// Detect power sources and show live V, A, W.
     #[command(long_about = crate::power::registry::sensors_help())]
     Sensors(sensors::SensorsArgs),
+    /// Fit the energy estimate's coefficients on runs with measured energy; print the
+    /// error before and after; write the calibration file.
+    #[command(after_help = CALIBRATE_EXIT_HELP)]
+    Calibrate(calibrate::CalibrateArgs),
+    /// Write the runs (the cost record) or the samples as CSV, JSON lines or Parquet.
+    #[command(after_help = DAMAGE_EXIT_HELP)]
+    Export(export::ExportArgs),
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -80,6 +89,12 @@ edgewatt and the frame a running daemon is writing are skipped without failing);
 damaged data was skipped (corrupt frames, a truncated segment, undecodable blocks, unreadable \
 segments, damaged headers; each named on stderr with its file and offset), unless \
 --allow-damaged; 2 on an error.";
+
+/// Exit status of `calibrate`.
+const CALIBRATE_EXIT_HELP: &str = "Exit status: 0 when the calibration was written; 2 when \
+none could be fitted (no or too few runs with trusted measured energy, too narrow a load \
+range, runs of several devices without --device or --pool: the message says what to \
+collect, e.g. with plans/calibrate.toml), or on another error.";
 
 /// Loads the config file and applies the global flags.
 pub(crate) fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -135,6 +150,8 @@ pub fn main() -> ExitCode {
         Command::Dump(args) => dump::run(&cli, args),
         Command::Inspect(args) => inspect::run(&cli, args),
         Command::Sensors(args) => sensors::run(&cli, args).map(|()| ExitCode::SUCCESS),
+        Command::Calibrate(args) => calibrate::run(&cli, args),
+        Command::Export(args) => export::run(&cli, args),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         Command::Report(args) => report::run(&cli, args),
         #[cfg(feature = "llama")]

@@ -48,15 +48,14 @@ impl RunConditions {
     /// or the soft temperature limit).
     #[must_use]
     pub fn throttled(&self) -> bool {
-        let bits = throttle_bits::FREQ_CAPPED
-            | throttle_bits::THROTTLED
-            | throttle_bits::SOFT_TEMP_LIMIT;
+        let bits =
+            throttle_bits::FREQ_CAPPED | throttle_bits::THROTTLED | throttle_bits::SOFT_TEMP_LIMIT;
         self.throttled_bits.is_some_and(|b| b & bits != 0)
     }
 }
 
 /// Mean frequency of a sample over its valid cpufreq policies, kHz.
-fn freq_khz(layout: &SampleLayout, s: &Sample) -> Option<f64> {
+pub(crate) fn freq_khz(layout: &SampleLayout, s: &Sample) -> Option<f64> {
     let valid: Vec<f64> = (0..layout.cpufreq.len())
         .filter(|&i| s.is_valid(layout.freq_bit(i)))
         .filter_map(|i| s.freqs_khz.get(i).map(|&f| f as f64))
@@ -204,7 +203,11 @@ mod tests {
         assert!((auc - 75.0).abs() < 1e-6, "{auc}");
         assert_eq!(c.throttled_bits, Some(throttle_bits::THROTTLED));
         let quiet = run_conditions(&samples(), Window::new(0, S).unwrap(), 0.0);
-        assert_eq!(quiet.throttled_bits, Some(0), "sticky bits are not this run's");
+        assert_eq!(
+            quiet.throttled_bits,
+            Some(0),
+            "sticky bits are not this run's"
+        );
     }
 
     #[test]

@@ -337,7 +337,11 @@ mod tests {
         // Nothing dips below idle here: signed equals clamped. Per core: 4 × the machine's.
         assert!((u.cpu_signed_pct_s - u.cpu_pct_s).abs() < 1e-9);
         assert!((u.ram_signed_mb_s - u.ram_mb_s).abs() < 1e-9);
-        assert!((u.cpu_core_pct_s - 4.0 * u.cpu_pct_s).abs() < 1e-6, "{}", u.cpu_core_pct_s);
+        assert!(
+            (u.cpu_core_pct_s - 4.0 * u.cpu_pct_s).abs() < 1e-6,
+            "{}",
+            u.cpu_core_pct_s
+        );
         assert!((u.coverage - 1.0).abs() < 1e-9);
         // Worker ticks from the sample at 12.0 s to the one at 16.0 s: 40 × 3 = 120 → 1.2 s.
         assert_eq!(u.worker_cpu_s, Some(1.2));

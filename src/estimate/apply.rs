@@ -36,7 +36,10 @@ impl Calibrations {
     pub fn load(path: &Path, devices: &[String], force: bool) -> Result<Self, EstimateError> {
         if !path.is_dir() {
             let cal = Calibration::load(path)?;
-            if let Some(other) = devices.iter().find(|d| !cal.fits_device(d)).filter(|_| !force)
+            if let Some(other) = devices
+                .iter()
+                .find(|d| !cal.fits_device(d))
+                .filter(|_| !force)
             {
                 return Err(EstimateError::OtherDevice {
                     path: path.to_path_buf(),

@@ -127,11 +127,17 @@ impl Calibration {
             ("cpu_w_per_pct", m.cpu_w_per_pct),
             ("ram_w_per_mb", m.ram_w_per_mb),
         ];
-        values.extend(m.cpu_ghz_w_per_pct_ghz.map(|c| ("cpu_ghz_w_per_pct_ghz", c)));
+        values.extend(
+            m.cpu_ghz_w_per_pct_ghz
+                .map(|c| ("cpu_ghz_w_per_pct_ghz", c)),
+        );
         if !(m.idle_w.is_finite() && m.idle_w > 0.0 && m.idle_w < 1000.0) {
             return Some((
                 vec!["model", "idle_w"],
-                format!("idle_w = {} W must be a power above 0 and below 1000 W", m.idle_w),
+                format!(
+                    "idle_w = {} W must be a power above 0 and below 1000 W",
+                    m.idle_w
+                ),
             ));
         }
         for (key, v) in values {
@@ -238,9 +244,15 @@ mod tests {
         let bad = good.replace("idle_w = 4.4032", "idle_w = -1.0");
         let line = bad.lines().position(|l| l.starts_with("idle_w")).unwrap() + 1;
         let e = error(&bad);
-        assert!(e.starts_with(&format!("cal.toml:{line}:10: idle_w = -1 W")), "{e}");
+        assert!(
+            e.starts_with(&format!("cal.toml:{line}:10: idle_w = -1 W")),
+            "{e}"
+        );
         let e = error(&good.replace("ram_w_per_mb = 0.0", "ram_w_per_mb = nan"));
-        assert!(e.contains("ram_w_per_mb = NaN must be a finite coefficient"), "{e}");
+        assert!(
+            e.contains("ram_w_per_mb = NaN must be a finite coefficient"),
+            "{e}"
+        );
         let e = error(&good.replace("[model]", "colour = 1\n[model]"));
         assert!(e.contains("unknown field `colour`"), "{e}");
         assert!(e.starts_with("cal.toml:"), "{e}");

@@ -8,10 +8,14 @@
 
 use super::apply::energy_j;
 use super::apply::regressors;
-use super::lsq::solve;
+pub use super::import::Excluded;
 use super::Calibration;
 use super::Coefficients;
 use super::Provenance;
+use crate::analysis::fit::compare_estimates;
+use crate::analysis::fit::cross_validate;
+use crate::analysis::fit::fit_least_squares;
+use crate::analysis::fit::ErrorSummary;
 use crate::cost::RowKind;
 use crate::cost::RunCost;
 
@@ -21,6 +25,8 @@ pub const MIN_POINTS: usize = 8;
 pub const MIN_LOAD_SPAN_PCT: f64 = 20.0;
 /// Folds of the cross-validation (fewer when there are fewer rows).
 pub const FOLDS: usize = 5;
+/// Seed of the cross-validation's shuffle: the same runs give the same folds.
+pub const CV_SEED: u64 = 1;
 /// The frequency term is kept only if it lowers the cross-validated RMSE of the run energy
 /// by at least this share (5 %). A term that cannot lower the out-of-sample error is noise;
 /// a gain below 5 % is within what another split of the same runs changes, and the simpler
@@ -78,14 +84,18 @@ pub struct Point {
 /// The rows usable for a fit (ok, trusted energy and usage, T > 0), and a count of the
 /// others by reason.
 #[must_use]
-pub fn points(rows: &[RunCost]) -> (Vec<Point>, String) {
-    let (mut failed, mut no_energy, mut untrusted) = (0, 0, 0);
+pub fn points(rows: &[RunCost]) -> (Vec<Point>, Excluded) {
+    let mut ex = Excluded {
+        rows: rows.len(),
+        idle: rows.iter().filter(|r| r.kind == RowKind::Idle).count(),
+        ..Excluded::default()
+    };
     let mut out = Vec::new();
     for r in rows {
         let (x, e) = (regressors(r), r.trusted_gross_j());
         match (r.ok, r.energy.is_some(), x, e, r.cpu_mean_pct()) {
-            (false, ..) => failed += 1,
-            (true, false, ..) => no_energy += 1,
+            (false, ..) => ex.failed += 1,
+            (true, false, ..) => ex.no_energy += 1,
             (true, true, Some(x), Some(e), Some(u)) if x[0] > 0.0 && e > 0.0 => {
                 out.push(Point {
                     label: r.label.clone(),
@@ -97,65 +107,32 @@ pub fn points(rows: &[RunCost]) -> (Vec<Point>, String) {
                     source: r.energy_source_kind().unwrap_or("").to_owned(),
                 });
             }
-            _ => untrusted += 1,
+            _ => ex.untrusted += 1,
         }
     }
-    let idle = rows.iter().filter(|r| r.kind == RowKind::Idle).count();
-    let excluded = format!(
-        "{} rows read ({idle} idle lead-ins); left out: {failed} failed, {no_energy} without \
-         measured energy, {untrusted} with untrusted energy or usage",
-        rows.len()
-    );
-    (out, excluded)
+    (out, ex)
 }
 
-/// Errors of estimated against measured run energy.
+/// Errors of estimated against measured run energy (J), with the worst run named.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ErrorSummary {
-    pub n: usize,
-    /// Mean absolute percentage error, %.
-    pub mape_pct: f64,
-    /// Mean signed percentage error (estimate − measured), %.
-    pub bias_pct: f64,
-    /// R² of the estimate against the measured energy.
-    pub r2: f64,
-    /// RMSE of the energy, J.
-    pub rmse_j: f64,
-    /// The row with the largest percentage error: its label, run id and error, %.
-    pub worst: (String, Option<u64>, f64),
+pub struct RunErrors {
+    /// MAPE, bias, RMSE (J), R² and the worst case's index into the points.
+    pub summary: ErrorSummary,
+    /// The label and run id of the point with the largest |error| %.
+    pub worst_label: String,
+    pub worst_run_id: Option<u64>,
 }
 
-/// The errors of `estimated` (one per point) against the points' measured energy.
-#[must_use]
-pub fn errors(points: &[Point], estimated: &[f64]) -> ErrorSummary {
-    let n = points.len().min(estimated.len()).max(1) as f64;
-    let pct: Vec<f64> = points
-        .iter()
-        .zip(estimated)
-        .map(|(p, e)| (e - p.energy_j) / p.energy_j * 100.0)
-        .collect();
-    let mean = points.iter().map(|p| p.energy_j).sum::<f64>() / n;
-    let ss_tot: f64 = points.iter().map(|p| (p.energy_j - mean).powi(2)).sum();
-    let ss_res: f64 = points
-        .iter()
-        .zip(estimated)
-        .map(|(p, e)| (e - p.energy_j).powi(2))
-        .sum();
-    let worst = pct
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-        .map_or((String::new(), None, 0.0), |(i, &e)| {
-            (points[i].label.clone(), points[i].run_id, e)
-        });
-    ErrorSummary {
-        n: pct.len(),
-        mape_pct: pct.iter().map(|e| e.abs()).sum::<f64>() / n,
-        bias_pct: pct.iter().sum::<f64>() / n,
-        r2: if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { 0.0 },
-        rmse_j: (ss_res / n).sqrt(),
-        worst,
-    }
+/// The errors of `estimated` (J, one per point) against the points' measured energy.
+pub fn errors(points: &[Point], estimated: &[f64]) -> Result<RunErrors, CalibrateError> {
+    let measured: Vec<f64> = points.iter().map(|p| p.energy_j).collect();
+    let summary = compare_estimates(estimated, &measured).map_err(|_| CalibrateError::Singular)?;
+    let worst = &points[summary.worst.index];
+    Ok(RunErrors {
+        worst_label: worst.label.clone(),
+        worst_run_id: worst.run_id,
+        summary,
+    })
 }
 
 /// Estimates of the points by `m`, J.
@@ -164,22 +141,24 @@ pub fn estimate_all(m: &Coefficients, points: &[Point]) -> Vec<f64> {
     points.iter().map(|p| energy_j(m, p.x).0).collect()
 }
 
-/// Least squares on mean power; `freq`: with the frequency term.
-fn fit_points(points: &[&Point], freq: bool) -> Option<Coefficients> {
-    let rows: Vec<Vec<f64>> = points
-        .iter()
-        .map(|p| {
-            let t = p.x[0];
-            let mut r = vec![1.0, p.x[1] / t, p.x[2] / t];
-            if freq {
-                r.push(p.x[3] / t);
-            }
-            r
-        })
-        .collect();
-    let y: Vec<f64> = points.iter().map(|p| p.energy_j / p.x[0]).collect();
-    let beta = solve(&rows, &y)?;
-    Some(Coefficients {
+/// The columns of the fit on mean power (1, CPU_AUC/T, RAM_AUC/T [, CPU·GHz_AUC/T]) and
+/// the mean power E/T.
+fn design(points: &[Point], freq: bool) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let per_t = |j: usize| -> Vec<f64> { points.iter().map(|p| p.x[j] / p.x[0]).collect() };
+    let mut cols = vec![vec![1.0; points.len()], per_t(1), per_t(2)];
+    if freq {
+        cols.push(per_t(3));
+    }
+    (cols, points.iter().map(|p| p.energy_j / p.x[0]).collect())
+}
+
+/// Least squares on mean power (`analysis::fit`); `freq`: with the frequency term.
+fn fit_points(points: &[Point], freq: bool) -> Result<Coefficients, CalibrateError> {
+    let (cols, y) = design(points, freq);
+    let cols: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let fit = fit_least_squares(&cols, &y).map_err(|_| CalibrateError::Singular)?;
+    let beta: Vec<f64> = fit.coefficients.iter().map(|c| c.value).collect();
+    Ok(Coefficients {
         idle_w: beta[0],
         cpu_w_per_pct: beta[1],
         ram_w_per_mb: beta[2],
@@ -187,23 +166,18 @@ fn fit_points(points: &[&Point], freq: bool) -> Option<Coefficients> {
     })
 }
 
-/// k-fold cross-validated estimates (point i is in fold i mod k); `None` if a fold's fit
-/// is singular.
-fn cross_validate(points: &[Point], freq: bool, folds: usize) -> Option<Vec<f64>> {
-    let mut out = vec![0.0; points.len()];
-    for f in 0..folds {
-        let train: Vec<&Point> = points
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % folds != f)
-            .map(|(_, p)| p)
-            .collect();
-        let m = fit_points(&train, freq)?;
-        for (i, p) in points.iter().enumerate().filter(|(i, _)| i % folds == f) {
-            out[i] = energy_j(&m, p.x).0;
-        }
-    }
-    Some(out)
+/// k-fold cross-validated run energies, J: the mean power predicted by the fit that did
+/// not see the run (`analysis::fit::cross_validate`, shuffled by [`CV_SEED`]) times T.
+fn cross_validated(points: &[Point], freq: bool, folds: usize) -> Result<Vec<f64>, CalibrateError> {
+    let (cols, y) = design(points, freq);
+    let cols: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let cv = cross_validate(&cols, &y, folds, CV_SEED).map_err(|_| CalibrateError::Singular)?;
+    Ok(cv
+        .predictions
+        .iter()
+        .zip(points)
+        .map(|(w, p)| w * p.x[0])
+        .collect())
 }
 
 /// A fitted calibration and how well it does.
@@ -214,11 +188,11 @@ pub struct FitReport {
     pub folds: usize,
     /// Cross-validated errors without and with the frequency term (`None`: no frequency
     /// readings, or the term cannot be separated from the CPU term).
-    pub cv: ErrorSummary,
-    pub cv_freq: Option<ErrorSummary>,
+    pub cv: RunErrors,
+    pub cv_freq: Option<RunErrors>,
     pub freq_kept: bool,
     /// The fitted coefficients on all the points.
-    pub in_sample: ErrorSummary,
+    pub in_sample: RunErrors,
 }
 
 /// What the fitted calibration is called and where it comes from.
@@ -237,24 +211,24 @@ pub struct FitMeta {
 pub fn fit(points: &[Point], excluded: &str, meta: FitMeta) -> Result<FitReport, CalibrateError> {
     check(points, excluded)?;
     let folds = FOLDS.min(points.len());
-    let all: Vec<&Point> = points.iter().collect();
-    let base = fit_points(&all, false).ok_or(CalibrateError::Singular)?;
-    let cv = errors(
-        points,
-        &cross_validate(points, false, folds).ok_or(CalibrateError::Singular)?,
-    );
+    let base = fit_points(points, false)?;
+    let cv = errors(points, &cross_validated(points, false, folds)?)?;
     let has_freq = points.iter().any(|p| p.x[3] != 0.0);
     let freq_fit = has_freq
-        .then(|| Some((fit_points(&all, true)?, cross_validate(points, true, folds)?)))
+        .then(|| {
+            let m = fit_points(points, true).ok()?;
+            let est = cross_validated(points, true, folds).ok()?;
+            Some((m, errors(points, &est).ok()?))
+        })
         .flatten();
-    let cv_freq = freq_fit.as_ref().map(|(_, est)| errors(points, est));
-    let freq_kept = cv_freq
+    let freq_kept = freq_fit
         .as_ref()
-        .is_some_and(|f| f.rmse_j <= (1.0 - FREQ_TERM_MIN_GAIN) * cv.rmse_j);
-    let (model, cv_kept) = match (&freq_fit, &cv_freq) {
-        (Some((m, _)), Some(e)) if freq_kept => (*m, e.clone()),
+        .is_some_and(|(_, f)| f.summary.rmse <= (1.0 - FREQ_TERM_MIN_GAIN) * cv.summary.rmse);
+    let (model, cv_kept) = match &freq_fit {
+        Some((m, e)) if freq_kept => (*m, e.clone()),
         _ => (base, cv.clone()),
     };
+    let cv_freq = freq_fit.map(|(_, e)| e);
     let mut sources: Vec<&str> = points.iter().map(|p| p.source.as_str()).collect();
     sources.sort_unstable();
     sources.dedup();
@@ -268,13 +242,13 @@ pub fn fit(points: &[Point], excluded: &str, meta: FitMeta) -> Result<FitReport,
             fitted_at: meta.fitted_at,
             runs: points.len() as u64,
             energy_source: sources.join(", "),
-            cv_mape_pct: Some(cv_kept.mape_pct),
+            cv_mape_pct: Some(cv_kept.summary.mape_pct),
             cv_folds: folds as u32,
             reference: String::new(),
         },
         pmic_to_total: None,
     };
-    let in_sample = errors(points, &estimate_all(&model, points));
+    let in_sample = errors(points, &estimate_all(&model, points))?;
     Ok(FitReport {
         calibration,
         points: points.len(),
@@ -292,8 +266,14 @@ fn check(points: &[Point], excluded: &str) -> Result<(), CalibrateError> {
             excluded: excluded.to_owned(),
         });
     }
-    let lo = points.iter().map(|p| p.cpu_mean_pct).fold(f64::INFINITY, f64::min);
-    let hi = points.iter().map(|p| p.cpu_mean_pct).fold(f64::NEG_INFINITY, f64::max);
+    let lo = points
+        .iter()
+        .map(|p| p.cpu_mean_pct)
+        .fold(f64::INFINITY, f64::min);
+    let hi = points
+        .iter()
+        .map(|p| p.cpu_mean_pct)
+        .fold(f64::NEG_INFINITY, f64::max);
     if points.len() < MIN_POINTS {
         return Err(CalibrateError::TooFew {
             n: points.len(),

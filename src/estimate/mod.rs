@@ -29,7 +29,7 @@
 mod apply;
 mod file;
 pub mod fit;
-mod lsq;
+pub mod import;
 pub mod pmic;
 
 pub use apply::apply;

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::lsq::solve;
 use super::PmicMapping;
+use crate::analysis::fit::fit_linear;
 use crate::logread::Filter;
 use crate::logread::LogError;
 use crate::logread::LogItem;
@@ -91,20 +91,14 @@ pub fn fit_mapping(pairs: &[(f64, f64)]) -> Result<PmicMapping, MappingError> {
     if hi - lo < MIN_SPAN_W {
         return Err(MappingError::Narrow { span_w: hi - lo });
     }
-    let x: Vec<Vec<f64>> = pairs.iter().map(|p| vec![1.0, p.0]).collect();
+    let x: Vec<f64> = pairs.iter().map(|p| p.0).collect();
     let y: Vec<f64> = pairs.iter().map(|p| p.1).collect();
-    let beta = solve(&x, &y).ok_or(MappingError::Singular)?;
-    let mean = y.iter().sum::<f64>() / y.len() as f64;
-    let ss_tot: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
-    let ss_res: f64 = pairs
-        .iter()
-        .map(|p| (p.1 - beta[0] - beta[1] * p.0).powi(2))
-        .sum();
+    let line = fit_linear(&x, &y).map_err(|_| MappingError::Singular)?;
     Ok(PmicMapping {
-        k: beta[1],
-        c_w: beta[0],
+        k: line.slope.value,
+        c_w: line.intercept.value,
         pairs: pairs.len() as u64,
-        r2: if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { 0.0 },
+        r2: line.r2.unwrap_or(0.0),
     })
 }
 
@@ -144,7 +138,10 @@ mod tests {
         let p = pairs(&LogSource::dir(dir.path())).unwrap();
         assert!(p.is_empty());
         let e = fit_mapping(&p).unwrap_err().to_string();
-        assert!(e.starts_with("the INA219 and the PMIC overlap for 0 s"), "{e}");
+        assert!(
+            e.starts_with("the INA219 and the PMIC overlap for 0 s"),
+            "{e}"
+        );
         let flat: Vec<(f64, f64)> = (0..40).map(|_| (3.0, 4.0)).collect();
         assert_eq!(
             fit_mapping(&flat).unwrap_err(),

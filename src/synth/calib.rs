@@ -320,6 +320,26 @@ fn run_record(i: usize, r: &SynthRun, marks: Vec<PhaseMark>, lead_in: Window) ->
     }
 }
 
+/// The phase marks of a run of `len` µs from `start`: load, prefill (encode for an image
+/// run), decode from 40 %, done.
+fn phase_marks(start: u64, len: u64, image: bool) -> [PhaseMark; 4] {
+    let second = if image {
+        RunPhase::Encode
+    } else {
+        RunPhase::Prefill
+    };
+    [
+        (RunPhase::Load, 0),
+        (second, 1),
+        (RunPhase::Decode, 4),
+        (RunPhase::Done, 10),
+    ]
+    .map(|(phase, tenth)| PhaseMark {
+        phase,
+        mono_us: start + len * tenth / 10,
+    })
+}
+
 /// Writes the log into state directory `dir` and returns its runs as written.
 pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
     let mut rng = Rng::new(log.seed);
@@ -357,21 +377,7 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
         if half_hole > 0 {
             holes.push(Window::spanning(mid - half_hole, mid + half_hole));
         }
-        let second = if r.case.image.is_some() {
-            RunPhase::Encode
-        } else {
-            RunPhase::Prefill
-        };
-        let marks = [
-            (RunPhase::Load, 0),
-            (second, 1),
-            (RunPhase::Decode, 4),
-            (RunPhase::Done, 10),
-        ]
-        .map(|(phase, tenth)| PhaseMark {
-            phase,
-            mono_us: start + len * tenth / 10,
-        });
+        let marks = phase_marks(start, len, r.case.image.is_some());
         pending.push((i, *r, marks.to_vec()));
         if pending.len() == log.runs_per_plan.max(1) || i + 1 == log.runs.len() {
             for (i, r, marks) in pending.drain(..) {
@@ -397,11 +403,19 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
     } else {
         (&pmic, PMIC_LABEL)
     };
+    store_energy(&mut runs, measured, label, log.power_period_us);
+    let ina = if log.ina219 { ina } else { Vec::new() };
+    write_records(dir, log, &points, [ina, pmic], records, &runs)?;
+    Ok(runs)
+}
+
+/// Each run's measured energy, integrated by the real integrator as the daemon does.
+fn store_energy(runs: &mut [Run], measured: &[PowerReading], label: &str, period_us: u64) {
     for run in runs.iter_mut().filter(|_| !measured.is_empty()) {
         let w = Window::spanning(run.phases[0].mono_us, run.phases[3].mono_us);
         let spec = RunSpec {
             source_label: label,
-            period_us: log.power_period_us,
+            period_us,
             run: w,
             phases: &phase_windows(&run.phases),
             baseline_window: run.idle_lead_in.map(Window::from),
@@ -412,9 +426,6 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
         };
         run.energy = Some((&run_energy(measured, &spec)).into());
     }
-    let ina = if log.ina219 { ina } else { Vec::new() };
-    write_records(dir, log, &points, [ina, pmic], records, &runs)?;
-    Ok(runs)
 }
 
 fn write_records(
