@@ -8,11 +8,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::calibrate::calibrations;
+use super::calibrate::CostArgs;
 use super::Cli;
+use crate::config::Config;
 use crate::cost::CostLog;
 use crate::cost::CostOptions;
 use crate::cost::RunCost;
-use crate::cost::DEFAULT_MIN_COVERAGE;
 use crate::estimate::Calibrations;
 use crate::logread::Filter;
 use crate::logread::LogSource;
@@ -24,9 +26,11 @@ use crate::report::render::Format;
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// State directories to read (default: the configured state_dir). Each is read on its
-    /// own: one that cannot be read is named, and the others are reported.
-    pub dirs: Vec<PathBuf>,
+    /// State directories (`--dir`, repeatable; default: the configured state_dir), the
+    /// coverage threshold and the calibration. Each directory is read on its own: one
+    /// that cannot be read is named, and the others are reported.
+    #[command(flatten)]
+    pub cost: CostArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -36,16 +40,6 @@ pub struct ReportArgs {
     /// Keep flagged runs (throttled, under-voltage, low coverage, capped cooldown) in fits.
     #[arg(long)]
     pub include_flagged: bool,
-    /// Calibration for the energy estimate: a file, or a directory of `<device_id>.toml`
-    /// (default: the shipped Pi 5 board average).
-    #[arg(long, value_name = "PATH")]
-    pub calibration: Option<PathBuf>,
-    /// Use a calibration fitted on another device.
-    #[arg(long)]
-    pub force_calibration: bool,
-    /// A figure whose coverage is below this share (0–1) is not trusted.
-    #[arg(long, default_value_t = DEFAULT_MIN_COVERAGE, value_name = "SHARE")]
-    pub min_coverage: f64,
     /// Bootstrap resamples for the knee's ψ CI (0: profile CI only).
     #[arg(long, default_value_t = 499, value_name = "N")]
     pub bootstrap: usize,
@@ -73,17 +67,6 @@ fn read_dirs(dirs: &[PathBuf], opts: CostOptions) -> (Vec<RunCost>, Vec<String>)
     (rows, problems)
 }
 
-fn calibrations(args: &ReportArgs, rows: &[RunCost]) -> anyhow::Result<Calibrations> {
-    let Some(path) = &args.calibration else {
-        return Ok(Calibrations::board_average());
-    };
-    let mut devices: Vec<String> = rows.iter().filter_map(|r| r.device_id.clone()).collect();
-    devices.sort();
-    devices.dedup();
-    Calibrations::load(path, &devices, args.force_calibration)
-        .with_context(|| format!("calibration {}", path.display()))
-}
-
 fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
     let mut out: Vec<CalibrationNote> = Vec::new();
     for r in rows {
@@ -107,20 +90,9 @@ fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
 }
 
 /// Builds the report over `dirs`.
-pub fn build(args: &ReportArgs, dirs: &[PathBuf]) -> anyhow::Result<Report> {
-    if !(args.min_coverage > 0.0 && args.min_coverage <= 1.0) {
-        anyhow::bail!(
-            "--min-coverage {} must be in (0, 1], e.g. 0.95",
-            args.min_coverage
-        );
-    }
-    let (mut rows, problems) = read_dirs(
-        dirs,
-        CostOptions {
-            min_coverage: args.min_coverage,
-        },
-    );
-    let cals = calibrations(args, &rows)?;
+pub fn build(cfg: &Config, args: &ReportArgs, dirs: &[PathBuf]) -> anyhow::Result<Report> {
+    let (mut rows, problems) = read_dirs(dirs, args.cost.options()?);
+    let cals = calibrations(cfg, &args.cost, &rows)?;
     crate::estimate::apply(&mut rows, &cals);
     let opts = ReportOptions {
         include_flagged: args.include_flagged,
@@ -145,12 +117,13 @@ fn write_out(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
 }
 
 pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let dirs = if args.dirs.is_empty() {
-        vec![super::load_config(cli)?.state_dir]
+    let cfg = super::load_config(cli)?;
+    let dirs = if args.cost.dirs.is_empty() {
+        vec![cfg.state_dir.clone()]
     } else {
-        args.dirs.clone()
+        args.cost.dirs.clone()
     };
-    let report = build(args, &dirs)?;
+    let report = build(&cfg, args, &dirs)?;
     for p in &report.problems {
         eprintln!("edgewatt: report: {p}");
     }

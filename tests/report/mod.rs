@@ -61,7 +61,7 @@ pub fn log_dir(
 pub fn report(dirs: &[&Path], extra: &[&str]) -> (i32, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_edgewatt"))
         .arg("report")
-        .args(dirs)
+        .args(dirs.iter().flat_map(|d| [Path::new("--dir"), d]))
         .args(["--format", "json"])
         .args(extra)
         .output()
