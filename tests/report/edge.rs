@@ -124,3 +124,69 @@ fn several_directories_are_reported_together_and_a_missing_one_is_named() {
     assert_eq!(json["runs"].as_array().unwrap().len(), 6);
     assert!(problems(&json).contains("nope"), "{json}");
 }
+
+fn llm_dir() -> tempfile::TempDir {
+    let runs: Vec<SynthRun> = [50, 100, 200, 300]
+        .iter()
+        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
+        .collect();
+    log_dir(runs, 3, |_| {})
+}
+
+fn write_calibration(dir: &std::path::Path, device: &str) -> std::path::PathBuf {
+    let mut cal = edgewatt::estimate::Calibration::pi5_board_average();
+    cal.id = "other-board".into();
+    cal.device_id = device.into();
+    cal.board_average = false;
+    let path = dir.join("other.toml");
+    cal.save(&path).unwrap();
+    path
+}
+
+#[test]
+fn a_calibration_of_another_device_is_refused_unless_forced() {
+    let dir = llm_dir();
+    let cal = write_calibration(dir.path(), "other-pi");
+    let cal_arg = cal.to_str().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgewatt"))
+        .args(["report", "--format", "json", "--dir"])
+        .arg(dir.path())
+        .args(["--calibration", cal_arg])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("other-pi") && stderr.contains("--force-calibration"),
+        "{stderr}"
+    );
+    let (code, json, _) = report(
+        &[dir.path()],
+        &["--calibration", cal_arg, "--force-calibration"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        json["runs"][0]["energy_estimated_source"],
+        "estimate:other-board"
+    );
+}
+
+#[test]
+fn a_calibration_with_a_bad_value_is_named_with_its_line_and_column() {
+    let dir = llm_dir();
+    let path = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(write_calibration(dir.path(), "synthetic-pi")).unwrap();
+    std::fs::write(&path, text.replace("idle_w = ", "idle_w = \"four\" #")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgewatt"))
+        .args(["report", "--dir"])
+        .arg(dir.path())
+        .arg("--calibration")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}:", path.display())), "{stderr}");
+    let line = text.lines().position(|l| l.starts_with("idle_w")).unwrap() + 1;
+    assert!(stderr.contains(&format!(":{line}:")), "{stderr}");
+}

@@ -219,3 +219,27 @@ fn base_vs_compressed_recovers_a_60_percent_cut_with_its_ci() {
     assert!(agreement[0] > 0.5 && agreement[0] < 1.0, "{agreement:?}");
     assert_eq!(c["agreement_pairs"], 6);
 }
+
+#[test]
+fn the_knee_ci_covers_the_clamp_over_seeded_repetitions() {
+    let reps: u64 = 8;
+    let mut covered = 0;
+    for seed in 0..reps {
+        let runs: Vec<SynthRun> = (0..2).flat_map(|_| SIDES.map(vlm_run)).collect();
+        let dir = log_dir(runs, 300 + seed, |_| {});
+        let (_, json, _) = report(&[dir.path()], &["--bootstrap", "0"]);
+        let cpu = json["knees"][0]["fits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["metric"] == "cpu_auc" && f["axis"] == "pixels")
+            .unwrap()
+            .clone();
+        let [psi, lo, hi] = ci(&cpu["psi"]);
+        assert!((448.0 * 448.0..=672.0 * 672.0).contains(&psi), "ψ {psi}");
+        covered += u64::from(lo <= PSI_PX && PSI_PX <= hi);
+    }
+    eprintln!("knee ψ CI coverage {covered}/{reps}");
+    // The reported CI is conservative by design (never narrower than the grid step).
+    assert_eq!(covered, reps);
+}
