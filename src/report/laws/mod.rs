@@ -223,6 +223,13 @@ fn notes(runs: &[&RunCost], report: &Report) -> Vec<String> {
             )
         });
     }
+    if let Some(pct) = busy_baseline_pct(runs) {
+        out.push(format!(
+            "the machine was already busy before the runs (median idle baseline {pct:.0} % \
+             CPU): usage above idle, and the estimate from it, cannot show the runs' cost; \
+             measure on an idle machine"
+        ));
+    }
     let measured = runs.iter().any(|r| r.trusted_net_j().is_some());
     if !measured && !runs.is_empty() {
         out.push(
@@ -232,6 +239,20 @@ fn notes(runs: &[&RunCost], report: &Report) -> Vec<String> {
         );
     }
     out
+}
+
+/// A median idle baseline at or above this machine CPU % leaves no room above idle.
+const BUSY_BASELINE_PCT: f64 = 80.0;
+
+/// The median idle baseline CPU %, when it is at or above [`BUSY_BASELINE_PCT`].
+fn busy_baseline_pct(runs: &[&RunCost]) -> Option<f64> {
+    let mut base: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r.usage.as_ref().map(|u| u.baseline_cpu_pct))
+        .collect();
+    base.sort_by(f64::total_cmp);
+    let median = *base.get(base.len() / 2)?;
+    (median >= BUSY_BASELINE_PCT).then_some(median)
 }
 
 fn problems(runs: &[&RunCost], report: &Report) -> Vec<String> {
