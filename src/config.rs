@@ -243,7 +243,7 @@ fn fsync_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 /// Where the value of the dotted key `keys` is written in `text`, as 1-based line and
 /// column: its value, else (a key left at its default) the nearest table or key above it
 /// that is written, else 1:1.
-fn key_position(text: &str, keys: &[&str]) -> (usize, usize) {
+pub(crate) fn key_position(text: &str, keys: &[&str]) -> (usize, usize) {
     let Ok(doc) = toml_edit::ImDocument::parse(text) else {
         return (1, 1);
     };

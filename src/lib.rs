@@ -26,6 +26,10 @@
 //!
 //! Derived and shown:
 //! - [`derive`](mod@derive): rates, baselines, areas under the curve, energy.
+//! - [`cost`]: the cost of each run (and idle lead-in), derived in one place from the log:
+//!   the rows bench, export, calibrate and the report read.
+//! - [`estimate`]: the energy estimate from CPU/RAM AUC, its calibration file, and the fit
+//!   `calibrate` makes (least squares, k-fold cross-validation, PMIC→INA219 mapping).
 //! - [`analysis`]: the statistics of the laws (line, knee, ratios, estimate errors) and
 //!   their SVG charts; pure functions over `f64` slices.
 //! - [`report`]: tables (and later laws and charts) made from the log.
@@ -37,8 +41,11 @@ pub mod analysis;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cost;
 pub mod daemon;
 pub mod derive;
+pub mod estimate;
+pub mod export;
 pub mod gguf;
 #[cfg(feature = "llama")]
 pub mod llama;

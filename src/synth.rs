@@ -4,6 +4,8 @@
 //! between user, system, idle and iowait with a slowly drifting load; memory, RSS,
 //! temperature and frequency jitter the way they do on a Pi 5.
 
+pub mod calib;
+
 use crate::record::ProcRole;
 use crate::record::Sample;
 use crate::record::SampleLayout;

@@ -1,12 +1,14 @@
 //! Integration tests: one binary, one module per area.
 
 mod analysis;
+mod calibrate;
 mod cli;
 mod cli_options;
 mod common;
 mod config_check;
 mod derive;
 mod disk;
+mod export;
 mod faults;
 mod kill;
 mod layout;
@@ -20,6 +22,7 @@ mod power_log;
 mod power_registry;
 mod power_sources;
 mod reload;
+mod report;
 mod sampler;
 mod store;
 mod systemd;

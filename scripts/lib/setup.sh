@@ -26,3 +26,16 @@ ensure_rust() {
     export PATH="$HOME/.cargo/bin:$PATH"
   fi
 }
+
+# Python packages of the tests that read edgewatt's Parquet back (tests/export_check.py),
+# pinned, in a venv under target/ (the test finds it there; EDGEWATT_PYTHON names another,
+# EDGEWATT_SKIP_PYTHON=1 skips that test).
+PY_TEST_DEPS=(duckdb==1.1.3 pyarrow==18.1.0)
+ensure_python_deps() {
+  local venv=target/pyenv
+  if ! "$venv/bin/python" -c 'import duckdb, pyarrow' >/dev/null 2>&1; then
+    echo "setup: installing ${PY_TEST_DEPS[*]} into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "${PY_TEST_DEPS[@]}"
+  fi
+}

@@ -8,18 +8,53 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::calibrate::calibrations;
+use super::calibrate::CostArgs;
 use super::Cli;
+use crate::config::Config;
+use crate::cost::CostLog;
+use crate::cost::RunCost;
+use crate::cost::DEFAULT_MIN_COVERAGE;
 use crate::daemon;
 use crate::daemon::RunOptions;
+use crate::logread::Filter;
 use crate::logread::LogSource;
 use crate::plan::Plan;
 use crate::record::Run;
+use crate::report::estimate_table;
 use crate::report::BenchLog;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// The plan file (TOML): models, token lengths, images, clamps, repetitions.
     pub plan: PathBuf,
+    /// Estimate the runs without measured energy with this calibration file, or a
+    /// directory of `<device_id>.toml` (default: <state_dir>/calibration/, else the
+    /// shipped Pi 5 board average).
+    #[arg(long, value_name = "PATH")]
+    pub calibration: Option<PathBuf>,
+    /// Use a calibration fitted on another device.
+    #[arg(long)]
+    pub force_calibration: bool,
+}
+
+/// The cost rows of the session's runs, each with its calibration's estimate.
+fn estimated(cfg: &Config, args: &BenchArgs, first_seq: u64) -> anyhow::Result<Vec<RunCost>> {
+    let cost = CostArgs {
+        dirs: Vec::new(),
+        min_coverage_pct: DEFAULT_MIN_COVERAGE * 100.0,
+        calibration: args.calibration.clone(),
+        force_calibration: args.force_calibration,
+    };
+    let filter = Filter {
+        min_seq: Some(first_seq),
+        ..Filter::default()
+    };
+    let mut log = CostLog::read(&cost.source(cfg), filter, cost.options()?)
+        .context("reading the runs' cost from the log")?;
+    let cals = calibrations(cfg, &cost, &log.rows)?;
+    crate::estimate::apply(&mut log.rows, &cals);
+    Ok(log.rows)
 }
 
 pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
@@ -46,7 +81,16 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
         log.runs.len(),
         cfg.state_dir.display()
     )?;
-    write!(out, "{}", log.tables(&plan.schedule().cases))?;
+    let cases = plan.schedule().cases;
+    write!(out, "{}", log.tables(&cases))?;
+    let costs = estimated(&cfg, args, summary.first_seq)?;
+    if let Some(table) = estimate_table(&cases, &costs) {
+        writeln!(
+            out,
+            "\nestimated energy (runs without measured energy; estimates, not measurements):"
+        )?;
+        write!(out, "{table}")?;
+    }
     Ok(if log.runs.iter().all(Run::is_ok) && !log.runs.is_empty() {
         ExitCode::SUCCESS
     } else {

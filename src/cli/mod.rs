@@ -3,13 +3,16 @@
 
 #[cfg(feature = "llama")]
 mod bench;
+mod calibrate;
 mod config_cmd;
 mod damage;
 mod dump;
+mod export;
 mod inspect;
 #[cfg(feature = "llama")]
 mod quantize;
 pub mod render;
+mod report;
 mod run;
 mod sample;
 pub mod sensors;
@@ -55,12 +58,22 @@ pub enum Command {
     /// Show the llama.cpp CPU backend loaded here; detect power sources and show live V, A, W.
     #[command(long_about = crate::power::registry::sensors_help())]
     Sensors(sensors::SensorsArgs),
+    /// Fit the energy estimate's coefficients on runs with measured energy; print the
+    /// error before and after; write the calibration file.
+    #[command(after_help = CALIBRATE_EXIT_HELP)]
+    Calibrate(calibrate::CalibrateArgs),
+    /// Write the runs (the cost record) or the samples as CSV, JSON lines or Parquet.
+    #[command(after_help = DAMAGE_EXIT_HELP)]
+    Export(export::ExportArgs),
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
     /// Run a plan of LLM/VLM workloads now; progress on stderr, then tables made from its log.
     #[cfg(feature = "llama")]
     Bench(bench::BenchArgs),
+    /// The laws, the knee, base vs compressed and the estimate's error, from one or several
+    /// logs: a terminal table, markdown, JSON or one HTML page with charts.
+    Report(report::ReportArgs),
     /// Make a compressed (or F16) variant of a model with llama.cpp's quantizer.
     #[cfg(feature = "llama")]
     Quantize(quantize::QuantizeArgs),
@@ -76,6 +89,12 @@ edgewatt and the frame a running daemon is writing are skipped without failing);
 damaged data was skipped (corrupt frames, a truncated segment, undecodable blocks, unreadable \
 segments, damaged headers; each named on stderr with its file and offset), unless \
 --allow-damaged; 2 on an error.";
+
+/// Exit status of `calibrate`.
+const CALIBRATE_EXIT_HELP: &str = "Exit status: 0 when the calibration was written; 2 when \
+none could be fitted (no or too few runs with trusted measured energy, too narrow a load \
+range, runs of several devices without --device or --pool: the message says what to \
+collect, e.g. with plans/calibrate.toml), or on another error.";
 
 /// Loads the config file and applies the global flags.
 pub(crate) fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -136,7 +155,10 @@ pub fn main() -> ExitCode {
         Command::Dump(args) => dump::run(&cli, args),
         Command::Inspect(args) => inspect::run(&cli, args),
         Command::Sensors(args) => sensors::run(&cli, args).map(|()| ExitCode::SUCCESS),
+        Command::Calibrate(args) => calibrate::run(&cli, args),
+        Command::Export(args) => export::run(&cli, args),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
+        Command::Report(args) => report::run(&cli, args),
         #[cfg(feature = "llama")]
         Command::Bench(args) => bench::run(&cli, args),
         #[cfg(feature = "llama")]

@@ -15,6 +15,9 @@
 //! 3. [`auc`] over a window (clamped `max(0, u − baseline)` and signed), per phase of a
 //!    run with [`phase_auc`]; [`UsageAuc`] does all series of a [`Utilisation`] at once.
 //!
+//! 4. [`conditions`]: a run's mean CPU frequency, its CPU excess weighted by frequency,
+//!    peak temperature and throttling flags.
+//!
 //! Every area — this AUC, measured energy ([`energy`]) and the worker's RSS AUC
 //! ([`runs`]) — comes from one integer trapezoid integrator, [`trapezoid`].
 //!
@@ -36,6 +39,7 @@
 
 mod auc;
 mod baseline;
+pub mod conditions;
 pub mod energy;
 pub mod runs;
 mod series;

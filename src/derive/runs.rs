@@ -38,15 +38,26 @@ pub fn phase_windows(marks: &[PhaseMark]) -> Vec<(RunPhase, Window)> {
 /// What one run cost in CPU and RAM.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunUsage {
-    /// Machine CPU above idle, %·s (100 % = the whole machine).
+    /// Machine CPU above idle, %·s (100 % = the whole machine), clamped at idle (the
+    /// paper's AUC).
     pub cpu_pct_s: f64,
-    /// RAM used above idle, MB·s (MiB).
+    /// The same in the per-core-sum convention (100 % = one core), clamped.
+    pub cpu_core_pct_s: f64,
+    /// Machine CPU minus idle, %·s, not clamped: dips below idle subtract. Energy is
+    /// linear in this one (a power model linear in CPU %).
+    pub cpu_signed_pct_s: f64,
+    /// RAM used above idle, MB·s (MiB), clamped.
     pub ram_mb_s: f64,
+    /// RAM used minus idle, MB·s, not clamped.
+    pub ram_signed_mb_s: f64,
     /// Share of the run window covered by samples, 0–1.
     pub coverage: f64,
-    /// Idle machine CPU %, and where it was measured.
+    /// Idle machine CPU % and RAM used MB, and where they were measured.
     pub baseline_cpu_pct: f64,
+    pub baseline_ram_mb: f64,
     pub baseline_window: Window,
+    /// The baseline is the plan's idle lead-in (else the quietest stretch before the run).
+    pub baseline_is_lead_in: bool,
     /// CPU time the worker process used over the run (utime + stime), s: unlike the
     /// machine's CPU, not disturbed by other load. `None` if fewer than two samples saw it.
     pub worker_cpu_s: Option<f64>,
@@ -183,13 +194,28 @@ pub fn run_usage(
         .collect()
 }
 
+/// The usage of an idle span (a plan's lead-in) against its own mean: the baseline figures
+/// of the span, and AUCs that are ≈ 0 by construction. `None` without samples covering it.
+#[must_use]
+pub fn idle_usage(samples: &[(SampleLayout, Sample)], window: Window) -> Option<RunUsage> {
+    let (layout, _) = system_view(&samples.first()?.0, &samples.first()?.1);
+    let system: Vec<Sample> = samples
+        .iter()
+        .filter(|(l, _)| l.cpus == layout.cpus)
+        .map(|(l, s)| system_view(l, s).1)
+        .collect();
+    let util = utilisation(&layout, &system, &DeriveOptions::default()).ok()?;
+    let base = UsageBaseline::from_window(&util, window, ProcBaselinePolicy::Zero).ok()?;
+    Some(usage(&util, window, &base, true))
+}
+
 fn one_run(util: &super::Utilisation, run: &Run, idle: Option<Window>) -> Option<RunUsage> {
     let start = run.phases.first()?.mono_us;
     let end = run.phases.last()?.mono_us;
     let window = Window::new(start, end).ok()?;
     if let Some(idle) = idle.filter(|w| w.end_us <= start) {
         if let Ok(base) = UsageBaseline::from_window(util, idle, ProcBaselinePolicy::Zero) {
-            return Some(usage(util, window, &base, idle));
+            return Some(usage(util, window, &base, true));
         }
     }
     let search = Window::new(start.saturating_sub(BASELINE_SEARCH_US), start).ok()?;
@@ -202,22 +228,27 @@ fn one_run(util: &super::Utilisation, run: &Run, idle: Option<Window>) -> Option
     // The quietest stretch before the run; at worst the whole search window.
     let quiet = quietest_window(&before, BASELINE_LEN_US).map_or(search, |b| b.window);
     let base = UsageBaseline::from_window(util, quiet, ProcBaselinePolicy::Zero).ok()?;
-    Some(usage(util, window, &base, quiet))
+    Some(usage(util, window, &base, false))
 }
 
 fn usage(
     util: &super::Utilisation,
     window: Window,
     base: &UsageBaseline,
-    baseline_window: Window,
+    baseline_is_lead_in: bool,
 ) -> RunUsage {
     let auc = UsageAuc::new(util, window, base);
     RunUsage {
         cpu_pct_s: auc.cpu_pct_s.machine.above,
+        cpu_core_pct_s: auc.cpu_pct_s.per_core_sum.above,
+        cpu_signed_pct_s: auc.cpu_pct_s.machine.signed,
         ram_mb_s: auc.ram_mb_s.above,
+        ram_signed_mb_s: auc.ram_mb_s.signed,
         coverage: auc.cpu_pct_s.machine.coverage.fraction,
         baseline_cpu_pct: base.cpu_machine_pct.mean,
-        baseline_window,
+        baseline_ram_mb: base.ram_used_mb.mean,
+        baseline_window: base.window,
+        baseline_is_lead_in,
         worker_cpu_s: None,
         worker_rss_mb: None,
         worker_rss_mb_s: None,
@@ -300,7 +331,17 @@ mod tests {
         // RAM 500 MB above the 1000 MB baseline: 25 + 39 × 500 × 0.1 = 1975 MB·s.
         assert!((u.ram_mb_s - 1975.0).abs() < 1e-9, "{}", u.ram_mb_s);
         assert!((u.baseline_cpu_pct - 10.0).abs() < 1e-9);
+        assert!((u.baseline_ram_mb - 1000.0).abs() < 1e-9);
         assert!(u.baseline_window.end_us <= 12 * S);
+        assert!(!u.baseline_is_lead_in);
+        // Nothing dips below idle here: signed equals clamped. Per core: 4 × the machine's.
+        assert!((u.cpu_signed_pct_s - u.cpu_pct_s).abs() < 1e-9);
+        assert!((u.ram_signed_mb_s - u.ram_mb_s).abs() < 1e-9);
+        assert!(
+            (u.cpu_core_pct_s - 4.0 * u.cpu_pct_s).abs() < 1e-6,
+            "{}",
+            u.cpu_core_pct_s
+        );
         assert!((u.coverage - 1.0).abs() < 1e-9);
         // Worker ticks from the sample at 12.0 s to the one at 16.0 s: 40 × 3 = 120 → 1.2 s.
         assert_eq!(u.worker_cpu_s, Some(1.2));
@@ -316,6 +357,7 @@ mod tests {
         let idle = Window::new(2 * S, 5 * S).unwrap();
         let u = run_usage(&samples(), &runs, Some(idle))[0].clone().unwrap();
         assert_eq!(u.baseline_window, idle);
+        assert!(u.baseline_is_lead_in);
         assert!((u.cpu_pct_s - 197.5).abs() < 1e-9, "{}", u.cpu_pct_s);
         // A lead-in after the run is not its baseline: the search before it is used.
         let late = Window::new(17 * S, 19 * S).unwrap();

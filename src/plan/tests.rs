@@ -210,12 +210,13 @@ fn cooldown_keys_have_defaults_and_impossible_values_name_the_key() {
 fn the_shipped_plans_load() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans");
     let demo = Plan::load(&dir.join("demo.toml")).unwrap();
-    // llm: 4 prompt lengths; vlm: 5 sizes × 2 clamps.
-    assert_eq!(demo.cases().len(), 4 + 10);
+    // f16, q4_1, q2_k: 4 prompt lengths each; vlm: 5 sizes × 2 clamps.
+    assert_eq!(demo.cases().len(), 3 * 4 + 10);
     // One warm-up and two repetitions per case.
-    assert_eq!(demo.schedule().runs.len(), 14 + 2 * 14);
+    assert_eq!(demo.schedule().runs.len(), 22 + 2 * 22);
+    assert_eq!(demo.workloads[1].base_workload.as_deref(), Some("f16"));
     assert_eq!(
-        demo.workloads[1].mmproj.as_deref(),
+        demo.workloads[3].mmproj.as_deref(),
         Some(Path::new("generate:qwen2vl"))
     );
     assert!(demo.workloads[0].model.starts_with(&dir));

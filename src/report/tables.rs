@@ -80,12 +80,12 @@ pub fn speed_table(cases: &[Case], runs: &[Run]) -> String {
     out
 }
 
-fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
+pub(super) fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
     let v: Vec<f64> = xs.collect();
     (!v.is_empty()).then(|| mean_sd(&v).0)
 }
 
-fn cell(v: Option<f64>, digits: usize) -> String {
+pub(super) fn cell(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |x| format!("{x:.digits$}"))
 }
 

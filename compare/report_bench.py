@@ -1,0 +1,127 @@
+"""`edgewatt report` against pandas and DuckDB computing the same aggregates, in one run.
+
+Usage: report_bench.py EDGEWATT DIR   (DIR: a state directory, e.g. from examples/report_synth)
+
+- edgewatt: `edgewatt report DIR --format json`, from the raw log (samples, power, runs):
+  per-run CPU/RAM AUC above the idle baseline, the token law per model (OLS with CIs), the knee,
+  base vs compressed, the estimate, the HTML-free JSON. Peak RSS from /usr/bin/time.
+- pandas (samples.csv + runs.csv of `edgewatt export`) and DuckDB (the same as Parquet): per-run
+  CPU and RAM AUC above the run's baseline (trapezoids of the samples inside the run window; the
+  baseline is read from the export, not searched), then per model and workload the OLS of CPU AUC
+  on prompt tokens (slope, intercept, R², slope's standard error) and the mean CPU AUC per workload
+  (base vs compressed). A subset of the report's work: the references get the easier job.
+
+Prints each time, the ratios (reference / edgewatt: > 1 means edgewatt is faster) and checks that
+the three agree on the f16 CPU AUC slope.
+"""
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+
+def timed(f):
+    t = time.perf_counter()
+    out = f()
+    return time.perf_counter() - t, out
+
+
+def edgewatt_report(bin_, state):
+    cmd = ["/usr/bin/time", "-f", "%M", bin_, "report", "--dir", str(state), "--format", "json"]
+    p = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    peak_kb = int(p.stderr.strip().splitlines()[-1])
+    return json.loads(p.stdout), peak_kb
+
+
+def pandas_aggregates(samples_csv, runs_csv):
+    s = pd.read_csv(samples_csv, usecols=["mono_us", "cpu_pct", "ram_used_mb"]).sort_values("mono_us")
+    r = pd.read_csv(runs_csv)
+    r = r[(r["kind"] == "run") & r["ok"]].sort_values("start_mono_us").reset_index(drop=True)
+    t = s["mono_us"].to_numpy()
+    idx = np.searchsorted(r["start_mono_us"].to_numpy(), t, side="right") - 1
+    inside = (idx >= 0) & (t <= r["end_mono_us"].to_numpy()[np.clip(idx, 0, None)])
+    j = s[inside].copy()
+    j["run"] = idx[inside]
+    j["cpu"] = (j["cpu_pct"] - r["baseline_cpu_pct"].to_numpy()[j["run"]]).clip(lower=0)
+    j["ram"] = (j["ram_used_mb"] - r["baseline_ram_mb"].to_numpy()[j["run"]]).clip(lower=0)
+    g = j.groupby("run")
+    dt = g["mono_us"].diff() / 1e6
+    j["cpu_a"] = dt * (j["cpu"] + g["cpu"].shift()) / 2
+    j["ram_a"] = dt * (j["ram"] + g["ram"].shift()) / 2
+    auc = j.groupby("run")[["cpu_a", "ram_a"]].sum()
+    r = r.join(auc)
+    laws = {}
+    for (model, workload), d in r[r["image_width"].isna()].groupby(["model_name", "workload"]):
+        x, y = d["prompt_tokens"].to_numpy(float), d["cpu_a"].to_numpy()
+        b, a = np.polyfit(x, y, 1)
+        res = y - (a + b * x)
+        n = len(x)
+        se = np.sqrt(res @ res / (n - 2) / ((x - x.mean()) @ (x - x.mean())))
+        r2 = 1 - (res @ res) / ((y - y.mean()) @ (y - y.mean()))
+        laws[workload] = (a, b, se, r2)
+    means = r.groupby("workload")["cpu_a"].mean()
+    return laws, means
+
+
+DUCK_SQL = """
+WITH r AS (SELECT * FROM read_parquet('{runs}') WHERE kind = 'run' AND ok),
+s AS (SELECT mono_us, cpu_pct, ram_used_mb FROM read_parquet('{samples}')),
+j AS (
+  SELECT r.run_id, r.model_name, r.workload, r.prompt_tokens, r.image_width, s.mono_us,
+         greatest(s.cpu_pct - r.baseline_cpu_pct, 0) AS cpu,
+         greatest(s.ram_used_mb - r.baseline_ram_mb, 0) AS ram
+  FROM r JOIN s ON s.mono_us BETWEEN r.start_mono_us AND r.end_mono_us),
+t AS (
+  SELECT *, (mono_us - lag(mono_us) OVER w) / 1e6 AS dt, lag(cpu) OVER w AS cpu0,
+         lag(ram) OVER w AS ram0
+  FROM j WINDOW w AS (PARTITION BY run_id ORDER BY mono_us)),
+a AS (
+  SELECT run_id, any_value(model_name) AS model, any_value(workload) AS workload,
+         any_value(prompt_tokens) AS tokens, any_value(image_width) AS w,
+         sum(dt * (cpu + cpu0) / 2) AS cpu_auc, sum(dt * (ram + ram0) / 2) AS ram_auc
+  FROM t GROUP BY run_id)
+SELECT workload, regr_intercept(cpu_auc, tokens) AS a, regr_slope(cpu_auc, tokens) AS b,
+       regr_r2(cpu_auc, tokens) AS r2, avg(cpu_auc) AS mean_cpu,
+       sqrt(regr_syy(cpu_auc, tokens) * (1 - regr_r2(cpu_auc, tokens)) / (count(*) - 2)
+            / regr_sxx(cpu_auc, tokens)) AS se
+FROM a WHERE w IS NULL GROUP BY workload ORDER BY workload
+"""
+
+
+def main():
+    bin_, state = sys.argv[1], Path(sys.argv[2])
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        files = {}
+        for what in ["runs", "samples"]:
+            for ext in ["csv", "parquet"]:
+                files[what, ext] = tmp / f"{what}.{ext}"
+                subprocess.run([bin_, "export", what, "--dir", str(state), "--output", str(files[what, ext])],
+                               check=True, stdout=subprocess.DEVNULL)
+        n_samples = len(pd.read_parquet(files["samples", "parquet"], columns=["mono_us"]))
+        t_ew, (rep, peak_kb) = timed(lambda: edgewatt_report(bin_, state))
+        t_pd, (laws, _) = timed(lambda: pandas_aggregates(files["samples", "csv"], files["runs", "csv"]))
+        con = duckdb.connect()
+        sql = DUCK_SQL.format(runs=files["runs", "parquet"], samples=files["samples", "parquet"])
+        t_dk, rows = timed(lambda: con.execute(sql).fetchall())
+    ew = next(l for l in rep["llm"] if l["workload"] == "f16")
+    ew_slope = next(f for f in ew["fits"] if f["metric"] == "cpu_auc")["slope"]["value"]
+    dk_slope = next(r[2] for r in rows if r[0] == "f16")
+    print(f"log: {len(rep['runs'])} runs, {n_samples} samples")
+    print(f"f16 CPU AUC slope: edgewatt {ew_slope:.5f}, pandas {laws['f16'][1]:.5f}, duckdb {dk_slope:.5f} %·s/token")
+    print(f"edgewatt report (raw log -> JSON): {t_ew:.2f} s, peak RSS {peak_kb / 1024:.0f} MiB")
+    print(f"pandas (samples.csv + runs.csv):   {t_pd:.2f} s  -> edgewatt is {t_pd / t_ew:.2f}x pandas")
+    print(f"duckdb (samples + runs .parquet):  {t_dk:.2f} s  -> edgewatt is {t_dk / t_ew:.2f}x duckdb")
+    agree = all(abs(s / ew_slope - 1) < 0.02 for s in [laws["f16"][1], dk_slope])
+    print("slopes agree within 2 %" if agree else "SLOPES DISAGREE")
+    return 0 if agree else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

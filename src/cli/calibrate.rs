@@ -1,0 +1,342 @@
+//! `edgewatt calibrate`: fits the energy estimate's coefficients on runs with measured
+//! energy (from state directories, or exported runs pooled from several boards), prints
+//! the error before and after, and writes the calibration file (calibration/README.md).
+//!
+//! Exit status 0 when a calibration was written; 2 when none could be fitted (too few runs,
+//! too narrow a load range, several devices without --device or --pool), with what to
+//! collect, or on any other error.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::time::format_wall_us;
+use super::Cli;
+use crate::config::Config;
+use crate::cost::CostLog;
+use crate::cost::CostOptions;
+use crate::cost::RunCost;
+use crate::estimate::fit::errors;
+use crate::estimate::fit::estimate_all;
+use crate::estimate::fit::fit;
+use crate::estimate::fit::points;
+use crate::estimate::fit::CalibrateError;
+use crate::estimate::fit::FitMeta;
+use crate::estimate::fit::FitReport;
+use crate::estimate::fit::Point;
+use crate::estimate::fit::RunErrors;
+use crate::estimate::import::points_from_file;
+use crate::estimate::import::Excluded;
+use crate::estimate::pmic;
+use crate::estimate::Calibration;
+use crate::estimate::Calibrations;
+use crate::logread::Filter;
+use crate::logread::LogSource;
+
+/// Where the rows come from and how they are estimated: shared by `calibrate`, `export`
+/// and `bench`.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Read this state directory (repeat for several; default: the configured one).
+    #[arg(long = "dir", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Energy or CPU/RAM figures whose readings cover less of the run than this, %, are
+    /// not trusted (shown with the reason, left out of fits).
+    #[arg(long, default_value_t = 95.0, value_name = "PCT")]
+    pub min_coverage_pct: f64,
+    /// Estimate with this calibration file, or a directory of `<device_id>.toml` files
+    /// (default: <state_dir>/calibration/, else the shipped Pi 5 board average).
+    #[arg(long, value_name = "PATH")]
+    pub calibration: Option<PathBuf>,
+    /// Use a calibration fitted on another device.
+    #[arg(long)]
+    pub force_calibration: bool,
+}
+
+impl CostArgs {
+    /// The state directories to read.
+    #[must_use]
+    pub fn source(&self, cfg: &Config) -> LogSource {
+        if self.dirs.is_empty() {
+            LogSource::dir(&cfg.state_dir)
+        } else {
+            LogSource::dirs(self.dirs.iter().cloned())
+        }
+    }
+
+    pub fn options(&self) -> anyhow::Result<CostOptions> {
+        let pct = self.min_coverage_pct;
+        anyhow::ensure!(
+            (0.0..=100.0).contains(&pct),
+            "--min-coverage-pct {pct} is not a share of 0 to 100 %"
+        );
+        Ok(CostOptions {
+            min_coverage: pct / 100.0,
+        })
+    }
+}
+
+/// The calibrations `args` name for the devices of `rows` (see [`CostArgs::calibration`]).
+pub fn calibrations(
+    cfg: &Config,
+    args: &CostArgs,
+    rows: &[RunCost],
+) -> anyhow::Result<Calibrations> {
+    let mut devices: Vec<String> = rows.iter().filter_map(|r| r.device_id.clone()).collect();
+    devices.sort();
+    devices.dedup();
+    load_calibrations(cfg, args, &devices, args.force_calibration)
+}
+
+/// `--calibration`, else `<state_dir>/calibration/` if it exists, else the board average.
+fn load_calibrations(
+    cfg: &Config,
+    args: &CostArgs,
+    devices: &[String],
+    force: bool,
+) -> anyhow::Result<Calibrations> {
+    let default = cfg.state_dir.join("calibration");
+    match &args.calibration {
+        Some(path) => Ok(Calibrations::load(path, devices, force)?),
+        None if default.is_dir() => Ok(Calibrations::load(&default, devices, force)?),
+        None => Ok(Calibrations::board_average()),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub cost: CostArgs,
+    /// Also (or only, without --dir) fit the runs of this exported runs file, CSV or
+    /// Parquet (`edgewatt export runs`); repeat for several boards.
+    #[arg(long = "runs", value_name = "FILE")]
+    pub runs: Vec<PathBuf>,
+    /// Fit the runs of this device only.
+    #[arg(long, value_name = "ID")]
+    pub device: Option<String>,
+    /// Pool the runs of several devices into one board calibration (device_id empty).
+    #[arg(long, conflicts_with = "device")]
+    pub pool: bool,
+    /// The calibration's id (default: `<device>-<UTC date and time>`).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Write it here (default: <state_dir>/calibration/<device_id>.toml, where `bench`,
+    /// `export` and `report` look for it; required with --pool).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// The fit points of every source named, and what was left out.
+fn collect(
+    cfg: &Config,
+    args: &CalibrateArgs,
+) -> anyhow::Result<(Vec<Point>, Excluded, Option<LogSource>)> {
+    let mut pts = Vec::new();
+    let mut ex = Excluded::default();
+    let read_log = !args.cost.dirs.is_empty() || args.runs.is_empty();
+    let source = read_log.then(|| args.cost.source(cfg));
+    if let Some(source) = &source {
+        let log = CostLog::read(source, Filter::default(), args.cost.options()?)
+            .context("reading the runs' cost from the log")?;
+        for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
+            eprintln!("edgewatt: {skip}");
+        }
+        let (p, e) = points(&log.rows);
+        pts.extend(p);
+        ex.merge(e);
+    }
+    for file in &args.runs {
+        let (p, e) = points_from_file(file)?;
+        pts.extend(p);
+        ex.merge(e);
+    }
+    Ok((pts, ex, source))
+}
+
+/// The points of the device to fit: `--device`, the only one, or all with `--pool`.
+fn select(pts: Vec<Point>, args: &CalibrateArgs) -> Result<(Vec<Point>, String), CalibrateError> {
+    let mut devices: Vec<String> = pts.iter().map(|p| p.device_id.clone()).collect();
+    devices.sort();
+    devices.dedup();
+    if let Some(d) = &args.device {
+        let mine = pts.into_iter().filter(|p| &p.device_id == d).collect();
+        return Ok((mine, d.clone()));
+    }
+    if args.pool {
+        return Ok((pts, String::new()));
+    }
+    match devices.as_slice() {
+        [] => Ok((pts, String::new())),
+        [one] => {
+            let one = one.clone();
+            Ok((pts, one))
+        }
+        many => Err(CalibrateError::SeveralDevices {
+            n: many.len(),
+            devices: many.join(", "),
+        }),
+    }
+}
+
+fn summary_line(name: &str, e: &RunErrors) -> String {
+    let s = &e.summary;
+    let r2 = s.r2.map_or_else(|| "-".to_owned(), |r| format!("{r:.4}"));
+    let id = e
+        .worst_run_id
+        .map_or_else(String::new, |i| format!(" (run {i})"));
+    format!(
+        "{name}: MAPE {:.2} %, bias {:+.2} % ({:+.3} J), R² {r2}, RMSE {:.3} J, worst run {}{id} {:+.2} %",
+        s.mape_pct, s.bias_pct, s.bias, s.rmse, e.worst_label, s.worst.error_pct
+    )
+}
+
+pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
+    let cfg = super::load_config(cli)?;
+    anyhow::ensure!(
+        !(args.pool && args.output.is_none()),
+        "--pool needs --output FILE: a pooled calibration is for every device of the board"
+    );
+    let (pts, excluded, source) = collect(&cfg, args)?;
+    let (pts, device) = select(pts, args)?;
+    let now = format_wall_us(crate::clock::wall_unix_us());
+    let stamp: String = now
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(15)
+        .collect();
+    let meta = FitMeta {
+        id: args.id.clone().unwrap_or_else(|| {
+            let who = if device.is_empty() { "pooled" } else { &device };
+            format!("{who}-{stamp}")
+        }),
+        device_id: device.clone(),
+        fitted_at: now,
+        description: String::new(),
+    };
+    let before_cal = before(&cfg, args, &device)?;
+    let mut report = fit(&pts, &excluded.to_string(), meta)?;
+    let before = errors(&pts, &estimate_all(&before_cal.model, &pts))?;
+    let mapping = source
+        .as_ref()
+        .map(pmic::pairs)
+        .transpose()?
+        .map(|p| pmic::fit_mapping(&p));
+    if let Some(Ok(m)) = &mapping {
+        report.calibration.pmic_to_total = Some(*m);
+    }
+    let path = args.output.clone().unwrap_or_else(|| {
+        cfg.state_dir
+            .join("calibration")
+            .join(format!("{device}.toml"))
+    });
+    report.calibration.save(&path)?;
+    print(
+        &report,
+        &before_cal,
+        &before,
+        &excluded,
+        mapping.as_ref(),
+        &path,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The calibration the errors before are of: the one the estimates use now.
+fn before(cfg: &Config, args: &CalibrateArgs, device: &str) -> anyhow::Result<Calibration> {
+    let devices: Vec<String> = (!device.is_empty())
+        .then(|| device.to_owned())
+        .into_iter()
+        .collect();
+    let cals = load_calibrations(cfg, &args.cost, &devices, true)?;
+    Ok(cals
+        .for_device(Some(device))
+        .cloned()
+        .unwrap_or_else(Calibration::pi5_board_average))
+}
+
+fn print(
+    report: &FitReport,
+    before_cal: &Calibration,
+    before: &RunErrors,
+    excluded: &Excluded,
+    mapping: Option<&Result<crate::estimate::PmicMapping, pmic::MappingError>>,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let cal = &report.calibration;
+    let m = &cal.model;
+    writeln!(out, "calibrate: {} runs fitted ({excluded})", report.points)?;
+    let kind = if before_cal.board_average {
+        ", board average"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "{}",
+        summary_line(&format!("before ({}{kind})", before_cal.source()), before)
+    )?;
+    writeln!(
+        out,
+        "{}",
+        summary_line(
+            &format!("after ({}, in-sample)", cal.source()),
+            &report.in_sample
+        )
+    )?;
+    let cv = if report.freq_kept {
+        report.cv_freq.as_ref().unwrap_or(&report.cv)
+    } else {
+        &report.cv
+    };
+    writeln!(
+        out,
+        "{}",
+        summary_line(
+            &format!(
+                "after ({}, {}-fold cross-validated)",
+                cal.source(),
+                report.folds
+            ),
+            cv
+        )
+    )?;
+    writeln!(
+        out,
+        "model: E = {:.4} W·T + {:.6} W/%·CPU_AUC + {:.7} W/MB·RAM_AUC{}",
+        m.idle_w,
+        m.cpu_w_per_pct,
+        m.ram_w_per_mb,
+        m.cpu_ghz_w_per_pct_ghz
+            .map_or_else(String::new, |c| format!(" + {c:.7} W/(%·GHz)·CPU·GHz_AUC"))
+    )?;
+    let freq = match &report.cv_freq {
+        None => "not fitted (no frequency readings, or not separable from the CPU term)".to_owned(),
+        Some(f) => format!(
+            "{} (cross-validated RMSE {:.3} J with it, {:.3} J without; kept only if ≥ {:.0} % lower)",
+            if report.freq_kept { "kept" } else { "left out" },
+            f.summary.rmse,
+            report.cv.summary.rmse,
+            crate::estimate::fit::FREQ_TERM_MIN_GAIN * 100.0
+        ),
+    };
+    writeln!(out, "frequency term: {freq}")?;
+    match mapping {
+        None => writeln!(
+            out,
+            "PMIC→INA219: not fitted (exported runs hold no power readings)"
+        )?,
+        Some(Ok(p)) => writeln!(
+            out,
+            "PMIC→INA219: total ≈ {:.4}·ΣPMIC + {:.4} W over {} paired seconds, R² {:.4}",
+            p.k, p.c_w, p.pairs, p.r2
+        )?,
+        Some(Err(e)) => writeln!(out, "PMIC→INA219: not fitted: {e}")?,
+    }
+    writeln!(out, "wrote {} ({})", path.display(), cal.source())?;
+    Ok(())
+}

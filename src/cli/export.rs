@@ -1,0 +1,103 @@
+//! `edgewatt export`: the runs (one row per run and idle lead-in, the cost record) or the
+//! samples (one row per tick) of one or more state directories, as CSV, JSON lines or
+//! Parquet. docs/EXPORT.md is the schema.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use clap::ValueEnum;
+
+use super::calibrate::calibrations;
+use super::calibrate::CostArgs;
+use super::damage::damage_status;
+use super::damage::report_skip;
+use super::time::parse_wall_us;
+use super::Cli;
+use crate::cost::CostLog;
+use crate::export::run_table;
+use crate::export::sample_table;
+use crate::export::write_table;
+use crate::export::Format;
+use crate::export::Table;
+use crate::logread::Filter;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum What {
+    /// One row per run and per plan idle lead-in: the cost record.
+    Runs,
+    /// One row per sample tick: CPU %, RAM MB, power W, temperature, frequency.
+    Samples,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Which table.
+    #[arg(value_enum)]
+    pub what: What,
+    /// Output format (default: from the output file's extension, else CSV).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only records at or after this wall time (Unix seconds or RFC 3339).
+    #[arg(long, value_parser = parse_wall_us)]
+    pub since: Option<i64>,
+    /// Only records before this wall time (Unix seconds or RFC 3339).
+    #[arg(long, value_parser = parse_wall_us)]
+    pub until: Option<i64>,
+    #[command(flatten)]
+    pub cost: CostArgs,
+    /// Exit 0 even when damaged data was skipped (it is still reported on stderr).
+    #[arg(long)]
+    pub allow_damaged: bool,
+}
+
+pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let cfg = super::load_config(cli)?;
+    let source = args.cost.source(&cfg);
+    let filter = Filter {
+        since_wall_us: args.since,
+        until_wall_us: args.until,
+        ..Filter::default()
+    };
+    let (table, skips, damage) = match args.what {
+        What::Runs => {
+            let mut log = CostLog::read(&source, filter, args.cost.options()?)
+                .context("reading the runs' cost from the log")?;
+            let cals = calibrations(&cfg, &args.cost, &log.rows)?;
+            crate::estimate::apply(&mut log.rows, &cals);
+            (run_table(&log.rows), log.skips, log.damage)
+        }
+        What::Samples => sample_table(&source, &filter).context("reading the samples")?,
+    };
+    for skip in &skips {
+        report_skip(skip);
+    }
+    let format = args
+        .format
+        .or_else(|| args.output.as_deref().and_then(Format::from_path))
+        .unwrap_or(Format::Csv);
+    write_out(&table, format, args.output.as_ref())?;
+    Ok(damage_status(&damage, args.allow_damaged))
+}
+
+/// The table is made in memory first: a failed write leaves no partial file behind.
+fn write_out(table: &Table, format: Format, output: Option<&PathBuf>) -> anyhow::Result<()> {
+    let name = output.map_or_else(|| PathBuf::from("stdout"), Clone::clone);
+    let mut bytes = Vec::new();
+    write_table(table, format, &mut bytes, &name)?;
+    match output {
+        Some(path) => crate::store::replace_file(path, |f| f.write_all(&bytes))
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! `edgewatt report [DIR...]`: the paper's laws, the knee, base vs compressed and the
+//! estimate against measurement, over one or several state directories (see
+//! [`crate::report::laws`]), as a terminal table, markdown, JSON or one HTML page.
+
+use std::path::Path;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::calibrate::calibrations;
+use super::calibrate::CostArgs;
+use super::Cli;
+use crate::config::Config;
+use crate::cost::CostLog;
+use crate::cost::CostOptions;
+use crate::cost::RunCost;
+use crate::estimate::Calibrations;
+use crate::logread::Filter;
+use crate::logread::LogSource;
+use crate::report::laws::CalibrationNote;
+use crate::report::laws::Report;
+use crate::report::laws::ReportOptions;
+use crate::report::render::render;
+use crate::report::render::Format;
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// State directories (`--dir`, repeatable; default: the configured state_dir), the
+    /// coverage threshold and the calibration. Each directory is read on its own: one
+    /// that cannot be read is named, and the others are reported.
+    #[command(flatten)]
+    pub cost: CostArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Keep flagged runs (throttled, under-voltage, low coverage, capped cooldown) in fits.
+    #[arg(long)]
+    pub include_flagged: bool,
+    /// Bootstrap resamples for the knee's ψ CI (0: profile CI only).
+    #[arg(long, default_value_t = 499, value_name = "N")]
+    pub bootstrap: usize,
+}
+
+/// Reads every directory (noting those that fail) and returns the rows and the problems.
+fn read_dirs(dirs: &[PathBuf], opts: CostOptions) -> (Vec<RunCost>, Vec<String>) {
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    for dir in dirs {
+        match CostLog::read(&LogSource::dir(dir), Filter::default(), opts) {
+            Ok(log) => {
+                for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
+                    problems.push(format!("{}: skipped damaged data: {skip}", dir.display()));
+                }
+                rows.extend(log.rows);
+            }
+            Err(e) => problems.push(format!(
+                "{}: cannot read the log: {e}; check the path (a state directory holds \
+                 *.ewseg segments), the other directories are reported",
+                dir.display()
+            )),
+        }
+    }
+    (rows, problems)
+}
+
+fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
+    let mut out: Vec<CalibrationNote> = Vec::new();
+    for r in rows {
+        let Some(c) = cals.for_device(r.device_id.as_deref()) else {
+            continue;
+        };
+        let note = CalibrationNote {
+            source: c.source(),
+            board_average: c.board_average,
+            device_id: if c.device_id.is_empty() {
+                r.device_id.clone().unwrap_or_default()
+            } else {
+                c.device_id.clone()
+            },
+        };
+        if !out.contains(&note) {
+            out.push(note);
+        }
+    }
+    out
+}
+
+/// Builds the report over `dirs`.
+pub fn build(cfg: &Config, args: &ReportArgs, dirs: &[PathBuf]) -> anyhow::Result<Report> {
+    let (mut rows, problems) = read_dirs(dirs, args.cost.options()?);
+    let cals = calibrations(cfg, &args.cost, &rows)?;
+    crate::estimate::apply(&mut rows, &cals);
+    let opts = ReportOptions {
+        include_flagged: args.include_flagged,
+        knee_bootstrap_reps: args.bootstrap,
+    };
+    let mut report = Report::build(&rows, &opts);
+    report.sources = dirs.iter().map(|d| d.display().to_string()).collect();
+    report.calibrations = notes(&cals, &rows);
+    report.problems.splice(0..0, problems);
+    Ok(report)
+}
+
+fn write_out(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
+pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let cfg = super::load_config(cli)?;
+    let dirs = if args.cost.dirs.is_empty() {
+        vec![cfg.state_dir.clone()]
+    } else {
+        args.cost.dirs.clone()
+    };
+    let report = build(&cfg, args, &dirs)?;
+    for p in &report.problems {
+        eprintln!("edgewatt: report: {p}");
+    }
+    write_out(args.output.as_deref(), &render(&report, args.format))?;
+    Ok(if report.runs.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,263 @@
+//! The cost of each run, derived in one place from the log: the rows that `bench`'s
+//! tables, `export`, `calibrate`, the report and a fleet's analysis (the exported Parquet in
+//! DuckDB or Spark) all read.
+//!
+//! A [`RunCost`] holds, for one run: who ran it (device, boot, model, settings), how long it
+//! took in total and per phase, its tokens, its CPU and RAM cost above the idle baseline
+//! ([`RunUsage`]: machine and per-core-sum %·s, clamped and signed; RAM MB·s; the worker's CPU
+//! s and RSS MB·s), the conditions it ran under ([`RunConditions`]: mean frequency, peak
+//! temperature, throttling and under-voltage), its measured energy as the daemon stored it
+//! ([`RunEnergy`]: gross and net, per phase, with source, rate, baseline and coverage), and
+//! whether each of these can be trusted, with the reasons ([`Trust`]). An estimate of its
+//! energy from a calibration is added by [`crate::estimate`].
+//!
+//! Rows also exist for the plans' **idle lead-ins** ([`RowKind::Idle`]): a stretch with no
+//! run, whose measured energy is the board's idle power × time. `calibrate` uses them to pin
+//! the idle term; everything that averages runs leaves them out (they have no run id).
+//!
+//! This is a module of its own, not part of [`derive`](mod@crate::derive): `derive` is pure
+//! functions over samples and readings, while a cost row needs the log (its boots, the plan
+//! events before a run, the windows read again through [`LogIndex`]).
+
+mod read;
+#[cfg(test)]
+mod tests;
+
+pub use read::CostLog;
+
+use crate::derive::conditions::RunConditions;
+use crate::derive::energy::RunEnergy;
+use crate::derive::runs::RunUsage;
+use crate::record::RunPhase;
+
+/// The phases a cost row has a duration and an energy column for, in column order.
+pub const PHASES: [RunPhase; 5] = [
+    RunPhase::Load,
+    RunPhase::Preprocess,
+    RunPhase::Prefill,
+    RunPhase::Encode,
+    RunPhase::Decode,
+];
+
+/// Default share of a window that samples or power readings must cover for its figure to
+/// be trusted: 95 %.
+pub const DEFAULT_MIN_COVERAGE: f64 = 0.95;
+
+/// How cost rows are derived.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CostOptions {
+    /// A figure whose coverage (0–1) is below this is not trusted.
+    pub min_coverage: f64,
+}
+
+impl Default for CostOptions {
+    fn default() -> Self {
+        Self {
+            min_coverage: DEFAULT_MIN_COVERAGE,
+        }
+    }
+}
+
+/// What a row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// One inference run.
+    Run,
+    /// A plan's idle lead-in: no run, the machine at rest.
+    Idle,
+}
+
+impl RowKind {
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Run => "run",
+            Self::Idle => "idle",
+        }
+    }
+}
+
+/// Why a figure is not trusted. Its `Display` is the reason as shown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Untrusted {
+    /// No power readings cover the run: no measured energy at all.
+    NoEnergy,
+    /// The measured energy covers less of the run than the threshold.
+    EnergyCoverage { coverage: f64, min: f64 },
+    /// No idle baseline power: only the gross energy is known.
+    NoPowerBaseline,
+    /// The cooldown before the run ended by its cap: the machine was not idle, so neither
+    /// the baseline nor the net figures are.
+    CooldownCapped,
+    /// No samples around the run (no CPU/RAM figures).
+    NoSamples,
+    /// The samples cover less of the run than the threshold.
+    UsageCoverage { coverage: f64, min: f64 },
+}
+
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoEnergy => f.write_str("no power readings"),
+            Self::EnergyCoverage { coverage, min } => write!(
+                f,
+                "energy coverage {:.1} % < {:.0} %",
+                coverage * 100.0,
+                min * 100.0
+            ),
+            Self::NoPowerBaseline => f.write_str("no idle power baseline"),
+            Self::CooldownCapped => f.write_str("cooldown capped: not idle before the run"),
+            Self::NoSamples => f.write_str("no samples around the run"),
+            Self::UsageCoverage { coverage, min } => write!(
+                f,
+                "sample coverage {:.1} % < {:.0} %",
+                coverage * 100.0,
+                min * 100.0
+            ),
+        }
+    }
+}
+
+/// Which of a row's figures can be trusted, and why not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trust {
+    /// The gross measured energy (readings cover the run).
+    pub energy: bool,
+    /// The net measured energy (gross trusted, and an idle baseline that was idle).
+    pub energy_net: bool,
+    /// The CPU/RAM figures (samples cover the run).
+    pub usage: bool,
+    pub reasons: Vec<Untrusted>,
+}
+
+impl Trust {
+    /// The reasons, `; `-separated (empty when everything is trusted).
+    #[must_use]
+    pub fn reasons_text(&self) -> String {
+        self.reasons
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The identity of the model a run used.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelId {
+    pub name: Option<String>,
+    pub path: String,
+    pub sha256: String,
+    pub quantization: String,
+    pub file_size_bytes: u64,
+    pub param_count: u64,
+}
+
+/// An estimate of a row's energy from a calibration (see [`crate::estimate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnergyEstimate {
+    /// `estimate:<calibration id>`.
+    pub source: String,
+    /// The calibration is an uncalibrated board average, not this device's fit.
+    pub board_average: bool,
+    /// P_idle·T + the usage terms, J.
+    pub gross_j: f64,
+    /// The usage terms alone (gross − P_idle·T), J.
+    pub net_j: f64,
+}
+
+/// Measured PMIC energy mapped to the whole board by a calibration's PMIC→INA219 fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrectedEnergy {
+    /// `pmic-corrected:<calibration id>`.
+    pub source: String,
+    pub gross_j: f64,
+}
+
+/// The cost of one run (or one idle lead-in): see the module doc. `None` is "not known",
+/// never a made-up 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunCost {
+    pub kind: RowKind,
+    /// From the segment header; `None` if it is damaged.
+    pub device_id: Option<String>,
+    pub boot_id: Option<String>,
+    /// `None` for an idle row.
+    pub run_id: Option<u64>,
+    /// The run's label; `idle:<plan>` for an idle row.
+    pub label: String,
+    pub plan: String,
+    pub workload: String,
+    pub base_workload: Option<String>,
+    pub warmup: bool,
+    pub repetition: u32,
+    pub ok: bool,
+    /// Why it failed (the error's text).
+    pub error: Option<String>,
+    /// Wall time of the start, µs since the Unix epoch.
+    pub start_unix_us: Option<i64>,
+    /// CLOCK_MONOTONIC µs of the first and last phase mark (comparable within one boot).
+    pub start_mono_us: Option<u64>,
+    pub end_mono_us: Option<u64>,
+    pub model: Option<ModelId>,
+    pub mmproj_sha256: Option<String>,
+    pub threads: u32,
+    pub cpu_backend: Option<String>,
+    pub duration_s: Option<f64>,
+    /// Seconds per phase of [`PHASES`], `None` for a phase the run did not have.
+    pub phase_s: [Option<f64>; 5],
+    pub ttft_s: Option<f64>,
+    pub prompt_tokens: u32,
+    pub generated_tokens: u32,
+    pub image_tokens: Option<u32>,
+    pub image_width: Option<u32>,
+    pub image_height: Option<u32>,
+    pub peak_rss_kb: u64,
+    /// The text the run generated (empty for an idle row): base vs compressed agreement.
+    pub output: String,
+    pub usage: Option<RunUsage>,
+    pub conditions: RunConditions,
+    pub cooldown_capped: bool,
+    pub energy: Option<RunEnergy>,
+    pub trust: Trust,
+    pub estimate: Option<EnergyEstimate>,
+    pub corrected: Option<CorrectedEnergy>,
+}
+
+impl RunCost {
+    /// The kind of the measured energy's source (`ina219`, `pmic`, `rapl`, `replay`): the
+    /// first word of its label.
+    #[must_use]
+    pub fn energy_source_kind(&self) -> Option<&str> {
+        self.energy
+            .as_ref()
+            .and_then(|e| e.source.split_whitespace().next())
+    }
+
+    /// Mean machine CPU % over the row (absolute, not above idle): the idle baseline plus
+    /// the signed excess over the duration.
+    #[must_use]
+    pub fn cpu_mean_pct(&self) -> Option<f64> {
+        let u = self.usage.as_ref()?;
+        let t = self.duration_s.filter(|&t| t > 0.0)?;
+        Some(u.baseline_cpu_pct + u.cpu_signed_pct_s / t)
+    }
+
+    /// Measured gross energy, J, if trusted.
+    #[must_use]
+    pub fn trusted_gross_j(&self) -> Option<f64> {
+        self.trust
+            .energy
+            .then(|| self.energy.as_ref().map(|e| e.run.gross_j()))
+            .flatten()
+    }
+
+    /// Measured net energy, J, if trusted.
+    #[must_use]
+    pub fn trusted_net_j(&self) -> Option<f64> {
+        self.trust
+            .energy_net
+            .then(|| self.energy.as_ref().and_then(|e| e.run.net_j()))
+            .flatten()
+    }
+}

@@ -1,0 +1,146 @@
+//! Cost rows of synthetic logs whose power model is known (`synth::calib`).
+
+use super::*;
+use crate::logread::Filter;
+use crate::logread::LogSource;
+use crate::synth::calib::write;
+use crate::synth::calib::PowerTruth;
+use crate::synth::calib::SynthCase;
+use crate::synth::calib::SynthLog;
+use crate::synth::calib::SynthRun;
+
+const TRUTH: PowerTruth = PowerTruth {
+    idle_w: 3.0,
+    cpu_w_per_pct: 0.035,
+    ram_w_per_mb: 0.002,
+    cpu_ghz_w_per_pct_ghz: 0.0,
+};
+
+fn run(load_pct: f64, duration_s: f64, ok: bool) -> SynthRun {
+    SynthRun {
+        load_pct,
+        duration_s,
+        ram_mb: 200.0,
+        freq_mhz: 2400,
+        prompt_tokens: 64,
+        ok,
+        case: SynthCase::default(),
+    }
+}
+
+fn read(log: &SynthLog) -> (tempfile::TempDir, CostLog) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), log).unwrap();
+    let costs = CostLog::read(
+        &LogSource::dir(dir.path()),
+        Filter::default(),
+        CostOptions::default(),
+    )
+    .unwrap();
+    (dir, costs)
+}
+
+fn close(got: f64, want: f64, rel: f64) -> bool {
+    (got - want).abs() <= rel * want.abs()
+}
+
+#[test]
+fn a_runs_cost_row_holds_the_known_usage_and_energy() {
+    let (_dir, costs) = read(&SynthLog::new(TRUTH, vec![run(50.0, 10.0, true)]));
+    assert!(!costs.damage.is_damaged());
+    let kinds: Vec<RowKind> = costs.rows.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [RowKind::Idle, RowKind::Run],
+        "the plan's lead-in, then its run"
+    );
+    let r = &costs.rows[1];
+    assert_eq!(r.device_id.as_deref(), Some("synthetic-pi"));
+    assert_eq!((r.run_id, r.ok, r.error.as_deref()), (Some(0), true, None));
+    assert_eq!(r.duration_s, Some(10.0));
+    // Load 10 %, prefill 30 %, decode 60 % of the run.
+    assert_eq!(r.phase_s, [Some(1.0), None, Some(3.0), None, Some(6.0)]);
+    let u = r.usage.as_ref().unwrap();
+    assert!(u.baseline_is_lead_in);
+    assert!(
+        (u.baseline_cpu_pct - 2.5).abs() < 1e-9,
+        "{}",
+        u.baseline_cpu_pct
+    );
+    // 50 % above idle for 10 s, less the first 100 ms ramp from idle: 500 − 2.5.
+    assert!(
+        (u.cpu_signed_pct_s - 497.5).abs() < 1e-6,
+        "{}",
+        u.cpu_signed_pct_s
+    );
+    assert!((u.cpu_pct_s - 497.5).abs() < 1e-6);
+    assert!((u.cpu_core_pct_s - 4.0 * 497.5).abs() < 1e-6);
+    // 200 MB for 10 s, less the ramp: 2000 − 10.
+    assert!(
+        (u.ram_signed_mb_s - 1990.0).abs() < 1e-6,
+        "{}",
+        u.ram_signed_mb_s
+    );
+    assert!((r.cpu_mean_pct().unwrap() - 52.25).abs() < 1e-9);
+    // The gross energy is the truth's: 3 W × 10 s + 0.035 × 497.5 + 0.002 × 1990.
+    let want = 30.0 + 0.035 * 497.5 + 0.002 * 1990.0;
+    let gross = r.trusted_gross_j().unwrap();
+    assert!(close(gross, want, 0.002), "{gross} vs {want}");
+    let net = r.trusted_net_j().unwrap();
+    assert!(close(net, want - 30.0, 0.01), "{net}");
+    assert_eq!(r.energy_source_kind(), Some("ina219"));
+    assert!(r.trust.energy && r.trust.energy_net && r.trust.usage);
+    assert_eq!(r.trust.reasons_text(), "");
+    // Samples at 2400 MHz but the one at the start (idle, 1500 MHz).
+    let f = r.conditions.freq_mean_mhz.unwrap();
+    assert!(close(f, (1500.0 + 100.0 * 2400.0) / 101.0, 1e-9), "{f}");
+    assert_eq!(r.conditions.throttled_bits, Some(0));
+    assert_eq!(r.conditions.temp_peak_c, Some(55.5));
+    let ghz = r.conditions.cpu_ghz_signed_pct_ghz_s.unwrap();
+    assert!(close(ghz, 497.5 * 2.4, 1e-3), "{ghz}");
+}
+
+#[test]
+fn an_idle_row_is_the_lead_in_at_idle_power() {
+    let (_dir, costs) = read(&SynthLog::new(TRUTH, vec![run(50.0, 5.0, true)]));
+    let idle = &costs.rows[0];
+    assert_eq!((idle.kind, idle.run_id), (RowKind::Idle, None));
+    assert_eq!(idle.label, "idle:calibrate");
+    assert_eq!(idle.duration_s, Some(3.0));
+    let u = idle.usage.as_ref().unwrap();
+    assert!(u.cpu_signed_pct_s.abs() < 1e-9 && u.ram_signed_mb_s.abs() < 1e-9);
+    let gross = idle.trusted_gross_j().unwrap();
+    assert!(close(gross, 9.0, 0.002), "{gross}");
+    assert_eq!(costs.runs().count(), 1);
+}
+
+#[test]
+fn untrusted_figures_say_why() {
+    let mut log = SynthLog::new(TRUTH, vec![run(60.0, 10.0, true), run(30.0, 5.0, false)]);
+    log.outage = 0.1;
+    let (_dir, costs) = read(&log);
+    let runs: Vec<&RunCost> = costs.runs().collect();
+    let r = runs[0];
+    assert!(!r.trust.energy && !r.trust.energy_net && r.trust.usage);
+    assert_eq!(
+        r.trusted_gross_j(),
+        None,
+        "shown as untrusted, not averaged in"
+    );
+    let text = r.trust.reasons_text();
+    // A 1 s hole in 10 s, and the readings' joins next to it: 89.8 % covered.
+    assert_eq!(text, "energy coverage 89.8 % < 95 %");
+    assert!(!runs[1].ok);
+    assert!(runs[1].error.as_deref().unwrap().contains("time limit"));
+}
+
+#[test]
+fn a_run_without_power_has_usage_but_no_energy() {
+    let mut log = SynthLog::new(TRUTH, vec![run(40.0, 4.0, true)]);
+    log.ina219 = false;
+    let (_dir, costs) = read(&log);
+    let r = costs.runs().next().unwrap();
+    assert!(r.energy.is_none() && r.usage.is_some());
+    assert_eq!(r.trust.reasons, [Untrusted::NoEnergy]);
+    assert!(r.trust.usage);
+}

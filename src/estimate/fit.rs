@@ -1,0 +1,293 @@
+//! `edgewatt calibrate`'s fit: the estimate's coefficients from rows with measured energy,
+//! by least squares with k-fold cross-validation, and the errors before and after.
+//!
+//! The fit is on **mean power**: `E/T = P_idle + a·CPU_AUC/T + b·RAM_AUC/T [+ c·CPU·GHz_AUC/T]`
+//! by ordinary least squares. It has the same coefficients as the energy equation, but
+//! every run weighs the same whatever its length (a fit on energy lets the longest runs
+//! decide), and P_idle is an ordinary intercept.
+
+use super::apply::energy_j;
+use super::apply::regressors;
+pub use super::import::Excluded;
+use super::Calibration;
+use super::Coefficients;
+use super::Provenance;
+use crate::analysis::fit::compare_estimates;
+use crate::analysis::fit::cross_validate;
+use crate::analysis::fit::fit_least_squares;
+use crate::analysis::fit::ErrorSummary;
+use crate::cost::RowKind;
+use crate::cost::RunCost;
+
+/// Fewest rows with trusted measured energy `calibrate` fits.
+pub const MIN_POINTS: usize = 8;
+/// Narrowest span of mean machine CPU % over the rows, percentage points.
+pub const MIN_LOAD_SPAN_PCT: f64 = 20.0;
+/// Folds of the cross-validation (fewer when there are fewer rows).
+pub const FOLDS: usize = 5;
+/// Seed of the cross-validation's shuffle: the same runs give the same folds.
+pub const CV_SEED: u64 = 1;
+/// The frequency term is kept only if it lowers the cross-validated RMSE of the run energy
+/// by at least this share (5 %). A term that cannot lower the out-of-sample error is noise;
+/// a gain below 5 % is within what another split of the same runs changes, and the simpler
+/// model is then the safer one on the next runs.
+pub const FREQ_TERM_MIN_GAIN: f64 = 0.05;
+
+/// What to collect, said by every "not enough data" error.
+pub const COLLECT: &str = "collect runs with `edgewatt bench plans/calibrate.toml` (idle \
+lead-ins, 1 to 4 threads, LLM runs of several lengths) with a power source logging (INA219 \
+or PMIC), then calibrate again";
+
+/// Why no calibration could be fitted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CalibrateError {
+    #[error("no runs with trusted measured energy ({excluded}): {COLLECT}")]
+    NoPoints { excluded: String },
+    #[error(
+        "only {n} runs with trusted measured energy, at least {MIN_POINTS} needed \
+         ({excluded}): {COLLECT}"
+    )]
+    TooFew { n: usize, excluded: String },
+    #[error(
+        "too narrow a load range: the runs' mean machine CPU spans {lo_pct:.1}–{hi_pct:.1} %, \
+         at least {MIN_LOAD_SPAN_PCT} points needed to tell idle power from the CPU term: \
+         {COLLECT}"
+    )]
+    NarrowLoad { lo_pct: f64, hi_pct: f64 },
+    #[error(
+        "the runs cannot separate the terms (CPU and RAM above idle move together, or every \
+         run is alike): {COLLECT}"
+    )]
+    Singular,
+    #[error(
+        "the runs come from {n} devices ({devices}): calibrate one with --device ID, or pool \
+         them into one board calibration with --pool"
+    )]
+    SeveralDevices { n: usize, devices: String },
+}
+
+/// One row used for the fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub label: String,
+    pub run_id: Option<u64>,
+    pub device_id: String,
+    /// T s, CPU %·s, RAM MB·s, CPU·GHz %·GHz·s.
+    pub x: [f64; 4],
+    pub cpu_mean_pct: f64,
+    /// Measured gross energy, J.
+    pub energy_j: f64,
+    /// The measured energy's source kind.
+    pub source: String,
+}
+
+/// The rows usable for a fit (ok, trusted energy and usage, T > 0), and a count of the
+/// others by reason.
+#[must_use]
+pub fn points(rows: &[RunCost]) -> (Vec<Point>, Excluded) {
+    let mut ex = Excluded {
+        rows: rows.len(),
+        idle: rows.iter().filter(|r| r.kind == RowKind::Idle).count(),
+        ..Excluded::default()
+    };
+    let mut out = Vec::new();
+    for r in rows {
+        let (x, e) = (regressors(r), r.trusted_gross_j());
+        match (r.ok, r.energy.is_some(), x, e, r.cpu_mean_pct()) {
+            (false, ..) => ex.failed += 1,
+            (true, false, ..) => ex.no_energy += 1,
+            (true, true, Some(x), Some(e), Some(u)) if x[0] > 0.0 && e > 0.0 => {
+                out.push(Point {
+                    label: r.label.clone(),
+                    run_id: r.run_id,
+                    device_id: r.device_id.clone().unwrap_or_default(),
+                    x,
+                    cpu_mean_pct: u,
+                    energy_j: e,
+                    source: r.energy_source_kind().unwrap_or("").to_owned(),
+                });
+            }
+            _ => ex.untrusted += 1,
+        }
+    }
+    (out, ex)
+}
+
+/// Errors of estimated against measured run energy (J), with the worst run named.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunErrors {
+    /// MAPE, bias, RMSE (J), R² and the worst case's index into the points.
+    pub summary: ErrorSummary,
+    /// The label and run id of the point with the largest |error| %.
+    pub worst_label: String,
+    pub worst_run_id: Option<u64>,
+}
+
+/// The errors of `estimated` (J, one per point) against the points' measured energy.
+pub fn errors(points: &[Point], estimated: &[f64]) -> Result<RunErrors, CalibrateError> {
+    let measured: Vec<f64> = points.iter().map(|p| p.energy_j).collect();
+    let summary = compare_estimates(estimated, &measured).map_err(|_| CalibrateError::Singular)?;
+    let worst = &points[summary.worst.index];
+    Ok(RunErrors {
+        worst_label: worst.label.clone(),
+        worst_run_id: worst.run_id,
+        summary,
+    })
+}
+
+/// Estimates of the points by `m`, J.
+#[must_use]
+pub fn estimate_all(m: &Coefficients, points: &[Point]) -> Vec<f64> {
+    points.iter().map(|p| energy_j(m, p.x).0).collect()
+}
+
+/// The columns of the fit on mean power (1, CPU_AUC/T, RAM_AUC/T [, CPU·GHz_AUC/T]) and
+/// the mean power E/T.
+fn design(points: &[Point], freq: bool) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let per_t = |j: usize| -> Vec<f64> { points.iter().map(|p| p.x[j] / p.x[0]).collect() };
+    let mut cols = vec![vec![1.0; points.len()], per_t(1), per_t(2)];
+    if freq {
+        cols.push(per_t(3));
+    }
+    (cols, points.iter().map(|p| p.energy_j / p.x[0]).collect())
+}
+
+/// Least squares on mean power (`analysis::fit`); `freq`: with the frequency term.
+fn fit_points(points: &[Point], freq: bool) -> Result<Coefficients, CalibrateError> {
+    let (cols, y) = design(points, freq);
+    let cols: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let fit = fit_least_squares(&cols, &y).map_err(|_| CalibrateError::Singular)?;
+    let beta: Vec<f64> = fit.coefficients.iter().map(|c| c.value).collect();
+    Ok(Coefficients {
+        idle_w: beta[0],
+        cpu_w_per_pct: beta[1],
+        ram_w_per_mb: beta[2],
+        cpu_ghz_w_per_pct_ghz: beta.get(3).copied(),
+    })
+}
+
+/// k-fold cross-validated run energies, J: the mean power predicted by the fit that did
+/// not see the run (`analysis::fit::cross_validate`, shuffled by [`CV_SEED`]) times T.
+fn cross_validated(points: &[Point], freq: bool, folds: usize) -> Result<Vec<f64>, CalibrateError> {
+    let (cols, y) = design(points, freq);
+    let cols: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let cv = cross_validate(&cols, &y, folds, CV_SEED).map_err(|_| CalibrateError::Singular)?;
+    Ok(cv
+        .predictions
+        .iter()
+        .zip(points)
+        .map(|(w, p)| w * p.x[0])
+        .collect())
+}
+
+/// A fitted calibration and how well it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitReport {
+    pub calibration: Calibration,
+    pub points: usize,
+    pub folds: usize,
+    /// Cross-validated errors without and with the frequency term (`None`: no frequency
+    /// readings, or the term cannot be separated from the CPU term).
+    pub cv: RunErrors,
+    pub cv_freq: Option<RunErrors>,
+    pub freq_kept: bool,
+    /// The fitted coefficients on all the points.
+    pub in_sample: RunErrors,
+}
+
+/// What the fitted calibration is called and where it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitMeta {
+    pub id: String,
+    /// The device it is for; empty for a pooled (board) fit.
+    pub device_id: String,
+    pub fitted_at: String,
+    pub description: String,
+}
+
+/// Fits the coefficients to `points` (see the module doc), checking there are enough with
+/// a wide enough load range.
+/// `excluded` says which rows were left out (from [`points`]), for the errors.
+pub fn fit(points: &[Point], excluded: &str, meta: FitMeta) -> Result<FitReport, CalibrateError> {
+    check(points, excluded)?;
+    let folds = FOLDS.min(points.len());
+    let base = fit_points(points, false)?;
+    let cv = errors(points, &cross_validated(points, false, folds)?)?;
+    let has_freq = points.iter().any(|p| p.x[3] != 0.0);
+    let freq_fit = has_freq
+        .then(|| {
+            let m = fit_points(points, true).ok()?;
+            let est = cross_validated(points, true, folds).ok()?;
+            Some((m, errors(points, &est).ok()?))
+        })
+        .flatten();
+    let freq_kept = freq_fit
+        .as_ref()
+        .is_some_and(|(_, f)| f.summary.rmse <= (1.0 - FREQ_TERM_MIN_GAIN) * cv.summary.rmse);
+    let (model, cv_kept) = match &freq_fit {
+        Some((m, e)) if freq_kept => (*m, e.clone()),
+        _ => (base, cv.clone()),
+    };
+    let cv_freq = freq_fit.map(|(_, e)| e);
+    let mut sources: Vec<&str> = points.iter().map(|p| p.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let calibration = Calibration {
+        id: meta.id,
+        board_average: meta.device_id.is_empty(),
+        device_id: meta.device_id,
+        description: meta.description,
+        model,
+        provenance: Provenance {
+            fitted_at: meta.fitted_at,
+            runs: points.len() as u64,
+            energy_source: sources.join(", "),
+            cv_mape_pct: Some(cv_kept.summary.mape_pct),
+            cv_folds: folds as u32,
+            reference: String::new(),
+        },
+        pmic_to_total: None,
+    };
+    let in_sample = errors(points, &estimate_all(&model, points))?;
+    Ok(FitReport {
+        calibration,
+        points: points.len(),
+        folds,
+        cv,
+        cv_freq,
+        freq_kept,
+        in_sample,
+    })
+}
+
+fn check(points: &[Point], excluded: &str) -> Result<(), CalibrateError> {
+    if points.is_empty() {
+        return Err(CalibrateError::NoPoints {
+            excluded: excluded.to_owned(),
+        });
+    }
+    let lo = points
+        .iter()
+        .map(|p| p.cpu_mean_pct)
+        .fold(f64::INFINITY, f64::min);
+    let hi = points
+        .iter()
+        .map(|p| p.cpu_mean_pct)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if points.len() < MIN_POINTS {
+        return Err(CalibrateError::TooFew {
+            n: points.len(),
+            excluded: excluded.to_owned(),
+        });
+    }
+    if hi - lo < MIN_LOAD_SPAN_PCT {
+        return Err(CalibrateError::NarrowLoad {
+            lo_pct: lo,
+            hi_pct: hi,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

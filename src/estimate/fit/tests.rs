@@ -1,0 +1,175 @@
+//! The fit against known truth: synthetic logs from a known power model (`synth::calib`),
+//! read back into cost rows, fitted.
+
+use super::*;
+use crate::cost::CostLog;
+use crate::cost::CostOptions;
+use crate::cost::RowKind;
+use crate::logread::Filter;
+use crate::logread::LogSource;
+use crate::synth::calib::spread;
+use crate::synth::calib::write;
+use crate::synth::calib::PowerTruth;
+use crate::synth::calib::SynthLog;
+use crate::synth::calib::SynthRun;
+
+const TRUTH: PowerTruth = PowerTruth {
+    idle_w: 3.2,
+    cpu_w_per_pct: 0.038,
+    ram_w_per_mb: 0.0015,
+    cpu_ghz_w_per_pct_ghz: 0.0,
+};
+
+fn fit_log(log: &SynthLog) -> Result<FitReport, CalibrateError> {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), log).unwrap();
+    let source = LogSource::dir(dir.path());
+    let costs = CostLog::read(&source, Filter::default(), CostOptions::default()).unwrap();
+    let (pts, excluded) = points(&costs.rows);
+    let meta = FitMeta {
+        id: "synthetic-pi-test".into(),
+        device_id: "synthetic-pi".into(),
+        fitted_at: "2026-01-01T00:00:00Z".into(),
+        description: String::new(),
+    };
+    fit(&pts, &excluded.to_string(), meta)
+}
+
+fn within(got: f64, want: f64, rel: f64) {
+    assert!((got - want).abs() <= rel * want.abs(), "{got} vs {want}");
+}
+
+#[test]
+fn calibrate_recovers_known_coefficients_within_2_pct() {
+    let report = fit_log(&SynthLog::new(TRUTH, spread(12, false))).unwrap();
+    let m = report.calibration.model;
+    within(m.idle_w, TRUTH.idle_w, 0.02);
+    within(m.cpu_w_per_pct, TRUTH.cpu_w_per_pct, 0.02);
+    within(m.ram_w_per_mb, TRUTH.ram_w_per_mb, 0.02);
+    assert_eq!(
+        m.cpu_ghz_w_per_pct_ghz, None,
+        "one clock: no frequency term"
+    );
+    // 12 runs and 3 idle lead-ins, 5 folds.
+    assert_eq!((report.points, report.folds), (15, 5));
+    let cv = &report.cv.summary;
+    assert!(cv.mape_pct < 0.5 && cv.r2.unwrap() > 0.999, "{cv:?}");
+    let p = &report.calibration.provenance;
+    assert_eq!((p.runs, p.cv_folds), (15, 5));
+    assert_eq!(p.energy_source, "ina219");
+    assert!(!report.calibration.board_average);
+}
+
+#[test]
+fn the_frequency_term_is_kept_only_when_it_lowers_the_cv_error() {
+    let with = PowerTruth {
+        cpu_ghz_w_per_pct_ghz: 0.01,
+        ..TRUTH
+    };
+    let report = fit_log(&SynthLog::new(with, spread(12, true))).unwrap();
+    assert!(report.freq_kept, "{:?} vs {:?}", report.cv_freq, report.cv);
+    let m = report.calibration.model;
+    within(m.cpu_ghz_w_per_pct_ghz.unwrap(), 0.01, 0.02);
+    within(m.cpu_w_per_pct, TRUTH.cpu_w_per_pct, 0.02);
+    within(m.idle_w, TRUTH.idle_w, 0.02);
+    // The same clocks without a frequency effect: the term does not pay for itself.
+    let report = fit_log(&SynthLog::new(TRUTH, spread(12, true))).unwrap();
+    assert!(report.cv_freq.is_some() && !report.freq_kept);
+    assert_eq!(report.calibration.model.cpu_ghz_w_per_pct_ghz, None);
+}
+
+fn error(log: &SynthLog) -> String {
+    fit_log(log).unwrap_err().to_string()
+}
+
+#[test]
+fn too_little_data_says_what_to_collect() {
+    let e = error(&SynthLog::new(TRUTH, spread(4, false)));
+    assert!(
+        e.starts_with("only 5 runs with trusted measured energy, at least 8"),
+        "{e}"
+    );
+    assert!(e.contains("plans/calibrate.toml"), "{e}");
+    let one_load: Vec<SynthRun> = spread(12, false)
+        .into_iter()
+        .map(|r| SynthRun {
+            load_pct: 50.0,
+            ..r
+        })
+        .collect();
+    // Without idle lead-ins (which are a load of their own: idle).
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &SynthLog::new(TRUTH, one_load)).unwrap();
+    let source = LogSource::dir(dir.path());
+    let mut costs = CostLog::read(&source, Filter::default(), CostOptions::default()).unwrap();
+    costs.rows.retain(|r| r.kind == RowKind::Run);
+    let (pts, excluded) = points(&costs.rows);
+    let e = fit(&pts, &excluded.to_string(), fit_meta())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("too narrow a load range: the runs' mean machine CPU spans 5"),
+        "{e}"
+    );
+}
+
+#[test]
+fn no_usable_runs_is_a_clear_message_never_nan() {
+    let failed: Vec<SynthRun> = spread(10, false)
+        .into_iter()
+        .map(|r| SynthRun { ok: false, ..r })
+        .collect();
+    let mut log = SynthLog::new(TRUTH, failed);
+    log.runs_per_plan = 100;
+    let e = error(&log);
+    assert!(e.contains("left out: 10 failed"), "{e}");
+    assert!(e.starts_with("only 1 runs"), "the idle lead-in alone: {e}");
+    let e = fit(&[], "0 rows read", fit_meta()).unwrap_err().to_string();
+    assert!(
+        e.starts_with("no runs with trusted measured energy (0 rows read)"),
+        "{e}"
+    );
+    let mut log = SynthLog::new(TRUTH, spread(10, false));
+    log.ina219 = false;
+    let e = error(&log);
+    assert!(e.starts_with("no runs with trusted measured energy"), "{e}");
+    assert!(
+        e.contains("13 without measured energy"),
+        "runs and idle lead-ins: {e}"
+    );
+    let mut log = SynthLog::new(TRUTH, spread(10, false));
+    log.outage = 0.2;
+    let e = error(&log);
+    assert!(e.contains("10 with untrusted energy or usage"), "{e}");
+}
+
+fn fit_meta() -> FitMeta {
+    FitMeta {
+        id: "x".into(),
+        device_id: String::new(),
+        fitted_at: String::new(),
+        description: String::new(),
+    }
+}
+
+#[test]
+fn run_errors_name_the_worst_run() {
+    let p = |e: f64| Point {
+        label: format!("r{e}"),
+        run_id: Some(e as u64),
+        device_id: String::new(),
+        x: [1.0, 0.0, 0.0, 0.0],
+        cpu_mean_pct: 0.0,
+        energy_j: e,
+        source: String::new(),
+    };
+    let pts = [p(10.0), p(20.0), p(40.0)];
+    // +10 %, −5 %, 0 %.
+    let s = errors(&pts, &[11.0, 19.0, 40.0]).unwrap();
+    assert!((s.summary.mape_pct - 5.0).abs() < 1e-12);
+    assert!((s.summary.bias_pct - 5.0 / 3.0).abs() < 1e-12);
+    assert_eq!((s.worst_label.as_str(), s.worst_run_id), ("r10", Some(10)));
+    assert!((s.summary.worst.error_pct - 10.0).abs() < 1e-9);
+    // A measured 0 is refused, never a NaN.
+    assert_eq!(errors(&[p(0.0)], &[1.0]), Err(CalibrateError::Singular));
+}

@@ -1,0 +1,122 @@
+//! Fit points from exported runs (CSV or Parquet of `edgewatt export runs`), so a fleet's
+//! runs can be pooled: the same selection as [`points`](super::fit::points) on cost rows.
+
+use std::path::Path;
+
+use super::fit::Point;
+use crate::export::read_table;
+use crate::export::ExportError;
+use crate::export::Table;
+use crate::export::Value;
+use crate::export::RUN_COLUMNS;
+
+/// The columns a fit needs.
+const NEEDED: [&str; 11] = [
+    "kind",
+    "ok",
+    "duration_s",
+    "cpu_signed_auc_pct_s",
+    "ram_signed_auc_mb_s",
+    "cpu_mean_pct",
+    "energy_gross_j",
+    "energy_trusted",
+    "usage_trusted",
+    "label",
+    "device_id",
+];
+
+/// Why exported runs cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Read(#[from] ExportError),
+    #[error(
+        "{path}: no column {column}: not a runs table of `edgewatt export runs` (export the \
+         runs again with this version)"
+    )]
+    Missing { path: String, column: &'static str },
+}
+
+/// Counts of the rows left out, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Excluded {
+    pub rows: usize,
+    pub idle: usize,
+    pub failed: usize,
+    pub no_energy: usize,
+    pub untrusted: usize,
+}
+
+impl Excluded {
+    /// Adds the counts of `other` (another source of rows).
+    pub fn merge(&mut self, other: Self) {
+        self.rows += other.rows;
+        self.idle += other.idle;
+        self.failed += other.failed;
+        self.no_energy += other.no_energy;
+        self.untrusted += other.untrusted;
+    }
+}
+
+impl std::fmt::Display for Excluded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} rows read ({} idle lead-ins); left out: {} failed, {} without measured \
+             energy, {} with untrusted energy or usage",
+            self.rows, self.idle, self.failed, self.no_energy, self.untrusted
+        )
+    }
+}
+
+/// The fit points of an exported runs file, and the rows left out.
+pub fn points_from_file(path: &Path) -> Result<(Vec<Point>, Excluded), ImportError> {
+    let table = read_table(path, &RUN_COLUMNS)?;
+    points_from_table(&table, &path.display().to_string())
+}
+
+/// The fit points of a runs table (`name` for errors).
+pub fn points_from_table(table: &Table, name: &str) -> Result<(Vec<Point>, Excluded), ImportError> {
+    let mut at = [0; NEEDED.len()];
+    for (slot, column) in at.iter_mut().zip(NEEDED) {
+        *slot = table.column(column).ok_or(ImportError::Missing {
+            path: name.to_owned(),
+            column,
+        })?;
+    }
+    let ghz = table.column("cpu_ghz_signed_auc_pct_ghz_s");
+    let source = table.column("energy_source");
+    let run_id = table.column("run_id");
+    let mut ex = Excluded {
+        rows: table.rows.len(),
+        ..Excluded::default()
+    };
+    let mut out = Vec::new();
+    for row in &table.rows {
+        let get = |i: usize| &row[at[i]];
+        let f = |i: usize| get(i).as_f64();
+        ex.idle += usize::from(get(0).as_str() == Some("idle"));
+        let trusted = get(7).as_bool() == Some(true) && get(8).as_bool() == Some(true);
+        let x = [f(2), f(3), f(4)];
+        match (get(1).as_bool(), f(6), x, f(5)) {
+            (Some(false), ..) => ex.failed += 1,
+            (_, None, ..) => ex.no_energy += 1,
+            (Some(true), Some(e), [Some(t), Some(cpu), Some(ram)], Some(u))
+                if trusted && t > 0.0 && e > 0.0 =>
+            {
+                let opt = |c: Option<usize>| c.map_or(&Value::Null, |c| &row[c]);
+                out.push(Point {
+                    label: get(9).as_str().unwrap_or("").to_owned(),
+                    run_id: opt(run_id).as_i64().and_then(|v| u64::try_from(v).ok()),
+                    device_id: get(10).as_str().unwrap_or("").to_owned(),
+                    x: [t, cpu, ram, opt(ghz).as_f64().unwrap_or(0.0)],
+                    cpu_mean_pct: u,
+                    energy_j: e,
+                    source: opt(source).as_str().unwrap_or("").to_owned(),
+                });
+            }
+            _ => ex.untrusted += 1,
+        }
+    }
+    Ok((out, ex))
+}

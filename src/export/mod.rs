@@ -1,0 +1,212 @@
+//! `edgewatt export`'s tables: the runs (one row per run and idle lead-in: the cost record
+//! of [`crate::cost`]) and the samples (one row per tick), as CSV, JSON lines or Parquet.
+//! docs/EXPORT.md is the schema; [`RUN_COLUMNS`] and [`SAMPLE_COLUMNS`] are its source.
+//!
+//! The types are plain (64-bit integers, doubles, booleans, UTF-8 strings, every column
+//! nullable), so DuckDB, Spark or pandas read them without extensions; units are in the
+//! column names. The same [`Table`] is written in every format, and read back from CSV or
+//! Parquet for `calibrate --runs` ([`read_table`]).
+
+mod csv;
+mod jsonl;
+mod parquet;
+mod runs;
+mod samples;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::path::PathBuf;
+
+pub use runs::run_table;
+pub use runs::RUN_COLUMNS;
+pub use samples::sample_table;
+pub use samples::SAMPLE_COLUMNS;
+
+/// A column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Int64,
+    Float64,
+    Bool,
+    Utf8,
+}
+
+impl ColumnType {
+    /// The name in docs/EXPORT.md.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Int64 => "int64",
+            Self::Float64 => "double",
+            Self::Bool => "boolean",
+            Self::Utf8 => "string",
+        }
+    }
+}
+
+/// A column: its name (with its unit) and type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColumnType,
+}
+
+/// One cell. `Null` is "not known" (never a made-up 0).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}
+
+impl Value {
+    /// A float, `Null` when `None` or not finite.
+    #[must_use]
+    pub fn float(v: Option<f64>) -> Self {
+        v.filter(|x| x.is_finite()).map_or(Self::Null, Self::Float)
+    }
+
+    #[must_use]
+    pub fn int(v: Option<i64>) -> Self {
+        v.map_or(Self::Null, Self::Int)
+    }
+
+    #[must_use]
+    pub fn text(v: Option<&str>) -> Self {
+        v.map_or(Self::Null, |s| Self::Text(s.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Self::Float(v) => Some(*v),
+            Self::Int(v) => Some(*v as f64),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Self::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub const fn as_bool(&self) -> Option<bool> {
+        match self {
+            Self::Bool(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Text(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Rows of cells, one per column.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Table {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Table {
+    /// An empty table of `columns`.
+    #[must_use]
+    pub fn new(columns: &[Column]) -> Self {
+        Self {
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// The position of the column `name`.
+    #[must_use]
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+}
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated, a header line, RFC 4180 quoting; empty cell = null.
+    Csv,
+    /// One JSON object per row.
+    Jsonl,
+    /// Apache Parquet, Snappy-compressed, one row group.
+    Parquet,
+}
+
+impl Format {
+    /// From a file name's extension (`.csv`, `.jsonl`, `.parquet`).
+    #[must_use]
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()? {
+            "csv" => Some(Self::Csv),
+            "jsonl" | "ndjson" => Some(Self::Jsonl),
+            "parquet" | "pq" => Some(Self::Parquet),
+            _ => None,
+        }
+    }
+}
+
+/// Why a table could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: parquet: {message}")]
+    Parquet { path: PathBuf, message: String },
+    #[error("{path}:{line}: {message}")]
+    Csv {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: unknown format (not .csv or .parquet): name the file .csv or .parquet")]
+    UnknownFormat { path: PathBuf },
+}
+
+/// Writes `table` to `out` in `format` (`path` names it in errors).
+pub fn write_table(
+    table: &Table,
+    format: Format,
+    out: &mut (dyn std::io::Write + Send),
+    path: &Path,
+) -> Result<(), ExportError> {
+    let io = |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    match format {
+        Format::Csv => csv::write(table, out).map_err(io),
+        Format::Jsonl => jsonl::write(table, out).map_err(io),
+        Format::Parquet => parquet::write(table, out, path),
+    }
+}
+
+/// Reads a table written by [`write_table`] as CSV or Parquet (by the file's extension).
+/// Only the columns of `known` are kept (CSV cells are typed by them).
+pub fn read_table(path: &Path, known: &[Column]) -> Result<Table, ExportError> {
+    match Format::from_path(path) {
+        Some(Format::Csv) => csv::read(path, known),
+        Some(Format::Parquet) => parquet::read(path, known),
+        _ => Err(ExportError::UnknownFormat {
+            path: path.to_path_buf(),
+        }),
+    }
+}

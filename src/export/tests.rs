@@ -1,0 +1,154 @@
+//! Writing and reading tables: CSV quoting and nulls, Parquet round trips, errors named.
+
+use std::path::Path;
+
+use super::*;
+
+const COLS: &[Column] = &[
+    Column {
+        name: "n",
+        ty: ColumnType::Int64,
+    },
+    Column {
+        name: "x_j",
+        ty: ColumnType::Float64,
+    },
+    Column {
+        name: "ok",
+        ty: ColumnType::Bool,
+    },
+    Column {
+        name: "label",
+        ty: ColumnType::Utf8,
+    },
+];
+
+fn table() -> Table {
+    let mut t = Table::new(COLS);
+    t.rows = vec![
+        vec![
+            Value::Int(-3),
+            Value::Float(0.1 + 0.2),
+            Value::Bool(true),
+            Value::Text("plain".into()),
+        ],
+        vec![
+            Value::Null,
+            Value::Float(1e-300),
+            Value::Null,
+            Value::Text("a, \"quoted\"\nline".into()),
+        ],
+        vec![
+            Value::Int(i64::MAX),
+            Value::Null,
+            Value::Bool(false),
+            Value::Text(String::new()),
+        ],
+        vec![
+            Value::Int(0),
+            Value::Float(-2.5),
+            Value::Bool(true),
+            Value::Null,
+        ],
+    ];
+    t
+}
+
+fn round_trip(format: Format, ext: &str) -> Table {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("t.{ext}"));
+    let mut bytes = Vec::new();
+    write_table(&table(), format, &mut bytes, &path).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    read_table(&path, COLS).unwrap()
+}
+
+#[test]
+fn csv_and_parquet_read_back_every_cell_exactly() {
+    assert_eq!(round_trip(Format::Csv, "csv"), table());
+    assert_eq!(round_trip(Format::Parquet, "parquet"), table());
+}
+
+#[test]
+fn csv_writes_null_as_empty_and_quotes_what_needs_it() {
+    let mut out = Vec::new();
+    write_table(&table(), Format::Csv, &mut out, Path::new("x")).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let want = "n,x_j,ok,label\n-3,0.30000000000000004,true,plain\n,1e-300,,\"a, \
+                \"\"quoted\"\"\nline\"\n9223372036854775807,,false,\"\"\n0,-2.5,true,\n";
+    assert_eq!(text, want);
+}
+
+#[test]
+fn jsonl_keeps_the_column_order_and_nulls() {
+    let mut out = Vec::new();
+    write_table(&table(), Format::Jsonl, &mut out, Path::new("x")).unwrap();
+    let first = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        first,
+        r#"{"n":-3,"x_j":0.30000000000000004,"ok":true,"label":"plain"}"#
+    );
+}
+
+#[test]
+fn bad_csv_is_named_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    std::fs::write(&path, "n,x_j\n1,2\n3,oops\n").unwrap();
+    let e = read_table(&path, COLS).unwrap_err().to_string();
+    assert!(
+        e.ends_with("bad.csv:3: column x_j: \"oops\" is not a number"),
+        "{e}"
+    );
+    std::fs::write(&path, "n,x_j\n1\n").unwrap();
+    let e = read_table(&path, COLS).unwrap_err().to_string();
+    assert!(e.ends_with("bad.csv:2: 1 fields, the header has 2"), "{e}");
+    std::fs::write(&path, "n,label\n1,\"open\n").unwrap();
+    let e = read_table(&path, COLS).unwrap_err().to_string();
+    assert!(
+        e.ends_with("bad.csv:2: a quoted field is not closed"),
+        "{e}"
+    );
+    let other = dir.path().join("t.txt");
+    std::fs::write(&other, "").unwrap();
+    let e = read_table(&other, COLS).unwrap_err().to_string();
+    assert!(e.contains("unknown format"), "{e}");
+    let pq = dir.path().join("bad.parquet");
+    std::fs::write(&pq, "not parquet").unwrap();
+    let e = read_table(&pq, COLS).unwrap_err().to_string();
+    assert!(e.contains("bad.parquet: parquet:"), "{e}");
+}
+
+#[test]
+fn unknown_columns_are_left_out_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, "n,newer_column\n7,x\n").unwrap();
+    let t = read_table(&path, COLS).unwrap();
+    assert_eq!(t.columns, vec![COLS[0]]);
+    assert_eq!(t.rows, vec![vec![Value::Int(7)]]);
+}
+
+#[test]
+fn run_columns_have_units_and_unique_names() {
+    let mut names: Vec<&str> = RUN_COLUMNS.iter().map(|c| c.name).collect();
+    let n = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), n, "unique");
+    for c in RUN_COLUMNS.iter().filter(|c| c.ty == ColumnType::Float64) {
+        let unit = [
+            "_s", "_j", "_pct", "_mb", "_w", "_hz", "_mhz", "_c", "coverage",
+        ];
+        assert!(
+            unit.iter().any(|u| c.name.ends_with(u)),
+            "{} has no unit",
+            c.name
+        );
+    }
+}

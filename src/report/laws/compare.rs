@@ -1,0 +1,278 @@
+//! Base vs compressed (the workloads a plan pairs), and the estimate against measurement.
+
+use serde::Serialize;
+
+use super::groups;
+use super::Ci;
+use super::Metric;
+use crate::analysis::fit::compare_estimates;
+use crate::analysis::fit::mean_ci;
+use crate::analysis::fit::output_agreement;
+use crate::analysis::fit::ratio_of_means;
+use crate::cost::RunCost;
+
+/// One line of the base-vs-compressed table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompareRow {
+    /// `cpu_auc`, `ram_auc`, `energy_measured`, `energy_estimated` or `throughput`.
+    pub what: String,
+    pub source: Option<String>,
+    pub n_base: usize,
+    pub n_other: usize,
+    pub mean_base: Option<f64>,
+    pub mean_other: Option<f64>,
+    /// (other/base − 1)·100 with its Fieller CI.
+    pub pct_change: Option<Ci>,
+    /// other/base with its Fieller CI (throughput reads this: 2.6×).
+    pub ratio: Option<Ci>,
+    pub problem: Option<String>,
+}
+
+impl CompareRow {
+    fn of(what: &str, source: Option<String>, base: &[f64], other: &[f64]) -> Self {
+        let mut out = Self {
+            what: what.into(),
+            source,
+            n_base: base.len(),
+            n_other: other.len(),
+            mean_base: None,
+            mean_other: None,
+            pct_change: None,
+            ratio: None,
+            problem: None,
+        };
+        match ratio_of_means(base, other) {
+            Ok(r) => {
+                out.mean_base = Some(r.mean_base);
+                out.mean_other = Some(r.mean_other);
+                out.pct_change = Some(Ci::with(r.pct_change, r.pct_change_ci));
+                out.ratio = Some(Ci::with(r.ratio, r.ratio_ci));
+            }
+            Err(e) => out.problem = Some(e.to_string()),
+        }
+        out
+    }
+}
+
+/// A workload against the base its plan names, over the cases both ran.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub device: String,
+    pub plan: String,
+    pub base_workload: String,
+    pub base_model: String,
+    pub workload: String,
+    pub model: String,
+    /// Cases (label after the workload) both ran.
+    pub cases: usize,
+    pub rows: Vec<CompareRow>,
+    /// Mean chrF (0–1) of the outputs of the same case and repetition, with its CI.
+    pub agreement: Option<Ci>,
+    pub agreement_pairs: usize,
+}
+
+fn throughput(r: &RunCost) -> Option<f64> {
+    let s = r.phase_s[4].filter(|s| *s > 0.0)?;
+    (r.generated_tokens > 0).then(|| f64::from(r.generated_tokens) / s)
+}
+
+fn values(runs: &[&RunCost], f: impl Fn(&RunCost) -> Option<f64>) -> Vec<f64> {
+    runs.iter().filter_map(|r| f(r)).collect()
+}
+
+fn source_of(runs: &[&RunCost], m: Metric) -> Option<String> {
+    let mut s: Vec<String> = runs.iter().filter_map(|r| m.source(r)).collect();
+    s.sort();
+    s.dedup();
+    (!s.is_empty()).then(|| s.join(", "))
+}
+
+fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
+    let mut rows: Vec<CompareRow> = [
+        Metric::CpuAuc,
+        Metric::RamAuc,
+        Metric::EnergyMeasured,
+        Metric::EnergyEstimated,
+    ]
+    .iter()
+    .map(|&m| {
+        let both: Vec<&RunCost> = base.iter().chain(other).copied().collect();
+        CompareRow::of(
+            &serde_json::to_value(m)
+                .map_or_else(|_| String::new(), |v| v.as_str().unwrap_or("").to_owned()),
+            source_of(&both, m),
+            &values(base, |r| m.of(r)),
+            &values(other, |r| m.of(r)),
+        )
+    })
+    .collect();
+    rows.push(CompareRow::of(
+        "throughput",
+        Some("generated tokens / decode s".into()),
+        &values(base, throughput),
+        &values(other, throughput),
+    ));
+    rows
+}
+
+fn agreement(base: &[&RunCost], other: &[&RunCost]) -> (Option<Ci>, usize) {
+    let scores: Vec<f64> = other
+        .iter()
+        .filter_map(|o| {
+            let b = base
+                .iter()
+                .find(|b| groups::case(b) == groups::case(o) && b.repetition == o.repetition)?;
+            Some(output_agreement(&b.output, &o.output))
+        })
+        .collect();
+    let ci = match scores.len() {
+        0 => None,
+        1 => Some(Ci {
+            value: scores[0],
+            lo: scores[0],
+            hi: scores[0],
+        }),
+        _ => mean_ci(&scores).ok().map(|e| Ci::of(&e)),
+    };
+    (ci, scores.len())
+}
+
+/// Each workload that names a base, against that base on the same device and plan.
+pub fn comparisons(used: &[&RunCost]) -> Vec<Comparison> {
+    let paired: Vec<&RunCost> = used
+        .iter()
+        .copied()
+        .filter(|r| r.base_workload.is_some())
+        .collect();
+    let groups = groups::group_by(&paired, |r| {
+        (
+            groups::device(r),
+            r.plan.clone(),
+            r.workload.clone(),
+            r.base_workload.clone().unwrap_or_default(),
+        )
+    });
+    groups
+        .into_iter()
+        .map(|((device, plan, workload, base_workload), mine)| {
+            let base_all: Vec<&RunCost> = used
+                .iter()
+                .copied()
+                .filter(|r| {
+                    groups::device(r) == device && r.plan == plan && r.workload == base_workload
+                })
+                .collect();
+            let base: Vec<&RunCost> = base_all
+                .iter()
+                .copied()
+                .filter(|b| mine.iter().any(|o| groups::case(o) == groups::case(b)))
+                .collect();
+            let other: Vec<&RunCost> = mine
+                .iter()
+                .copied()
+                .filter(|o| base.iter().any(|b| groups::case(o) == groups::case(b)))
+                .collect();
+            let mut cases: Vec<&str> = other.iter().map(|r| groups::case(r)).collect();
+            cases.sort_unstable();
+            cases.dedup();
+            let (agreement, agreement_pairs) = agreement(&base, &other);
+            Comparison {
+                base_model: base
+                    .first()
+                    .map_or_else(|| "?".into(), |r| groups::model(r)),
+                model: mine
+                    .first()
+                    .map_or_else(|| "?".into(), |r| groups::model(r)),
+                device,
+                plan,
+                base_workload,
+                workload,
+                cases: cases.len(),
+                rows: compare(&base, &other),
+                agreement,
+                agreement_pairs,
+            }
+        })
+        .collect()
+}
+
+/// The estimate's gross energy against the measured gross energy, on one device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EstimateErrors {
+    pub device: String,
+    /// The calibration(s) used.
+    pub source: String,
+    pub board_average: bool,
+    pub n: usize,
+    pub mape_pct: Option<f64>,
+    pub bias_j: Option<f64>,
+    pub bias_pct: Option<f64>,
+    pub rmse_j: Option<f64>,
+    pub r2: Option<f64>,
+    pub worst_error_pct: Option<f64>,
+    pub problem: Option<String>,
+    pub estimated_j: Vec<f64>,
+    pub measured_j: Vec<f64>,
+}
+
+/// Per device with estimates: how far they are from the measurements.
+pub fn estimate_errors(used: &[&RunCost]) -> Vec<EstimateErrors> {
+    let with_estimate: Vec<&RunCost> = used
+        .iter()
+        .copied()
+        .filter(|r| r.estimate.is_some())
+        .collect();
+    groups::group_by(&with_estimate, groups::device)
+        .into_iter()
+        .map(|(device, runs)| {
+            let pairs: Vec<(f64, f64)> = runs
+                .iter()
+                .filter_map(|r| Some((r.estimate.as_ref()?.gross_j, r.trusted_gross_j()?)))
+                .collect();
+            let mut sources: Vec<String> = runs
+                .iter()
+                .filter_map(|r| r.estimate.as_ref().map(|e| e.source.clone()))
+                .collect();
+            sources.sort();
+            sources.dedup();
+            let est: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+            let meas: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+            let mut out = EstimateErrors {
+                device,
+                source: sources.join(", "),
+                board_average: runs
+                    .iter()
+                    .any(|r| r.estimate.as_ref().is_some_and(|e| e.board_average)),
+                n: pairs.len(),
+                mape_pct: None,
+                bias_j: None,
+                bias_pct: None,
+                rmse_j: None,
+                r2: None,
+                worst_error_pct: None,
+                problem: None,
+                estimated_j: est,
+                measured_j: meas,
+            };
+            match compare_estimates(&out.estimated_j, &out.measured_j) {
+                Ok(s) => {
+                    out.mape_pct = Some(s.mape_pct);
+                    out.bias_j = Some(s.bias);
+                    out.bias_pct = Some(s.bias_pct);
+                    out.rmse_j = Some(s.rmse);
+                    out.r2 = s.r2;
+                    out.worst_error_pct = Some(s.worst.error_pct);
+                }
+                Err(_) if pairs.is_empty() => {
+                    out.problem = Some(
+                        "no run has trusted measured energy to check the estimate against: \
+                         measure with an INA219 or the PMIC"
+                            .into(),
+                    );
+                }
+                Err(e) => out.problem = Some(e.to_string()),
+            }
+            out
+        })
+        .collect()
+}

@@ -1,0 +1,197 @@
+//! The VLM knee: y = a + b·min(x, ψ) over input pixels and over image tokens, per device,
+//! model, workload, threads, clamp and prompt length.
+
+use serde::Serialize;
+
+use super::groups;
+use super::Ci;
+use super::Metric;
+use super::ReportOptions;
+use crate::analysis::fit::fit_knee_with;
+use crate::analysis::fit::KneeFit;
+use crate::analysis::fit::KneeOptions;
+use crate::analysis::fit::KneeVerdict;
+use crate::cost::RunCost;
+
+/// The metrics of the knee, in the order shown.
+pub const KNEE_METRICS: [Metric; 5] = [
+    Metric::CpuAuc,
+    Metric::RamAuc,
+    Metric::EnergyMeasured,
+    Metric::EnergyEstimated,
+    Metric::EncodeTime,
+];
+
+/// What the knee is fitted over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KneeAxis {
+    /// Input width × height, px.
+    Pixels,
+    /// Image tokens the encoder produced.
+    ImageTokens,
+}
+
+impl KneeAxis {
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Pixels => "input pixels",
+            Self::ImageTokens => "image tokens",
+        }
+    }
+
+    fn of(self, r: &RunCost) -> Option<f64> {
+        match self {
+            Self::Pixels => r
+                .image_width
+                .zip(r.image_height)
+                .map(|(w, h)| f64::from(w) * f64::from(h)),
+            Self::ImageTokens => r.image_tokens.map(f64::from),
+        }
+    }
+}
+
+/// One knee fit (or why there is none).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KneeFitRow {
+    pub metric: Metric,
+    pub axis: KneeAxis,
+    pub source: Option<String>,
+    pub n: usize,
+    /// `knee`, `flat` or `linear` (no knee in the tested range).
+    pub verdict: Option<&'static str>,
+    /// ψ̂ with the reported CI (profile, never narrower than the tested values around it).
+    pub psi: Option<Ci>,
+    /// The bootstrap percentile CI of ψ, [lo, hi].
+    pub psi_bootstrap: Option<[f64; 2]>,
+    /// The flat level above the knee, a + b·ψ̂.
+    pub plateau: Option<Ci>,
+    /// b, the rise per unit of x below the knee.
+    pub slope_below: Option<Ci>,
+    pub problem: Option<String>,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+    #[serde(skip)]
+    pub fit: Option<KneeFit>,
+}
+
+fn verdict_name(v: KneeVerdict) -> &'static str {
+    match v {
+        KneeVerdict::Knee => "knee",
+        KneeVerdict::Flat => "flat",
+        KneeVerdict::Linear => "linear",
+    }
+}
+
+impl KneeFitRow {
+    fn fit(runs: &[&RunCost], metric: Metric, axis: KneeAxis, opts: &KneeOptions) -> Self {
+        let points: Vec<(f64, f64, Option<String>)> = runs
+            .iter()
+            .filter_map(|r| Some((axis.of(r)?, metric.of(r)?, metric.source(r))))
+            .collect();
+        let mut sources: Vec<String> = points.iter().filter_map(|p| p.2.clone()).collect();
+        sources.sort();
+        sources.dedup();
+        let mut out = Self {
+            metric,
+            axis,
+            source: (!sources.is_empty()).then(|| sources.join(", ")),
+            n: points.len(),
+            verdict: None,
+            psi: None,
+            psi_bootstrap: None,
+            plateau: None,
+            slope_below: None,
+            problem: None,
+            x: points.iter().map(|p| p.0).collect(),
+            y: points.iter().map(|p| p.1).collect(),
+            fit: None,
+        };
+        if out.n == 0 {
+            out.problem = Some(format!("no run has a trusted {}", metric.label()));
+            return out;
+        }
+        match fit_knee_with(&out.x, &out.y, opts) {
+            Ok(f) => {
+                out.verdict = Some(verdict_name(f.verdict));
+                out.psi = (f.verdict == KneeVerdict::Knee).then(|| Ci::with(f.psi, f.psi_ci));
+                out.psi_bootstrap = f.psi_ci_bootstrap.map(|i| [i.lo, i.hi]);
+                out.plateau = Some(Ci::of(&f.plateau));
+                out.slope_below = Some(Ci::of(&f.line.slope));
+                out.fit = Some(f);
+            }
+            Err(e) => out.problem = Some(e.to_string()),
+        }
+        out
+    }
+}
+
+/// The knees of one device, model, workload, threads, clamp and prompt length.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KneeLaw {
+    pub device: String,
+    pub model: String,
+    pub workload: String,
+    pub threads: u32,
+    /// The clamp from the case label (`max1024`, `min64/max256`; `-` for none).
+    pub clamp: String,
+    pub prompt_tokens: u32,
+    pub runs: usize,
+    pub fits: Vec<KneeFitRow>,
+}
+
+impl KneeLaw {
+    /// The fit of `metric` over `axis`.
+    #[must_use]
+    pub fn get(&self, metric: Metric, axis: KneeAxis) -> Option<&KneeFitRow> {
+        self.fits
+            .iter()
+            .find(|f| f.metric == metric && f.axis == axis)
+    }
+}
+
+/// The knees of the runs with an image.
+pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
+    let vision: Vec<&RunCost> = used
+        .iter()
+        .copied()
+        .filter(|r| r.image_width.is_some() || r.image_tokens.is_some())
+        .collect();
+    let knee_opts = KneeOptions {
+        bootstrap_reps: opts.knee_bootstrap_reps,
+        ..KneeOptions::default()
+    };
+    let groups = groups::group_by(&vision, |r| {
+        (
+            groups::device(r),
+            groups::model(r),
+            r.workload.clone(),
+            r.threads,
+            groups::clamp(r),
+            r.prompt_tokens,
+        )
+    });
+    groups
+        .into_iter()
+        .map(
+            |((device, model, workload, threads, clamp, prompt_tokens), runs)| {
+                let fits = [KneeAxis::Pixels, KneeAxis::ImageTokens]
+                    .iter()
+                    .flat_map(|&axis| KNEE_METRICS.iter().map(move |&m| (m, axis)))
+                    .map(|(m, axis)| KneeFitRow::fit(&runs, m, axis, &knee_opts))
+                    .collect();
+                KneeLaw {
+                    device,
+                    model,
+                    workload,
+                    threads,
+                    clamp,
+                    prompt_tokens,
+                    runs: runs.len(),
+                    fits,
+                }
+            },
+        )
+        .collect()
+}

@@ -1,0 +1,179 @@
+//! The LLM law: cost vs prompt tokens, y = a + b·tokens, per device, model, workload and
+//! thread count, over runs without an image.
+
+use serde::Serialize;
+
+use super::groups;
+use super::Ci;
+use super::Metric;
+use crate::analysis::fit::fit_linear;
+use crate::analysis::fit::mean_ci;
+use crate::analysis::fit::LinearFit;
+use crate::cost::RunCost;
+use crate::record::RunPhase;
+
+/// The metrics of the token law, in the order shown.
+pub const LLM_METRICS: [Metric; 6] = [
+    Metric::CpuAuc,
+    Metric::RamAuc,
+    Metric::EnergyMeasured,
+    Metric::EnergyEstimated,
+    Metric::Time,
+    Metric::PrefillTime,
+];
+
+/// One fitted line y = a + b·x (or why there is none).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LawFit {
+    pub metric: Metric,
+    /// `measured:<source>` / `estimate:<calibration id>` for energy.
+    pub source: Option<String>,
+    pub n: usize,
+    pub intercept: Option<Ci>,
+    /// Per prompt token (the J per token of an energy law).
+    pub slope: Option<Ci>,
+    pub r2: Option<f64>,
+    /// Why there is no fit, and what to do.
+    pub problem: Option<String>,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+    #[serde(skip)]
+    pub fit: Option<LinearFit>,
+}
+
+impl LawFit {
+    /// Fits `metric` against `x_of` over `runs` (runs without a trusted value are left out).
+    pub fn fit(runs: &[&RunCost], metric: Metric, x_of: impl Fn(&RunCost) -> Option<f64>) -> Self {
+        let points: Vec<(f64, f64, Option<String>)> = runs
+            .iter()
+            .filter_map(|r| Some((x_of(r)?, metric.of(r)?, metric.source(r))))
+            .collect();
+        let x: Vec<f64> = points.iter().map(|p| p.0).collect();
+        let y: Vec<f64> = points.iter().map(|p| p.1).collect();
+        let mut sources: Vec<String> = points.iter().filter_map(|p| p.2.clone()).collect();
+        sources.dedup();
+        sources.sort();
+        sources.dedup();
+        let mut out = Self {
+            metric,
+            source: (!sources.is_empty()).then(|| sources.join(", ")),
+            n: x.len(),
+            intercept: None,
+            slope: None,
+            r2: None,
+            problem: None,
+            x,
+            y,
+            fit: None,
+        };
+        if out.n == 0 {
+            out.problem = Some(format!("no run has a trusted {}", metric.label()));
+            return out;
+        }
+        match fit_linear(&out.x, &out.y) {
+            Ok(f) => {
+                out.intercept = Some(Ci::of(&f.intercept));
+                out.slope = Some(Ci::of(&f.slope));
+                out.r2 = f.r2;
+                out.fit = Some(f);
+            }
+            Err(e) => out.problem = Some(e.to_string()),
+        }
+        out
+    }
+}
+
+/// The token law of one device, model, workload and thread count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlmLaw {
+    pub device: String,
+    pub model: String,
+    pub workload: String,
+    pub threads: u32,
+    pub runs: usize,
+    /// Distinct prompt lengths among the runs.
+    pub prompt_lengths: Vec<u32>,
+    pub fits: Vec<LawFit>,
+    /// Decode seconds per generated token (mean, 95 % CI).
+    pub decode_s_per_token: Option<Ci>,
+    /// Measured net decode energy per generated token, J (mean, 95 % CI).
+    pub decode_j_per_token: Option<Ci>,
+    /// Measured net prefill energy per prompt token, J (mean, 95 % CI).
+    pub prefill_j_per_token: Option<Ci>,
+}
+
+impl LlmLaw {
+    /// The fit of `metric`.
+    #[must_use]
+    pub fn get(&self, metric: Metric) -> Option<&LawFit> {
+        self.fits.iter().find(|f| f.metric == metric)
+    }
+}
+
+fn tokens(r: &RunCost) -> Option<f64> {
+    Some(f64::from(r.prompt_tokens))
+}
+
+fn mean_of(values: &[f64]) -> Option<Ci> {
+    mean_ci(values).ok().map(|e| Ci::of(&e))
+}
+
+/// Measured net energy of `phase` per token, J.
+fn phase_j_per_token(r: &RunCost, phase: RunPhase, tokens: u32) -> Option<f64> {
+    let e = r.energy.as_ref().filter(|_| r.trust.energy_net)?;
+    let net = e.phase(phase)?.net_j()?;
+    (tokens > 0).then(|| net / f64::from(tokens))
+}
+
+/// The token laws of the runs without an image.
+pub fn laws(used: &[&RunCost]) -> Vec<LlmLaw> {
+    let text: Vec<&RunCost> = used
+        .iter()
+        .copied()
+        .filter(|r| r.image_width.is_none() && r.image_tokens.is_none())
+        .collect();
+    let groups = groups::group_by(&text, |r| {
+        (
+            groups::device(r),
+            groups::model(r),
+            r.workload.clone(),
+            r.threads,
+        )
+    });
+    groups
+        .into_iter()
+        .map(|((device, model, workload, threads), runs)| {
+            let mut lengths: Vec<u32> = runs.iter().map(|r| r.prompt_tokens).collect();
+            lengths.sort_unstable();
+            lengths.dedup();
+            let decode_s: Vec<f64> = runs
+                .iter()
+                .filter(|r| r.generated_tokens > 0)
+                .filter_map(|r| Some(r.phase_s[4]? / f64::from(r.generated_tokens)))
+                .collect();
+            let decode_j: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| phase_j_per_token(r, RunPhase::Decode, r.generated_tokens))
+                .collect();
+            let prefill_j: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| phase_j_per_token(r, RunPhase::Prefill, r.prompt_tokens))
+                .collect();
+            LlmLaw {
+                device,
+                model,
+                workload,
+                threads,
+                runs: runs.len(),
+                prompt_lengths: lengths,
+                fits: LLM_METRICS
+                    .iter()
+                    .map(|&m| LawFit::fit(&runs, m, tokens))
+                    .collect(),
+                decode_s_per_token: mean_of(&decode_s),
+                decode_j_per_token: mean_of(&decode_j),
+                prefill_j_per_token: mean_of(&prefill_j),
+            }
+        })
+        .collect()
+}

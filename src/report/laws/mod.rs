@@ -1,0 +1,280 @@
+//! `edgewatt report`'s content: the paper's laws fitted on the cost rows of one or several
+//! logs, per device and model, as plain data (serialised as the JSON output; the terminal,
+//! markdown and HTML views render it, see [`super::render`]).
+//!
+//! - [`LlmLaw`]: cost vs prompt tokens (CPU AUC, RAM AUC, measured and estimated net
+//!   energy, time; prefill time) as y = a + b·x with 95 % CIs and R²; decode s and J per
+//!   generated token.
+//! - [`KneeLaw`]: the plateau fit y = a + b·min(x, ψ) over input pixels and over image
+//!   tokens, per clamp, with ψ's CI, on CPU AUC, RAM AUC, energy and encode time.
+//! - [`Comparison`]: a workload against the base its plan names (% change with Fieller CIs,
+//!   throughput ratio, output agreement).
+//! - [`EstimateErrors`]: the calibrated estimate against measured energy, per device.
+//! - [`RunRow`]: every run with its figures and trust flags; a flagged run is left out of
+//!   every fit unless [`ReportOptions::include_flagged`].
+//!
+//! Measured and estimated energy are never mixed: each fit and each comparison says which
+//! one it used (`measured:<source>` or `estimate:<calibration id>`).
+
+mod compare;
+mod groups;
+mod knee;
+mod llm;
+mod phases;
+mod runs;
+
+pub use compare::Comparison;
+pub use compare::EstimateErrors;
+pub use knee::KneeAxis;
+pub use knee::KneeFitRow;
+pub use knee::KneeLaw;
+pub use llm::LawFit;
+pub use llm::LlmLaw;
+pub use phases::PhaseCost;
+pub use runs::RunRow;
+
+use serde::Serialize;
+
+use crate::analysis::fit::Estimate;
+use crate::analysis::fit::Interval;
+use crate::cost::RowKind;
+use crate::cost::RunCost;
+
+/// How the report is made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReportOptions {
+    /// Keep flagged runs (throttled, under-voltage, low coverage, capped cooldown) in fits.
+    pub include_flagged: bool,
+    /// Bootstrap resamples of the knee's ψ (0 skips the bootstrap CI).
+    pub knee_bootstrap_reps: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        Self {
+            include_flagged: false,
+            knee_bootstrap_reps: 499,
+        }
+    }
+}
+
+/// A value with its 95 % CI.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Ci {
+    pub value: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Ci {
+    fn of(e: &Estimate) -> Self {
+        Self {
+            value: e.value,
+            lo: e.ci.lo,
+            hi: e.ci.hi,
+        }
+    }
+
+    fn with(value: f64, ci: Interval) -> Self {
+        Self {
+            value,
+            lo: ci.lo,
+            hi: ci.hi,
+        }
+    }
+}
+
+/// One of the costs a law is fitted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Machine CPU % above idle integrated over the run, %·s.
+    CpuAuc,
+    /// RAM used above idle integrated over the run, MB·s.
+    RamAuc,
+    /// Measured net energy (above the idle baseline), J.
+    EnergyMeasured,
+    /// Estimated net energy (the usage terms of the calibration), J.
+    EnergyEstimated,
+    /// The run's duration, s.
+    Time,
+    /// The prefill phase, s.
+    PrefillTime,
+    /// The image encode phase, s.
+    EncodeTime,
+}
+
+impl Metric {
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::CpuAuc => "CPU AUC (%·s)",
+            Self::RamAuc => "RAM AUC (MB·s)",
+            Self::EnergyMeasured => "energy measured net (J)",
+            Self::EnergyEstimated => "energy estimated net (J)",
+            Self::Time => "time (s)",
+            Self::PrefillTime => "prefill (s)",
+            Self::EncodeTime => "encode (s)",
+        }
+    }
+
+    /// The run's value, if it has a trusted one.
+    #[must_use]
+    pub fn of(self, r: &RunCost) -> Option<f64> {
+        let usage = r.usage.as_ref().filter(|_| r.trust.usage);
+        match self {
+            Self::CpuAuc => usage.map(|u| u.cpu_pct_s),
+            Self::RamAuc => usage.map(|u| u.ram_mb_s),
+            Self::EnergyMeasured => r.trusted_net_j(),
+            Self::EnergyEstimated => r.estimate.as_ref().map(|e| e.net_j),
+            Self::Time => r.duration_s,
+            Self::PrefillTime => r.phase_s[2],
+            Self::EncodeTime => r.phase_s[3],
+        }
+        .filter(|v| v.is_finite())
+    }
+
+    /// Where the run's value comes from (the energy's source), for the fit's label.
+    fn source(self, r: &RunCost) -> Option<String> {
+        match self {
+            Self::EnergyMeasured => r.energy.as_ref().map(|e| format!("measured:{}", e.source)),
+            Self::EnergyEstimated => r.estimate.as_ref().map(|e| e.source.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The calibration an estimate came from, as the report states it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalibrationNote {
+    pub source: String,
+    pub board_average: bool,
+    /// The device it was fitted on (empty: any).
+    pub device_id: String,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The state directories read.
+    pub sources: Vec<String>,
+    pub include_flagged: bool,
+    pub calibrations: Vec<CalibrationNote>,
+    /// What a reader must know (no measured energy, a board-average calibration, …).
+    pub notes: Vec<String>,
+    /// What could not be read or used, each naming what and what to do.
+    pub problems: Vec<String>,
+    pub llm: Vec<LlmLaw>,
+    pub knees: Vec<KneeLaw>,
+    pub comparisons: Vec<Comparison>,
+    pub estimate_errors: Vec<EstimateErrors>,
+    /// Energy (or time) per phase, per device, model and workload.
+    pub phases: Vec<PhaseCost>,
+    pub runs: Vec<RunRow>,
+}
+
+impl Report {
+    /// The report over `rows` (cost rows with estimates applied; idle rows are skipped).
+    #[must_use]
+    pub fn build(rows: &[RunCost], opts: &ReportOptions) -> Self {
+        let runs: Vec<&RunCost> = rows.iter().filter(|r| r.kind == RowKind::Run).collect();
+        let table: Vec<RunRow> = runs.iter().map(|r| RunRow::of(r)).collect();
+        let used: Vec<&RunCost> = runs
+            .iter()
+            .zip(&table)
+            .filter(|(_, row)| row.usable(opts.include_flagged))
+            .map(|(r, _)| *r)
+            .collect();
+        let mut report = Self {
+            sources: Vec::new(),
+            include_flagged: opts.include_flagged,
+            calibrations: Vec::new(),
+            notes: Vec::new(),
+            problems: Vec::new(),
+            llm: llm::laws(&used),
+            knees: knee::laws(&used, opts),
+            comparisons: compare::comparisons(&used),
+            estimate_errors: compare::estimate_errors(&used),
+            phases: phases::phase_costs(&used),
+            runs: table,
+        };
+        report.notes = notes(&runs, &report);
+        report.problems = problems(&runs, &report);
+        report
+    }
+
+    /// Whether any run is in a fit (an empty report still renders, saying why).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.llm.is_empty() && self.knees.is_empty() && self.comparisons.is_empty()
+    }
+}
+
+fn notes(runs: &[&RunCost], report: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    let flagged = report.runs.iter().filter(|r| !r.flags.is_empty()).count();
+    if flagged > 0 {
+        out.push(if report.include_flagged {
+            format!("{flagged} flagged runs are included in the fits (--include-flagged)")
+        } else {
+            format!(
+                "{flagged} flagged runs are left out of the fits (see their flags; \
+                 --include-flagged keeps them)"
+            )
+        });
+    }
+    if let Some(pct) = busy_baseline_pct(runs) {
+        out.push(format!(
+            "the machine was already busy before the runs (median idle baseline {pct:.0} % \
+             CPU): usage above idle, and the estimate from it, cannot show the runs' cost; \
+             measure on an idle machine"
+        ));
+    }
+    let measured = runs.iter().any(|r| r.trusted_net_j().is_some());
+    if !measured && !runs.is_empty() {
+        out.push(
+            "no run has trusted measured energy (no INA219 or PMIC, or too little coverage): \
+             energy figures are estimates only"
+                .into(),
+        );
+    }
+    out
+}
+
+/// A median idle baseline at or above this machine CPU % leaves no room above idle.
+const BUSY_BASELINE_PCT: f64 = 80.0;
+
+/// The median idle baseline CPU %, when it is at or above [`BUSY_BASELINE_PCT`].
+fn busy_baseline_pct(runs: &[&RunCost]) -> Option<f64> {
+    let mut base: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r.usage.as_ref().map(|u| u.baseline_cpu_pct))
+        .collect();
+    base.sort_by(f64::total_cmp);
+    let median = *base.get(base.len() / 2)?;
+    (median >= BUSY_BASELINE_PCT).then_some(median)
+}
+
+fn problems(runs: &[&RunCost], report: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    if runs.is_empty() {
+        out.push(
+            "no runs in the logs read: run a plan (`edgewatt bench PLAN`, or plans in \
+             `edgewatt run`) first, or point the report at the state directory that holds them"
+                .into(),
+        );
+    } else if runs.iter().all(|r| !r.ok) {
+        out.push(format!(
+            "all {} runs failed (e.g. {}): nothing to fit; fix what made them fail",
+            runs.len(),
+            runs.iter().find_map(|r| r.error.as_deref()).unwrap_or("?")
+        ));
+    } else if report.is_empty() {
+        out.push(
+            "no law could be fitted: a token law needs successful runs at 3 or more prompt \
+             lengths, a knee 4 runs at 3 or more image sizes"
+                .into(),
+        );
+    }
+    out
+}

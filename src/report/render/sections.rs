@@ -1,0 +1,383 @@
+//! The report as titled sections of notes and tables, shared by the terminal, markdown and
+//! HTML views.
+
+use super::table::ci;
+use super::table::num;
+use super::table::pct;
+use super::table::Table;
+use crate::report::laws::KneeLaw;
+use crate::report::laws::LlmLaw;
+use crate::report::laws::Report;
+
+/// A run list longer than this shows only the runs left out (flagged or failed).
+pub const FULL_RUN_LIST_MAX: usize = 200;
+
+/// One titled part of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// A stable id (HTML anchors, chart placement).
+    pub id: &'static str,
+    pub title: String,
+    pub notes: Vec<String>,
+    pub table: Option<Table>,
+}
+
+fn or_dash(s: Option<&str>) -> String {
+    s.map_or_else(|| "-".into(), str::to_owned)
+}
+
+/// All sections in order; a part with nothing to show says so in a note.
+#[must_use]
+pub fn sections(r: &Report) -> Vec<Section> {
+    vec![
+        overview(r),
+        llm(&r.llm),
+        decode(&r.llm),
+        knees(&r.knees),
+        comparisons(r),
+        estimate(r),
+        runs(r),
+    ]
+}
+
+fn overview(r: &Report) -> Section {
+    let mut notes = vec![format!(
+        "{} runs read from {}",
+        r.runs.len(),
+        if r.sources.is_empty() {
+            "-".into()
+        } else {
+            r.sources.join(", ")
+        }
+    )];
+    for c in &r.calibrations {
+        notes.push(if c.board_average {
+            format!(
+                "estimated energy: {}, an uncalibrated board average for a Raspberry Pi 5, \
+                 not fitted on {}: treat estimates as indicative only (`edgewatt calibrate` fits one)",
+                c.source,
+                if c.device_id.is_empty() { "this device".to_owned() } else { c.device_id.clone() }
+            )
+        } else {
+            format!("estimated energy: {} (fitted on device {})", c.source, c.device_id)
+        });
+    }
+    notes.extend(r.notes.iter().cloned());
+    notes.extend(r.problems.iter().map(|p| format!("problem: {p}")));
+    Section {
+        id: "overview",
+        title: "Overview".into(),
+        notes,
+        table: None,
+    }
+}
+
+fn llm(laws: &[LlmLaw]) -> Section {
+    let mut t = Table::new(&[
+        "device",
+        "model",
+        "workload",
+        "thr",
+        "cost",
+        "source",
+        "n",
+        "intercept [95 % CI]",
+        "per prompt token [95 % CI]",
+        "R²",
+        "note",
+    ]);
+    for law in laws {
+        for f in &law.fits {
+            t.push(vec![
+                law.device.clone(),
+                law.model.clone(),
+                law.workload.clone(),
+                law.threads.to_string(),
+                f.metric.label().into(),
+                or_dash(f.source.as_deref()),
+                f.n.to_string(),
+                ci(f.intercept.as_ref()),
+                ci(f.slope.as_ref()),
+                f.r2.map_or_else(|| "-".into(), |v| format!("{v:.4}")),
+                or_dash(f.problem.as_deref()),
+            ]);
+        }
+    }
+    let notes = if laws.is_empty() {
+        vec!["no LLM runs (runs without an image) to fit".into()]
+    } else {
+        vec![
+            "y = a + b·prompt tokens, OLS, 95 % Student-t CIs; energy is net of the idle baseline"
+                .into(),
+        ]
+    };
+    Section {
+        id: "llm",
+        title: "LLM law: cost vs prompt tokens".into(),
+        notes,
+        table: (!laws.is_empty()).then_some(t),
+    }
+}
+
+fn decode(laws: &[LlmLaw]) -> Section {
+    let mut t = Table::new(&[
+        "device",
+        "model",
+        "workload",
+        "thr",
+        "decode s/token",
+        "decode J/token (measured)",
+        "prefill J/token (measured)",
+    ]);
+    for law in laws {
+        t.push(vec![
+            law.device.clone(),
+            law.model.clone(),
+            law.workload.clone(),
+            law.threads.to_string(),
+            ci(law.decode_s_per_token.as_ref()),
+            ci(law.decode_j_per_token.as_ref()),
+            ci(law.prefill_j_per_token.as_ref()),
+        ]);
+    }
+    Section {
+        id: "decode",
+        title: "Prefill vs decode".into(),
+        notes: vec![
+            "means over runs with 95 % CIs; J/token needs measured energy per phase".into(),
+        ],
+        table: (!laws.is_empty()).then_some(t),
+    }
+}
+
+fn knees(laws: &[KneeLaw]) -> Section {
+    let mut t = Table::new(&[
+        "device",
+        "model",
+        "workload",
+        "clamp",
+        "pp",
+        "cost",
+        "over",
+        "n",
+        "verdict",
+        "ψ [95 % CI]",
+        "ψ bootstrap",
+        "plateau [95 % CI]",
+        "slope below [95 % CI]",
+        "note",
+    ]);
+    for law in laws {
+        for f in &law.fits {
+            t.push(vec![
+                law.device.clone(),
+                law.model.clone(),
+                law.workload.clone(),
+                law.clamp.clone(),
+                law.prompt_tokens.to_string(),
+                f.metric.label().into(),
+                f.axis.label().into(),
+                f.n.to_string(),
+                or_dash(f.verdict),
+                ci(f.psi.as_ref()),
+                f.psi_bootstrap.map_or_else(
+                    || "-".into(),
+                    |[lo, hi]| format!("[{}, {}]", num(Some(lo)), num(Some(hi))),
+                ),
+                ci(f.plateau.as_ref()),
+                ci(f.slope_below.as_ref()),
+                or_dash(f.problem.as_deref()),
+            ]);
+        }
+    }
+    let notes = if laws.is_empty() {
+        vec!["no VLM runs (runs with an image) to fit".into()]
+    } else {
+        vec!["y = a + b·min(x, ψ): exact profile fit; ψ's CI is the profile CI, never narrower than the tested sizes around ψ̂; `flat`/`linear`: no knee in the tested range".into()]
+    };
+    Section {
+        id: "knee",
+        title: "VLM knee: cost vs input size".into(),
+        notes,
+        table: (!laws.is_empty()).then_some(t),
+    }
+}
+
+fn comparisons(r: &Report) -> Section {
+    let mut t = Table::new(&[
+        "device",
+        "base",
+        "compressed",
+        "cases",
+        "cost",
+        "source",
+        "n base/other",
+        "base mean",
+        "compressed mean",
+        "change [95 % CI]",
+        "ratio [95 % CI]",
+        "note",
+    ]);
+    for c in &r.comparisons {
+        let base = format!("{} ({})", c.base_workload, c.base_model);
+        let other = format!("{} ({})", c.workload, c.model);
+        for row in &c.rows {
+            t.push(vec![
+                c.device.clone(),
+                base.clone(),
+                other.clone(),
+                c.cases.to_string(),
+                row.what.clone(),
+                or_dash(row.source.as_deref()),
+                format!("{}/{}", row.n_base, row.n_other),
+                num(row.mean_base),
+                num(row.mean_other),
+                pct(row.pct_change.as_ref()),
+                ci(row.ratio.as_ref()),
+                or_dash(row.problem.as_deref()),
+            ]);
+        }
+        t.push(vec![
+            c.device.clone(),
+            base,
+            other,
+            c.cases.to_string(),
+            "output agreement (chrF 0–1)".into(),
+            "same case and repetition".into(),
+            format!("{} pairs", c.agreement_pairs),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            ci(c.agreement.as_ref()),
+            if c.agreement.is_none() {
+                "no outputs to pair".into()
+            } else {
+                "-".into()
+            },
+        ]);
+    }
+    let notes = if r.comparisons.is_empty() {
+        vec!["no workload names a `base_workload` in its plan: nothing to compare".into()]
+    } else {
+        vec!["ratio of means with Fieller 95 % CIs over the cases both ran; energy measured and estimated are separate rows, never mixed".into()]
+    };
+    Section {
+        id: "compare",
+        title: "Base vs compressed".into(),
+        notes,
+        table: (!r.comparisons.is_empty()).then_some(t),
+    }
+}
+
+fn estimate(r: &Report) -> Section {
+    let mut t = Table::new(&[
+        "device",
+        "calibration",
+        "n",
+        "MAPE %",
+        "bias J",
+        "bias %",
+        "RMSE J",
+        "R²",
+        "worst %",
+        "note",
+    ]);
+    for e in &r.estimate_errors {
+        t.push(vec![
+            e.device.clone(),
+            format!(
+                "{}{}",
+                e.source,
+                if e.board_average {
+                    " (board average)"
+                } else {
+                    ""
+                }
+            ),
+            e.n.to_string(),
+            num(e.mape_pct),
+            num(e.bias_j),
+            num(e.bias_pct),
+            num(e.rmse_j),
+            num(e.r2),
+            num(e.worst_error_pct),
+            or_dash(e.problem.as_deref()),
+        ]);
+    }
+    Section {
+        id: "estimate",
+        title: "Estimated vs measured energy".into(),
+        notes: vec!["gross energy per run, estimate against the meter".into()],
+        table: (!r.estimate_errors.is_empty()).then_some(t),
+    }
+}
+
+fn runs(r: &Report) -> Section {
+    let all = r.runs.len() <= FULL_RUN_LIST_MAX;
+    let mut t = Table::new(&[
+        "device",
+        "run",
+        "model",
+        "label",
+        "ok",
+        "time s",
+        "CPU AUC %·s",
+        "RAM AUC MB·s",
+        "E measured J",
+        "E estimated J",
+        "in fits",
+        "flags / notes",
+    ]);
+    for row in r
+        .runs
+        .iter()
+        .filter(|row| all || !row.usable(r.include_flagged))
+    {
+        let mut notes = row.flags.clone();
+        if row.warmup {
+            notes.push("warm-up".into());
+        }
+        if let Some(e) = &row.error {
+            notes.push(e.clone());
+        }
+        t.push(vec![
+            row.device.clone(),
+            row.run_id.map_or_else(|| "-".into(), |i| i.to_string()),
+            row.model.clone(),
+            row.label.clone(),
+            if row.ok { "ok".into() } else { "failed".into() },
+            num(row.time_s),
+            num(row.cpu_auc_pct_s),
+            num(row.ram_auc_mb_s),
+            row.energy_measured_j.map_or_else(
+                || format!("- ({})", or_dash(row.energy_note.as_deref())),
+                |v| num(Some(v)),
+            ),
+            num(row.energy_estimated_j),
+            if row.usable(r.include_flagged) {
+                "yes".into()
+            } else {
+                "no".into()
+            },
+            if notes.is_empty() {
+                "-".into()
+            } else {
+                notes.join("; ")
+            },
+        ]);
+    }
+    let notes = vec![if all {
+        "every run; a flagged run is left out of the fits unless --include-flagged".into()
+    } else {
+        format!(
+            "{} runs: only those left out of the fits are listed (the JSON output lists all)",
+            r.runs.len()
+        )
+    }];
+    Section {
+        id: "runs",
+        title: "Runs and trust flags".into(),
+        notes,
+        table: (!t.rows.is_empty()).then_some(t),
+    }
+}

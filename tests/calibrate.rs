@@ -1,0 +1,290 @@
+//! `edgewatt calibrate` end to end on synthetic logs with a known power model, written
+//! through the real store writer (`synth::calib`): from state directories and from
+//! exported runs, the errors it prints, the file it writes, and exit 2 with what to
+//! collect when it cannot fit.
+
+use std::path::Path;
+use std::process::Output;
+
+use edgewatt::estimate::Calibration;
+use edgewatt::synth::calib::spread;
+use edgewatt::synth::calib::write;
+use edgewatt::synth::calib::PowerTruth;
+use edgewatt::synth::calib::SynthLog;
+use edgewatt::synth::calib::SynthRun;
+
+use crate::common::edgewatt;
+use crate::common::succeeded;
+
+pub const TRUTH: PowerTruth = PowerTruth {
+    idle_w: 3.2,
+    cpu_w_per_pct: 0.038,
+    ram_w_per_mb: 0.0015,
+    cpu_ghz_w_per_pct_ghz: 0.0,
+};
+
+pub fn synth_dir(log: &SynthLog) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), log).unwrap();
+    dir
+}
+
+fn calibrate(state: &Path, args: &[&str]) -> Output {
+    edgewatt()
+        .arg("calibrate")
+        .args(args)
+        .arg("--state-dir")
+        .arg(state)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Relative error of `got`, panicking above `rel`.
+fn within(what: &str, got: f64, want: f64, rel: f64) -> f64 {
+    let e = (got - want).abs() / want.abs();
+    assert!(e <= rel, "{what}: {got} vs {want} ({:.2} %)", e * 100.0);
+    e
+}
+
+fn check_truth(cal: &Calibration) {
+    let m = cal.model;
+    let errs = [
+        within("idle_w", m.idle_w, TRUTH.idle_w, 0.02),
+        within("cpu_w_per_pct", m.cpu_w_per_pct, TRUTH.cpu_w_per_pct, 0.02),
+        within("ram_w_per_mb", m.ram_w_per_mb, TRUTH.ram_w_per_mb, 0.02),
+    ];
+    eprintln!("recovery errors (idle, cpu, ram): {errs:?}");
+}
+
+#[test]
+fn calibrate_from_a_state_dir_recovers_known_coefficients_within_2_pct() {
+    let dir = synth_dir(&SynthLog::new(TRUTH, spread(12, false)));
+    let out = succeeded(calibrate(dir.path(), &["--id", "synthetic-pi-1"]));
+    let text = stdout(&out);
+    let path = dir.path().join("calibration/synthetic-pi.toml");
+    let cal = Calibration::load(&path).unwrap();
+    check_truth(&cal);
+    assert_eq!(cal.id, "synthetic-pi-1");
+    assert_eq!(cal.device_id, "synthetic-pi");
+    assert!(!cal.board_average);
+    assert_eq!((cal.provenance.runs, cal.provenance.cv_folds), (15, 5));
+    assert_eq!(cal.provenance.energy_source, "ina219");
+    assert!(cal.provenance.cv_mape_pct.unwrap() < 0.5, "{text}");
+    assert!(
+        text.starts_with("calibrate: 15 runs fitted (15 rows read (3 idle lead-ins)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("before (estimate:pi5-board-powerjoular, board average): MAPE "),
+        "{text}"
+    );
+    assert!(
+        text.contains("after (estimate:synthetic-pi-1, in-sample): MAPE 0."),
+        "{text}"
+    );
+    assert!(text.contains("5-fold cross-validated): MAPE 0."), "{text}");
+    assert!(text.contains("worst run "), "{text}");
+    assert!(text.contains("PMIC→INA219: not fitted: the INA219 and the PMIC overlap for 0 s"));
+    assert!(!text.contains("NaN"), "{text}");
+    // The next calibrate compares against this one: the error before is now small.
+    let again = stdout(&succeeded(calibrate(dir.path(), &["--id", "x"])));
+    assert!(
+        again.contains("before (estimate:synthetic-pi-1): MAPE 0."),
+        "{again}"
+    );
+}
+
+#[test]
+fn calibrate_fits_the_pmic_mapping_when_both_sources_were_logged() {
+    let mut log = SynthLog::new(TRUTH, spread(10, false));
+    log.pmic = Some((1.1451, 0.5879));
+    let dir = synth_dir(&log);
+    let text = stdout(&succeeded(calibrate(dir.path(), &[])));
+    assert!(text.contains("PMIC→INA219: total ≈ 1.14"), "{text}");
+    let cal = Calibration::load(&dir.path().join("calibration/synthetic-pi.toml")).unwrap();
+    let m = cal.pmic_to_total.unwrap();
+    within("k", m.k, 1.1451, 0.01);
+    assert!((m.c_w - 0.5879).abs() < 0.05, "{m:?}");
+}
+
+fn exit2(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(out));
+    let e = stderr(out);
+    assert!(!e.contains("NaN") && !e.contains("panicked"), "{e}");
+    e
+}
+
+#[test]
+fn too_little_data_exits_2_saying_what_to_collect() {
+    let few = synth_dir(&SynthLog::new(TRUTH, spread(4, false)));
+    let e = exit2(&calibrate(few.path(), &[]));
+    assert!(
+        e.contains("only 5 runs with trusted measured energy, at least 8"),
+        "{e}"
+    );
+    assert!(e.contains("plans/calibrate.toml"), "{e}");
+    assert!(!few.path().join("calibration").exists(), "nothing written");
+    let empty = tempfile::tempdir().unwrap();
+    let e = exit2(&calibrate(empty.path(), &[]));
+    assert!(
+        e.contains("no runs with trusted measured energy (0 rows read"),
+        "{e}"
+    );
+    let mut failed = SynthLog::new(
+        TRUTH,
+        spread(9, false)
+            .into_iter()
+            .map(|r| SynthRun { ok: false, ..r })
+            .collect(),
+    );
+    failed.runs_per_plan = 100;
+    let dir = synth_dir(&failed);
+    let e = exit2(&calibrate(dir.path(), &[]));
+    assert!(e.contains("left out: 9 failed"), "{e}");
+    let mut unmeasured = SynthLog::new(TRUTH, spread(10, false));
+    unmeasured.ina219 = false;
+    let dir = synth_dir(&unmeasured);
+    let e = exit2(&calibrate(dir.path(), &[]));
+    assert!(e.contains("13 without measured energy"), "{e}");
+}
+
+#[test]
+fn runs_of_one_load_are_too_narrow_a_range() {
+    // Every run alike (one load, one length, one RAM use, one token length): beside the
+    // idle lead-in, CPU and RAM above idle move together and cannot be told apart.
+    let same: Vec<SynthRun> = spread(12, false)
+        .into_iter()
+        .map(|r| SynthRun {
+            load_pct: 50.0,
+            duration_s: 5.0,
+            ram_mb: 200.0,
+            prompt_tokens: 64,
+            ..r
+        })
+        .collect();
+    let mut log = SynthLog::new(TRUTH, same);
+    log.runs_per_plan = 100;
+    let dir = synth_dir(&log);
+    let e = exit2(&calibrate(dir.path(), &[]));
+    assert!(
+        e.starts_with("edgewatt: error: the runs cannot separate the terms"),
+        "{e}"
+    );
+    assert!(e.contains("plans/calibrate.toml"), "{e}");
+    let e = exit2(&calibrate(dir.path(), &["--device", "other-pi"]));
+    assert!(e.contains("no runs with trusted measured energy"), "{e}");
+}
+
+/// Exports the runs of a synthetic log of device `device` to `file` in its directory.
+fn exported(device: &str, seed: u64, file: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let mut log = SynthLog::new(TRUTH, spread(10, false));
+    log.device_id = device.into();
+    log.seed = seed;
+    let dir = synth_dir(&log);
+    let path = dir.path().join(file);
+    crate::common::ok(
+        dir.path(),
+        &["export", "runs", "-o", path.to_str().unwrap()],
+    );
+    (dir, path)
+}
+
+#[test]
+fn calibrate_pools_exported_runs_of_several_boards() {
+    let (_a, a) = exported("pi-a", 1, "a.parquet");
+    let (_b, b) = exported("pi-b", 2, "b.csv");
+    let out_dir = tempfile::tempdir().unwrap();
+    let runs = ["--runs", a.to_str().unwrap(), "--runs", b.to_str().unwrap()];
+    // Two devices: one of them, or --pool.
+    let e = exit2(&calibrate(out_dir.path(), &runs));
+    assert!(
+        e.contains("the runs come from 2 devices (pi-a, pi-b)"),
+        "{e}"
+    );
+    let pooled = out_dir.path().join("board.toml");
+    let mut args = runs.to_vec();
+    args.extend([
+        "--pool",
+        "-o",
+        pooled.to_str().unwrap(),
+        "--id",
+        "pi5-fleet",
+    ]);
+    let text = stdout(&succeeded(calibrate(out_dir.path(), &args)));
+    assert!(
+        text.starts_with("calibrate: 26 runs fitted (26 rows read"),
+        "{text}"
+    );
+    assert!(text.contains("PMIC→INA219: not fitted (exported runs hold no power readings)"));
+    let cal = Calibration::load(&pooled).unwrap();
+    check_truth(&cal);
+    assert!(cal.board_average && cal.device_id.is_empty(), "{cal:?}");
+    assert_eq!(cal.provenance.runs, 26);
+    // One board of the two, from its CSV alone.
+    let mut args = vec!["--runs", b.to_str().unwrap(), "--device", "pi-b"];
+    let one = out_dir.path().join("b.toml");
+    args.extend(["-o", one.to_str().unwrap()]);
+    succeeded(calibrate(out_dir.path(), &args));
+    let cal = Calibration::load(&one).unwrap();
+    check_truth(&cal);
+    assert_eq!(cal.device_id, "pi-b");
+    // A file that is not a runs table is named.
+    let samples = out_dir.path().join("s.csv");
+    std::fs::write(&samples, "device_id,mono_us\npi,1\n").unwrap();
+    let e = exit2(&calibrate(
+        out_dir.path(),
+        &["--runs", samples.to_str().unwrap()],
+    ));
+    assert!(e.contains("s.csv: no column kind: not a runs table"), "{e}");
+}
+
+#[test]
+fn a_calibration_of_another_device_is_refused_unless_forced() {
+    let dir = synth_dir(&SynthLog::new(TRUTH, spread(10, false)));
+    succeeded(calibrate(dir.path(), &["--id", "mine"]));
+    let cal = dir.path().join("calibration/synthetic-pi.toml");
+    let other = dir.path().join("other.toml");
+    let text = std::fs::read_to_string(&cal)
+        .unwrap()
+        .replace("device_id = \"synthetic-pi\"", "device_id = \"pi-b\"");
+    std::fs::write(&other, text).unwrap();
+    let export = |extra: &[&str]| {
+        edgewatt()
+            .args(["export", "runs", "--calibration", other.to_str().unwrap()])
+            .args(extra)
+            .arg("--state-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let e = exit2(&export(&[]));
+    assert!(
+        e.contains("was fitted on device pi-b, not synthetic-pi"),
+        "{e}"
+    );
+    assert!(e.contains("--force-calibration"), "{e}");
+    let out = succeeded(export(&["--force-calibration"]));
+    assert!(stdout(&out).contains("estimate:mine"));
+    // Bad values are named at file:line:column.
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(&cal)
+        .unwrap()
+        .replace("cpu_w_per_pct = ", "cpu_w_per_pct = \"x\" #");
+    std::fs::write(&bad, text).unwrap();
+    let out = edgewatt()
+        .args(["export", "runs", "--calibration", bad.to_str().unwrap()])
+        .arg("--state-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let e = exit2(&out);
+    assert!(e.contains("bad.toml:"), "{e}");
+}

@@ -1,0 +1,192 @@
+//! Edge cases: a clear message, never NaN or a panic.
+
+use edgewatt::synth::calib::SynthCase;
+use edgewatt::synth::calib::SynthRun;
+
+use super::fit;
+use super::llm_run;
+use super::log_dir;
+use super::report;
+
+fn problems(json: &serde_json::Value) -> String {
+    json["problems"].to_string()
+}
+
+#[test]
+fn an_empty_state_directory_says_there_are_no_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, json, stderr) = report(&[dir.path()], &[]);
+    assert_eq!(code, 1);
+    assert!(problems(&json).contains("no runs"), "{json}");
+    assert!(stderr.contains("no runs"), "{stderr}");
+}
+
+#[test]
+fn one_token_length_and_a_single_point_say_what_the_law_needs() {
+    let runs = vec![llm_run(100, 50.0, SynthCase::default()); 3];
+    let dir = log_dir(runs, 1, |_| {});
+    let (code, json, _) = report(&[dir.path()], &[]);
+    assert_eq!(code, 0);
+    let cpu = fit(&json["llm"][0]["fits"], "cpu_auc");
+    assert!(cpu["slope"].is_null());
+    assert!(cpu["problem"].as_str().unwrap().contains("vary x"), "{cpu}");
+    let one = log_dir(vec![llm_run(100, 50.0, SynthCase::default())], 1, |_| {});
+    let (_, json, _) = report(&[one.path()], &[]);
+    let cpu = fit(&json["llm"][0]["fits"], "cpu_auc");
+    assert!(
+        cpu["problem"].as_str().unwrap().contains("at least"),
+        "{cpu}"
+    );
+    assert!(!json.to_string().contains("NaN"));
+}
+
+#[test]
+fn all_runs_failed_is_named_with_their_error() {
+    let runs: Vec<SynthRun> = [50, 100, 200]
+        .iter()
+        .map(|&t| SynthRun {
+            ok: false,
+            ..llm_run(t, 50.0, SynthCase::default())
+        })
+        .collect();
+    let dir = log_dir(runs, 1, |_| {});
+    let (_, json, _) = report(&[dir.path()], &[]);
+    assert!(problems(&json).contains("all 3 runs failed"), "{json}");
+    assert!(json["llm"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn without_measured_energy_the_estimate_stands_alone_and_says_so() {
+    let runs: Vec<SynthRun> = [50, 100, 200, 300]
+        .iter()
+        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
+        .collect();
+    let dir = log_dir(runs, 1, |l| l.ina219 = false);
+    let (code, json, _) = report(&[dir.path()], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        json["notes"]
+            .to_string()
+            .contains("no run has trusted measured energy"),
+        "{json}"
+    );
+    let law = &json["llm"][0]["fits"];
+    assert!(fit(law, "energy_measured")["slope"].is_null());
+    assert!(
+        fit(law, "energy_estimated")["slope"]["value"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(json["runs"][0]["energy_measured_j"].is_null());
+    assert_eq!(json["runs"][0]["energy_note"], "no power readings");
+    assert!(json["calibrations"][0]["board_average"].as_bool().unwrap());
+    assert!(json["estimate_errors"][0]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("no run has trusted measured"));
+}
+
+#[test]
+fn a_power_gap_flags_the_run_and_leaves_it_out_unless_included() {
+    let runs: Vec<SynthRun> = [50, 100, 200, 300]
+        .iter()
+        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
+        .collect();
+    let dir = log_dir(runs, 1, |l| l.outage = 0.3);
+    let (_, json, _) = report(&[dir.path()], &[]);
+    let flags = json["runs"][0]["flags"].to_string();
+    assert!(flags.contains("energy coverage"), "{flags}");
+    assert!(
+        json["llm"].as_array().unwrap().is_empty(),
+        "flagged runs are left out"
+    );
+    let (_, json, _) = report(&[dir.path()], &["--include-flagged"]);
+    assert_eq!(json["llm"][0]["runs"], 4);
+}
+
+#[test]
+fn several_directories_are_reported_together_and_a_missing_one_is_named() {
+    let runs = |seed| {
+        log_dir(
+            [50, 100, 200]
+                .iter()
+                .map(|&t| llm_run(t, 50.0, SynthCase::default()))
+                .collect(),
+            seed,
+            |_| {},
+        )
+    };
+    let (a, b) = (runs(1), runs(2));
+    let missing = a.path().join("nope");
+    let (code, json, _) = report(&[a.path(), b.path(), &missing], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(json["runs"].as_array().unwrap().len(), 6);
+    assert!(problems(&json).contains("nope"), "{json}");
+}
+
+fn llm_dir() -> tempfile::TempDir {
+    let runs: Vec<SynthRun> = [50, 100, 200, 300]
+        .iter()
+        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
+        .collect();
+    log_dir(runs, 3, |_| {})
+}
+
+fn write_calibration(dir: &std::path::Path, device: &str) -> std::path::PathBuf {
+    let mut cal = edgewatt::estimate::Calibration::pi5_board_average();
+    cal.id = "other-board".into();
+    cal.device_id = device.into();
+    cal.board_average = false;
+    let path = dir.join("other.toml");
+    cal.save(&path).unwrap();
+    path
+}
+
+#[test]
+fn a_calibration_of_another_device_is_refused_unless_forced() {
+    let dir = llm_dir();
+    let cal = write_calibration(dir.path(), "other-pi");
+    let cal_arg = cal.to_str().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgewatt"))
+        .args(["report", "--format", "json", "--dir"])
+        .arg(dir.path())
+        .args(["--calibration", cal_arg])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("other-pi") && stderr.contains("--force-calibration"),
+        "{stderr}"
+    );
+    let (code, json, _) = report(
+        &[dir.path()],
+        &["--calibration", cal_arg, "--force-calibration"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        json["runs"][0]["energy_estimated_source"],
+        "estimate:other-board"
+    );
+}
+
+#[test]
+fn a_calibration_with_a_bad_value_is_named_with_its_line_and_column() {
+    let dir = llm_dir();
+    let path = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(write_calibration(dir.path(), "synthetic-pi")).unwrap();
+    std::fs::write(&path, text.replace("idle_w = ", "idle_w = \"four\" #")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgewatt"))
+        .args(["report", "--dir"])
+        .arg(dir.path())
+        .arg("--calibration")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}:", path.display())), "{stderr}");
+    let line = text.lines().position(|l| l.starts_with("idle_w")).unwrap() + 1;
+    assert!(stderr.contains(&format!(":{line}:")), "{stderr}");
+}
