@@ -46,7 +46,11 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
         log.runs.len(),
         cfg.state_dir.display()
     )?;
-    write!(out, "{}", log.tables(&plan.schedule().cases))?;
+    write!(
+        out,
+        "{}",
+        log.tables(&plan.schedule().cases, cfg.energy.min_coverage())
+    )?;
     Ok(if log.runs.iter().all(Run::is_ok) && !log.runs.is_empty() {
         ExitCode::SUCCESS
     } else {

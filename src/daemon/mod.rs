@@ -6,6 +6,7 @@
 //! Store failures (full disk, I/O errors) never stop sampling: the writer keeps the
 //! frames queued and retries, and the failure is logged as an event.
 
+mod baseline;
 mod events;
 mod history;
 mod notify;
@@ -134,7 +135,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         records: Vec::new(),
         summary: RunSummary::default(),
         progress: opts.plans_once,
-        idle_window: None,
+        energy: runs::EnergyState::new(cfg),
     };
     let (tap, absent) = power::PowerTap::start(cfg);
     d.power = tap;
@@ -206,7 +207,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
             for kind in p.events() {
                 d.event(kind);
             }
-            if p.all_done() {
+            if p.all_done() && d.energy.settled() {
                 break "plans done".to_owned();
             }
         }
@@ -235,9 +236,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
             d.work(msg);
         }
     }
-    if let Some(p) = d.power.take() {
-        p.stop(&mut d.records);
-    }
+    d.stop_power();
     d.event(EventKind::Stop {
         reason: stop_reason.clone(),
     });

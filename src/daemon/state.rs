@@ -3,12 +3,13 @@
 
 use crate::clock;
 use crate::clock::Anchor;
+#[cfg(feature = "llama")]
+use crate::derive::energy::CooldownEnd;
+#[cfg(feature = "llama")]
 use crate::derive::Window;
 use crate::record::Event;
 use crate::record::EventKind;
 use crate::record::Record;
-#[cfg(feature = "llama")]
-use crate::record::Run;
 use crate::record::SampleBlockBuilder;
 #[cfg(feature = "llama")]
 use crate::sampler::ProcRole;
@@ -41,9 +42,8 @@ pub(super) struct Daemon {
     /// Print a progress line per finished run (`edgewatt bench`).
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) progress: bool,
-    /// The idle lead-in of the plan running now: the runs' baseline window.
-    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
-    pub(super) idle_window: Option<Window>,
+    /// The recent samples, the running plan's baseline, the trust threshold.
+    pub(super) energy: super::runs::EnergyState,
 }
 
 impl Daemon {
@@ -158,6 +158,9 @@ impl Daemon {
             self.builder =
                 SampleBlockBuilder::with_key_every(self.sampler.layout().clone(), self.key_every);
         }
+        self.energy.recent.push(self.sampler.layout(), sample);
+        #[cfg(feature = "llama")]
+        self.settle_energy(sample.mono_us, false);
         if let Err(e) = self.builder.push(sample) {
             log::error!("sample of tick {} not logged: {e}", sample.tick);
         } else {
@@ -183,45 +186,6 @@ impl Daemon {
             log::error!("cannot track the worker: {e}");
         }
     }
-
-    /// A run ended: adds its place in the schedule, its plan's idle lead-in, how its
-    /// cooldown ended (capped: see `runs::energy_of`) and its measured energy, and queues
-    /// it for the log.
-    pub(super) fn finish_run(
-        &mut self,
-        mut run: Run,
-        index: usize,
-        total: usize,
-        cooldown_capped: bool,
-    ) {
-        run.schedule_index = u32::try_from(index).unwrap_or(u32::MAX);
-        run.schedule_len = u32::try_from(total).unwrap_or(u32::MAX);
-        run.cooldown_capped = cooldown_capped;
-        run.idle_lead_in = self.idle_window.map(Into::into);
-        if let Some(p) = &mut self.power {
-            p.drain(&mut self.records);
-            let idle = self.idle_window;
-            run.energy = super::runs::energy_of(
-                &run,
-                cooldown_capped,
-                idle,
-                p.history(),
-                p.label(),
-                p.period_us(),
-            )
-            .map(|e| (&e).into());
-        }
-        if self.progress {
-            eprintln!("{}", super::runs::progress_line(&run, index, total));
-        }
-        log::info!(
-            "run {} ({}) ended: {:?}",
-            run.run_id,
-            run.label,
-            run.outcome
-        );
-        self.records.push(Record::Run(Box::new(run)));
-    }
 }
 
 #[cfg(feature = "llama")]
@@ -237,7 +201,11 @@ impl Daemon {
                 total,
                 cooldown,
             } => {
-                let capped = cooldown.as_ref().is_some_and(|(_, w)| w.capped);
+                let end = cooldown.as_ref().map(|(end_us, w)| CooldownEnd {
+                    end_us: *end_us,
+                    waited_us: w.waited_us,
+                    capped: w.capped,
+                });
                 if let Some((mono_us, w)) = cooldown {
                     if w.capped {
                         log::warn!(
@@ -264,21 +232,19 @@ impl Daemon {
                         },
                     });
                 }
-                self.finish_run(*run, index, total, capped);
+                self.finish_run(*run, index, total, end);
             }
             WorkMsg::PlanStarted {
                 index: _,
                 name,
                 idle_from_us,
                 idle_to_us,
-            } => {
-                self.idle_window = Some(Window::spanning(idle_from_us, idle_to_us));
-                self.event(EventKind::PlanStart {
-                    plan: name,
-                    idle_from_us,
-                    idle_to_us,
-                });
-            }
+                keep_power_us,
+            } => self.plan_started(
+                name,
+                Window::spanning(idle_from_us, idle_to_us),
+                keep_power_us,
+            ),
             WorkMsg::PlanDone { name, .. } => log::info!("plan {name}: every run has ended"),
         }
     }

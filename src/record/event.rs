@@ -105,6 +105,24 @@ pub enum EventKind {
     },
     /// The schedule's state file (last start of each plan) could not be read or written.
     ScheduleStateError { path: String, message: String },
+    /// The idle baseline of a plan's runs, measured over its lead-in `[from_us, to_us]`
+    /// (CLOCK_MONOTONIC µs) as the plan starts, and stored so every run of the plan, and
+    /// any report of them later, subtracts the same figures. Each figure is `None` when it
+    /// could not be measured (no power source, no samples); coverages are the share of
+    /// the window the power readings and the samples cover, ppm.
+    PlanBaseline {
+        plan: String,
+        from_us: u64,
+        to_us: u64,
+        /// Mean power, µW.
+        power_uw: Option<i64>,
+        power_coverage_ppm: u32,
+        /// Mean machine CPU busy share, ppm (1 000 000 = every core busy all the time).
+        cpu_busy_ppm: Option<u32>,
+        /// Mean RAM used (MemTotal − MemAvailable), kB.
+        ram_used_kb: Option<u64>,
+        samples_coverage_ppm: u32,
+    },
 }
 
 impl EventKind {
@@ -134,6 +152,7 @@ impl EventKind {
             Self::Cooldown { .. } => "cooldown",
             Self::PlanDue { .. } => "plan_due",
             Self::ScheduleStateError { .. } => "schedule_state_error",
+            Self::PlanBaseline { .. } => "plan_baseline",
         }
     }
 }
@@ -160,5 +179,32 @@ mod tests {
             message: "m".into(),
         };
         assert_eq!(postcard::to_stdvec(&err).unwrap(), [21, 1, b'p', 1, b'm']);
+    }
+
+    /// The plan baseline's bytes: index 22, then its fields in order (varints, zigzag for
+    /// the i64, `Option` as 0/1 then the value).
+    #[test]
+    fn golden_plan_baseline_event() {
+        let b = EventKind::PlanBaseline {
+            plan: "n".into(),
+            from_us: 1,
+            to_us: 300,
+            power_uw: Some(-1),
+            power_coverage_ppm: 1_000_000,
+            cpu_busy_ppm: Some(2),
+            ram_used_kb: None,
+            samples_coverage_ppm: 3,
+        };
+        let golden = [
+            22, 1, b'n', // index, plan
+            1, 0xac, 0x02, // from_us 1, to_us 300
+            1, 1, // Some(zigzag(-1))
+            0xc0, 0x84, 0x3d, // 1 000 000
+            1, 2, // Some(2)
+            0, // None
+            3,
+        ];
+        assert_eq!(postcard::to_stdvec(&b).unwrap(), golden);
+        assert_eq!(b.name(), "plan_baseline");
     }
 }
