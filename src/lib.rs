@@ -28,6 +28,7 @@
 //! - [`derive`](mod@derive): rates, baselines, areas under the curve, energy.
 //! - [`report`]: tables (and later laws and charts) made from the log.
 //! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
+//! - [`status`]: `edgewatt status`: a state directory's health, read without its lock.
 //! - [`cli`]: the command line, one module per subcommand.
 #![deny(clippy::all)]
 
@@ -45,5 +46,6 @@ pub mod power;
 pub mod record;
 pub mod report;
 pub mod sampler;
+pub mod status;
 pub mod store;
 pub mod synth;

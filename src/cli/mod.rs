@@ -11,6 +11,7 @@ pub mod render;
 mod run;
 mod sample;
 pub mod sensors;
+pub mod status;
 pub mod time;
 
 use std::path::PathBuf;
@@ -56,6 +57,9 @@ pub enum Command {
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Is the daemon healthy? Uptime, segment, last sample, sensor, plans, disk; text or JSON.
+    #[command(after_help = status::STATUS_EXIT_HELP)]
+    Status(status::StatusArgs),
     /// Run a plan of LLM/VLM workloads now; progress on stderr, then tables made from its log.
     #[cfg(feature = "llama")]
     Bench(bench::BenchArgs),
@@ -127,6 +131,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&cli, args),
         Command::Sensors(args) => sensors::run(&cli, args).map(|()| ExitCode::SUCCESS),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
+        Command::Status(args) => status::run(&cli, args),
         #[cfg(feature = "llama")]
         Command::Bench(args) => bench::run(&cli, args),
         #[cfg(feature = "llama")]

@@ -13,8 +13,7 @@ mod notify;
 mod power;
 mod power_log;
 mod runs;
-#[cfg(feature = "llama")]
-mod schedule;
+pub(crate) mod schedule;
 mod state;
 #[cfg(feature = "llama")]
 mod workload;
