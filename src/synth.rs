@@ -30,6 +30,17 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
     }
+
+    /// Uniform in the open interval (0, 1), from the top 53 bits.
+    pub fn unit_f64(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// A draw from N(0, sd²) (Box–Muller), for synthetic data with known truth.
+    pub fn normal(&mut self, sd: f64) -> f64 {
+        let (u, v) = (self.unit_f64(), self.unit_f64());
+        sd * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
 }
 
 /// The layout of a Pi 5 with the daemon and a worker tracked: aggregate + 4 cores,

@@ -1,10 +1,12 @@
 //! Integration tests: one binary, one module per area.
 
+mod analysis;
 mod cli;
 mod cli_options;
 mod common;
 mod config_check;
 mod derive;
+mod disk;
 mod faults;
 mod kill;
 mod layout;
@@ -17,6 +19,8 @@ mod power_faults;
 mod power_log;
 mod power_registry;
 mod power_sources;
+mod reload;
 mod sampler;
 mod store;
 mod systemd;
+mod threads;

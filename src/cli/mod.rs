@@ -7,6 +7,8 @@ mod config_cmd;
 mod damage;
 mod dump;
 mod inspect;
+#[cfg(feature = "llama")]
+mod quantize;
 pub mod render;
 mod run;
 mod sample;
@@ -63,6 +65,9 @@ pub enum Command {
     /// Run a plan of LLM/VLM workloads now; progress on stderr, then tables made from its log.
     #[cfg(feature = "llama")]
     Bench(bench::BenchArgs),
+    /// Make a compressed (or F16) variant of a model with llama.cpp's quantizer.
+    #[cfg(feature = "llama")]
+    Quantize(quantize::QuantizeArgs),
     /// The supervised llama.cpp worker: framed jobs on stdin, replies on stdout.
     #[cfg(feature = "llama")]
     #[command(hide = true)]
@@ -78,11 +83,16 @@ segments, damaged headers; each named on stderr with its file and offset), unles
 
 /// Loads the config file and applies the global flags.
 pub(crate) fn load_config(cli: &Cli) -> anyhow::Result<Config> {
-    let mut cfg = Config::load(cli.config.as_deref())?;
-    if let Some(dir) = &cli.state_dir {
-        cfg.state_dir.clone_from(dir);
+    Ok(config_source(cli).load()?)
+}
+
+/// The config file and the global flags that override it.
+pub(crate) fn config_source(cli: &Cli) -> crate::daemon::ConfigSource {
+    crate::daemon::ConfigSource {
+        path: cli.config.clone(),
+        state_dir: cli.state_dir.clone(),
+        rate_hz: None,
     }
-    Ok(cfg)
 }
 
 fn init_logging(verbose: u8) {
@@ -134,6 +144,8 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::run(&cli, args),
         #[cfg(feature = "llama")]
         Command::Bench(args) => bench::run(&cli, args),
+        #[cfg(feature = "llama")]
+        Command::Quantize(args) => quantize::run(args),
         #[cfg(feature = "llama")]
         Command::Worker => Ok(crate::llama::worker_main()),
     };

@@ -26,8 +26,10 @@ pub use gen::MmprojSpec;
 pub use gen::TextModelSpec;
 pub use read::GgufFile;
 pub use read::TensorInfo;
+pub use value::FileType;
 pub use value::GgmlType;
 pub use value::Value;
+pub use value::FILE_TYPES;
 pub use write::GgufWriter;
 pub use write::TensorData;
 

@@ -6,6 +6,9 @@
 //!   vision projectors), builds prompts of an exact token count from a corpus, generates
 //!   greedily, and reports measurements and phase marks on CLOCK_MONOTONIC.
 //!
+//! - [`quantize`] makes a compressed (or an F16) variant of a model with llama.cpp's own
+//!   quantizer, for `edgewatt quantize`.
+//!
 //! [`Run`]: crate::record::Run
 
 mod bench;
@@ -15,6 +18,7 @@ mod infer;
 mod job;
 mod logs;
 mod prompt;
+mod quantize;
 mod supervisor;
 #[cfg(test)]
 mod tests;
@@ -37,7 +41,14 @@ pub use job::Request;
 pub use prompt::noise_rgb;
 pub use prompt::BUILTIN_CORPUS;
 pub use prompt::BUILTIN_CORPUS_NAME;
+pub use quantize::file_type;
+pub use quantize::quantize;
+pub use quantize::valid_types;
+pub use quantize::QuantizeError;
+pub use quantize::QuantizeOptions;
+pub use quantize::Quantized;
 pub use supervisor::signal_name;
+pub use supervisor::OnSpawn;
 pub use supervisor::Supervisor;
 pub use supervisor::STDERR_TAIL_LINES;
 pub use worker::worker_main;

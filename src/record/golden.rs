@@ -46,6 +46,13 @@ fn s(text: &str) -> String {
 
 /// One record per event kind, in variant order (`Cooldown` with and without readings).
 fn events() -> Vec<EventKind> {
+    let mut out = sampling_events();
+    out.extend(power_and_plan_events());
+    out
+}
+
+/// Event kinds 0–12: the daemon, the clock, the sampler, the store, tracked processes.
+fn sampling_events() -> Vec<EventKind> {
     vec![
         EventKind::Start {
             version: s("0.1.0"),
@@ -100,6 +107,12 @@ fn events() -> Vec<EventKind> {
             source: s("get_throttled"),
             message: s("absent"),
         },
+    ]
+}
+
+/// Event kinds 13 on: power sources, plans, cooldowns, the schedule, reloads, threads.
+fn power_and_plan_events() -> Vec<EventKind> {
+    vec![
         EventKind::PowerFault {
             source: s("ina219"),
             message: s("NACK"),
@@ -143,6 +156,36 @@ fn events() -> Vec<EventKind> {
             baseline_busy_pct: None,
             busy_pct: None,
             temp_mc: None,
+        },
+        EventKind::PlanDue {
+            plan: s("n"),
+            trigger: s("at 03:00"),
+            scheduled_unix_s: -1,
+            catch_up: true,
+        },
+        EventKind::ScheduleStateError {
+            path: s("p"),
+            message: s("m"),
+        },
+        EventKind::Reloaded {
+            applied: vec![s("plans")],
+            needs_restart: vec![s("a")],
+        },
+        EventKind::ReloadRefused { message: s("m") },
+        EventKind::ThreadDied {
+            thread: s("t"),
+            message: s("m"),
+            restart_after_ms: Some(1000),
+        },
+        EventKind::PlanBaseline {
+            plan: s("n"),
+            from_us: 1,
+            to_us: 300,
+            power_uw: Some(-1),
+            power_coverage_ppm: 1_000_000,
+            cpu_busy_ppm: Some(2),
+            ram_used_kb: None,
+            samples_coverage_ppm: 3,
         },
     ]
 }
@@ -256,7 +299,7 @@ fn run_v1_bytes_read_as_runs_with_the_v2_fields_unknown() {
 
 /// Payload of each record of [`table`], in order: (what, hex).
 #[rustfmt::skip]
-const GOLDEN: [(&str, &str); 32] = [
+const GOLDEN: [(&str, &str); 38] = [
     ("event start", "01c0843d0005302e312e30ac06a08d06"),
     ("event stop", "01c0843d01075349475445524d"),
     ("event config", "01c0843d020661203d20310a"),
@@ -278,6 +321,13 @@ const GOLDEN: [(&str, &str); 32] = [
     ("event plan_start", "01c0843d120464656d6fc09fab0380ade204"),
     ("event cooldown", "01c0843d1301016ca0cb9801000103010501e3a006"),
     ("event cooldown, no readings", "01c0843d1302016c809c9c3901000000"),
+    ("event plan_due", "01c0843d14016e0861742030333a30300101"),
+    ("event schedule_state_error", "01c0843d150170016d"),
+    ("event reloaded", "01c0843d160105706c616e73010161"),
+    ("event reload_refused", "01c0843d17016d"),
+    ("event thread_died", "01c0843d180174016d01e807"),
+    // plan "n", from 1, to 300, Some(zigzag(-1)), 1 000 000, Some(2), None, 3.
+    ("event plan_baseline", "01c0843d19016e01ac020101c0843d01020003"),
     ("seal rotated", "0200ac021105"),
     ("seal shutdown", "0201ac021105"),
     ("seal recovered", "0202ac021105"),

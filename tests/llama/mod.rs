@@ -5,10 +5,13 @@ mod bad_input;
 mod daemon;
 mod oom;
 mod power_step;
+mod quantize;
 mod schedule;
 mod smollm2;
+mod stop;
 mod supervise;
 mod syscalls;
+mod threads;
 mod vision;
 
 use std::path::Path;
