@@ -93,13 +93,8 @@ fn run_text(r: &crate::status::RunStatus) -> String {
     )
 }
 
-/// The status as lines for a person.
-#[must_use]
-pub fn text(st: &Status) -> String {
-    let mut o = String::new();
-    let d = &st.daemon;
-    let health = if st.healthy() { "healthy" } else { "UNHEALTHY" };
-    let _ = writeln!(o, "{health}: {}", st.state_dir.display());
+/// The daemon's lines: its state, pid and times; the session's late ticks and errors.
+fn daemon_text(o: &mut String, d: &crate::status::DaemonStatus) {
     let pid = d.pid.map_or_else(String::new, |p| format!(" (pid {p})"));
     let _ = match d.state {
         crate::status::DaemonState::Running => writeln!(
@@ -122,29 +117,11 @@ pub fn text(st: &Status) -> String {
         "session:     {} late ticks, {} store errors",
         d.late_ticks, d.store_errors
     );
-    if let Some(s) = &st.segment {
-        let state = if s.open { "writing" } else { "sealed" };
-        let _ = writeln!(
-            o,
-            "segment:     {} ({state}, {} bytes)",
-            s.path.display(),
-            s.bytes
-        );
-    }
-    let _ = writeln!(o, "last sample: {}", age(st.last_sample_age_s));
-    let s = &st.sensor;
-    let msg = s
-        .message
-        .as_ref()
-        .map_or_else(String::new, |m| format!(": {m}"));
-    let _ = writeln!(
-        o,
-        "sensor:      {} [{}], last reading {}{msg}",
-        s.state,
-        s.source,
-        age(s.last_reading_age_s)
-    );
-    for p in &st.plans {
+}
+
+/// Each plan's last start, next run and last run.
+fn plans_text(o: &mut String, plans: &[crate::status::PlanStatus]) {
+    for p in plans {
         let _ = writeln!(o, "plan {}:", p.name);
         if let Some(e) = &p.error {
             let _ = writeln!(o, "  cannot read {}: {e}", p.path.display());
@@ -160,9 +137,10 @@ pub fn text(st: &Status) -> String {
             let _ = writeln!(o, "  last run {}", run_text(r));
         }
     }
-    if let Some(r) = &st.last_run {
-        let _ = writeln!(o, "last run:    {}", run_text(r));
-    }
+}
+
+/// The disk's line, the log's damage and the unhealthy conditions.
+fn disk_and_conditions_text(o: &mut String, st: &Status) {
     let k = &st.disk;
     let free = k.fs_available_bytes.map_or_else(
         || "unknown".into(),
@@ -189,5 +167,41 @@ pub fn text(st: &Status) -> String {
             c.message
         );
     }
+}
+
+/// The status as lines for a person.
+#[must_use]
+pub fn text(st: &Status) -> String {
+    let mut o = String::new();
+    let health = if st.healthy() { "healthy" } else { "UNHEALTHY" };
+    let _ = writeln!(o, "{health}: {}", st.state_dir.display());
+    daemon_text(&mut o, &st.daemon);
+    if let Some(s) = &st.segment {
+        let state = if s.open { "writing" } else { "sealed" };
+        let _ = writeln!(
+            o,
+            "segment:     {} ({state}, {} bytes)",
+            s.path.display(),
+            s.bytes
+        );
+    }
+    let _ = writeln!(o, "last sample: {}", age(st.last_sample_age_s));
+    let s = &st.sensor;
+    let msg = s
+        .message
+        .as_ref()
+        .map_or_else(String::new, |m| format!(": {m}"));
+    let _ = writeln!(
+        o,
+        "sensor:      {} [{}], last reading {}{msg}",
+        s.state,
+        s.source,
+        age(s.last_reading_age_s)
+    );
+    plans_text(&mut o, &st.plans);
+    if let Some(r) = &st.last_run {
+        let _ = writeln!(o, "last run:    {}", run_text(r));
+    }
+    disk_and_conditions_text(&mut o, st);
     o
 }

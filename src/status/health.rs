@@ -246,87 +246,107 @@ impl View<'_> {
 
     fn conditions(&self, st: &Status) -> Vec<Condition> {
         let mut out = Vec::new();
-        let mut add = |kind, message: String| out.push(Condition { kind, message });
+        out.extend(self.daemon_condition(st));
+        out.extend(sensor_condition(&st.sensor));
+        out.extend(disk_conditions(&st.disk));
+        if let Err(why) = self.saved {
+            out.push(Condition {
+                kind: ConditionKind::StateFile,
+                message: why.to_owned(),
+            });
+        }
+        for p in &st.plans {
+            if let Some(why) = &p.error {
+                out.push(Condition {
+                    kind: ConditionKind::StateFile,
+                    message: format!("plan {}: {why}", p.path.display()),
+                });
+            }
+        }
+        out
+    }
+
+    /// Not running, or running with samples that stopped reaching the log.
+    fn daemon_condition(&self, st: &Status) -> Option<Condition> {
         let stale = Limits::of(self.cfg).stale_us;
-        match st.daemon.state {
+        let (kind, message) = match st.daemon.state {
             DaemonState::Running => {
                 let since = st.last_sample_unix_us.or(self.lock.started_unix_us);
                 let age = since.map_or(0, |t| self.now.wall_unix_us - t);
-                if age > stale {
-                    let what = if st.last_sample_unix_us.is_some() {
-                        "the last sample logged"
-                    } else {
-                        "no sample logged since the start,"
-                    };
-                    add(
-                        ConditionKind::StaleSamples,
-                        format!(
-                            "{what} {:.0} s ago (more than {} s): the sampling loop or the log \
-                             is stuck",
-                            age as f64 / 1e6,
-                            stale / 1_000_000
-                        ),
-                    );
+                if age <= stale {
+                    return None;
                 }
+                let what = if st.last_sample_unix_us.is_some() {
+                    "the last sample logged"
+                } else {
+                    "no sample logged since the start,"
+                };
+                (
+                    ConditionKind::StaleSamples,
+                    format!(
+                        "{what} {:.0} s ago (more than {} s): the sampling loop or the log is \
+                         stuck",
+                        age as f64 / 1e6,
+                        stale / 1_000_000
+                    ),
+                )
             }
-            DaemonState::Stopped => add(
+            DaemonState::Stopped => (
                 ConditionKind::NotRunning,
                 match &st.daemon.stop_reason {
                     Some(r) => format!("the daemon is not running (it stopped: {r})"),
                     None => "the daemon is not running (it did not stop cleanly)".into(),
                 },
             ),
-            DaemonState::NeverStarted => add(
+            DaemonState::NeverStarted => (
                 ConditionKind::NotRunning,
                 "no daemon has run on this state directory".into(),
             ),
-        }
-        let sensor = &st.sensor;
-        let why = sensor.message.clone().unwrap_or_default();
-        match sensor.state.as_str() {
-            "lost" => add(
-                ConditionKind::SensorLost,
-                format!("power sensor lost: {why}"),
-            ),
-            "absent" => add(
-                ConditionKind::SensorAbsent,
-                format!("power sensor absent: {why}"),
-            ),
-            _ => {}
-        }
-        let disk = &st.disk;
-        if disk
-            .fs_available_bytes
-            .is_some_and(|a| a < disk.segment_max_bytes)
-        {
-            add(
-                ConditionKind::DiskFull,
-                format!(
-                    "disk full: {} bytes free, less than one segment ({} bytes)",
-                    disk.fs_available_bytes.unwrap_or(0),
-                    disk.segment_max_bytes
-                ),
-            );
-        }
-        if disk.log_bytes > disk.retain_bytes.saturating_add(disk.segment_max_bytes) {
-            add(
-                ConditionKind::OverRetention,
-                format!(
-                    "the log holds {} bytes, more than retention keeps ({} bytes and one segment)",
-                    disk.log_bytes, disk.retain_bytes
-                ),
-            );
-        }
-        if let Err(why) = self.saved {
-            add(ConditionKind::StateFile, why.to_owned());
-        }
-        for p in st.plans.iter().filter(|p| p.error.is_some()) {
-            let why = p.error.clone().unwrap_or_default();
-            add(
-                ConditionKind::StateFile,
-                format!("plan {}: {why}", p.path.display()),
-            );
-        }
-        out
+        };
+        Some(Condition { kind, message })
     }
+}
+
+/// A lost or absent power sensor.
+fn sensor_condition(sensor: &SensorStatus) -> Option<Condition> {
+    let why = sensor.message.clone().unwrap_or_default();
+    let (kind, message) = match sensor.state.as_str() {
+        "lost" => (
+            ConditionKind::SensorLost,
+            format!("power sensor lost: {why}"),
+        ),
+        "absent" => (
+            ConditionKind::SensorAbsent,
+            format!("power sensor absent: {why}"),
+        ),
+        _ => return None,
+    };
+    Some(Condition { kind, message })
+}
+
+/// Less room than one segment; a log larger than retention keeps it.
+fn disk_conditions(disk: &DiskStatus) -> Vec<Condition> {
+    let mut out = Vec::new();
+    if let Some(free) = disk
+        .fs_available_bytes
+        .filter(|&a| a < disk.segment_max_bytes)
+    {
+        out.push(Condition {
+            kind: ConditionKind::DiskFull,
+            message: format!(
+                "disk full: {free} bytes free, less than one segment ({} bytes)",
+                disk.segment_max_bytes
+            ),
+        });
+    }
+    if disk.log_bytes > disk.retain_bytes.saturating_add(disk.segment_max_bytes) {
+        out.push(Condition {
+            kind: ConditionKind::OverRetention,
+            message: format!(
+                "the log holds {} bytes, more than retention keeps ({} bytes and one segment)",
+                disk.log_bytes, disk.retain_bytes
+            ),
+        });
+    }
+    out
 }

@@ -268,9 +268,12 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
             "the wait ends before the run starts: {wait} {run}"
         );
     }
+    assert_plan_baseline_stored(&records, &runs);
+}
 
-    // The plan's idle baseline is logged as it starts, over its lead-in; every capped
-    // cooldown leaves the runs to subtract exactly that stored figure.
+/// The plan's idle baseline is logged as it starts, over its lead-in; every capped
+/// cooldown leaves the runs to subtract exactly that stored figure.
+fn assert_plan_baseline_stored(records: &[Value], runs: &[&Value]) {
     let event =
         |name: &str| -> Vec<&Value> { records.iter().filter(|r| r["event"] == name).collect() };
     let (starts, baselines) = (event("plan_start"), event("plan_baseline"));
@@ -287,7 +290,7 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
         "{base}"
     );
     assert!(base["ram_used_kb"].as_u64().unwrap() > 0, "{base}");
-    for run in &runs {
+    for run in runs {
         let b = &run["energy"]["baseline"];
         assert_eq!(b["window"]["start_us"], base["from_us"], "{run}");
         assert_eq!(b["window"]["end_us"], base["to_us"], "{run}");

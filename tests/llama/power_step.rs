@@ -94,6 +94,21 @@ fn readings_line_up_with_run_phases_within_one_period_under_a_saturating_worker(
         eprintln!("\n!!! SKIPPED (as {SKIP_ENV}=1 asks): {SMOLLM2} is absent.\n");
         return;
     }
+    let (run, readings, step) = step_during_decode(path);
+    let around_us = readings_around(&readings, step);
+    let mark = |p: RunPhase| run.phases.iter().find(|m| m.phase == p).unwrap().mono_us;
+    eprintln!(
+        "{} readings over the {} ms run",
+        readings.len(),
+        (mark(RunPhase::Done) - mark(RunPhase::Load)) / 1000
+    );
+    check_energy(&run, &readings, step, around_us);
+}
+
+/// A real run on every core while [`StepSource`] is read by the daemon's reader thread at
+/// its priority, the power stepping up [`STEP_AFTER_DECODE_US`] into the decode phase:
+/// the run, the readings and the step's instant.
+fn step_during_decode(path: &Path) -> (Run, Vec<PowerReading>, u64) {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut job = Job::text(path);
     job.prompt = Prompt::Corpus {
@@ -134,7 +149,8 @@ fn readings_line_up_with_run_phases_within_one_period_under_a_saturating_worker(
     assert_eq!(
         nice,
         Some(i64::from(POWER_THREAD_NICE)),
-        "the reader thread runs at the daemon's power-thread priority"
+        "the reader thread runs at the daemon's power-thread priority (lowering a nice \
+         value needs root, CAP_SYS_NICE or `ulimit -e 30`, as the unit's LimitNICE= gives)"
     );
     let readings: Vec<PowerReading> = msgs
         .into_iter()
@@ -144,18 +160,17 @@ fn readings_line_up_with_run_phases_within_one_period_under_a_saturating_worker(
         })
         .collect();
     let mark = |p: RunPhase| run.phases.iter().find(|m| m.phase == p).unwrap().mono_us;
-    let (start, decode, done) = (
-        mark(RunPhase::Load),
-        mark(RunPhase::Decode),
-        mark(RunPhase::Done),
-    );
     let step = step_us.load(Ordering::Relaxed);
-    assert_eq!(step, decode + STEP_AFTER_DECODE_US);
+    assert_eq!(step, mark(RunPhase::Decode) + STEP_AFTER_DECODE_US);
     assert!(
-        done > step + PERIOD_US,
+        mark(RunPhase::Done) > step + PERIOD_US,
         "decode ends after the step: {run:?}"
     );
+    (run, readings, step)
+}
 
+/// Checks that `step` lies between two consecutive readings; their spacing, µs.
+fn readings_around(readings: &[PowerReading], step: u64) -> u64 {
     // The step lies between two consecutive readings: the last low one before it and the
     // first high one at or after it. They are one period apart when the reader keeps its
     // pace; a poll the loaded machine delayed past its slot stretches that, but never to a
@@ -169,27 +184,30 @@ fn readings_line_up_with_run_phases_within_one_period_under_a_saturating_worker(
         low.mono_us,
         high.mono_us
     );
-    eprintln!(
-        "power step: seen {} µs after it, readings around it {} µs apart (period {PERIOD_US} \
-         µs); {} readings over the {} ms run",
-        high.mono_us - step,
-        high.mono_us - low.mono_us,
-        readings.len(),
-        (done - start) / 1000
-    );
     let around_us = high.mono_us - low.mono_us;
-    let integration = Integration::for_period(PERIOD_US);
+    eprintln!(
+        "power step: seen {} µs after it, readings around it {around_us} µs apart (period \
+         {PERIOD_US} µs)",
+        high.mono_us - step,
+    );
     assert!(
-        around_us <= integration.max_gap_us,
+        around_us <= Integration::for_period(PERIOD_US).max_gap_us,
         "the readings around the step are {around_us} µs apart: the reader fell behind its \
          {PERIOD_US} µs period"
     );
+    around_us
+}
 
+/// The run's energy as the daemon computes it, against the step's.
+fn check_energy(run: &Run, readings: &[PowerReading], step: u64, around_us: u64) {
+    let mark = |p: RunPhase| run.phases.iter().find(|m| m.phase == p).unwrap().mono_us;
+    let (start, done) = (mark(RunPhase::Load), mark(RunPhase::Done));
+    let integration = Integration::for_period(PERIOD_US);
     // The run's energy, as the daemon computes it: the baseline before the rise is the
     // low level, the decode phase holds the step to within one period's worth of it.
     let phases = phase_windows(&run.phases);
     let e = run_energy(
-        &readings,
+        readings,
         &RunSpec {
             source_label: "step",
             period_us: PERIOD_US,
@@ -221,7 +239,7 @@ fn readings_line_up_with_run_phases_within_one_period_under_a_saturating_worker(
     // loaded machine delayed past the largest joined gap leaves a hole that counts for
     // neither).
     let after_step = run_energy(
-        &readings,
+        readings,
         &RunSpec {
             source_label: "step",
             period_us: PERIOD_US,
