@@ -12,6 +12,7 @@ use serde::Deserializer;
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::derive::energy::MinCoverage;
 use crate::sampler::Roots;
 use crate::sampler::SamplerOptions;
 use crate::store::StoreOptions;
@@ -37,6 +38,7 @@ pub struct Config {
     pub plans: Vec<PathBuf>,
     /// Power sources (`[power]`, `[power.ina219]`, …): see docs/POWER.md.
     pub power: crate::power::PowerConfig,
+    pub energy: EnergyConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +93,32 @@ pub struct ClockConfig {
     pub step_threshold_ms: u64,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnergyConfig {
+    /// A measured energy figure whose window — or, for a net figure, whose idle baseline —
+    /// valid power readings cover less than this share of is not trusted: it is shown as
+    /// `-` with the reason and left out of averages, % (0–100).
+    #[serde(deserialize_with = "percent")]
+    pub min_coverage_pct: u32,
+}
+
+impl Default for EnergyConfig {
+    fn default() -> Self {
+        Self {
+            min_coverage_pct: MinCoverage::DEFAULT_PCT,
+        }
+    }
+}
+
+impl EnergyConfig {
+    /// The threshold as the energy figures check it.
+    #[must_use]
+    pub const fn min_coverage(&self) -> MinCoverage {
+        MinCoverage::from_pct(self.min_coverage_pct)
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -103,6 +131,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             clock: ClockConfig::default(),
             power: crate::power::PowerConfig::default(),
+            energy: EnergyConfig::default(),
         }
     }
 }
@@ -234,6 +263,10 @@ fn segment_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 
 fn throttled_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     bounded(d, 10, 3_600_000, "ms")
+}
+
+fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    bounded(d, 0, 100, "%").map(|v| v as u32)
 }
 
 fn fsync_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

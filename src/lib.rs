@@ -34,6 +34,7 @@
 //!   their SVG charts; pure functions over `f64` slices.
 //! - [`report`]: tables (and later laws and charts) made from the log.
 //! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
+//! - [`status`]: `edgewatt status`: a state directory's health, read without its lock.
 //! - [`cli`]: the command line, one module per subcommand.
 #![deny(clippy::all)]
 
@@ -55,5 +56,6 @@ pub mod power;
 pub mod record;
 pub mod report;
 pub mod sampler;
+pub mod status;
 pub mod store;
 pub mod synth;

@@ -65,6 +65,7 @@ fn run(
         backoff_min_us: 10_000,
         backoff_max_us: 100_000,
         fault_log_interval_us: 60 * S,
+        thread_nice: None,
     };
     let (tx, rx) = mpsc::channel();
     run_loop(

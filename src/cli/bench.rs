@@ -82,7 +82,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
         cfg.state_dir.display()
     )?;
     let cases = plan.schedule().cases;
-    write!(out, "{}", log.tables(&cases))?;
+    write!(out, "{}", log.tables(&cases, cfg.energy.min_coverage()))?;
     let costs = estimated(&cfg, args, summary.first_seq)?;
     if let Some(table) = estimate_table(&cases, &costs) {
         writeln!(

@@ -16,6 +16,7 @@ mod report;
 mod run;
 mod sample;
 pub mod sensors;
+pub mod status;
 pub mod time;
 
 use std::path::PathBuf;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Is the daemon healthy? Uptime, segment, last sample, sensor, plans, disk; text or JSON.
+    #[command(after_help = status::STATUS_EXIT_HELP)]
+    Status(status::StatusArgs),
     /// Run a plan of LLM/VLM workloads now; progress on stderr, then tables made from its log.
     #[cfg(feature = "llama")]
     Bench(bench::BenchArgs),
@@ -159,6 +163,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::run(&cli, args),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         Command::Report(args) => report::run(&cli, args),
+        Command::Status(args) => status::run(&cli, args),
         #[cfg(feature = "llama")]
         Command::Bench(args) => bench::run(&cli, args),
         #[cfg(feature = "llama")]

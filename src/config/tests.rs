@@ -252,3 +252,23 @@ fn good_power_values_pass() {
     assert_eq!(c.power.ina219.averaging, 128);
     assert_eq!(c.power.replay_path().unwrap(), Path::new("log"));
 }
+
+#[test]
+fn the_energy_coverage_threshold_is_read_bounded_and_defaults_to_95_percent() {
+    assert_eq!(parse("").unwrap().energy.min_coverage().ppm, 950_000);
+    let c = parse("[energy]\nmin_coverage_pct = 80\n").unwrap();
+    assert_eq!(c.energy.min_coverage_pct, 80);
+    assert_eq!(c.energy.min_coverage().ppm, 800_000);
+    let (line, column, message) = invalid("[energy]\nmin_coverage_pct = 101\n");
+    assert_eq!((line, column), (2, 20));
+    assert!(
+        message.contains("101 is out of range: expected 0–100 %"),
+        "{message}"
+    );
+    let (line, _, message) = invalid("[energy]\nmin_coverage = 90\n");
+    assert_eq!(line, 2);
+    assert!(
+        message.contains("unknown field `min_coverage`"),
+        "{message}"
+    );
+}

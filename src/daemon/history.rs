@@ -23,6 +23,11 @@ impl PowerHistory {
         }
     }
 
+    /// Keeps readings for at least `keep_us` from now on (never less than before).
+    pub fn keep_at_least(&mut self, keep_us: u64) {
+        self.keep_us = self.keep_us.max(keep_us);
+    }
+
     /// Adds readings (in time order) and forgets those older than `keep_us` before the newest.
     pub fn extend(&mut self, readings: impl IntoIterator<Item = PowerReading>) {
         self.readings.extend(readings);
@@ -32,6 +37,12 @@ impl PowerHistory {
                 self.readings.pop_front();
             }
         }
+    }
+
+    /// Time of the newest reading.
+    #[must_use]
+    pub fn newest_us(&self) -> Option<u64> {
+        self.readings.back().map(|r| r.mono_us)
     }
 
     /// Readings with `t0_us ≤ mono_us ≤ t1_us`, plus the nearest one on each side (so
@@ -68,7 +79,14 @@ mod tests {
         let mut h = PowerHistory::new(1_000);
         h.extend((0..=3000).step_by(100).map(reading));
         assert_eq!(h.around(0, u64::MAX).len(), 11, "2000..=3000 kept");
+        assert_eq!(h.newest_us(), Some(3000));
         assert_eq!(h.around(0, u64::MAX).first().map(|r| r.mono_us), Some(2000));
+        h.keep_at_least(1_500);
+        h.keep_at_least(500);
+        h.extend([reading(3100)]);
+        assert_eq!(h.around(0, u64::MAX).first().map(|r| r.mono_us), Some(2000));
+        h.extend([reading(3600)]);
+        assert_eq!(h.around(0, u64::MAX).first().map(|r| r.mono_us), Some(2100));
     }
 
     #[test]

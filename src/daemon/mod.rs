@@ -13,6 +13,7 @@
 //! workload thread is logged and started again; a dead store writer ends the daemon with
 //! an error, for systemd to restart it.
 
+mod baseline;
 mod events;
 mod history;
 mod notify;
@@ -22,8 +23,7 @@ mod power;
 mod power_log;
 mod reload;
 mod runs;
-#[cfg(feature = "llama")]
-mod schedule;
+pub(crate) mod schedule;
 mod start;
 mod state;
 mod watch;

@@ -8,6 +8,7 @@ use crate::power::detect::Absent;
 use crate::power::reader::PowerMsg;
 use crate::power::reader::PowerReader;
 use crate::power::reader::ReaderConfig;
+use crate::power::reader::POWER_THREAD_NICE;
 use crate::record::Record;
 
 use super::history::PowerHistory;
@@ -17,12 +18,22 @@ use super::OpenPower;
 /// Readings per `Power` block at most (a block is also cut at every flush).
 const BLOCK_READINGS: u32 = 4096;
 
-/// How long recent readings are kept in memory for per-run energy, µs.
+/// How long recent readings are kept in memory for per-run energy, at least, µs; a plan
+/// whose runs may take longer asks for more ([`PowerTap::keep_at_least`]).
 const HISTORY_US: u64 = 15 * 60 * 1_000_000;
+
+/// A message of the reader: a reading goes into the history, and everything into the log.
+fn take(history: &mut PowerHistory, log: &mut PowerLog, msg: PowerMsg, out: &mut Vec<Record>) {
+    if let PowerMsg::Reading(r) = &msg {
+        history.extend([*r]);
+    }
+    log.push(msg, out);
+}
 
 #[cfg_attr(not(feature = "llama"), allow(dead_code))]
 pub(super) struct PowerTap {
-    reader: PowerReader,
+    /// `None` once stopped (the history stays, for the runs still to settle).
+    reader: Option<PowerReader>,
     log: PowerLog,
     history: PowerHistory,
     label: String,
@@ -41,11 +52,15 @@ impl PowerTap {
             return (None, absent);
         };
         let (id, label, period_us) = (source.id(), source.label(), source.period_us());
-        match PowerReader::spawn(source, MonoClock, ReaderConfig::default()) {
+        let reader_cfg = ReaderConfig {
+            thread_nice: Some(POWER_THREAD_NICE),
+            ..ReaderConfig::default()
+        };
+        match PowerReader::spawn(source, MonoClock, reader_cfg) {
             Ok(reader) => {
                 let log = PowerLog::new(id, &label, period_us, BLOCK_READINGS);
                 let tap = Self {
-                    reader,
+                    reader: Some(reader),
                     log,
                     history: PowerHistory::new(HISTORY_US),
                     label,
@@ -60,15 +75,27 @@ impl PowerTap {
         }
     }
 
-    /// Everything received since the last call, as records.
-    pub(super) fn drain(&mut self, out: &mut Vec<Record>) {
-        for msg in self.reader.rx.try_iter() {
-            if let PowerMsg::Reading(r) = &msg {
-                self.history.extend([*r]);
-            }
-            self.log.push(msg, out);
+    /// Moves what the reader sent into the history and the block being filled (full
+    /// blocks and notices go to `out`).
+    pub(super) fn receive(&mut self, out: &mut Vec<Record>) {
+        let Some(reader) = &self.reader else {
+            return;
+        };
+        for msg in reader.rx.try_iter() {
+            take(&mut self.history, &mut self.log, msg, out);
         }
+    }
+
+    /// Everything received since the last call, as records (the block is cut).
+    pub(super) fn drain(&mut self, out: &mut Vec<Record>) {
+        self.receive(out);
         out.extend(self.log.flush());
+    }
+
+    /// Keeps readings for at least `keep_us` from now on.
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
+    pub(super) fn keep_at_least(&mut self, keep_us: u64) {
+        self.history.keep_at_least(keep_us);
     }
 
     /// Recent readings (call [`drain`](Self::drain) first for the newest).
@@ -92,17 +119,20 @@ impl PowerTap {
     /// If the reader thread died (a panic): why. A reader that ended by itself (the end
     /// of a replayed trace) did not die.
     pub(super) fn died(&mut self) -> Option<String> {
-        match self.reader.join_if_ended()? {
+        match self.reader.as_mut()?.join_if_ended()? {
             Err(panic) => Some(super::watch::panic_message(&*panic)),
             Ok(_) => None,
         }
     }
 
-    /// Stops the thread and returns the last records.
-    pub(super) fn stop(mut self, out: &mut Vec<Record>) {
-        let (stats, rest) = self.reader.finish();
+    /// Stops the thread and returns the last records; the history stays.
+    pub(super) fn stop(&mut self, out: &mut Vec<Record>) {
+        let Some(reader) = self.reader.take() else {
+            return;
+        };
+        let (stats, rest) = reader.finish();
         for msg in rest {
-            self.log.push(msg, out);
+            take(&mut self.history, &mut self.log, msg, out);
         }
         out.extend(self.log.flush());
         log::info!(

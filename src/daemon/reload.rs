@@ -159,9 +159,7 @@ impl Daemon {
 
     fn apply_reload(&mut self, p: Prepared) {
         if let Some((tap, _)) = p.power {
-            if let Some(old) = self.power.take() {
-                old.stop(&mut self.records);
-            }
+            self.stop_power();
             self.power = tap;
             self.power_restart = Restart::new(clock::mono_us());
         }

@@ -19,10 +19,15 @@
 //!   once, as soon as the daemon is up, however many were missed; the `plan_due` event
 //!   says `catch_up` and the time it was due.
 //! - A plan still running when a trigger falls due starts again once it has ended.
+// The scheduler runs plans, which needs the `llama` feature; `edgewatt status` reads its
+// state file without it.
+#![cfg_attr(not(feature = "llama"), allow(dead_code))]
 
 mod persist;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use persist::saved_last_starts;
 
 use std::path::PathBuf;
 

@@ -86,7 +86,7 @@ impl Daemon {
             #[cfg(feature = "llama")]
             plans: None,
             progress: opts.plans_once,
-            idle_window: None,
+            energy: super::runs::EnergyState::new(cfg),
             cfg: cfg.clone(),
             opts: opts.clone(),
         };
@@ -139,9 +139,7 @@ impl Daemon {
                 self.work(msg);
             }
         }
-        if let Some(p) = self.power.take() {
-            p.stop(&mut self.records);
-        }
+        self.stop_power();
         self.event(EventKind::Stop {
             reason: stop_reason.clone(),
         });

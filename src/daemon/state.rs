@@ -5,7 +5,6 @@ use crate::clock;
 use crate::clock::Anchor;
 use crate::clock::StepDetector;
 use crate::config::Config;
-use crate::derive::Window;
 use crate::record::Event;
 use crate::record::EventKind;
 use crate::record::Record;
@@ -51,9 +50,8 @@ pub(super) struct Daemon {
     /// Print a progress line per finished run (`edgewatt bench`).
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) progress: bool,
-    /// The idle lead-in of the plan running now: the runs' baseline window.
-    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
-    pub(super) idle_window: Option<Window>,
+    /// The recent samples, the running plan's baseline, the trust threshold.
+    pub(super) energy: super::runs::EnergyState,
 }
 
 impl Daemon {
@@ -230,6 +228,9 @@ impl Daemon {
             self.builder =
                 SampleBlockBuilder::with_key_every(self.sampler.layout().clone(), self.key_every);
         }
+        self.energy.recent.push(self.sampler.layout(), sample);
+        #[cfg(feature = "llama")]
+        self.settle_energy(sample.mono_us, false);
         if let Err(e) = self.builder.push(sample) {
             log::error!("sample of tick {} not logged: {e}", sample.tick);
         } else {

@@ -79,9 +79,7 @@ impl Daemon {
 
     fn watch_power(&mut self, now_us: u64) {
         if let Some(why) = self.power.as_mut().and_then(PowerTap::died) {
-            if let Some(tap) = self.power.take() {
-                tap.stop(&mut self.records);
-            }
+            self.stop_power();
             let delay_us = self.power_restart.died(now_us);
             log::error!(
                 "the power reader thread died: {why}; it starts again in {} s",

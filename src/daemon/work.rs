@@ -1,12 +1,11 @@
 //! What the daemon does with the workload thread's messages: track the worker, log the
-//! plans' starts, add the measured energy to each finished run and log it.
+//! plans' starts, hand each finished run to `runs.rs` (its energy, then the log).
 
 use crate::clock::Anchor;
+use crate::derive::energy::CooldownEnd;
 use crate::derive::Window;
 use crate::record::Event;
 use crate::record::EventKind;
-use crate::record::Record;
-use crate::record::Run;
 use crate::sampler::ProcRole;
 use crate::sampler::TrackedProc;
 
@@ -15,7 +14,7 @@ use super::workload::WorkMsg;
 
 impl Daemon {
     /// Queues the plans due now and takes the workload thread's news. Returns true in
-    /// `bench` mode once every plan has run.
+    /// `bench` mode once every plan has run and every run's energy is logged.
     pub(super) fn plans_tick(&mut self) -> bool {
         let Some(p) = &mut self.plans else {
             return false;
@@ -30,7 +29,7 @@ impl Daemon {
         for kind in events {
             self.event(kind);
         }
-        done
+        done && self.energy.settled()
     }
 
     /// Tracks the llama.cpp worker (or stops tracking it): the layout changes, so the
@@ -47,46 +46,6 @@ impl Daemon {
         if let Err(e) = self.sampler.set_procs(procs) {
             log::error!("cannot track the worker: {e}");
         }
-    }
-
-    /// A run ended: adds its place in the schedule, its plan's idle lead-in, how its
-    /// cooldown ended (capped: see `runs::energy_of`) and its measured energy, and queues
-    /// it for the log.
-    pub(super) fn finish_run(
-        &mut self,
-        mut run: Run,
-        index: usize,
-        total: usize,
-        cooldown_capped: bool,
-    ) {
-        run.schedule_index = u32::try_from(index).unwrap_or(u32::MAX);
-        run.schedule_len = u32::try_from(total).unwrap_or(u32::MAX);
-        run.cooldown_capped = cooldown_capped;
-        run.idle_lead_in = self.idle_window.map(Into::into);
-        if let Some(p) = &mut self.power {
-            p.drain(&mut self.records);
-            let idle = self.idle_window;
-            run.energy = super::runs::energy_of(
-                &run,
-                cooldown_capped,
-                idle,
-                p.history(),
-                p.label(),
-                p.period_us(),
-            )
-            .map(|e| (&e).into());
-        }
-        if self.progress {
-            eprintln!("{}", super::runs::progress_line(&run, index, total));
-        }
-        log::info!(
-            "run {} ({}) on CPU backend {} ended: {:?}",
-            run.run_id,
-            run.label,
-            run.cpu_backend.as_deref().unwrap_or("-"),
-            run.outcome
-        );
-        self.records.push(Record::Run(Box::new(run)));
     }
 
     /// Acts on what the workload thread reported.
@@ -113,7 +72,11 @@ impl Daemon {
                 total,
                 cooldown,
             } => {
-                let capped = cooldown.as_ref().is_some_and(|(_, w)| w.capped);
+                let end = cooldown.as_ref().map(|(end_us, w)| CooldownEnd {
+                    end_us: *end_us,
+                    waited_us: w.waited_us,
+                    capped: w.capped,
+                });
                 if let Some((mono_us, w)) = cooldown {
                     if w.capped {
                         log::warn!(
@@ -140,20 +103,18 @@ impl Daemon {
                         },
                     });
                 }
-                self.finish_run(*run, index, total, capped);
+                self.finish_run(*run, index, total, end);
             }
             WorkMsg::PlanStarted {
                 name,
                 idle_from_us,
                 idle_to_us,
-            } => {
-                self.idle_window = Some(Window::spanning(idle_from_us, idle_to_us));
-                self.event(EventKind::PlanStart {
-                    plan: name,
-                    idle_from_us,
-                    idle_to_us,
-                });
-            }
+                keep_power_us,
+            } => self.plan_started(
+                name,
+                Window::spanning(idle_from_us, idle_to_us),
+                keep_power_us,
+            ),
             WorkMsg::PlanDone { name, .. } => log::info!("plan {name}: every run has ended"),
         }
     }

@@ -49,11 +49,14 @@ pub(super) enum WorkMsg {
         total: usize,
         cooldown: Option<(u64, CooldownWait)>,
     },
-    /// A plan starts: its idle lead-in (CLOCK_MONOTONIC µs) is over, runs follow.
+    /// A plan starts: its idle lead-in (CLOCK_MONOTONIC µs) is over, runs follow; power
+    /// readings must be kept for `keep_power_us` to span one of its runs and the quiet
+    /// stretch before it.
     PlanStarted {
         name: String,
         idle_from_us: u64,
         idle_to_us: u64,
+        keep_power_us: u64,
     },
     /// Every run of the plan has ended (or the daemon is stopping).
     PlanDone { name: String },
@@ -223,6 +226,15 @@ struct PlanEnv<'a> {
     worker_pid: &'a AtomicU32,
 }
 
+/// How long power readings must be kept for a run of `plan`'s energy: its time limit, its
+/// cooldown's longest wait, the baseline before it and a minute for the worker's start.
+fn keep_power_us(plan: &Plan) -> u64 {
+    let wait_s = plan.cooldown.as_ref().map_or(0, |c| c.max_wait_s);
+    (plan.time_limit_s + wait_s + 60)
+        .saturating_mul(1_000_000)
+        .saturating_add(crate::derive::energy::BASELINE_MAX_US)
+}
+
 fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
     let PlanEnv {
         roots,
@@ -248,6 +260,7 @@ fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
         name: plan.name.clone(),
         idle_from_us,
         idle_to_us: crate::clock::mono_us(),
+        keep_power_us: keep_power_us(plan),
     });
     for (run_index, sr) in schedule.runs.iter().enumerate() {
         if stop.load(Ordering::SeqCst) {

@@ -7,10 +7,15 @@
 //! invented for a hole. Readings just outside the window count for its edges, so a run shorter
 //! than the sampling period still gets a figure (by interpolation) with its coverage.
 //!
-//! Idle subtraction: the baseline is the mean power over a quiet window (before the run);
-//! `net = gross − baseline × covered time`. Every figure is an integer (µJ, µW, µs, ppm); J,
-//! Wh and per-token figures are computed from them. A Run stores its energy as
-//! [`MeasuredEnergy`](crate::record::MeasuredEnergy), converted to and from [`RunEnergy`].
+//! Idle subtraction: the baseline is the mean power over a quiet window before the run's
+//! rise ([`run_baseline`] says which); `net = gross − baseline × covered time`. Every figure
+//! is an integer (µJ, µW, µs, ppm); J, Wh and per-token figures are computed from them. A
+//! Run stores its energy as [`MeasuredEnergy`](crate::record::MeasuredEnergy), converted to
+//! and from [`RunEnergy`].
+//!
+//! Trust: a figure whose window (or, for a net figure, whose baseline) is covered less than
+//! [`MinCoverage`] is shown as `-` with the reason ([`Untrusted`]) and left out of averages;
+//! [`RunEnergy::figure`] checks one.
 
 use super::trapezoid;
 use super::trapezoid::div_round;
@@ -19,7 +24,18 @@ use super::Window;
 use crate::record::PowerReading;
 use crate::record::RunPhase;
 
+mod idle;
 mod stored;
+mod trust;
+
+pub use idle::run_baseline;
+pub use idle::BaselineFrom;
+pub use idle::CooldownEnd;
+pub use idle::BASELINE_MAX_US;
+pub use trust::show;
+pub use trust::Figure;
+pub use trust::MinCoverage;
+pub use trust::Untrusted;
 
 /// How far apart two readings may be and still be joined, µs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,10 +197,6 @@ pub struct RunEnergy {
     pub tokens: Tokens,
 }
 
-fn per_token(uj: Option<i64>, tokens: u64) -> Option<f64> {
-    (tokens > 0).then_some(uj? as f64 / 1e6 / tokens as f64)
-}
-
 impl RunEnergy {
     #[must_use]
     pub fn phase(&self, phase: RunPhase) -> Option<&WindowEnergy> {
@@ -194,56 +206,24 @@ impl RunEnergy {
             .map(|(_, e)| e)
     }
 
-    /// The decode phase if there is one, else the whole run.
-    fn decode_or_run(&self) -> &WindowEnergy {
-        self.phase(RunPhase::Decode).unwrap_or(&self.run)
-    }
-
-    /// Decode energy (whole run without phases) per generated token, J.
+    /// One line for text output: gross and net J of the run, each a number only when
+    /// [`figure`](Self::figure) trusts it (else `-` and why), with the coverage, largest
+    /// gap, reading rate, baseline and source.
     #[must_use]
-    pub fn gross_j_per_generated_token(&self) -> Option<f64> {
-        per_token(Some(self.decode_or_run().gross_uj), self.tokens.generated)
-    }
-
-    #[must_use]
-    pub fn net_j_per_generated_token(&self) -> Option<f64> {
-        per_token(self.decode_or_run().net_uj, self.tokens.generated)
-    }
-
-    /// Prefill energy per prompt token, J (needs a prefill phase).
-    #[must_use]
-    pub fn gross_j_per_prompt_token(&self) -> Option<f64> {
-        per_token(
-            self.phase(RunPhase::Prefill).map(|e| e.gross_uj),
-            self.tokens.prompt,
-        )
-    }
-
-    #[must_use]
-    pub fn net_j_per_prompt_token(&self) -> Option<f64> {
-        per_token(
-            self.phase(RunPhase::Prefill).and_then(|e| e.net_uj),
-            self.tokens.prompt,
-        )
-    }
-
-    /// One line for text output.
-    #[must_use]
-    pub fn summary(&self) -> String {
+    pub fn summary(&self, min: MinCoverage) -> String {
         let r = &self.run;
-        let net = r
-            .net_j()
-            .map_or_else(String::new, |j| format!(", {j:.3} J net"));
         let base = self.baseline.map_or_else(String::new, |b| {
             format!(", baseline {:.3} W", b.power_uw as f64 / 1e6)
         });
-        let head = if r.covered_us == 0 {
-            "no valid power readings cover this run".to_string()
-        } else {
-            format!("{:.3} J ({:.6} Wh) gross{net}", r.gross_j(), r.gross_wh())
+        let joules = |f| match self.figure(f, min) {
+            Ok(j) => format!("{j:.3} J"),
+            Err(why) => show(&Err(why), 0),
         };
         format!(
-            "{head} over {:.3} s, coverage {:.1}%, largest gap {:.3} s, {:.1} Hz{base} [{}]",
+            "gross {}, net {} over {:.3} s, coverage {:.1}%, largest gap {:.3} s, \
+             {:.1} Hz{base} [{}]",
+            joules(Figure::GrossJ),
+            joules(Figure::NetJ),
             r.window.len_us() as f64 / 1e6,
             r.coverage() * 100.0,
             r.largest_gap_us as f64 / 1e6,
@@ -260,8 +240,9 @@ pub struct RunSpec<'a> {
     pub period_us: u64,
     pub run: Window,
     pub phases: &'a [(RunPhase, Window)],
-    /// Quiet window before the run for the idle baseline; `None`: gross figures only.
-    pub baseline_window: Option<Window>,
+    /// The idle baseline ([`run_baseline`] chooses it); [`BaselineFrom::None`]: gross
+    /// figures only.
+    pub baseline: BaselineFrom,
     pub tokens: Tokens,
 }
 
@@ -269,9 +250,11 @@ pub struct RunSpec<'a> {
 #[must_use]
 pub fn run_energy(readings: &[PowerReading], spec: &RunSpec<'_>) -> RunEnergy {
     let integration = Integration::for_period(spec.period_us);
-    let baseline = spec
-        .baseline_window
-        .and_then(|w| baseline(readings, w, integration));
+    let baseline = match spec.baseline {
+        BaselineFrom::Window(w) => baseline(readings, w, integration),
+        BaselineFrom::Stored(b) => Some(b),
+        BaselineFrom::None => None,
+    };
     let idle = baseline.map(|b| b.power_uw);
     let run = integrate(readings, spec.run, integration, idle);
     let phases = spec

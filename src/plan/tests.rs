@@ -263,6 +263,47 @@ fn the_latest_time_of_day_in_a_window_on_the_local_clock() {
 }
 
 #[test]
+fn the_next_time_of_day_on_the_local_clock_across_a_dst_change() {
+    use jiff::tz::TimeZone;
+    const NOW: i64 = 1_700_000_000; // 2023-11-14 22:13:20 UTC
+    const MIDNIGHT_UTC: i64 = 1_699_920_000;
+    let at = When {
+        at_start: false,
+        every_s: None,
+        at: vec!["03:00".into(), "23:30".into()],
+    };
+    let utc = TimeZone::UTC;
+    assert_eq!(
+        at.next_time_of_day_after(NOW, &utc),
+        Some((MIDNIGHT_UTC + 84_600, "23:30"))
+    );
+    // Strictly after: at 23:30 itself the next one is tomorrow's 03:00.
+    let t = MIDNIGHT_UTC + 84_600;
+    assert_eq!(
+        at.next_time_of_day_after(t, &utc),
+        Some((MIDNIGHT_UTC + 86_400 + 10_800, "03:00"))
+    );
+    // CET → CEST on 2024-03-31: 02:30 local does not exist that day and happens at 03:30
+    // CEST (01:30 UTC), as the scheduler runs it.
+    let cet = TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+    let night = When {
+        at: vec!["02:30".into()],
+        ..at.clone()
+    };
+    let sat_noon_utc = 1_711_800_000; // 2024-03-30 12:00 UTC
+    let sun_0130_utc = 1_711_848_600; // 2024-03-31 01:30 UTC
+    assert_eq!(
+        night.next_time_of_day_after(sat_noon_utc, &cet),
+        Some((sun_0130_utc, "02:30"))
+    );
+    assert_eq!(
+        night.last_time_of_day_in(sat_noon_utc, sun_0130_utc, &cet),
+        Some((sun_0130_utc, "02:30"))
+    );
+    assert_eq!(When::default().next_time_of_day_after(NOW, &utc), None);
+}
+
+#[test]
 fn at_start_defaults_to_true_only_for_a_plan_without_times_or_interval() {
     let when = |table: &str| {
         let text = format!("name = \"x\"\n{table}\n[[workload]]\nname = \"a\"\nmodel = \"m\"\n");

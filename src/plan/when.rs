@@ -89,36 +89,55 @@ impl When {
         if until_s <= after_s || self.at.is_empty() {
             return None;
         }
-        let local = |s: i64| {
-            Timestamp::from_second(s)
-                .ok()
-                .map(|t| tz.to_datetime(t).date())
-        };
-        let last_day = local(until_s)?;
+        let last_day = local_date(until_s, tz)?;
         // Every time of day happens once a local day, so three days back reach the latest
         // one even across a DST change; an earlier `after_s` changes nothing.
-        let first_day = local(after_s)
+        let first_day = local_date(after_s, tz)
             .unwrap_or(Date::MIN)
             .max(last_day.checked_sub(2.days()).ok()?);
-        let mut best: Option<(i64, &str)> = None;
-        let mut day = first_day;
-        while day <= last_day {
+        self.times_of_day(first_day, last_day, tz)
+            .into_iter()
+            .filter(|&(at, _)| at > after_s && at <= until_s)
+            .reduce(|best, t| if t.0 > best.0 { t } else { best })
+    }
+
+    /// The first of the plan's times of day after `after_s` (Unix s) on the local clock of
+    /// `tz` (the same rule as [`Self::last_time_of_day_in`]), with its `HH:MM`; `None`
+    /// without times of day.
+    #[must_use]
+    pub fn next_time_of_day_after(&self, after_s: i64, tz: &TimeZone) -> Option<(i64, &str)> {
+        let first_day = local_date(after_s, tz)?;
+        let last_day = first_day.checked_add(2.days()).ok()?;
+        self.times_of_day(first_day, last_day, tz)
+            .into_iter()
+            .filter(|&(at, _)| at > after_s)
+            .min_by_key(|&(at, _)| at)
+    }
+
+    /// Every time of day of the plan on the local days `first..=last`, as Unix s.
+    fn times_of_day(&self, first: Date, last: Date, tz: &TimeZone) -> Vec<(i64, &str)> {
+        let days = std::iter::successors(Some(first), |d| {
+            d.tomorrow().ok().filter(|next| *next <= last)
+        });
+        let mut out = Vec::new();
+        for day in days {
             for text in &self.at {
                 let Some(t) = parse_time_of_day(text) else {
                     continue;
                 };
                 let (h, m) = ((t / 3600) as i8, (t % 3600 / 60) as i8);
-                let Ok(at) = tz.to_ambiguous_timestamp(day.at(h, m, 0, 0)).compatible() else {
-                    continue;
-                };
-                let at = at.as_second();
-                if at > after_s && at <= until_s && best.is_none_or(|(b, _)| at > b) {
-                    best = Some((at, text.as_str()));
+                if let Ok(at) = tz.to_ambiguous_timestamp(day.at(h, m, 0, 0)).compatible() {
+                    out.push((at.as_second(), text.as_str()));
                 }
             }
-            let Ok(next) = day.tomorrow() else { break };
-            day = next;
         }
-        best
+        out
     }
+}
+
+/// The local date of Unix second `s` in `tz`.
+fn local_date(s: i64, tz: &TimeZone) -> Option<Date> {
+    Timestamp::from_second(s)
+        .ok()
+        .map(|t| tz.to_datetime(t).date())
 }

@@ -49,12 +49,20 @@ pub enum PowerNotice {
     },
 }
 
+/// The nice value the daemon's power reader thread asks for: above llama.cpp's threads
+/// (nice 0), so a worker saturating every core does not delay the polls. Lowering a nice
+/// value needs `CAP_SYS_NICE` or an `RLIMIT_NICE` that allows it (the unit's `LimitNICE=`);
+/// without either the thread runs at the daemon's nice and says so.
+pub const POWER_THREAD_NICE: i32 = -10;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReaderConfig {
     pub backoff_min_us: u64,
     pub backoff_max_us: u64,
     /// At most one `PowerFault` event per this interval during an outage.
     pub fault_log_interval_us: u64,
+    /// The polling thread sets its own nice value to this (`None`: inherits it).
+    pub thread_nice: Option<i32>,
 }
 
 impl Default for ReaderConfig {
@@ -63,7 +71,21 @@ impl Default for ReaderConfig {
             backoff_min_us: 10_000,
             backoff_max_us: 2_000_000,
             fault_log_interval_us: 60_000_000,
+            thread_nice: None,
         }
+    }
+}
+
+/// Sets the calling thread's nice value (Linux: nice is per thread).
+pub fn set_thread_nice(nice: i32) -> std::io::Result<()> {
+    // SAFETY: gettid has no arguments and cannot fail.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    // SAFETY: setpriority on this thread's id; no memory is involved.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -291,9 +313,22 @@ impl PowerReader {
         let stop = Arc::new(AtomicBool::new(false));
         let label = source.label();
         let flag = Arc::clone(&stop);
+        let name = format!("power-{}", source.id().name());
         let handle = std::thread::Builder::new()
-            .name(format!("power-{}", source.id().name()))
-            .spawn(move || run_loop(&mut source, &clock, &cfg, &tx, &flag, None))?;
+            .name(name.clone())
+            .spawn(move || {
+                if let Some(nice) = cfg.thread_nice {
+                    match set_thread_nice(nice) {
+                        Ok(()) => log::debug!("{name}: thread at nice {nice}"),
+                        Err(e) => log::warn!(
+                            "{name}: cannot set the thread's nice to {nice} ({e}); it polls at \
+                             the daemon's priority, so a busy machine may delay readings \
+                             (allow it with LimitNICE={nice} in the unit)"
+                        ),
+                    }
+                }
+                run_loop(&mut source, &clock, &cfg, &tx, &flag, None)
+            })?;
         Ok(Self {
             rx,
             label,

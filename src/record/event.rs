@@ -133,6 +133,24 @@ pub enum EventKind {
     /// No worker could load a CPU backend at start (missing or damaged libraries, named
     /// in `message`); runs fail until that is fixed.
     CpuBackendError { message: String },
+    /// The idle baseline of a plan's runs, measured over its lead-in `[from_us, to_us]`
+    /// (CLOCK_MONOTONIC µs) as the plan starts, and stored so every run of the plan, and
+    /// any report of them later, subtracts the same figures. Each figure is `None` when it
+    /// could not be measured (no power source, no samples); coverages are the share of
+    /// the window the power readings and the samples cover, ppm.
+    PlanBaseline {
+        plan: String,
+        from_us: u64,
+        to_us: u64,
+        /// Mean power, µW.
+        power_uw: Option<i64>,
+        power_coverage_ppm: u32,
+        /// Mean machine CPU busy share, ppm (1 000 000 = every core busy all the time).
+        cpu_busy_ppm: Option<u32>,
+        /// Mean RAM used (MemTotal − MemAvailable), kB.
+        ram_used_kb: Option<u64>,
+        samples_coverage_ppm: u32,
+    },
 }
 
 impl EventKind {
@@ -167,6 +185,7 @@ impl EventKind {
             Self::ThreadDied { .. } => "thread_died",
             Self::CpuBackend { .. } => "cpu_backend",
             Self::CpuBackendError { .. } => "cpu_backend_error",
+            Self::PlanBaseline { .. } => "plan_baseline",
         }
     }
 }

@@ -184,6 +184,16 @@ fn power_and_plan_events() -> Vec<EventKind> {
             features: vec![s("DOTPROD")],
         },
         EventKind::CpuBackendError { message: s("x") },
+        EventKind::PlanBaseline {
+            plan: s("n"),
+            from_us: 1,
+            to_us: 300,
+            power_uw: Some(-1),
+            power_coverage_ppm: 1_000_000,
+            cpu_busy_ppm: Some(2),
+            ram_used_kb: None,
+            samples_coverage_ppm: 3,
+        },
     ]
 }
 
@@ -296,7 +306,7 @@ fn run_v1_bytes_read_as_runs_with_the_v2_fields_unknown() {
 
 /// Payload of each record of [`table`], in order: (what, hex).
 #[rustfmt::skip]
-const GOLDEN: [(&str, &str); 39] = [
+const GOLDEN: [(&str, &str); 40] = [
     ("event start", "01c0843d0005302e312e30ac06a08d06"),
     ("event stop", "01c0843d01075349475445524d"),
     ("event config", "01c0843d020661203d20310a"),
@@ -325,6 +335,8 @@ const GOLDEN: [(&str, &str); 39] = [
     ("event thread_died", "01c0843d180174016d01e807"),
     ("event cpu_backend", "01c0843d190961726d76382e325f32052f6c2e736f0107444f5450524f44"),
     ("event cpu_backend_error", "01c0843d1a0178"),
+    // plan "n", from 1, to 300, Some(zigzag(-1)), 1 000 000, Some(2), None, 3.
+    ("event plan_baseline", "01c0843d1b016e01ac020101c0843d01020003"),
     ("seal rotated", "0200ac021105"),
     ("seal shutdown", "0201ac021105"),
     ("seal recovered", "0202ac021105"),

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::cost_table;
 use super::speed_table;
+use crate::derive::energy::MinCoverage;
 use crate::derive::runs::run_usage;
 use crate::derive::runs::RunUsage;
 use crate::derive::runs::BASELINE_SEARCH_US;
@@ -85,13 +86,14 @@ impl BenchLog {
         })
     }
 
-    /// Both tables for these cases (a plan's schedule), separated by an empty line.
+    /// Both tables for these cases (a plan's schedule), separated by an empty line;
+    /// energy figures covered less than `min` are left out.
     #[must_use]
-    pub fn tables(&self, cases: &[Case]) -> String {
+    pub fn tables(&self, cases: &[Case], min: MinCoverage) -> String {
         format!(
             "{}\n{}",
             speed_table(cases, &self.runs),
-            cost_table(cases, &self.runs, &self.usage)
+            cost_table(cases, &self.runs, &self.usage, min)
         )
     }
 }

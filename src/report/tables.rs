@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use crate::derive::energy::Figure;
+use crate::derive::energy::MinCoverage;
 use crate::derive::energy::RunEnergy;
 use crate::derive::runs::RunUsage;
 use crate::plan::Case;
@@ -89,9 +91,32 @@ pub(super) fn cell(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |x| format!("{x:.digits$}"))
 }
 
-/// Energy and CPU/RAM cost per case, over its measured (ok, non-warm-up) runs.
+/// The mean of the trusted values of `figure` over `energies`: `-` and why when none is
+/// trusted, and how many were left out and why when some are not.
+fn energy_cell(energies: &[RunEnergy], figure: Figure, min: MinCoverage, digits: usize) -> String {
+    let checked: Vec<_> = energies.iter().map(|e| e.figure(figure, min)).collect();
+    let why = checked.iter().find_map(|c| c.err());
+    let left_out = checked.iter().filter(|c| c.is_err()).count();
+    match (mean(checked.iter().filter_map(|c| c.ok())), why) {
+        (None, None) => "-".into(),
+        (None, Some(why)) => format!("- ({why})"),
+        (Some(m), None) => format!("{m:.digits$}"),
+        (Some(m), Some(why)) => format!(
+            "{m:.digits$} ({left_out} of {} left out: {why})",
+            checked.len()
+        ),
+    }
+}
+
+/// Energy and CPU/RAM cost per case, over its measured (ok, non-warm-up) runs. Energy
+/// figures below `min` coverage are left out of the means ([`energy_cell`]).
 #[must_use]
-pub fn cost_table(cases: &[Case], runs: &[Run], usage: &[Option<RunUsage>]) -> String {
+pub fn cost_table(
+    cases: &[Case],
+    runs: &[Run],
+    usage: &[Option<RunUsage>],
+    min: MinCoverage,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -112,12 +137,6 @@ pub fn cost_table(cases: &[Case], runs: &[Run], usage: &[Option<RunUsage>]) -> S
             .iter()
             .filter_map(|(r, _)| r.energy.as_ref().map(RunEnergy::from))
             .collect();
-        let joules = mean(energies.iter().filter_map(|e| e.run.net_j()));
-        let per_token = mean(
-            energies
-                .iter()
-                .filter_map(|e| e.net_j_per_generated_token()),
-        );
         let coverage = mean(energies.iter().map(|e| e.run.coverage() * 100.0));
         let source = energies
             .first()
@@ -130,8 +149,8 @@ pub fn cost_table(cases: &[Case], runs: &[Run], usage: &[Option<RunUsage>]) -> S
             cell(worker(|x| x.worker_rss_mb_s), 1),
             cell(u(|x| x.cpu_pct_s), 1),
             cell(u(|x| x.ram_mb_s), 1),
-            cell(joules, 3),
-            cell(per_token, 4),
+            energy_cell(&energies, Figure::NetJ, min, 3),
+            energy_cell(&energies, Figure::NetJPerGeneratedToken, min, 4),
             cell(coverage, 1),
         );
     }

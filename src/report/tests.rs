@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::derive::energy::MinCoverage;
 use crate::plan::Plan;
 use crate::record::ImageRun;
 use crate::record::Outcome;
@@ -241,7 +242,7 @@ fn a_session_read_back_from_the_log_costs_what_its_samples_say() {
         log.usage,
         crate::derive::runs::run_usage(&owned, &runs, idle)
     );
-    let tables = log.tables(&cases);
+    let tables = log.tables(&cases, crate::derive::energy::MinCoverage::DEFAULT);
     let cost: Vec<&str> = tables.lines().filter(|l| l.starts_with("| t/")).collect();
     assert_eq!(
         cost,
@@ -254,4 +255,88 @@ fn a_session_read_back_from_the_log_costs_what_its_samples_say() {
         tables.contains("| m.gguf | - | t/pp16/tg8/t2 | 1/1 |"),
         "{tables}"
     );
+}
+
+/// A run of `t/pp36/tg8/t2` whose energy integrates 1 W idle over 0–1 s and `watts` over
+/// the run 1–3 s from 100 ms readings, except those in `missing`.
+fn run_with_energy(watts: i64, missing: std::ops::Range<u64>) -> Run {
+    use crate::derive::energy::run_energy;
+    use crate::derive::energy::BaselineFrom;
+    use crate::derive::energy::RunSpec;
+    use crate::derive::energy::Tokens;
+    use crate::derive::Window;
+    use crate::record::PowerReading;
+    use crate::record::SourceId;
+    const S: u64 = 1_000_000;
+    let readings: Vec<PowerReading> = (0..=30u64)
+        .filter(|i| !missing.contains(i))
+        .map(|i| {
+            let p = if i <= 10 {
+                1_000_000
+            } else {
+                watts * 1_000_000
+            };
+            PowerReading::power_only(i * 100_000, SourceId::Ina219, p)
+        })
+        .collect();
+    let e = run_energy(
+        &readings,
+        &RunSpec {
+            source_label: "ina219 test",
+            period_us: 100_000,
+            run: Window::spanning(S, 3 * S),
+            phases: &[],
+            baseline: BaselineFrom::Window(Window::spanning(0, S)),
+            tokens: Tokens {
+                prompt: 36,
+                generated: 8,
+            },
+        },
+    );
+    let mut run = ok_run("t/pp36/tg8/t2", 100_000, 100_000);
+    run.image = None;
+    run.energy = Some((&e).into());
+    run
+}
+
+#[test]
+fn energy_figures_below_the_coverage_threshold_are_left_out_of_the_means_with_the_reason() {
+    let plan = Plan::parse(
+        "name = \"s\"\n[[workload]]\nname = \"t\"\nmodel = \"m.gguf\"\n\
+         prompt_tokens = [36]\ngen_tokens = 8\nthreads = [2]\n",
+        Path::new("s.toml"),
+    )
+    .unwrap();
+    let cases = plan.cases();
+    let energy_cells = |runs: &[Run], min_pct: u32| {
+        let usage = vec![None; runs.len()];
+        let table = cost_table(&cases, runs, &usage, MinCoverage::from_pct(min_pct));
+        let row = table.lines().nth(2).unwrap().to_owned();
+        let cells: Vec<String> = row.split('|').map(|c| c.trim().to_owned()).collect();
+        (cells[6].clone(), cells[7].clone(), cells[8].clone())
+    };
+    // Net 3.9 J (1→3 W ramp over 1.0–1.1 s, then 3 W; minus 1 W × 2 s) and 11.7 J at 7 W.
+    let whole = run_with_energy(3, 0..0);
+    let also_whole = run_with_energy(7, 0..0);
+    assert_eq!(
+        energy_cells(&[whole.clone(), also_whole], 95),
+        ("7.800".into(), "0.9750".into(), "100.0".into())
+    );
+    // A 5 W run missing its readings from 1.5 s to 2.4 s is left out: 1.4–2.5 s is longer
+    // than a maximum gap (0.4 s), a hole, so coverage is 45 %. The mean is the whole run's
+    // alone, and the cell says how many runs were left out and why.
+    let holed = run_with_energy(5, 15..25);
+    assert_eq!(
+        energy_cells(&[whole.clone(), holed.clone()], 95),
+        (
+            "3.900 (1 of 2 left out: coverage 45 % < 95 %)".into(),
+            "0.4875 (1 of 2 left out: coverage 45 % < 95 %)".into(),
+            "72.5".into()
+        )
+    );
+    // A threshold it meets takes it in; none trusted is a dash with the reason.
+    // (It holds what the covered 0.9 s hold: 4.3 J gross − 1 W × 0.9 s.)
+    assert_eq!(energy_cells(std::slice::from_ref(&holed), 45).0, "3.400");
+    assert_eq!(energy_cells(&[holed], 95).0, "- (coverage 45 % < 95 %)");
+    assert_eq!(energy_cells(&[whole], 95).0, "3.900");
 }

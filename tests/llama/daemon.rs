@@ -210,7 +210,10 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
     .unwrap();
     let cases = edgewatt::plan::Plan::load(&plan).unwrap().schedule().cases;
     let printed: String = stdout.lines().skip(1).map(|l| format!("{l}\n")).collect();
-    assert_eq!(log.tables(&cases), printed);
+    assert_eq!(
+        log.tables(&cases, edgewatt::derive::energy::MinCoverage::DEFAULT),
+        printed
+    );
     assert_eq!(log.runs.len(), 4);
     for test in ["llm/pp16/tg200/t1", "llm/pp64/tg200/t1"] {
         check_speed_and_cost_rows(&stdout, test);
@@ -293,6 +296,35 @@ fn check_cooldowns_logged_before_runs(records: &[Value]) {
             wait["mono_us"].as_u64() <= run["phases"][0]["mono_us"].as_u64(),
             "the wait ends before the run starts: {wait} {run}"
         );
+    }
+    assert_plan_baseline_stored(&records, &runs);
+}
+
+/// The plan's idle baseline is logged as it starts, over its lead-in; every capped
+/// cooldown leaves the runs to subtract exactly that stored figure.
+fn assert_plan_baseline_stored(records: &[Value], runs: &[&Value]) {
+    let event =
+        |name: &str| -> Vec<&Value> { records.iter().filter(|r| r["event"] == name).collect() };
+    let (starts, baselines) = (event("plan_start"), event("plan_baseline"));
+    assert_eq!((starts.len(), baselines.len()), (1, 1), "{baselines:?}");
+    let (start, base) = (starts[0], baselines[0]);
+    assert_eq!(base["plan"], "tiny");
+    assert_eq!(base["from_us"], start["idle_from_us"], "{base} {start}");
+    assert_eq!(base["to_us"], start["idle_to_us"]);
+    assert!(base["mono_us"].as_u64() >= start["mono_us"].as_u64());
+    assert_eq!(base["power_uw"], 4_000_000, "a flat 4 W trace: {base}");
+    assert!(base["power_coverage_ppm"].as_u64().unwrap() > 0, "{base}");
+    assert!(
+        base["cpu_busy_ppm"].as_u64().unwrap() <= 1_000_000,
+        "{base}"
+    );
+    assert!(base["ram_used_kb"].as_u64().unwrap() > 0, "{base}");
+    for run in runs {
+        let b = &run["energy"]["baseline"];
+        assert_eq!(b["window"]["start_us"], base["from_us"], "{run}");
+        assert_eq!(b["window"]["end_us"], base["to_us"], "{run}");
+        assert_eq!(b["power_uw"], base["power_uw"]);
+        assert_eq!(b["coverage_ppm"], base["power_coverage_ppm"]);
     }
 }
 

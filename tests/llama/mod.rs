@@ -5,6 +5,7 @@ mod backend;
 mod bad_input;
 mod daemon;
 mod oom;
+mod power_step;
 mod quantize;
 mod schedule;
 mod smollm2;

@@ -46,49 +46,80 @@ fn problem(path: &Path, message: String) -> EventKind {
     }
 }
 
+/// Why the state file could not be used.
+enum Unusable {
+    Read(std::io::Error),
+    Format(u32),
+    Parse(serde_json::Error),
+}
+
+impl Unusable {
+    fn message(&self) -> String {
+        match self {
+            Self::Read(e) => format!("cannot read it: {e}; plans start as if they never ran"),
+            Self::Format(f) => format!(
+                "format {f} is not {FORMAT}, which this edgewatt writes; plans start as if \
+                 they never ran and the file is replaced"
+            ),
+            Self::Parse(e) => {
+                format!("{e}; plans start as if they never ran and the file is replaced")
+            }
+        }
+    }
+}
+
+/// The saved file at `path`; `None` if there is none.
+fn read(path: &Path) -> Result<Option<Saved>, Unusable> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Unusable::Read(e)),
+    };
+    match serde_json::from_str::<Saved>(&text) {
+        Ok(saved) if saved.format == FORMAT => Ok(Some(saved)),
+        Ok(saved) => Err(Unusable::Format(saved.format)),
+        Err(e) => Err(Unusable::Parse(e)),
+    }
+}
+
+/// The last start of each plan saved in `dir/schedule.json` (Unix s), without logging
+/// anything (`edgewatt status`); a missing file is an empty map. Errors: the file's path
+/// and why it cannot be used.
+pub(crate) fn saved_last_starts(dir: &Path) -> Result<BTreeMap<String, i64>, String> {
+    let path = dir.join(STATE_FILE);
+    match read(&path) {
+        Ok(saved) => Ok(saved
+            .map(|s| s.plans)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, p)| (name, p.last_start_unix_s))
+            .collect()),
+        Err(u) => Err(format!("{}: {}", path.display(), u.message())),
+    }
+}
+
 impl StateFile {
     /// Reads `dir/schedule.json`; a missing file is an empty schedule. One that cannot be
     /// read is too, with the event that says so (it is replaced at the next start).
     pub(super) fn load(dir: &Path) -> (Self, Option<EventKind>) {
         let path = dir.join(STATE_FILE);
-        let empty = |path: PathBuf| Self {
+        match read(&path) {
+            Ok(Some(saved)) => (Self { path, saved }, None),
+            Ok(None) => (Self::empty(path), None),
+            Err(u) => {
+                let event = problem(&path, u.message());
+                (Self::empty(path), Some(event))
+            }
+        }
+    }
+
+    fn empty(path: PathBuf) -> Self {
+        Self {
             path,
             saved: Saved {
                 format: FORMAT,
                 plans: BTreeMap::new(),
             },
-        };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (empty(path), None),
-            Err(e) => {
-                let event = problem(
-                    &path,
-                    format!("cannot read it: {e}; plans start as if they never ran"),
-                );
-                return (empty(path), Some(event));
-            }
-        };
-        match serde_json::from_str::<Saved>(&text) {
-            Ok(saved) if saved.format == FORMAT => (Self { path, saved }, None),
-            Ok(saved) => {
-                let event = problem(
-                    &path,
-                    format!(
-                        "format {} is not {FORMAT}, which this edgewatt writes; plans start as \
-                         if they never ran and the file is replaced",
-                        saved.format
-                    ),
-                );
-                (empty(path), Some(event))
-            }
-            Err(e) => {
-                let event = problem(
-                    &path,
-                    format!("{e}; plans start as if they never ran and the file is replaced"),
-                );
-                (empty(path), Some(event))
-            }
         }
     }
 

@@ -85,14 +85,16 @@ fn stuck_readings_are_gaps_and_an_uncovered_run_says_so() {
             period_us: S / 4,
             run: Window::spanning(0, 2 * S),
             phases: &[],
-            baseline_window: None,
+            baseline: BaselineFrom::None,
             tokens: Tokens::default(),
         },
     );
-    assert!(run
-        .summary()
-        .starts_with("no valid power readings cover this run"));
-    assert!(run.summary().contains("coverage 0.0%"));
+    let summary = run.summary(MinCoverage::DEFAULT);
+    assert!(
+        summary.starts_with("gross - (no valid power readings), net - (no valid power readings)"),
+        "{summary}"
+    );
+    assert!(summary.contains("coverage 0.0%"));
 }
 
 #[test]
@@ -132,7 +134,7 @@ fn run_fixture() -> RunEnergy {
             period_us: 500 * ms,
             run: Window::spanning(S, 3 * S),
             phases: &phases,
-            baseline_window: Some(Window::spanning(0, S)),
+            baseline: BaselineFrom::Window(Window::spanning(0, S)),
             tokens: Tokens {
                 prompt: 10,
                 generated: 30,
@@ -160,17 +162,17 @@ fn run_phases_baseline_and_per_token_figures() {
         (4_500_000, Some(3_000_000))
     );
     assert_eq!(e.phase(RunPhase::Load), None);
-    let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-12;
-    assert!(close(e.gross_j_per_prompt_token(), 0.1));
-    assert!(close(e.net_j_per_prompt_token(), 0.05));
-    assert!(close(e.gross_j_per_generated_token(), 0.15));
-    assert!(close(e.net_j_per_generated_token(), 0.1));
+    let close = |f, want: f64| (e.figure(f, MinCoverage::DEFAULT).unwrap() - want).abs() < 1e-12;
+    assert!(close(Figure::GrossJPerPromptToken, 0.1));
+    assert!(close(Figure::NetJPerPromptToken, 0.05));
+    assert!(close(Figure::GrossJPerGeneratedToken, 0.15));
+    assert!(close(Figure::NetJPerGeneratedToken, 0.1));
     assert_eq!(e.measured_rate_mhz, 2_500, "5 readings in 2 s");
     assert_eq!(e.integration.max_gap_us, 2 * S);
     assert_eq!(
-        e.summary(),
-        "5.500 J (0.001528 Wh) gross, 3.500 J net over 2.000 s, coverage 100.0%, \
-         largest gap 0.000 s, 2.5 Hz, baseline 1.000 W [ina219 /dev/i2c-1]"
+        e.summary(MinCoverage::DEFAULT),
+        "gross 5.500 J, net 3.500 J over 2.000 s, coverage 100.0%, largest gap 0.000 s, \
+         2.5 Hz, baseline 1.000 W [ina219 /dev/i2c-1]"
     );
 }
 
@@ -178,8 +180,9 @@ fn run_phases_baseline_and_per_token_figures() {
 fn no_tokens_means_no_per_token_figure() {
     let mut e = run_fixture();
     e.tokens = Tokens::default();
-    assert_eq!(e.gross_j_per_generated_token(), None);
-    assert_eq!(e.gross_j_per_prompt_token(), None);
+    for f in [Figure::GrossJPerGeneratedToken, Figure::NetJPerPromptToken] {
+        assert_eq!(e.figure(f, MinCoverage::DEFAULT), Err(Untrusted::NoTokens));
+    }
 }
 
 #[test]
