@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
 ensure_system
 ensure_rust
+ensure_test_python
 if [ -x scripts/fetch-model.sh ]; then scripts/fetch-model.sh; fi
 cargo test --locked "$@"

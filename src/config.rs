@@ -33,6 +33,8 @@ pub struct Config {
     pub plans: Vec<PathBuf>,
     /// Power sources (`[power]`, `[power.ina219]`, …): see docs/POWER.md.
     pub power: crate::power::PowerConfig,
+    /// The Prometheus endpoint (`[metrics]`, off by default): README "Metrics".
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +96,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             clock: ClockConfig::default(),
             power: crate::power::PowerConfig::default(),
+            metrics: crate::metrics::MetricsConfig::default(),
         }
     }
 }

@@ -28,6 +28,7 @@
 //! - [`derive`](mod@derive): rates, baselines, areas under the curve, energy.
 //! - [`report`]: tables (and later laws and charts) made from the log.
 //! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
+//! - [`metrics`]: the daemon's Prometheus endpoint (what it sees now, over HTTP).
 //! - [`cli`]: the command line, one module per subcommand.
 #![deny(clippy::all)]
 
@@ -40,6 +41,7 @@ pub mod gguf;
 #[cfg(feature = "llama")]
 pub mod llama;
 pub mod logread;
+pub mod metrics;
 pub mod plan;
 pub mod power;
 pub mod record;

@@ -103,6 +103,7 @@ fn deb_has_the_layout_control_fields_and_scripts() {
         "usr/share/doc/edgewatt/README.md",
         "usr/share/doc/edgewatt/copyright",
         "usr/share/doc/edgewatt/changelog.gz",
+        "usr/share/doc/edgewatt/examples/edgewatt-network.conf",
     ]
     .map(String::from)
     .into();
@@ -177,6 +178,11 @@ fn deb_has_the_layout_control_fields_and_scripts() {
         unit.contains("\nExecStart=/usr/bin/edgewatt run --config /etc/edgewatt/edgewatt.toml\n")
     );
     assert!(unit.contains("\nUser=edgewatt\n"));
+    // The network drop-in ships as an example only, not in /etc or /lib.
+    assert_eq!(
+        extract("usr/share/doc/edgewatt/examples/edgewatt-network.conf"),
+        std::fs::read_to_string(repo().join("systemd/edgewatt-network.conf")).unwrap()
+    );
 
     // The shipped config is valid, and uncommented it is exactly the built-in defaults.
     let config = extract("etc/edgewatt/edgewatt.toml");

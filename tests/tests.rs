@@ -11,6 +11,7 @@ mod kill;
 mod layout;
 #[cfg(feature = "llama")]
 mod llama;
+mod metrics;
 #[cfg(target_os = "linux")]
 mod packaging;
 mod power_faults;

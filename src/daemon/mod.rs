@@ -18,6 +18,7 @@ mod notify;
 #[cfg(feature = "llama")]
 mod plans;
 mod power;
+mod publish;
 mod reload;
 mod runs;
 #[cfg(feature = "llama")]
@@ -173,8 +174,12 @@ fn sample_until_stopped(
                 kind,
             });
         }
-        d.sampler.read(tick.tick, tick.now_us, &mut sample);
+        let read_errors = d.sampler.read(tick.tick, tick.now_us, &mut sample).len();
         d.push_sample(&sample);
+        if let Some(m) = &mut d.metrics {
+            let (ticks, late) = (d.summary.ticks, d.summary.late_ticks);
+            m.tick(&sample, d.sampler.layout(), read_errors, ticks, late);
+        }
         let sampler_events: Vec<Event> = d.sampler.drain_events().collect();
         d.events.extend(sampler_events);
         d.check_clock(Anchor::now());

@@ -9,6 +9,8 @@ use crate::power::reader::PowerMsg;
 use crate::power::reader::PowerReader;
 use crate::power::reader::ReaderConfig;
 use crate::power::records::PowerLog;
+use crate::power::PowerReading;
+use crate::power::SourceId;
 use crate::record::Event;
 use crate::record::Record;
 
@@ -28,6 +30,7 @@ pub(super) struct PowerTap {
     history: PowerHistory,
     label: String,
     period_us: u64,
+    id: SourceId,
 }
 
 impl PowerTap {
@@ -52,6 +55,7 @@ impl PowerTap {
                     history: PowerHistory::new(HISTORY_US),
                     label,
                     period_us,
+                    id,
                 };
                 (Some(tap), absent)
             }
@@ -71,6 +75,17 @@ impl PowerTap {
             self.log.push(msg, out);
         }
         out.extend(self.log.flush());
+    }
+
+    /// The source's wire name (`ina219`, `pmic`, …).
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
+    pub(super) const fn source_name(&self) -> &'static str {
+        self.id.name()
+    }
+
+    /// The newest valid reading drained so far.
+    pub(super) fn newest_valid(&self) -> Option<PowerReading> {
+        self.history.newest_valid()
     }
 
     /// Recent readings (call [`drain`](Self::drain) first for the newest).

@@ -101,10 +101,19 @@ impl Daemon {
             #[cfg(feature = "llama")]
             plans: None,
             progress: opts.plans_once,
+            metrics: None,
+            metrics_error: None,
             idle_window: None,
             cfg: cfg.clone(),
             opts: opts.clone(),
         };
+        match super::publish::Publisher::start(&cfg.metrics) {
+            Ok(m) => d.metrics = m,
+            Err(e) => {
+                log::error!("{e}; sampling and logging go on without the endpoint");
+                d.metrics_error = Some(e.to_string());
+            }
+        }
         let (tap, absent) = PowerTap::start(cfg, opts.power_source.as_ref());
         d.power = tap;
         d.events.extend(absent);
@@ -155,6 +164,9 @@ impl Daemon {
         }
         if let Some(p) = self.power.take() {
             p.stop(&mut self.records);
+        }
+        if let Some(m) = self.metrics.take() {
+            m.stop();
         }
         self.event(EventKind::Stop {
             reason: stop_reason.clone(),

@@ -70,6 +70,12 @@ impl Daemon {
                 p.period_us(),
             );
         }
+        if let Some(m) = &self.metrics {
+            m.run(
+                &run,
+                self.power.as_ref().map(super::power::PowerTap::source_name),
+            );
+        }
         if self.progress {
             eprintln!("{}", super::runs::progress_line(&run, index, total));
         }
