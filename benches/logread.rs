@@ -33,7 +33,6 @@ use edgewatt::store::list_segments;
 use edgewatt::store::Item;
 use edgewatt::store::SegmentIdent;
 use edgewatt::store::SegmentReader;
-use edgewatt::store::StoreOptions;
 use edgewatt::store::Writer;
 use edgewatt::synth;
 
@@ -73,7 +72,7 @@ fn run_record(id: u64, start_us: u64) -> Record {
 }
 
 fn write_log(dir: &std::path::Path) -> (u64, usize) {
-    let mut opts = StoreOptions::new(dir.to_path_buf());
+    let mut opts = edgewatt::config::StoreConfig::default().options(dir.to_path_buf());
     opts.segment_max_bytes = 8 << 20;
     opts.segment_max_age_s = u64::MAX / 2_000_000;
     opts.retain_bytes = u64::MAX;

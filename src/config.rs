@@ -12,6 +12,10 @@ use serde::Deserializer;
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::sampler::Roots;
+use crate::sampler::SamplerOptions;
+use crate::store::StoreOptions;
+
 /// Where `edgewatt` looks for its config when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/edgewatt/edgewatt.toml";
 /// State directory when neither the config, `--state-dir` nor systemd's `STATE_DIRECTORY` says.
@@ -48,6 +52,11 @@ pub struct SamplerConfig {
     /// How often the sampler's own CPU time is logged, seconds (≥ 1).
     #[serde(deserialize_with = "at_least_one")]
     pub cost_report_interval_s: u64,
+    /// How often the firmware's `get_throttled` is read, ms (10–3600000): each read is a
+    /// mailbox round trip to the firmware. Samples in between repeat the last reading;
+    /// its sticky bits (16–19) keep what happened between reads.
+    #[serde(deserialize_with = "throttled_ms")]
+    pub throttled_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +117,7 @@ impl Default for SamplerConfig {
             proc_root: PathBuf::from("/proc"),
             sys_root: PathBuf::from("/sys"),
             cost_report_interval_s: 60,
+            throttled_interval_ms: 1000,
         }
     }
 }
@@ -136,6 +146,47 @@ impl SamplerConfig {
     #[must_use]
     pub const fn interval_us(&self) -> u64 {
         1_000_000 / self.rate_hz as u64
+    }
+
+    /// Where /proc and /sys are.
+    #[must_use]
+    pub fn roots(&self) -> Roots {
+        Roots::new(&self.proc_root, &self.sys_root)
+    }
+
+    /// The sampler's options: its cost report interval and the `get_throttled` period (page
+    /// size: this machine's).
+    #[must_use]
+    pub fn options(&self) -> SamplerOptions {
+        SamplerOptions {
+            cost_every_us: self.cost_report_interval_s.saturating_mul(1_000_000),
+            throttled_interval_us: self.throttled_interval_ms.saturating_mul(1000),
+            ..SamplerOptions::default()
+        }
+    }
+}
+
+impl StoreConfig {
+    /// How to write the log into `dir`: these limits, and at most
+    /// [`MAX_PENDING_BYTES`](crate::store::MAX_PENDING_BYTES) queued while writes fail.
+    #[must_use]
+    pub fn options(&self, dir: PathBuf) -> StoreOptions {
+        StoreOptions {
+            dir,
+            segment_max_bytes: self.segment_max_bytes,
+            segment_max_age_s: self.segment_max_age_s,
+            fsync_interval_ms: self.fsync_interval_ms,
+            retain_bytes: self.retain_bytes,
+            max_pending_bytes: crate::store::MAX_PENDING_BYTES,
+        }
+    }
+}
+
+impl Config {
+    /// How the daemon writes the log: into `state_dir`, as `[store]` says.
+    #[must_use]
+    pub fn store_options(&self) -> StoreOptions {
+        self.store.options(self.state_dir.clone())
     }
 }
 
@@ -182,6 +233,10 @@ fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 
 fn segment_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     bounded(d, 4096, u64::MAX, "bytes")
+}
+
+fn throttled_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    bounded(d, 10, 3_600_000, "ms")
 }
 
 fn fsync_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

@@ -26,12 +26,15 @@
 //!
 //! Derived and shown:
 //! - [`derive`](mod@derive): rates, baselines, areas under the curve, energy.
+//! - [`analysis`]: the statistics of the laws (line, knee, ratios, estimate errors) and
+//!   their SVG charts; pure functions over `f64` slices.
 //! - [`report`]: tables (and later laws and charts) made from the log.
 //! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
 //! - [`metrics`]: the daemon's Prometheus endpoint (what it sees now, over HTTP).
 //! - [`cli`]: the command line, one module per subcommand.
 #![deny(clippy::all)]
 
+pub mod analysis;
 pub mod cli;
 pub mod clock;
 pub mod config;

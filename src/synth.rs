@@ -4,10 +4,10 @@
 //! between user, system, idle and iowait with a slowly drifting load; memory, RSS,
 //! temperature and frequency jitter the way they do on a Pi 5.
 
-use crate::sampler::ProcRole;
-use crate::sampler::Sample;
-use crate::sampler::SampleLayout;
-use crate::sampler::TrackedProc;
+use crate::record::ProcRole;
+use crate::record::Sample;
+use crate::record::SampleLayout;
+use crate::record::TrackedProc;
 
 /// A small deterministic PRNG (xorshift64*), so traces are reproducible without a dependency.
 #[derive(Debug, Clone)]
@@ -29,6 +29,17 @@ impl Rng {
     /// Uniform in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
+    }
+
+    /// Uniform in the open interval (0, 1), from the top 53 bits.
+    pub fn unit_f64(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// A draw from N(0, sd²) (Box–Muller), for synthetic data with known truth.
+    pub fn normal(&mut self, sd: f64) -> f64 {
+        let (u, v) = (self.unit_f64(), self.unit_f64());
+        sd * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
 }
 

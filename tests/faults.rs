@@ -117,13 +117,13 @@ fn a_segment_damaged_in_the_middle_keeps_every_other_record() {
 #[test]
 fn a_damaged_header_loses_only_device_boot_and_wall_times() {
     use edgewatt::clock::Anchor;
+    use edgewatt::config::StoreConfig;
     use edgewatt::record::Event;
     use edgewatt::record::EventKind;
     use edgewatt::record::Record;
     use edgewatt::record::SampleBlockBuilder;
     use edgewatt::record::SealReason;
     use edgewatt::store::SegmentIdent;
-    use edgewatt::store::StoreOptions;
     use edgewatt::store::Writer;
 
     let dir = tempfile::tempdir().unwrap();
@@ -134,7 +134,8 @@ fn a_damaged_header_loses_only_device_boot_and_wall_times() {
         mono_us: 1_000_000,
         wall_unix_us: 1_700_000_000_000_000,
     };
-    let (mut w, _) = Writer::open(StoreOptions::new(state.clone()), ident, anchor).unwrap();
+    let (mut w, _) =
+        Writer::open(StoreConfig::default().options(state.clone()), ident, anchor).unwrap();
     let layout = edgewatt::synth::pi5_layout();
     let mut block = SampleBlockBuilder::new(layout.clone());
     for s in edgewatt::synth::trace(&layout, 20, 3) {

@@ -129,8 +129,6 @@ fn non_test_lines(file: &Path) -> Vec<(usize, String)> {
 }
 
 #[test]
-#[ignore = "fails until the records work moves Sample, PowerReading, SourceId, ModelInfo and the \
-            Run's energy into record/ (ARCHITECTURE.md); remove this ignore then"]
 fn record_imports_nothing_from_readers_store_or_derive() {
     let forbidden = ["sampler", "power", "derive", "store", "gguf"];
     let record_dir = root().join("src/record");

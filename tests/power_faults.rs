@@ -4,10 +4,10 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
+use edgewatt::clock::FakeClock;
 use edgewatt::derive::energy::integrate;
 use edgewatt::derive::energy::Integration;
 use edgewatt::derive::Window;
-use edgewatt::power::clock::FakeClock;
 use edgewatt::power::fake::FakeIna219;
 use edgewatt::power::fake::Fault;
 use edgewatt::power::flags;
@@ -15,6 +15,7 @@ use edgewatt::power::ina219::Ina219Config;
 use edgewatt::power::ina219::Ina219Source;
 use edgewatt::power::reader::run_loop;
 use edgewatt::power::reader::PowerMsg;
+use edgewatt::power::reader::PowerNotice;
 use edgewatt::power::reader::ReaderConfig;
 use edgewatt::power::PowerReading;
 use edgewatt::power::PowerSource;
@@ -32,6 +33,11 @@ fn cfg() -> Ina219Config {
 }
 
 /// 5.08 V; 600..660 mA in 10 mA steps that change every conversion.
+/// The kind of event the daemon logs for a notice.
+fn name(n: &PowerNotice) -> &'static str {
+    EventKind::from(n.clone()).name()
+}
+
 fn fake(clock: &FakeClock) -> FakeIna219 {
     FakeIna219::new(
         0x40,
@@ -50,7 +56,7 @@ fn run(
     fake: FakeIna219,
     clock: &FakeClock,
     until_us: u64,
-) -> (Vec<PowerReading>, Vec<(u64, EventKind)>) {
+) -> (Vec<PowerReading>, Vec<(u64, PowerNotice)>) {
     let mut src = Ina219Source::open(fake, &cfg(), "fake")
         .map_err(|e| e.0)
         .unwrap();
@@ -74,7 +80,7 @@ fn run(
     for m in rx {
         match m {
             PowerMsg::Reading(r) => readings.push(r),
-            PowerMsg::Event(e) => events.push((e.mono_us, e.kind)),
+            PowerMsg::Notice { mono_us, notice } => events.push((mono_us, notice)),
         }
     }
     (readings, events)
@@ -91,7 +97,7 @@ fn faults_become_events_and_holes_and_the_reader_recovers_each_time() {
     f.inject(8 * S, 8 * S + 200_000, Fault::Overflow);
     let (readings, events) = run(f, &clock, 10 * S);
 
-    let kinds: Vec<&str> = events.iter().map(|(_, k)| k.name()).collect();
+    let kinds: Vec<&str> = events.iter().map(|(_, k)| name(k)).collect();
     assert_eq!(
         kinds,
         [
@@ -107,7 +113,7 @@ fn faults_become_events_and_holes_and_the_reader_recovers_each_time() {
         ]
     );
     let fault = |i: usize| match &events[i].1 {
-        EventKind::PowerFault { message, .. } => message.clone(),
+        PowerNotice::Fault { message, .. } => message.clone(),
         other => panic!("{other:?}"),
     };
     assert!(fault(0).contains("NoAcknowledge"), "{}", fault(0));
@@ -119,7 +125,7 @@ fn faults_become_events_and_holes_and_the_reader_recovers_each_time() {
     let (t_fail, _) = events[4];
     let (t_back, ref back) = events[5];
     assert!((4 * S..4 * S + PERIOD_US).contains(&t_fail), "{t_fail}");
-    let EventKind::PowerRecovered {
+    let PowerNotice::Recovered {
         gap_us, failures, ..
     } = back
     else {
@@ -177,11 +183,11 @@ fn fault_events_are_rate_limited_during_a_long_outage() {
     let (_, events) = run(f, &clock, 150 * S);
     let faults = events
         .iter()
-        .filter(|(_, k)| k.name() == "power_fault")
+        .filter(|(_, k)| name(k) == "power_fault")
         .count();
     // 148 s of NACKs with one event allowed per 60 s: at 2 s, ~62 s, ~122 s.
     assert_eq!(faults, 3);
-    assert!(events.iter().all(|(_, k)| k.name() == "power_fault"));
+    assert!(events.iter().all(|(_, k)| name(k) == "power_fault"));
 }
 
 #[test]
@@ -204,7 +210,7 @@ fn under_voltage_is_flagged_and_logged_once_per_dip() {
     let dips: Vec<i64> = events
         .iter()
         .filter_map(|(_, k)| match k {
-            EventKind::UnderVoltage { bus_uv, .. } => Some(*bus_uv),
+            PowerNotice::UnderVoltage { bus_uv, .. } => Some(*bus_uv),
             _ => None,
         })
         .collect();

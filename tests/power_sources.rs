@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
-use edgewatt::power::clock::FakeClock;
+use edgewatt::clock::FakeClock;
 use edgewatt::power::detect;
+use edgewatt::power::detect::Absent;
 use edgewatt::power::pmic;
 use edgewatt::power::pmic::PmicConfig;
 use edgewatt::power::pmic::PmicSource;
@@ -16,6 +17,7 @@ use edgewatt::power::rapl::counter_delta;
 use edgewatt::power::rapl::RaplSource;
 use edgewatt::power::reader::run_loop;
 use edgewatt::power::reader::PowerMsg;
+use edgewatt::power::reader::PowerNotice;
 use edgewatt::power::reader::PowerReader;
 use edgewatt::power::reader::ReaderConfig;
 use edgewatt::power::registry::SourceChoice;
@@ -26,7 +28,6 @@ use edgewatt::power::PowerError;
 use edgewatt::power::PowerReading;
 use edgewatt::power::PowerSource;
 use edgewatt::power::SourceId;
-use edgewatt::record::EventKind;
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -185,7 +186,7 @@ fn replay_plays_the_trace_on_the_clock_and_ends() {
         .iter()
         .filter_map(|m| match m {
             PowerMsg::Reading(r) => Some((r.mono_us, r.power_uw)),
-            PowerMsg::Event(_) => None,
+            PowerMsg::Notice { .. } => None,
         })
         .collect();
     assert_eq!(
@@ -197,7 +198,7 @@ fn replay_plays_the_trace_on_the_clock_and_ends() {
         ]
     );
     assert!(
-        matches!(&msgs.last().unwrap(), PowerMsg::Event(e) if e.kind == EventKind::PowerFault { source: "replay".into(), message: "replay: end of trace; power reader stopped".into() })
+        matches!(&msgs.last().unwrap(), PowerMsg::Notice { notice, .. } if *notice == PowerNotice::Fault { source: "replay".into(), message: "replay: end of trace; power reader stopped".into() })
     );
     assert_eq!(stats.readings, 3);
     let bad = ReplaySource::from_csv("10,1,2,3\n5,1,2,3\n", "b.csv").unwrap_err();
@@ -252,8 +253,8 @@ fn rapl_sums_packages_and_handles_the_counter_wrap() {
 }
 
 #[test]
-fn an_absent_sensor_gives_one_warning_event_and_no_source() {
-    let (source, event) = detect::start(
+fn an_absent_sensor_is_reported_once_and_gives_no_source() {
+    let (source, absent) = detect::start(
         || {
             Err(PowerError::Absent {
                 source_name: "ina219",
@@ -262,21 +263,18 @@ fn an_absent_sensor_gives_one_warning_event_and_no_source() {
             })
         },
         "ina219",
-        77,
     );
     assert!(source.is_none());
-    let e = event.unwrap();
-    assert_eq!(e.mono_us, 77);
     assert_eq!(
-        e.kind,
-        EventKind::SensorAbsent {
+        absent,
+        Some(Absent {
             source: "ina219".into(),
             message: "ina219 not found at /dev/i2c-1 address 0x40: NACK; no measured power, \
                       runs get estimates only"
                 .into()
-        }
+        })
     );
-    let (none, no_event) = detect::start(|| Ok(None), "none", 1);
+    let (none, no_event) = detect::start(|| Ok(None), "none");
     assert!(
         none.is_none() && no_event.is_none(),
         "source = none is not a warning"
@@ -294,7 +292,7 @@ fn the_reader_thread_delivers_a_replay_and_stops() {
         .iter()
         .filter_map(|m| match m {
             PowerMsg::Reading(r) => Some(r.power_uw),
-            PowerMsg::Event(_) => None,
+            PowerMsg::Notice { .. } => None,
         })
         .collect();
     assert_eq!(powers, [1000, 2000, 3000]);

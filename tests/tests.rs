@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod analysis;
 mod cli;
 mod cli_options;
 mod common;
@@ -11,6 +12,7 @@ mod kill;
 mod layout;
 #[cfg(feature = "llama")]
 mod llama;
+mod log_v1;
 mod metrics;
 #[cfg(target_os = "linux")]
 mod packaging;

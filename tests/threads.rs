@@ -11,13 +11,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use std::time::Instant;
 
+use edgewatt::clock::Clock;
+use edgewatt::clock::FakeClock;
 use edgewatt::config::Config;
 use edgewatt::daemon::OpenPower;
 use edgewatt::daemon::RunOptions;
 use edgewatt::daemon::RunSummary;
 use edgewatt::daemon::Signals;
-use edgewatt::power::clock::Clock;
-use edgewatt::power::clock::FakeClock;
 use edgewatt::power::fake::FakeIna219;
 use edgewatt::power::fake::Fault;
 use edgewatt::power::ina219::Ina219Config;

@@ -7,6 +7,8 @@ mod config_cmd;
 mod damage;
 mod dump;
 mod inspect;
+#[cfg(feature = "llama")]
+mod quantize;
 pub mod render;
 mod run;
 mod sample;
@@ -59,6 +61,9 @@ pub enum Command {
     /// Run a plan of LLM/VLM workloads now; progress on stderr, then tables made from its log.
     #[cfg(feature = "llama")]
     Bench(bench::BenchArgs),
+    /// Make a compressed (or F16) variant of a model with llama.cpp's quantizer.
+    #[cfg(feature = "llama")]
+    Quantize(quantize::QuantizeArgs),
     /// The supervised llama.cpp worker: framed jobs on stdin, replies on stdout.
     #[cfg(feature = "llama")]
     #[command(hide = true)]
@@ -134,6 +139,8 @@ pub fn main() -> ExitCode {
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         #[cfg(feature = "llama")]
         Command::Bench(args) => bench::run(&cli, args),
+        #[cfg(feature = "llama")]
+        Command::Quantize(args) => quantize::run(args),
         #[cfg(feature = "llama")]
         Command::Worker => Ok(crate::llama::worker_main()),
     };

@@ -80,7 +80,7 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> anyhow::Result<ExitCode> {
         pid: std::process::id(),
         role: ProcRole::Daemon,
     };
-    let mut sampler = Sampler::new(roots, vec![me])?;
+    let mut sampler = Sampler::with_options(roots, vec![me], cfg.sampler.options())?;
     let layout = sampler.layout();
     writeln!(
         std::io::stdout(),
@@ -98,8 +98,8 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> anyhow::Result<ExitCode> {
     loop {
         let tick = ticker.wait();
         sampler.read(tick.tick, tick.now_us, &mut cur);
-        for e in sampler.drain_events() {
-            eprintln!("event: {:?}", e.kind);
+        for n in sampler.drain_notices() {
+            eprintln!("noticed: {:?}", n.kind);
         }
         if tick.tick == 0 {
             prev.clone_from(&cur);

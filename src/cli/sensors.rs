@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::power::clock::MonoClock;
+use crate::clock::MonoClock;
 use crate::power::detect;
 use crate::power::reader::PowerMsg;
 use crate::power::reader::PowerReader;
@@ -156,7 +156,9 @@ pub fn run(cli: &super::Cli, args: &SensorsArgs) -> anyhow::Result<()> {
                         n += 1;
                         last = Some(r);
                     }
-                    PowerMsg::Event(e) => writeln!(out, "{name:<7} event    {:?}", e.kind)?,
+                    PowerMsg::Notice { notice, .. } => {
+                        writeln!(out, "{name:<7} notice   {notice:?}")?;
+                    }
                 }
             }
             match last {

@@ -17,6 +17,39 @@ fn invalid(text: &str) -> (usize, usize, String) {
 }
 
 #[test]
+fn the_store_sampler_and_roots_options_come_from_the_config_and_its_defaults() {
+    let c = parse(
+        "state_dir = \"/tmp/s\"\n[store]\nsegment_max_bytes = 65536\nsegment_max_age_s = 60\n\
+         fsync_interval_ms = 250\nretain_bytes = 1048576\n\
+         [sampler]\ncost_report_interval_s = 5\nproc_root = \"/p\"\nsys_root = \"/s\"\n",
+    )
+    .unwrap();
+    let o = c.store_options();
+    assert_eq!(o.dir, PathBuf::from("/tmp/s"));
+    assert_eq!(
+        (
+            o.segment_max_bytes,
+            o.segment_max_age_s,
+            o.fsync_interval_ms,
+            o.retain_bytes
+        ),
+        (65_536, 60, 250, 1 << 20)
+    );
+    assert_eq!(o.max_pending_bytes, crate::store::MAX_PENDING_BYTES);
+    assert_eq!(c.sampler.options().cost_every_us, 5_000_000);
+    assert_eq!(c.sampler.roots(), Roots::new("/p", "/s"));
+    // The options' own defaults are the default configuration's.
+    let d = Config::default();
+    assert_eq!(
+        d.store.options("/x".into()),
+        StoreConfig::default().options("/x".into())
+    );
+    assert_eq!(d.store.options("/x".into()).segment_max_bytes, 8 << 20);
+    assert_eq!(SamplerOptions::default(), d.sampler.options());
+    assert_eq!(Roots::default(), d.sampler.roots());
+}
+
+#[test]
 fn empty_file_means_defaults() {
     let c = parse("").unwrap();
     assert_eq!(c.sampler.rate_hz, 10);
@@ -25,6 +58,34 @@ fn empty_file_means_defaults() {
     assert_eq!(c.store.key_block_interval_s, 20);
     assert_eq!(c.store.segment_max_bytes, 8 << 20);
     assert_eq!(c.clock.step_threshold_ms, 500);
+    assert_eq!(c.sampler.throttled_interval_ms, 1000);
+    let o = c.sampler.options();
+    assert_eq!(
+        (o.throttled_interval_us, o.cost_every_us),
+        (1_000_000, 60_000_000)
+    );
+}
+
+#[test]
+fn the_get_throttled_interval_is_read_and_bounded() {
+    let c = parse(
+        "[sampler]
+throttled_interval_ms = 250
+",
+    )
+    .unwrap();
+    assert_eq!(c.sampler.throttled_interval_ms, 250);
+    assert_eq!(c.sampler.options().throttled_interval_us, 250_000);
+    let (line, column, message) = invalid(
+        "[sampler]
+throttled_interval_ms = 5
+",
+    );
+    assert_eq!((line, column), (2, 25));
+    assert!(
+        message.contains("5 is out of range: expected 10–3600000 ms"),
+        "{message}"
+    );
 }
 
 #[test]

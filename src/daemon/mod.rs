@@ -13,11 +13,13 @@
 //! workload thread is logged and started again; a dead store writer ends the daemon with
 //! an error, for systemd to restart it.
 
+mod events;
 mod history;
 mod notify;
 #[cfg(feature = "llama")]
 mod plans;
 mod power;
+mod power_log;
 mod publish;
 mod reload;
 mod runs;
@@ -167,7 +169,7 @@ fn sample_until_stopped(
     loop {
         let tick = ticker.wait();
         d.summary.ticks += 1;
-        if let Some(kind) = tick.late_event() {
+        if let Some(kind) = events::late_tick(&tick) {
             d.summary.late_ticks += 1;
             d.events.push(Event {
                 mono_us: tick.now_us,
@@ -180,8 +182,7 @@ fn sample_until_stopped(
             let (ticks, late) = (d.summary.ticks, d.summary.late_ticks);
             m.tick(&sample, d.sampler.layout(), read_errors, ticks, late);
         }
-        let sampler_events: Vec<Event> = d.sampler.drain_events().collect();
-        d.events.extend(sampler_events);
+        d.log_sampler_notices();
         d.check_clock(Anchor::now());
         #[cfg(feature = "llama")]
         if d.plans_tick() {

@@ -1,20 +1,19 @@
 //! The daemon's side of the power reader: a thread polls the source; at every flush its
 //! readings become `Power` records and its events are logged.
 
-use crate::clock;
+use crate::clock::MonoClock;
 use crate::config::Config;
-use crate::power::clock::MonoClock;
 use crate::power::detect;
+use crate::power::detect::Absent;
 use crate::power::reader::PowerMsg;
 use crate::power::reader::PowerReader;
 use crate::power::reader::ReaderConfig;
-use crate::power::records::PowerLog;
 use crate::power::PowerReading;
 use crate::power::SourceId;
-use crate::record::Event;
 use crate::record::Record;
 
 use super::history::PowerHistory;
+use super::power_log::PowerLog;
 use super::OpenPower;
 
 /// Readings per `Power` block at most (a block is also cut at every flush).
@@ -35,12 +34,11 @@ pub(super) struct PowerTap {
 
 impl PowerTap {
     /// Opens the configured source (or `open`'s). Absent → `None` and, when one was
-    /// expected, the `SensorAbsent` event to log (the warning is already printed).
-    pub(super) fn start(cfg: &Config, open: Option<&OpenPower>) -> (Option<Self>, Option<Event>) {
+    /// expected, what is absent, to log as an event (the warning is already printed).
+    pub(super) fn start(cfg: &Config, open: Option<&OpenPower>) -> (Option<Self>, Option<Absent>) {
         let (source, absent) = detect::start(
             || open.map_or_else(|| detect::open_configured(&cfg.power), |f| f()),
             "power",
-            clock::mono_us(),
         );
         let Some(source) = source else {
             return (None, absent);

@@ -159,7 +159,7 @@ impl Publisher {
             .as_ref()
             .zip(source)
             .filter(|(e, _)| e.run.covered_us > 0)
-            .map(|(e, source)| joules(e, source));
+            .map(|(e, source)| joules(&RunEnergy::from(e), source));
         self.metrics.update(|s| {
             if ok {
                 s.runs_ok_total += 1;

@@ -20,7 +20,7 @@ use crate::clock::StepDetector;
 use crate::config::Config;
 use crate::config::ConfigError;
 use crate::plan::Plan;
-use crate::record::Event;
+use crate::power::detect::Absent;
 use crate::record::EventKind;
 
 /// Where the configuration comes from: the file and the command line's overrides, so
@@ -106,7 +106,7 @@ struct Prepared {
     needs_restart: Vec<String>,
     plans: Vec<Plan>,
     /// The new power reader, if `[power]` changed.
-    power: Option<(Option<PowerTap>, Option<Event>)>,
+    power: Option<(Option<PowerTap>, Option<Absent>)>,
 }
 
 impl Daemon {
@@ -144,10 +144,7 @@ impl Daemon {
         } else {
             match PowerTap::start(&cfg, self.opts.power_source.as_ref()) {
                 (None, Some(absent)) => {
-                    let why = match absent.kind {
-                        EventKind::SensorAbsent { message, .. } => message,
-                        other => format!("{other:?}"),
-                    };
+                    let why = absent.message;
                     return Err(format!("the new power source does not open: {why}"));
                 }
                 opened => Some(opened),

@@ -4,13 +4,11 @@
 #![cfg_attr(not(feature = "llama"), allow(dead_code))]
 
 use crate::derive::energy::run_energy;
-use crate::derive::energy::Phase;
 use crate::derive::energy::RunEnergy;
 use crate::derive::energy::RunSpec;
 use crate::derive::energy::Tokens;
 use crate::derive::Window;
 use crate::record::Run;
-use crate::record::RunPhase;
 
 use super::history::PowerHistory;
 
@@ -19,17 +17,6 @@ use super::history::PowerHistory;
 /// it (the machine was not quiet), the plan's idle lead-in; without either, this long
 /// before the run.
 pub(super) const BASELINE_MAX_US: u64 = 5_000_000;
-
-const fn energy_phase(p: RunPhase) -> Option<Phase> {
-    match p {
-        RunPhase::Load => Some(Phase::Load),
-        RunPhase::Preprocess => Some(Phase::Preprocess),
-        RunPhase::Prefill => Some(Phase::Prefill),
-        RunPhase::Encode => Some(Phase::Encode),
-        RunPhase::Decode => Some(Phase::Decode),
-        RunPhase::Done => None,
-    }
-}
 
 /// The run's measured energy, or `None` if it has no phase marks (it never started).
 /// `cooldown_capped`: the run's cooldown ended by its cap, not by a quiet machine.
@@ -44,14 +31,7 @@ pub(super) fn energy_of(
     let start = run.phases.first()?.mono_us;
     let end = run.phases.last()?.mono_us;
     let whole = Window::spanning(start, end);
-    let phases: Vec<(Phase, Window)> = run
-        .phases
-        .windows(2)
-        .filter_map(|w| {
-            let p = energy_phase(w[0].phase)?;
-            Some((p, Window::spanning(w[0].mono_us, w[1].mono_us)))
-        })
-        .collect();
+    let phases = crate::derive::runs::phase_windows(&run.phases);
     let quiet_us = if cooldown_capped { 0 } else { run.cooldown_us };
     let baseline_window = match (quiet_us, idle) {
         (0, Some(w)) if w.end_us <= start => Some(w),
@@ -92,10 +72,9 @@ pub(super) fn progress_line(run: &Run, index: usize, total: usize) -> String {
         ),
         crate::record::Outcome::Failed(e) => format!("FAILED: {e}"),
     };
-    let energy = run
-        .energy
-        .as_ref()
-        .map_or_else(String::new, |e| format!("  {}", e.summary()));
+    let energy = run.energy.as_ref().map_or_else(String::new, |e| {
+        format!("  {}", RunEnergy::from(e).summary())
+    });
     format!(
         "[{:>3}/{total}] {:<40} {result}{energy}",
         index + 1,

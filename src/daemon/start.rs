@@ -18,31 +18,19 @@ use crate::clock::Anchor;
 use crate::clock::StepDetector;
 use crate::config::Config;
 use crate::plan::Plan;
-use crate::record::Event;
 use crate::record::EventKind;
 use crate::record::SampleBlockBuilder;
 use crate::record::SealReason;
 use crate::sampler::ProcRole;
 use crate::sampler::Roots;
 use crate::sampler::Sampler;
-use crate::sampler::SamplerOptions;
 use crate::sampler::TrackedProc;
 use crate::store::AsyncWriter;
 use crate::store::SegmentIdent;
-use crate::store::StoreOptions;
 
 /// At start-up, READY waits this long at most for the start event to be on disk; a disk
 /// that refuses writes (full) gets READY anyway, with the failure in its status.
 const READY_WAIT: Duration = Duration::from_secs(5);
-
-pub(super) fn store_options(cfg: &Config) -> StoreOptions {
-    let mut o = StoreOptions::new(cfg.state_dir.clone());
-    o.segment_max_bytes = cfg.store.segment_max_bytes;
-    o.segment_max_age_s = cfg.store.segment_max_age_s;
-    o.fsync_interval_ms = cfg.store.fsync_interval_ms;
-    o.retain_bytes = cfg.store.retain_bytes;
-    o
-}
 
 fn identity(cfg: &Config, roots: &Roots) -> Result<SegmentIdent, DaemonError> {
     let device = crate::sampler::device_id(roots, Path::new("/etc"), cfg.device_id.as_deref())?;
@@ -54,10 +42,7 @@ fn identity(cfg: &Config, roots: &Roots) -> Result<SegmentIdent, DaemonError> {
 }
 
 fn sampler(cfg: &Config, roots: Roots) -> Result<Sampler, DaemonError> {
-    let opts = SamplerOptions {
-        cost_every_us: cfg.sampler.cost_report_interval_s * 1_000_000,
-        ..SamplerOptions::default()
-    };
+    let opts = cfg.sampler.options();
     let me = TrackedProc {
         pid: std::process::id(),
         role: ProcRole::Daemon,
@@ -69,9 +54,9 @@ impl Daemon {
     /// Opens the store (a disk that refuses writes is retried, not an error), starts the
     /// sampler, the power reader and the plans, logs the start, and says READY.
     pub(super) fn start(cfg: &Config, opts: &RunOptions) -> Result<Self, DaemonError> {
-        let roots = Roots::new(&cfg.sampler.proc_root, &cfg.sampler.sys_root);
+        let roots = cfg.sampler.roots();
         let ident = identity(cfg, &roots)?;
-        let store = AsyncWriter::start(store_options(cfg), ident, Anchor::now())?;
+        let store = AsyncWriter::start(cfg.store_options(), ident, Anchor::now())?;
         let sampler = sampler(cfg, roots)?;
         let key_every = cfg
             .store
@@ -116,7 +101,9 @@ impl Daemon {
         }
         let (tap, absent) = PowerTap::start(cfg, opts.power_source.as_ref());
         d.power = tap;
-        d.events.extend(absent);
+        if let Some(absent) = absent {
+            d.event(absent.into());
+        }
         d.log_start();
         #[cfg(feature = "llama")]
         d.start_plans()?;
@@ -154,8 +141,7 @@ impl Daemon {
         self.notifier.stopping();
         let now_us = clock::mono_us();
         self.sampler.flush_cost(now_us);
-        let cost: Vec<Event> = self.sampler.drain_events().collect();
-        self.events.extend(cost);
+        self.log_sampler_notices();
         #[cfg(feature = "llama")]
         if let Some(p) = self.plans.take() {
             for msg in p.stop() {
@@ -264,7 +250,7 @@ impl Daemon {
         };
         let env = super::workload::ThreadEnv {
             exe,
-            roots: Roots::new(&self.cfg.sampler.proc_root, &self.cfg.sampler.sys_root),
+            roots: self.cfg.sampler.roots(),
             generated_dir: self.cfg.state_dir.join("generated"),
             on_plan_start: self.opts.on_plan_start.clone(),
         };

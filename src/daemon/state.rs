@@ -68,6 +68,15 @@ impl Daemon {
         });
     }
 
+    /// Queues what the sampler noticed since the last call as events, at their times.
+    pub(super) fn log_sampler_notices(&mut self) {
+        let notices = self.sampler.drain_notices().map(|n| Event {
+            mono_us: n.mono_us,
+            kind: n.kind.into(),
+        });
+        self.events.extend(notices);
+    }
+
     /// Logs a wall-clock step against the monotonic clock, and re-anchors.
     pub(super) fn check_clock(&mut self, now: Anchor) {
         if let Some((old_offset_us, new_offset_us)) = self.steps.check(now) {
@@ -176,7 +185,7 @@ impl Daemon {
     }
 
     fn store_max_pending_bytes(&self) -> usize {
-        super::start::store_options(&self.cfg).max_pending_bytes
+        self.cfg.store_options().max_pending_bytes
     }
 
     /// What the store's threads reported: the segment opened (and repairs), rotations,
@@ -195,7 +204,7 @@ impl Daemon {
                             r.good_frames,
                             r.dropped_bytes
                         );
-                        self.event(r.event_kind());
+                        self.event((&r).into());
                     }
                 }
                 StoreReport::Rotated(rot) => {

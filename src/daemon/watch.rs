@@ -103,7 +103,9 @@ impl Daemon {
                 log::info!("power reader started again: {}", t.label());
             }
             self.power = tap;
-            self.events.extend(absent);
+            if let Some(absent) = absent {
+                self.event(absent.into());
+            }
         }
     }
 

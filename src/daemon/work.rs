@@ -49,8 +49,9 @@ impl Daemon {
         }
     }
 
-    /// A run ended: adds its measured energy and queues it for the log.
-    /// `cooldown_capped`: its cooldown ended by the cap (see `runs::energy_of`).
+    /// A run ended: adds its place in the schedule, its plan's idle lead-in, how its
+    /// cooldown ended (capped: see `runs::energy_of`) and its measured energy, and queues
+    /// it for the log.
     pub(super) fn finish_run(
         &mut self,
         mut run: Run,
@@ -58,6 +59,10 @@ impl Daemon {
         total: usize,
         cooldown_capped: bool,
     ) {
+        run.schedule_index = u32::try_from(index).unwrap_or(u32::MAX);
+        run.schedule_len = u32::try_from(total).unwrap_or(u32::MAX);
+        run.cooldown_capped = cooldown_capped;
+        run.idle_lead_in = self.idle_window.map(Into::into);
         if let Some(p) = &mut self.power {
             p.drain(&mut self.records);
             let idle = self.idle_window;
@@ -68,7 +73,8 @@ impl Daemon {
                 p.history(),
                 p.label(),
                 p.period_us(),
-            );
+            )
+            .map(|e| (&e).into());
         }
         if let Some(m) = &self.metrics {
             m.run(

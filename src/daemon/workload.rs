@@ -25,10 +25,10 @@ use crate::llama::wait_for_cooldown_with;
 use crate::llama::CooldownWait;
 use crate::llama::CpuStat;
 use crate::llama::Supervisor;
-use crate::llama::WaitClock;
 use crate::llama::COOLDOWN_WINDOW;
 use crate::plan::Plan;
 use crate::record::Run;
+use crate::sampler::Probe;
 use crate::sampler::Roots;
 
 /// What the workload thread tells the daemon.
@@ -190,21 +190,17 @@ fn nap(stop: &AtomicBool, d: Duration) -> bool {
     }
 }
 
-/// The real clock for the cooldown wait, cut short by a stop.
+/// The real clock for the cooldown wait, whose sleeps a stop cuts short.
 struct StopClock<'a> {
-    start: Instant,
     stop: &'a AtomicBool,
 }
 
-impl WaitClock for StopClock<'_> {
-    fn elapsed(&self) -> Duration {
-        self.start.elapsed()
+impl crate::clock::Clock for StopClock<'_> {
+    fn now_us(&self) -> u64 {
+        crate::clock::mono_us()
     }
-    fn sleep(&mut self, d: Duration) {
-        nap(self.stop, d);
-    }
-    fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
+    fn sleep_us(&self, us: u64) {
+        nap(self.stop, Duration::from_micros(us));
     }
 }
 
@@ -229,13 +225,14 @@ fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
     let limit = Duration::from_secs(plan.time_limit_s);
     let total = schedule.runs.len();
     let idle_from_us = crate::clock::mono_us();
-    let idle_from = CpuStat::read(&roots.proc_root);
+    let mut probe = Probe::new(roots);
+    let idle_from = CpuStat::read(&mut probe);
     if nap(stop, Duration::from_micros(IDLE_LEAD_IN_US)) {
         return;
     }
     // The machine's idle CPU: what each run's cooldown waits to get back to.
     let baseline_busy_pct = idle_from
-        .zip(CpuStat::read(&roots.proc_root))
+        .zip(CpuStat::read(&mut probe))
         .and_then(|(from, to)| to.busy_pct_since(&from));
     let _ = tx.send(WorkMsg::PlanStarted {
         name: plan.name.clone(),
@@ -248,18 +245,15 @@ fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
         }
         let cooldown = plan.cooldown.as_ref().map(|c| {
             log::info!("plan {}: cooldown, at most {} s", plan.name, c.max_wait_s);
-            let mut clock = StopClock {
-                start: Instant::now(),
-                stop,
-            };
-            let (proc_root, sys_root) = (&roots.proc_root, &roots.sys_root);
+            let clock = StopClock { stop };
+            let stopping = || stop.load(Ordering::SeqCst);
             let wait = wait_for_cooldown_with(
                 c,
                 baseline_busy_pct,
-                proc_root,
-                sys_root,
+                roots,
                 COOLDOWN_WINDOW,
-                &mut clock,
+                &clock,
+                &stopping,
             );
             (crate::clock::mono_us(), wait)
         });

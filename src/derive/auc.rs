@@ -13,12 +13,19 @@
 //! is interpolated linearly between the neighbouring (clamped or signed) f values. So
 //! both conventions integrate one fixed piecewise-linear function and are additive
 //! over adjacent windows.
+//!
+//! The integration is [`trapezoid`](super::trapezoid)'s, on the values in fixed point
+//! (`round(v × 2³²)`, baseline subtracted in integers): exact, no float sum drifting with
+//! the number of points; floats only convert the series in and the area out.
 
+use super::series::Coverage;
 use super::series::Series;
-use super::series::Span;
 use super::series::Window;
-use super::Coverage;
+use super::trapezoid::to_fixed;
+use super::trapezoid::Integrator;
+use super::trapezoid::FIXED_ONE;
 use super::DeriveError;
+use crate::record::RunPhase;
 
 /// The AUC of one series over one window, in the series' unit × seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,88 +42,60 @@ pub struct Auc {
     pub n_points: usize,
 }
 
-/// Area of the line through (ta, fa), (tb, fb) between s and e (ta ≤ s < e ≤ tb), unit·s.
-fn trapezoid(span: &Span, fa: f64, fb: f64, s_us: u64, e_us: u64) -> f64 {
-    let len = (span.tb_us - span.ta_us) as f64;
-    let at = |t: u64| fa + (fb - fa) * ((t - span.ta_us) as f64 / len);
-    (at(s_us) + at(e_us)) / 2.0 * ((e_us - s_us) as f64 / 1e6)
-}
-
 /// Trapezoidal AUC of `series` over `window` above `baseline`; see the module doc for
 /// the clamped and signed conventions, edges and gaps.
 #[must_use]
 pub fn auc(series: &Series, window: Window, baseline: f64) -> Auc {
-    let mut above = 0.0;
-    let mut signed = 0.0;
-    for (span, s, e) in series.clipped(window) {
-        let (fa, fb) = (span.ua - baseline, span.ub - baseline);
-        signed += trapezoid(&span, fa, fb, s, e);
-        above += trapezoid(&span, fa.max(0.0), fb.max(0.0), s, e);
+    let base = to_fixed(baseline);
+    let excess = |(t, v): (u64, f64)| (t, to_fixed(v).saturating_sub(base));
+    let clamp = |(t, f): (u64, i64)| (t, f.max(0));
+    let (mut signed, mut above) = (Integrator::new(window), Integrator::new(window));
+    for (a, b) in series.segments(window) {
+        let (a, b) = (excess(a), excess(b));
+        signed.add(a, b);
+        above.add(clamp(a), clamp(b));
     }
+    let (signed, above) = (signed.finish(), above.finish());
     Auc {
         window,
         baseline,
-        above,
-        signed,
-        coverage: series.coverage(window),
+        above: above.unit_s(FIXED_ONE),
+        signed: signed.unit_s(FIXED_ONE),
+        coverage: super::series::coverage_of(&signed, window),
         n_points: series.count_in(window),
     }
 }
 
-/// A named stretch of a run (e.g. load, prefill, decode), µs on CLOCK_MONOTONIC.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phase {
-    pub name: String,
-    pub t_start_us: u64,
-    pub t_end_us: u64,
+/// The window of one phase of a run; errors if it is empty.
+pub(crate) fn phase_window(phase: RunPhase, window: Window) -> Result<Window, DeriveError> {
+    Window::new(window.start_us, window.end_us).map_err(|_| DeriveError::EmptyPhase {
+        phase,
+        t_start_us: window.start_us,
+        t_end_us: window.end_us,
+    })
 }
 
-impl Phase {
-    #[must_use]
-    pub fn new(name: impl Into<String>, t_start_us: u64, t_end_us: u64) -> Self {
-        Self {
-            name: name.into(),
-            t_start_us,
-            t_end_us,
-        }
-    }
-
-    /// The phase's window; errors if it is empty.
-    pub fn window(&self) -> Result<Window, DeriveError> {
-        Window::new(self.t_start_us, self.t_end_us).map_err(|_| DeriveError::EmptyPhase {
-            name: self.name.clone(),
-            t_start_us: self.t_start_us,
-            t_end_us: self.t_end_us,
-        })
-    }
-}
-
-impl From<(&str, u64, u64)> for Phase {
-    fn from((name, t_start_us, t_end_us): (&str, u64, u64)) -> Self {
-        Self::new(name, t_start_us, t_end_us)
-    }
-}
-
-/// The AUC of one phase.
+/// The AUC of one phase of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhaseAuc {
-    pub name: String,
+    pub phase: RunPhase,
     pub auc: Auc,
 }
 
-/// AUC per phase, in the given order. Phases are independent windows: they may leave
-/// holes between them or overlap. Errors if a phase is empty.
+/// AUC per phase, in the given order (e.g. [`phase_windows`](super::runs::phase_windows)
+/// of a run). Phases are independent windows: they may leave holes between them or
+/// overlap. Errors if a phase is empty.
 pub fn phase_auc(
     series: &Series,
-    phases: &[Phase],
+    phases: &[(RunPhase, Window)],
     baseline: f64,
 ) -> Result<Vec<PhaseAuc>, DeriveError> {
     phases
         .iter()
-        .map(|p| {
+        .map(|&(phase, w)| {
             Ok(PhaseAuc {
-                name: p.name.clone(),
-                auc: auc(series, p.window()?, baseline),
+                phase,
+                auc: auc(series, phase_window(phase, w)?, baseline),
             })
         })
         .collect()

@@ -8,17 +8,21 @@
 //! than the sampling period still gets a figure (by interpolation) with its coverage.
 //!
 //! Idle subtraction: the baseline is the mean power over a quiet window (before the run);
-//! `net = gross − baseline × covered time`. Everything stored is an integer (µJ, µW, µs, ppm);
-//! J, Wh and per-token figures are computed from them.
+//! `net = gross − baseline × covered time`. Every figure is an integer (µJ, µW, µs, ppm); J,
+//! Wh and per-token figures are computed from them. A Run stores its energy as
+//! [`MeasuredEnergy`](crate::record::MeasuredEnergy), converted to and from [`RunEnergy`].
 
-use serde::Deserialize;
-use serde::Serialize;
-
+use super::trapezoid;
+use super::trapezoid::div_round;
+use super::trapezoid::Point;
 use super::Window;
-use crate::power::PowerReading;
+use crate::record::PowerReading;
+use crate::record::RunPhase;
+
+mod stored;
 
 /// How far apart two readings may be and still be joined, µs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Integration {
     pub max_gap_us: u64,
 }
@@ -34,7 +38,7 @@ impl Integration {
 }
 
 /// Energy over one window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowEnergy {
     pub window: Window,
     /// ∫ P dt over the covered parts of the window, µJ.
@@ -87,7 +91,8 @@ impl WindowEnergy {
     }
 }
 
-/// Integrates `readings` (any order; stuck ones are skipped) over `window`.
+/// Integrates `readings` (any order; stuck ones are skipped) over `window` with the
+/// [`trapezoid`] integrator: µW × µs, exact.
 #[must_use]
 pub fn integrate(
     readings: &[PowerReading],
@@ -95,75 +100,46 @@ pub fn integrate(
     cfg: Integration,
     baseline_uw: Option<i64>,
 ) -> WindowEnergy {
-    let mut points: Vec<(u64, i64)> = readings
+    let mut points: Vec<Point> = readings
         .iter()
         .filter(|r| r.is_valid())
         .map(|r| (r.mono_us, r.power_uw))
         .collect();
     points.sort_unstable_by_key(|p| p.0);
-    let (ws, we) = (window.start_us, window.end_us);
-    // Twice the area, in µW·µs (pJ), accumulated exactly per segment.
-    let mut area2_pj: i128 = 0;
-    let mut covered_us = 0u64;
-    let mut largest_gap_us = 0u64;
-    let mut cursor = ws;
-    let mut point_covered = false;
-    for pair in points.windows(2) {
-        let ((ta, pa), (tb, pb)) = (pair[0], pair[1]);
-        if tb == ta || tb - ta > cfg.max_gap_us || tb < ws || ta > we {
-            continue;
-        }
-        let (t0, t1) = (ta.max(ws), tb.min(we));
-        point_covered = true;
-        if t1 <= t0 {
-            continue;
-        }
-        // p(t) = (pa·(tb − t) + pb·(t − ta)) / (tb − ta); area = (t1 − t0)·(p(t0) + p(t1)) / 2.
-        let (ta, tb, t0, t1) = (ta as i128, tb as i128, t0 as i128, t1 as i128);
-        let (pa, pb) = (i128::from(pa), i128::from(pb));
-        let num = (t1 - t0) * (pa * (2 * tb - t0 - t1) + pb * (t0 + t1 - 2 * ta));
-        area2_pj += num / (tb - ta);
-        let (t0, t1) = (t0 as u64, t1 as u64);
-        largest_gap_us = largest_gap_us.max(t0.saturating_sub(cursor));
-        cursor = cursor.max(t1);
-        covered_us += t1 - t0;
-    }
-    largest_gap_us = largest_gap_us.max(we.saturating_sub(cursor));
-    let gross_uj = div_round(area2_pj, 2_000_000) as i64;
+    let joined = points
+        .windows(2)
+        .map(|p| (p[0], p[1]))
+        .filter(|(a, b)| b.0 - a.0 <= cfg.max_gap_us);
+    let i = trapezoid::integrate(joined, window);
+    // Twice the area in µW·µs = pJ; 1 µJ = 10⁶ pJ.
+    let gross_uj = div_round(i.twice_area, 2_000_000) as i64;
     let duration = window.len_us();
     let coverage_ppm = if duration == 0 {
-        if point_covered {
+        if i.touched {
             1_000_000
         } else {
             0
         }
     } else {
-        (u128::from(covered_us) * 1_000_000 / u128::from(duration)) as u32
+        (u128::from(i.covered_us) * 1_000_000 / u128::from(duration)) as u32
     };
+    let (ws, we) = (window.start_us, window.end_us);
     let readings = points.iter().filter(|p| (ws..=we).contains(&p.0)).count() as u32;
     WindowEnergy {
         window,
         gross_uj,
         net_uj: baseline_uw.map(|b| {
-            gross_uj - div_round(i128::from(b) * i128::from(covered_us), 1_000_000) as i64
+            gross_uj - div_round(i128::from(b) * i128::from(i.covered_us), 1_000_000) as i64
         }),
-        covered_us,
+        covered_us: i.covered_us,
         coverage_ppm,
-        largest_gap_us,
+        largest_gap_us: i.largest_gap_us(),
         readings,
     }
 }
 
-fn div_round(n: i128, d: i128) -> i128 {
-    if n >= 0 {
-        (n + d / 2) / d
-    } else {
-        (n - d / 2) / d
-    }
-}
-
 /// Idle power measured over a quiet window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Baseline {
     pub window: Window,
     pub power_uw: i64,
@@ -181,27 +157,15 @@ pub fn baseline(readings: &[PowerReading], window: Window, cfg: Integration) -> 
     })
 }
 
-/// The phases of an inference run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Phase {
-    Load,
-    Prefill,
-    Decode,
-    /// Image decode, resize and tokenization (VLM runs).
-    Preprocess,
-    /// Image encoding through the vision projector (VLM runs).
-    Encode,
-}
-
 /// Token counts of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tokens {
     pub prompt: u64,
     pub generated: u64,
 }
 
 /// Measured energy of one run: where it came from, the whole run and each phase.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunEnergy {
     /// The source's label (what it measures and misses).
     pub source: String,
@@ -212,7 +176,8 @@ pub struct RunEnergy {
     pub integration: Integration,
     pub baseline: Option<Baseline>,
     pub run: WindowEnergy,
-    pub phases: Vec<(Phase, WindowEnergy)>,
+    /// Each phase but `Done`, in the run's order.
+    pub phases: Vec<(RunPhase, WindowEnergy)>,
     pub tokens: Tokens,
 }
 
@@ -222,7 +187,7 @@ fn per_token(uj: Option<i64>, tokens: u64) -> Option<f64> {
 
 impl RunEnergy {
     #[must_use]
-    pub fn phase(&self, phase: Phase) -> Option<&WindowEnergy> {
+    pub fn phase(&self, phase: RunPhase) -> Option<&WindowEnergy> {
         self.phases
             .iter()
             .find(|(p, _)| *p == phase)
@@ -231,7 +196,7 @@ impl RunEnergy {
 
     /// The decode phase if there is one, else the whole run.
     fn decode_or_run(&self) -> &WindowEnergy {
-        self.phase(Phase::Decode).unwrap_or(&self.run)
+        self.phase(RunPhase::Decode).unwrap_or(&self.run)
     }
 
     /// Decode energy (whole run without phases) per generated token, J.
@@ -249,7 +214,7 @@ impl RunEnergy {
     #[must_use]
     pub fn gross_j_per_prompt_token(&self) -> Option<f64> {
         per_token(
-            self.phase(Phase::Prefill).map(|e| e.gross_uj),
+            self.phase(RunPhase::Prefill).map(|e| e.gross_uj),
             self.tokens.prompt,
         )
     }
@@ -257,7 +222,7 @@ impl RunEnergy {
     #[must_use]
     pub fn net_j_per_prompt_token(&self) -> Option<f64> {
         per_token(
-            self.phase(Phase::Prefill).and_then(|e| e.net_uj),
+            self.phase(RunPhase::Prefill).and_then(|e| e.net_uj),
             self.tokens.prompt,
         )
     }
@@ -294,7 +259,7 @@ pub struct RunSpec<'a> {
     pub source_label: &'a str,
     pub period_us: u64,
     pub run: Window,
-    pub phases: &'a [(Phase, Window)],
+    pub phases: &'a [(RunPhase, Window)],
     /// Quiet window before the run for the idle baseline; `None`: gross figures only.
     pub baseline_window: Option<Window>,
     pub tokens: Tokens,

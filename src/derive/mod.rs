@@ -7,13 +7,16 @@
 //! Σ (f_i + f_{i+1}) / 2 · (t_{i+1} − t_i).
 //!
 //! Stages, each usable alone:
-//! 1. [`utilisation`] turns consecutive raw [`Sample`](crate::sampler::Sample)s into
+//! 1. [`utilisation`] turns consecutive raw [`Sample`](crate::record::Sample)s into
 //!    [`Series`]: machine CPU % (100 % = the whole machine), per-core-sum CPU %
 //!    (100 % per core, 400 % on 4 cores), RAM used MB, and per tracked process CPU % in
 //!    both conventions and RSS MB. **MB = MiB = 1024 kB** (the kernel's "kB" is KiB).
 //! 2. [`baseline`] over an explicit quiet window, or [`quietest_window`] to find one.
-//! 3. [`auc`] over a window (clamped `max(0, u − baseline)` and signed), per phase with
-//!    [`phase_auc`]; [`UsageAuc`] does all series of a [`Utilisation`] at once.
+//! 3. [`auc`] over a window (clamped `max(0, u − baseline)` and signed), per phase of a
+//!    run with [`phase_auc`]; [`UsageAuc`] does all series of a [`Utilisation`] at once.
+//!
+//! Every area — this AUC, measured energy ([`energy`]) and the worker's RSS AUC
+//! ([`runs`]) — comes from one integer trapezoid integrator, [`trapezoid`].
 //!
 //! Missing readings and counter resets become gaps, which are never integrated;
 //! every AUC reports its coverage and largest gap.
@@ -36,13 +39,13 @@ mod baseline;
 pub mod energy;
 pub mod runs;
 mod series;
+pub mod trapezoid;
 mod usage;
 mod util;
 
 pub use auc::auc;
 pub use auc::phase_auc;
 pub use auc::Auc;
-pub use auc::Phase;
 pub use auc::PhaseAuc;
 pub use baseline::baseline;
 pub use baseline::quietest_window;
@@ -79,10 +82,11 @@ pub enum DeriveError {
     #[error("window [{start_us}, {end_us}] µs is empty: its end must be after its start")]
     EmptyWindow { start_us: u64, end_us: u64 },
     #[error(
-        "phase '{name}' [{t_start_us}, {t_end_us}] µs is empty: its end must be after its start"
+        "phase {} [{t_start_us}, {t_end_us}] µs is empty: its end must be after its start",
+        phase.name()
     )]
     EmptyPhase {
-        name: String,
+        phase: crate::record::RunPhase,
         t_start_us: u64,
         t_end_us: u64,
     },

@@ -5,6 +5,7 @@
 //! system part (cpu lines, memory), which every layout of one machine shares.
 
 use super::quietest_window;
+use super::trapezoid;
 use super::usage::ProcBaselinePolicy;
 use super::utilisation;
 use super::DeriveOptions;
@@ -12,14 +13,27 @@ use super::Series;
 use super::UsageAuc;
 use super::UsageBaseline;
 use super::Window;
+use crate::record::group;
+use crate::record::PhaseMark;
 use crate::record::Run;
-use crate::sampler::group;
-use crate::sampler::Sample;
-use crate::sampler::SampleLayout;
+use crate::record::RunPhase;
+use crate::record::Sample;
+use crate::record::SampleLayout;
 
 /// How long before a run its idle baseline is looked for, and how long it is, µs.
 pub const BASELINE_SEARCH_US: u64 = 10_000_000;
 pub const BASELINE_LEN_US: u64 = 2_000_000;
+
+/// The window of each phase of a run but the last (`Done` ends the run): from its mark to
+/// the next, in the run's order.
+#[must_use]
+pub fn phase_windows(marks: &[PhaseMark]) -> Vec<(RunPhase, Window)> {
+    marks
+        .windows(2)
+        .filter(|w| w[0].phase != RunPhase::Done)
+        .map(|w| (w[0].phase, Window::spanning(w[0].mono_us, w[1].mono_us)))
+        .collect()
+}
 
 /// What one run cost in CPU and RAM.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +78,7 @@ fn worker_cost(samples: &[(SampleLayout, Sample)], run: &Run) -> WorkerCost {
         .iter()
         .filter_map(|(l, s)| {
             let i = l.procs.iter().position(|p| {
-                p.pid == run.worker_pid && p.role == crate::sampler::ProcRole::Worker
+                p.pid == run.worker_pid && p.role == crate::record::ProcRole::Worker
             })?;
             let c = s.procs[i];
             s.is_valid(l.proc_bit(i)).then_some((
@@ -101,27 +115,16 @@ fn worker_cost(samples: &[(SampleLayout, Sample)], run: &Run) -> WorkerCost {
     }
 }
 
-/// ∫ RSS dt over `window`, MB·s: trapezoids between the worker's samples, cut at the
-/// window's edges by linear interpolation; `None` unless the samples span the window.
+/// ∫ RSS dt over `window`, MB·s: the [`trapezoid`] integral of the worker's samples'
+/// kB (exact), cut at the window's edges; `None` unless the samples span the window.
 fn rss_auc(points: &[(u64, u64, u64)], window: Window) -> Option<f64> {
     let (first, last) = (points.first()?, points.last()?);
     if first.0 > window.start_us || last.0 < window.end_us {
         return None;
     }
-    let mb = |kb: u64| kb as f64 / super::KB_PER_MB;
-    let at = |a: &(u64, u64, u64), b: &(u64, u64, u64), t: u64| {
-        let f = (t - a.0) as f64 / (b.0 - a.0) as f64;
-        mb(a.2) + f * (mb(b.2) - mb(a.2))
-    };
-    let mut mb_us = 0.0;
-    for w in points.windows(2) {
-        let (a, b) = (&w[0], &w[1]);
-        let (s, e) = (a.0.max(window.start_us), b.0.min(window.end_us));
-        if e > s {
-            mb_us += (at(a, b, s) + at(a, b, e)) / 2.0 * (e - s) as f64;
-        }
-    }
-    Some(mb_us / 1e6)
+    let kb = |p: &(u64, u64, u64)| (p.0, i64::try_from(p.2).unwrap_or(i64::MAX));
+    let joined = points.windows(2).map(|w| (kb(&w[0]), kb(&w[1])));
+    Some(trapezoid::integrate(joined, window).unit_s(super::KB_PER_MB))
 }
 
 /// The system part of a sample: cpu lines and memory only.
@@ -224,9 +227,9 @@ fn usage(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::ProcRole;
     use crate::record::RunPhase;
-    use crate::sampler::ProcRole;
-    use crate::sampler::TrackedProc;
+    use crate::record::TrackedProc;
 
     const S: u64 = 1_000_000;
 

@@ -13,6 +13,8 @@
 use serde::Deserialize;
 use serde::Serialize;
 
+use super::trapezoid;
+use super::trapezoid::Integral;
 use super::DeriveError;
 
 /// A closed time window `[start_us, end_us]` on CLOCK_MONOTONIC µs, `start_us ≤ end_us`.
@@ -114,13 +116,15 @@ pub struct Coverage {
     pub largest_gap: Option<Window>,
 }
 
-/// One integrable interval of a series, between points `k` and `k + 1`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Span {
-    pub ta_us: u64,
-    pub ua: f64,
-    pub tb_us: u64,
-    pub ub: f64,
+/// The coverage of `window` by an integral of a series' segments.
+pub(crate) fn coverage_of(i: &Integral, window: Window) -> Coverage {
+    Coverage {
+        window,
+        integrated_us: i.covered_us,
+        fraction: i.covered_us as f64 / window.len_us() as f64,
+        largest_gap_us: i.largest_gap_us(),
+        largest_gap: i.largest_gap,
+    }
 }
 
 /// Points `(t_us, value)` and breaks, in time order; see the module doc.
@@ -231,9 +235,12 @@ impl Series {
         broken || self.gap_rule.too_long(tb - ta)
     }
 
-    /// The integrable intervals that overlap `window`, clipped to it: `(span, s_us, e_us)`
-    /// with `s_us < e_us`.
-    pub(crate) fn clipped(&self, window: Window) -> impl Iterator<Item = (Span, u64, u64)> + '_ {
+    /// The integrable intervals (pairs of consecutive points, not a gap) that overlap
+    /// `window`, whole: the trapezoid integrator cuts them at its edges.
+    pub(crate) fn segments(
+        &self,
+        window: Window,
+    ) -> impl Iterator<Item = ((u64, f64), (u64, f64))> + '_ {
         // Skip the points that end before the window without scanning them.
         let first = self.points.partition_point(|&(t, _)| t < window.start_us);
         let skip = first.saturating_sub(1);
@@ -242,17 +249,7 @@ impl Series {
             .enumerate()
             .take_while(move |(_, w)| w[0].0 < window.end_us)
             .filter(move |&(k, _)| !self.is_gap(skip + k))
-            .filter_map(move |(_, w)| {
-                let s = w[0].0.max(window.start_us);
-                let e = w[1].0.min(window.end_us);
-                let span = Span {
-                    ta_us: w[0].0,
-                    ua: w[0].1,
-                    tb_us: w[1].0,
-                    ub: w[1].1,
-                };
-                (s < e).then_some((span, s, e))
-            })
+            .map(|(_, w)| (w[0], w[1]))
     }
 
     /// Number of points in `window` (edges included).
@@ -272,29 +269,8 @@ impl Series {
     /// How much of `window` is integrable, and its largest hole.
     #[must_use]
     pub fn coverage(&self, window: Window) -> Coverage {
-        let mut integrated_us = 0;
-        let mut largest: Option<Window> = None;
-        let mut note_hole = |from: u64, to: u64| {
-            if to > from && largest.is_none_or(|w| to - from > w.len_us()) {
-                largest = Some(Window {
-                    start_us: from,
-                    end_us: to,
-                });
-            }
-        };
-        let mut covered_to = window.start_us;
-        for (_, s, e) in self.clipped(window) {
-            note_hole(covered_to, s);
-            integrated_us += e - s;
-            covered_to = e;
-        }
-        note_hole(covered_to, window.end_us);
-        Coverage {
-            window,
-            integrated_us,
-            fraction: integrated_us as f64 / window.len_us() as f64,
-            largest_gap_us: largest.map_or(0, |w| w.len_us()),
-            largest_gap: largest,
-        }
+        let zero = |(t, _): (u64, f64)| (t, 0);
+        let segments = self.segments(window).map(|(a, b)| (zero(a), zero(b)));
+        coverage_of(&trapezoid::integrate(segments, window), window)
     }
 }

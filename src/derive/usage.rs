@@ -2,15 +2,16 @@
 //! and per-core-sum conventions), RAM and RSS in MB·s (MiB·s).
 
 use super::auc::auc;
+use super::auc::phase_window;
 use super::auc::Auc;
-use super::auc::Phase;
 use super::baseline::baseline_named;
 use super::baseline::quietest_window;
 use super::baseline::Baseline;
 use super::series::Window;
 use super::util::Utilisation;
 use super::DeriveError;
-use crate::sampler::TrackedProc;
+use crate::record::RunPhase;
+use crate::record::TrackedProc;
 
 /// What baseline a tracked process's series get.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -160,15 +161,14 @@ impl UsageAuc {
     }
 }
 
-/// [`UsageAuc`] per phase, in the given order, with the phase names. Errors if a phase
-/// is empty.
+/// [`UsageAuc`] per phase, in the given order. Errors if a phase is empty.
 pub fn phase_usage(
     util: &Utilisation,
-    phases: &[Phase],
+    phases: &[(RunPhase, Window)],
     baseline: &UsageBaseline,
-) -> Result<Vec<(String, UsageAuc)>, DeriveError> {
+) -> Result<Vec<(RunPhase, UsageAuc)>, DeriveError> {
     phases
         .iter()
-        .map(|p| Ok((p.name.clone(), UsageAuc::new(util, p.window()?, baseline))))
+        .map(|&(p, w)| Ok((p, UsageAuc::new(util, phase_window(p, w)?, baseline))))
         .collect()
 }

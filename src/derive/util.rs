@@ -22,11 +22,11 @@
 use super::series::GapRule;
 use super::series::Series;
 use super::DeriveError;
-use crate::sampler::group;
-use crate::sampler::CpuTicks;
-use crate::sampler::Sample;
-use crate::sampler::SampleLayout;
-use crate::sampler::TrackedProc;
+use crate::record::group;
+use crate::record::CpuTicks;
+use crate::record::Sample;
+use crate::record::SampleLayout;
+use crate::record::TrackedProc;
 
 /// The usual kernel clock tick rate (`getconf CLK_TCK`).
 pub const DEFAULT_USER_HZ: u32 = 100;
@@ -115,7 +115,7 @@ pub fn proc_cpu_pct(prev: &Sample, cur: &Sample, i: usize, user_hz: u32) -> Rate
     let (Some(p), Some(c)) = (prev.procs.get(i), cur.procs.get(i)) else {
         return Rate::Gap(GapCause::Invalid);
     };
-    let ticks = |x: &crate::sampler::ProcCounters| x.utime_ticks + x.stime_ticks;
+    let ticks = |x: &crate::record::ProcCounters| x.utime_ticks + x.stime_ticks;
     let Some(d_ticks) = ticks(c).checked_sub(ticks(p)) else {
         return Rate::Gap(GapCause::Reset);
     };

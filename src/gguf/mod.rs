@@ -18,16 +18,18 @@ mod write;
 
 use std::path::PathBuf;
 
+pub use crate::record::ModelInfo;
 pub use gen::gemma3_mmproj;
 pub use gen::qwen2vl_mmproj;
 pub use gen::tiny_llama;
 pub use gen::MmprojSpec;
 pub use gen::TextModelSpec;
 pub use read::GgufFile;
-pub use read::ModelInfo;
 pub use read::TensorInfo;
+pub use value::FileType;
 pub use value::GgmlType;
 pub use value::Value;
+pub use value::FILE_TYPES;
 pub use write::GgufWriter;
 pub use write::TensorData;
 

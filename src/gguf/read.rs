@@ -6,8 +6,6 @@ use std::io::Read;
 use std::path::Path;
 use std::path::PathBuf;
 
-use serde::Deserialize;
-use serde::Serialize;
 use sha2::Digest;
 
 use super::value::file_type_name;
@@ -16,6 +14,7 @@ use super::GgufError;
 use super::Value;
 use super::DEFAULT_ALIGNMENT;
 use super::MAGIC;
+use crate::record::ModelInfo;
 
 /// One tensor's header entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,25 +44,6 @@ pub struct GgufFile {
     /// Absolute offset of the data blob.
     pub data_offset: u64,
     pub file_size_bytes: u64,
-}
-
-/// Who a model is, for Run records: from the GGUF header plus a hash of the whole file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelInfo {
-    pub path: String,
-    /// `general.name`, if set.
-    pub name: Option<String>,
-    /// `general.architecture` (`llama`, `clip`, …).
-    pub architecture: String,
-    /// `general.file_type`, if set.
-    pub file_type: Option<u32>,
-    /// Name of the file type, or of the type holding most bytes when `file_type` is absent.
-    pub quantization: String,
-    /// Elements of all tensors.
-    pub param_count: u64,
-    pub file_size_bytes: u64,
-    /// sha256 of the whole file, lowercase hex.
-    pub sha256: String,
 }
 
 impl GgufFile {
@@ -105,56 +85,11 @@ impl GgufFile {
         }
         let n_tensors = c.u64("tensor count")?;
         let n_kv = c.u64("KV count")?;
-        let mut kvs = Vec::new();
-        for i in 0..n_kv {
-            let key = c.string(&format!("key of KV {i}"))?;
-            let ty = c.u32(&format!("type of {key}"))?;
-            let v = c.value(ty, &key)?;
-            kvs.push((key, v));
-        }
-        let mut tensors = Vec::new();
-        for i in 0..n_tensors {
-            let name = c.string(&format!("name of tensor {i}"))?;
-            let n_dims = c.u32(&format!("n_dims of {name}"))?;
-            if n_dims > 4 {
-                return Err(c.malformed(format!("tensor {name} has {n_dims} dimensions (max 4)")));
-            }
-            let ne = (0..n_dims)
-                .map(|_| c.u64(&format!("shape of {name}")))
-                .collect::<Result<Vec<_>, _>>()?;
-            let ggml_type = GgmlType(c.u32(&format!("type of {name}"))?);
-            let offset = c.u64(&format!("offset of {name}"))?;
-            tensors.push(TensorInfo {
-                name,
-                ne,
-                ggml_type,
-                offset,
-            });
-        }
-        let align = match kvs.iter().find(|(k, _)| k == "general.alignment") {
-            Some((_, v)) => v
-                .as_u64()
-                .filter(|a| *a > 0)
-                .ok_or_else(|| GgufError::BadKey {
-                    path: path.into(),
-                    key: "general.alignment".into(),
-                    what: format!("must be a positive integer, is {v:?}"),
-                })?,
-            None => DEFAULT_ALIGNMENT,
-        };
+        let kvs = c.kvs(n_kv)?;
+        let tensors = c.tensor_infos(n_tensors)?;
+        let align = alignment(path, &kvs)?;
         let data_offset = c.pos.div_ceil(align) * align;
-        for t in &tensors {
-            let bytes = t.ggml_type.bytes(t.elements()).unwrap_or(0);
-            let end = data_offset.saturating_add(t.offset).saturating_add(bytes);
-            if end > len {
-                return Err(GgufError::TensorOutOfBounds {
-                    path: path.into(),
-                    tensor: t.name.clone(),
-                    end,
-                    len,
-                });
-            }
-        }
+        check_bounds(path, &tensors, data_offset, len)?;
         Ok(Self {
             path: path.into(),
             version,
@@ -252,6 +187,83 @@ pub fn sha256_file(path: &Path) -> Result<String, GgufError> {
         h.update(&buf[..n]);
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `general.alignment`, or the default.
+fn alignment(path: &Path, kvs: &[(String, Value)]) -> Result<u64, GgufError> {
+    match kvs.iter().find(|(k, _)| k == "general.alignment") {
+        Some((_, v)) => v
+            .as_u64()
+            .filter(|a| *a > 0)
+            .ok_or_else(|| GgufError::BadKey {
+                path: path.into(),
+                key: "general.alignment".into(),
+                what: format!("must be a positive integer, is {v:?}"),
+            }),
+        None => Ok(DEFAULT_ALIGNMENT),
+    }
+}
+
+/// Every tensor's data lies inside the file of `len` bytes.
+fn check_bounds(
+    path: &Path,
+    tensors: &[TensorInfo],
+    data_offset: u64,
+    len: u64,
+) -> Result<(), GgufError> {
+    for t in tensors {
+        let bytes = t.ggml_type.bytes(t.elements()).unwrap_or(0);
+        let end = data_offset.saturating_add(t.offset).saturating_add(bytes);
+        if end > len {
+            return Err(GgufError::TensorOutOfBounds {
+                path: path.into(),
+                tensor: t.name.clone(),
+                end,
+                len,
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Cursor<'_> {
+    /// `n_kv` key-value pairs.
+    fn kvs(&mut self, n_kv: u64) -> Result<Vec<(String, Value)>, GgufError> {
+        let mut kvs = Vec::new();
+        for i in 0..n_kv {
+            let key = self.string(&format!("key of KV {i}"))?;
+            let ty = self.u32(&format!("type of {key}"))?;
+            let v = self.value(ty, &key)?;
+            kvs.push((key, v));
+        }
+        Ok(kvs)
+    }
+
+    /// `n_tensors` tensor infos: name, shape, type, offset.
+    fn tensor_infos(&mut self, n_tensors: u64) -> Result<Vec<TensorInfo>, GgufError> {
+        let mut tensors = Vec::new();
+        for i in 0..n_tensors {
+            let name = self.string(&format!("name of tensor {i}"))?;
+            let n_dims = self.u32(&format!("n_dims of {name}"))?;
+            if n_dims > 4 {
+                return Err(
+                    self.malformed(format!("tensor {name} has {n_dims} dimensions (max 4)"))
+                );
+            }
+            let ne = (0..n_dims)
+                .map(|_| self.u64(&format!("shape of {name}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ggml_type = GgmlType(self.u32(&format!("type of {name}"))?);
+            let offset = self.u64(&format!("offset of {name}"))?;
+            tensors.push(TensorInfo {
+                name,
+                ne,
+                ggml_type,
+                offset,
+            });
+        }
+        Ok(tensors)
+    }
 }
 
 struct Cursor<'a> {

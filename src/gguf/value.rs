@@ -134,28 +134,99 @@ impl GgmlType {
     }
 }
 
-/// Name of a `general.file_type` value (llama.cpp `llama_ftype`).
-#[must_use]
-pub const fn file_type_name(file_type: u32) -> &'static str {
-    match file_type {
-        0 => "F32",
-        1 => "F16",
-        2 => "Q4_0",
-        3 => "Q4_1",
-        7 => "Q8_0",
-        8 => "Q5_0",
-        9 => "Q5_1",
-        10 => "Q2_K",
-        11 => "Q3_K_S",
-        12 => "Q3_K_M",
-        13 => "Q3_K_L",
-        14 => "Q4_K_S",
-        15 => "Q4_K_M",
-        16 => "Q5_K_S",
-        17 => "Q5_K_M",
-        18 => "Q6_K",
-        30 => "IQ4_XS",
-        32 => "BF16",
-        _ => "other",
+/// A model file type (`general.file_type`, llama.cpp's `llama_ftype`): what
+/// `edgewatt quantize --type` accepts and what a model's identity reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileType {
+    /// The name llama.cpp's `llama-quantize` uses (`Q4_K_M`).
+    pub name: &'static str,
+    /// The `llama_ftype` value.
+    pub code: u32,
+    /// Whether llama.cpp refuses it without an importance matrix (its very-low-bit types).
+    pub needs_imatrix: bool,
+    /// Whether its weights are quantized (not F32, F16 or BF16).
+    pub quantized: bool,
+    /// A short description: bits per weight and what they are.
+    pub about: &'static str,
+}
+
+const fn ft(name: &'static str, code: u32, about: &'static str) -> FileType {
+    FileType {
+        name,
+        code,
+        needs_imatrix: false,
+        quantized: code != 0 && code != 1 && code != 32,
+        about,
     }
+}
+
+const fn ft_imatrix(name: &'static str, code: u32, about: &'static str) -> FileType {
+    FileType {
+        needs_imatrix: true,
+        ..ft(name, code, about)
+    }
+}
+
+/// Every file type llama.cpp (as vendored by `llama-cpp-sys-2`) writes for a dense
+/// model, in its `llama_ftype` order. The ternary (TQ*) and MoE-only (MXFP4) types are
+/// left out: they are for models trained for them.
+pub const FILE_TYPES: &[FileType] = &[
+    ft("F32", 0, "32-bit float, unquantized"),
+    ft("F16", 1, "16-bit float"),
+    ft("Q4_0", 2, "4.5 bpw, legacy"),
+    ft("Q4_1", 3, "5.0 bpw, legacy"),
+    ft("Q8_0", 7, "8.5 bpw, near lossless"),
+    ft("Q5_0", 8, "5.5 bpw, legacy"),
+    ft("Q5_1", 9, "6.0 bpw, legacy"),
+    ft("Q2_K", 10, "2.6 bpw k-quant mix"),
+    ft("Q3_K_S", 11, "3.4 bpw k-quant"),
+    ft("Q3_K_M", 12, "3.7 bpw k-quant mix"),
+    ft("Q3_K_L", 13, "4.0 bpw k-quant mix"),
+    ft("Q4_K_S", 14, "4.5 bpw k-quant"),
+    ft("Q4_K_M", 15, "4.8 bpw k-quant mix"),
+    ft("Q5_K_S", 16, "5.5 bpw k-quant"),
+    ft("Q5_K_M", 17, "5.7 bpw k-quant mix"),
+    ft("Q6_K", 18, "6.6 bpw k-quant"),
+    ft_imatrix("IQ2_XXS", 19, "2.06 bpw i-quant"),
+    ft_imatrix("IQ2_XS", 20, "2.31 bpw i-quant"),
+    ft_imatrix("Q2_K_S", 21, "2.5 bpw k-quant"),
+    ft("IQ3_XS", 22, "3.3 bpw i-quant"),
+    ft_imatrix("IQ3_XXS", 23, "3.06 bpw i-quant"),
+    ft_imatrix("IQ1_S", 24, "1.56 bpw i-quant"),
+    ft("IQ4_NL", 25, "4.5 bpw non-linear"),
+    ft("IQ3_S", 26, "3.44 bpw i-quant"),
+    ft("IQ3_M", 27, "3.66 bpw i-quant mix"),
+    ft_imatrix("IQ2_S", 28, "2.5 bpw i-quant"),
+    ft_imatrix("IQ2_M", 29, "2.7 bpw i-quant"),
+    ft("IQ4_XS", 30, "4.25 bpw non-linear"),
+    ft_imatrix("IQ1_M", 31, "1.75 bpw i-quant"),
+    ft("BF16", 32, "16-bit bfloat"),
+];
+
+impl FileType {
+    /// The file type named `name` (case-insensitive; `Q4_K` means `Q4_K_M` and `Q3_K` means
+    /// `Q3_K_M`, `Q5_K` means `Q5_K_M`, as in `llama-quantize`).
+    #[must_use]
+    pub fn by_name(name: &str) -> Option<&'static FileType> {
+        let name = name.to_ascii_uppercase();
+        let name = match name.as_str() {
+            "Q3_K" => "Q3_K_M",
+            "Q4_K" => "Q4_K_M",
+            "Q5_K" => "Q5_K_M",
+            other => other,
+        };
+        FILE_TYPES.iter().find(|t| t.name == name)
+    }
+
+    /// The file type of `general.file_type` value `code`.
+    #[must_use]
+    pub fn by_code(code: u32) -> Option<&'static FileType> {
+        FILE_TYPES.iter().find(|t| t.code == code)
+    }
+}
+
+/// Name of a `general.file_type` value (llama.cpp `llama_ftype`), `other` if unknown.
+#[must_use]
+pub fn file_type_name(file_type: u32) -> &'static str {
+    FileType::by_code(file_type).map_or("other", |t| t.name)
 }

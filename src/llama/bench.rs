@@ -5,8 +5,9 @@ use std::io::Write as _;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
-/// The job of one scheduled run: the case's job, with a generated projector written into
-/// `generated_dir` if the plan asks for one, and `#warmup` after the label of a warm-up run.
+/// The job of one scheduled run: the case's job with the plan's name, whether it is a
+/// warm-up (`#warmup` after its label too) and its repetition, and a generated projector
+/// written into `generated_dir` if the plan asks for one.
 #[must_use]
 pub fn job_for(
     schedule: &crate::plan::Schedule,
@@ -14,6 +15,9 @@ pub fn job_for(
     generated_dir: &Path,
 ) -> super::Job {
     let mut job = schedule.cases[sr.case].job();
+    job.plan.clone_from(&schedule.plan);
+    job.warmup = sr.warmup;
+    job.repetition = sr.repetition;
     if let Some(m) = &job.mmproj {
         job.mmproj = Some(generated_projector(m, &job.model, generated_dir));
     }

@@ -4,7 +4,8 @@
 //!
 //! The baseline is the all-CPU busy share over the plan's idle lead-in
 //! ([`CpuStat::busy_pct_since`] of two reads of `/proc/stat`). Each check measures the
-//! busy share over one window (0.5 s) and reads `thermal_zone0`; the wait ends when
+//! busy share over one window (0.5 s) and reads `thermal_zone0`, both through the
+//! sampler's readers ([`Probe`]); the wait ends when
 //! - the busy share is ≤ baseline + `cpu_margin_pct` (without a baseline: <
 //!   `cpu_busy_below_pct`), and
 //! - the temperature is < `temp_below_mc` (if set),
@@ -13,11 +14,13 @@
 //! counters do not move, and a thermal zone that cannot be read, give no information and
 //! do not hold the run back; the result says which readings there were.
 
-use std::path::Path;
 use std::time::Duration;
-use std::time::Instant;
 
+use crate::clock::Clock;
+use crate::clock::MonoClock;
 use crate::plan::Cooldown;
+use crate::sampler::Probe;
+use crate::sampler::Roots;
 
 #[cfg(test)]
 mod tests;
@@ -35,20 +38,13 @@ pub struct CpuStat {
 }
 
 impl CpuStat {
-    /// Reads `{proc_root}/stat`; `None` if it cannot be read or has no `cpu` line.
+    /// The aggregate `cpu` line of `/proc/stat`; `None` if it cannot be read or parsed.
     #[must_use]
-    pub fn read(proc_root: &Path) -> Option<Self> {
-        let stat = std::fs::read_to_string(proc_root.join("stat")).ok()?;
-        let line = stat.lines().next()?.strip_prefix("cpu ")?;
-        let v: Vec<u64> = line
-            .split_whitespace()
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .ok()?;
-        let idle_ticks = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    pub fn read(probe: &mut Probe) -> Option<Self> {
+        let t = probe.cpu_total().ok()?;
         Some(Self {
-            total_ticks: v.iter().take(8).sum(),
-            idle_ticks,
+            total_ticks: t.total(),
+            idle_ticks: t.idle + t.iowait,
         })
     }
 
@@ -66,16 +62,6 @@ impl CpuStat {
     }
 }
 
-/// `thermal_zone0` (the SoC on a Pi 5), m°C.
-#[must_use]
-pub fn soc_temp_mc(sys_root: &Path) -> Option<i64> {
-    std::fs::read_to_string(sys_root.join("class/thermal/thermal_zone0/temp"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 /// How a cooldown wait ended; logged as a `cooldown` event before the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CooldownWait {
@@ -89,83 +75,54 @@ pub struct CooldownWait {
     pub busy_pct: Option<u32>,
     /// Last SoC temperature read, m°C (`None`: not read or no thermal zone).
     pub temp_mc: Option<i64>,
-    /// The clock said to stop (the daemon is stopping): the wait was cut short, and
-    /// the run should not start.
+    /// `stop_requested` said to stop (the daemon is stopping): the wait was cut short,
+    /// and the run should not start.
     pub stopped: bool,
 }
 
-/// Time for the wait loop: the real one, or a test's virtual one that also moves its
-/// fixture files forward.
-pub trait WaitClock {
-    /// Time since the wait started.
-    fn elapsed(&self) -> Duration;
-    /// Lets `d` pass (or less, once [`stop_requested`](Self::stop_requested)).
-    fn sleep(&mut self, d: Duration);
-    /// Whether the wait should end now, met or not (the daemon is stopping).
-    fn stop_requested(&self) -> bool {
-        false
-    }
-}
-
-/// Wall-clock time (monotonic), from when it was made.
-pub struct RealClock(Instant);
-
-impl RealClock {
-    #[must_use]
-    pub fn start() -> Self {
-        Self(Instant::now())
-    }
-}
-
-impl WaitClock for RealClock {
-    fn elapsed(&self) -> Duration {
-        self.0.elapsed()
-    }
-    fn sleep(&mut self, d: Duration) {
-        std::thread::sleep(d);
-    }
-}
-
 /// Waits until the CPU is back near `baseline_busy_pct` and the SoC cool (see the module
-/// doc), at most `c.max_wait_s`. `proc_root`/`sys_root` are `/proc` and `/sys` outside
-/// tests.
+/// doc), at most `c.max_wait_s`. `roots` are `/proc` and `/sys` outside tests.
 #[must_use]
 pub fn wait_for_cooldown(
     c: &Cooldown,
     baseline_busy_pct: Option<u32>,
-    proc_root: &Path,
-    sys_root: &Path,
+    roots: &Roots,
 ) -> CooldownWait {
+    let never = || false;
     wait_for_cooldown_with(
         c,
         baseline_busy_pct,
-        proc_root,
-        sys_root,
+        roots,
         COOLDOWN_WINDOW,
-        &mut RealClock::start(),
+        &MonoClock,
+        &never,
     )
 }
 
-/// [`wait_for_cooldown`] with the measurement window and the clock given.
+/// [`wait_for_cooldown`] with the measurement window and the clock given, cut short
+/// (`stopped`) at the first check after `stop_requested` says so; the clock's sleep
+/// should return early on a stop too, so that the cut comes promptly.
 pub fn wait_for_cooldown_with(
     c: &Cooldown,
     baseline_busy_pct: Option<u32>,
-    proc_root: &Path,
-    sys_root: &Path,
+    roots: &Roots,
     window: Duration,
-    clock: &mut impl WaitClock,
+    clock: &impl Clock,
+    stop_requested: &dyn Fn() -> bool,
 ) -> CooldownWait {
     let cap = Duration::from_secs(c.max_wait_s);
+    let start_us = clock.now_us();
     let cpu_ok = |busy: u32| match baseline_busy_pct {
         Some(base) => busy <= base.saturating_add(c.cpu_margin_pct),
         None => busy < c.cpu_busy_below_pct,
     };
+    let mut probe = Probe::new(roots);
     loop {
-        let before = CpuStat::read(proc_root);
-        clock.sleep(window);
-        if clock.stop_requested() {
+        let before = CpuStat::read(&mut probe);
+        clock.sleep_us(window.as_micros() as u64);
+        if stop_requested() {
             return CooldownWait {
-                waited_us: clock.elapsed().as_micros() as u64,
+                waited_us: clock.now_us().saturating_sub(start_us),
                 capped: false,
                 baseline_busy_pct,
                 busy_pct: None,
@@ -173,15 +130,15 @@ pub fn wait_for_cooldown_with(
                 stopped: true,
             };
         }
-        let after = CpuStat::read(proc_root);
+        let after = CpuStat::read(&mut probe);
         let busy_pct = before.zip(after).and_then(|(b, a)| a.busy_pct_since(&b));
-        let temp_mc = c.temp_below_mc.and_then(|_| soc_temp_mc(sys_root));
+        let temp_mc = c.temp_below_mc.and_then(|_| probe.soc_temp_mc().ok());
         let temp_ok = c
             .temp_below_mc
             .zip(temp_mc)
             .is_none_or(|(limit, t)| t < limit);
         let done = busy_pct.is_none_or(cpu_ok) && temp_ok;
-        let elapsed = clock.elapsed();
+        let elapsed = Duration::from_micros(clock.now_us().saturating_sub(start_us));
         if done || elapsed >= cap {
             return CooldownWait {
                 waited_us: elapsed.as_micros() as u64,

@@ -31,7 +31,7 @@ pub(super) type OnPhase<'a> = &'a mut dyn FnMut(PhaseMark);
 
 /// Runs `job`; every failure is a failed Run, never a panic.
 pub(super) fn run_job(engine: &mut Engine, job: &Job, on_phase: OnPhase<'_>) -> Run {
-    let mut run = Run::blank(job.label.clone(), std::process::id(), job.settings());
+    let mut run = job.blank_run(std::process::id());
     reset_peak_rss();
     let mut mark = |run: &mut Run, phase: RunPhase| {
         let m = PhaseMark {

@@ -56,6 +56,14 @@ impl ImageSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub label: String,
+    /// Where the run comes from, copied into its Run: the plan, its workload and the
+    /// workload's base, warm-up or measured, the repetition of the case (empty, `None`,
+    /// `false` and 0 outside a plan).
+    pub plan: String,
+    pub workload: String,
+    pub base_workload: Option<String>,
+    pub warmup: bool,
+    pub repetition: u32,
     pub model: PathBuf,
     /// Vision projector; a VLM run when set together with `image`.
     pub mmproj: Option<PathBuf>,
@@ -82,6 +90,11 @@ impl Job {
     pub fn text(model: impl Into<PathBuf>) -> Self {
         Self {
             label: String::new(),
+            plan: String::new(),
+            workload: String::new(),
+            base_workload: None,
+            warmup: false,
+            repetition: 0,
             model: model.into(),
             mmproj: None,
             image: None,
@@ -98,6 +111,20 @@ impl Job {
             keep_loaded: true,
             image_min_tokens: -1,
             image_max_tokens: -1,
+        }
+    }
+
+    /// The Run record of this job before it ran, by worker `worker_pid`: what it is
+    /// (label, settings, plan, workload, warm-up, repetition), nothing measured yet.
+    #[must_use]
+    pub fn blank_run(&self, worker_pid: u32) -> Run {
+        Run {
+            plan: self.plan.clone(),
+            workload: self.workload.clone(),
+            base_workload: self.base_workload.clone(),
+            warmup: self.warmup,
+            repetition: self.repetition,
+            ..Run::blank(self.label.clone(), worker_pid, self.settings())
         }
     }
 

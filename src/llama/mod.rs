@@ -6,6 +6,9 @@
 //!   vision projectors), builds prompts of an exact token count from a corpus, generates
 //!   greedily, and reports measurements and phase marks on CLOCK_MONOTONIC.
 //!
+//! - [`quantize`] makes a compressed (or an F16) variant of a model with llama.cpp's own
+//!   quantizer, for `edgewatt quantize`.
+//!
 //! [`Run`]: crate::record::Run
 
 mod bench;
@@ -15,19 +18,17 @@ mod infer;
 mod job;
 mod logs;
 mod prompt;
+mod quantize;
 mod supervisor;
 #[cfg(test)]
 mod tests;
 mod worker;
 
 pub use bench::job_for;
-pub use cooldown::soc_temp_mc;
 pub use cooldown::wait_for_cooldown;
 pub use cooldown::wait_for_cooldown_with;
 pub use cooldown::CooldownWait;
 pub use cooldown::CpuStat;
-pub use cooldown::RealClock;
-pub use cooldown::WaitClock;
 pub use cooldown::COOLDOWN_WINDOW;
 pub use job::read_frame;
 pub use job::write_frame;
@@ -40,6 +41,12 @@ pub use job::Request;
 pub use prompt::noise_rgb;
 pub use prompt::BUILTIN_CORPUS;
 pub use prompt::BUILTIN_CORPUS_NAME;
+pub use quantize::file_type;
+pub use quantize::quantize;
+pub use quantize::valid_types;
+pub use quantize::QuantizeError;
+pub use quantize::QuantizeOptions;
+pub use quantize::Quantized;
 pub use supervisor::signal_name;
 pub use supervisor::OnSpawn;
 pub use supervisor::Supervisor;

@@ -360,6 +360,6 @@ fn failed_run(job: &Job, worker_pid: u32, mut phases: Vec<PhaseMark>, error: Run
     Run {
         phases,
         outcome: Outcome::Failed(error),
-        ..Run::blank(job.label.clone(), worker_pid, job.settings())
+        ..job.blank_run(worker_pid)
     }
 }

@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::*;
+use crate::plan::Plan;
 use crate::record::PhaseMark;
 use crate::record::RunPhase;
 
@@ -56,6 +57,57 @@ fn torn_oversized_and_garbled_frames_are_errors() {
 }
 
 const MAX_FRAME_BYTES_FOR_TEST: u32 = super::job::MAX_FRAME_BYTES;
+
+#[test]
+fn a_scheduled_job_and_its_run_say_plan_workload_warmup_and_repetition() {
+    let plan = Plan::parse(
+        "name = \"p\"\nwarmup = 1\nrepetitions = 2\n[[workload]]\nname = \"f16\"\n\
+         model = \"m.gguf\"\n[[workload]]\nname = \"q4\"\nmodel = \"n.gguf\"\n\
+         base_workload = \"f16\"\n",
+        Path::new("p.toml"),
+    )
+    .unwrap();
+    let schedule = plan.schedule();
+    // Warm-ups of both cases, then repetitions 0 and 1 of each.
+    let jobs: Vec<Job> = schedule
+        .runs
+        .iter()
+        .map(|sr| job_for(&schedule, sr, Path::new("unused")))
+        .collect();
+    let tags: Vec<(&str, &str, Option<&str>, bool, u32)> = jobs
+        .iter()
+        .map(|j| {
+            let base = j.base_workload.as_deref();
+            (
+                j.plan.as_str(),
+                j.workload.as_str(),
+                base,
+                j.warmup,
+                j.repetition,
+            )
+        })
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("p", "f16", None, true, 0),
+            ("p", "q4", Some("f16"), true, 0),
+            ("p", "f16", None, false, 0),
+            ("p", "q4", Some("f16"), false, 0),
+            ("p", "f16", None, false, 1),
+            ("p", "q4", Some("f16"), false, 1),
+        ]
+    );
+    assert_eq!(jobs[1].label, "q4/pp64/tg32/t4#warmup");
+    let run = jobs[5].blank_run(77);
+    assert_eq!((run.plan.as_str(), run.workload.as_str()), ("p", "q4"));
+    assert_eq!(run.base_workload.as_deref(), Some("f16"));
+    assert_eq!((run.warmup, run.repetition, run.worker_pid), (false, 1, 77));
+    assert_eq!(
+        (run.label, run.settings),
+        (jobs[5].label.clone(), jobs[5].settings())
+    );
+}
 
 #[test]
 fn generated_projectors_take_the_width_of_the_text_model() {

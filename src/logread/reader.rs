@@ -21,7 +21,9 @@ use super::SegmentRef;
 use super::Skip;
 use super::SkipKind;
 use crate::record::Frame;
+use crate::record::PowerBlock;
 use crate::record::Record;
+use crate::record::SampleBlock;
 use crate::record::SampleDecoder;
 use crate::store::CorruptReason;
 use crate::store::HeaderDamage;
@@ -307,93 +309,117 @@ impl Current {
             seq,
         };
         let wanted = filter.wants_seq(seq);
-        let push = |sink: &mut Sink, payload: Payload, anchors: &Anchors| {
-            let mono_us = payload.mono_us();
-            let entry = Entry {
-                origin: origin.clone(),
-                mono_us,
-                wall: anchors.wall_of(mono_us),
-                payload,
-            };
-            if filter.keeps(&entry) {
-                sink.out.push_back(LogItem::Entry(entry));
-            }
-        };
         match frame.record {
-            Record::Samples(block) => {
-                if !filter.wants(RecordKind::Sample) {
-                    return;
-                }
-                if block.is_key() {
-                    self.chain_key = Some(offset);
-                }
-                match self.decoder.decode(seq, &block) {
-                    Ok((layout, samples)) if wanted => {
-                        let layout = Arc::new(layout);
-                        let key_offset = self.chain_key.unwrap_or(offset);
-                        for sample in samples {
-                            let payload = Payload::Sample {
-                                layout: Arc::clone(&layout),
-                                sample,
-                                key_offset,
-                            };
-                            push(sink, payload, &self.anchors);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) if wanted => {
-                        let kind = SkipKind::Block {
-                            kind: BlockKind::Sample,
-                            why: e.into(),
-                            records: block.count,
-                        };
-                        self.skip(sink, offset, len, Some(seq), kind);
-                    }
-                    Err(_) => {}
-                }
-            }
+            Record::Samples(block) => self.sample_block(&origin, wanted, &block, filter, sink),
             Record::Power(block) => {
-                if !filter.wants(RecordKind::Power) || !wanted {
-                    return;
-                }
-                match block.decode() {
-                    Ok(readings) => {
-                        let label: Arc<str> = Arc::from(block.label.as_str());
-                        for reading in readings {
-                            let payload = Payload::Power {
-                                label: Arc::clone(&label),
-                                period_us: block.period_us,
-                                reading,
-                            };
-                            push(sink, payload, &self.anchors);
-                        }
-                    }
-                    Err(e) => {
-                        let kind = SkipKind::Block {
-                            kind: BlockKind::Power,
-                            why: e.into(),
-                            records: block.count,
-                        };
-                        self.skip(sink, offset, len, Some(seq), kind);
-                    }
+                if filter.wants(RecordKind::Power) && wanted {
+                    self.power_block(&origin, &block, filter, sink);
                 }
             }
             Record::Event(e) => {
                 self.anchors.see(&e);
                 if wanted && filter.wants(RecordKind::Event) {
-                    push(sink, Payload::Event(e), &self.anchors);
+                    push(&origin, Payload::Event(e), &self.anchors, filter, sink);
                 }
             }
             Record::Seal(s) => {
                 if wanted && filter.wants(RecordKind::Seal) {
-                    push(sink, Payload::Seal(s), &self.anchors);
+                    push(&origin, Payload::Seal(s), &self.anchors, filter, sink);
                 }
             }
             Record::Run(r) => {
                 if wanted && filter.wants(RecordKind::Run) {
-                    push(sink, Payload::Run(r), &self.anchors);
+                    push(&origin, Payload::Run(r), &self.anchors, filter, sink);
                 }
             }
         }
+    }
+
+    /// A sample block: decoded whenever samples are asked for (a chain needs every block),
+    /// its samples yielded when its seq is wanted.
+    fn sample_block(
+        &mut self,
+        origin: &Origin,
+        wanted: bool,
+        block: &SampleBlock,
+        filter: &Filter,
+        sink: &mut Sink,
+    ) {
+        if !filter.wants(RecordKind::Sample) {
+            return;
+        }
+        let (offset, len, seq) = (origin.offset, origin.len, origin.seq);
+        if block.is_key() {
+            self.chain_key = Some(offset);
+        }
+        match self.decoder.decode(seq, block) {
+            Ok((layout, samples)) if wanted => {
+                let layout = Arc::new(layout);
+                let key_offset = self.chain_key.unwrap_or(offset);
+                for sample in samples {
+                    let payload = Payload::Sample {
+                        layout: Arc::clone(&layout),
+                        sample,
+                        key_offset,
+                    };
+                    push(origin, payload, &self.anchors, filter, sink);
+                }
+            }
+            Ok(_) => {}
+            Err(e) if wanted => {
+                let kind = SkipKind::Block {
+                    kind: BlockKind::Sample,
+                    why: e.into(),
+                    records: block.count,
+                };
+                self.skip(sink, offset, len, Some(seq), kind);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// A power block: its readings, or one skip when it does not decode.
+    fn power_block(
+        &mut self,
+        origin: &Origin,
+        block: &PowerBlock,
+        filter: &Filter,
+        sink: &mut Sink,
+    ) {
+        match block.decode() {
+            Ok(readings) => {
+                let label: Arc<str> = Arc::from(block.label.as_str());
+                for reading in readings {
+                    let payload = Payload::Power {
+                        label: Arc::clone(&label),
+                        period_us: block.period_us,
+                        reading,
+                    };
+                    push(origin, payload, &self.anchors, filter, sink);
+                }
+            }
+            Err(e) => {
+                let kind = SkipKind::Block {
+                    kind: BlockKind::Power,
+                    why: e.into(),
+                    records: block.count,
+                };
+                self.skip(sink, origin.offset, origin.len, Some(origin.seq), kind);
+            }
+        }
+    }
+}
+
+/// Queues the entry of `payload` from `origin`, dated by `anchors`, if the filter keeps it.
+fn push(origin: &Origin, payload: Payload, anchors: &Anchors, filter: &Filter, sink: &mut Sink) {
+    let mono_us = payload.mono_us();
+    let entry = Entry {
+        origin: origin.clone(),
+        mono_us,
+        wall: anchors.wall_of(mono_us),
+        payload,
+    };
+    if filter.keeps(&entry) {
+        sink.out.push_back(LogItem::Entry(entry));
     }
 }

@@ -16,6 +16,8 @@ pub enum CaseImage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {
     pub workload: String,
+    /// The workload this one is a compressed variant of.
+    pub base_workload: Option<String>,
     /// `workload/pp64` style name of what varies.
     pub label: String,
     pub model: PathBuf,
@@ -45,6 +47,8 @@ pub struct ScheduledRun {
 /// Cases and the order to run them in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
+    /// The plan's name.
+    pub plan: String,
     pub cases: Vec<Case>,
     pub runs: Vec<ScheduledRun>,
 }
@@ -100,6 +104,7 @@ impl Plan {
                                 }
                                 out.push(Case {
                                     workload: w.name.clone(),
+                                    base_workload: w.base_workload.clone(),
                                     label,
                                     model: w.model.clone(),
                                     mmproj: w.mmproj.clone(),
@@ -154,7 +159,11 @@ impl Plan {
             }
         }
         runs.extend(measured);
-        Schedule { cases, runs }
+        Schedule {
+            plan: self.name.clone(),
+            cases,
+            runs,
+        }
     }
 }
 
@@ -167,6 +176,8 @@ impl Case {
         use crate::llama::Prompt;
         let mut job = crate::llama::Job::text(&self.model);
         job.label = self.label.clone();
+        job.workload = self.workload.clone();
+        job.base_workload = self.base_workload.clone();
         job.mmproj = self.mmproj.clone();
         job.image = self.image.as_ref().map(|i| match i {
             CaseImage::Synthetic { width, height } => ImageSource::Synthetic {

@@ -20,9 +20,17 @@
 //!
 //! [[workload]]
 //! name = "llm"
+//! model = "models/SmolLM2-135M-Instruct.F16.gguf"
+//! prompt_tokens = [16, 64, 256]
+//! gen_tokens = 32
+//!
+//! [[workload]]
+//! name = "llm-q4"
 //! model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 //! prompt_tokens = [16, 64, 256]
 //! gen_tokens = 32
+//! base_workload = "llm"    # optional: the workload (of this plan) this one is a
+//!                          # compressed variant of; its runs say so, for the analysis
 //!
 //! [[workload]]
 //! name = "vlm-knee"
@@ -128,6 +136,9 @@ impl Cooldown {
 #[serde(deny_unknown_fields)]
 pub struct Workload {
     pub name: String,
+    /// The workload of this plan that this one is a compressed variant of (a lower-bit or
+    /// smaller model of the same family); recorded in its runs for the analysis to pair.
+    pub base_workload: Option<String>,
     pub model: PathBuf,
     pub mmproj: Option<PathBuf>,
     /// Corpus file; the built-in corpus if absent.
@@ -359,6 +370,15 @@ impl Plan {
                             "{max} prompt + {} generated tokens exceed n_ctx = {}",
                             w.gen_tokens, w.n_ctx
                         ),
+                    ));
+                }
+            }
+            if let Some(base) = &w.base_workload {
+                if base == n || !self.workloads.iter().any(|o| &o.name == base) {
+                    return Err(bad(
+                        n,
+                        "base_workload",
+                        &format!("{base:?} is not another workload of this plan"),
                     ));
                 }
             }

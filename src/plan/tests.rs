@@ -144,6 +144,29 @@ fn unknown_keys_and_impossible_values_name_the_file_and_key() {
 }
 
 #[test]
+fn a_base_workload_reaches_its_cases_and_must_name_another_workload() {
+    let two = "name = \"x\"\n[[workload]]\nname = \"f16\"\nmodel = \"m\"\n\
+               [[workload]]\nname = \"q4\"\nmodel = \"n\"\nbase_workload = \"f16\"\n";
+    let p = Plan::parse(two, Path::new("ok.toml")).unwrap();
+    let cases = p.cases();
+    let bases: Vec<Option<&str>> = cases.iter().map(|c| c.base_workload.as_deref()).collect();
+    assert_eq!(bases, [None, Some("f16")]);
+    for base in ["q4", "f32"] {
+        let e = error(&two.replace(
+            "base_workload = \"f16\"",
+            &format!("base_workload = \"{base}\""),
+        ));
+        assert_eq!(
+            e,
+            format!(
+                "bad.toml: workload \"q4\": key base_workload: \"{base}\" is not another \
+                 workload of this plan"
+            )
+        );
+    }
+}
+
+#[test]
 fn cooldown_keys_have_defaults_and_impossible_values_name_the_key() {
     let c = plan().cooldown.unwrap();
     assert_eq!(

@@ -56,7 +56,7 @@ impl Default for Ina219Config {
             averaging: 8,
             max_poll_hz: 300,
             stuck_polls: 200,
-            under_voltage_uv: 4_630_000,
+            under_voltage_uv: super::pmic::UNDER_VOLTAGE_UV,
             config_check_polls: 100,
         }
     }
@@ -144,11 +144,8 @@ fn averaging(samples: u8) -> Result<Resolution, PowerError> {
     })
 }
 
-/// Computes calibration, ranges and polling period; refuses combinations the chip cannot do
-/// with a [`PowerError::BadValue`] naming the key to change. The configuration check
-/// ([`PowerConfig::check`]) calls it too, so a bad value is refused when the config file is
-/// loaded.
-pub fn plan(cfg: &Ina219Config) -> Result<Ina219Plan, PowerError> {
+/// The address, and the values that must not be 0.
+fn check_ranges(cfg: &Ina219Config) -> Result<Address, PowerError> {
     let address = Address::from_byte(cfg.address).map_err(|_| {
         bad(
             "ina219.address",
@@ -176,8 +173,15 @@ pub fn plan(cfg: &Ina219Config) -> Result<Ina219Plan, PowerError> {
             "0 is out of range: expected at least 1 Hz".into(),
         ));
     }
-    let max_ua = i64::from(cfg.max_current_ma) * 1_000;
-    let r_uohm = i64::from(cfg.shunt_uohm);
+    Ok(address)
+}
+
+/// The shunt range that holds `max_ua` through `r_uohm`, and that full-scale shunt voltage, µV.
+fn shunt_range(
+    cfg: &Ina219Config,
+    max_ua: i64,
+    r_uohm: i64,
+) -> Result<(ShuntVoltageRange, i64), PowerError> {
     let shunt_full_uv = max_ua * r_uohm / 1_000_000;
     let shunt_range = [
         ShuntVoltageRange::Fsr40mv,
@@ -199,6 +203,11 @@ pub fn plan(cfg: &Ina219Config) -> Result<Ina219Plan, PowerError> {
             ),
         )
     })?;
+    Ok((shunt_range, shunt_full_uv))
+}
+
+/// The INA219 calibration with the smallest convenient current LSB that covers `max_ua`.
+fn calibration(cfg: &Ina219Config, max_ua: i64) -> Result<IntCalibration, PowerError> {
     let min_lsb_ua = (max_ua + 32_767) / 32_768;
     let calibration = convenient_lsbs()
         .filter(|&lsb| lsb >= min_lsb_ua)
@@ -227,6 +236,18 @@ pub fn plan(cfg: &Ina219Config) -> Result<Ina219Plan, PowerError> {
             ),
         ));
     }
+    Ok(calibration)
+}
+
+/// Computes calibration, ranges and polling period; refuses combinations the chip cannot do
+/// with a [`PowerError::BadValue`] naming the key to change. The configuration check
+/// ([`PowerConfig::check`]) calls it too, so a bad value is refused when the config file is
+/// loaded.
+pub fn plan(cfg: &Ina219Config) -> Result<Ina219Plan, PowerError> {
+    let address = check_ranges(cfg)?;
+    let max_ua = i64::from(cfg.max_current_ma) * 1_000;
+    let (shunt_range, shunt_full_uv) = shunt_range(cfg, max_ua, i64::from(cfg.shunt_uohm))?;
+    let calibration = calibration(cfg, max_ua)?;
     let resolution = averaging(cfg.averaging)?;
     let configuration = Configuration {
         bus_voltage_range: BusVoltageRange::Fsr16v,

@@ -9,8 +9,6 @@ use super::PowerConfig;
 use super::PowerError;
 use super::PowerSource;
 use super::SourceId;
-use crate::record::Event;
-use crate::record::EventKind;
 
 /// A source that opened, or why it did not.
 pub type Opened = Result<Box<dyn PowerSource>, PowerError>;
@@ -59,9 +57,19 @@ pub fn open_configured(cfg: &PowerConfig) -> Result<Option<Box<dyn PowerSource>>
     }
 }
 
-/// Opens a source for the daemon. On failure: one warning in the log, a `SensorAbsent`
-/// event to record, and no source (the run goes on with estimates only).
-pub fn start<F>(open: F, source: &str, now_us: u64) -> (Option<Box<dyn PowerSource>>, Option<Event>)
+/// A configured power source that is not there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absent {
+    /// The configured source (`power`, `ina219`, …).
+    pub source: String,
+    /// Why, and what that means for the runs.
+    pub message: String,
+}
+
+/// Opens a source for the daemon. On failure: one warning in the log, what is
+/// [`Absent`] (the daemon logs it as a `SensorAbsent` event), and no source (the run goes
+/// on with estimates only).
+pub fn start<F>(open: F, source: &str) -> (Option<Box<dyn PowerSource>>, Option<Absent>)
 where
     F: FnOnce() -> Result<Option<Box<dyn PowerSource>>, PowerError>,
 {
@@ -74,17 +82,11 @@ where
         Err(e) => {
             let message = format!("{e}; no measured power, runs get estimates only");
             log::warn!("power source {source} absent: {message}");
-            let kind = EventKind::SensorAbsent {
+            let absent = Absent {
                 source: source.to_string(),
                 message,
             };
-            (
-                None,
-                Some(Event {
-                    mono_us: now_us,
-                    kind,
-                }),
-            )
+            (None, Some(absent))
         }
     }
 }

@@ -14,8 +14,8 @@ use embedded_hal::i2c::I2c;
 use embedded_hal::i2c::NoAcknowledgeSource;
 use embedded_hal::i2c::Operation;
 
-use super::clock::Clock;
-use super::clock::FakeClock;
+use crate::clock::Clock;
+use crate::clock::FakeClock;
 
 const CONFIG_DEFAULT: u16 = 0x399F;
 const CNVR: u16 = 0b10;

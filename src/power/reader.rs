@@ -2,10 +2,11 @@
 //! events over a channel, retries failures with exponential backoff, and says so in the log.
 //!
 //! A failure never ends the thread (only a configuration error or the end of a replayed
-//! trace does): the first failure of an outage gives a `PowerFault` event, repeated failures
-//! at most one more per `fault_log_interval_us`, and the first good reading after it a
-//! `PowerRecovered` event with the failure count and the length of the hole. Readings are
-//! checked for under-voltage (edge-triggered, 50 mV hysteresis) and stuck sensors.
+//! trace does): the first failure of an outage gives a [`PowerNotice::Fault`], repeated
+//! failures at most one more per `fault_log_interval_us`, and the first good reading after
+//! it a [`PowerNotice::Recovered`] with the failure count and the length of the hole.
+//! Readings are checked for under-voltage (edge-triggered, 50 mV hysteresis) and stuck
+//! sensors. The reader only reports; the daemon logs each notice as an event.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering;
@@ -13,12 +14,10 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::clock::Clock;
 use super::flags;
 use super::PowerReading;
 use super::PowerSource;
-use crate::record::Event;
-use crate::record::EventKind;
+use crate::clock::Clock;
 
 /// Hysteresis of the under-voltage event, µV.
 pub const UNDER_VOLTAGE_HYSTERESIS_UV: i64 = 50_000;
@@ -27,7 +26,27 @@ pub const UNDER_VOLTAGE_HYSTERESIS_UV: i64 = 50_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PowerMsg {
     Reading(PowerReading),
-    Event(Event),
+    /// Something the reader noticed at CLOCK_MONOTONIC `mono_us`.
+    Notice {
+        mono_us: u64,
+        notice: PowerNotice,
+    },
+}
+
+/// What a power reader reports besides readings; `source` is the source's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PowerNotice {
+    /// The source failed (bus error, chip reset, overflow, stuck readings, or an end that
+    /// stops the reader); readings stop until a `Recovered`.
+    Fault { source: String, message: String },
+    /// The supply voltage fell below the source's under-voltage threshold, µV.
+    UnderVoltage { source: String, bus_uv: i64 },
+    /// Readings again after `failures` failed polls and `gap_us` without readings.
+    Recovered {
+        source: String,
+        failures: u64,
+        gap_us: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +87,8 @@ struct Outage {
     last_logged_us: u64,
 }
 
-fn event(mono_us: u64, kind: EventKind) -> PowerMsg {
-    PowerMsg::Event(Event { mono_us, kind })
+fn notice(mono_us: u64, notice: PowerNotice) -> PowerMsg {
+    PowerMsg::Notice { mono_us, notice }
 }
 
 /// Runs the polling loop on the calling thread until `stop` is set, `until_us` is reached on
@@ -104,9 +123,9 @@ pub fn run_loop<S: PowerSource, C: Clock>(
                 backoff_us = cfg.backoff_min_us;
                 if let Some(o) = outage.take() {
                     stats.recoveries += 1;
-                    out.push(event(
+                    out.push(notice(
                         now,
-                        EventKind::PowerRecovered {
+                        PowerNotice::Recovered {
                             source: name.clone(),
                             failures: o.failures,
                             gap_us: now.saturating_sub(o.since_us),
@@ -118,9 +137,9 @@ pub fn run_loop<S: PowerSource, C: Clock>(
                         r.flags |= flags::UNDER_VOLTAGE;
                         if !under_voltage {
                             stats.under_voltage_events += 1;
-                            out.push(event(
+                            out.push(notice(
                                 now,
-                                EventKind::UnderVoltage {
+                                PowerNotice::UnderVoltage {
                                     source: name.clone(),
                                     bus_uv: bus,
                                 },
@@ -135,9 +154,9 @@ pub fn run_loop<S: PowerSource, C: Clock>(
                 if now_stuck {
                     stats.stuck_readings += 1;
                     if !stuck {
-                        out.push(event(
+                        out.push(notice(
                             now,
-                            EventKind::PowerFault {
+                            PowerNotice::Fault {
                                 source: name.clone(),
                                 message: format!(
                                     "readings stuck at {} µW although the sensor reports new \
@@ -158,11 +177,11 @@ pub fn run_loop<S: PowerSource, C: Clock>(
                 retry_soon = true;
             }
             Err(e) if !e.is_transient() => {
-                let kind = EventKind::PowerFault {
+                let fault = PowerNotice::Fault {
                     source: name.clone(),
                     message: format!("{e}; power reader stopped"),
                 };
-                let _ = tx.send(event(now, kind));
+                let _ = tx.send(notice(now, fault));
                 break;
             }
             Err(e) => {
@@ -179,9 +198,9 @@ pub fn run_loop<S: PowerSource, C: Clock>(
                         log::warn!("power source {name}: {message}; retrying with backoff");
                     }
                     o.last_logged_us = now;
-                    out.push(event(
+                    out.push(notice(
                         now,
-                        EventKind::PowerFault {
+                        PowerNotice::Fault {
                             source: name.clone(),
                             message: format!("{message} (failure {} of this outage)", o.failures),
                         },

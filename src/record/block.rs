@@ -21,8 +21,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::columns;
-use crate::sampler::Sample;
-use crate::sampler::SampleLayout;
+use super::sample::Sample;
+use super::sample::SampleLayout;
 
 /// Codec identifier of [`SampleBlock::data`].
 pub const CODEC_COLUMNS_DEFLATE: u8 = 1;

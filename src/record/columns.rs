@@ -3,11 +3,11 @@
 //! sample rows themselves: flattening samples and the aggregate-CPU residual.
 
 use super::block::BlockError;
-use crate::sampler::CpuTicks;
-use crate::sampler::MemKb;
-use crate::sampler::ProcCounters;
-use crate::sampler::Sample;
-use crate::sampler::SampleLayout;
+use super::sample::CpuTicks;
+use super::sample::MemKb;
+use super::sample::ProcCounters;
+use super::sample::Sample;
+use super::sample::SampleLayout;
 
 /// Number of integers in one row for `layout`.
 pub(super) fn sample_width(layout: &SampleLayout) -> usize {

@@ -7,12 +7,22 @@
 //! - a struct that is on disk never changes; a changed shape is a new variant;
 //! - a reader that meets a variant index it does not know reports the frame as
 //!   "unknown record type" (CRC good, newer writer), never as corruption.
+//!
+//! The in-memory types can grow; what is on disk is the private `wire` shapes (a `Run` is
+//! written as Run v2 and read from Run v1 or v2). Every record type here is self-contained:
+//! this module imports nothing from the readers (`sampler`, `power`), `store`, `derive` or
+//! `gguf`, which produce and consume these types.
 
 mod block;
 mod columns;
 mod event;
+#[cfg(test)]
+mod golden;
 mod power;
+mod reading;
 mod run;
+mod sample;
+mod wire;
 
 pub use block::BlockBase;
 pub use block::BlockError;
@@ -23,13 +33,31 @@ pub use event::Event;
 pub use event::EventKind;
 pub use power::PowerBlock;
 pub use power::PowerBlockBuilder;
+pub use reading::power_flags;
+pub use reading::PowerReading;
+pub use reading::SourceId;
+pub use run::EnergyBaseline;
+pub use run::EnergyIntegration;
+pub use run::EnergyWindow;
 pub use run::ImageRun;
+pub use run::MeasuredEnergy;
+pub use run::ModelInfo;
+pub use run::MonoWindow;
 pub use run::Outcome;
 pub use run::PhaseMark;
 pub use run::Run;
 pub use run::RunError;
 pub use run::RunPhase;
 pub use run::RunSettings;
+pub use run::TokenCounts;
+pub use sample::group;
+pub use sample::CpuTicks;
+pub use sample::MemKb;
+pub use sample::ProcCounters;
+pub use sample::ProcRole;
+pub use sample::Sample;
+pub use sample::SampleLayout;
+pub use sample::TrackedProc;
 use serde::Deserialize;
 use serde::Serialize;
 
@@ -41,9 +69,10 @@ pub struct Frame {
     pub record: Record,
 }
 
-/// Variant indices are part of the format: 0 Samples, 1 Event, 2 Seal, 3 Power.
-/// Index 4 is reserved for Run records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A record in memory. On disk (the private `wire` module) the variant indices are part of the format:
+/// 0 Samples, 1 Event, 2 Seal, 3 Power, 4 Run v1 (read only), 5 Run v2.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "wire::RecordWire")]
 pub enum Record {
     /// A block of consecutive samples of one layout.
     Samples(SampleBlock),
@@ -52,7 +81,7 @@ pub enum Record {
     Seal(Seal),
     /// A block of consecutive power readings of one source.
     Power(PowerBlock),
-    /// One inference run (issue 3). To be placed at index 4, after Power, at merge.
+    /// One inference run: written as Run v2, read from Run v1 or v2.
     Run(Box<Run>),
 }
 

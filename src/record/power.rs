@@ -14,8 +14,8 @@ use super::block::BlockError;
 use super::block::CODEC_COLUMNS_DEFLATE;
 use super::block::MAX_BLOCK_SAMPLES;
 use super::columns;
-use crate::power::PowerReading;
-use crate::power::SourceId;
+use super::reading::PowerReading;
+use super::reading::SourceId;
 
 const COLUMNS: usize = 6;
 const NONE: i64 = i64::MIN;

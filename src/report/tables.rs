@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::derive::energy::RunEnergy;
 use crate::derive::runs::RunUsage;
 use crate::plan::Case;
 use crate::record::Run;
@@ -107,7 +108,10 @@ pub fn cost_table(cases: &[Case], runs: &[Run], usage: &[Option<RunUsage>]) -> S
         let worker = |f: fn(&RunUsage) -> Option<f64>| {
             mean(mine.iter().filter_map(|(_, u)| u.as_ref().and_then(f)))
         };
-        let energies: Vec<_> = mine.iter().filter_map(|(r, _)| r.energy.as_ref()).collect();
+        let energies: Vec<RunEnergy> = mine
+            .iter()
+            .filter_map(|(r, _)| r.energy.as_ref().map(RunEnergy::from))
+            .collect();
         let joules = mean(energies.iter().filter_map(|e| e.run.net_j()));
         let per_token = mean(
             energies

@@ -163,14 +163,18 @@ fn session(dir: &Path, runs: &[Run]) -> u64 {
     use crate::record::SampleBlockBuilder;
     use crate::record::SealReason;
     use crate::store::SegmentIdent;
-    use crate::store::StoreOptions;
     use crate::store::Writer;
     let ident = SegmentIdent::new("pi".into(), "boot".into());
     let anchor = Anchor {
         mono_us: 0,
         wall_unix_us: 1_700_000_000_000_000,
     };
-    let (mut w, _) = Writer::open(StoreOptions::new(dir.to_path_buf()), ident, anchor).unwrap();
+    let (mut w, _) = Writer::open(
+        crate::config::StoreConfig::default().options(dir.to_path_buf()),
+        ident,
+        anchor,
+    )
+    .unwrap();
     let first_seq = w.next_seq();
     let plan_start = EventKind::PlanStart {
         plan: "p".into(),

@@ -1,18 +1,12 @@
-//! Low-level file access for the tick path: files kept open and re-read with `pread`
-//! at offset 0 into a caller-owned buffer, and per-process directories opened once
-//! (`O_PATH`) whose entries are opened relative to the directory fd.
+//! Low-level file access for the tick path: files kept open and re-read with one
+//! `pread` at offset 0 into a caller-owned buffer.
 //!
 //! /proc and sysfs regenerate a file's content when it is read from offset 0, so a
 //! kept-open fd gives fresh values without an `open`/`close` per tick.
 
-use std::ffi::CStr;
 use std::fs::File;
-use std::fs::OpenOptions;
 use std::io;
-use std::os::fd::AsRawFd;
-use std::os::fd::FromRawFd;
 use std::os::unix::fs::FileExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::path::PathBuf;
 
@@ -21,7 +15,16 @@ use super::error::SourceError;
 /// Initial size of a read buffer; it doubles when a file does not fit.
 const MIN_BUF: usize = 4096;
 
-/// Reads the whole of `file` from offset 0 into `buf`, reusing its allocation.
+/// Reads the whole of `file` from offset 0 into `buf`, reusing its allocation, with one
+/// `pread` when the content fits.
+///
+/// A read that does not fill the buffer is taken as the end of the file, so no second
+/// read is spent to see EOF. That holds for every file the sampler reads: regular files,
+/// sysfs attributes and single-record seq_files (`/proc/stat`, `/proc/meminfo`,
+/// `/proc/PID/stat`, `statm`), which hand out their whole content to a buffer that holds
+/// it. It does not hold for multi-record seq_files such as `/proc/PID/maps`, which may
+/// stop at a page; do not read those with this. A file larger than the buffer doubles it
+/// and is read on from where the last read ended.
 ///
 /// `buf.len()` is kept at the allocated, zero-initialised size; the returned count
 /// says how many bytes are content.
@@ -35,8 +38,12 @@ pub(crate) fn pread_all(file: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
             buf.resize(buf.len() * 2, 0);
         }
         match file.read_at(&mut buf[n..], n as u64) {
-            Ok(0) => return Ok(n),
-            Ok(k) => n += k,
+            Ok(k) => {
+                n += k;
+                if n < buf.len() {
+                    return Ok(n);
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -80,36 +87,6 @@ impl KeptFile {
                 })
             }
         }
-    }
-}
-
-/// Opens a directory as an `O_PATH` handle, to open its entries with [`open_at`].
-pub(crate) fn open_dir(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open(path)
-}
-
-/// `openat(dir, name, O_RDONLY)`.
-///
-/// On a `/proc/PID` handle this fails once the process is gone, even if the pid has
-/// been reused since: the handle pins the process, not the number.
-pub(crate) fn open_at(dir: &File, name: &CStr) -> io::Result<File> {
-    // SAFETY: `dir` is an open fd for the duration of the call and `name` is a valid,
-    // NUL-terminated C string; on success the returned fd is new and owned by us.
-    let fd = unsafe {
-        libc::openat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        // SAFETY: `fd` was just returned by openat and is owned by nobody else.
-        Ok(unsafe { File::from_raw_fd(fd) })
     }
 }
 
@@ -159,5 +136,43 @@ pub(crate) fn malformed(path: &Path, what: &str, bytes: &[u8]) -> SourceError {
     SourceError::Malformed {
         path: path.to_path_buf(),
         what: format!("{what}, got {:?}", String::from_utf8_lossy(shown)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_files_are_read_at_every_size_around_the_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buf = Vec::new();
+        for len in [0, 1, MIN_BUF - 1, MIN_BUF, MIN_BUF + 1, 3 * MIN_BUF + 7] {
+            let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let path = dir.path().join(format!("f{len}"));
+            std::fs::write(&path, &content).unwrap();
+            let n = pread_all(&File::open(&path).unwrap(), &mut buf).unwrap();
+            assert_eq!(&buf[..n], &content[..], "{len} bytes");
+        }
+        assert_eq!(buf.len(), 4 * MIN_BUF, "grown by doubling, kept for reuse");
+    }
+
+    #[test]
+    fn a_kept_proc_file_gives_its_current_content() {
+        let f = File::open("/proc/self/stat").unwrap();
+        let mut buf = Vec::new();
+        let n = pread_all(&f, &mut buf).unwrap();
+        let pid = format!("{} (", std::process::id());
+        assert!(buf[..n].starts_with(pid.as_bytes()));
+        assert_eq!(buf[n - 1], b'\n', "the whole line, to its end");
+        let after_comm = buf[..n].rsplit(|&b| b == b')').next().unwrap();
+        let fields = after_comm
+            .split(u8::is_ascii_whitespace)
+            .filter(|f| !f.is_empty());
+        assert!(
+            fields.count() >= 50,
+            "{:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
     }
 }

@@ -77,7 +77,7 @@ fn id_file(path: PathBuf) -> Result<Option<String>, IdentityError> {
 }
 
 /// A stable name for this machine, first found of: the configured override, as it is;
-/// else an application-specific hash ([`app_specific_id`]) of the device-tree serial
+/// else an application-specific hash (`app_specific_id`) of the device-tree serial
 /// number (`proc/device-tree/serial-number`, NUL-terminated; a Pi's SoC serial) or of
 /// `etc_root/machine-id`; else `"unknown"`. The raw serial or machine id is never
 /// returned: logs are shared, and the machine id is a secret (machine-id(5)).

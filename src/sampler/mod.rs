@@ -2,22 +2,34 @@
 //!
 //! - [`Roots`]: where /proc and /sys are (fixtures in tests).
 //! - [`Sampler`]: discovers the machine's sources once, then reads them every tick into
-//!   a [`Sample`], reporting faults and rate-limited events.
+//!   a [`Sample`] (the firmware's `get_throttled` once per its own interval), each file
+//!   kept open and read with one `pread`, reporting faults and rate-limited events.
+//! - [`Probe`]: the same readers for a few readings now and then (the cooldown).
 //! - [`Ticker`]: absolute-deadline schedule on CLOCK_MONOTONIC.
 //! - [`boot_id`], [`device_id`]: identity for segment headers.
 
 mod discover;
 mod error;
 mod file;
+pub mod fuzzing;
 mod health;
 mod identity;
+mod notice;
 mod parse;
+mod probe;
 mod procs;
 mod reader;
 mod roots;
-mod sample;
 mod ticker;
 
+pub use crate::record::group;
+pub use crate::record::CpuTicks;
+pub use crate::record::MemKb;
+pub use crate::record::ProcCounters;
+pub use crate::record::ProcRole;
+pub use crate::record::Sample;
+pub use crate::record::SampleLayout;
+pub use crate::record::TrackedProc;
 pub use error::Fault;
 pub use error::SamplerError;
 pub use error::SourceError;
@@ -25,19 +37,12 @@ pub use health::CostMeter;
 pub use identity::boot_id;
 pub use identity::device_id;
 pub use identity::IdentityError;
+pub use notice::Notice;
+pub use notice::NoticeKind;
+pub use probe::Probe;
 pub use reader::Sampler;
 pub use reader::SamplerOptions;
 pub use roots::Roots;
-pub use sample::group;
-pub use sample::CpuTicks;
-pub use sample::MemKb;
-pub use sample::ProcCounters;
-pub use sample::ProcRole;
-pub use sample::Sample;
-pub use sample::SampleLayout;
-pub use sample::TrackedProc;
-pub use ticker::Clock;
-pub use ticker::MonotonicClock;
 pub use ticker::Tick;
 pub use ticker::Ticker;
 pub use ticker::TickerError;

@@ -1,178 +1,258 @@
-//! Parsers from file content (a slice of a reused buffer) to raw readings, built on
-//! `procfs`'s `FromRead`/`FromBufRead` parsers.
+//! Parsers from file content (a slice of a reused buffer) to raw readings, in one pass
+//! and without allocating: each reads only the fields edgewatt records and stops once it
+//! has them.
 //!
-//! procfs allocates inside its parsers (a `String` per line, a map for meminfo); the
-//! file buffers themselves are the caller's and are reused every tick.
+//! The formats are the kernel's (proc(5)); `parse/tests.rs` checks every parser against
+//! the `procfs` crate's on generated files and on this machine's own, and against
+//! arbitrary bytes. A file that does not parse gives `Malformed`, naming the line and
+//! the field.
 
 use std::path::Path;
 
-use procfs::process::Stat;
-use procfs::process::StatM;
-use procfs::CpuTime;
-use procfs::ExplicitSystemInfo;
-use procfs::FromBufRead;
-use procfs::FromBufReadSI;
-use procfs::FromRead;
-use procfs::KernelStats;
-use procfs::Meminfo;
-
 use super::error::SourceError;
-use super::sample::CpuTicks;
-use super::sample::MemKb;
-use super::sample::ProcCounters;
+use crate::record::CpuTicks;
+use crate::record::MemKb;
+use crate::record::ProcCounters;
 
-/// A readable message for a procfs parse failure: procfs reports malformed input as an
-/// "internal error … please report this procfs bug", so name the offending line ourselves.
-fn procfs_error(path: &Path, bytes: &[u8], e: &procfs::ProcError) -> SourceError {
-    let detail = match e {
-        procfs::ProcError::InternalError(ie) => ie
-            .msg
-            .trim_start_matches("Internal Unwrap Error: ")
-            .replace("NoneError", "a field or line is missing"),
-        other => other.to_string(),
-    };
-    let what = match first_bad_line(bytes) {
-        Some((n, line)) => format!("line {n} {line:?} does not parse ({detail})"),
-        None => format!("does not parse ({detail})"),
-    };
-    SourceError::Malformed {
-        path: path.to_path_buf(),
-        what,
-    }
+/// Non-empty lines of `bytes` with their 1-based numbers.
+fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.is_empty())
 }
 
-/// First line (1-based) whose numeric fields are not all unsigned integers, for
-/// `/proc/stat` (`cpuN n n n …`), `/proc/meminfo` (`Key: n kB`) and the one-line pid
-/// files; unit words (`kB`) and names are skipped.
-fn first_bad_line(bytes: &[u8]) -> Option<(usize, String)> {
-    let text = String::from_utf8_lossy(bytes);
-    text.lines().enumerate().find_map(|(i, line)| {
-        let fields = line
-            .rsplit_once(')')
-            .map_or(line, |(_, rest)| rest)
-            .split_whitespace();
-        let bad = if line.starts_with("cpu") {
-            line.split_whitespace()
-                .skip(1)
-                .any(|f| f.parse::<u64>().is_err())
-        } else if line.contains(':') {
-            line.split_whitespace()
-                .nth(1)
-                .is_none_or(|v| v.parse::<u64>().is_err())
-        } else if line.contains('(') || !line.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            // pid stat (after the command name) or statm: numbers, one state letter.
-            fields
-                .filter(|f| f.len() > 1 || !f.starts_with(|c: char| c.is_ascii_alphabetic()))
-                .any(|f| f.parse::<i64>().is_err() && f.parse::<u64>().is_err())
-        } else {
-            false
-        };
-        bad.then(|| (i + 1, line.chars().take(80).collect()))
+/// Whitespace-separated fields of a line.
+fn fields(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    line.split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty())
+}
+
+/// An unsigned decimal field: digits only, no sign, no overflow.
+fn number(field: &[u8]) -> Option<u64> {
+    if field.is_empty() {
+        return None;
+    }
+    field.iter().try_fold(0u64, |v, &b| {
+        let d = b.wrapping_sub(b'0');
+        (d <= 9).then_some(())?;
+        v.checked_mul(10)?.checked_add(u64::from(d))
     })
 }
 
-/// System information procfs wants for `/proc/stat`; only the tick rate is used, and
-/// only by procfs's own `*_ms` helpers, which edgewatt never calls (it keeps raw ticks).
-pub(crate) fn system_info(page_size: u64) -> ExplicitSystemInfo {
-    ExplicitSystemInfo {
-        boot_time_secs: 0,
-        ticks_per_second: 100,
-        page_size,
-        is_little_endian: cfg!(target_endian = "little"),
+fn lossy(bytes: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned()
+}
+
+/// `Malformed`: line `n` (its first 80 bytes quoted) and why it does not parse.
+fn bad_line(path: &Path, n: usize, line: &[u8], why: &str) -> SourceError {
+    SourceError::Malformed {
+        path: path.to_path_buf(),
+        what: format!("line {n} {:?} does not parse ({why})", lossy(line, 80)),
     }
 }
 
-fn ticks(t: &CpuTime) -> CpuTicks {
-    CpuTicks {
-        user: t.user,
-        nice: t.nice,
-        system: t.system,
-        idle: t.idle,
-        iowait: t.iowait.unwrap_or(0),
-        irq: t.irq.unwrap_or(0),
-        softirq: t.softirq.unwrap_or(0),
-        steal: t.steal.unwrap_or(0),
-    }
+fn not_a_number(field_no: usize, field: &[u8]) -> String {
+    format!(
+        "field {field_no} {:?} is not an unsigned integer",
+        lossy(field, 24)
+    )
 }
 
-/// `/proc/stat` → the aggregate line and every per-core line, in file order.
-pub(crate) fn kernel_stats(
-    path: &Path,
-    bytes: &[u8],
-    si: &ExplicitSystemInfo,
-) -> Result<KernelStats, SourceError> {
-    KernelStats::from_buf_read(bytes, si).map_err(|e| procfs_error(path, bytes, &e))
+/// The leading `cpu` lines of `/proc/stat` (the kernel prints them first), with their
+/// line numbers; the long `intr` line after them is never scanned.
+fn cpu_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    lines(bytes).take_while(|(_, l)| l.starts_with(b"cpu"))
+}
+
+/// One `cpu` line: user nice system idle iowait irq softirq steal. Kernels before 2.6.11
+/// print fewer than 8 (at least 4); the missing ones are 0. Guest time, already counted
+/// in user and nice, is not read.
+fn cpu_line(path: &Path, n: usize, line: &[u8]) -> Result<CpuTicks, SourceError> {
+    let mut a = [0u64; CpuTicks::FIELDS];
+    let mut found = 0;
+    for (i, f) in fields(line).skip(1).take(CpuTicks::FIELDS).enumerate() {
+        a[i] = number(f).ok_or_else(|| bad_line(path, n, line, &not_a_number(i + 2, f)))?;
+        found += 1;
+    }
+    if found < 4 {
+        return Err(bad_line(
+            path,
+            n,
+            line,
+            "expected at least 4 counters: user nice system idle",
+        ));
+    }
+    Ok(CpuTicks::from_array(a))
 }
 
 /// Number of `cpu` lines (aggregate + per core) in `/proc/stat`, without parsing them.
 pub(crate) fn count_cpu_lines(bytes: &[u8]) -> usize {
-    bytes
-        .split(|&b| b == b'\n')
-        .filter(|l| l.starts_with(b"cpu"))
-        .count()
+    cpu_lines(bytes).count()
+}
+
+/// The aggregate `cpu` line, which must be the first line of `/proc/stat`.
+pub(crate) fn cpu_total(path: &Path, bytes: &[u8]) -> Result<CpuTicks, SourceError> {
+    match cpu_lines(bytes).next() {
+        Some((n, line)) if fields(line).next() == Some(b"cpu") => cpu_line(path, n, line),
+        _ => Err(SourceError::Malformed {
+            path: path.to_path_buf(),
+            what: format!(
+                "the first line is not the aggregate \"cpu\" line, got {:?}",
+                lossy(bytes, 64)
+            ),
+        }),
+    }
 }
 
 /// Fills `out` (aggregate first, then `cpu0`…) from `/proc/stat`; all or nothing.
+/// `scratch` holds the lines while they are checked, so a bad line leaves `out` as it was.
 pub(crate) fn cpu_ticks(
     path: &Path,
     bytes: &[u8],
-    si: &ExplicitSystemInfo,
+    scratch: &mut Vec<CpuTicks>,
     out: &mut [CpuTicks],
 ) -> Result<(), SourceError> {
-    let ks = kernel_stats(path, bytes, si)?;
-    let found = 1 + ks.cpu_time.len();
-    if found != out.len() {
+    scratch.clear();
+    scratch.push(cpu_total(path, bytes)?);
+    for (n, line) in cpu_lines(bytes).skip(1) {
+        scratch.push(cpu_line(path, n, line)?);
+    }
+    if scratch.len() != out.len() {
         return Err(SourceError::CpuCount {
             path: path.to_path_buf(),
-            found,
+            found: scratch.len(),
             expected: out.len(),
         });
     }
-    out[0] = ticks(&ks.total);
-    for (slot, t) in out[1..].iter_mut().zip(&ks.cpu_time) {
-        *slot = ticks(t);
-    }
+    out.copy_from_slice(scratch);
     Ok(())
 }
 
-/// `/proc/meminfo` → the six fields, in kB.
-///
-/// procfs returns bytes (it multiplies the file's kB by 1024), so dividing by 1024 gives
-/// the file's numbers back exactly.
+/// The `/proc/meminfo` keys read, in [`MemKb::from_array`] order.
+const MEM_KEYS: [&[u8]; MemKb::FIELDS] = [
+    b"MemTotal",
+    b"MemAvailable",
+    b"MemFree",
+    b"Cached",
+    b"SwapTotal",
+    b"SwapFree",
+];
+
+/// `/proc/meminfo` → the six fields, in kB (the file's own unit: its numbers as printed).
 pub(crate) fn mem_kb(path: &Path, bytes: &[u8]) -> Result<MemKb, SourceError> {
-    let m = Meminfo::from_buf_read(bytes).map_err(|e| procfs_error(path, bytes, &e))?;
-    let available = m.mem_available.ok_or_else(|| SourceError::Malformed {
-        path: path.to_path_buf(),
-        what: "no MemAvailable line (kernel older than 3.14?)".to_owned(),
-    })?;
-    Ok(MemKb {
-        total: m.mem_total / 1024,
-        available: available / 1024,
-        free: m.mem_free / 1024,
-        cached: m.cached / 1024,
-        swap_total: m.swap_total / 1024,
-        swap_free: m.swap_free / 1024,
-    })
+    let mut v = [None::<u64>; MemKb::FIELDS];
+    for (n, line) in lines(bytes) {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let Some(i) = MEM_KEYS.iter().position(|k| *k == &line[..colon]) else {
+            continue;
+        };
+        let value = fields(&line[colon + 1..]).next().unwrap_or_default();
+        v[i] = Some(number(value).ok_or_else(|| bad_line(path, n, line, &not_a_number(2, value)))?);
+        if v.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    let mut a = [0u64; MemKb::FIELDS];
+    for (i, (slot, value)) in a.iter_mut().zip(v).enumerate() {
+        *slot = value.ok_or_else(|| SourceError::Malformed {
+            path: path.to_path_buf(),
+            what: match MEM_KEYS[i] {
+                b"MemAvailable" => "no MemAvailable line (kernel older than 3.14?)".to_owned(),
+                key => format!("no {} line", String::from_utf8_lossy(key)),
+            },
+        })?;
+    }
+    Ok(MemKb::from_array(a))
 }
 
-/// `/proc/PID/stat` → utime, stime (ticks), minflt, majflt; `rss_kb` is left as is.
+/// State letter of a process that has exited and is waiting to be reaped (`Z`), or is
+/// being torn down (`X`, `x`): its counters are final and its `statm` is all zeros.
+pub(crate) const fn has_exited(state: u8) -> bool {
+    matches!(state, b'Z' | b'X' | b'x')
+}
+
+/// `/proc/PID/stat` → utime, stime (ticks), minflt, majflt into `out` (`rss_kb` is left as
+/// is; nothing is written on error). Returns the state letter (`R`, `S`, `Z` …).
+///
+/// The command name (field 2) may hold spaces and parentheses, so the fields are counted
+/// from the last `)`.
 pub(crate) fn pid_stat(
     path: &Path,
     bytes: &[u8],
     out: &mut ProcCounters,
-) -> Result<(), SourceError> {
-    let s = Stat::from_read(bytes).map_err(|e| procfs_error(path, bytes, &e))?;
-    out.utime_ticks = s.utime;
-    out.stime_ticks = s.stime;
-    out.minflt = s.minflt;
-    out.majflt = s.majflt;
-    Ok(())
+) -> Result<u8, SourceError> {
+    let line = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let close = line
+        .iter()
+        .rposition(|&b| b == b')')
+        .ok_or_else(|| bad_line(path, 1, line, "no \")\" closing the command name"))?;
+    let mut state = None;
+    // Fields 10 minflt, 12 majflt, 14 utime, 15 stime (proc(5) numbering).
+    let mut v = [0u64; 4];
+    let mut seen = 0;
+    for (i, f) in fields(&line[close + 1..]).take(13).enumerate() {
+        let field_no = i + 3;
+        let slot = match field_no {
+            3 => {
+                state = (f.len() == 1 && f[0].is_ascii_alphabetic()).then_some(f[0]);
+                if state.is_none() {
+                    let why = format!("field 3 {:?} is not a state letter", lossy(f, 24));
+                    return Err(bad_line(path, 1, line, &why));
+                }
+                continue;
+            }
+            10 => 0,
+            12 => 1,
+            14 => 2,
+            15 => 3,
+            _ => continue,
+        };
+        v[slot] = number(f).ok_or_else(|| bad_line(path, 1, line, &not_a_number(field_no, f)))?;
+        seen += 1;
+    }
+    match state {
+        Some(state) if seen == v.len() => {
+            out.minflt = v[0];
+            out.majflt = v[1];
+            out.utime_ticks = v[2];
+            out.stime_ticks = v[3];
+            Ok(state)
+        }
+        _ => Err(bad_line(
+            path,
+            1,
+            line,
+            "expected at least 15 fields, to stime",
+        )),
+    }
 }
 
 /// `/proc/PID/statm` → resident set in kB (resident pages × page size / 1024).
 pub(crate) fn statm_rss_kb(path: &Path, bytes: &[u8], page_size: u64) -> Result<u64, SourceError> {
-    let s = StatM::from_read(bytes).map_err(|e| procfs_error(path, bytes, &e))?;
-    Ok(s.resident * (page_size / 1024))
+    let line = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let mut f = fields(line);
+    let size = f.next();
+    match (size.and_then(number), f.next()) {
+        (Some(_), Some(resident)) => number(resident)
+            .map(|pages| pages.saturating_mul(page_size / 1024))
+            .ok_or_else(|| bad_line(path, 1, line, &not_a_number(2, resident))),
+        (None, _) => Err(bad_line(
+            path,
+            1,
+            line,
+            &not_a_number(1, size.unwrap_or_default()),
+        )),
+        (Some(_), None) => Err(bad_line(
+            path,
+            1,
+            line,
+            "expected at least 2 fields: size resident",
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use procfs::ExplicitSystemInfo;
-
 use super::discover::discover;
 use super::error::Fault;
 use super::error::SamplerError;
@@ -14,16 +12,18 @@ use super::file::parse_u64;
 use super::file::KeptFile;
 use super::health::CostMeter;
 use super::health::Health;
+use super::health::TickLog;
+use super::notice::Notice;
+use super::notice::NoticeKind;
 use super::parse;
 use super::procs::ProcSource;
 use super::roots::Roots;
-use super::sample::group;
-use super::sample::Sample;
-use super::sample::SampleLayout;
-use super::sample::TrackedProc;
 use crate::clock;
-use crate::record::Event;
-use crate::record::EventKind;
+use crate::record::group;
+use crate::record::CpuTicks;
+use crate::record::Sample;
+use crate::record::SampleLayout;
+use crate::record::TrackedProc;
 
 /// Tunables of a [`Sampler`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,14 +34,21 @@ pub struct SamplerOptions {
     pub error_repeat_us: u64,
     /// A `SamplerCost` event is produced once per this, µs.
     pub cost_every_us: u64,
+    /// The firmware's `get_throttled` is read at most once per this, µs; the ticks in
+    /// between repeat the last reading (its sticky bits keep what happened meanwhile).
+    pub throttled_interval_us: u64,
 }
 
 impl Default for SamplerOptions {
+    /// The intervals of [`SamplerConfig::default`](crate::config::SamplerConfig), this
+    /// machine's page size.
     fn default() -> Self {
+        let c = crate::config::SamplerConfig::default();
         Self {
-            page_size: procfs::page_size(),
+            page_size: page_size(),
             error_repeat_us: 60_000_000,
-            cost_every_us: 60_000_000,
+            cost_every_us: c.cost_report_interval_s.saturating_mul(1_000_000),
+            throttled_interval_us: c.throttled_interval_ms.saturating_mul(1000),
         }
     }
 }
@@ -67,7 +74,6 @@ impl Source {
 pub struct Sampler {
     roots: Roots,
     opts: SamplerOptions,
-    si: ExplicitSystemInfo,
     layout: SampleLayout,
     stat: Source,
     meminfo: Source,
@@ -75,13 +81,19 @@ pub struct Sampler {
     zones: Vec<Source>,
     policies: Vec<Source>,
     throttled: Option<Source>,
+    /// When `get_throttled` is due again (CLOCK_MONOTONIC µs; `None`: at the next read),
+    /// and whether its last read worked.
+    throttled_due_us: Option<u64>,
+    throttled_ok: bool,
     buf: Vec<u8>,
+    /// `/proc/stat`'s lines while they are checked (see [`parse::cpu_ticks`]).
+    cpu_scratch: Vec<CpuTicks>,
     /// The latest values of every slot: failed readings keep what is here.
     last: Sample,
     faults: Vec<Fault>,
     /// Events waiting for the next read's timestamp.
-    pending: Vec<EventKind>,
-    events: Vec<Event>,
+    pending: Vec<NoticeKind>,
+    notices: Vec<Notice>,
     cost: CostMeter,
 }
 
@@ -101,7 +113,6 @@ impl Sampler {
                 page_size: opts.page_size,
             });
         }
-        let si = parse::system_info(opts.page_size);
         let mut buf = Vec::new();
         let mut stat = Source::new(roots.proc("stat"));
         // The layout counts `cpu` lines without parsing them, so a malformed line is a
@@ -130,7 +141,7 @@ impl Sampler {
         let pending = found
             .absent
             .into_iter()
-            .map(|a| EventKind::SourceMissing {
+            .map(|a| NoticeKind::SourceMissing {
                 source: a.source,
                 message: a.message,
             })
@@ -152,14 +163,16 @@ impl Sampler {
             cost: CostMeter::new(opts.cost_every_us),
             roots,
             opts,
-            si,
             layout,
             stat,
             procs: Vec::new(),
+            throttled_due_us: None,
+            throttled_ok: false,
             buf,
+            cpu_scratch: Vec::new(),
             faults: Vec::new(),
             pending,
-            events: Vec::new(),
+            notices: Vec::new(),
         };
         s.set_procs(procs)?;
         Ok(s)
@@ -211,9 +224,9 @@ impl Sampler {
             let p = p.unwrap_or_else(|| {
                 let p = ProcSource::open(&self.roots, t.clone());
                 if p.is_open() {
-                    self.pending.push(EventKind::ProcStart {
+                    self.pending.push(NoticeKind::ProcStart {
                         pid: t.pid,
-                        role: t.role.label().to_owned(),
+                        role: t.role.clone(),
                     });
                 }
                 p
@@ -232,10 +245,10 @@ impl Sampler {
     /// Reads every source once, fills `out` (reshaped to the layout if needed), and
     /// returns the groups that failed this tick. A failed group keeps its previous value
     /// and has its bit in `out.valid` cleared. `tick` and `mono_us` are copied into the
-    /// sample and stamp the events; the thread CPU time of the reads accumulates into the
-    /// periodic `SamplerCost` event.
+    /// sample and stamp the events. The calling thread's CPU time goes into the periodic
+    /// `SamplerCost` event (see [`CostMeter`]): call it from one thread.
     pub fn read(&mut self, tick: u64, mono_us: u64, out: &mut Sample) -> &[Fault] {
-        let cpu_start_us = clock::thread_cpu_us();
+        self.cost.begin(mono_us, clock::thread_cpu_us);
         let mut log = TickLog {
             mono_us,
             repeat_us: self.opts.error_repeat_us,
@@ -249,8 +262,9 @@ impl Sampler {
         last.mono_us = mono_us;
 
         let src = &mut self.stat;
+        let scratch = &mut self.cpu_scratch;
         let r = (src.file.read(buf))
-            .and_then(|b| parse::cpu_ticks(src.file.path(), b, &self.si, &mut last.cpu));
+            .and_then(|b| parse::cpu_ticks(src.file.path(), b, scratch, &mut last.cpu));
         log.settle(&mut src.health, group::CPU, r);
 
         let src = &mut self.meminfo;
@@ -291,24 +305,30 @@ impl Sampler {
             log.settle(&mut f.health, l.freq_bit(i), r);
         }
         if let Some(t) = &mut self.throttled {
-            let r = t.file.read(buf).and_then(|b| {
-                last.throttled = parse_hex(t.file.path(), b)?;
-                Ok(())
-            });
-            log.settle(&mut t.health, l.throttled_bit(), r);
+            let every_us = self.opts.throttled_interval_us;
+            if self.throttled_due_us.is_none_or(|due| mono_us >= due) {
+                self.throttled_due_us = Some(next_due_us(self.throttled_due_us, mono_us, every_us));
+                let r = t.file.read(buf).and_then(|b| {
+                    last.throttled = parse_hex(t.file.path(), b)?;
+                    Ok(())
+                });
+                self.throttled_ok = r.is_ok();
+                log.settle(&mut t.health, l.throttled_bit(), r);
+            } else if self.throttled_ok {
+                log.valid |= 1 << l.throttled_bit();
+            }
         }
         last.valid = log.valid;
         copy_sample(last, out);
 
-        let cpu_us = clock::thread_cpu_us().saturating_sub(cpu_start_us);
-        if let Some(k) = self.cost.add(mono_us, cpu_us) {
+        if let Some(k) = self.cost.end(mono_us, clock::thread_cpu_us) {
             log.kinds.push(k);
         }
         let TickLog {
             faults, mut kinds, ..
         } = log;
-        self.events
-            .extend(kinds.drain(..).map(|kind| Event { mono_us, kind }));
+        self.notices
+            .extend(kinds.drain(..).map(|kind| Notice { mono_us, kind }));
         self.pending = kinds;
         self.faults = faults;
         &self.faults
@@ -316,14 +336,14 @@ impl Sampler {
 
     /// Events produced since the last call (source missing, read errors and recoveries,
     /// process start/exit, sampler cost), each stamped with its read's `mono_us`.
-    pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
-        self.events.drain(..)
+    pub fn drain_notices(&mut self) -> std::vec::Drain<'_, Notice> {
+        self.notices.drain(..)
     }
 
     /// Ends the current cost period early (e.g. at shutdown): queues its `SamplerCost`.
     pub fn flush_cost(&mut self, mono_us: u64) {
-        if let Some(kind) = self.cost.flush(mono_us) {
-            self.events.push(Event { mono_us, kind });
+        if let Some(kind) = self.cost.flush(mono_us, clock::thread_cpu_us) {
+            self.notices.push(Notice { mono_us, kind });
         }
     }
 
@@ -348,29 +368,20 @@ impl Sampler {
     }
 }
 
-/// What one tick found: validity bits, faults, and events to emit.
-struct TickLog {
-    mono_us: u64,
-    repeat_us: u64,
-    valid: u64,
-    faults: Vec<Fault>,
-    kinds: Vec<EventKind>,
+/// The system's page size, bytes.
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(n).unwrap_or(4096)
 }
 
-impl TickLog {
-    /// Applies one group's outcome: validity bit, fault list and health events.
-    fn settle(&mut self, health: &mut Health, bit: u32, r: Result<(), SourceError>) {
-        match r {
-            Ok(()) => {
-                health.ok(&mut self.kinds);
-                self.valid |= 1 << bit;
-            }
-            Err(error) => {
-                let (mono_us, repeat_us) = (self.mono_us, self.repeat_us);
-                health.fail(mono_us, repeat_us, error.path(), &error, &mut self.kinds);
-                self.faults.push(Fault { bit, error });
-            }
-        }
+/// The next time a source read every `every_us` is due, after a read at `now_us` that was
+/// due at `due_us`: on the grid of its first read, skipping whole periods that passed.
+fn next_due_us(due_us: Option<u64>, now_us: u64, every_us: u64) -> u64 {
+    let every_us = every_us.max(1);
+    match due_us {
+        Some(due) if due <= now_us => due + (now_us - due) / every_us * every_us + every_us,
+        _ => now_us + every_us,
     }
 }
 

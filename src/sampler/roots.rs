@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::path::PathBuf;
 
-/// Roots of the proc and sys filesystems (defaults `/proc` and `/sys`).
+/// Roots of the proc and sys filesystems (default: the configuration's, `/proc` and `/sys`).
 ///
 /// Tests and fixtures point these at fake trees; nothing in the sampler opens a
 /// hard-coded absolute path.
@@ -15,10 +15,7 @@ pub struct Roots {
 
 impl Default for Roots {
     fn default() -> Self {
-        Self {
-            proc_root: PathBuf::from("/proc"),
-            sys_root: PathBuf::from("/sys"),
-        }
+        crate::config::SamplerConfig::default().roots()
     }
 }
 

@@ -2,8 +2,8 @@
 //! `start + k·interval`, so the schedule never drifts; a late wake-up is reported,
 //! and whole ticks that were slept through are skipped and counted, never burst.
 
-use crate::clock;
-use crate::record::EventKind;
+use crate::clock::Clock;
+use crate::clock::MonoClock;
 
 /// Slowest and fastest sampling rates.
 pub const MIN_RATE_HZ: u32 = 1;
@@ -18,46 +18,6 @@ pub enum TickerError {
          ({MAX_RATE_HZ}..{MIN_RATE_HZ} Hz)"
     )]
     Interval { interval_us: u64 },
-}
-
-/// Time source of a [`Ticker`]; tests substitute a fake that never sleeps.
-pub trait Clock {
-    /// Monotonic now, µs.
-    fn now_us(&mut self) -> u64;
-    /// Sleeps until the monotonic clock reaches `deadline_us` (may return early).
-    fn sleep_until_us(&mut self, deadline_us: u64);
-}
-
-/// CLOCK_MONOTONIC with `clock_nanosleep(TIMER_ABSTIME)`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MonotonicClock;
-
-impl Clock for MonotonicClock {
-    fn now_us(&mut self) -> u64 {
-        clock::mono_us()
-    }
-
-    fn sleep_until_us(&mut self, deadline_us: u64) {
-        let ts = libc::timespec {
-            tv_sec: (deadline_us / 1_000_000) as libc::time_t,
-            tv_nsec: ((deadline_us % 1_000_000) * 1_000) as libc::c_long,
-        };
-        // An absolute deadline makes an interrupted sleep safe to restart as is.
-        loop {
-            // SAFETY: `ts` is a valid timespec; a null remainder is allowed with TIMER_ABSTIME.
-            let rc = unsafe {
-                libc::clock_nanosleep(
-                    libc::CLOCK_MONOTONIC,
-                    libc::TIMER_ABSTIME,
-                    &ts,
-                    std::ptr::null_mut(),
-                )
-            };
-            if rc != libc::EINTR {
-                return;
-            }
-        }
-    }
 }
 
 /// One scheduled tick, as it happened.
@@ -77,26 +37,10 @@ pub struct Tick {
     pub late: bool,
 }
 
-impl Tick {
-    /// The `SamplerLate` event to log for a late tick.
-    #[must_use]
-    pub const fn late_event(&self) -> Option<EventKind> {
-        if self.late {
-            Some(EventKind::SamplerLate {
-                tick: self.tick,
-                late_us: self.late_us,
-                missed: self.missed,
-            })
-        } else {
-            None
-        }
-    }
-}
-
 /// Fixed-rate schedule. The period is the exact fraction `period_num_us / period_den`
 /// µs (e.g. 1 000 000 / 3 for 3 Hz), so deadlines never accumulate rounding error.
 #[derive(Debug, Clone)]
-pub struct Ticker<C: Clock = MonotonicClock> {
+pub struct Ticker<C: Clock = MonoClock> {
     start_us: u64,
     period_num_us: u64,
     period_den: u64,
@@ -105,15 +49,15 @@ pub struct Ticker<C: Clock = MonotonicClock> {
     clock: C,
 }
 
-impl Ticker<MonotonicClock> {
+impl Ticker<MonoClock> {
     /// Ticks every `interval_us` (10 000..=1 000 000), the first at `start_mono_us`.
     pub fn new(interval_us: u64, start_mono_us: u64) -> Result<Self, TickerError> {
-        Self::with_clock(interval_us, start_mono_us, MonotonicClock)
+        Self::with_clock(interval_us, start_mono_us, MonoClock)
     }
 
     /// Ticks `rate_hz` times a second (1..=100), the first at `start_mono_us`.
     pub fn from_rate_hz(rate_hz: u32, start_mono_us: u64) -> Result<Self, TickerError> {
-        Self::rate_with_clock(rate_hz, start_mono_us, MonotonicClock)
+        Self::rate_with_clock(rate_hz, start_mono_us, MonoClock)
     }
 }
 

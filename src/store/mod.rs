@@ -79,10 +79,11 @@ pub const OPEN_SUFFIX: &str = ".ewlog.open";
 pub const BROKEN_SUFFIX: &str = ".ewlog.broken";
 /// Name of the lock file in the state directory; it holds the owner's pid.
 pub const LOCK_FILE: &str = "LOCK";
-/// Default of [`StoreOptions::max_pending_bytes`].
+/// [`StoreOptions::max_pending_bytes`]: 64 MiB.
 pub const MAX_PENDING_BYTES: usize = 64 << 20;
 
-/// Where and how the log is written.
+/// Where and how the log is written. Built from the configuration
+/// ([`StoreConfig::options`](crate::config::StoreConfig::options)), which holds the defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOptions {
     /// State directory holding the segments and the lock file; created if missing.
@@ -98,21 +99,6 @@ pub struct StoreOptions {
     /// Encoded frames kept in memory while the disk refuses writes; beyond it the oldest
     /// are dropped (and counted).
     pub max_pending_bytes: usize,
-}
-
-impl StoreOptions {
-    /// Defaults: 16 MiB or 1 h per segment, fsync every second, keep 1 GiB, queue 64 MiB.
-    #[must_use]
-    pub fn new(dir: PathBuf) -> Self {
-        Self {
-            dir,
-            segment_max_bytes: 16 << 20,
-            segment_max_age_s: 3600,
-            fsync_interval_ms: 1000,
-            retain_bytes: 1 << 30,
-            max_pending_bytes: MAX_PENDING_BYTES,
-        }
-    }
 }
 
 /// Who writes the segments: copied into every segment header.

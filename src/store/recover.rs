@@ -27,7 +27,6 @@ use super::BROKEN_SUFFIX;
 use super::OPEN_SUFFIX;
 use super::SEALED_SUFFIX;
 use crate::clock::Anchor;
-use crate::record::EventKind;
 use crate::record::Frame;
 use crate::record::Record;
 use crate::record::Seal;
@@ -108,18 +107,6 @@ pub(crate) fn create_segment(
     }
     sync_dir(dir)?;
     Ok((file, path, bytes.len() as u64))
-}
-
-impl Recovery {
-    /// The event the daemon logs for this repair.
-    #[must_use]
-    pub fn event_kind(&self) -> EventKind {
-        EventKind::Recovered {
-            segment: self.path.display().to_string(),
-            good_frames: self.good_frames,
-            dropped_bytes: self.dropped_bytes,
-        }
-    }
 }
 
 /// fsyncs a directory, so renames, creations and deletions in it are durable.

@@ -218,22 +218,3 @@ fn a_newer_format_version_is_refused_naming_the_file() {
          upgrade edgewatt"
     );
 }
-
-#[test]
-fn a_recovery_becomes_a_recovered_event() {
-    let r = Recovery {
-        action: RecoveryAction::Sealed,
-        found: "/s/00000000000000000007.ewlog.open".into(),
-        path: "/s/00000000000000000007.ewlog".into(),
-        good_frames: 12,
-        dropped_bytes: 31,
-    };
-    assert_eq!(
-        r.event_kind(),
-        EventKind::Recovered {
-            segment: "/s/00000000000000000007.ewlog".into(),
-            good_frames: 12,
-            dropped_bytes: 31,
-        }
-    );
-}

@@ -97,8 +97,30 @@ fn the_daemon_runs_a_scheduled_plan_and_logs_each_run_with_its_energy() {
     let idle_to = start["idle_to_us"].as_u64().unwrap();
     assert!(idle_to - start["idle_from_us"].as_u64().unwrap() >= 3_000_000);
     let mut worker_pids = Vec::new();
-    for r in &runs {
+    let idle_from = start["idle_from_us"].as_u64().unwrap();
+    for (i, r) in runs.iter().enumerate() {
         assert_eq!(r["ok"], true, "{r}");
+        // Where the run comes from (Run v2): plan, workload, schedule slot, lead-in.
+        assert_eq!(
+            (r["plan"].as_str(), r["workload"].as_str()),
+            (Some("tiny"), Some("llm"))
+        );
+        assert_eq!(
+            (r["warmup"].as_bool(), r["base_workload"].as_str()),
+            (Some(false), None)
+        );
+        assert_eq!(
+            r["repetition"].as_u64(),
+            Some(i as u64 / 2),
+            "cases in order, twice"
+        );
+        assert_eq!(
+            (r["schedule_index"].as_u64(), r["schedule_len"].as_u64()),
+            (Some(i as u64), Some(4))
+        );
+        assert_eq!(r["idle_lead_in"]["start_us"].as_u64(), Some(idle_from));
+        assert_eq!(r["idle_lead_in"]["end_us"].as_u64(), Some(idle_to));
+        assert_eq!(r["cooldown_capped"], false, "no cooldown: not capped");
         assert!(r["phases"][0]["mono_us"].as_u64().unwrap() >= idle_to);
         let e = &r["energy"];
         assert!(
@@ -230,6 +252,7 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
         assert_eq!(wait["run_id"], run["run_id"], "{wait}");
         assert_eq!(wait["label"], run["label"]);
         assert_eq!(wait["waited_us"], run["cooldown_us"]);
+        assert_eq!(wait["capped"], run["cooldown_capped"]);
         // The cap is checked after each 0.5 s window: it ends at 1 s, two windows.
         assert!(wait["waited_us"].as_u64().unwrap() >= 1_000_000, "{wait}");
         assert_eq!(wait["capped"], true);

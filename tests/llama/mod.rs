@@ -4,6 +4,7 @@
 mod bad_input;
 mod daemon;
 mod oom;
+mod quantize;
 mod schedule;
 mod smollm2;
 mod stop;

@@ -1,9 +1,11 @@
 //! Missing, unreadable and malformed sources: bits cleared, previous values kept,
 //! faults reported, events rate-limited, recoveries counted.
 
-use edgewatt::record::Event;
 use edgewatt::record::EventKind;
 use edgewatt::sampler::group;
+use edgewatt::sampler::Notice;
+use edgewatt::sampler::NoticeKind;
+use edgewatt::sampler::ProcRole;
 use edgewatt::sampler::Sample;
 use edgewatt::sampler::SamplerError;
 use edgewatt::sampler::SourceError;
@@ -43,9 +45,9 @@ fn a_malformed_temp_keeps_its_value_and_is_reported_once_per_minute_until_it_rec
     let source = temp.display().to_string();
     assert_eq!(
         events(&mut s),
-        vec![Event {
+        vec![Notice {
             mono_us: 100_000,
-            kind: EventKind::ReadError {
+            kind: NoticeKind::ReadError {
                 source: source.clone(),
                 message: message.clone()
             }
@@ -60,9 +62,9 @@ fn a_malformed_temp_keeps_its_value_and_is_reported_once_per_minute_until_it_rec
     s.read(4, 60_100_000, &mut out);
     assert_eq!(
         events(&mut s),
-        vec![Event {
+        vec![Notice {
             mono_us: 60_100_000,
-            kind: EventKind::ReadError {
+            kind: NoticeKind::ReadError {
                 source: source.clone(),
                 message: format!("still failing (4 failures so far): {message}")
             }
@@ -75,9 +77,9 @@ fn a_malformed_temp_keeps_its_value_and_is_reported_once_per_minute_until_it_rec
     assert_eq!(s.failures(bit), 0);
     assert_eq!(
         events(&mut s),
-        vec![Event {
+        vec![Notice {
             mono_us: 60_200_000,
-            kind: EventKind::ReadRecovered {
+            kind: NoticeKind::ReadRecovered {
                 source,
                 failures: 4
             }
@@ -85,8 +87,20 @@ fn a_malformed_temp_keeps_its_value_and_is_reported_once_per_minute_until_it_rec
     );
 }
 
+/// `/proc/4242/stat` and `statm` of the fixture as the kernel shows them once the process
+/// has exited and until it is reaped: state `Z`, no memory.
+fn make_zombie(root: &std::path::Path) {
+    let stat = std::fs::read_to_string(root.join("proc/4242/stat")).unwrap();
+    put(
+        root,
+        "proc/4242/stat",
+        &stat.replace("(edgewatt) S ", "(edgewatt) Z "),
+    );
+    put(root, "proc/4242/statm", "0 0 0 0 0 0 0\n");
+}
+
 #[test]
-fn a_vanished_process_gives_proc_exit_once_and_keeps_its_last_counters() {
+fn a_process_that_exits_gives_proc_exit_once_and_keeps_its_last_counters() {
     let dir = scratch("pi5");
     let root = dir.path();
     let mut s = sampler(root, vec![daemon(4242)], PI5_PAGE);
@@ -94,7 +108,7 @@ fn a_vanished_process_gives_proc_exit_once_and_keeps_its_last_counters() {
     s.read(0, 0, &mut out);
     events(&mut s);
     let before = out.procs[0];
-    std::fs::remove_dir_all(root.join("proc/4242")).unwrap();
+    make_zombie(root);
     let faults = s.read(1, 100_000, &mut out);
     assert_eq!(faults.len(), 1);
     assert_eq!(faults[0].bit, group::PROC0);
@@ -102,14 +116,14 @@ fn a_vanished_process_gives_proc_exit_once_and_keeps_its_last_counters() {
         faults[0].error,
         SourceError::Gone { pid: 4242, .. }
     ));
-    assert_eq!(out.procs[0], before);
+    assert_eq!(out.procs[0], before, "not the zombie's zero RSS");
     assert!(!out.is_valid(group::PROC0));
     assert!(out.is_valid(group::CPU) && out.is_valid(group::MEM));
-    let exit = Event {
+    let exit = Notice {
         mono_us: 100_000,
-        kind: EventKind::ProcExit {
+        kind: NoticeKind::ProcExit {
             pid: 4242,
-            role: "daemon".to_owned(),
+            role: ProcRole::Daemon,
         },
     };
     assert_eq!(events(&mut s), vec![exit]);
@@ -127,17 +141,38 @@ fn a_vanished_process_gives_proc_exit_once_and_keeps_its_last_counters() {
 }
 
 #[test]
+fn a_process_found_exited_when_tracking_starts_exits_at_the_first_read() {
+    let dir = scratch("pi5");
+    let root = dir.path();
+    make_zombie(root);
+    let mut s = sampler(root, vec![daemon(4242)], PI5_PAGE);
+    let mut out = Sample::default();
+    let faults = s.read(0, 10, &mut out);
+    assert_eq!(faults.len(), 1);
+    assert!(matches!(
+        faults[0].error,
+        SourceError::Gone { pid: 4242, .. }
+    ));
+    let kinds: Vec<_> = events(&mut s)
+        .into_iter()
+        .map(|e| EventKind::from(e.kind).name())
+        .collect();
+    assert_eq!(kinds, ["proc_start", "proc_exit"]);
+    assert_eq!(out.procs[0], Default::default(), "never read");
+}
+
+#[test]
 fn a_tracked_pid_that_never_existed_exits_at_the_first_read() {
     let mut s = sampler(&fixture("pi5"), vec![daemon(99_999)], PI5_PAGE);
     let mut out = Sample::default();
     assert_eq!(s.read(0, 10, &mut out).len(), 1);
     assert_eq!(
         events(&mut s),
-        vec![Event {
+        vec![Notice {
             mono_us: 10,
-            kind: EventKind::ProcExit {
+            kind: NoticeKind::ProcExit {
                 pid: 99_999,
-                role: "daemon".to_owned()
+                role: ProcRole::Daemon
             }
         }]
     );
@@ -184,8 +219,53 @@ fn broken_fixture_samples_what_it_can() {
     assert_eq!(out.freqs_khz, vec![2_400_000]);
     assert_eq!(out.throttled, 0x50005);
     assert_eq!(out.valid, 0b11_0110);
-    let kinds: Vec<_> = events(&mut s).into_iter().map(|e| e.kind.name()).collect();
+    let kinds: Vec<_> = events(&mut s)
+        .into_iter()
+        .map(|e| EventKind::from(e.kind).name())
+        .collect();
     assert_eq!(kinds, ["proc_start", "read_error", "read_error"]);
+}
+
+#[test]
+fn a_file_that_fails_is_opened_again_so_a_file_that_comes_back_recovers() {
+    // The broken fixture's zone has a directory where `temp` should be: reading fails.
+    let dir = scratch("broken");
+    let root = dir.path();
+    let mut s = sampler(root, vec![daemon(4242)], PI5_PAGE);
+    let bit = s.layout().temp_bit(0);
+    let temp = root.join(TEMP);
+    let mut out = Sample::default();
+    let temp_fault = |faults: &[edgewatt::sampler::Fault]| {
+        faults
+            .iter()
+            .find(|f| f.bit == bit)
+            .map(|f| f.error.to_string())
+    };
+    let fault = temp_fault(s.read(0, 0, &mut out)).unwrap();
+    assert!(
+        fault.starts_with(&format!("cannot read {}: ", temp.display())),
+        "{fault}"
+    );
+    // Gone: the failed fd was dropped, and opening the path again finds nothing.
+    std::fs::remove_dir_all(&temp).unwrap();
+    let fault = temp_fault(s.read(1, 100_000, &mut out)).unwrap();
+    assert!(
+        fault.starts_with(&format!("cannot open {}: ", temp.display())),
+        "{fault}"
+    );
+    assert!(!out.is_valid(bit));
+    put(root, TEMP, "41000\n");
+    assert_eq!(temp_fault(s.read(2, 200_000, &mut out)), None);
+    assert!(out.is_valid(bit));
+    assert_eq!(out.temps_mc, vec![41_000]);
+    let recovered: Vec<_> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            NoticeKind::ReadRecovered { source, failures } => Some((source, failures)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recovered, vec![(temp.display().to_string(), 2)]);
 }
 
 #[test]
@@ -261,14 +341,14 @@ fn sampler_cost_is_reported_per_period() {
         .enumerate()
     {
         s.read(tick as u64, mono_us, &mut out);
-        costs.extend(s.drain_events().filter_map(|e| match e.kind {
-            EventKind::SamplerCost { ticks, wall_us, .. } => Some((e.mono_us, ticks, wall_us)),
+        costs.extend(s.drain_notices().filter_map(|e| match e.kind {
+            NoticeKind::SamplerCost { ticks, wall_us, .. } => Some((e.mono_us, ticks, wall_us)),
             _ => None,
         }));
     }
     s.flush_cost(1_700_000);
-    costs.extend(s.drain_events().filter_map(|e| match e.kind {
-        EventKind::SamplerCost { ticks, wall_us, .. } => Some((e.mono_us, ticks, wall_us)),
+    costs.extend(s.drain_notices().filter_map(|e| match e.kind {
+        NoticeKind::SamplerCost { ticks, wall_us, .. } => Some((e.mono_us, ticks, wall_us)),
         _ => None,
     }));
     assert_eq!(
@@ -277,31 +357,77 @@ fn sampler_cost_is_reported_per_period() {
     );
 }
 
-#[test]
-fn a_real_child_that_exits_is_gone_on_the_real_proc() {
-    let mut child = std::process::Command::new("sleep")
-        .arg("30")
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let mut s = Sampler::new(Roots::default(), vec![daemon(pid)]).unwrap();
-    let mut out = Sample::default();
-    assert!(!s.read(0, 0, &mut out).iter().any(|f| f.bit == group::PROC0));
-    assert!(out.is_valid(group::PROC0));
-    assert!(out.procs[0].rss_kb > 0);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let faults = s.read(1, 1, &mut out);
-    let gone: Vec<_> = faults.iter().filter(|f| f.bit == group::PROC0).collect();
-    assert_eq!(gone.len(), 1);
-    assert!(
-        matches!(gone[0].error, SourceError::Gone { .. }),
-        "{}",
-        gone[0].error
-    );
-    let exits: Vec<_> = events(&mut s)
+/// Blocks until `pid`, a child of this process, has exited, without reaping it: from
+/// then on it is a zombie until `wait`.
+fn wait_exited_not_reaped(pid: u32) {
+    // SAFETY: `info` is a valid, writable siginfo_t; waitid only writes into it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        )
+    };
+    assert_eq!(rc, 0, "waitid: {}", std::io::Error::last_os_error());
+}
+
+fn exits(s: &mut Sampler) -> Vec<u32> {
+    events(s)
         .into_iter()
-        .filter(|e| matches!(e.kind, EventKind::ProcExit { .. }))
-        .collect();
-    assert_eq!(exits.len(), 1);
+        .filter_map(|e| match e.kind {
+            NoticeKind::ProcExit { pid, .. } => Some(pid),
+            _ => None,
+        })
+        .collect()
+}
+
+fn gone(faults: &[edgewatt::sampler::Fault], bit: u32) -> bool {
+    let f: Vec<_> = faults.iter().filter(|f| f.bit == bit).collect();
+    f.len() == 1 && matches!(f[0].error, SourceError::Gone { .. })
+}
+
+#[test]
+fn a_real_child_is_gone_once_exited_and_stays_gone_once_reaped() {
+    let spawn = || {
+        std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap()
+    };
+    // `zombie` is seen after it has exited but before it is reaped; `reaped` only after
+    // both. The sampler holds their files open from the first read.
+    let (mut zombie, mut reaped) = (spawn(), spawn());
+    let procs = vec![daemon(zombie.id()), daemon(reaped.id())];
+    let (bit_z, bit_r) = (group::PROC0, group::PROC0 + 1);
+    let mut s = Sampler::new(Roots::default(), procs).unwrap();
+    let mut out = Sample::default();
+    let faults = s.read(0, 0, &mut out);
+    assert!(!faults.iter().any(|f| f.bit == bit_z || f.bit == bit_r));
+    assert!(out.is_valid(bit_z) && out.is_valid(bit_r));
+    assert!(out.procs[0].rss_kb > 0 && out.procs[1].rss_kb > 0);
+    let alive = out.procs[0];
+    for child in [&mut zombie, &mut reaped] {
+        child.kill().unwrap();
+        wait_exited_not_reaped(child.id());
+    }
+    reaped.wait().unwrap();
+    let faults = s.read(1, 1, &mut out);
+    assert!(gone(faults, bit_z), "a zombie is gone: state Z");
+    assert!(
+        gone(faults, bit_r),
+        "a reaped process is gone: ESRCH on the kept fd"
+    );
+    assert_eq!(out.procs[0], alive, "the last living values stay");
+    let mut want = vec![zombie.id(), reaped.id()];
+    want.sort_unstable();
+    let mut got = exits(&mut s);
+    got.sort_unstable();
+    assert_eq!(got, want);
+    zombie.wait().unwrap();
+    let faults = s.read(2, 2, &mut out);
+    assert!(gone(faults, bit_z) && gone(faults, bit_r));
+    assert_eq!(exits(&mut s), Vec::<u32>::new(), "ProcExit once each");
+    assert_eq!((s.failures(bit_z), s.failures(bit_r)), (0, 0));
 }

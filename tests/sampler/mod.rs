@@ -4,13 +4,14 @@
 mod faults;
 mod identity;
 mod readings;
+mod throttled;
 
 use std::fs;
 use std::path::Path;
 use std::path::PathBuf;
 
-use edgewatt::record::Event;
-use edgewatt::record::EventKind;
+use edgewatt::sampler::Notice;
+use edgewatt::sampler::NoticeKind;
 use edgewatt::sampler::ProcRole;
 use edgewatt::sampler::Roots;
 use edgewatt::sampler::Sampler;
@@ -59,6 +60,7 @@ pub fn opts(page_size: u64) -> SamplerOptions {
         page_size,
         error_repeat_us: 60_000_000,
         cost_every_us: 60_000_000,
+        throttled_interval_us: 1_000_000,
     }
 }
 
@@ -67,9 +69,9 @@ pub fn sampler(root: &Path, procs: Vec<TrackedProc>, page_size: u64) -> Sampler 
 }
 
 /// Drained events, without `SamplerCost` (its CPU time is real, not scripted).
-pub fn events(s: &mut Sampler) -> Vec<Event> {
-    s.drain_events()
-        .filter(|e| !matches!(e.kind, EventKind::SamplerCost { .. }))
+pub fn events(s: &mut Sampler) -> Vec<Notice> {
+    s.drain_notices()
+        .filter(|e| !matches!(e.kind, NoticeKind::SamplerCost { .. }))
         .collect()
 }
 

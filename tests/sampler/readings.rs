@@ -1,9 +1,9 @@
 //! Exact values read from the fixtures, and deltas after the files change.
 
-use edgewatt::record::Event;
-use edgewatt::record::EventKind;
 use edgewatt::sampler::CpuTicks;
 use edgewatt::sampler::MemKb;
+use edgewatt::sampler::Notice;
+use edgewatt::sampler::NoticeKind;
 use edgewatt::sampler::ProcCounters;
 use edgewatt::sampler::ProcRole;
 use edgewatt::sampler::Sample;
@@ -72,11 +72,11 @@ fn pi5_fixture_gives_its_exact_readings() {
     assert_eq!(out, pi5_sample(7, 1_000_000));
     assert_eq!(
         events(&mut s),
-        vec![Event {
+        vec![Notice {
             mono_us: 1_000_000,
-            kind: EventKind::ProcStart {
+            kind: NoticeKind::ProcStart {
                 pid: 4242,
-                role: "daemon".to_owned()
+                role: ProcRole::Daemon
             }
         }]
     );
@@ -131,7 +131,7 @@ fn x86_fixture_has_no_thermal_cpufreq_or_throttled_and_says_so_once() {
     assert_eq!(out.valid, 0b0111);
     let kinds: Vec<_> = events(&mut s).into_iter().map(|e| e.kind).collect();
     let sys = root.join("sys");
-    let missing = |source: &str, message: String| EventKind::SourceMissing {
+    let missing = |source: &str, message: String| NoticeKind::SourceMissing {
         source: source.to_owned(),
         message,
     };
@@ -158,9 +158,9 @@ fn x86_fixture_has_no_thermal_cpufreq_or_throttled_and_says_so_once() {
                     sys.display()
                 )
             ),
-            EventKind::ProcStart {
+            NoticeKind::ProcStart {
                 pid: 777,
-                role: "daemon".to_owned()
+                role: ProcRole::Daemon
             },
         ]
     );
@@ -199,8 +199,9 @@ fn changed_files_are_seen_through_kept_open_fds() {
         "sys/devices/platform/soc@107c000000/soc@107c000000:firmware/get_throttled",
         "0x0\n",
     );
-    assert!(s.read(1, 100_000, &mut out).is_empty());
-    let mut want = pi5_sample(1, 100_000);
+    // A second later, so that get_throttled (read once a second) is read again too.
+    assert!(s.read(10, 1_000_000, &mut out).is_empty());
+    let mut want = pi5_sample(10, 1_000_000);
     want.cpu[0].user = 41334;
     want.cpu[3].user = 10490;
     want.cpu[3].idle = 225895;
@@ -250,9 +251,9 @@ fn set_procs_changes_the_layout_and_keeps_known_processes() {
             .into_iter()
             .map(|e| e.kind)
             .collect::<Vec<_>>(),
-        vec![EventKind::ProcStart {
+        vec![NoticeKind::ProcStart {
             pid: 5151,
-            role: "worker".to_owned()
+            role: ProcRole::Worker
         }],
         "only the new process is announced"
     );

@@ -7,6 +7,7 @@ mod writer;
 use std::path::Path;
 
 use edgewatt::clock::Anchor;
+use edgewatt::config::StoreConfig;
 use edgewatt::record::Event;
 use edgewatt::record::EventKind;
 use edgewatt::record::Frame;
@@ -21,7 +22,7 @@ use edgewatt::synth;
 const WALL0_US: i64 = 1_700_000_000_000_000;
 
 fn opts(dir: &Path) -> StoreOptions {
-    StoreOptions::new(dir.to_path_buf())
+    StoreConfig::default().options(dir.to_path_buf())
 }
 
 fn ident() -> SegmentIdent {

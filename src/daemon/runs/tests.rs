@@ -1,6 +1,7 @@
 use super::*;
 use crate::power::PowerReading;
 use crate::power::SourceId;
+use crate::record::RunPhase;
 
 const S: u64 = 1_000_000;
 
@@ -50,12 +51,12 @@ fn a_run_gets_gross_net_and_per_phase_energy() {
     assert_eq!(base.power_uw, 2_030_000);
     // Net: 20 J − 2.03 W × 4 s = 11.88 J.
     assert_eq!(e.run.net_uj, Some(11_880_000));
-    let decode = e.phase(Phase::Decode).unwrap();
+    let decode = e.phase(RunPhase::Decode).unwrap();
     assert_eq!(decode.gross_uj, 10_000_000);
     // (10 J − 2.03 W × 2 s) / 20 tokens = 0.297 J per generated token.
     let per_token = e.net_j_per_generated_token().unwrap();
     assert!((per_token - 0.297).abs() < 1e-9, "{per_token}");
-    assert_eq!(e.phase(Phase::Load).unwrap().gross_uj, 5_000_000);
+    assert_eq!(e.phase(RunPhase::Load).unwrap().gross_uj, 5_000_000);
     assert_eq!(e.tokens.prompt, 32);
     assert_eq!(e.run.coverage_ppm, 1_000_000);
 }

@@ -4,11 +4,13 @@ use super::us;
 use super::win;
 use crate::derive::auc;
 use crate::derive::phase_auc;
+use crate::derive::runs::phase_windows;
 use crate::derive::DeriveError;
 use crate::derive::GapRule;
-use crate::derive::Phase;
 use crate::derive::Series;
 use crate::derive::Window;
+use crate::record::PhaseMark;
+use crate::record::RunPhase;
 
 #[test]
 fn brief_example_trapezoids_above_baseline() {
@@ -156,26 +158,38 @@ fn phases_split_the_window() {
     // (0, 10), (1, 30), (3, 30), baseline 10 → f = 0, 20, 20 (20 at 2 s too).
     // load [0, 1]: 10; prefill [1, 2]: 20; decode [2, 3]: 20 → sum 50, the whole AUC.
     let s = series(&[(0.0, 10.0), (1.0, 30.0), (3.0, 30.0)], &[], 1.0);
-    let phases: Vec<Phase> = vec![
-        ("load", us(0.0), us(1.0)).into(),
-        ("prefill", us(1.0), us(2.0)).into(),
-        ("decode", us(2.0), us(3.0)).into(),
-    ];
+    let marks = [
+        (RunPhase::Load, 0.0),
+        (RunPhase::Prefill, 1.0),
+        (RunPhase::Decode, 2.0),
+        (RunPhase::Done, 3.0),
+    ]
+    .map(|(phase, t)| PhaseMark {
+        phase,
+        mono_us: us(t),
+    });
+    let phases = phase_windows(&marks);
+    assert_eq!(phases[1], (RunPhase::Prefill, win(1.0, 2.0)));
     let got = phase_auc(&s, &phases, 10.0).unwrap();
-    let names: Vec<&str> = got.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["load", "prefill", "decode"]);
+    let names: Vec<RunPhase> = got.iter().map(|p| p.phase).collect();
+    assert_eq!(names, [RunPhase::Load, RunPhase::Prefill, RunPhase::Decode]);
     close(got[0].auc.above, 10.0);
     close(got[1].auc.above, 20.0);
     close(got[2].auc.above, 20.0);
     assert_eq!(got[1].auc.n_points, 1);
-    let empty = [Phase::new("decode", us(2.0), us(2.0))];
+    let empty = [(RunPhase::Decode, Window::spanning(us(2.0), us(2.0)))];
+    let err = phase_auc(&s, &empty, 10.0).unwrap_err();
     assert_eq!(
-        phase_auc(&s, &empty, 10.0),
-        Err(DeriveError::EmptyPhase {
-            name: "decode".into(),
+        err,
+        DeriveError::EmptyPhase {
+            phase: RunPhase::Decode,
             t_start_us: 2_000_000,
             t_end_us: 2_000_000
-        })
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "phase decode [2000000, 2000000] µs is empty: its end must be after its start"
     );
 }
 

@@ -6,11 +6,11 @@ use crate::derive::phase_usage;
 use crate::derive::utilisation;
 use crate::derive::DeriveError;
 use crate::derive::DeriveOptions;
-use crate::derive::Phase;
 use crate::derive::ProcBaselinePolicy;
 use crate::derive::UsageAuc;
 use crate::derive::UsageBaseline;
-use crate::sampler::Sample;
+use crate::record::RunPhase;
+use crate::record::Sample;
 
 /// 1 Hz, 0..=6 s, 100 ticks per core per second. Seconds 0–3 quiet: every core 10 busy
 /// of 100. Seconds 3–6: core 0 fully busy, the worker runs 100 ticks/s, and RAM used
@@ -93,11 +93,11 @@ fn phases_of_a_run() {
     let u = utilisation(&layout4(), &run(), &DeriveOptions::default()).unwrap();
     let base = UsageBaseline::from_window(&u, win(1.0, 3.0), ProcBaselinePolicy::Zero).unwrap();
     let phases = [
-        Phase::new("load", 3_000_000, 4_000_000),
-        Phase::new("decode", 4_000_000, 6_000_000),
+        (RunPhase::Load, win(3.0, 4.0)),
+        (RunPhase::Decode, win(4.0, 6.0)),
     ];
     let got = phase_usage(&u, &phases, &base).unwrap();
-    assert_eq!(got[0].0, "load");
+    assert_eq!(got[0].0, RunPhase::Load);
     close(got[0].1.cpu_pct_s.machine.above, 11.25);
     close(got[1].1.cpu_pct_s.machine.above, 45.0);
     close(got[0].1.ram_mb_s.above, 256.0);

@@ -8,12 +8,12 @@ use crate::derive::DeriveError;
 use crate::derive::DeriveOptions;
 use crate::derive::GapCause;
 use crate::derive::Rate;
-use crate::sampler::group;
-use crate::sampler::CpuTicks;
-use crate::sampler::ProcRole;
-use crate::sampler::Sample;
-use crate::sampler::SampleLayout;
-use crate::sampler::TrackedProc;
+use crate::record::group;
+use crate::record::CpuTicks;
+use crate::record::ProcRole;
+use crate::record::Sample;
+use crate::record::SampleLayout;
+use crate::record::TrackedProc;
 
 /// Aggregate line + 4 cores, one tracked worker.
 pub(super) fn layout4() -> SampleLayout {

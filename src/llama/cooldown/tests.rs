@@ -1,35 +1,35 @@
 //! The cooldown against fake `/proc/stat` and thermal-zone files that a virtual clock
 //! moves forward: every wait is exact, whatever the speed of the machine.
 
-use std::path::Path;
-use std::path::PathBuf;
+use std::cell::RefCell;
 use std::time::Duration;
 
 use super::*;
+use crate::clock::FakeClock;
 
 /// A fake machine of 4 CPUs at 100 Hz: 400 ticks/s, 200 per 0.5 s window.
 const TICKS_PER_WINDOW: u64 = 200;
 const WINDOW_US: u64 = 500_000;
 
-/// Virtual time; each sleep rewrites the fixture for the new time.
-struct Virtual<F: FnMut(u64)> {
-    now_us: u64,
-    on_time: F,
+/// The fake clock; each sleep also rewrites the fixture for the new time.
+struct Virtual<F: FnMut(u64) + Send> {
+    time: FakeClock,
+    on_time: RefCell<F>,
 }
 
-impl<F: FnMut(u64)> WaitClock for Virtual<F> {
-    fn elapsed(&self) -> Duration {
-        Duration::from_micros(self.now_us)
+impl<F: FnMut(u64) + Send> Clock for Virtual<F> {
+    fn now_us(&self) -> u64 {
+        self.time.now_us()
     }
-    fn sleep(&mut self, d: Duration) {
-        self.now_us += d.as_micros() as u64;
-        (self.on_time)(self.now_us);
+    fn sleep_us(&self, us: u64) {
+        self.time.sleep_us(us);
+        (self.on_time.borrow_mut())(self.time.now_us());
     }
 }
 
 /// `/proc/stat` at `t_us` when the busy share of the window starting at each multiple of
 /// 0.5 s is `busy_pct(window start)`; counters start at a non-zero, realistic point.
-fn stat_at(t_us: u64, busy_pct: &dyn Fn(u64) -> u64) -> String {
+fn stat_at(t_us: u64, busy_pct: &(dyn Fn(u64) -> u64 + Sync)) -> String {
     let (mut busy, mut idle) = (51_234_u64, 987_654_u64);
     for k in 0..t_us / WINDOW_US {
         let b = TICKS_PER_WINDOW * busy_pct(k * WINDOW_US) / 100;
@@ -47,13 +47,18 @@ fn stat_at(t_us: u64, busy_pct: &dyn Fn(u64) -> u64) -> String {
     )
 }
 
-struct Roots {
+/// A fake `/proc` and `/sys` in a directory that lives as long as this.
+struct Fake {
     _dir: tempfile::TempDir,
-    proc_root: PathBuf,
-    sys_root: PathBuf,
+    roots: Roots,
 }
 
-fn write_at(r: &Roots, t_us: u64, busy: &dyn Fn(u64) -> u64, temp: Option<&dyn Fn(u64) -> i64>) {
+fn write_at(
+    r: &Roots,
+    t_us: u64,
+    busy: &(dyn Fn(u64) -> u64 + Sync),
+    temp: Option<&(dyn Fn(u64) -> i64 + Sync)>,
+) {
     std::fs::write(r.proc_root.join("stat"), stat_at(t_us, busy)).unwrap();
     if let Some(temp) = temp {
         let zone = r.sys_root.join("class/thermal/thermal_zone0");
@@ -61,35 +66,32 @@ fn write_at(r: &Roots, t_us: u64, busy: &dyn Fn(u64) -> u64, temp: Option<&dyn F
     }
 }
 
-fn roots(with_zone: bool) -> Roots {
+fn fake(with_zone: bool) -> Fake {
     let dir = tempfile::tempdir().unwrap();
-    let (proc_root, sys_root) = (dir.path().join("proc"), dir.path().join("sys"));
-    std::fs::create_dir_all(&proc_root).unwrap();
+    let roots = Roots::under(dir.path());
+    std::fs::create_dir_all(&roots.proc_root).unwrap();
     if with_zone {
-        std::fs::create_dir_all(sys_root.join("class/thermal/thermal_zone0")).unwrap();
+        std::fs::create_dir_all(roots.sys("class/thermal/thermal_zone0")).unwrap();
     }
-    Roots {
-        _dir: dir,
-        proc_root,
-        sys_root,
-    }
+    Fake { _dir: dir, roots }
 }
 
 /// Runs the cooldown on a machine following `busy` and `temp` (virtual time).
 fn wait(
     c: &Cooldown,
     baseline: Option<u32>,
-    busy: &dyn Fn(u64) -> u64,
-    temp: &dyn Fn(u64) -> i64,
+    busy: &(dyn Fn(u64) -> u64 + Sync),
+    temp: &(dyn Fn(u64) -> i64 + Sync),
 ) -> CooldownWait {
-    let r = roots(true);
-    write_at(&r, 0, busy, Some(temp));
-    let mut clock = Virtual {
-        now_us: 0,
-        on_time: |t| write_at(&r, t, busy, Some(temp)),
+    let f = fake(true);
+    let r = &f.roots;
+    write_at(r, 0, busy, Some(temp));
+    let clock = Virtual {
+        time: FakeClock::new(0),
+        on_time: RefCell::new(|t| write_at(r, t, busy, Some(temp))),
     };
     let window = Duration::from_micros(WINDOW_US);
-    wait_for_cooldown_with(c, baseline, &r.proc_root, &r.sys_root, window, &mut clock)
+    wait_for_cooldown_with(c, baseline, r, window, &clock, &|| false)
 }
 
 fn cooldown(temp_below_mc: Option<i64>, max_wait_s: u64) -> Cooldown {
@@ -107,11 +109,13 @@ const fn cool(_: u64) -> i64 {
 
 #[test]
 fn the_busy_share_is_computed_from_the_cpu_line() {
-    let r = roots(false);
+    let f = fake(false);
+    let r = &f.roots;
+    let mut probe = Probe::new(r);
     // 30 % busy for one window, after 0 windows.
     let busy30 = |_| 30;
-    write_at(&r, 0, &busy30, None);
-    let a = CpuStat::read(&r.proc_root).unwrap();
+    write_at(r, 0, &busy30, None);
+    let a = CpuStat::read(&mut probe).unwrap();
     assert_eq!(
         a,
         CpuStat {
@@ -119,17 +123,18 @@ fn the_busy_share_is_computed_from_the_cpu_line() {
             idle_ticks: 987_654,
         }
     );
-    write_at(&r, WINDOW_US, &busy30, None);
-    let b = CpuStat::read(&r.proc_root).unwrap();
+    write_at(r, WINDOW_US, &busy30, None);
+    let b = CpuStat::read(&mut probe).unwrap();
     assert_eq!(b.total_ticks - a.total_ticks, 200);
     assert_eq!(b.busy_pct_since(&a), Some(30));
     // Frozen counters and counters that went back give no information.
     assert_eq!(a.busy_pct_since(&a), None);
     assert_eq!(a.busy_pct_since(&b), None);
     // A missing file or a line that is not the aggregate `cpu` line: nothing.
-    std::fs::write(r.proc_root.join("stat"), "cpu0 1 2 3 4\n").unwrap();
-    assert_eq!(CpuStat::read(&r.proc_root), None);
-    assert_eq!(CpuStat::read(Path::new("/nonexistent")), None);
+    std::fs::write(r.proc("stat"), "cpu0 1 2 3 4\n").unwrap();
+    assert_eq!(CpuStat::read(&mut probe), None);
+    let nowhere = Roots::new("/nonexistent/proc", "/nonexistent/sys");
+    assert_eq!(CpuStat::read(&mut Probe::new(&nowhere)), None);
 }
 
 #[test]
@@ -233,47 +238,24 @@ fn the_cap_ends_a_wait_that_never_cools_and_says_so() {
 #[test]
 fn missing_readings_do_not_hold_the_run_back_on_the_real_clock() {
     // No /proc/stat, no thermal zone: nothing to wait for after one (real) window.
-    let r = roots(false);
-    let w = wait_for_cooldown(
-        &cooldown(Some(60_000), 3600),
-        Some(3),
-        &r.proc_root,
-        &r.sys_root,
-    );
+    let f = fake(false);
+    let w = wait_for_cooldown(&cooldown(Some(60_000), 3600), Some(3), &f.roots);
     assert!(!w.capped);
     assert!(w.waited_us >= WINDOW_US, "{}", w.waited_us);
     assert_eq!((w.busy_pct, w.temp_mc), (None, None));
 }
 
-/// A virtual clock that says stop once `stop_at_us` has passed.
-struct Stopping {
-    now_us: u64,
-    stop_at_us: u64,
-}
-
-impl WaitClock for Stopping {
-    fn elapsed(&self) -> Duration {
-        Duration::from_micros(self.now_us)
-    }
-    fn sleep(&mut self, d: Duration) {
-        self.now_us += d.as_micros() as u64;
-    }
-    fn stop_requested(&self) -> bool {
-        self.now_us >= self.stop_at_us
-    }
-}
-
 #[test]
 fn a_stop_request_ends_a_wait_that_would_last_until_the_cap() {
-    let r = roots(true);
-    write_at(&r, 0, &|_| 100, Some(&|_| 90_000));
-    let mut clock = Stopping {
-        now_us: 0,
-        stop_at_us: 2_000_000,
-    };
+    let f = fake(true);
+    let r = &f.roots;
+    write_at(r, 0, &|_| 100, Some(&|_| 90_000));
+    let clock = FakeClock::new(0);
+    let stop_at_us = 2_000_000;
+    let stop = || clock.now_us() >= stop_at_us;
     let window = Duration::from_micros(WINDOW_US);
     let c = cooldown(Some(60_000), 120);
-    let w = wait_for_cooldown_with(&c, Some(5), &r.proc_root, &r.sys_root, window, &mut clock);
+    let w = wait_for_cooldown_with(&c, Some(5), r, window, &clock, &stop);
     assert_eq!(
         (w.waited_us, w.capped, w.stopped),
         (2_000_000, false, true),

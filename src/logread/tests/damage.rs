@@ -129,7 +129,7 @@ fn corrupt_and_unknown_frames_are_skipped_at_their_offsets() {
 #[test]
 fn a_lost_key_block_takes_its_chain_and_nothing_more() {
     let tmp = tempfile::tempdir().unwrap();
-    let opts = StoreOptions::new(tmp.path().to_path_buf());
+    let opts = crate::config::StoreConfig::default().options(tmp.path().to_path_buf());
     let (mut w, _) = Writer::open(opts, ident("pi", "b"), anchor(S)).unwrap();
     let all = samples(2 * S, 50, 3);
     let mut b = SampleBlockBuilder::with_key_every(layout(), 30);
@@ -186,7 +186,7 @@ fn a_lost_key_block_takes_its_chain_and_nothing_more() {
 fn an_open_segments_unterminated_tail_is_not_damage_but_a_sealed_ones_is() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("live");
-    let opts = StoreOptions::new(dir.clone());
+    let opts = crate::config::StoreConfig::default().options(dir.clone());
     let (mut w, _) = Writer::open(opts, ident("pi", "b"), anchor(S)).unwrap();
     w.append(&event(2 * S, 0)).unwrap();
     w.sync().unwrap();

@@ -7,7 +7,7 @@ use crate::derive::Window;
 /// 60 s of samples in 1 s blocks (a key block every 10 s) and power readings every 0.5 s,
 /// with two runs, in one segment.
 fn long_session(dir: &Path) -> PathBuf {
-    let opts = StoreOptions::new(dir.to_path_buf());
+    let opts = crate::config::StoreConfig::default().options(dir.to_path_buf());
     let (mut w, _) = Writer::open(opts, ident("pi", "b"), anchor(S)).unwrap();
     let all = samples(2 * S, 600, 5);
     let mut b = SampleBlockBuilder::with_key_every(layout(), 100);

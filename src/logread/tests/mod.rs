@@ -22,7 +22,6 @@ use crate::record::SealReason;
 use crate::sampler::Sample;
 use crate::sampler::SampleLayout;
 use crate::store::SegmentIdent;
-use crate::store::StoreOptions;
 use crate::store::Writer;
 
 const WALL0: i64 = 1_700_000_000_000_000;
@@ -47,7 +46,7 @@ fn anchor(mono_us: u64) -> Anchor {
 /// One daemon session: a segment of `device`/`boot` created at `mono_us`, `records`
 /// appended, sealed at the time of the last one. Returns the sealed segment's path.
 fn session(dir: &Path, device: &str, boot: &str, mono_us: u64, records: &[Record]) -> PathBuf {
-    let opts = StoreOptions::new(dir.to_path_buf());
+    let opts = crate::config::StoreConfig::default().options(dir.to_path_buf());
     let (mut w, _) = Writer::open(opts, ident(device, boot), anchor(mono_us)).unwrap();
     for r in records {
         w.append(r).unwrap();

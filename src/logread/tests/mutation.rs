@@ -18,7 +18,7 @@ fn written() -> &'static Written {
     static W: OnceLock<Written> = OnceLock::new();
     W.get_or_init(|| {
         let tmp = tempfile::tempdir().unwrap();
-        let opts = StoreOptions::new(tmp.path().to_path_buf());
+        let opts = crate::config::StoreConfig::default().options(tmp.path().to_path_buf());
         let (mut w, _) = Writer::open(opts, ident("pi", "b"), anchor(S)).unwrap();
         let mut b = SampleBlockBuilder::with_key_every(layout(), 20);
         for (i, chunk) in samples(2 * S, 60, 9).chunks(7).enumerate() {

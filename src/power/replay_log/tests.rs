@@ -8,13 +8,13 @@ use super::super::PowerSource;
 use super::super::SourceId;
 use super::*;
 use crate::clock::Anchor;
+use crate::config::StoreConfig;
 use crate::record::Event;
 use crate::record::EventKind;
 use crate::record::PowerBlockBuilder;
 use crate::record::Record;
 use crate::record::SealReason;
 use crate::store::SegmentIdent;
-use crate::store::StoreOptions;
 use crate::store::Writer;
 
 const INA: &str = "ina219 0x40 on /dev/i2c-1, 10000 µΩ shunt";
@@ -51,7 +51,12 @@ fn session(dir: &Path, boot_id: &str, mono_us: u64, records: &[Record]) {
         mono_us,
         wall_unix_us: 1_700_000_000_000_000,
     };
-    let (mut w, _) = Writer::open(StoreOptions::new(dir.to_path_buf()), ident, anchor).unwrap();
+    let (mut w, _) = Writer::open(
+        StoreConfig::default().options(dir.to_path_buf()),
+        ident,
+        anchor,
+    )
+    .unwrap();
     for r in records {
         w.append(r).unwrap();
     }

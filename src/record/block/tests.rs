@@ -1,6 +1,6 @@
 use super::*;
-use crate::sampler::ProcRole;
-use crate::sampler::TrackedProc;
+use crate::record::ProcRole;
+use crate::record::TrackedProc;
 use crate::synth;
 
 fn layout() -> SampleLayout {

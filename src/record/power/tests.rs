@@ -1,5 +1,5 @@
 use super::*;
-use crate::power::flags;
+use crate::record::power_flags as flags;
 use crate::record::Frame;
 use crate::record::Record;
 

@@ -13,7 +13,7 @@ use crate::store::Writer;
 const CLOSE_WITHIN: Duration = Duration::from_secs(60);
 
 fn opts(dir: &Path) -> StoreOptions {
-    StoreOptions::new(dir.to_path_buf())
+    crate::config::StoreConfig::default().options(dir.to_path_buf())
 }
 
 fn ident() -> SegmentIdent {

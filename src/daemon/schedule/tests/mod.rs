@@ -10,8 +10,8 @@ use jiff::civil::date;
 use jiff::tz::TimeZone;
 
 use super::*;
-use crate::power::clock::Clock;
-use crate::power::clock::FakeClock;
+use crate::clock::Clock;
+use crate::clock::FakeClock;
 
 mod reload;
 

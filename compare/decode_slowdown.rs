@@ -1,4 +1,5 @@
-//! Decode speed with edgewatt's 10 Hz sampler running vs not, in one run.
+//! Decode speed with edgewatt's sampler running vs not, in one run; the `--decode-pairs`
+//! part of compare/sampler_cost.py.
 //!
 //! The process is laid out as the daemon's: this process supervises an `edgewatt`-style
 //! worker child (Supervisor → `worker` → llama.cpp, model kept loaded), and for "on" runs
@@ -7,7 +8,7 @@
 //! does not encode or store the samples. "On" and "off" runs alternate (ABBA order), the
 //! sampler thread is started before and stopped after each "on" run.
 //!
-//! `cargo run --release --example sampler_overhead -- MODEL --threads 1 --pairs 12`
+//! `cargo run --release --example decode_slowdown -- MODEL --threads 1 --pairs 12`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,7 +82,7 @@ fn start_sampler(worker: u32, rate_hz: u32) -> SamplerThread {
         while !flag.load(Ordering::Relaxed) {
             let t = ticker.wait();
             sampler.read(t.tick, t.now_us, &mut sample);
-            sampler.drain_events().for_each(drop);
+            sampler.drain_notices().for_each(drop);
             ticks += 1;
         }
         Ok((ticks, clock::thread_cpu_us() - cpu0))
@@ -110,7 +111,7 @@ fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
     anyhow::ensure!(args.pairs >= 2, "--pairs must be at least 2");
     let mut job = Job::text(&args.model);
-    job.label = "sampler_overhead".into();
+    job.label = "decode_slowdown".into();
     job.prompt = Prompt::Corpus {
         path: None,
         tokens: args.prompt_tokens,

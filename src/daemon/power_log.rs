@@ -1,16 +1,15 @@
-//! Turns what the reader thread sends into log records: events at once, readings in
-//! [`PowerBlock`](crate::record::PowerBlock)s of up to `block_readings`.
+//! Turns what the power reader thread sends into log records: notices as events at once,
+//! readings in [`PowerBlock`](crate::record::PowerBlock)s of up to `block_readings`.
 
-use std::sync::mpsc::Receiver;
-
-use super::reader::PowerMsg;
-use super::SourceId;
+use crate::power::reader::PowerMsg;
+use crate::record::Event;
 use crate::record::PowerBlockBuilder;
 use crate::record::Record;
+use crate::record::SourceId;
 
 /// Collects a reader's messages into records for the store.
 #[derive(Debug)]
-pub struct PowerLog {
+pub(super) struct PowerLog {
     builder: PowerBlockBuilder,
     block_readings: u32,
 }
@@ -18,7 +17,7 @@ pub struct PowerLog {
 impl PowerLog {
     /// `label` and `period_us` are the source's; a block is closed every `block_readings`.
     #[must_use]
-    pub fn new(source: SourceId, label: &str, period_us: u64, block_readings: u32) -> Self {
+    pub(super) fn new(source: SourceId, label: &str, period_us: u64, block_readings: u32) -> Self {
         Self {
             builder: PowerBlockBuilder::new(source, label, period_us),
             block_readings: block_readings.max(1),
@@ -26,9 +25,12 @@ impl PowerLog {
     }
 
     /// Adds one message; appends to `out` the records it completes.
-    pub fn push(&mut self, msg: PowerMsg, out: &mut Vec<Record>) {
+    pub(super) fn push(&mut self, msg: PowerMsg, out: &mut Vec<Record>) {
         match msg {
-            PowerMsg::Event(e) => out.push(Record::Event(e)),
+            PowerMsg::Notice { mono_us, notice } => out.push(Record::Event(Event {
+                mono_us,
+                kind: notice.into(),
+            })),
             PowerMsg::Reading(r) => {
                 if let Err(e) = self.builder.push(&r) {
                     log::warn!("power reading not recorded: {e}");
@@ -41,15 +43,8 @@ impl PowerLog {
         }
     }
 
-    /// Takes everything waiting in `rx` without blocking.
-    pub fn drain(&mut self, rx: &Receiver<PowerMsg>, out: &mut Vec<Record>) {
-        for msg in rx.try_iter() {
-            self.push(msg, out);
-        }
-    }
-
     /// Closes the current block (at shutdown or before a segment rotates).
-    pub fn flush(&mut self) -> Option<Record> {
+    pub(super) fn flush(&mut self) -> Option<Record> {
         self.builder.finish().map(Record::Power)
     }
 }
@@ -57,17 +52,22 @@ impl PowerLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::power::PowerReading;
-    use crate::record::Event;
+    use crate::power::reader::PowerNotice;
     use crate::record::EventKind;
+    use crate::record::PowerReading;
 
     #[test]
-    fn events_pass_at_once_and_readings_fill_blocks() {
+    fn notices_are_logged_as_events_at_once_and_readings_fill_blocks() {
         let mut log = PowerLog::new(SourceId::Pmic, "pmic", 100_000, 2);
         let mut out = Vec::new();
         let reading = |t| PowerMsg::Reading(PowerReading::power_only(t, SourceId::Pmic, 5));
         log.push(reading(1), &mut out);
         assert!(out.is_empty());
+        let notice = PowerNotice::Fault {
+            source: "pmic".into(),
+            message: "m".into(),
+        };
+        log.push(PowerMsg::Notice { mono_us: 2, notice }, &mut out);
         let fault = Event {
             mono_us: 2,
             kind: EventKind::PowerFault {
@@ -75,7 +75,6 @@ mod tests {
                 message: "m".into(),
             },
         };
-        log.push(PowerMsg::Event(fault.clone()), &mut out);
         log.push(reading(3), &mut out);
         log.push(reading(4), &mut out);
         assert_eq!(out.len(), 2);

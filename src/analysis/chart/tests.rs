@@ -1,0 +1,233 @@
+use super::*;
+use crate::analysis::fit::compare_estimates;
+use crate::analysis::fit::fit_knee;
+use crate::analysis::fit::fit_linear;
+
+const AXES: Axes = Axes {
+    title: "A title",
+    x_label: "prompt tokens",
+    y_label: "CPU AUC above idle (%·s)",
+};
+
+/// The SVG is one element, has no non-finite coordinates and says what it must.
+#[track_caller]
+fn check_svg(svg: &str, must: &[&str]) {
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{svg:.200}"
+    );
+    assert!(svg.contains("viewBox=\"0 0 760 460\""), "{svg:.200}");
+    for bad in ["NaN", "inf"] {
+        assert!(!svg.contains(bad), "{bad} in the SVG");
+    }
+    for text in must.iter().chain(&[AXES.title]) {
+        assert!(svg.contains(text), "{text:?} missing");
+    }
+}
+
+fn circles(svg: &str) -> usize {
+    svg.matches("<circle").count()
+}
+
+#[test]
+fn a_law_chart_has_points_lines_bands_labels_and_a_legend() {
+    let x = [16.0, 64.0, 256.0, 512.0, 16.0, 512.0];
+    let y = [30.0, 71.0, 240.0, 470.0, 33.0, 480.0];
+    let fit = fit_linear(&x, &y).unwrap();
+    let y2: Vec<f64> = y.iter().map(|v| v / 2.0).collect();
+    let fit2 = fit_linear(&x, &y2).unwrap();
+    let series = [
+        LawSeries {
+            name: "base",
+            x: &x,
+            y: &y,
+            fit: &fit,
+        },
+        LawSeries {
+            name: "small",
+            x: &x,
+            y: &y2,
+            fit: &fit2,
+        },
+    ];
+    let svg = law_chart(&AXES, &series).unwrap();
+    check_svg(
+        &svg,
+        &[
+            "prompt tokens",
+            "%·s",
+            "base: 6 runs",
+            "small: 95 % band of the mean",
+        ],
+    );
+    // 12 runs and one legend dot per series.
+    assert_eq!(circles(&svg), 12 + 2);
+    assert_eq!(svg.matches("<polygon").count(), 2, "a band per series");
+    assert!(svg.contains(&format!("base: y = {} + ", fmt_value(fit.intercept.value))));
+}
+
+#[test]
+fn a_knee_chart_marks_psi_and_its_ci_or_says_there_is_no_knee() {
+    let x = [64.0, 128.0, 256.0, 384.0, 512.0, 768.0, 1024.0];
+    let y: Vec<f64> = x.iter().map(|p: &f64| 10.0 + 0.5 * p.min(448.0)).collect();
+    let fit = fit_knee(&x, &y).unwrap();
+    let svg = knee_chart(
+        &AXES,
+        &[KneeSeries {
+            name: "vlm",
+            x: &x,
+            y: &y,
+            fit: &fit,
+        }],
+    )
+    .unwrap();
+    check_svg(&svg, &["knee ψ = 448 (95 % CI 384–512)", "plateau 234"]);
+    assert_eq!(circles(&svg), 7 + 1);
+    let knee_rects = svg.matches("<rect").count();
+    let flat = [5.0, 5.1, 4.9, 5.0, 5.05, 4.95, 5.0];
+    let fit = fit_knee(&x, &flat).unwrap();
+    let svg = knee_chart(
+        &AXES,
+        &[KneeSeries {
+            name: "vlm",
+            x: &x,
+            y: &flat,
+            fit: &fit,
+        }],
+    )
+    .unwrap();
+    check_svg(&svg, &["vlm: no knee: flat over the tested range"]);
+    assert!(!svg.contains("knee ψ"));
+    // The knee chart has the CI span and its legend swatch besides.
+    assert_eq!(knee_rects, svg.matches("<rect").count() + 2);
+}
+
+#[test]
+fn an_estimate_chart_has_the_diagonal_and_the_summary() {
+    let measured = [10.0, 20.0, 30.0, 40.0];
+    let estimated = [11.0, 18.0, 33.0, 40.0];
+    let s = compare_estimates(&estimated, &measured).unwrap();
+    let svg = estimate_chart(&AXES, &estimated, &measured, Some(&s)).unwrap();
+    check_svg(
+        &svg,
+        &["y = x", "4 runs: MAPE 7.5 %, bias +2.5 %, worst +10.0 %"],
+    );
+    assert_eq!(circles(&svg), 4 + 1);
+}
+
+#[test]
+fn stacked_bars_have_one_rectangle_per_part_and_bar() {
+    let bars = [
+        Bar {
+            label: "base",
+            values: &[2.0, 5.0, 11.0],
+        },
+        Bar {
+            label: "q4",
+            values: &[1.0, 0.0, 4.0],
+        },
+    ];
+    let svg = stacked_bars(&AXES, &["load", "prefill", "decode"], &bars).unwrap();
+    check_svg(&svg, &["load", "prefill", "decode", "base", "q4"]);
+    let one = stacked_bars(
+        &AXES,
+        &["energy"],
+        &[Bar {
+            label: "only",
+            values: &[3.0],
+        }],
+    )
+    .unwrap();
+    check_svg(&one, &["only", "energy"]);
+    let zero = stacked_bars(
+        &AXES,
+        &["energy"],
+        &[Bar {
+            label: "none",
+            values: &[0.0],
+        }],
+    )
+    .unwrap();
+    check_svg(&zero, &["none"]);
+}
+
+#[test]
+fn bad_input_is_an_error_naming_the_chart_and_the_value() {
+    let x = [1.0, 2.0, 3.0];
+    let fit = fit_linear(&x, &[1.0, 2.0, 3.5]).unwrap();
+    let e = law_chart(&AXES, &[]).unwrap_err();
+    assert!(matches!(e, ChartError::Empty { .. }), "{e}");
+    let e = law_chart(
+        &AXES,
+        &[LawSeries {
+            name: "m",
+            x: &x,
+            y: &[1.0, f64::NAN, 2.0],
+            fit: &fit,
+        }],
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "chart \"A title\": series \"m\": y[1] is not finite"
+    );
+    let e = law_chart(
+        &AXES,
+        &[LawSeries {
+            name: "m",
+            x: &x,
+            y: &[1.0],
+            fit: &fit,
+        }],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("3 x values but 1 y values"), "{e}");
+    let e = estimate_chart(&AXES, &[], &[], None).unwrap_err();
+    assert!(matches!(e, ChartError::Empty { .. }), "{e}");
+    let e = stacked_bars(
+        &AXES,
+        &["a", "b"],
+        &[Bar {
+            label: "x",
+            values: &[1.0],
+        }],
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("bar \"x\" has 1 values for 2 parts"),
+        "{e}"
+    );
+    let e = stacked_bars(
+        &AXES,
+        &["a"],
+        &[Bar {
+            label: "x",
+            values: &[-1.0],
+        }],
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("a is -1: stacked parts must be finite and not negative"),
+        "{e}"
+    );
+    assert!(stacked_bars(&AXES, &[], &[]).is_err());
+}
+
+#[test]
+fn ticks_are_short_and_readable() {
+    for (v, want) in [
+        (0.0, "0"),
+        (-0.0, "0"),
+        (1.0, "1"),
+        (2.5, "2.5"),
+        (1234.5, "1234"),
+        (0.012_345, "0.01235"),
+        (100.0, "100"),
+        (-42.42, "-42.42"),
+        (2.0e7, "2.00e7"),
+        (1.0e-5, "1.00e-5"),
+    ] {
+        assert_eq!(fmt_tick(v), want, "{v}");
+    }
+}

@@ -1,0 +1,336 @@
+//! Comparisons: base vs compressed model (ratios of means), agreement of two outputs, and
+//! an estimate against a measurement.
+
+use std::collections::HashMap;
+
+use super::check_finite;
+use super::check_level;
+use super::check_same_len;
+use super::dist::t_two_sided;
+use super::mean;
+use super::Estimate;
+use super::FitError;
+use super::Interval;
+use super::LEVEL_95;
+
+/// The ratio mean(other)/mean(base) with its CI, and the same as a % change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatioCi {
+    /// mean(other) / mean(base): a throughput ratio (2.6×) reads this.
+    pub ratio: f64,
+    /// Fieller CI of the ratio.
+    pub ratio_ci: Interval,
+    /// (ratio − 1)·100: a cost reduction (−60.5 %) reads this.
+    pub pct_change: f64,
+    /// The CI of `pct_change`, (ratio_ci − 1)·100.
+    pub pct_change_ci: Interval,
+    pub mean_base: f64,
+    pub mean_other: f64,
+    pub n_base: usize,
+    pub n_other: usize,
+    /// Welch–Satterthwaite degrees of freedom used for the t quantile.
+    pub df: f64,
+    pub level: f64,
+}
+
+fn sample_var(v: &[f64], m: f64) -> f64 {
+    v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64
+}
+
+/// mean(other)/mean(base) with a 95 % CI by **Fieller's method** (not the delta method:
+/// Fieller's interval is exact for normal means and stays right when the base mean is
+/// noisy, where the delta method's symmetric interval is too narrow on one side). The two
+/// samples are independent runs; the t quantile uses Welch–Satterthwaite degrees of
+/// freedom at the estimated ratio. Each sample needs 2 or more values.
+///
+/// Use it for every row of the base-vs-compressed table: CPU AUC, RAM AUC and energy
+/// (read `pct_change`) and throughput (read `ratio`).
+///
+/// ```
+/// use edgewatt::analysis::fit::ratio_of_means;
+/// let base_j = [10.0, 10.4, 9.6, 10.2, 9.8];
+/// let compressed_j = [4.0, 4.1, 3.9, 4.05, 3.95];
+/// let r = ratio_of_means(&base_j, &compressed_j).unwrap();
+/// assert!((r.pct_change - -60.0).abs() < 1e-9);
+/// assert!(r.pct_change_ci.contains(-60.0) && r.pct_change_ci.hi < -55.0);
+/// ```
+pub fn ratio_of_means(base: &[f64], other: &[f64]) -> Result<RatioCi, FitError> {
+    ratio_of_means_with(base, other, LEVEL_95)
+}
+
+/// [`ratio_of_means`] at any confidence `level` in (0, 1).
+pub fn ratio_of_means_with(base: &[f64], other: &[f64], level: f64) -> Result<RatioCi, FitError> {
+    const WHAT: &str = "ratio of means";
+    check_level(WHAT, level)?;
+    check_finite(WHAT, "base", base)?;
+    check_finite(WHAT, "other", other)?;
+    for (v, advice) in [
+        (base, "the base model needs 2 or more runs"),
+        (other, "the other model needs 2 or more runs"),
+    ] {
+        if v.len() < 2 {
+            return Err(FitError::TooFewPoints {
+                what: WHAT,
+                needed: 2,
+                got: v.len(),
+                advice,
+            });
+        }
+    }
+    let (mb, mo) = (mean(base), mean(other));
+    let (vb, vo) = (
+        sample_var(base, mb) / base.len() as f64,
+        sample_var(other, mo) / other.len() as f64,
+    );
+    if mb == 0.0 {
+        return Err(FitError::UnboundedRatio {
+            what: WHAT,
+            mean: mb,
+        });
+    }
+    let ratio = mo / mb;
+    let num = vo + ratio * ratio * vb;
+    let den =
+        vo * vo / (other.len() - 1) as f64 + ratio.powi(4) * vb * vb / (base.len() - 1) as f64;
+    let df = if den > 0.0 {
+        num * num / den
+    } else {
+        (base.len() + other.len() - 2) as f64
+    };
+    let t = t_two_sided(level, df.max(1.0));
+    let t2 = t * t;
+    // (mo − ρ·mb)² = t²·(vo + ρ²·vb): a·ρ² − 2·mo·mb·ρ + c = 0.
+    let a = mb * mb - t2 * vb;
+    if a <= 0.0 {
+        return Err(FitError::UnboundedRatio {
+            what: WHAT,
+            mean: mb,
+        });
+    }
+    let c = mo * mo - t2 * vo;
+    let disc = (mo * mo * mb * mb - a * c).max(0.0).sqrt();
+    let (r1, r2) = ((mo * mb - disc) / a, (mo * mb + disc) / a);
+    let ratio_ci = Interval {
+        lo: r1.min(r2),
+        hi: r1.max(r2),
+    };
+    if !(ratio.is_finite() && ratio_ci.lo.is_finite() && ratio_ci.hi.is_finite()) {
+        return Err(super::linear::out_of_range(WHAT));
+    }
+    Ok(RatioCi {
+        ratio,
+        ratio_ci,
+        pct_change: (ratio - 1.0) * 100.0,
+        pct_change_ci: Interval {
+            lo: (ratio_ci.lo - 1.0) * 100.0,
+            hi: (ratio_ci.hi - 1.0) * 100.0,
+        },
+        mean_base: mb,
+        mean_other: mo,
+        n_base: base.len(),
+        n_other: other.len(),
+        df,
+        level,
+    })
+}
+
+/// The mean of `values` with its standard error and 95 % Student-t CI (2 or more values).
+///
+/// ```
+/// use edgewatt::analysis::fit::mean_ci;
+/// let m = mean_ci(&[0.8, 0.9, 0.85, 0.95]).unwrap();
+/// assert!((m.value - 0.875).abs() < 1e-12);
+/// assert!(m.ci.lo < 0.875 && m.ci.hi > 0.875);
+/// ```
+pub fn mean_ci(values: &[f64]) -> Result<Estimate, FitError> {
+    const WHAT: &str = "mean";
+    check_finite(WHAT, "value", values)?;
+    if values.len() < 2 {
+        return Err(FitError::TooFewPoints {
+            what: WHAT,
+            needed: 2,
+            got: values.len(),
+            advice: "a CI of a mean needs 2 or more runs",
+        });
+    }
+    let m = mean(values);
+    let se = (sample_var(values, m) / values.len() as f64).sqrt();
+    let t = t_two_sided(LEVEL_95, (values.len() - 1) as f64);
+    if !(m.is_finite() && se.is_finite()) {
+        return Err(super::linear::out_of_range(WHAT));
+    }
+    Ok(Estimate::with_t(m, se, t))
+}
+
+/// The agreement of two outputs for the same prompt, 0 (nothing shared) to 1 (the same
+/// text): **chrF** with β = 1, the F-score of character n-grams, n = 1…6, whitespace
+/// removed (Popović 2015, the MT metric; β = 1 makes it symmetric). It is lexical: two
+/// answers that say the same in other words score low. The paper's SimCSE embedding
+/// similarity needs a sentence-embedding model that cannot run here; chrF needs none,
+/// is deterministic and is robust to tokenisation and small inflection differences.
+///
+/// Per order n, precision = shared n-grams / n-grams of `a` and recall = shared / n-grams
+/// of `b` (shared counted with multiplicity); both are averaged over the orders that
+/// either text has, and F = 2PR/(P + R). Two empty texts agree fully (1).
+///
+/// ```
+/// use edgewatt::analysis::fit::output_agreement;
+/// assert_eq!(output_agreement("Paris is the capital.", "Paris is the capital."), 1.0);
+/// let close = output_agreement("The capital is Paris.", "Paris is the capital.");
+/// let far = output_agreement("The capital is Paris.", "I cannot answer that.");
+/// assert!(close > far && far < 0.5);
+/// assert_eq!(output_agreement("abc", "xyz"), 0.0);
+/// ```
+#[must_use]
+pub fn output_agreement(a: &str, b: &str) -> f64 {
+    const MAX_ORDER: usize = 6;
+    let a: Vec<char> = a.chars().filter(|c| !c.is_whitespace()).collect();
+    let b: Vec<char> = b.chars().filter(|c| !c.is_whitespace()).collect();
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut p_sum, mut r_sum, mut orders) = (0.0, 0.0, 0u32);
+    for n in 1..=MAX_ORDER {
+        let (ca, cb) = (ngrams(&a, n), ngrams(&b, n));
+        let (ta, tb) = (a.len().saturating_sub(n - 1), b.len().saturating_sub(n - 1));
+        if ta == 0 && tb == 0 {
+            break;
+        }
+        let shared: usize = ca
+            .iter()
+            .map(|(g, k)| (*k).min(cb.get(g).copied().unwrap_or(0)))
+            .sum();
+        p_sum += if ta > 0 {
+            shared as f64 / ta as f64
+        } else {
+            0.0
+        };
+        r_sum += if tb > 0 {
+            shared as f64 / tb as f64
+        } else {
+            0.0
+        };
+        orders += 1;
+    }
+    let (p, r) = (p_sum / f64::from(orders), r_sum / f64::from(orders));
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
+}
+
+fn ngrams(text: &[char], n: usize) -> HashMap<&[char], usize> {
+    let mut counts = HashMap::new();
+    if text.len() >= n {
+        for g in text.windows(n) {
+            *counts.entry(g).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// The run where the estimate was furthest from the measurement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WorstCase {
+    /// Position in the slices given.
+    pub index: usize,
+    pub estimated: f64,
+    pub measured: f64,
+    /// (estimated − measured)/|measured|·100.
+    pub error_pct: f64,
+}
+
+/// How far estimates are from measurements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorSummary {
+    pub n: usize,
+    /// Mean absolute percentage error: mean |e − m|/|m|·100.
+    pub mape_pct: f64,
+    /// Mean signed error e − m, in the values' unit (positive: the estimate is high).
+    pub bias: f64,
+    /// Mean signed percentage error (e − m)/|m|·100.
+    pub bias_pct: f64,
+    /// Root mean square error, in the values' unit.
+    pub rmse: f64,
+    /// Agreement with y = x: 1 − Σ(e − m)²/Σ(m − m̄)². It is negative when the estimate
+    /// is worse than the measurements' mean; `None` when the measurements do not vary.
+    pub r2: Option<f64>,
+    /// The largest |error_pct|.
+    pub worst: WorstCase,
+}
+
+/// MAPE, bias, RMSE, R² and the worst case of `estimated` against `measured` (same
+/// order, one pair per run; measurements must not be 0).
+///
+/// ```
+/// use edgewatt::analysis::fit::compare_estimates;
+/// let s = compare_estimates(&[11.0, 19.0, 30.0], &[10.0, 20.0, 30.0]).unwrap();
+/// assert!((s.mape_pct - 5.0).abs() < 1e-12);
+/// assert_eq!(s.worst.index, 0);
+/// assert!((s.worst.error_pct - 10.0).abs() < 1e-12);
+/// ```
+pub fn compare_estimates(estimated: &[f64], measured: &[f64]) -> Result<ErrorSummary, FitError> {
+    const WHAT: &str = "estimated vs measured";
+    check_same_len(WHAT, ("estimated", estimated), ("measured", measured))?;
+    check_finite(WHAT, "estimated", estimated)?;
+    check_finite(WHAT, "measured", measured)?;
+    if measured.is_empty() {
+        return Err(FitError::TooFewPoints {
+            what: WHAT,
+            needed: 1,
+            got: 0,
+            advice: "no runs have both an estimate and a measurement",
+        });
+    }
+    if let Some(index) = measured.iter().position(|m| *m == 0.0) {
+        return Err(FitError::Invalid {
+            what: WHAT,
+            detail: format!(
+                "measured[{index}] is 0: a relative error needs a non-zero measurement; \
+                 leave out runs without measured energy"
+            ),
+        });
+    }
+    let n = measured.len();
+    let pct: Vec<f64> = estimated
+        .iter()
+        .zip(measured)
+        .map(|(e, m)| (e - m) / m.abs() * 100.0)
+        .collect();
+    let diff: Vec<f64> = estimated.iter().zip(measured).map(|(e, m)| e - m).collect();
+    let index = (0..n)
+        .max_by(|&i, &j| pct[i].abs().total_cmp(&pct[j].abs()))
+        .unwrap_or(0);
+    let m_mean = mean(measured);
+    let syy: f64 = measured.iter().map(|m| (m - m_mean) * (m - m_mean)).sum();
+    let sse: f64 = diff.iter().map(|d| d * d).sum();
+    let summary = ErrorSummary {
+        n,
+        mape_pct: pct.iter().map(|p| p.abs()).sum::<f64>() / n as f64,
+        bias: mean(&diff),
+        bias_pct: mean(&pct),
+        rmse: (sse / n as f64).sqrt(),
+        r2: (syy > 0.0).then(|| 1.0 - sse / syy),
+        worst: WorstCase {
+            index,
+            estimated: estimated[index],
+            measured: measured[index],
+            error_pct: pct[index],
+        },
+    };
+    let finite = [
+        summary.mape_pct,
+        summary.bias,
+        summary.bias_pct,
+        summary.rmse,
+    ]
+    .iter()
+    .chain(summary.r2.iter())
+    .all(|v| v.is_finite());
+    if finite {
+        Ok(summary)
+    } else {
+        Err(super::linear::out_of_range(WHAT))
+    }
+}

@@ -1,0 +1,111 @@
+use super::super::*;
+use super::close;
+
+#[test]
+fn fieller_interval_solves_its_quadratic() {
+    let base = [10.0, 11.0, 9.0, 10.5, 9.5];
+    let other = [4.0, 4.4, 3.8, 4.2, 4.1];
+    let r = ratio_of_means(&base, &other).unwrap();
+    close(r.ratio, 4.1 / 10.0, 1e-12);
+    close(r.pct_change, -59.0, 1e-9);
+    // At each end, (m_o − ρ·m_b)² = t²·(v_o + ρ²·v_b).
+    let (vb, vo) = (0.625 / 5.0, 0.05 / 5.0);
+    let t = t_quantile(0.975, r.df).unwrap();
+    for rho in [r.ratio_ci.lo, r.ratio_ci.hi] {
+        let lhs = (4.1 - rho * 10.0).powi(2);
+        let rhs = t * t * (vo + rho * rho * vb);
+        close(lhs, rhs, 1e-9);
+    }
+    assert!(r.ratio_ci.lo < r.ratio && r.ratio < r.ratio_ci.hi);
+    // Fieller's interval is not symmetric: longer on the high side for a ratio below 1.
+    assert!(r.ratio_ci.hi - r.ratio > r.ratio - r.ratio_ci.lo);
+    close(r.pct_change_ci.lo, (r.ratio_ci.lo - 1.0) * 100.0, 1e-12);
+    assert!(r.df > 4.0 && r.df < 8.0, "Welch df {}", r.df);
+}
+
+#[test]
+fn ratios_without_noise_are_exact_and_unbounded_ones_are_refused() {
+    let r = ratio_of_means(&[2.0, 2.0, 2.0], &[5.0, 5.0]).unwrap();
+    assert_eq!((r.ratio, r.ratio_ci.lo, r.ratio_ci.hi), (2.5, 2.5, 2.5));
+    let e = ratio_of_means(&[-1.0, 1.0, 0.5, -0.4], &[5.0, 5.2]).unwrap_err();
+    assert!(matches!(e, FitError::UnboundedRatio { .. }), "{e}");
+    let e = ratio_of_means(&[0.0, 0.0], &[5.0, 5.2]).unwrap_err();
+    assert!(matches!(e, FitError::UnboundedRatio { .. }), "{e}");
+    let e = ratio_of_means(&[1.0], &[5.0, 5.2]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the base model needs 2 or more runs"),
+        "{e}"
+    );
+    let e = ratio_of_means(&[1.0, 2.0], &[]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the other model needs 2 or more runs"),
+        "{e}"
+    );
+    let e = ratio_of_means(&[1.0, f64::NAN], &[1.0, 2.0]).unwrap_err();
+    assert!(e.to_string().contains("base[1] is NaN"), "{e}");
+}
+
+#[test]
+fn mean_ci_is_the_t_interval() {
+    let m = mean_ci(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
+    close(m.value, 3.0, 1e-12);
+    close(m.se, (2.5f64 / 5.0).sqrt(), 1e-12);
+    close(m.ci.hi - 3.0, 2.776_445 * m.se, 1e-6);
+    assert!(mean_ci(&[1.0]).is_err());
+    assert!(mean_ci(&[]).is_err());
+}
+
+#[test]
+fn agreement_is_symmetric_bounded_and_whitespace_blind() {
+    let pairs = [
+        (
+            "The capital of France is Paris.",
+            "Paris is the capital of France.",
+        ),
+        ("1 2 3 4", "1234"),
+        ("a", "ab"),
+        ("", "something"),
+        ("naïve café", "naive cafe"),
+    ];
+    for (a, b) in pairs {
+        let ab = output_agreement(a, b);
+        let ba = output_agreement(b, a);
+        assert_eq!(ab, ba, "{a:?} {b:?}");
+        assert!((0.0..=1.0).contains(&ab), "{a:?} {b:?}: {ab}");
+    }
+    assert_eq!(output_agreement("1 2 3 4", "1234"), 1.0);
+    assert_eq!(output_agreement("", ""), 1.0);
+    assert_eq!(output_agreement("", "x"), 0.0);
+    // "a" vs "ab": order 1 P = 1, R = ½; order 2 P = 0, R = 0 → P̄ = ½, R̄ = ¼ → F = ⅓.
+    close(output_agreement("a", "ab"), 1.0 / 3.0, 1e-12);
+    let reordered = output_agreement(pairs[0].0, pairs[0].1);
+    assert!(reordered > 0.6 && reordered < 1.0, "{reordered}");
+}
+
+#[test]
+fn estimate_errors_are_computed_per_run() {
+    let est = [11.0, 18.0, 33.0, 40.0];
+    let meas = [10.0, 20.0, 30.0, 40.0];
+    let s = compare_estimates(&est, &meas).unwrap();
+    assert_eq!(s.n, 4);
+    close(s.mape_pct, (10.0 + 10.0 + 10.0 + 0.0) / 4.0, 1e-12);
+    close(s.bias, (1.0 - 2.0 + 3.0 + 0.0) / 4.0, 1e-12);
+    close(s.bias_pct, (10.0 - 10.0 + 10.0) / 4.0, 1e-12);
+    close(s.rmse, (14.0f64 / 4.0).sqrt(), 1e-12);
+    close(s.r2.unwrap(), 1.0 - 14.0 / 500.0, 1e-12);
+    // Ties on |%| go to the last; every worst case is 10 %.
+    assert!((s.worst.error_pct.abs() - 10.0).abs() < 1e-12);
+    // R² can go negative: worse than predicting the mean.
+    let bad = compare_estimates(&[40.0, 10.0], &[10.0, 40.0]).unwrap();
+    assert!(bad.r2.unwrap() < 0.0);
+    let one = compare_estimates(&[5.0], &[4.0]).unwrap();
+    assert_eq!(one.r2, None);
+    close(one.mape_pct, 25.0, 1e-12);
+    let e = compare_estimates(&[], &[]).unwrap_err();
+    assert!(matches!(e, FitError::TooFewPoints { got: 0, .. }), "{e}");
+    let e = compare_estimates(&[1.0, 2.0], &[1.0, 0.0]).unwrap_err();
+    assert!(e.to_string().contains("measured[1] is 0"), "{e}");
+    assert!(compare_estimates(&[1.0], &[1.0, 2.0]).is_err());
+}
