@@ -12,6 +12,9 @@
 //! beside the sampling loop are watched (`daemon/watch.rs`): a dead power reader or
 //! workload thread is logged and started again; a dead store writer ends the daemon with
 //! an error, for systemd to restart it.
+//!
+//! With `[metrics]` enabled, the loop copies a few numbers of each tick into the Prometheus
+//! endpoint's snapshot (`daemon/publish.rs`); the server runs on a thread of its own.
 
 mod events;
 mod history;

@@ -1,6 +1,10 @@
 //! What the daemon shows on the Prometheus endpoint (`[metrics]`): once a tick the
 //! sample's few numbers, at every flush the newest power reading and the store's health,
 //! and each finished run. The server answers scrapes on its own thread.
+//!
+//! The uploader reports its backlog and last error with
+//! [`Metrics::set_upload`](crate::metrics::Metrics::set_upload) on a clone of
+//! [`Publisher::metrics`]; until then the upload metrics are absent.
 
 use crate::derive::energy::RunEnergy;
 use crate::metrics::Labelled;
@@ -29,7 +33,8 @@ struct CpuMark {
 }
 
 pub(super) struct Publisher {
-    metrics: Metrics,
+    /// The snapshot the server shows (clone it to report from another thread).
+    pub(super) metrics: Metrics,
     server: Server,
     cpu_from: Option<CpuMark>,
 }
