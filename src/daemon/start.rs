@@ -151,9 +151,6 @@ impl Daemon {
         if let Some(p) = self.power.take() {
             p.stop(&mut self.records);
         }
-        if let Some(m) = self.metrics.take() {
-            m.stop();
-        }
         self.event(EventKind::Stop {
             reason: stop_reason.clone(),
         });
@@ -165,6 +162,10 @@ impl Daemon {
             .store
             .close(SealReason::Shutdown, clock::mono_us(), CLOSE_TIMEOUT)?;
         self.summary.last_segment = Some(sealed);
+        // After the seal: a scrape being answered (at most its 5 s) never delays it.
+        if let Some(m) = self.metrics.take() {
+            m.stop();
+        }
         Ok(self.summary)
     }
 }
