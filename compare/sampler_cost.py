@@ -23,7 +23,11 @@ encoding sample blocks, writes and fdatasync every fsync interval, the workload 
 Ticks in the window are counted from each side's own record of its ticks (the daemon's
 from its log, `edgewatt dump`), so a late or missed tick is not counted as done.
 
-Usage: compare/sampler_cost.sh [--rates 10,100] [--seconds 60] [--decode-pairs 30]
+With --metrics the daemon also serves its Prometheus endpoint ([metrics] on a free loopback
+port), scraped every --scrape-s seconds during the run: run once with and once without to see
+what the endpoint adds per tick (its publishing on the sampling thread and its server thread).
+
+Usage: compare/sampler_cost.sh [--rates 10,100] [--seconds 60] [--decode-pairs 30] [--metrics]
 Needs psutil, the release binaries and the model; the .sh wrapper provides all three.
 """
 
@@ -33,8 +37,11 @@ import os
 import signal
 import subprocess
 import sys
+import socket
 import tempfile
+import threading
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -145,6 +152,32 @@ def in_window(ticks_mono_us, t0_us, t1_us):
     return sum(1 for t in ticks_mono_us if t0_us <= t < t1_us)
 
 
+def free_port():
+    """A loopback port free now (the daemon binds it a moment later)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Scraper(threading.Thread):
+    """GETs the daemon's /metrics every `every_s` until stopped; counts good answers."""
+
+    def __init__(self, port, every_s):
+        super().__init__(daemon=True)
+        self.url = "http://127.0.0.1:%d/metrics" % port
+        self.every_s = every_s
+        self.stop = threading.Event()
+        self.ok = 0
+
+    def run(self):
+        while not self.stop.wait(self.every_s):
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as r:
+                    self.ok += r.status == 200 and b"edgewatt_sampler_ticks_total" in r.read()
+            except OSError:
+                pass
+
+
 def median(xs):
     xs = sorted(xs)
     n = len(xs)
@@ -166,6 +199,10 @@ def measure(args, rate_hz, work):
             'throttled_interval_ms = %d\n[power]\nsource = "none"\n'
             % (os.path.join(work, "state-%d" % rate_hz), plan, rate_hz, args.throttled_interval_ms)
         )
+        port = free_port() if args.metrics else None
+        if port:
+            f.write('[metrics]\nenabled = true\nlisten = "127.0.0.1:%d"\n' % port)
+    scraper = Scraper(port, args.scrape_s) if port else None
     log = open(os.path.join(work, "daemon-%d.log" % rate_hz), "w")
     daemon = subprocess.Popen([args.edgewatt, "--config", config, "run"], stderr=log)
     children = []
@@ -185,6 +222,8 @@ def measure(args, rate_hz, work):
         children.append(py)
         wait_line(floor, "ready", "sampler_floor")
         wait_line(py, "ready", "the psutil sampler")
+        if scraper:
+            scraper.start()
         time.sleep(args.settle_s)
         pids = {"daemon": daemon.pid, "floor": floor.pid, "psutil": py.pid}
         # Snapshots at the ends of equal parts of the window: the whole window gives the
@@ -198,6 +237,9 @@ def measure(args, rate_hz, work):
             sys.exit("the worker ended inside the window: raise --gen-tokens")
         for c in children:
             c.send_signal(signal.SIGTERM)
+        if scraper:
+            scraper.stop.set()
+            scraper.join()
         floor_out = json.loads(floor.communicate()[0])
         py_out = json.loads(py.communicate()[0])
     finally:
@@ -223,6 +265,7 @@ def measure(args, rate_hz, work):
     parts = [per_tick(a, b) for a, b in zip(snaps, snaps[1:])]
     return {
         "rate_hz": rate_hz,
+        "scrapes": scraper.ok if scraper else None,
         "window_s": (t1_us - t0_us) / 1e6,
         "worker": worker,
         "files": floor_out["files_per_tick"],
@@ -255,6 +298,9 @@ def main():
     ap.add_argument(
         "--decode", default=os.path.join(ROOT, "target", "release", "examples", "decode_slowdown")
     )
+    ap.add_argument("--metrics", action="store_true",
+                    help="serve the Prometheus endpoint, scraped every --scrape-s")
+    ap.add_argument("--scrape-s", type=float, default=15.0)
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--psutil-child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
@@ -277,6 +323,8 @@ def main():
                 "%3d Hz, %.0f s window, daemon + worker (pid %d, decoding) tracked, %d files a tick"
                 % (rate, r["window_s"], r["worker"], r["files"])
             )
+            if r["scrapes"] is not None:
+                print("  metrics endpoint on: %d good scrapes" % r["scrapes"])
             for k, name in (("floor", "floor (one pread a file)"), ("daemon", "edgewatt run"),
                             ("psutil", "psutil sampler")):
                 print("  %-26s %6d ticks %9.1f us CPU/tick" % (name, t[k], u[k]))

@@ -6,7 +6,9 @@
 # With --decode-pairs N, also decode tokens/s with a sampler thread on vs off (N ABBA pairs
 # per rate; examples/decode_slowdown).
 #
-# Usage: compare/sampler_cost.sh [--rates 10,100] [--seconds 60] [--decode-pairs 30] [--json FILE]
+# With --metrics the daemon serves its Prometheus endpoint too, scraped every --scrape-s (15).
+#
+# Usage: compare/sampler_cost.sh [--rates 10,100] [--seconds 60] [--decode-pairs 30] [--metrics] [--json FILE]
 set -eu
 cd "$(dirname "$0")/.."
 python3 -c 'import psutil' 2>/dev/null || python3 -m pip install --user psutil >&2

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 ensure_system
 ensure_rust
 ensure_python_deps
+ensure_test_python
 if [ -x scripts/fetch-model.sh ]; then scripts/fetch-model.sh; fi
 # The dev profile, as clippy: `cargo test` alone uses the test profile, whose build-script
 # units differ, and would build llama.cpp's CPU variants a second time.

@@ -39,6 +39,8 @@ pub struct Config {
     /// Power sources (`[power]`, `[power.ina219]`, …): see docs/POWER.md.
     pub power: crate::power::PowerConfig,
     pub energy: EnergyConfig,
+    /// The Prometheus endpoint (`[metrics]`, off by default): README "Metrics".
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,6 +134,7 @@ impl Default for Config {
             clock: ClockConfig::default(),
             power: crate::power::PowerConfig::default(),
             energy: EnergyConfig::default(),
+            metrics: crate::metrics::MetricsConfig::default(),
         }
     }
 }

@@ -35,6 +35,7 @@
 //! - [`report`]: tables (and later laws and charts) made from the log.
 //! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
 //! - [`status`]: `edgewatt status`: a state directory's health, read without its lock.
+//! - [`metrics`]: the daemon's Prometheus endpoint (what it sees now, over HTTP).
 //! - [`cli`]: the command line, one module per subcommand.
 #![deny(clippy::all)]
 
@@ -51,6 +52,7 @@ pub mod gguf;
 #[cfg(feature = "llama")]
 pub mod llama;
 pub mod logread;
+pub mod metrics;
 pub mod plan;
 pub mod power;
 pub mod record;

@@ -179,6 +179,11 @@ impl Ready {
     /// Spawns `cmd` with `NOTIFY_SOCKET` set and returns once it said `READY=1`; kills it
     /// and panics if it does not within 60 s.
     pub fn spawn(&self, cmd: &mut Command) -> Child {
+        self.spawn_ready(cmd).0
+    }
+
+    /// [`spawn`](Self::spawn), also returning the `READY=1` message (with its `STATUS=`).
+    pub fn spawn_ready(&self, cmd: &mut Command) -> (Child, String) {
         let mut child = cmd
             .env("NOTIFY_SOCKET", &self.path)
             .spawn()
@@ -186,7 +191,9 @@ impl Ready {
         let mut buf = [0u8; 4096];
         let failure = loop {
             match self.recv(&mut buf) {
-                Ok(n) if buf[..n].starts_with(b"READY=1") => return child,
+                Ok(n) if buf[..n].starts_with(b"READY=1") => {
+                    return (child, String::from_utf8_lossy(&buf[..n]).into_owned())
+                }
                 Ok(_) => {}
                 Err(e) => break e,
             }
@@ -205,6 +212,15 @@ impl Ready {
                 other => return other,
             }
         }
+    }
+
+    /// Discards the messages already queued, so that the next ones waited for were sent
+    /// after this call.
+    pub fn drain(&self) {
+        self.sock.set_nonblocking(true).expect("non-blocking");
+        let mut buf = [0u8; 4096];
+        while self.sock.recv(&mut buf).is_ok() {}
+        self.sock.set_nonblocking(false).expect("blocking");
     }
 
     /// Waits for `n` more messages that start with `prefix` (e.g. `WATCHDOG=1`, sent as

@@ -130,6 +130,7 @@ fn packaged_files() -> BTreeSet<String> {
         "usr/share/doc/edgewatt/README.md",
         "usr/share/doc/edgewatt/copyright",
         "usr/share/doc/edgewatt/changelog.gz",
+        "usr/share/doc/edgewatt/examples/edgewatt-network.conf",
     ]
     .map(String::from)
     .into();
@@ -231,6 +232,11 @@ fn check_unit(deb: &Path) {
         unit.contains("\nExecStart=/usr/bin/edgewatt run --config /etc/edgewatt/edgewatt.toml\n")
     );
     assert!(unit.contains("\nUser=edgewatt\n"));
+    // The network drop-in ships as an example only, not in /etc or /lib.
+    assert_eq!(
+        extract(deb, "usr/share/doc/edgewatt/examples/edgewatt-network.conf"),
+        std::fs::read_to_string(repo().join("systemd/edgewatt-network.conf")).unwrap()
+    );
 }
 
 /// The shipped config is valid, and uncommented it is exactly the built-in defaults

@@ -67,18 +67,12 @@ pub fn tool_output(tool: &str, package: &str, args: &[&std::ffi::OsStr]) -> std:
         })
 }
 
-#[test]
-fn the_unit_s_exposure_per_systemd_analyze_security_is_at_most_3() {
-    let out = tool_output(
-        "systemd-analyze",
-        "systemd",
-        &[
-            "security".as_ref(),
-            "--offline=true".as_ref(),
-            unit().as_os_str(),
-        ],
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+/// `systemd-analyze security --offline=true ARGS…`: its report and the overall exposure.
+fn exposure(args: &[&std::ffi::OsStr]) -> (String, f64) {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["security".as_ref(), "--offline=true".as_ref()];
+    all.extend(args);
+    let out = tool_output("systemd-analyze", "systemd", &all);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let level: f64 = text
         .lines()
         .find_map(|l| l.split_once("Overall exposure level for edgewatt.service: "))
@@ -90,7 +84,67 @@ fn the_unit_s_exposure_per_systemd_analyze_security_is_at_most_3() {
                 String::from_utf8_lossy(&out.stderr)
             )
         });
+    (text, level)
+}
+
+#[test]
+fn the_unit_s_exposure_per_systemd_analyze_security_is_at_most_3() {
+    let (text, level) = exposure(&[unit().as_os_str()]);
     assert!(level <= 3.0, "exposure {level} > 3.0:\n{text}");
+    // No network: the drop-in below is what opens it.
+    for closed in [
+        "✓ PrivateNetwork=",
+        "✓ RestrictAddressFamilies=~AF_(INET|INET6)",
+    ] {
+        assert!(text.contains(closed), "{closed}:\n{text}");
+    }
+}
+
+/// The unit with the network drop-in applied as systemd applies it, from
+/// /etc/systemd/system/edgewatt.service.d/ under a root of its own.
+#[test]
+fn the_network_drop_in_opens_inet_only_and_its_exposure_is_reported() {
+    let root = tempfile::tempdir().unwrap();
+    let etc = root.path().join("etc/systemd/system");
+    std::fs::create_dir_all(etc.join("edgewatt.service.d")).unwrap();
+    std::fs::copy(unit(), etc.join("edgewatt.service")).unwrap();
+    let drop_in = unit().with_file_name("edgewatt-network.conf");
+    std::fs::copy(&drop_in, etc.join("edgewatt.service.d/network.conf")).unwrap();
+    let root_arg = format!("--root={}", root.path().display());
+    let (text, level) = exposure(&[root_arg.as_ref(), "edgewatt.service".as_ref()]);
+    let (_, without) = exposure(&[unit().as_os_str()]);
+    eprintln!("systemd-analyze security: {without} without the drop-in, {level} with it");
+    for opened in [
+        "✗ PrivateNetwork=",
+        "✗ RestrictAddressFamilies=~AF_(INET|INET6)",
+        "✗ IPAddressDeny=",
+    ] {
+        assert!(
+            text.contains(opened),
+            "the drop-in applies: {opened}:\n{text}"
+        );
+    }
+    // Everything else stays closed.
+    for closed in [
+        "✓ RestrictAddressFamilies=~AF_PACKET",
+        "✓ RestrictAddressFamilies=~AF_NETLINK",
+        "✓ RestrictAddressFamilies=~…",
+        "✓ CapabilityBoundingSet=~CAP_NET_ADMIN",
+    ] {
+        assert!(text.contains(closed), "{closed}:\n{text}");
+    }
+    assert!(
+        level > without && level <= 3.0,
+        "{without} -> {level}:\n{text}"
+    );
+    // The figures the drop-in's comment states.
+    let comment = std::fs::read_to_string(&drop_in).unwrap();
+    assert!(
+        comment.contains(&format!(
+            "rates the unit {level} with it ({without} without"
+        )),
+        "systemd-analyze says {level} with, {without} without: update the comment"
+    );
 }
 
 /// `Key=value` lines of the unit, in order.

@@ -15,6 +15,7 @@ mod layout;
 #[cfg(feature = "llama")]
 mod llama;
 mod log_v1;
+mod metrics;
 #[cfg(target_os = "linux")]
 mod packaging;
 mod power_faults;

@@ -19,6 +19,18 @@ ensure_system() {
   fi
 }
 
+# Python packages the tests use, pinned, in a venv under the target directory:
+# prometheus-client's text parser checks the metrics endpoint (tests/metrics.rs).
+PROMETHEUS_CLIENT_VERSION=0.26.0
+ensure_test_python() {
+  local venv="${CARGO_TARGET_DIR:-target}/pyenv"
+  if ! "$venv/bin/python" -c "import sys, importlib.metadata as m, prometheus_client.parser; sys.exit(m.version('prometheus-client') != '$PROMETHEUS_CLIENT_VERSION')" 2>/dev/null; then
+    echo "setup: installing prometheus-client==$PROMETHEUS_CLIENT_VERSION into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
+  fi
+}
+
 # Rust ≥ 1.85 (Debian's own cargo is too old): rustup if cargo is missing.
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then

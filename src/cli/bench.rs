@@ -14,7 +14,6 @@ use super::Cli;
 use crate::config::Config;
 use crate::cost::CostLog;
 use crate::cost::RunCost;
-use crate::cost::DEFAULT_MIN_COVERAGE;
 use crate::daemon;
 use crate::daemon::RunOptions;
 use crate::logread::Filter;
@@ -42,7 +41,7 @@ pub struct BenchArgs {
 fn estimated(cfg: &Config, args: &BenchArgs, first_seq: u64) -> anyhow::Result<Vec<RunCost>> {
     let cost = CostArgs {
         dirs: Vec::new(),
-        min_coverage_pct: DEFAULT_MIN_COVERAGE * 100.0,
+        min_coverage_pct: None,
         calibration: args.calibration.clone(),
         force_calibration: args.force_calibration,
     };
@@ -50,7 +49,7 @@ fn estimated(cfg: &Config, args: &BenchArgs, first_seq: u64) -> anyhow::Result<V
         min_seq: Some(first_seq),
         ..Filter::default()
     };
-    let mut log = CostLog::read(&cost.source(cfg), filter, cost.options()?)
+    let mut log = CostLog::read(&cost.source(cfg), filter, cost.options(cfg)?)
         .context("reading the runs' cost from the log")?;
     let cals = calibrations(cfg, &cost, &log.rows)?;
     crate::estimate::apply(&mut log.rows, &cals);

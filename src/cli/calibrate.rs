@@ -45,9 +45,10 @@ pub struct CostArgs {
     #[arg(long = "dir", value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// Energy or CPU/RAM figures whose readings cover less of the run than this, %, are
-    /// not trusted (shown with the reason, left out of fits).
-    #[arg(long, default_value_t = 95.0, value_name = "PCT")]
-    pub min_coverage_pct: f64,
+    /// not trusted (shown with the reason, left out of fits) [config:
+    /// energy.min_coverage_pct, default 95].
+    #[arg(long, value_name = "PCT")]
+    pub min_coverage_pct: Option<f64>,
     /// Estimate with this calibration file, or a directory of `<device_id>.toml` files
     /// (default: <state_dir>/calibration/, else the shipped Pi 5 board average).
     #[arg(long, value_name = "PATH")]
@@ -68,8 +69,11 @@ impl CostArgs {
         }
     }
 
-    pub fn options(&self) -> anyhow::Result<CostOptions> {
-        let pct = self.min_coverage_pct;
+    /// The options of the rows: `--min-coverage-pct`, else the configuration's.
+    pub fn options(&self, cfg: &Config) -> anyhow::Result<CostOptions> {
+        let pct = self
+            .min_coverage_pct
+            .unwrap_or(f64::from(cfg.energy.min_coverage_pct));
         anyhow::ensure!(
             (0.0..=100.0).contains(&pct),
             "--min-coverage-pct {pct} is not a share of 0 to 100 %"
@@ -140,7 +144,7 @@ fn collect(
     let read_log = !args.cost.dirs.is_empty() || args.runs.is_empty();
     let source = read_log.then(|| args.cost.source(cfg));
     if let Some(source) = &source {
-        let log = CostLog::read(source, Filter::default(), args.cost.options()?)
+        let log = CostLog::read(source, Filter::default(), args.cost.options(&cfg)?)
             .context("reading the runs' cost from the log")?;
         for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
             eprintln!("edgewatt: {skip}");

@@ -66,7 +66,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     };
     let (table, skips, damage) = match args.what {
         What::Runs => {
-            let mut log = CostLog::read(&source, filter, args.cost.options()?)
+            let mut log = CostLog::read(&source, filter, args.cost.options(&cfg)?)
                 .context("reading the runs' cost from the log")?;
             let cals = calibrations(&cfg, &args.cost, &log.rows)?;
             crate::estimate::apply(&mut log.rows, &cals);

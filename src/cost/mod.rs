@@ -40,8 +40,9 @@ pub const PHASES: [RunPhase; 5] = [
 ];
 
 /// Default share of a window that samples or power readings must cover for its figure to
-/// be trusted: 95 %.
-pub const DEFAULT_MIN_COVERAGE: f64 = 0.95;
+/// be trusted: the configuration's default (`energy.min_coverage_pct`, 95 %).
+pub const DEFAULT_MIN_COVERAGE: f64 =
+    crate::derive::energy::MinCoverage::DEFAULT_PCT as f64 / 100.0;
 
 /// How cost rows are derived.
 #[derive(Debug, Clone, Copy, PartialEq)]

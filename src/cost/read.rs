@@ -13,6 +13,7 @@ use super::PHASES;
 use crate::derive::conditions::run_conditions;
 use crate::derive::conditions::RunConditions;
 use crate::derive::energy::run_energy;
+use crate::derive::energy::BaselineFrom;
 use crate::derive::energy::RunEnergy;
 use crate::derive::energy::RunSpec;
 use crate::derive::energy::Tokens;
@@ -351,7 +352,7 @@ fn idle_energy(index: &LogIndex, boot: u64, window: Window) -> Result<Option<Run
         period_us,
         run: window,
         phases: &[],
-        baseline_window: Some(window),
+        baseline: BaselineFrom::Window(window),
         tokens: Tokens::default(),
     };
     Ok(Some(run_energy(&readings, &spec)))

@@ -45,6 +45,12 @@ impl PowerHistory {
         self.readings.back().map(|r| r.mono_us)
     }
 
+    /// The newest reading that is valid.
+    #[must_use]
+    pub fn newest_valid(&self) -> Option<PowerReading> {
+        self.readings.iter().rev().find(|r| r.is_valid()).copied()
+    }
+
     /// Readings with `t0_us ≤ mono_us ≤ t1_us`, plus the nearest one on each side (so
     /// integration can interpolate the window's edges).
     #[must_use]

@@ -12,6 +12,9 @@
 //! beside the sampling loop are watched (`daemon/watch.rs`): a dead power reader or
 //! workload thread is logged and started again; a dead store writer ends the daemon with
 //! an error, for systemd to restart it.
+//!
+//! With `[metrics]` enabled, the loop copies a few numbers of each tick into the Prometheus
+//! endpoint's snapshot (`daemon/publish.rs`); the server runs on a thread of its own.
 
 mod baseline;
 mod events;
@@ -21,6 +24,7 @@ mod notify;
 mod plans;
 mod power;
 mod power_log;
+mod publish;
 mod reload;
 mod runs;
 pub(crate) mod schedule;
@@ -175,8 +179,12 @@ fn sample_until_stopped(
                 kind,
             });
         }
-        d.sampler.read(tick.tick, tick.now_us, &mut sample);
+        let read_errors = d.sampler.read(tick.tick, tick.now_us, &mut sample).len();
         d.push_sample(&sample);
+        if let Some(m) = &mut d.metrics {
+            let (ticks, late) = (d.summary.ticks, d.summary.late_ticks);
+            m.tick(&sample, d.sampler.layout(), read_errors, ticks, late);
+        }
         d.log_sampler_notices();
         d.check_clock(Anchor::now());
         #[cfg(feature = "llama")]

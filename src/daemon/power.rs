@@ -9,6 +9,8 @@ use crate::power::reader::PowerMsg;
 use crate::power::reader::PowerReader;
 use crate::power::reader::ReaderConfig;
 use crate::power::reader::POWER_THREAD_NICE;
+use crate::power::PowerReading;
+use crate::power::SourceId;
 use crate::record::Record;
 
 use super::history::PowerHistory;
@@ -38,6 +40,7 @@ pub(super) struct PowerTap {
     history: PowerHistory,
     label: String,
     period_us: u64,
+    id: SourceId,
 }
 
 impl PowerTap {
@@ -65,6 +68,7 @@ impl PowerTap {
                     history: PowerHistory::new(HISTORY_US),
                     label,
                     period_us,
+                    id,
                 };
                 (Some(tap), absent)
             }
@@ -96,6 +100,17 @@ impl PowerTap {
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) fn keep_at_least(&mut self, keep_us: u64) {
         self.history.keep_at_least(keep_us);
+    }
+
+    /// The source's wire name (`ina219`, `pmic`, …).
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
+    pub(super) const fn source_name(&self) -> &'static str {
+        self.id.name()
+    }
+
+    /// The newest valid reading drained so far.
+    pub(super) fn newest_valid(&self) -> Option<PowerReading> {
+        self.history.newest_valid()
     }
 
     /// Recent readings (call [`drain`](Self::drain) first for the newest).

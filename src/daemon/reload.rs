@@ -5,8 +5,10 @@
 //! Applied at once ([`LIVE`]): `plans` (every plan file is read again; a plan queued or
 //! running finishes as it was), `[power]` (the new source is opened before the old one is
 //! stopped), `store.fsync_interval_ms` and `clock.step_threshold_ms`. Every other key
-//! (`state_dir`, `device_id`, `[sampler]`, the rest of `[store]`) takes effect at the next
-//! start: a change is logged and named in the `reloaded` event.
+//! (`state_dir`, `device_id`, `[sampler]`, the rest of `[store]`, `[metrics]`) takes effect
+//! at the next start: a change is logged and named in the `reloaded` event. The metrics
+//! endpoint keeps its socket: a new address may need the unit's network drop-in, which
+//! only a restart applies.
 
 use std::path::PathBuf;
 
@@ -162,6 +164,9 @@ impl Daemon {
             self.stop_power();
             self.power = tap;
             self.power_restart = Restart::new(clock::mono_us());
+            if let Some(m) = &self.metrics {
+                m.no_power();
+            }
         }
         #[cfg(feature = "llama")]
         self.reload_plans(p.plans);

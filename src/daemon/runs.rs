@@ -270,6 +270,13 @@ impl Daemon {
             )
             .map(|e| (&e).into());
         }
+        if let Some(m) = &self.metrics {
+            m.run(
+                &run,
+                self.power.as_ref().map(super::power::PowerTap::source_name),
+                self.energy.min_coverage,
+            );
+        }
         if self.progress {
             let min = self.energy.min_coverage;
             eprintln!("{}", progress_line(&run, index, total, min));

@@ -87,9 +87,18 @@ impl Daemon {
             plans: None,
             progress: opts.plans_once,
             energy: super::runs::EnergyState::new(cfg),
+            metrics: None,
+            metrics_error: None,
             cfg: cfg.clone(),
             opts: opts.clone(),
         };
+        match super::publish::Publisher::start(&cfg.metrics) {
+            Ok(m) => d.metrics = m,
+            Err(e) => {
+                log::error!("{e}; sampling and logging go on without the endpoint");
+                d.metrics_error = Some(e.to_string());
+            }
+        }
         let (tap, absent) = PowerTap::start(cfg, opts.power_source.as_ref());
         d.power = tap;
         if let Some(absent) = absent {
@@ -151,6 +160,10 @@ impl Daemon {
             .store
             .close(SealReason::Shutdown, clock::mono_us(), CLOSE_TIMEOUT)?;
         self.summary.last_segment = Some(sealed);
+        // After the seal: a scrape being answered (at most its 5 s) never delays it.
+        if let Some(m) = self.metrics.take() {
+            m.stop();
+        }
         Ok(self.summary)
     }
 }

@@ -52,6 +52,10 @@ pub(super) struct Daemon {
     pub(super) progress: bool,
     /// The recent samples, the running plan's baseline, the trust threshold.
     pub(super) energy: super::runs::EnergyState,
+    /// The Prometheus endpoint's side in the daemon (`None`: `[metrics]` off or failed).
+    pub(super) metrics: Option<super::publish::Publisher>,
+    /// Why the endpoint is not running although `[metrics]` enables it.
+    pub(super) metrics_error: Option<String>,
 }
 
 impl Daemon {
@@ -88,8 +92,13 @@ impl Daemon {
 
     /// What READY and a reload tell systemd.
     pub(super) fn status_line(&self) -> String {
+        let metrics = match (&self.metrics, &self.metrics_error) {
+            (Some(m), _) => format!("; metrics on {}", m.url()),
+            (None, Some(e)) => format!("; {e}"),
+            (None, None) => String::new(),
+        };
         format!(
-            "sampling at {} Hz into {}",
+            "sampling at {} Hz into {}{metrics}",
             self.cfg.sampler.rate_hz,
             self.cfg.state_dir.display()
         )
@@ -145,6 +154,11 @@ impl Daemon {
             self.builder.force_key();
         }
         self.store_reports();
+        if let Some(m) = &self.metrics {
+            let newest = self.power.as_ref().and_then(power::PowerTap::newest_valid);
+            let pending_bytes = self.store.status().pending_bytes;
+            m.flush(newest, self.summary.store_errors, pending_bytes);
+        }
     }
 
     /// Queues one record; `None` if it could not be encoded.

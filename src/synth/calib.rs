@@ -15,6 +15,7 @@ use std::path::Path;
 use super::Rng;
 use crate::clock::Anchor;
 use crate::derive::energy::run_energy;
+use crate::derive::energy::BaselineFrom;
 use crate::derive::energy::RunSpec;
 use crate::derive::energy::Tokens;
 use crate::derive::runs::phase_windows;
@@ -418,7 +419,9 @@ fn store_energy(runs: &mut [Run], measured: &[PowerReading], label: &str, period
             period_us,
             run: w,
             phases: &phase_windows(&run.phases),
-            baseline_window: run.idle_lead_in.map(Window::from),
+            baseline: run.idle_lead_in.map_or(BaselineFrom::None, |w| {
+                BaselineFrom::Window(Window::from(w))
+            }),
             tokens: Tokens {
                 prompt: u64::from(run.prompt_tokens),
                 generated: u64::from(run.generated_tokens),
