@@ -37,6 +37,8 @@ pub struct Config {
     pub plans: Vec<PathBuf>,
     /// Power sources (`[power]`, `[power.ina219]`, …): see docs/POWER.md.
     pub power: crate::power::PowerConfig,
+    /// Uploading sealed segments to S3-compatible storage (`[upload]`): see README.
+    pub upload: crate::upload::UploadConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +105,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             clock: ClockConfig::default(),
             power: crate::power::PowerConfig::default(),
+            upload: crate::upload::UploadConfig::default(),
         }
     }
 }
@@ -175,6 +178,7 @@ impl StoreConfig {
             fsync_interval_ms: self.fsync_interval_ms,
             retain_bytes: self.retain_bytes,
             max_pending_bytes: crate::store::MAX_PENDING_BYTES,
+            retention_hold: crate::store::RetentionHold::default(),
         }
     }
 }
@@ -286,6 +290,15 @@ impl Config {
         if let Err(bad) = cfg.power.check() {
             let keys: Vec<&str> = std::iter::once("power").chain(bad.key.split('.')).collect();
             let (line, column) = key_position(text, &keys);
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: bad.to_string(),
+            });
+        }
+        if let Err(bad) = cfg.upload.check() {
+            let (line, column) = key_position(text, &["upload", bad.key]);
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 line,

@@ -29,7 +29,12 @@
 //! - [`analysis`]: the statistics of the laws (line, knee, ratios, estimate errors) and
 //!   their SVG charts; pure functions over `f64` slices.
 //! - [`report`]: tables (and later laws and charts) made from the log.
-//! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
+//! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store,
+//!   the upload thread.
+//!
+//! Shipped:
+//! - [`upload`]: sealed segments to S3-compatible storage, idempotent and resumable, with
+//!   the manifest retention consults.
 //! - [`cli`]: the command line, one module per subcommand.
 #![deny(clippy::all)]
 
@@ -50,3 +55,4 @@ pub mod report;
 pub mod sampler;
 pub mod store;
 pub mod synth;
+pub mod upload;

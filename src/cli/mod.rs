@@ -14,6 +14,7 @@ mod run;
 mod sample;
 pub mod sensors;
 pub mod time;
+mod upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,8 @@ pub enum Command {
     /// Detect power sources and show live V, A, W.
     #[command(long_about = crate::power::registry::sensors_help())]
     Sensors(sensors::SensorsArgs),
+    /// Upload sealed segments to the `[upload]` bucket now (idempotent, resumable).
+    Upload(upload::UploadArgs),
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -132,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&cli, args),
         Command::Sensors(args) => sensors::run(&cli, args).map(|()| ExitCode::SUCCESS),
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
+        Command::Upload(args) => upload::run(&cli, args),
         #[cfg(feature = "llama")]
         Command::Bench(args) => bench::run(&cli, args),
         #[cfg(feature = "llama")]

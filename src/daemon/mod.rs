@@ -106,7 +106,8 @@ fn identity(cfg: &Config, roots: &Roots) -> Result<SegmentIdent, DaemonError> {
 pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummary, DaemonError> {
     let roots = cfg.sampler.roots();
     let ident = identity(cfg, &roots)?;
-    let (writer, recoveries) = Writer::open(cfg.store_options(), ident, Anchor::now())?;
+    let device_id = ident.device_id.clone();
+    let (writer, recoveries) = Writer::open(store_options(cfg), ident, Anchor::now())?;
     let first_seq = writer.next_seq();
     let sampler_opts = cfg.sampler.options();
     let me = TrackedProc {
@@ -136,6 +137,7 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
         progress: opts.plans_once,
         idle_window: None,
     };
+    let upload = start_upload(cfg, &device_id);
     let (tap, absent) = power::PowerTap::start(cfg);
     d.power = tap;
     if let Some(absent) = absent {
@@ -238,6 +240,9 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     if let Some(p) = d.power.take() {
         p.stop(&mut d.records);
     }
+    if let Some(u) = upload {
+        u.stop();
+    }
     d.event(EventKind::Stop {
         reason: stop_reason.clone(),
     });
@@ -246,6 +251,31 @@ pub fn run(cfg: &Config, opts: &RunOptions, stop: &StopFlag) -> Result<RunSummar
     d.summary.first_seq = first_seq;
     d.summary.last_segment = Some(d.writer.close(SealReason::Shutdown, clock::mono_us())?);
     Ok(d.summary)
+}
+
+/// The store options of `cfg`; with `[upload] enabled`, retention deletes only segments
+/// the upload manifest has as acknowledged.
+fn store_options(cfg: &Config) -> crate::store::StoreOptions {
+    let mut opts = cfg.store_options();
+    if cfg.upload.enabled {
+        let dir = cfg.state_dir.clone();
+        opts.retention_hold = crate::store::RetentionHold::new(move |segment| {
+            crate::upload::manifest::may_delete(&dir, segment)
+        });
+    }
+    opts
+}
+
+/// The upload thread, if `[upload] enabled`; one that cannot start is logged and the
+/// daemon samples on (segments wait for the next start, retention keeps them).
+fn start_upload(cfg: &Config, device_id: &str) -> Option<crate::upload::UploadThread> {
+    match crate::upload::UploadThread::start(&cfg.upload, &cfg.state_dir, device_id) {
+        Ok(thread) => thread,
+        Err(e) => {
+            log::error!("upload: {e}; segments are kept until they can be uploaded");
+            None
+        }
+    }
 }
 
 fn signal_name(signal: usize) -> String {

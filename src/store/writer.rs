@@ -40,6 +40,9 @@ pub struct Rotation {
     pub opened: PathBuf,
     /// Sealed segments deleted by retention, oldest first.
     pub deleted: Vec<PathBuf>,
+    /// Sealed segments retention had to keep over `retain_bytes` because the
+    /// [`RetentionHold`](super::RetentionHold) keeps them (not uploaded yet), oldest first.
+    pub held: Vec<PathBuf>,
     /// Retention failed after the rotation itself succeeded.
     pub retention_error: Option<StoreError>,
 }
@@ -87,7 +90,7 @@ impl Writer {
         let mut enc = FrameEncoder::new();
         let (file, path, file_len) =
             recover::create_segment(&opts.dir, &ident, next_seq, now, &mut enc)?;
-        recover::enforce_retention(&opts.dir, opts.retain_bytes)?;
+        recover::enforce_retention(&opts.dir, opts.retain_bytes, &opts.retention_hold)?;
         let writer = Self {
             opts,
             ident,
@@ -218,15 +221,17 @@ impl Writer {
         self.frames = 0;
         self.created_mono_us = now_mono_us;
         let sealed = recover::rename_sealed(&self.opts.dir, &old_path)?;
-        let (deleted, retention_error) =
-            match recover::enforce_retention(&self.opts.dir, self.opts.retain_bytes) {
-                Ok(deleted) => (deleted, None),
-                Err(e) => (Vec::new(), Some(e)),
+        let opts = &self.opts;
+        let (retention, retention_error) =
+            match recover::enforce_retention(&opts.dir, opts.retain_bytes, &opts.retention_hold) {
+                Ok(r) => (r, None),
+                Err(e) => (recover::Retention::default(), Some(e)),
             };
         Ok(Rotation {
             sealed,
             opened: path,
-            deleted,
+            deleted: retention.deleted,
+            held: retention.held,
             retention_error,
         })
     }

@@ -1,0 +1,504 @@
+//! A small blocking S3 client over `ureq`: the six requests the uploader makes (HEAD, PUT,
+//! and the multipart create/part/complete/abort), signed with SigV4 in the header
+//! ([`super::sigv4`]), every body read through the bandwidth limit.
+//!
+//! Each body is sent with its SHA-256 (signed) and its Content-MD5, so the server rejects
+//! bytes damaged on the way; each object carries its SHA-256 as user metadata
+//! (`x-amz-meta-edgewatt-sha256`), so a HEAD tells whether the object at a key is ours.
+
+mod error;
+pub mod xml;
+
+use std::io::Read;
+use std::time::Duration;
+
+use base64::Engine;
+use md5::Md5;
+use sha2::Digest;
+use sha2::Sha256;
+
+use error::ErrorContext;
+pub use error::S3Error;
+
+use super::config::Endpoint;
+use super::config::UploadConfig;
+use super::credentials::Credentials;
+use super::hex;
+use super::sigv4;
+use super::throttle::RateLimit;
+use super::throttle::Stop;
+
+/// User metadata holding an object's SHA-256 (hex).
+pub const META_SHA256: &str = "x-amz-meta-edgewatt-sha256";
+
+/// A body with its digests.
+pub struct Payload<'a> {
+    pub data: &'a [u8],
+    pub sha256: String,
+    md5_b64: String,
+}
+
+impl<'a> Payload<'a> {
+    #[must_use]
+    pub fn new(data: &'a [u8]) -> Self {
+        Self {
+            data,
+            sha256: hex(&Sha256::digest(data)),
+            md5_b64: base64::engine::general_purpose::STANDARD.encode(Md5::digest(data)),
+        }
+    }
+}
+
+/// How a conditional write ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Created {
+        etag: String,
+    },
+    /// The key holds an object already (412 to `If-None-Match: *`).
+    Exists,
+}
+
+/// What HEAD says about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub size: u64,
+    pub etag: String,
+    pub sha256: Option<String>,
+}
+
+/// One answer: status, the headers the uploader reads, and the body (not for HEAD).
+struct Reply {
+    status: u16,
+    etag: String,
+    size: Option<u64>,
+    sha256: Option<String>,
+    body: String,
+}
+
+/// The connection to one bucket.
+pub struct Client {
+    agent: ureq::Agent,
+    endpoint: Endpoint,
+    endpoint_text: String,
+    bucket: String,
+    region: String,
+    path_style: bool,
+    creds: Credentials,
+    /// Cleared when the server answers that it does not implement `If-None-Match`.
+    conditional: bool,
+}
+
+/// A request before signing.
+struct Call<'a> {
+    op: &'static str,
+    method: &'static str,
+    key: Option<&'a str>,
+    query: &'a [(&'a str, &'a str)],
+    headers: Vec<(String, String)>,
+}
+
+impl Client {
+    /// A client for `cfg`'s bucket; `ca_pem` replaces the built-in roots when given.
+    pub fn new(
+        cfg: &UploadConfig,
+        creds: Credentials,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<Self, String> {
+        let endpoint = Endpoint::parse(&cfg.endpoint)?;
+        let timeout = Some(Duration::from_secs(cfg.timeout_s));
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(pem) = ca_pem {
+            let certs: Vec<_> = ureq::tls::parse_pem(pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err("no certificate in the CA file".to_owned());
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(timeout)
+            .timeout_per_read(timeout)
+            .timeout_per_write(timeout)
+            .tls_config(tls.build())
+            .user_agent(concat!("edgewatt/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Ok(Self {
+            agent,
+            endpoint,
+            endpoint_text: cfg.endpoint.clone(),
+            bucket: cfg.bucket.clone(),
+            region: cfg.region.clone(),
+            path_style: cfg.path_style,
+            creds,
+            conditional: true,
+        })
+    }
+
+    fn context(&self) -> ErrorContext<'_> {
+        ErrorContext {
+            bucket: &self.bucket,
+            endpoint: &self.endpoint_text,
+            credentials_source: self.creds.source(),
+        }
+    }
+
+    /// HEAD an object: `None` when the key holds nothing.
+    pub fn head(&self, key: &str) -> Result<Option<Head>, S3Error> {
+        let call = Call::new("HEAD", "HEAD", Some(key), &[]);
+        let reply = self.send(call, None, None)?;
+        match reply.status {
+            200 => Ok(Some(Head {
+                size: reply.size.unwrap_or(0),
+                etag: reply.etag,
+                sha256: reply.sha256,
+            })),
+            404 => Ok(None),
+            s => Err(S3Error::from_reply(
+                "HEAD",
+                key,
+                s,
+                &reply.body,
+                &self.context(),
+            )),
+        }
+    }
+
+    /// PUT an object unless the key holds one (`If-None-Match: *`, where the server has it).
+    pub fn put(
+        &mut self,
+        key: &str,
+        content_type: &str,
+        body: &Payload<'_>,
+        pace: (&mut RateLimit, &Stop),
+    ) -> Result<Written, S3Error> {
+        let mut call = Call::new("PUT", "PUT", Some(key), &[]);
+        call.header("content-type", content_type);
+        call.header("content-md5", &body.md5_b64);
+        call.header(META_SHA256, &body.sha256);
+        let conditional = self.conditional;
+        if conditional {
+            call.header("if-none-match", "*");
+        }
+        let reply = self.send(call, Some(body), Some(pace))?;
+        self.written("PUT", key, reply, conditional)
+    }
+
+    /// Reads a write's answer; a server without conditional writes is remembered.
+    fn written(
+        &mut self,
+        op: &'static str,
+        key: &str,
+        reply: Reply,
+        conditional: bool,
+    ) -> Result<Written, S3Error> {
+        match reply.status {
+            200 if reply.body.contains("<Error>") => {
+                // CompleteMultipartUpload can fail after its 200 header.
+                Err(S3Error::from_reply(
+                    op,
+                    key,
+                    500,
+                    &reply.body,
+                    &self.context(),
+                ))
+            }
+            200 => {
+                let etag = match xml::text(&reply.body, "ETag") {
+                    Some(e) if reply.etag.is_empty() => e,
+                    _ => reply.etag,
+                };
+                Ok(Written::Created { etag })
+            }
+            412 if conditional => Ok(Written::Exists),
+            501 if conditional => {
+                log::warn!(
+                    "{} does not implement conditional writes (If-None-Match); \
+                     each object is checked with HEAD before it is written",
+                    self.endpoint_text
+                );
+                self.conditional = false;
+                Err(S3Error::Server {
+                    op,
+                    target: key.to_owned(),
+                    status: 501,
+                    code: "NotImplemented".to_owned(),
+                    message: "If-None-Match".to_owned(),
+                    hint: "; sent again without it",
+                })
+            }
+            s => Err(S3Error::from_reply(
+                op,
+                key,
+                s,
+                &reply.body,
+                &self.context(),
+            )),
+        }
+    }
+
+    /// Starts a multipart upload; returns its upload id.
+    pub fn create_multipart(
+        &self,
+        key: &str,
+        content_type: &str,
+        sha256: &str,
+    ) -> Result<String, S3Error> {
+        let mut call = Call::new(
+            "CreateMultipartUpload",
+            "POST",
+            Some(key),
+            &[("uploads", "")],
+        );
+        call.header("content-type", content_type);
+        call.header(META_SHA256, sha256);
+        let reply = self.send(call, None, None)?;
+        if reply.status != 200 {
+            let ctx = self.context();
+            let op = "CreateMultipartUpload";
+            return Err(S3Error::from_reply(
+                op,
+                key,
+                reply.status,
+                &reply.body,
+                &ctx,
+            ));
+        }
+        xml::text(&reply.body, "UploadId").ok_or_else(|| S3Error::Protocol {
+            op: "CreateMultipartUpload",
+            target: key.to_owned(),
+            why: "no UploadId in the answer".to_owned(),
+        })
+    }
+
+    /// Uploads part `number` (from 1); returns its ETag.
+    pub fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        body: &Payload<'_>,
+        pace: (&mut RateLimit, &Stop),
+    ) -> Result<String, S3Error> {
+        let n = number.to_string();
+        let query = [("partNumber", n.as_str()), ("uploadId", upload_id)];
+        let mut call = Call::new("UploadPart", "PUT", Some(key), &query);
+        call.header("content-md5", &body.md5_b64);
+        let reply = self.send(call, Some(body), Some(pace))?;
+        match reply.status {
+            200 if !reply.etag.is_empty() => Ok(reply.etag),
+            200 => Err(S3Error::Protocol {
+                op: "UploadPart",
+                target: key.to_owned(),
+                why: "no ETag in the answer".to_owned(),
+            }),
+            s => Err(S3Error::from_reply(
+                "UploadPart",
+                key,
+                s,
+                &reply.body,
+                &self.context(),
+            )),
+        }
+    }
+
+    /// Completes a multipart upload from its parts, unless the key holds an object.
+    pub fn complete_multipart(
+        &mut self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<Written, S3Error> {
+        let xml = xml::complete_body(parts);
+        let body = Payload::new(xml.as_bytes());
+        let query = [("uploadId", upload_id)];
+        let mut call = Call::new("CompleteMultipartUpload", "POST", Some(key), &query);
+        call.header("content-type", "application/xml");
+        let conditional = self.conditional;
+        if conditional {
+            call.header("if-none-match", "*");
+        }
+        let mut unlimited = RateLimit::new(0);
+        let stop = Stop::new();
+        let reply = self.send(call, Some(&body), Some((&mut unlimited, &stop)))?;
+        self.written("CompleteMultipartUpload", key, reply, conditional)
+    }
+
+    /// Abandons a multipart upload (its parts are freed on the server).
+    pub fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), S3Error> {
+        let query = [("uploadId", upload_id)];
+        let call = Call::new("AbortMultipartUpload", "DELETE", Some(key), &query);
+        let reply = self.send(call, None, None)?;
+        match reply.status {
+            200 | 204 | 404 => Ok(()),
+            s => Err(S3Error::from_reply(
+                "AbortMultipartUpload",
+                key,
+                s,
+                &reply.body,
+                &self.context(),
+            )),
+        }
+    }
+}
+
+impl<'a> Call<'a> {
+    fn new(
+        op: &'static str,
+        method: &'static str,
+        key: Option<&'a str>,
+        query: &'a [(&'a str, &'a str)],
+    ) -> Self {
+        Self {
+            op,
+            method,
+            key,
+            query,
+            headers: Vec::new(),
+        }
+    }
+
+    fn header(&mut self, name: &str, value: &str) {
+        self.headers.push((name.to_owned(), value.to_owned()));
+    }
+}
+
+impl Client {
+    /// Host and encoded path of `key` (or of the bucket).
+    fn address(&self, key: Option<&str>) -> (String, String) {
+        let authority = self.endpoint.authority();
+        let key_path = key.map_or(String::new(), |k| format!("/{k}"));
+        if self.path_style {
+            (
+                authority,
+                sigv4::encode_path(&format!("/{}{key_path}", self.bucket)),
+            )
+        } else {
+            let path = if key_path.is_empty() {
+                "/".to_owned()
+            } else {
+                key_path
+            };
+            (
+                format!("{}.{authority}", self.bucket),
+                sigv4::encode_path(&path),
+            )
+        }
+    }
+
+    /// Signs and sends `call`; a network failure or a stop is an error, any HTTP status
+    /// is a [`Reply`].
+    fn send(
+        &self,
+        mut call: Call<'_>,
+        body: Option<&Payload<'_>>,
+        pace: Option<(&mut RateLimit, &Stop)>,
+    ) -> Result<Reply, S3Error> {
+        let (host, path) = self.address(call.key);
+        let amz_date = jiff::Timestamp::now()
+            .strftime("%Y%m%dT%H%M%SZ")
+            .to_string();
+        let payload_sha256 = body.map_or(sigv4::EMPTY_SHA256, |b| b.sha256.as_str());
+        call.header("host", &host);
+        call.header("x-amz-date", &amz_date);
+        call.header("x-amz-content-sha256", payload_sha256);
+        if let Some(token) = self.creds.token() {
+            call.header("x-amz-security-token", token);
+        }
+        let req = sigv4::Request {
+            method: call.method,
+            path: &path,
+            query: call.query,
+            headers: &call.headers,
+            payload_sha256,
+        };
+        let auth = sigv4::authorization(&req, &self.creds, &self.region, &amz_date);
+        let query = sigv4::canonical_query(call.query);
+        let scheme = if self.endpoint.https { "https" } else { "http" };
+        let sep = if query.is_empty() { "" } else { "?" };
+        let url = format!("{scheme}://{host}{path}{sep}{query}");
+        let mut builder = ureq::http::Request::builder().method(call.method).uri(&url);
+        for (k, v) in call.headers.iter().filter(|(k, _)| k != "host") {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        builder = builder.header("authorization", auth);
+        let target = call.key.unwrap_or(&self.bucket).to_owned();
+        let network = |e: ureq::Error| S3Error::Network {
+            op: call.op,
+            target: target.clone(),
+            endpoint: self.endpoint_text.clone(),
+            message: e.to_string(),
+        };
+        let result = match (body, pace) {
+            (Some(b), Some((limit, stop))) => {
+                let mut reader = super::throttle::Throttled::new(b.data, limit, stop);
+                let builder = builder.header("content-length", b.data.len());
+                let req = builder
+                    .body(ureq::SendBody::from_reader(&mut reader))
+                    .map_err(|e| protocol(call.op, &target, e))?;
+                let r = self.agent.run(req);
+                if r.is_err() && stop.stopped() {
+                    return Err(S3Error::Stopped);
+                }
+                r
+            }
+            _ => {
+                let req = builder
+                    .body(())
+                    .map_err(|e| protocol(call.op, &target, e))?;
+                self.agent.run(req)
+            }
+        };
+        let response = result.map_err(network)?;
+        read_reply(response, call.method == "HEAD").map_err(network)
+    }
+}
+
+fn protocol(op: &'static str, target: &str, e: impl std::fmt::Display) -> S3Error {
+    S3Error::Protocol {
+        op,
+        target: target.to_owned(),
+        why: e.to_string(),
+    }
+}
+
+fn read_reply(
+    mut response: ureq::http::Response<ureq::Body>,
+    head: bool,
+) -> Result<Reply, ureq::Error> {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let status = response.status().as_u16();
+    let etag = header("etag").unwrap_or_default();
+    let size = header("content-length").and_then(|v| v.parse().ok());
+    let sha256 = header(META_SHA256);
+    let mut body = String::new();
+    if !head {
+        response
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .reader()
+            .read_to_string(&mut body)
+            .map_err(ureq::Error::Io)?;
+    }
+    Ok(Reply {
+        status,
+        etag,
+        size,
+        sha256,
+        body,
+    })
+}
