@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 ensure_system
 ensure_rust
 if [ -x scripts/fetch-model.sh ]; then scripts/fetch-model.sh; fi
+ensure_s3_server
 cargo test --locked "$@"

@@ -21,3 +21,4 @@ mod power_sources;
 mod sampler;
 mod store;
 mod systemd;
+mod upload;

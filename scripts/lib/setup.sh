@@ -25,3 +25,14 @@ ensure_rust() {
     export PATH="$HOME/.cargo/bin:$PATH"
   fi
 }
+
+# The S3 server of the upload tests (tests/upload): moto[server], pinned, in a venv under
+# target/ (boto3 comes with it and also runs scripts/bench-upload.py's baseline).
+S3_VENV="${S3_VENV:-target/pyenv-s3}"
+ensure_s3_server() {
+  if ! "$S3_VENV/bin/python" -c 'import moto, boto3; assert moto.__version__ == "5.2.5"' 2>/dev/null; then
+    echo "setup: installing moto[server]==5.2.5 into $S3_VENV" >&2
+    python3 -m venv "$S3_VENV"
+    "$S3_VENV/bin/pip" install -q 'moto[server]==5.2.5'
+  fi
+}

@@ -15,7 +15,7 @@ pub enum S3Error {
         message: String,
     },
     #[error(
-        "{op} {target}: the server refused the credentials from {source_} ({code}: {message}); \
+        "{op} {target}: the server refused the credentials from {source_} ({code}{message}); \
          check the access key id and the secret"
     )]
     Credentials {
@@ -29,7 +29,7 @@ pub enum S3Error {
     NoSuchBucket { bucket: String, endpoint: String },
     #[error("{op} {target}: the multipart upload is gone from the server; it starts again")]
     NoSuchUpload { op: &'static str, target: String },
-    #[error("{op} {target}: HTTP {status} {code}: {message}{hint}")]
+    #[error("{op} {target}: HTTP {status} {code}{message}{hint}")]
     Server {
         op: &'static str,
         target: String,
@@ -73,6 +73,12 @@ impl S3Error {
         let code = super::xml::text(body, "Code").unwrap_or_else(|| status_code_name(status));
         let message = super::xml::text(body, "Message").unwrap_or_default();
         let message = message.chars().take(300).collect::<String>();
+        // With its separator: a reply without a message (HEAD) shows only its code.
+        let message = if message.is_empty() {
+            message
+        } else {
+            format!(": {message}")
+        };
         match (status, code.as_str()) {
             (403, "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied")
             | (403, "InvalidToken" | "ExpiredToken" | "Forbidden")

@@ -161,6 +161,7 @@ impl Client {
                 sha256: reply.sha256,
             })),
             404 => Ok(None),
+            400 | 403 => Err(self.why_refused(key, reply.status)),
             s => Err(S3Error::from_reply(
                 "HEAD",
                 key,
@@ -168,6 +169,21 @@ impl Client {
                 &reply.body,
                 &self.context(),
             )),
+        }
+    }
+
+    /// What a HEAD refused with its bodiless 400 or 403 was about, by GETting the object's
+    /// first byte: the same check, with the error code and message in the body
+    /// (`SignatureDoesNotMatch`, `InvalidAccessKeyId`, `AccessDenied`, …).
+    fn why_refused(&self, key: &str, head_status: u16) -> S3Error {
+        let mut call = Call::new("HEAD", "GET", Some(key), &[]);
+        call.header("range", "bytes=0-0");
+        match self.send(call, None, None) {
+            Ok(r) if r.status >= 400 => {
+                S3Error::from_reply("HEAD", key, r.status, &r.body, &self.context())
+            }
+            Ok(_) => S3Error::from_reply("HEAD", key, head_status, "", &self.context()),
+            Err(e) => e,
         }
     }
 
