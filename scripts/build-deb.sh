@@ -105,6 +105,7 @@ doc="$stage/usr/share/doc/edgewatt"
 install -d "$doc"
 install -m 0644 README.md docs/*.md "$doc/"
 install -m 0644 packaging/copyright "$doc/copyright"
+install -m 0644 systemd/edgewatt-network.conf "$doc/edgewatt-network.conf"
 date_rfc2822=$(date -R -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")
 maintainer=${DEB_MAINTAINER:-"edgewatt maintainers <maintainers@edgewatt.example.org>"}
 printf 'edgewatt (%s) unstable; urgency=medium\n\n  * Built from git %s.\n\n -- %s  %s\n' \

@@ -102,6 +102,7 @@ fn deb_has_the_layout_control_fields_and_scripts() {
         "etc/edgewatt/edgewatt.toml",
         "usr/share/doc/edgewatt/README.md",
         "usr/share/doc/edgewatt/copyright",
+        "usr/share/doc/edgewatt/edgewatt-network.conf",
         "usr/share/doc/edgewatt/changelog.gz",
     ]
     .map(String::from)

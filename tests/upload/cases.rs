@@ -267,3 +267,50 @@ fn retention_keeps_what_an_unreachable_server_has_not_acknowledged() {
         );
     }
 }
+
+#[test]
+fn a_bad_upload_section_is_refused_at_load_naming_file_line_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("edgewatt.toml");
+    let cases = [
+        (
+            "endpoint = \"http://s3.lan:9000\"\nbucket = \"fleet\"",
+            2,
+            "upload.endpoint",
+            "allow_http",
+        ),
+        (
+            "endpoint = \"https://s3.lan\"\nbucket = \"Fleet_Logs\"",
+            3,
+            "upload.bucket",
+            "not a bucket name",
+        ),
+        (
+            "enabled = true\nbucket = \"fleet\"",
+            1,
+            "upload.endpoint",
+            "no endpoint",
+        ),
+        (
+            "part_size_bytes = 1024",
+            2,
+            "upload.part_size_bytes",
+            "5242880",
+        ),
+    ];
+    for (section, line, key, words) in cases {
+        std::fs::write(&path, format!("[upload]\n{section}\n")).unwrap();
+        let out = edgewatt()
+            .args(["config", "check", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        let at = format!("{}:{line}:", path.display());
+        assert!(
+            err.contains(&at) && err.contains(key) && err.contains(words),
+            "{section}: {err}"
+        );
+    }
+}

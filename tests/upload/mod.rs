@@ -5,6 +5,7 @@ mod cases;
 mod kill;
 mod proxy;
 mod server;
+mod unit;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
