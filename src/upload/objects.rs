@@ -53,10 +53,18 @@ impl Segment {
             path: path.to_path_buf(),
             source,
         };
-        let reader = SegmentReader::open(path).map_err(|e| UploadError::Store(Box::new(e)))?;
+        // A segment whose header cannot be read (damaged, or of a newer edgewatt) is
+        // uploaded all the same, under this device and its file's day.
+        let header = match SegmentReader::open(path) {
+            Ok(reader) => reader.header().cloned(),
+            Err(e) => {
+                log::warn!("{e}; uploaded under device {device_id:?} and the file's date");
+                None
+            }
+        };
         let meta = std::fs::metadata(path).map_err(io)?;
-        let (device, wall_us) = match reader.header() {
-            Some(h) => (h.device_id.clone(), h.anchor.wall_unix_us),
+        let (device, wall_us) = match header {
+            Some(h) => (h.device_id, h.anchor.wall_unix_us),
             None => {
                 let mtime = meta.modified().map_err(io)?;
                 let s = mtime

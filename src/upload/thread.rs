@@ -2,6 +2,8 @@
 //! sampling tick; a failed pass is logged and the next one goes on where it stopped.
 
 use std::path::Path;
+use std::sync::mpsc::Receiver;
+use std::sync::mpsc::RecvTimeoutError;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -10,10 +12,17 @@ use super::throttle::Stop;
 use super::UploadError;
 use super::Uploader;
 
+/// How long [`UploadThread::stop`] waits for a request in flight to end. A request
+/// without a body (HEAD) is not cut short by the stop; the daemon does not wait for its
+/// network timeout to seal its segment and exit.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
 /// The running upload thread.
 pub struct UploadThread {
     stop: Stop,
     handle: JoinHandle<()>,
+    /// Disconnected when the thread ends.
+    ended: Receiver<()>,
 }
 
 impl UploadThread {
@@ -32,9 +41,11 @@ impl UploadThread {
         let interval = Duration::from_secs(cfg.interval_s);
         let destination = cfg.destination();
         let thread_stop = stop.clone();
+        let (alive, ended) = std::sync::mpsc::channel::<()>();
         let handle = std::thread::Builder::new()
             .name("upload".to_owned())
             .spawn(move || {
+                let _alive = alive;
                 log::info!("uploading sealed segments to {destination}");
                 loop {
                     let report = uploader.pass();
@@ -53,15 +64,27 @@ impl UploadThread {
                 }
             })
             .map_err(UploadError::Thread)?;
-        Ok(Some(Self { stop, handle }))
+        Ok(Some(Self {
+            stop,
+            handle,
+            ended,
+        }))
     }
 
-    /// Cuts the transfer in flight short and waits for the thread. What was not
-    /// acknowledged is sent by the next run.
+    /// Cuts the transfer in flight short and waits (at most [`STOP_WAIT`]) for the thread.
+    /// What was not acknowledged is sent by the next run.
     pub fn stop(self) {
         self.stop.stop();
-        if self.handle.join().is_err() {
-            log::error!("the upload thread panicked");
+        match self.ended.recv_timeout(STOP_WAIT) {
+            Err(RecvTimeoutError::Timeout) => log::warn!(
+                "upload: a request is still waiting for the server; left behind (the next \
+                 start sends what it did not finish)"
+            ),
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                if self.handle.join().is_err() {
+                    log::error!("the upload thread panicked");
+                }
+            }
         }
     }
 }

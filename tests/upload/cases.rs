@@ -84,7 +84,7 @@ fn a_dropped_connection_and_server_errors_are_retried_to_one_intact_copy() {
     let log = text(&out);
     assert!(out.status.success(), "{log}");
     assert_eq!(proxy.injected(), 3, "three 500s answered");
-    assert_eq!(log.matches("HTTP 500 InternalError").count(), 3, "{log}");
+    assert!(log.matches("HTTP 500 InternalError").count() >= 3, "{log}");
     assert_bucket_holds(s3, &b, &all);
 }
 

@@ -19,8 +19,9 @@ pub enum Fault {
     DropAfter(u64),
     /// Answer `500 InternalError` to this many requests (each on its own connection).
     Fail500(u32),
-    /// Stop forwarding once this many bytes went to the server; [`Proxy::wait_stalled`].
-    StallAfter(u64),
+    /// Stop forwarding this many bytes after a request line holding the marker went to
+    /// the server; [`Proxy::wait_stalled`].
+    StallAfterRequest(&'static str, u64),
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +34,10 @@ struct State {
     stalled: bool,
     /// Connections held by a stall, released (shut down) by [`Proxy::set_fault`].
     held: Vec<TcpStream>,
+    /// `upstream_bytes` when the stall's marker was forwarded.
+    marker_at: Option<u64>,
+    /// Request lines forwarded (`PUT /bucket/key?partNumber=2&uploadId=… HTTP/1.1`).
+    requests: Vec<String>,
 }
 
 pub struct Proxy {
@@ -70,6 +75,7 @@ impl Proxy {
         let mut st = self.shared.0.lock().unwrap();
         st.fault = Some(fault);
         st.injected = 0;
+        st.marker_at = None;
         for c in st.held.drain(..) {
             let _ = c.shutdown(Shutdown::Both);
         }
@@ -80,8 +86,16 @@ impl Proxy {
         self.shared.0.lock().unwrap().upstream_bytes
     }
 
-    pub fn reset_bytes(&self) {
-        self.shared.0.lock().unwrap().upstream_bytes = 0;
+    /// Forgets the bytes and request lines counted so far.
+    pub fn reset_counts(&self) {
+        let mut st = self.shared.0.lock().unwrap();
+        st.upstream_bytes = 0;
+        st.requests.clear();
+    }
+
+    /// The request lines forwarded so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.shared.0.lock().unwrap().requests.clone()
     }
 
     pub fn injected(&self) -> u32 {
@@ -144,22 +158,28 @@ fn to_server(
         };
         let (allowed, fault) = {
             let mut st = shared.0.lock().unwrap();
+            let lines = request_lines(&buf[..n]);
             let limit = match st.fault {
-                Some(Fault::DropAfter(b) | Fault::StallAfter(b)) => Some(b),
+                Some(Fault::DropAfter(b)) => Some(b),
+                Some(Fault::StallAfterRequest(marker, b)) => {
+                    if st.marker_at.is_none() && lines.iter().any(|l| l.contains(marker)) {
+                        st.marker_at = Some(st.upstream_bytes);
+                    }
+                    st.marker_at.map(|at| at + b)
+                }
                 _ => None,
             };
+            st.requests.extend(lines);
             let allowed = limit.map_or(n as u64, |b| {
                 (b.saturating_sub(st.upstream_bytes)).min(n as u64)
             });
             st.upstream_bytes += allowed;
-            (
-                allowed as usize,
-                if allowed < n as u64 {
-                    st.fault.take()
-                } else {
-                    None
-                },
-            )
+            let fault = if allowed < n as u64 {
+                st.fault.take()
+            } else {
+                None
+            };
+            (allowed as usize, fault)
         };
         if upstream.write_all(&buf[..allowed]).is_err() {
             break;
@@ -173,7 +193,7 @@ fn to_server(
                 let _ = upstream.shutdown(Shutdown::Both);
                 return;
             }
-            Some(Fault::StallAfter(_)) => {
+            Some(Fault::StallAfterRequest(..)) => {
                 let (m, cv) = &**shared;
                 let mut st = m.lock().unwrap();
                 st.injected += 1;
@@ -215,4 +235,19 @@ fn answer_500(client: &mut TcpStream) {
     );
     let _ = client.write_all(reply.as_bytes());
     let _ = client.shutdown(Shutdown::Both);
+}
+
+/// The HTTP request lines in `chunk` (a request's head is written in one piece, so its
+/// line is whole in one read).
+fn request_lines(chunk: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(chunk);
+    text.split("\r\n")
+        .filter(|l| l.ends_with(" HTTP/1.1"))
+        .filter(|l| {
+            ["GET ", "PUT ", "POST ", "HEAD ", "DELETE "]
+                .iter()
+                .any(|m| l.starts_with(m))
+        })
+        .map(str::to_owned)
+        .collect()
 }
