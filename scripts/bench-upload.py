@@ -34,7 +34,7 @@ if a["threads"]:
 else:
     tc = TransferConfig(use_threads=False, multipart_threshold=a["threshold"],
                         multipart_chunksize=a["part"])
-for name in sorted(os.listdir(a["dir"])):
+for name in sorted(n for n in os.listdir(a["dir"]) if n.endswith(".ewlog")):
     s3.upload_file(os.path.join(a["dir"], name), a["bucket"], "bench/" + name, Config=tc)
 """
 

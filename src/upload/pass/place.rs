@@ -152,8 +152,9 @@ impl Uploader {
             let written = if data.len > self.cfg.multipart_threshold_bytes {
                 self.multipart(key, object, data, manifest)?
             } else {
+                // The whole object: its SHA-256 is the one just computed.
                 let body = data.range(0, data.len)?;
-                let payload = Payload::new(&body);
+                let payload = Payload::with_sha256(&body, data.sha256.clone());
                 let ct = object.content_type;
                 self.retry(|c, limit, stop| c.put(key, ct, &payload, (limit, stop)))?
             };

@@ -41,9 +41,15 @@ pub struct Payload<'a> {
 impl<'a> Payload<'a> {
     #[must_use]
     pub fn new(data: &'a [u8]) -> Self {
+        Self::with_sha256(data, hex(&Sha256::digest(data)))
+    }
+
+    /// A body whose SHA-256 (hex) is known already: only its MD5 is computed.
+    #[must_use]
+    pub fn with_sha256(data: &'a [u8], sha256: String) -> Self {
         Self {
             data,
-            sha256: hex(&Sha256::digest(data)),
+            sha256,
             md5_b64: base64::engine::general_purpose::STANDARD.encode(Md5::digest(data)),
         }
     }
