@@ -1,11 +1,14 @@
 //! Helpers shared by the integration tests.
 
+use std::io::BufRead;
+use std::io::BufReader;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::path::PathBuf;
 use std::process::Child;
 use std::process::Command;
 use std::process::Output;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -171,7 +174,7 @@ impl Ready {
             .expect("spawn edgewatt");
         let mut buf = [0u8; 4096];
         let failure = loop {
-            match self.sock.recv(&mut buf) {
+            match self.recv(&mut buf) {
                 Ok(n) if buf[..n].starts_with(b"READY=1") => return child,
                 Ok(_) => {}
                 Err(e) => break e,
@@ -180,5 +183,76 @@ impl Ready {
         let _ = child.kill();
         let status = child.wait();
         panic!("no READY=1 from edgewatt: {failure}; it ended with {status:?}");
+    }
+
+    /// The next message; a wait interrupted by a signal (EINTR: a timed wait is not
+    /// restarted after the test process was stopped and continued) goes on.
+    fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.sock.recv(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// Waits for `n` more messages that start with `prefix` (e.g. `WATCHDOG=1`, sent as
+    /// the sampling loop makes progress); panics if they do not come within 60 s each.
+    pub fn wait_for(&self, prefix: &str, n: usize) {
+        let mut buf = [0u8; 4096];
+        let mut seen = 0;
+        while seen < n {
+            match self.recv(&mut buf) {
+                Ok(len) => seen += usize::from(buf[..len].starts_with(prefix.as_bytes())),
+                Err(e) => panic!("{seen} of {n} {prefix:?} messages: {e}"),
+            }
+        }
+    }
+}
+
+/// Lines of the child's stderr as they come, and all of them at the end.
+pub struct StderrLines {
+    rx: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl StderrLines {
+    pub fn of(child: &mut Child) -> Self {
+        let err = child.stderr.take().expect("stderr piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (at most a minute) for a line containing `text`.
+    pub fn wait_for(&mut self, text: &str) -> String {
+        loop {
+            match self.rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no line with {text:?} ({e}); stderr so far: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    pub fn rest(mut self) -> Vec<String> {
+        self.seen.extend(self.rx.iter());
+        self.seen
     }
 }

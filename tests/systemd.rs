@@ -105,6 +105,10 @@ fn directives(key: &str) -> Vec<String> {
 #[test]
 fn the_unit_keeps_workers_deaths_from_stopping_it_and_hides_no_source() {
     assert_eq!(directives("OOMPolicy"), ["continue"]);
+    // SIGHUP reloads; stopping is SIGTERM, well inside the stop timeout.
+    assert_eq!(directives("ExecReload"), ["/bin/kill -HUP $MAINPID"]);
+    assert_eq!(directives("KillSignal"), ["SIGTERM"]);
+    assert_eq!(directives("TimeoutStopSec"), ["30"]);
     assert_eq!(directives("UMask"), ["0027"]);
     assert_eq!(directives("StateDirectoryMode"), ["0750"]);
     assert_eq!(directives("CapabilityBoundingSet"), [""]);

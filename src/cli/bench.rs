@@ -25,13 +25,13 @@ pub struct BenchArgs {
 pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
     let plan = Plan::load(&args.plan)?;
-    let stop = super::run::install_stop()?;
+    let signals = super::run::install_signals(true)?;
     let opts = RunOptions {
         plans: vec![args.plan.clone()],
         plans_once: true,
         ..RunOptions::default()
     };
-    let summary = daemon::run(&cfg, &opts, &stop)
+    let summary = daemon::run(&cfg, &opts, &signals)
         .with_context(|| format!("edgewatt bench on {}", cfg.state_dir.display()))?;
     let log = BenchLog::read(&LogSource::dir(&cfg.state_dir), summary.first_seq)
         .with_context(|| format!("reading back the log in {}", cfg.state_dir.display()))?;

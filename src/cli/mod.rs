@@ -82,11 +82,16 @@ segments, damaged headers; each named on stderr with its file and offset), unles
 
 /// Loads the config file and applies the global flags.
 pub(crate) fn load_config(cli: &Cli) -> anyhow::Result<Config> {
-    let mut cfg = Config::load(cli.config.as_deref())?;
-    if let Some(dir) = &cli.state_dir {
-        cfg.state_dir.clone_from(dir);
+    Ok(config_source(cli).load()?)
+}
+
+/// The config file and the global flags that override it.
+pub(crate) fn config_source(cli: &Cli) -> crate::daemon::ConfigSource {
+    crate::daemon::ConfigSource {
+        path: cli.config.clone(),
+        state_dir: cli.state_dir.clone(),
+        rate_hz: None,
     }
-    Ok(cfg)
 }
 
 fn init_logging(verbose: u8) {

@@ -71,6 +71,12 @@ impl Notifier {
         }
     }
 
+    /// A reload begins (`READY=1` follows when it is done).
+    pub(super) fn reloading(&mut self) {
+        let now_us = crate::clock::mono_us();
+        self.send(&format!("RELOADING=1\nMONOTONIC_USEC={now_us}\n"));
+    }
+
     pub(super) fn stopping(&mut self) {
         self.send("STOPPING=1\n");
     }

@@ -12,6 +12,7 @@ use crate::record::Record;
 
 use super::history::PowerHistory;
 use super::power_log::PowerLog;
+use super::OpenPower;
 
 /// Readings per `Power` block at most (a block is also cut at every flush).
 const BLOCK_READINGS: u32 = 4096;
@@ -29,10 +30,13 @@ pub(super) struct PowerTap {
 }
 
 impl PowerTap {
-    /// Opens the configured source. Absent → `None` and, when one was expected, what is
-    /// absent, to log as an event (the warning is already printed).
-    pub(super) fn start(cfg: &Config) -> (Option<Self>, Option<Absent>) {
-        let (source, absent) = detect::start(|| detect::open_configured(&cfg.power), "power");
+    /// Opens the configured source (or `open`'s). Absent → `None` and, when one was
+    /// expected, what is absent, to log as an event (the warning is already printed).
+    pub(super) fn start(cfg: &Config, open: Option<&OpenPower>) -> (Option<Self>, Option<Absent>) {
+        let (source, absent) = detect::start(
+            || open.map_or_else(|| detect::open_configured(&cfg.power), |f| f()),
+            "power",
+        );
         let Some(source) = source else {
             return (None, absent);
         };
@@ -83,6 +87,15 @@ impl PowerTap {
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) const fn period_us(&self) -> u64 {
         self.period_us
+    }
+
+    /// If the reader thread died (a panic): why. A reader that ended by itself (the end
+    /// of a replayed trace) did not die.
+    pub(super) fn died(&mut self) -> Option<String> {
+        match self.reader.join_if_ended()? {
+            Err(panic) => Some(super::watch::panic_message(&*panic)),
+            Ok(_) => None,
+        }
     }
 
     /// Stops the thread and returns the last records.

@@ -134,19 +134,7 @@ impl Scheduler {
         let now_s = wall_s(now);
         let entries = plans
             .into_iter()
-            .map(|(name, when)| {
-                let saved_last_s = state.as_ref().and_then(|s| s.last_start(&name));
-                Entry {
-                    at_start_pending: when.at_start,
-                    watermark_s: saved_last_s.unwrap_or(now_s),
-                    saved_last_s,
-                    name,
-                    when,
-                    last_start_mono_us: None,
-                    busy: false,
-                    unsaved_start_s: None,
-                }
-            })
+            .map(|(name, when)| Entry::new(name, when, state.as_ref(), now_s))
             .collect();
         let s = Self {
             entries,
@@ -156,6 +144,39 @@ impl Scheduler {
             last_poll_wall_s: now_s,
         };
         (s, events)
+    }
+
+    /// The plans are now `plans`: a plan of a name already here keeps its last start,
+    /// its watermark and whether it is busy, and takes the new `[when]`; a new plan is
+    /// scheduled as at daemon start (its saved last start, `at_start`).
+    pub(super) fn reload(&mut self, plans: Vec<(String, When)>, now: Anchor) {
+        let mut old = std::mem::take(&mut self.entries);
+        let now_s = wall_s(now);
+        for (name, when) in plans {
+            let entry = match old.iter().position(|e| e.name == name) {
+                Some(i) => {
+                    let mut e = old.swap_remove(i);
+                    e.when = when;
+                    e
+                }
+                None => Entry::new(name, when, self.state.as_ref(), now_s),
+            };
+            self.entries.push(entry);
+        }
+    }
+
+    /// Index of the plan named `name`.
+    pub(super) fn index_of(&self, name: &str) -> Option<usize> {
+        self.entries.iter().position(|e| e.name == name)
+    }
+
+    /// Every queued or running plan was dropped (the workload thread died): none is busy
+    /// any more, each is due again by its `[when]`.
+    pub(super) fn abandon(&mut self) {
+        for e in &mut self.entries {
+            e.busy = false;
+            e.unsaved_start_s = None;
+        }
     }
 
     /// The plans due at `now`, each marked busy until [`Self::finished`].
@@ -218,6 +239,21 @@ impl Scheduler {
 }
 
 impl Entry {
+    /// A plan not started by this daemon yet, at `now_s`.
+    fn new(name: String, when: When, state: Option<&persist::StateFile>, now_s: i64) -> Self {
+        let saved_last_s = state.and_then(|s| s.last_start(&name));
+        Self {
+            at_start_pending: when.at_start,
+            watermark_s: saved_last_s.unwrap_or(now_s),
+            saved_last_s,
+            name,
+            when,
+            last_start_mono_us: None,
+            busy: false,
+            unsaved_start_s: None,
+        }
+    }
+
     /// The first trigger due at `now`, with when it was due.
     fn due(&self, now: Anchor, daemon_start_mono_us: u64, tz: &TimeZone) -> Option<(Trigger, i64)> {
         let now_s = wall_s(now);

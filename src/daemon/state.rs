@@ -1,31 +1,35 @@
 //! The daemon's state between ticks: the block being filled, events and records waiting
-//! for the next flush, the store's health, and what the workload thread reports.
+//! for the next flush, the store's health, the threads beside the loop.
 
 use crate::clock;
 use crate::clock::Anchor;
+use crate::clock::StepDetector;
+use crate::config::Config;
 use crate::derive::Window;
 use crate::record::Event;
 use crate::record::EventKind;
 use crate::record::Record;
-#[cfg(feature = "llama")]
-use crate::record::Run;
 use crate::record::SampleBlockBuilder;
-#[cfg(feature = "llama")]
-use crate::sampler::ProcRole;
 use crate::sampler::Sample;
 use crate::sampler::Sampler;
-#[cfg(feature = "llama")]
-use crate::sampler::TrackedProc;
+use crate::store::Appended;
+use crate::store::AsyncWriter;
 use crate::store::StoreError;
-use crate::store::Writer;
+use crate::store::StoreReport;
 
+use super::notify::Notifier;
 use super::power;
+use super::watch::Restart;
+use super::RunOptions;
 use super::RunSummary;
 use super::STORE_ERROR_REPEAT_US;
 
 /// The running state between ticks.
 pub(super) struct Daemon {
-    pub(super) writer: Writer,
+    /// The configuration in effect (a reload changes its live parts).
+    pub(super) cfg: Config,
+    pub(super) opts: RunOptions,
+    pub(super) store: AsyncWriter,
     pub(super) sampler: Sampler,
     pub(super) builder: SampleBlockBuilder,
     pub(super) events: Vec<Event>,
@@ -34,16 +38,24 @@ pub(super) struct Daemon {
     pub(super) failing: bool,
     pub(super) store_error_logged_us: u64,
     pub(super) power: Option<power::PowerTap>,
+    /// When a dead power reader is started again.
+    pub(super) power_restart: Restart,
     /// Samples between key blocks.
     pub(super) key_every: u32,
     pub(super) records: Vec<Record>,
     pub(super) summary: RunSummary,
+    pub(super) notifier: Notifier,
+    pub(super) steps: StepDetector,
+    #[cfg(feature = "llama")]
+    pub(super) plans: Option<super::plans::Plans>,
     /// Print a progress line per finished run (`edgewatt bench`).
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) progress: bool,
     /// The idle lead-in of the plan running now: the runs' baseline window.
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) idle_window: Option<Window>,
+    /// The upload thread (`[upload] enabled`).
+    pub(super) upload: Option<crate::upload::UploadThread>,
 }
 
 impl Daemon {
@@ -63,10 +75,34 @@ impl Daemon {
         self.events.extend(notices);
     }
 
+    /// Logs a wall-clock step against the monotonic clock, and re-anchors.
+    pub(super) fn check_clock(&mut self, now: Anchor) {
+        if let Some((old_offset_us, new_offset_us)) = self.steps.check(now) {
+            log::warn!(
+                "wall clock stepped by {} ms",
+                (new_offset_us - old_offset_us) / 1000
+            );
+            self.event(EventKind::ClockStep {
+                old_offset_us,
+                new_offset_us,
+                wall_unix_us: self.steps.anchor().wall_unix_us,
+            });
+        }
+    }
+
+    /// What READY and a reload tell systemd.
+    pub(super) fn status_line(&self) -> String {
+        format!(
+            "sampling at {} Hz into {}",
+            self.cfg.sampler.rate_hz,
+            self.cfg.state_dir.display()
+        )
+    }
+
     fn store_result(&mut self, r: Result<(), StoreError>) {
         match r {
             Ok(()) if self.failing => {
-                log::info!("writing the log works again; queued records were written");
+                log::info!("writing the log works again; queued records are being written");
                 self.failing = false;
             }
             Ok(()) => {}
@@ -83,7 +119,7 @@ impl Daemon {
                     || now_us.saturating_sub(self.store_error_logged_us) >= STORE_ERROR_REPEAT_US
                 {
                     self.store_error_logged_us = now_us;
-                    let pending_bytes = self.writer.pending_bytes();
+                    let pending_bytes = self.store.status().pending_bytes;
                     self.event(EventKind::StoreError {
                         message: e.to_string(),
                         pending_bytes,
@@ -93,7 +129,8 @@ impl Daemon {
         }
     }
 
-    /// Writes the current block and the queued events, then fsyncs and maybe rotates.
+    /// Hands the current block, the power records and the queued events to the store,
+    /// asks for an `fdatasync`, and rotates when due. Never waits on the disk.
     pub(super) fn flush(&mut self, now_us: u64) {
         self.last_flush_us = now_us;
         self.write_block();
@@ -103,52 +140,89 @@ impl Daemon {
         }
         records.extend(self.events.drain(..).map(Record::Event));
         for rec in records.drain(..) {
-            let r = self.writer.append(&rec).map(drop);
-            self.store_result(r);
+            self.append(&rec);
         }
         self.records = records;
-        let r = self.writer.sync();
-        self.store_result(r);
-        match self.writer.maybe_rotate(now_us, Anchor::now()) {
-            Ok(Some(rot)) => {
-                // Every segment starts with a key block, so it can be read on its own.
-                self.builder.force_key();
-                log::debug!(
-                    "sealed {}, writing {}",
-                    rot.sealed.display(),
-                    rot.opened.display()
-                );
-                for d in &rot.deleted {
-                    log::info!("retention: deleted {}", d.display());
+        self.store.sync();
+        if self.store.maybe_rotate(now_us, Anchor::now()) {
+            // Every segment starts with a key block, so it can be read on its own.
+            self.builder.force_key();
+        }
+        self.store_reports();
+    }
+
+    /// Queues one record; `None` if it could not be encoded.
+    fn append(&mut self, rec: &Record) -> Option<Appended> {
+        match self.store.append(rec) {
+            Ok(a) => {
+                if a.dropped_frames > 0 {
+                    // The queue dropped older frames: a chain may have lost a link.
+                    self.builder.force_key();
+                    self.store_result(Err(StoreError::QueueOverflow {
+                        max_pending_bytes: self.store_max_pending_bytes(),
+                        dropped_frames: a.dropped_frames,
+                    }));
                 }
-                if let Some(e) = rot.retention_error {
-                    log::warn!("retention: {e}");
-                }
+                Some(a)
             }
-            Ok(None) => {}
-            Err(e) => self.store_result(Err(e)),
+            Err(e) => {
+                self.store_result(Err(e));
+                None
+            }
         }
     }
 
-    /// Appends the samples collected so far as one block.
+    fn store_max_pending_bytes(&self) -> usize {
+        self.cfg.store_options().max_pending_bytes
+    }
+
+    /// What the store's threads reported: the segment opened (and repairs), rotations,
+    /// failures and recoveries.
+    pub(super) fn store_reports(&mut self) {
+        for report in self.store.reports() {
+            match report {
+                StoreReport::Opened { path, recoveries } => {
+                    log::debug!("writing {}", path.display());
+                    for r in recoveries {
+                        log::warn!(
+                            "repaired {} left open by a crash: {:?}, {} frames kept, {} bytes \
+                             dropped",
+                            r.found.display(),
+                            r.action,
+                            r.good_frames,
+                            r.dropped_bytes
+                        );
+                        self.event((&r).into());
+                    }
+                }
+                StoreReport::Rotated(rot) => {
+                    log::debug!(
+                        "sealed {}, writing {}",
+                        rot.sealed.display(),
+                        rot.opened.display()
+                    );
+                    for d in &rot.deleted {
+                        log::info!("retention: deleted {}", d.display());
+                    }
+                    for e in rot.retention_error.iter().chain(&rot.rename_error) {
+                        log::warn!("rotation: {e}");
+                    }
+                }
+                StoreReport::Failed(e) => self.store_result(Err(e)),
+                StoreReport::Resumed => self.store_result(Ok(())),
+            }
+        }
+    }
+
+    /// Queues the samples collected so far as one block.
     fn write_block(&mut self) {
         let Some(block) = self.builder.finish() else {
             return;
         };
-        let dropped_before = self.writer.dropped_frames();
-        let r = self.writer.append(&Record::Samples(block));
-        if self.writer.dropped_frames() != dropped_before {
-            // A full write queue dropped frames: the chain may have lost a link.
-            self.builder.force_key();
-        }
-        match r {
-            Ok(seq) => self.builder.committed(seq),
-            Err(e) => {
-                // Queued under the next seq the writer handed out; continuations need
-                // a committed base, so start the next block as a key block.
-                self.builder.force_key();
-                self.store_result(Err(e));
-            }
+        match self.append(&Record::Samples(block)) {
+            Some(a) if a.dropped_frames == 0 => self.builder.committed(a.seq),
+            // Continuations need a committed base: the next block is a key block.
+            _ => self.builder.force_key(),
         }
     }
 
@@ -162,124 +236,6 @@ impl Daemon {
             log::error!("sample of tick {} not logged: {e}", sample.tick);
         } else {
             self.summary.samples += 1;
-        }
-    }
-}
-
-#[cfg(feature = "llama")]
-impl Daemon {
-    /// Tracks the llama.cpp worker (or stops tracking it): the layout changes, so the
-    /// next sample starts a new block.
-    pub(super) fn track_worker(&mut self, worker: Option<u32>) {
-        let mut procs = vec![TrackedProc {
-            pid: std::process::id(),
-            role: ProcRole::Daemon,
-        }];
-        procs.extend(worker.map(|pid| TrackedProc {
-            pid,
-            role: ProcRole::Worker,
-        }));
-        if let Err(e) = self.sampler.set_procs(procs) {
-            log::error!("cannot track the worker: {e}");
-        }
-    }
-
-    /// A run ended: adds its place in the schedule, its plan's idle lead-in, how its
-    /// cooldown ended (capped: see `runs::energy_of`) and its measured energy, and queues
-    /// it for the log.
-    pub(super) fn finish_run(
-        &mut self,
-        mut run: Run,
-        index: usize,
-        total: usize,
-        cooldown_capped: bool,
-    ) {
-        run.schedule_index = u32::try_from(index).unwrap_or(u32::MAX);
-        run.schedule_len = u32::try_from(total).unwrap_or(u32::MAX);
-        run.cooldown_capped = cooldown_capped;
-        run.idle_lead_in = self.idle_window.map(Into::into);
-        if let Some(p) = &mut self.power {
-            p.drain(&mut self.records);
-            let idle = self.idle_window;
-            run.energy = super::runs::energy_of(
-                &run,
-                cooldown_capped,
-                idle,
-                p.history(),
-                p.label(),
-                p.period_us(),
-            )
-            .map(|e| (&e).into());
-        }
-        if self.progress {
-            eprintln!("{}", super::runs::progress_line(&run, index, total));
-        }
-        log::info!(
-            "run {} ({}) ended: {:?}",
-            run.run_id,
-            run.label,
-            run.outcome
-        );
-        self.records.push(Record::Run(Box::new(run)));
-    }
-}
-
-#[cfg(feature = "llama")]
-impl Daemon {
-    /// Acts on what the workload thread reported.
-    pub(super) fn work(&mut self, msg: super::workload::WorkMsg) {
-        use super::workload::WorkMsg;
-        match msg {
-            WorkMsg::Worker(pid) => self.track_worker(pid),
-            WorkMsg::Run {
-                run,
-                index,
-                total,
-                cooldown,
-            } => {
-                let capped = cooldown.as_ref().is_some_and(|(_, w)| w.capped);
-                if let Some((mono_us, w)) = cooldown {
-                    if w.capped {
-                        log::warn!(
-                            "run {} ({}) started after the cooldown cap of {} ms: busy {:?} % \
-                             (baseline {:?} %), SoC {:?} m°C",
-                            run.run_id,
-                            run.label,
-                            w.waited_us / 1000,
-                            w.busy_pct,
-                            w.baseline_busy_pct,
-                            w.temp_mc
-                        );
-                    }
-                    self.events.push(Event {
-                        mono_us,
-                        kind: EventKind::Cooldown {
-                            run_id: run.run_id,
-                            label: run.label.clone(),
-                            waited_us: w.waited_us,
-                            capped: w.capped,
-                            baseline_busy_pct: w.baseline_busy_pct,
-                            busy_pct: w.busy_pct,
-                            temp_mc: w.temp_mc,
-                        },
-                    });
-                }
-                self.finish_run(*run, index, total, capped);
-            }
-            WorkMsg::PlanStarted {
-                index: _,
-                name,
-                idle_from_us,
-                idle_to_us,
-            } => {
-                self.idle_window = Some(Window::spanning(idle_from_us, idle_to_us));
-                self.event(EventKind::PlanStart {
-                    plan: name,
-                    idle_from_us,
-                    idle_to_us,
-                });
-            }
-            WorkMsg::PlanDone { name, .. } => log::info!("plan {name}: every run has ended"),
         }
     }
 }

@@ -75,6 +75,9 @@ pub struct CooldownWait {
     pub busy_pct: Option<u32>,
     /// Last SoC temperature read, m°C (`None`: not read or no thermal zone).
     pub temp_mc: Option<i64>,
+    /// `stop_requested` said to stop (the daemon is stopping): the wait was cut short,
+    /// and the run should not start.
+    pub stopped: bool,
 }
 
 /// Waits until the CPU is back near `baseline_busy_pct` and the SoC cool (see the module
@@ -85,16 +88,27 @@ pub fn wait_for_cooldown(
     baseline_busy_pct: Option<u32>,
     roots: &Roots,
 ) -> CooldownWait {
-    wait_for_cooldown_with(c, baseline_busy_pct, roots, COOLDOWN_WINDOW, &MonoClock)
+    let never = || false;
+    wait_for_cooldown_with(
+        c,
+        baseline_busy_pct,
+        roots,
+        COOLDOWN_WINDOW,
+        &MonoClock,
+        &never,
+    )
 }
 
-/// [`wait_for_cooldown`] with the measurement window and the clock given.
+/// [`wait_for_cooldown`] with the measurement window and the clock given, cut short
+/// (`stopped`) at the first check after `stop_requested` says so; the clock's sleep
+/// should return early on a stop too, so that the cut comes promptly.
 pub fn wait_for_cooldown_with(
     c: &Cooldown,
     baseline_busy_pct: Option<u32>,
     roots: &Roots,
     window: Duration,
     clock: &impl Clock,
+    stop_requested: &dyn Fn() -> bool,
 ) -> CooldownWait {
     let cap = Duration::from_secs(c.max_wait_s);
     let start_us = clock.now_us();
@@ -106,6 +120,16 @@ pub fn wait_for_cooldown_with(
     loop {
         let before = CpuStat::read(&mut probe);
         clock.sleep_us(window.as_micros() as u64);
+        if stop_requested() {
+            return CooldownWait {
+                waited_us: clock.now_us().saturating_sub(start_us),
+                capped: false,
+                baseline_busy_pct,
+                busy_pct: None,
+                temp_mc: None,
+                stopped: true,
+            };
+        }
         let after = CpuStat::read(&mut probe);
         let busy_pct = before.zip(after).and_then(|(b, a)| a.busy_pct_since(&b));
         let temp_mc = c.temp_below_mc.and_then(|_| probe.soc_temp_mc().ok());
@@ -122,6 +146,7 @@ pub fn wait_for_cooldown_with(
                 baseline_busy_pct,
                 busy_pct,
                 temp_mc,
+                stopped: false,
             };
         }
     }

@@ -48,6 +48,7 @@ pub use quantize::QuantizeError;
 pub use quantize::QuantizeOptions;
 pub use quantize::Quantized;
 pub use supervisor::signal_name;
+pub use supervisor::OnSpawn;
 pub use supervisor::Supervisor;
 pub use supervisor::STDERR_TAIL_LINES;
 pub use worker::worker_main;

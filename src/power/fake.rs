@@ -6,7 +6,7 @@
 //! of the fake clock, setting CNVR; reading the power register clears CNVR; current and power
 //! are computed from the calibration as the chip does, with OVF on overflow. Faults are
 //! scheduled on the clock: NACKs, bus errors, unplugging (the chip loses power and resets
-//! when it comes back), frozen registers and forced overflow.
+//! when it comes back), frozen registers, forced overflow, and a panic (a driver bug).
 
 use embedded_hal::i2c::ErrorKind;
 use embedded_hal::i2c::ErrorType;
@@ -34,6 +34,8 @@ pub enum Fault {
     Stuck,
     /// Conversions set the math-overflow flag.
     Overflow,
+    /// The transfer panics, as a bug in a driver would: the reader thread dies.
+    Panic,
 }
 
 /// The error type of [`FakeIna219`].
@@ -203,6 +205,10 @@ impl I2c for FakeIna219 {
         self.transfers += 1;
         self.clock.advance_us(self.transfer_cost_us);
         let now = self.clock.now_us();
+        assert!(
+            !self.fault_at(now, Fault::Panic),
+            "fake INA219: injected panic at {now} µs"
+        );
         if self.fault_at(now, Fault::Unplugged) {
             self.was_unplugged = true;
             return Err(FakeBusError(ErrorKind::NoAcknowledge(

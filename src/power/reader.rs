@@ -247,6 +247,8 @@ pub struct PowerReader {
     pub label: String,
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<ReaderStats>>,
+    /// The counters of a thread joined by [`PowerReader::join_if_ended`].
+    ended: Option<ReaderStats>,
 }
 
 impl PowerReader {
@@ -268,7 +270,19 @@ impl PowerReader {
             label,
             stop,
             handle: Some(handle),
+            ended: None,
         })
+    }
+
+    /// If the thread has ended (the source ended, or the thread panicked), joins it: its
+    /// counters, or the panic. `None` while it runs, and once joined.
+    pub fn join_if_ended(&mut self) -> Option<std::thread::Result<ReaderStats>> {
+        if !self.handle.as_ref()?.is_finished() {
+            return None;
+        }
+        let result = self.handle.take()?.join();
+        self.ended = result.as_ref().ok().copied();
+        Some(result)
     }
 
     /// Stops the thread (within one poll period or backoff) and returns its counters.
@@ -277,6 +291,7 @@ impl PowerReader {
         self.handle
             .take()
             .and_then(|h| h.join().ok())
+            .or(self.ended)
             .unwrap_or_default()
     }
 }
@@ -290,6 +305,7 @@ impl PowerReader {
             .handle
             .take()
             .and_then(|h| h.join().ok())
+            .or(self.ended)
             .unwrap_or_default();
         (stats, self.rx.try_iter().collect())
     }

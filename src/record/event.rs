@@ -105,6 +105,22 @@ pub enum EventKind {
     },
     /// The schedule's state file (last start of each plan) could not be read or written.
     ScheduleStateError { path: String, message: String },
+    /// SIGHUP reloaded the configuration and plans: the keys `applied` now (dotted, e.g.
+    /// `power.source`, `plans`), and those changed in the file that take effect only at
+    /// the next start (`needs_restart`, e.g. `state_dir`). A `Config` event follows.
+    Reloaded {
+        applied: Vec<String>,
+        needs_restart: Vec<String>,
+    },
+    /// SIGHUP found a configuration or plan it cannot use: nothing was changed.
+    ReloadRefused { message: String },
+    /// A thread of the daemon died (`thread`: `power`, `workloads`): why, and when it is
+    /// started again (ms from the event; `None`: it is not).
+    ThreadDied {
+        thread: String,
+        message: String,
+        restart_after_ms: Option<u64>,
+    },
 }
 
 impl EventKind {
@@ -134,6 +150,9 @@ impl EventKind {
             Self::Cooldown { .. } => "cooldown",
             Self::PlanDue { .. } => "plan_due",
             Self::ScheduleStateError { .. } => "schedule_state_error",
+            Self::Reloaded { .. } => "reloaded",
+            Self::ReloadRefused { .. } => "reload_refused",
+            Self::ThreadDied { .. } => "thread_died",
         }
     }
 }

@@ -110,7 +110,7 @@ fn sampling_events() -> Vec<EventKind> {
     ]
 }
 
-/// Event kinds 13 on: power sources, plans, cooldowns, the schedule.
+/// Event kinds 13 on: power sources, plans, cooldowns, the schedule, reloads, threads.
 fn power_and_plan_events() -> Vec<EventKind> {
     vec![
         EventKind::PowerFault {
@@ -166,6 +166,16 @@ fn power_and_plan_events() -> Vec<EventKind> {
         EventKind::ScheduleStateError {
             path: s("p"),
             message: s("m"),
+        },
+        EventKind::Reloaded {
+            applied: vec![s("plans")],
+            needs_restart: vec![s("a")],
+        },
+        EventKind::ReloadRefused { message: s("m") },
+        EventKind::ThreadDied {
+            thread: s("t"),
+            message: s("m"),
+            restart_after_ms: Some(1000),
         },
     ]
 }
@@ -279,7 +289,7 @@ fn run_v1_bytes_read_as_runs_with_the_v2_fields_unknown() {
 
 /// Payload of each record of [`table`], in order: (what, hex).
 #[rustfmt::skip]
-const GOLDEN: [(&str, &str); 34] = [
+const GOLDEN: [(&str, &str); 37] = [
     ("event start", "01c0843d0005302e312e30ac06a08d06"),
     ("event stop", "01c0843d01075349475445524d"),
     ("event config", "01c0843d020661203d20310a"),
@@ -303,6 +313,9 @@ const GOLDEN: [(&str, &str); 34] = [
     ("event cooldown, no readings", "01c0843d1302016c809c9c3901000000"),
     ("event plan_due", "01c0843d14016e0861742030333a30300101"),
     ("event schedule_state_error", "01c0843d150170016d"),
+    ("event reloaded", "01c0843d160105706c616e73010161"),
+    ("event reload_refused", "01c0843d17016d"),
+    ("event thread_died", "01c0843d180174016d01e807"),
     ("seal rotated", "0200ac021105"),
     ("seal shutdown", "0201ac021105"),
     ("seal recovered", "0202ac021105"),

@@ -67,6 +67,32 @@ pub enum StoreError {
         lost_frames: u64,
     },
 
+    #[error(
+        "the log writer thread of {dir} died (a bug): {pending_frames} queued frames are \
+         not written; the open segment is repaired at the next start"
+    )]
+    WriterDied { dir: PathBuf, pending_frames: u64 },
+
+    #[error(
+        "the log in {dir} was not sealed within {timeout_ms} ms (the disk is too slow): \
+         {pending_frames} queued frames are not written; the open segment is repaired at \
+         the next start"
+    )]
+    CloseTimeout {
+        dir: PathBuf,
+        timeout_ms: u64,
+        pending_frames: u64,
+    },
+
+    #[error(
+        "the disk has refused writes for so long that the in-memory queue is full \
+         ({max_pending_bytes} bytes): {dropped_frames} oldest frames were dropped"
+    )]
+    QueueOverflow {
+        max_pending_bytes: usize,
+        dropped_frames: u64,
+    },
+
     #[error("cannot encode a record: {0}")]
     Encode(#[from] postcard::Error),
 

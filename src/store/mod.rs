@@ -19,7 +19,8 @@
 //! - **Names**: the active segment is `<first_seq:020>.ewlog.open`; sealing appends a
 //!   `Record::Seal` frame, fsyncs, and renames it to `<first_seq:020>.ewlog`, so names sort
 //!   in write order. A segment left open by a crash is repaired on the next
-//!   [`Writer::open`]: truncated after its last intact frame, sealed with reason
+//!   [`Writer::open`] (or by the writer thread of [`AsyncWriter::start`], retrying while
+//!   the disk refuses): truncated after its last intact frame, sealed with reason
 //!   `Recovered`, renamed.
 //! - **Rotation** by size or age; **retention** unlinks the oldest sealed segments while the
 //!   directory holds more than `retain_bytes`, but none its [`RetentionHold`] keeps (with
@@ -28,11 +29,15 @@
 //!   variants are only appended; a changed struct is a new variant; incompatible changes bump
 //!   [`FORMAT_VERSION`], and old decoders are kept.
 
+mod async_writer;
 mod atomic;
+mod background;
 mod error;
 mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
+mod lock;
+mod queue;
 mod reader;
 mod recover;
 mod writer;
@@ -41,6 +46,12 @@ use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use async_writer::Appended;
+pub use async_writer::AsyncWriter;
+pub use async_writer::QueueStatus;
+pub use async_writer::StoreReport;
+pub use async_writer::SyncStats;
+pub use async_writer::RETRY_MS;
 pub use atomic::replace_file;
 pub use error::StoreError;
 pub use frame::decode_frame;
@@ -84,7 +95,7 @@ pub struct StoreOptions {
     pub segment_max_bytes: u64,
     /// Rotate once the active segment is this old (monotonic seconds since its creation).
     pub segment_max_age_s: u64,
-    /// How often the daemon calls [`Writer::sync`]; informational for the store.
+    /// How often the daemon asks for `fdatasync`; informational for the store.
     pub fsync_interval_ms: u64,
     /// Delete the oldest sealed segments while all segments together exceed this.
     pub retain_bytes: u64,

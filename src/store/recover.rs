@@ -4,9 +4,7 @@
 use std::fs;
 use std::fs::File;
 use std::io::ErrorKind;
-use std::io::Read;
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::path::PathBuf;
 
@@ -26,7 +24,6 @@ use super::SegmentIdent;
 use super::StoreError;
 use super::StoreOptions;
 use super::BROKEN_SUFFIX;
-use super::LOCK_FILE;
 use super::OPEN_SUFFIX;
 use super::SEALED_SUFFIX;
 use crate::clock::Anchor;
@@ -112,43 +109,6 @@ pub(crate) fn create_segment(
     Ok((file, path, bytes.len() as u64))
 }
 
-/// Takes the exclusive `flock` on `<dir>/LOCK` and writes our pid into it.
-pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
-    let path = dir.join(LOCK_FILE);
-    let mut file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|source| StoreError::DirUnusable {
-            dir: dir.to_path_buf(),
-            source,
-        })?;
-    // SAFETY: flock on a file descriptor we own; no memory is involved.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = match holder.trim() {
-                "" => "unknown".to_owned(),
-                pid => pid.to_owned(),
-            };
-            return Err(StoreError::Locked {
-                dir: dir.to_path_buf(),
-                holder,
-            });
-        }
-        return Err(StoreError::io("lock", path, err));
-    }
-    file.set_len(0)
-        .and_then(|()| writeln!(file, "{}", std::process::id()))
-        .map_err(|e| StoreError::io("write pid to", &path, e))?;
-    Ok(file)
-}
-
 /// fsyncs a directory, so renames, creations and deletions in it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
@@ -191,31 +151,47 @@ pub(crate) fn recover_open_segments(
     Ok(out)
 }
 
-fn recover_one(dir: &Path, entry: &Entry, now_mono_us: u64) -> Result<Recovery, StoreError> {
-    let path = &entry.path;
-    let bytes = fs::read(path).map_err(|e| StoreError::io("read", path, e))?;
-    let quarantine = || {
-        Ok(Recovery {
-            action: RecoveryAction::Quarantined,
-            found: path.clone(),
-            path: rename_to(dir, path, BROKEN_SUFFIX)?,
-            good_frames: 0,
-            dropped_bytes: bytes.len() as u64,
-        })
-    };
+/// What recovery does to one open segment, decided from its bytes alone.
+enum Repair {
+    /// Rename to `….ewlog.broken`, nothing else touched.
+    Quarantine,
+    /// Truncate to `good_end`; append a `Recovered` seal with `seal_seq` unless it already
+    /// ends with a seal (`seal_seq` `None`); rename to `….ewlog`.
+    Seal {
+        good_end: u64,
+        good_frames: u64,
+        last_seq: Option<u64>,
+        seal_seq: Option<u64>,
+    },
+}
+
+impl Repair {
+    /// The last seq the segment holds once repaired (`None`: quarantined or no frame).
+    const fn last_seq(&self) -> Option<u64> {
+        match self {
+            Self::Quarantine => None,
+            Self::Seal {
+                seal_seq: Some(s), ..
+            } => Some(*s),
+            Self::Seal { last_seq, .. } => *last_seq,
+        }
+    }
+}
+
+fn plan_repair(entry: &Entry, bytes: &[u8]) -> Repair {
     // A newer format is left alone; a damaged header costs only what it says.
-    let Ok((header, body)) = read_header(path, &bytes) else {
-        return quarantine();
+    let Ok((header, body)) = read_header(&entry.path, bytes) else {
+        return Repair::Quarantine;
     };
     let intact = |item: &Item| item.is_intact();
-    if header.is_err() && !scan_frames(&bytes, body).any(|i| intact(&i)) {
+    if header.is_err() && !scan_frames(bytes, body).any(|i| intact(&i)) {
         // Torn while being created (or not a segment at all): nothing to keep.
-        return quarantine();
+        return Repair::Quarantine;
     }
     // The name says the first seq too; it is only used when no frame has a seq.
     let first_seq = header.as_ref().map_or(entry.first_seq, |h| h.first_seq);
     let (mut good_end, mut good_frames, mut last_seq, mut sealed) = (body as u64, 0, None, false);
-    for item in scan_frames(&bytes, body) {
+    for item in scan_frames(bytes, body) {
         match &item {
             Item::Frame { frame, .. } => {
                 sealed = matches!(frame.record, Record::Seal(_));
@@ -231,6 +207,38 @@ fn recover_one(dir: &Path, entry: &Entry, now_mono_us: u64) -> Result<Recovery, 
         }
         good_end = item.end();
     }
+    Repair::Seal {
+        good_end,
+        good_frames,
+        last_seq,
+        seal_seq: (!sealed).then(|| last_seq.map_or(first_seq, |s| s + 1)),
+    }
+}
+
+fn read_segment(path: &Path) -> Result<Vec<u8>, StoreError> {
+    fs::read(path).map_err(|e| StoreError::io("read", path, e))
+}
+
+fn recover_one(dir: &Path, entry: &Entry, now_mono_us: u64) -> Result<Recovery, StoreError> {
+    let path = &entry.path;
+    let bytes = read_segment(path)?;
+    let (good_end, good_frames, seal_seq) = match plan_repair(entry, &bytes) {
+        Repair::Quarantine => {
+            return Ok(Recovery {
+                action: RecoveryAction::Quarantined,
+                found: path.clone(),
+                path: rename_to(dir, path, BROKEN_SUFFIX)?,
+                good_frames: 0,
+                dropped_bytes: bytes.len() as u64,
+            })
+        }
+        Repair::Seal {
+            good_end,
+            good_frames,
+            seal_seq,
+            ..
+        } => (good_end, good_frames, seal_seq),
+    };
     let dropped_bytes = bytes.len() as u64 - good_end;
     let mut file = File::options()
         .append(true)
@@ -240,9 +248,9 @@ fn recover_one(dir: &Path, entry: &Entry, now_mono_us: u64) -> Result<Recovery, 
         file.set_len(good_end)
             .map_err(|e| StoreError::io("truncate", path, e))?;
     }
-    if !sealed {
+    if let Some(seq) = seal_seq {
         let frame = Frame {
-            seq: last_seq.map_or(first_seq, |s| s + 1),
+            seq,
             record: Record::Seal(Seal {
                 reason: SealReason::Recovered,
                 frames: good_frames,
@@ -257,7 +265,7 @@ fn recover_one(dir: &Path, entry: &Entry, now_mono_us: u64) -> Result<Recovery, 
     file.sync_data()
         .map_err(|e| StoreError::io("fdatasync", path, e))?;
     Ok(Recovery {
-        action: if sealed {
+        action: if seal_seq.is_none() {
             RecoveryAction::Renamed
         } else {
             RecoveryAction::Sealed
@@ -269,27 +277,44 @@ fn recover_one(dir: &Path, entry: &Entry, now_mono_us: u64) -> Result<Recovery, 
     })
 }
 
-/// The seq after the last intact frame in `dir`, and never below a segment name's first seq
-/// (past it for quarantined segments, so names stay unique).
+/// The seq after the last intact frame in `dir`, and never below a segment name's first
+/// seq (past it for quarantined segments, so names stay unique). Segments still open
+/// count as [`recover_open_segments`] will leave them, so this is known before the
+/// repair, which a full disk may delay: it only reads.
 pub(crate) fn next_seq(dir: &Path) -> Result<u64, StoreError> {
     let entries = list_entries(dir)?;
+    let mut repairs = Vec::new();
+    for e in entries.iter().filter(|e| e.kind == Kind::Open) {
+        repairs.push((e.first_seq, plan_repair(e, &read_segment(&e.path)?)));
+    }
+    let repair_of = |e: &Entry| {
+        repairs
+            .iter()
+            .find(|(first, _)| *first == e.first_seq && e.kind == Kind::Open)
+            .map(|(_, r)| r)
+    };
+    let broken = |e: &Entry| {
+        e.kind == Kind::Broken || repair_of(e).is_some_and(|r| matches!(r, Repair::Quarantine))
+    };
     let floor = entries
         .iter()
-        .map(|e| e.first_seq + u64::from(e.kind == Kind::Broken))
+        .map(|e| e.first_seq + u64::from(broken(e)))
         .max()
         .unwrap_or(0);
-    for entry in entries.iter().rev().filter(|e| e.kind != Kind::Broken) {
-        let Ok(reader) = SegmentReader::open(&entry.path) else {
-            continue;
+    for entry in entries.iter().rev().filter(|e| !broken(e)) {
+        let last = match repair_of(entry) {
+            Some(repair) => repair.last_seq(),
+            None => SegmentReader::open(&entry.path).ok().and_then(|reader| {
+                reader
+                    .items()
+                    .filter_map(|item| match item {
+                        Item::Frame { frame, .. } => Some(frame.seq),
+                        Item::Unknown { seq, .. } => seq,
+                        Item::Corrupt { .. } => None,
+                    })
+                    .max()
+            }),
         };
-        let last = reader
-            .items()
-            .filter_map(|item| match item {
-                Item::Frame { frame, .. } => Some(frame.seq),
-                Item::Unknown { seq, .. } => seq,
-                Item::Corrupt { .. } => None,
-            })
-            .max();
         if let Some(last) = last {
             return Ok(floor.max(last + 1));
         }

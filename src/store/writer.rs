@@ -5,7 +5,6 @@
 //! disk, I/O error) the file is truncated back to the end of the last whole frame and the
 //! encoded frames wait in a bounded queue until a later `append`/`sync` writes them.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -14,6 +13,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::frame::FrameEncoder;
+use super::queue::Op;
+use super::queue::OpQueue;
 use super::recover;
 use super::recover::Recovery;
 use super::SegmentIdent;
@@ -26,9 +27,9 @@ use crate::record::SealReason;
 
 /// Serializes exactly like [`crate::record::Frame`] without owning the record.
 #[derive(Serialize)]
-struct FrameRef<'a> {
-    seq: u64,
-    record: &'a Record,
+pub(super) struct FrameRef<'a> {
+    pub(super) seq: u64,
+    pub(super) record: &'a Record,
 }
 
 /// What [`Writer::maybe_rotate`] did.
@@ -45,6 +46,9 @@ pub struct Rotation {
     pub held: Vec<PathBuf>,
     /// Retention failed after the rotation itself succeeded.
     pub retention_error: Option<StoreError>,
+    /// The sealed segment could not be renamed (`sealed` is then still `….ewlog.open`;
+    /// the next start renames it): the rotation itself succeeded.
+    pub rename_error: Option<StoreError>,
 }
 
 /// The only writer of a state directory (it holds the directory's lock). Dropping it
@@ -65,9 +69,8 @@ pub struct Writer {
     frames: u64,
     next_seq: u64,
     enc: FrameEncoder,
-    pending: VecDeque<Vec<u8>>,
-    pending_bytes: usize,
-    dropped_frames: u64,
+    /// Frames a failed write left for later (only [`Writer::append`] queues).
+    pending: OpQueue,
 }
 
 impl Writer {
@@ -79,19 +82,38 @@ impl Writer {
         ident: SegmentIdent,
         now: Anchor,
     ) -> Result<(Self, Vec<Recovery>), StoreError> {
-        recover::check_options(&opts)?;
-        std::fs::create_dir_all(&opts.dir).map_err(|source| StoreError::DirUnusable {
-            dir: opts.dir.clone(),
-            source,
-        })?;
-        let lock = recover::lock_dir(&opts.dir)?;
-        let recoveries = recover::recover_open_segments(&opts.dir, now.mono_us)?;
-        let next_seq = recover::next_seq(&opts.dir)?;
-        let mut enc = FrameEncoder::new();
-        let (file, path, file_len) =
-            recover::create_segment(&opts.dir, &ident, next_seq, now, &mut enc)?;
-        recover::enforce_retention(&opts.dir, opts.retain_bytes, &opts.retention_hold)?;
+        let lock = super::lock::lock(&opts)?;
+        Self::open_locked(opts, ident, now, lock, None).map_err(|(e, _lock)| e)
+    }
+
+    /// [`open`](Self::open) on a directory already locked with `lock`: repairs, starts a
+    /// segment at `first_seq` (`None`: after the last intact frame on disk) and applies
+    /// retention. On failure the lock is handed back, for a retry.
+    pub(crate) fn open_locked(
+        opts: StoreOptions,
+        ident: SegmentIdent,
+        now: Anchor,
+        lock: File,
+        first_seq: Option<u64>,
+    ) -> Result<(Self, Vec<Recovery>), (StoreError, File)> {
+        let started = (|| {
+            let recoveries = recover::recover_open_segments(&opts.dir, now.mono_us)?;
+            let next_seq = match first_seq {
+                Some(seq) => seq,
+                None => recover::next_seq(&opts.dir)?,
+            };
+            recover::enforce_retention(&opts.dir, opts.retain_bytes, &opts.retention_hold)?;
+            let mut enc = FrameEncoder::new();
+            let (file, path, file_len) =
+                recover::create_segment(&opts.dir, &ident, next_seq, now, &mut enc)?;
+            Ok((recoveries, next_seq, enc, file, path, file_len))
+        })();
+        let (recoveries, next_seq, enc, file, path, file_len) = match started {
+            Ok(s) => s,
+            Err(e) => return Err((e, lock)),
+        };
         let writer = Self {
+            pending: OpQueue::new(opts.max_pending_bytes),
             opts,
             ident,
             _lock: lock,
@@ -103,9 +125,6 @@ impl Writer {
             frames: 0,
             next_seq,
             enc,
-            pending: VecDeque::new(),
-            pending_bytes: 0,
-            dropped_frames: 0,
         };
         Ok((writer, recoveries))
     }
@@ -130,19 +149,19 @@ impl Writer {
 
     /// Frames waiting in memory for the disk to accept them.
     #[must_use]
-    pub fn pending_frames(&self) -> u64 {
-        self.pending.len() as u64
+    pub const fn pending_frames(&self) -> u64 {
+        self.pending.frames()
     }
 
     #[must_use]
     pub const fn pending_bytes(&self) -> u64 {
-        self.pending_bytes as u64
+        self.pending.frame_bytes()
     }
 
     /// Frames dropped because the in-memory queue was full, since open.
     #[must_use]
     pub const fn dropped_frames(&self) -> u64 {
-        self.dropped_frames
+        self.pending.dropped_frames()
     }
 
     #[must_use]
@@ -167,12 +186,45 @@ impl Writer {
                 Ok(seq)
             }
             Err(e) => {
-                let owned = bytes.to_vec();
+                let frame = Op::Frame {
+                    seq,
+                    bytes: bytes.to_vec(),
+                };
                 self.roll_back();
-                let dropped = self.queue(owned);
+                let dropped = self.pending.push_back(frame);
                 Err(self.write_error(e, dropped))
             }
         }
+    }
+
+    /// Writes one frame encoded elsewhere (by [`super::AsyncWriter`]) as frame `seq`:
+    /// the next frame gets `seq + 1`. On error the file is cut back to its last whole
+    /// frame and the caller keeps the frame.
+    pub(crate) fn write_frame(&mut self, seq: u64, bytes: &[u8]) -> std::io::Result<()> {
+        let written = self.heal_torn().and_then(|()| self.file.write_all(bytes));
+        if written.is_err() {
+            self.roll_back();
+        } else {
+            self.file_len += bytes.len() as u64;
+            self.frames += 1;
+            self.next_seq = seq + 1;
+        }
+        written
+    }
+
+    /// The next frame (or seal) gets `seq`: frames dropped before the disk took them
+    /// leave a gap.
+    pub(crate) fn skip_to(&mut self, seq: u64) {
+        self.next_seq = self.next_seq.max(seq);
+    }
+
+    /// A second descriptor of the active segment, to `fdatasync` it on another thread.
+    pub(crate) fn sync_handle(&self) -> Result<(File, PathBuf), StoreError> {
+        let file = self
+            .file
+            .try_clone()
+            .map_err(|e| StoreError::io("duplicate the descriptor of", &self.path, e))?;
+        Ok((file, self.path.clone()))
     }
 
     /// Writes queued frames, then `fdatasync`s the active segment.
@@ -220,7 +272,10 @@ impl Writer {
         self.file_len = len;
         self.frames = 0;
         self.created_mono_us = now_mono_us;
-        let sealed = recover::rename_sealed(&self.opts.dir, &old_path)?;
+        let (sealed, rename_error) = match recover::rename_sealed(&self.opts.dir, &old_path) {
+            Ok(sealed) => (sealed, None),
+            Err(e) => (old_path, Some(e)),
+        };
         let opts = &self.opts;
         let (retention, retention_error) =
             match recover::enforce_retention(&opts.dir, opts.retain_bytes, &opts.retention_hold) {
@@ -233,6 +288,7 @@ impl Writer {
             deleted: retention.deleted,
             held: retention.held,
             retention_error,
+            rename_error,
         })
     }
 
@@ -277,24 +333,6 @@ impl Writer {
             .map_err(|e| StoreError::io("fdatasync", &self.path, e))
     }
 
-    /// Adds an encoded frame to the queue, dropping the oldest beyond the bound; returns
-    /// how many were dropped.
-    fn queue(&mut self, frame: Vec<u8>) -> u64 {
-        let mut dropped = 0;
-        while !self.pending.is_empty()
-            && self.pending_bytes + frame.len() > self.opts.max_pending_bytes
-        {
-            if let Some(old) = self.pending.pop_front() {
-                self.pending_bytes -= old.len();
-                dropped += 1;
-            }
-        }
-        self.pending_bytes += frame.len();
-        self.pending.push_back(frame);
-        self.dropped_frames += dropped;
-        dropped
-    }
-
     fn write_error(&self, source: std::io::Error, dropped: u64) -> StoreError {
         if dropped > 0 {
             StoreError::QueueFull {
@@ -337,10 +375,9 @@ impl Writer {
     /// Writes the queued frames in order; on error cuts the file back and keeps the rest.
     fn write_pending(&mut self) -> std::io::Result<()> {
         let result = self.heal_torn().and_then(|()| {
-            while let Some(frame) = self.pending.front() {
-                self.file.write_all(frame)?;
-                self.file_len += frame.len() as u64;
-                self.pending_bytes -= frame.len();
+            while let Some(Op::Frame { bytes, .. }) = self.pending.front() {
+                self.file.write_all(bytes)?;
+                self.file_len += bytes.len() as u64;
                 self.frames += 1;
                 self.pending.pop_front();
             }

@@ -7,8 +7,10 @@ mod oom;
 mod quantize;
 mod schedule;
 mod smollm2;
+mod stop;
 mod supervise;
 mod syscalls;
+mod threads;
 mod vision;
 
 use std::path::Path;

@@ -91,7 +91,7 @@ fn wait(
         on_time: RefCell::new(|t| write_at(r, t, busy, Some(temp))),
     };
     let window = Duration::from_micros(WINDOW_US);
-    wait_for_cooldown_with(c, baseline, r, window, &clock)
+    wait_for_cooldown_with(c, baseline, r, window, &clock, &|| false)
 }
 
 fn cooldown(temp_below_mc: Option<i64>, max_wait_s: u64) -> Cooldown {
@@ -148,6 +148,7 @@ fn an_idle_and_cool_machine_is_checked_once_and_not_waited_for() {
             baseline_busy_pct: Some(3),
             busy_pct: Some(3),
             temp_mc: Some(45_000),
+            stopped: false,
         }
     );
 }
@@ -229,6 +230,7 @@ fn the_cap_ends_a_wait_that_never_cools_and_says_so() {
             baseline_busy_pct: Some(5),
             busy_pct: Some(100),
             temp_mc: Some(80_000),
+            stopped: false,
         }
     );
 }
@@ -241,4 +243,22 @@ fn missing_readings_do_not_hold_the_run_back_on_the_real_clock() {
     assert!(!w.capped);
     assert!(w.waited_us >= WINDOW_US, "{}", w.waited_us);
     assert_eq!((w.busy_pct, w.temp_mc), (None, None));
+}
+
+#[test]
+fn a_stop_request_ends_a_wait_that_would_last_until_the_cap() {
+    let f = fake(true);
+    let r = &f.roots;
+    write_at(r, 0, &|_| 100, Some(&|_| 90_000));
+    let clock = FakeClock::new(0);
+    let stop_at_us = 2_000_000;
+    let stop = || clock.now_us() >= stop_at_us;
+    let window = Duration::from_micros(WINDOW_US);
+    let c = cooldown(Some(60_000), 120);
+    let w = wait_for_cooldown_with(&c, Some(5), r, window, &clock, &stop);
+    assert_eq!(
+        (w.waited_us, w.capped, w.stopped),
+        (2_000_000, false, true),
+        "ends at the first check after the stop, not at the 120 s cap"
+    );
 }

@@ -13,6 +13,8 @@ use super::*;
 use crate::clock::Clock;
 use crate::clock::FakeClock;
 
+mod reload;
+
 fn cet() -> TimeZone {
     TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap()
 }
