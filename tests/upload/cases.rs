@@ -314,3 +314,33 @@ fn a_bad_upload_section_is_refused_at_load_naming_file_line_and_key() {
         );
     }
 }
+
+#[test]
+fn retention_at_open_and_at_rotation_skips_held_segments_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    let segments = make_segments(&dir, &[20 << 10, 20 << 10, 20 << 10]);
+    let keep = segments[1].clone();
+    let held = keep.clone();
+    let mut opts = StoreConfig::default().options(dir.clone());
+    opts.retain_bytes = 4096;
+    opts.retention_hold = edgewatt::store::RetentionHold::new(move |p| p != held);
+    let ident = SegmentIdent {
+        device_id: DEVICE.into(),
+        boot_id: "boot-b".into(),
+        host: "pi5".into(),
+    };
+    let at = |mono_us| Anchor {
+        mono_us,
+        wall_unix_us: WALL0_US + 5_000_000,
+    };
+    let (mut w, _) = Writer::open(opts, ident, at(1)).unwrap();
+    for s in &segments {
+        assert_eq!(s.exists(), *s == keep, "{}", s.display());
+    }
+    let rotation = w.rotate(2, at(2)).unwrap();
+    assert_eq!(rotation.held, [keep.clone()]);
+    assert_eq!(rotation.deleted, [rotation.sealed.clone()]);
+    assert!(keep.exists());
+    w.close(SealReason::Shutdown, 3).unwrap();
+}
