@@ -339,8 +339,8 @@ fn retention_at_open_and_at_rotation_skips_held_segments_and_says_so() {
         assert_eq!(s.exists(), *s == keep, "{}", s.display());
     }
     let rotation = w.rotate(2, at(2)).unwrap();
-    assert_eq!(rotation.held, [keep.clone()]);
-    assert_eq!(rotation.deleted, [rotation.sealed.clone()]);
+    assert_eq!(rotation.held, std::slice::from_ref(&keep));
+    assert_eq!(rotation.deleted, std::slice::from_ref(&rotation.sealed));
     assert!(keep.exists());
     w.close(SealReason::Shutdown, 3).unwrap();
 }
