@@ -107,9 +107,8 @@ pub struct StoreOptions {
 }
 
 /// Which sealed segments retention may delete. The default lets every one go; the daemon
-/// with `[upload] enabled` holds back those not uploaded yet
-/// ([`crate::upload::manifest::may_delete`]). A held segment stays however full the
-/// directory gets: retention logs it and waits.
+/// with `[upload] enabled` holds back those the upload manifest does not have as uploaded.
+/// A held segment stays however full the directory gets: retention logs it and waits.
 #[derive(Clone, Default)]
 pub struct RetentionHold(Option<Arc<MayDelete>>);
 

@@ -134,7 +134,7 @@ pub fn key_safe(s: &str) -> String {
 }
 
 /// Every object uploaded for `seg`: the segment file itself, then what is derived from it
-/// ([`derived_objects`]). A segment counts as uploaded when all of them are acknowledged.
+/// (`derived_objects`). A segment counts as uploaded when all of them are acknowledged.
 pub fn objects_for_segment(seg: &Segment, prefix: &str) -> Result<Vec<Object>, UploadError> {
     let partition = seg.partition(prefix);
     let mut out = vec![Object {

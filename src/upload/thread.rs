@@ -71,7 +71,7 @@ impl UploadThread {
         }))
     }
 
-    /// Cuts the transfer in flight short and waits (at most [`STOP_WAIT`]) for the thread.
+    /// Cuts the transfer in flight short and waits (at most `STOP_WAIT`) for the thread.
     /// What was not acknowledged is sent by the next run.
     pub fn stop(self) {
         self.stop.stop();
