@@ -4,7 +4,7 @@
 //! [`canonical_query`] make both. The payload is signed by its SHA-256, so the server
 //! checks that the bytes it received are the bytes that were signed.
 //!
-//! The secret only ever enters the HMAC chain of [`signing_key`]; nothing here formats it.
+//! The secret only ever enters the HMAC chain of `signing_key`; nothing here formats it.
 
 use hmac::Hmac;
 use hmac::Mac;
