@@ -7,7 +7,8 @@ Run with the test venv's Python (scripts/lib/setup.sh ensure_s3_server):
   target/pyenv-s3/bin/python scripts/bench-upload.py [--edgewatt target/release/edgewatt]
 
 Both clients send the same bytes with the same part size, one request at a time
-(edgewatt's way); boto3's default (10 threads) is shown too. CPU is the client process's
+(edgewatt's way); boto3's default (10 threads) is shown too, and edgewatt with a
+bandwidth limit (the rate it achieves against the limit). CPU is the client process's
 user+system time (wait4), so moto's own CPU is not counted; loopback throughput is bound
 by moto, so the CPU per MB is the figure that carries over to a Pi.
 """
@@ -56,6 +57,8 @@ def main():
     ap.add_argument("--edgewatt", default=os.path.join(ROOT, "target/release/edgewatt"))
     ap.add_argument("--small", type=int, default=12, help="4 MiB files (one PUT each)")
     ap.add_argument("--large", type=int, default=2, help="24 MiB files (multipart)")
+    ap.add_argument("--limit-kib-s", type=int, default=20480,
+                    help="bandwidth_kib_s of the last, limited edgewatt run")
     args = ap.parse_args()
     server = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests/upload/s3_server.py")],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -88,12 +91,21 @@ def main():
                     f'credentials_file = "{creds}"\nmultipart_threshold_bytes = {16 * MIB}\n'
                     f'part_size_bytes = {8 * MIB}\n')
         results = {}
+        limited = cfg.replace(".toml", "-limited.toml")
+        with open(cfg) as f, open(limited, "w") as g:
+            g.write(f.read().replace('bucket = "bench-ew"', 'bucket = "bench-ew-limited"')
+                    + f"bandwidth_kib_s = {args.limit_kib_s}\n")
         for name, bucket in [("boto3 sequential", "bench-boto"), ("edgewatt upload", "bench-ew"),
-                             ("boto3 10 threads", "bench-boto-threads")]:
+                             ("boto3 10 threads", "bench-boto-threads"),
+                             ("edgewatt limited", "bench-ew-limited")]:
             command(f"bucket {bucket}")
-            if name == "edgewatt upload":
+            if name.startswith("edgewatt"):
+                manifest = os.path.join(state, "upload-manifest.json")
+                if os.path.exists(manifest):
+                    os.remove(manifest)
                 env = dict(os.environ, RUST_LOG="warn")
-                results[name] = timed([args.edgewatt, "upload", "--config", cfg], env)
+                conf = limited if name == "edgewatt limited" else cfg
+                results[name] = timed([args.edgewatt, "upload", "--config", conf], env)
             else:
                 a = dict(endpoint=endpoint, key_id=hello["key_id"], secret=hello["secret"],
                          dir=state, bucket=bucket, threads="threads" in name,
@@ -107,6 +119,9 @@ def main():
     print(f"{'client':18} {'MB/s':>7} {'CPU ms/MB':>10}")
     for name, (wall, cpu) in results.items():
         print(f"{name:18} {total_mb / wall:7.1f} {cpu * 1000 / total_mb:10.2f}")
+    lim = results["edgewatt limited"]
+    print(f"bandwidth_kib_s = {args.limit_kib_s}: {sum(sizes) / lim[0] / 1024:.0f} KiB/s "
+          f"achieved ({sum(sizes) / lim[0] / 1024 / args.limit_kib_s:.2f} of the limit)")
     ew, bs = results["edgewatt upload"], results["boto3 sequential"]
     print(f"edgewatt / boto3 sequential: throughput x{bs[0] / ew[0]:.2f}, "
           f"CPU per MB x{ew[1] / bs[1]:.2f}")
