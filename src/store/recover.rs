@@ -362,7 +362,8 @@ pub(crate) fn enforce_retention(
     }
     if !out.held.is_empty() {
         log::warn!(
-            "retention: {} is over retain_bytes ({} bytes) but keeps {} segments that are              not uploaded yet; they are deleted once the server has them",
+            "retention: {} is over retain_bytes ({} bytes) but keeps {} segments that are \
+             not uploaded yet; they are deleted once the server has them",
             dir.display(),
             retain_bytes,
             out.held.len()
