@@ -7,7 +7,6 @@ cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
 ensure_system
 ensure_rust
-ensure_python_deps
 ensure_test_python
 if [ -x scripts/fetch-model.sh ]; then scripts/fetch-model.sh; fi
 # The dev profile, as clippy: `cargo test` alone uses the test profile, whose build-script

@@ -41,6 +41,8 @@ pub struct Config {
     pub energy: EnergyConfig,
     /// The Prometheus endpoint (`[metrics]`, off by default): README "Metrics".
     pub metrics: crate::metrics::MetricsConfig,
+    /// Uploading sealed segments to S3-compatible storage (`[upload]`): see README.
+    pub upload: crate::upload::UploadConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +137,7 @@ impl Default for Config {
             power: crate::power::PowerConfig::default(),
             energy: EnergyConfig::default(),
             metrics: crate::metrics::MetricsConfig::default(),
+            upload: crate::upload::UploadConfig::default(),
         }
     }
 }
@@ -207,6 +210,7 @@ impl StoreConfig {
             fsync_interval_ms: self.fsync_interval_ms,
             retain_bytes: self.retain_bytes,
             max_pending_bytes: crate::store::MAX_PENDING_BYTES,
+            retention_hold: crate::store::RetentionHold::default(),
         }
     }
 }
@@ -322,6 +326,15 @@ impl Config {
         if let Err(bad) = cfg.power.check() {
             let keys: Vec<&str> = std::iter::once("power").chain(bad.key.split('.')).collect();
             let (line, column) = key_position(text, &keys);
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: bad.to_string(),
+            });
+        }
+        if let Err(bad) = cfg.upload.check() {
+            let (line, column) = key_position(text, &["upload", bad.key]);
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 line,

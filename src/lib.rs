@@ -33,9 +33,14 @@
 //! - [`analysis`]: the statistics of the laws (line, knee, ratios, estimate errors) and
 //!   their SVG charts; pure functions over `f64` slices.
 //! - [`report`]: tables (and later laws and charts) made from the log.
-//! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store.
+//! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store,
+//!   the upload thread.
 //! - [`status`]: `edgewatt status`: a state directory's health, read without its lock.
 //! - [`metrics`]: the daemon's Prometheus endpoint (what it sees now, over HTTP).
+//!
+//! Shipped:
+//! - [`upload`]: sealed segments to S3-compatible storage, idempotent and resumable, with
+//!   the manifest retention consults.
 //! - [`cli`]: the command line, one module per subcommand.
 #![deny(clippy::all)]
 
@@ -61,3 +66,4 @@ pub mod sampler;
 pub mod status;
 pub mod store;
 pub mod synth;
+pub mod upload;

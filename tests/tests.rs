@@ -28,3 +28,4 @@ mod sampler;
 mod store;
 mod systemd;
 mod threads;
+mod upload;

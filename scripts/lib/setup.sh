@@ -19,18 +19,6 @@ ensure_system() {
   fi
 }
 
-# Python packages the tests use, pinned, in a venv under the target directory:
-# prometheus-client's text parser checks the metrics endpoint (tests/metrics.rs).
-PROMETHEUS_CLIENT_VERSION=0.26.0
-ensure_test_python() {
-  local venv="${CARGO_TARGET_DIR:-target}/pyenv"
-  if ! "$venv/bin/python" -c "import sys, importlib.metadata as m, prometheus_client.parser; sys.exit(m.version('prometheus-client') != '$PROMETHEUS_CLIENT_VERSION')" 2>/dev/null; then
-    echo "setup: installing prometheus-client==$PROMETHEUS_CLIENT_VERSION into $venv" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
-  fi
-}
-
 # Rust ≥ 1.85 (Debian's own cargo is too old): rustup if cargo is missing.
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
@@ -39,15 +27,26 @@ ensure_rust() {
   fi
 }
 
-# Python packages of the tests that read edgewatt's Parquet back (tests/export_check.py),
-# pinned, in a venv under target/ (the test finds it there; EDGEWATT_PYTHON names another,
-# EDGEWATT_SKIP_PYTHON=1 skips that test).
-PY_TEST_DEPS=(duckdb==1.1.3 pyarrow==18.1.0)
-ensure_python_deps() {
-  local venv=target/pyenv
-  if ! "$venv/bin/python" -c 'import duckdb, pyarrow' >/dev/null 2>&1; then
+# Python packages the tests use, pinned, in one venv under the target directory
+# (target/pyenv; S3_VENV or EDGEWATT_PYTHON name another for the tests that use them):
+# duckdb and pyarrow read edgewatt's Parquet back (tests/export_check.py),
+# prometheus-client's text parser checks the metrics endpoint (tests/metrics.rs), and
+# moto's server is the S3 server of the upload tests (tests/upload; boto3 comes with it
+# and is the baseline of compare/bench-upload.py).
+PY_TEST_DEPS=(duckdb==1.1.3 pyarrow==18.1.0 prometheus-client==0.26.0 'moto[server]==5.2.5')
+ensure_test_python() {
+  local venv="${CARGO_TARGET_DIR:-target}/pyenv"
+  if ! "$venv/bin/python" - "${PY_TEST_DEPS[@]}" 2>/dev/null <<'PY'
+import importlib.metadata as m, re, sys
+for spec in sys.argv[1:]:
+    name, version = spec.split("==")
+    if m.version(re.sub(r"\[.*\]", "", name)) != version:
+        sys.exit(1)
+import duckdb, pyarrow, prometheus_client.parser, moto.server, boto3
+PY
+  then
     echo "setup: installing ${PY_TEST_DEPS[*]} into $venv" >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "${PY_TEST_DEPS[@]}"
+    "$venv/bin/python" -m pip install --quiet "${PY_TEST_DEPS[@]}"
   fi
 }

@@ -18,6 +18,7 @@ mod sample;
 pub mod sensors;
 pub mod status;
 pub mod time;
+mod upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +67,8 @@ pub enum Command {
     /// Write the runs (the cost record) or the samples as CSV, JSON lines or Parquet.
     #[command(after_help = DAMAGE_EXIT_HELP)]
     Export(export::ExportArgs),
+    /// Upload sealed segments to the `[upload]` bucket now (idempotent, resumable).
+    Upload(upload::UploadArgs),
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -164,6 +167,7 @@ pub fn main() -> ExitCode {
         Command::Config(cmd) => config_cmd::run(&cli, cmd),
         Command::Report(args) => report::run(&cli, args),
         Command::Status(args) => status::run(&cli, args),
+        Command::Upload(args) => upload::run(&cli, args),
         #[cfg(feature = "llama")]
         Command::Bench(args) => bench::run(&cli, args),
         #[cfg(feature = "llama")]

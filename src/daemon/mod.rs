@@ -212,6 +212,31 @@ fn sample_until_stopped(
     }
 }
 
+/// The store options of `cfg`; with `[upload] enabled`, retention deletes only segments
+/// the upload manifest has as acknowledged.
+fn store_options(cfg: &Config) -> crate::store::StoreOptions {
+    let mut opts = cfg.store_options();
+    if cfg.upload.enabled {
+        let dir = cfg.state_dir.clone();
+        opts.retention_hold = crate::store::RetentionHold::new(move |segment| {
+            crate::upload::manifest::may_delete(&dir, segment)
+        });
+    }
+    opts
+}
+
+/// The upload thread, if `[upload] enabled`; one that cannot start is logged and the
+/// daemon samples on (segments wait for the next start, retention keeps them).
+fn start_upload(cfg: &Config, device_id: &str) -> Option<crate::upload::UploadThread> {
+    match crate::upload::UploadThread::start(&cfg.upload, &cfg.state_dir, device_id) {
+        Ok(thread) => thread,
+        Err(e) => {
+            log::error!("upload: {e}; segments are kept until they can be uploaded");
+            None
+        }
+    }
+}
+
 fn signal_name(signal: usize) -> String {
     match signal as i32 {
         libc::SIGTERM => "SIGTERM".to_owned(),

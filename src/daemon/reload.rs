@@ -5,10 +5,10 @@
 //! Applied at once ([`LIVE`]): `plans` (every plan file is read again; a plan queued or
 //! running finishes as it was), `[power]` (the new source is opened before the old one is
 //! stopped), `store.fsync_interval_ms` and `clock.step_threshold_ms`. Every other key
-//! (`state_dir`, `device_id`, `[sampler]`, the rest of `[store]`, `[metrics]`) takes effect
-//! at the next start: a change is logged and named in the `reloaded` event. The metrics
-//! endpoint keeps its socket: a new address may need the unit's network drop-in, which
-//! only a restart applies.
+//! (`state_dir`, `device_id`, `[sampler]`, the rest of `[store]`, `[metrics]`, `[upload]`)
+//! takes effect at the next start: a change is logged and named in the `reloaded` event.
+//! The metrics endpoint keeps its socket: a new address may need the unit's network
+//! drop-in, which only a restart applies.
 
 use std::path::PathBuf;
 

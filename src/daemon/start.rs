@@ -56,7 +56,8 @@ impl Daemon {
     pub(super) fn start(cfg: &Config, opts: &RunOptions) -> Result<Self, DaemonError> {
         let roots = cfg.sampler.roots();
         let ident = identity(cfg, &roots)?;
-        let store = AsyncWriter::start(cfg.store_options(), ident, Anchor::now())?;
+        let device_id = ident.device_id.clone();
+        let store = AsyncWriter::start(super::store_options(cfg), ident, Anchor::now())?;
         let sampler = sampler(cfg, roots)?;
         let key_every = cfg
             .store
@@ -89,6 +90,7 @@ impl Daemon {
             energy: super::runs::EnergyState::new(cfg),
             metrics: None,
             metrics_error: None,
+            upload: None,
             cfg: cfg.clone(),
             opts: opts.clone(),
         };
@@ -104,6 +106,7 @@ impl Daemon {
         if let Some(absent) = absent {
             d.event(absent.into());
         }
+        d.upload = super::start_upload(cfg, &device_id);
         d.log_start();
         #[cfg(feature = "llama")]
         d.start_plans()?;
@@ -149,6 +152,9 @@ impl Daemon {
             }
         }
         self.stop_power();
+        if let Some(u) = self.upload.take() {
+            u.stop();
+        }
         self.event(EventKind::Stop {
             reason: stop_reason.clone(),
         });

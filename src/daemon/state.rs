@@ -56,6 +56,8 @@ pub(super) struct Daemon {
     pub(super) metrics: Option<super::publish::Publisher>,
     /// Why the endpoint is not running although `[metrics]` enables it.
     pub(super) metrics_error: Option<String>,
+    /// The upload thread (`[upload] enabled`).
+    pub(super) upload: Option<crate::upload::UploadThread>,
 }
 
 impl Daemon {

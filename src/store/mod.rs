@@ -23,7 +23,8 @@
 //!   the disk refuses): truncated after its last intact frame, sealed with reason
 //!   `Recovered`, renamed.
 //! - **Rotation** by size or age; **retention** unlinks the oldest sealed segments while the
-//!   directory holds more than `retain_bytes`.
+//!   directory holds more than `retain_bytes`, but none its [`RetentionHold`] keeps (with
+//!   uploads on: none the server has not acknowledged).
 //! - **Evolution**: postcard has no field tags, so on-disk structs never change; enum
 //!   variants are only appended; a changed struct is a new variant; incompatible changes bump
 //!   [`FORMAT_VERSION`], and old decoders are kept.
@@ -41,7 +42,9 @@ mod reader;
 mod recover;
 mod writer;
 
+use std::path::Path;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub use async_writer::Appended;
 pub use async_writer::AsyncWriter;
@@ -99,7 +102,52 @@ pub struct StoreOptions {
     /// Encoded frames kept in memory while the disk refuses writes; beyond it the oldest
     /// are dropped (and counted).
     pub max_pending_bytes: usize,
+    /// Which sealed segments retention may delete (default: any).
+    pub retention_hold: RetentionHold,
 }
+
+/// Which sealed segments retention may delete. The default lets every one go; the daemon
+/// with `[upload] enabled` holds back those the upload manifest does not have as uploaded.
+/// A held segment stays however full the directory gets: retention logs it and waits.
+#[derive(Clone, Default)]
+pub struct RetentionHold(Option<Arc<MayDelete>>);
+
+/// A predicate over segment paths: whether retention may delete the segment.
+type MayDelete = dyn Fn(&Path) -> bool + Send + Sync;
+
+impl RetentionHold {
+    /// Retention may delete the segments at paths for which `may_delete` is true.
+    pub fn new(may_delete: impl Fn(&Path) -> bool + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(may_delete)))
+    }
+
+    #[must_use]
+    pub fn may_delete(&self, segment: &Path) -> bool {
+        self.0.as_ref().is_none_or(|f| f(segment))
+    }
+}
+
+impl std::fmt::Debug for RetentionHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "RetentionHold(predicate)"
+        } else {
+            "RetentionHold(none)"
+        })
+    }
+}
+
+impl PartialEq for RetentionHold {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for RetentionHold {}
 
 /// Who writes the segments: copied into every segment header.
 #[derive(Debug, Clone, PartialEq, Eq)]

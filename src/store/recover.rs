@@ -322,15 +322,32 @@ pub(crate) fn next_seq(dir: &Path) -> Result<u64, StoreError> {
     Ok(floor)
 }
 
+/// What retention did: the segments it deleted, and those it had to keep although the
+/// directory is over its budget, because the [`RetentionHold`](super::RetentionHold) does
+/// not let them go yet (not uploaded).
+#[derive(Debug, Default)]
+pub(crate) struct Retention {
+    pub deleted: Vec<PathBuf>,
+    pub held: Vec<PathBuf>,
+}
+
 /// Deletes the oldest sealed (or quarantined) segments while all segments of `dir` together
-/// exceed `retain_bytes`; open segments are never deleted. Returns the deleted paths.
-pub(crate) fn enforce_retention(dir: &Path, retain_bytes: u64) -> Result<Vec<PathBuf>, StoreError> {
+/// exceed `retain_bytes`, skipping those `hold` keeps; open segments are never deleted.
+pub(crate) fn enforce_retention(
+    dir: &Path,
+    retain_bytes: u64,
+    hold: &super::RetentionHold,
+) -> Result<Retention, StoreError> {
     let entries = list_entries(dir)?;
     let mut total: u64 = entries.iter().map(|e| e.len_bytes).sum();
-    let mut deleted = Vec::new();
+    let mut out = Retention::default();
     for entry in entries.iter().filter(|e| e.kind != Kind::Open) {
         if total <= retain_bytes {
             break;
+        }
+        if !hold.may_delete(&entry.path) {
+            out.held.push(entry.path.clone());
+            continue;
         }
         match fs::remove_file(&entry.path) {
             Ok(()) => {}
@@ -338,10 +355,19 @@ pub(crate) fn enforce_retention(dir: &Path, retain_bytes: u64) -> Result<Vec<Pat
             Err(e) => return Err(StoreError::io("delete", &entry.path, e)),
         }
         total -= entry.len_bytes;
-        deleted.push(entry.path.clone());
+        out.deleted.push(entry.path.clone());
     }
-    if !deleted.is_empty() {
+    if !out.deleted.is_empty() {
         sync_dir(dir)?;
     }
-    Ok(deleted)
+    if !out.held.is_empty() {
+        log::warn!(
+            "retention: {} is over retain_bytes ({} bytes) but keeps {} segments that are \
+             not uploaded yet; they are deleted once the server has them",
+            dir.display(),
+            retain_bytes,
+            out.held.len()
+        );
+    }
+    Ok(out)
 }

@@ -41,6 +41,9 @@ pub struct Rotation {
     pub opened: PathBuf,
     /// Sealed segments deleted by retention, oldest first.
     pub deleted: Vec<PathBuf>,
+    /// Sealed segments retention had to keep over `retain_bytes` because the
+    /// [`RetentionHold`](super::RetentionHold) keeps them (not uploaded yet), oldest first.
+    pub held: Vec<PathBuf>,
     /// Retention failed after the rotation itself succeeded.
     pub retention_error: Option<StoreError>,
     /// The sealed segment could not be renamed (`sealed` is then still `….ewlog.open`;
@@ -99,7 +102,7 @@ impl Writer {
                 Some(seq) => seq,
                 None => recover::next_seq(&opts.dir)?,
             };
-            recover::enforce_retention(&opts.dir, opts.retain_bytes)?;
+            recover::enforce_retention(&opts.dir, opts.retain_bytes, &opts.retention_hold)?;
             let mut enc = FrameEncoder::new();
             let (file, path, file_len) =
                 recover::create_segment(&opts.dir, &ident, next_seq, now, &mut enc)?;
@@ -273,15 +276,17 @@ impl Writer {
             Ok(sealed) => (sealed, None),
             Err(e) => (old_path, Some(e)),
         };
-        let (deleted, retention_error) =
-            match recover::enforce_retention(&self.opts.dir, self.opts.retain_bytes) {
-                Ok(deleted) => (deleted, None),
-                Err(e) => (Vec::new(), Some(e)),
+        let opts = &self.opts;
+        let (retention, retention_error) =
+            match recover::enforce_retention(&opts.dir, opts.retain_bytes, &opts.retention_hold) {
+                Ok(r) => (r, None),
+                Err(e) => (recover::Retention::default(), Some(e)),
             };
         Ok(Rotation {
             sealed,
             opened: path,
-            deleted,
+            deleted: retention.deleted,
+            held: retention.held,
             retention_error,
             rename_error,
         })
