@@ -16,7 +16,7 @@ mod layout;
 mod llama;
 mod log_v1;
 mod metrics;
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "llama"))]
 mod packaging;
 mod power_faults;
 mod power_log;

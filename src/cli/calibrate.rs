@@ -144,7 +144,7 @@ fn collect(
     let read_log = !args.cost.dirs.is_empty() || args.runs.is_empty();
     let source = read_log.then(|| args.cost.source(cfg));
     if let Some(source) = &source {
-        let log = CostLog::read(source, Filter::default(), args.cost.options(&cfg)?)
+        let log = CostLog::read(source, Filter::default(), args.cost.options(cfg)?)
             .context("reading the runs' cost from the log")?;
         for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
             eprintln!("edgewatt: {skip}");

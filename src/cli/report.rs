@@ -91,7 +91,7 @@ fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
 
 /// Builds the report over `dirs`.
 pub fn build(cfg: &Config, args: &ReportArgs, dirs: &[PathBuf]) -> anyhow::Result<Report> {
-    let (mut rows, problems) = read_dirs(dirs, args.cost.options(&cfg)?);
+    let (mut rows, problems) = read_dirs(dirs, args.cost.options(cfg)?);
     let cals = calibrations(cfg, &args.cost, &rows)?;
     crate::estimate::apply(&mut rows, &cals);
     let opts = ReportOptions {

@@ -17,7 +17,7 @@
 //!
 //! This is a module of its own, not part of [`derive`](mod@crate::derive): `derive` is pure
 //! functions over samples and readings, while a cost row needs the log (its boots, the plan
-//! events before a run, the windows read again through [`LogIndex`]).
+//! events before a run, the windows read again through [`LogIndex`](crate::logread::LogIndex)).
 
 mod read;
 #[cfg(test)]

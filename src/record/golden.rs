@@ -48,6 +48,7 @@ fn s(text: &str) -> String {
 fn events() -> Vec<EventKind> {
     let mut out = sampling_events();
     out.extend(power_and_plan_events());
+    out.extend(service_events());
     out
 }
 
@@ -110,8 +111,7 @@ fn sampling_events() -> Vec<EventKind> {
     ]
 }
 
-/// Event kinds 13 on: power sources, plans, cooldowns, the schedule, reloads, threads,
-/// the CPU backend.
+/// Event kinds 13–21: power sources, plans, cooldowns, the schedule.
 fn power_and_plan_events() -> Vec<EventKind> {
     vec![
         EventKind::PowerFault {
@@ -168,6 +168,12 @@ fn power_and_plan_events() -> Vec<EventKind> {
             path: s("p"),
             message: s("m"),
         },
+    ]
+}
+
+/// Event kinds 22 on: reloads, threads, the CPU backend, the plan's baseline.
+fn service_events() -> Vec<EventKind> {
+    vec![
         EventKind::Reloaded {
             applied: vec![s("plans")],
             needs_restart: vec![s("a")],

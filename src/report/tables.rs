@@ -109,7 +109,7 @@ fn energy_cell(energies: &[RunEnergy], figure: Figure, min: MinCoverage, digits:
 }
 
 /// Energy and CPU/RAM cost per case, over its measured (ok, non-warm-up) runs. Energy
-/// figures below `min` coverage are left out of the means ([`energy_cell`]).
+/// figures below `min` coverage are left out of the means (see `energy_cell`).
 #[must_use]
 pub fn cost_table(
     cases: &[Case],

@@ -1,5 +1,5 @@
 //! `edgewatt status`: the health of a daemon's state directory, running or stopped, read
-//! without its lock: whether the daemon runs ([`lock`]), its uptime, the segment it writes,
+//! without its lock: whether the daemon runs (its lock), its uptime, the segment it writes,
 //! the age of the last sample and power reading, the power sensor's state, each plan's next
 //! run and last outcome, disk use against retention, and the unhealthy conditions among
 //! them ([`Condition`]).

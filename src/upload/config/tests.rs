@@ -48,7 +48,7 @@ fn endpoints_are_parsed_with_their_ports() {
 }
 
 #[test]
-fn bad_values_name_their_key() {
+fn bad_endpoint_and_bucket_name_their_key() {
     let mut c = on();
     c.endpoint = "http://s3.lan:9000".into();
     refused(&c, "endpoint", "allow_http");
@@ -92,6 +92,10 @@ fn bad_values_name_their_key() {
         ..on()
     };
     refused(&dotted, "bucket", "path_style = true");
+}
+
+#[test]
+fn bad_region_prefix_sizes_and_pacing_name_their_key() {
     refused(
         &UploadConfig {
             region: "US East".into(),
