@@ -173,6 +173,25 @@ fn scrape_until(
     panic!("the endpoint never showed what the test waits for");
 }
 
+/// Every family has its HELP; counters are typed so (the parser drops `_total` from a
+/// counter family's name, not from its samples'); without an uploader, no upload metrics.
+fn check_help_types_and_no_upload(first: &[Value]) {
+    for f in first {
+        assert!(!f["help"].as_str().unwrap().is_empty(), "{f}");
+        let counter = f["samples"][0]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("_total");
+        assert_eq!(f["type"] == "counter", counter, "{f}");
+    }
+    assert!(
+        !first
+            .iter()
+            .any(|f| f["name"].as_str().unwrap().starts_with("edgewatt_upload")),
+        "no uploader: no upload metrics"
+    );
+}
+
 #[test]
 fn edgewatt_run_serves_metrics_that_the_reference_parser_reads() {
     let Some(python) = parser_python() else {
@@ -225,22 +244,7 @@ fn edgewatt_run_serves_metrics_that_the_reference_parser_reads() {
         ),
         1.0
     );
-    // Every family has its HELP; counters are typed so (the parser drops `_total` from a
-    // counter family's name, not from its samples').
-    for f in &first {
-        assert!(!f["help"].as_str().unwrap().is_empty(), "{f}");
-        let counter = f["samples"][0]["name"]
-            .as_str()
-            .unwrap()
-            .ends_with("_total");
-        assert_eq!(f["type"] == "counter", counter, "{f}");
-    }
-    assert!(
-        !first
-            .iter()
-            .any(|f| f["name"].as_str().unwrap().starts_with("edgewatt_upload")),
-        "no uploader: no upload metrics"
-    );
+    check_help_types_and_no_upload(&first);
 
     // Counters only grow; ticks do while the loop makes progress.
     progress(&ready);

@@ -297,7 +297,7 @@ fn check_cooldowns_logged_before_runs(records: &[Value]) {
             "the wait ends before the run starts: {wait} {run}"
         );
     }
-    assert_plan_baseline_stored(&records, &runs);
+    assert_plan_baseline_stored(records, &runs);
 }
 
 /// The plan's idle baseline is logged as it starts, over its lead-in; every capped

@@ -88,6 +88,30 @@ fn a_dropped_connection_and_server_errors_are_retried_to_one_intact_copy() {
     assert_bucket_holds(s3, &b, &all);
 }
 
+/// `edgewatt run` with `cfg` at debug level, stopped (SIGTERM) once it logs that the
+/// server refused the credentials; its stderr lines.
+fn run_until_refused(cfg: &std::path::Path) -> Vec<String> {
+    let mut child = edgewatt()
+        .env("RUST_LOG", "debug")
+        .args(["run", "--duration-s", "300", "--config"])
+        .arg(cfg)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut stopped = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if !stopped && line.contains("refused the credentials") {
+            super::super::common::signal(child.id(), libc::SIGTERM);
+            stopped = true;
+        }
+        lines.push(line);
+    }
+    assert!(child.wait().unwrap().success(), "{lines:#?}");
+    lines
+}
+
 #[test]
 fn wrong_credentials_are_a_clear_error_that_leaks_nothing_and_deletes_nothing() {
     let Some(s3) = s3() else { return };
@@ -137,24 +161,7 @@ fn wrong_credentials_are_a_clear_error_that_leaks_nothing_and_deletes_nothing() 
         "enabled = true",
         "retain_bytes = 4096",
     );
-    let mut child = edgewatt()
-        .env("RUST_LOG", "debug")
-        .args(["run", "--duration-s", "300", "--config"])
-        .arg(&cfg)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = Vec::new();
-    let mut stopped = false;
-    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if !stopped && line.contains("refused the credentials") {
-            super::super::common::signal(child.id(), libc::SIGTERM);
-            stopped = true;
-        }
-        lines.push(line);
-    }
-    assert!(child.wait().unwrap().success(), "{lines:#?}");
+    let lines = run_until_refused(&cfg);
     assert!(
         lines
             .iter()
