@@ -30,9 +30,12 @@
 //!   the rows bench, export, calibrate and the report read.
 //! - [`estimate`]: the energy estimate from CPU/RAM AUC, its calibration file, and the fit
 //!   `calibrate` makes (least squares, k-fold cross-validation, PMIC→INA219 mapping).
+//! - [`export`]: the cost rows and the samples as CSV, JSON lines and Parquet
+//!   (docs/EXPORT.md).
 //! - [`analysis`]: the statistics of the laws (line, knee, ratios, estimate errors) and
 //!   their SVG charts; pure functions over `f64` slices.
-//! - [`report`]: tables (and later laws and charts) made from the log.
+//! - [`report`]: bench's tables, and the report: laws, knee, base vs compressed, estimate
+//!   errors, as text, markdown, JSON and one HTML page with SVG charts.
 //! - [`daemon`]: `edgewatt run`: the sampling loop, the power tap, the plans, the store,
 //!   the upload thread.
 //! - [`status`]: `edgewatt status`: a state directory's health, read without its lock.

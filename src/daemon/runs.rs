@@ -189,6 +189,7 @@ impl Daemon {
     /// readings past the lead-in are in. Keeps power readings for `keep_power_us`, long
     /// enough for one of its runs and the quiet stretch before it.
     pub(super) fn plan_started(&mut self, plan: String, idle: Window, keep_power_us: u64) {
+        log::info!("plan {plan}: idle lead-in over, its runs start");
         self.event(EventKind::PlanStart {
             plan: plan.clone(),
             idle_from_us: idle.start_us,

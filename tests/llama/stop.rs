@@ -176,7 +176,10 @@ fn sigterm_while_a_worker_is_stuck_starting_stops_well_inside_the_timeout() {
     .unwrap();
     let config = write_config(dir.path(), &plan, "");
     let ready = Ready::new(dir.path());
-    let (mut child, err) = start(dir.path(), &config, &ready);
+    let (mut child, mut err) = start(dir.path(), &config, &ready);
+    // The run's worker, not the one the daemon started first to see which CPU backend
+    // loads (it is gone before the plan's idle lead-in ends).
+    err.wait_for("plan stuck: idle lead-in over");
     let worker = wait_for_worker(child.id());
     // Stuck for real, wherever in its start it is.
     signal(worker, libc::SIGSTOP);
