@@ -37,6 +37,8 @@ use super::*;
 const PERIOD_US: u64 = 10_000;
 const LOW_UW: i64 = 2_000_000;
 const HIGH_UW: i64 = 6_000_000;
+/// Readings of the idle level before the run starts: 0.3 s, several joined gaps (40 ms).
+const IDLE_READINGS: u64 = 30;
 /// The step comes this long after the decode phase begins.
 const STEP_AFTER_DECODE_US: u64 = 100_000;
 /// What this test checks is timing within a run, not speed: llama.cpp's threads spinning
@@ -48,6 +50,8 @@ const SLOW_LIMIT: Duration = Duration::from_secs(600);
 /// instant, as a sensor's conversion does.
 struct StepSource {
     step_us: Arc<AtomicU64>,
+    /// Readings made so far (the test starts its run once the idle level has some).
+    readings: Arc<AtomicU64>,
 }
 
 impl PowerSource for StepSource {
@@ -61,6 +65,7 @@ impl PowerSource for StepSource {
         PERIOD_US
     }
     fn poll(&mut self, now_us: u64) -> Result<Option<PowerReading>, PowerError> {
+        self.readings.fetch_add(1, Ordering::Relaxed);
         let high = now_us >= self.step_us.load(Ordering::Relaxed);
         let p = if high { HIGH_UW } else { LOW_UW };
         Ok(Some(PowerReading::power_only(now_us, SourceId::Replay, p)))
@@ -130,14 +135,27 @@ fn step_during_decode(path: &Path) -> (Run, Vec<PowerReading>, u64) {
     assert_ok(&sup.run(&warm, SLOW_LIMIT));
 
     let step_us = Arc::new(AtomicU64::new(u64::MAX));
+    let made = Arc::new(AtomicU64::new(0));
     let source = StepSource {
         step_us: Arc::clone(&step_us),
+        readings: Arc::clone(&made),
     };
     let cfg = ReaderConfig {
         thread_nice: Some(POWER_THREAD_NICE),
         ..ReaderConfig::default()
     };
     let reader = PowerReader::spawn(source, MonoClock, cfg).unwrap();
+    // The baseline before the run needs readings of the idle level: the run starts once
+    // the reader has made enough to span several joined gaps (on a fast machine the
+    // warm worker would otherwise start the run before the reader's first readings).
+    let deadline = std::time::Instant::now() + SLOW_LIMIT;
+    while made.load(Ordering::Relaxed) < IDLE_READINGS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the power reader makes no readings"
+        );
+        std::thread::yield_now();
+    }
     let run = sup.run_observed(&job, SLOW_LIMIT, &mut |_, mark| {
         if mark.phase == RunPhase::Decode {
             step_us.store(mark.mono_us + STEP_AFTER_DECODE_US, Ordering::Relaxed);
