@@ -54,7 +54,7 @@ fn generates(model: &Path, prompt_tokens: u32, gen_tokens: u32) -> Run {
         tokens: prompt_tokens,
     };
     job.gen_tokens = gen_tokens;
-    let run = supervisor().run(&job, LIMIT);
+    let run = supervisor().run(&job, REAL_MODEL_LIMIT);
     assert_ok(&run);
     assert_eq!(run.prompt_tokens, prompt_tokens);
     run

@@ -31,7 +31,7 @@ fn smollm2_continues_the_corpus_with_coherent_text() {
     };
     job.gen_tokens = 32;
     job.ignore_eog = false;
-    let run = supervisor().run(&job, LIMIT);
+    let run = supervisor().run(&job, REAL_MODEL_LIMIT);
     assert_ok(&run);
     eprintln!(
         "smollm2: prefill {} tok in {} us ({:.1} t/s), decode {} tok in {} us ({:.1} t/s), \
