@@ -12,13 +12,13 @@ use std::collections::VecDeque;
 
 use crate::derive::energy::Baseline;
 use crate::derive::energy::Integration;
+use crate::derive::runs::copy_system_part;
 use crate::derive::runs::system_view;
 use crate::derive::utilisation;
 use crate::derive::DeriveOptions;
 use crate::derive::ProcBaselinePolicy;
 use crate::derive::UsageBaseline;
 use crate::derive::Window;
-use crate::record::group;
 use crate::record::EventKind;
 use crate::record::Sample;
 use crate::record::SampleLayout;
@@ -54,12 +54,7 @@ impl RecentSamples {
             _ => None,
         };
         let mut v = reused.unwrap_or_else(|| Sample::empty(&self.layout));
-        v.tick = s.tick;
-        v.mono_us = s.mono_us;
-        v.cpu.clone_from(&s.cpu);
-        v.mem = s.mem;
-        v.set_valid(group::CPU, s.is_valid(group::CPU));
-        v.set_valid(group::MEM, s.is_valid(group::MEM));
+        copy_system_part(&mut v, s);
         self.samples.push_back(v);
         while self.samples.front().is_some_and(|o| o.mono_us < horizon) {
             self.samples.pop_front();

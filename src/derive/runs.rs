@@ -146,13 +146,19 @@ pub fn system_view(layout: &SampleLayout, s: &Sample) -> (SampleLayout, Sample) 
         ..SampleLayout::default()
     };
     let mut v = Sample::empty(&l);
+    copy_system_part(&mut v, s);
+    (l, v)
+}
+
+/// Copies the system part of `s` (time, cpu lines, memory and their validity) into `v`, a
+/// sample of a [`system_view`] layout, reusing its storage.
+pub fn copy_system_part(v: &mut Sample, s: &Sample) {
     v.tick = s.tick;
     v.mono_us = s.mono_us;
     v.cpu.clone_from(&s.cpu);
     v.mem = s.mem;
     v.set_valid(group::CPU, s.is_valid(group::CPU));
     v.set_valid(group::MEM, s.is_valid(group::MEM));
-    (l, v)
 }
 
 /// CPU/RAM cost of each run (`None` for a run without phase marks, or without samples

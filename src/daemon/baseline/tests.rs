@@ -1,6 +1,7 @@
 use super::*;
 use crate::power::PowerReading;
 use crate::power::SourceId;
+use crate::record::group;
 use crate::record::ProcRole;
 use crate::record::TrackedProc;
 
