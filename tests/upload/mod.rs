@@ -2,6 +2,7 @@
 //! started by the tests on loopback), with a fault-injecting proxy in between.
 
 mod cases;
+mod fleet;
 mod kill;
 mod proxy;
 mod server;
