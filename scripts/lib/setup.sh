@@ -29,11 +29,13 @@ ensure_rust() {
 
 # Python packages the tests use, pinned, in one venv under the target directory
 # (target/pyenv; S3_VENV or EDGEWATT_PYTHON name another for the tests that use them):
-# duckdb and pyarrow read edgewatt's Parquet back (tests/export_check.py),
+# duckdb and pyarrow read edgewatt's Parquet back (tests/export_check.py), duckdb with the
+# httpfs extension from PyPI (its version must be duckdb's) runs docs/FLEET.md's SQL over
+# s3:// from the test server (tests/upload/fleet.rs),
 # prometheus-client's text parser checks the metrics endpoint (tests/metrics.rs), and
 # moto's server is the S3 server of the upload tests (tests/upload; boto3 comes with it
 # and is the baseline of compare/bench-upload.py).
-PY_TEST_DEPS=(duckdb==1.1.3 pyarrow==18.1.0 prometheus-client==0.26.0 'moto[server]==5.2.5')
+PY_TEST_DEPS=(duckdb==1.1.3 duckdb-extension-httpfs==1.1.3 pyarrow==18.1.0 prometheus-client==0.26.0 'moto[server]==5.2.5')
 ensure_test_python() {
   local venv="${CARGO_TARGET_DIR:-target}/pyenv"
   if ! "$venv/bin/python" - "${PY_TEST_DEPS[@]}" 2>/dev/null <<'PY'
@@ -42,7 +44,7 @@ for spec in sys.argv[1:]:
     name, version = spec.split("==")
     if m.version(re.sub(r"\[.*\]", "", name)) != version:
         sys.exit(1)
-import duckdb, pyarrow, prometheus_client.parser, moto.server, boto3
+import duckdb, duckdb_extension_httpfs, pyarrow, prometheus_client.parser, moto.server, boto3
 PY
   then
     echo "setup: installing ${PY_TEST_DEPS[*]} into $venv" >&2
