@@ -204,25 +204,36 @@ fn check_estimate_error(sql: &Value, report: &Value) {
     }
 }
 
-/// The SQL of docs/FLEET.md on DuckDB, reading the bucket from the server.
-fn duckdb_sql(s3: &S3, bucket: &str) -> Value {
+/// The SQL of docs/FLEET.md on `engine` (`duckdb`: reading the bucket from the server;
+/// `spark`: over a local copy of its Parquet).
+fn fleet_sql(engine: &str, s3: &S3, bucket: &str) -> Value {
     let doc = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FLEET.md");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/upload/fleet_sql.py");
     let out = std::process::Command::new(python())
-        .args([script, "duckdb", doc])
+        .args([script, engine, doc])
         .arg(format!("s3://{bucket}/fleet"))
         .args([&s3.endpoint(), &s3.key_id, &s3.secret])
         .output()
         .unwrap();
-    assert!(out.status.success(), "fleet_sql.py: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "fleet_sql.py {engine}: {}",
+        text(&out)
+    );
     json(&out)
 }
 
-#[test]
-fn fleet_sql_on_duckdb_over_s3_gives_the_report_s_numbers() {
-    let Some(s3) = super::server::s3() else {
-        return;
-    };
+/// Two devices uploaded to a new bucket under `fleet`.
+struct Fleet {
+    tmp: tempfile::TempDir,
+    dirs: [PathBuf; 2],
+    bucket: String,
+    config: PathBuf,
+}
+
+/// Uploads two devices (pi-b with a segment without runs), checks every segment has its
+/// two Parquet files, and that losing the manifest re-sends nothing (the same bytes).
+fn uploaded_fleet(s3: &S3) -> Fleet {
     let tmp = tempfile::tempdir().unwrap();
     let a = device_dir(tmp.path(), "pi-a", 0, false);
     let b = device_dir(tmp.path(), "pi-b", 1, true);
@@ -243,17 +254,24 @@ fn fleet_sql_on_duckdb_over_s3_gives_the_report_s_numbers() {
         (3, 3, 3),
         "each segment with its two Parquet files: {stored:?}"
     );
-
-    // The same Parquet again after the manifest is lost: recognised, nothing sent.
     std::fs::remove_file(b.join("upload-manifest.json")).unwrap();
     let again = text(&run(&["upload"], &cfg_b));
     assert!(
         again.contains("(3 objects, ") && again.contains(", 0 sent,"),
-        "{again}"
+        "the Parquet made again is the same: nothing sent: {again}"
     );
     assert_eq!(s3.list(&bkt).0.len(), stored.len(), "nothing beside");
+    Fleet {
+        tmp,
+        dirs: [a, b],
+        bucket: bkt,
+        config: cfg_a,
+    }
+}
 
-    let sql = duckdb_sql(s3, &bkt);
+/// Hive's `device` and `date` beside the files' own columns, once each; every runs file
+/// read, the one of the segment without runs with no rows.
+fn check_layout(sql: &Value) {
     let columns: Vec<&str> = sql["columns"]
         .as_array()
         .unwrap()
@@ -263,50 +281,145 @@ fn fleet_sql_on_duckdb_over_s3_gives_the_report_s_numbers() {
     for c in ["device", "date", "device_id", "model", "flagged"] {
         assert_eq!(columns.iter().filter(|n| **n == c).count(), 1, "{c}");
     }
-    let mirror = tmp.path().join("mirror");
-    let src = format!("s3://{bkt}/fleet");
+    let files = sql["files"].as_object().unwrap();
+    let rows: Vec<u64> = files.values().map(|f| f[0].as_u64().unwrap()).collect();
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(rows.iter().filter(|&&n| n == 0).count(), 1, "{files:?}");
+    let n_cols = edgewatt::export::RUN_COLUMNS.len() as u64;
+    for (key, f) in files {
+        assert_eq!(
+            f[1].as_u64(),
+            Some(n_cols),
+            "{key}: the schema, rows or not"
+        );
+    }
+}
+
+#[test]
+fn fleet_sql_on_duckdb_over_s3_gives_the_report_s_numbers() {
+    let Some(s3) = super::server::s3() else {
+        return;
+    };
+    let fleet = uploaded_fleet(s3);
+    let sql = fleet_sql("duckdb", s3, &fleet.bucket);
+    check_layout(&sql);
+    let mirror = fleet.tmp.path().join("mirror");
+    let src = format!("s3://{}/fleet", fleet.bucket);
     let m = mirror.to_str().unwrap();
     let report = json(&run(
         &[
             "report", "--format", "json", "--source", &src, "--mirror", m,
         ],
-        &cfg_a,
+        &fleet.config,
     ));
     check_token_law(&sql["token_law"], &report);
     check_j_per_token(&sql["j_per_token"], &report);
     check_estimate_error(&sql["estimate_error"], &report);
+}
 
-    // The bucket as source reports and exports what the state directories do.
+#[test]
+fn report_and_export_over_the_bucket_equal_them_over_the_state_directories() {
+    let Some(s3) = super::server::s3() else {
+        return;
+    };
+    let fleet = uploaded_fleet(s3);
+    let cfg = &fleet.config;
+    let src = format!("s3://{}/fleet", fleet.bucket);
+    let mirror = fleet.tmp.path().join("mirror");
+    let m = mirror.to_str().unwrap();
+    let first = run(
+        &[
+            "report", "--format", "json", "--source", &src, "--mirror", m,
+        ],
+        cfg,
+    );
+    assert!(
+        text(&first).contains("fetched 3 segments ("),
+        "{}",
+        text(&first)
+    );
     let again = run(
         &[
             "report", "--format", "json", "--source", &src, "--mirror", m,
         ],
-        &cfg_a,
+        cfg,
     );
     let said = text(&again);
     assert!(
         said.contains("fetched 0 segments (0 bytes), 3 already in"),
         "{said}"
     );
-    let (a_dir, b_dir) = (a.to_str().unwrap(), b.to_str().unwrap());
+    assert_eq!(first.stdout, again.stdout);
+    let [a, b] = fleet.dirs.each_ref().map(|d| d.to_str().unwrap());
+    let dirs = ["--dir", a, "--dir", b];
     let mut local = json(&run(
-        &["report", "--format", "json", "--dir", a_dir, "--dir", b_dir],
-        &cfg_a,
+        &[&["report", "--format", "json"][..], &dirs].concat(),
+        cfg,
     ));
     let mut remote = json(&again);
+    assert_eq!(remote["sources"][1], format!("{src} device=pi-b"));
     local["sources"] = Value::Null;
     remote["sources"] = Value::Null;
     assert_eq!(
         remote, local,
         "report over the bucket and over the directories"
     );
+    // A directory laid out as the bucket is a source too.
+    let local_src = mirror.join("fleet");
+    let from_mirror = run(
+        &[
+            "report",
+            "--format",
+            "json",
+            "--source",
+            local_src.to_str().unwrap(),
+        ],
+        cfg,
+    );
+    let mut from_mirror = json(&from_mirror);
+    from_mirror["sources"] = Value::Null;
+    assert_eq!(from_mirror, local);
     for what in ["runs", "samples"] {
-        let from_dirs = run(&["export", what, "--dir", a_dir, "--dir", b_dir], &cfg_a);
-        let from_bucket = run(&["export", what, "--source", &src, "--mirror", m], &cfg_a);
+        let from_dirs = run(&[&["export", what][..], &dirs].concat(), cfg);
+        let from_bucket = run(&["export", what, "--source", &src, "--mirror", m], cfg);
         assert!(from_dirs.stdout.len() > 1000, "{what}");
         assert!(
             from_bucket.stdout == from_dirs.stdout,
             "export {what} over the bucket and over the directories"
         );
+    }
+}
+
+/// Set to skip the Spark test (it fails without pyspark otherwise).
+const SKIP_SPARK_ENV: &str = "EDGEWATT_SKIP_SPARK_TESTS";
+
+#[test]
+fn fleet_sql_on_spark_gives_what_duckdb_gives() {
+    let Some(s3) = super::server::s3() else {
+        return;
+    };
+    if std::env::var_os(SKIP_SPARK_ENV).is_some() {
+        eprintln!("{SKIP_SPARK_ENV} is set: the Spark test is skipped");
+        return;
+    }
+    let fleet = uploaded_fleet(s3);
+    let duck = fleet_sql("duckdb", s3, &fleet.bucket);
+    let spark = fleet_sql("spark", s3, &fleet.bucket);
+    check_layout(&spark);
+    assert_eq!(spark["partitions"], duck["partitions"]);
+    for q in ["token_law", "j_per_token", "estimate_error"] {
+        let (d, s) = (duck[q].as_array().unwrap(), spark[q].as_array().unwrap());
+        assert_eq!(s.len(), d.len(), "{q}");
+        assert!(!s.is_empty(), "{q}");
+        for (srow, drow) in s.iter().zip(d) {
+            let (srow, drow) = (srow.as_object().unwrap(), drow.as_object().unwrap());
+            assert_eq!(
+                srow.keys().collect::<Vec<_>>(),
+                drow.keys().collect::<Vec<_>>()
+            );
+            for (k, v) in srow {
+                close(&format!("{q} {k}"), v, &drow[k]);
+            }
+        }
     }
 }
