@@ -127,3 +127,6 @@ fn samples_parquet(seg: &Segment) -> Result<Vec<u8>, UploadError> {
         .map_err(|e| derive_error(seg, e))?;
     parquet(seg, &table)
 }
+
+#[cfg(test)]
+mod tests;
