@@ -423,3 +423,60 @@ fn fleet_sql_on_spark_gives_what_duckdb_gives() {
         }
     }
 }
+
+#[test]
+fn a_bucket_source_that_cannot_be_read_says_why_and_leaks_no_secret() {
+    let Some(s3) = super::server::s3() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("pi-x");
+    std::fs::create_dir_all(&state).unwrap();
+    let bkt = bucket("fleet-errors");
+    s3.create_bucket(&bkt);
+    let report = |cfg: &Path, src: &str| {
+        let out = edgewatt()
+            .args(["report", "--source", src, "--mirror"])
+            .arg(tmp.path().join("m"))
+            .arg("--config")
+            .arg(cfg)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{src}: {}", text(&out));
+        text(&out)
+    };
+    let secret = "wrong-secret-0123456789abcdef";
+    let creds = credentials(tmp.path(), &s3.key_id, secret);
+    let cfg = tmp.path().join("wrong.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "state_dir = {state:?}\n[upload]\nendpoint = \"{}\"\nallow_http = true\n\
+             credentials_file = {creds:?}\n",
+            s3.endpoint()
+        ),
+    )
+    .unwrap();
+    let said = report(&cfg, &format!("s3://{bkt}/fleet"));
+    assert!(
+        said.contains("ListObjectsV2")
+            && said.contains(&bkt)
+            && said.contains("refused the credentials"),
+        "{said}"
+    );
+    assert!(!said.contains(secret), "{said}");
+    credentials(tmp.path(), &s3.key_id, &s3.secret);
+    let said = report(&cfg, "s3://no-such-bucket-here/fleet");
+    assert!(
+        said.contains("\"no-such-bucket-here\" does not exist"),
+        "{said}"
+    );
+    let bare = tmp.path().join("bare.toml");
+    std::fs::write(&bare, format!("state_dir = {state:?}\n")).unwrap();
+    let said = report(&bare, &format!("s3://{bkt}/fleet"));
+    assert!(said.contains("no [upload] endpoint"), "{said}");
+    let said = report(&bare, state.to_str().unwrap());
+    assert!(said.contains("no segments under"), "{said}");
+}
