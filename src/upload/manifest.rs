@@ -177,7 +177,7 @@ pub fn may_delete(state_dir: &Path, segment: &Path) -> bool {
     };
     let len = std::fs::metadata(segment).map(|m| m.len()).ok();
     let done = manifest.done();
-    if !done.get(name).is_some_and(|&l| Some(l) == len) {
+    if done.get(name).is_none_or(|&l| Some(l) != len) {
         return false;
     }
     // The next segment's runs file is derived with this one as context

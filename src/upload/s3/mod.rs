@@ -1,7 +1,7 @@
 //! A small blocking S3 client over `ureq`: the six requests the uploader makes (HEAD, PUT,
 //! and the multipart create/part/complete/abort) and the two a fleet's reader makes (LIST
-//! and GET, [`read`]), signed with SigV4 in the header
-//! ([`super::sigv4`]), every body read through the bandwidth limit.
+//! and GET, [`Client::list`], [`Client::get`]), signed with SigV4 in the header
+//! ([`super::sigv4`]), every upload body read through the bandwidth limit.
 //!
 //! Each body is sent with its SHA-256 (signed) and its Content-MD5, so the server rejects
 //! bytes damaged on the way; each object carries its SHA-256 as user metadata
