@@ -226,12 +226,27 @@ fn store_options(cfg: &Config) -> crate::store::StoreOptions {
 }
 
 /// The upload thread, if `[upload] enabled`; one that cannot start is logged and the
-/// daemon samples on (segments wait for the next start, retention keeps them).
-fn start_upload(cfg: &Config, device_id: &str) -> Option<crate::upload::UploadThread> {
-    match crate::upload::UploadThread::start(&cfg.upload, &cfg.state_dir, device_id) {
+/// daemon samples on (segments wait for the next start, retention keeps them). With the
+/// metrics endpoint on, it shows each pass's backlog and error, or why the uploader did
+/// not start.
+fn start_upload(
+    cfg: &Config,
+    device_id: &str,
+    metrics: Option<crate::metrics::Metrics>,
+) -> Option<crate::upload::UploadThread> {
+    let shown = metrics.clone();
+    let on_pass = move |report: &crate::upload::PassReport| {
+        if let Some(m) = &shown {
+            publish::upload_pass(m, report);
+        }
+    };
+    match crate::upload::UploadThread::start(&cfg.upload, &cfg.state_dir, device_id, on_pass) {
         Ok(thread) => thread,
         Err(e) => {
             log::error!("upload: {e}; segments are kept until they can be uploaded");
+            if let Some(m) = &metrics {
+                publish::upload_not_started(m, &cfg.state_dir, &e);
+            }
             None
         }
     }

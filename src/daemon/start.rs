@@ -106,7 +106,8 @@ impl Daemon {
         if let Some(absent) = absent {
             d.event(absent.into());
         }
-        d.upload = super::start_upload(cfg, &device_id);
+        let metrics = d.metrics.as_ref().map(|p| p.metrics.clone());
+        d.upload = super::start_upload(cfg, &device_id, metrics);
         d.log_start();
         #[cfg(feature = "llama")]
         d.start_plans()?;

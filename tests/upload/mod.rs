@@ -3,6 +3,7 @@
 
 mod cases;
 mod kill;
+mod metrics;
 mod proxy;
 mod server;
 
