@@ -155,8 +155,28 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// segment.
 pub fn run(cfg: &Config, opts: &RunOptions, signals: &Signals) -> Result<RunSummary, DaemonError> {
     let mut d = state::Daemon::start(cfg, opts)?;
+    raise_sampling_thread();
     let stop_reason = sample_until_stopped(&mut d, opts, signals)?;
     d.shutdown(stop_reason)
+}
+
+/// The nice value the sampling thread asks for once the daemon's other threads are
+/// started: above llama.cpp's threads (the workers keep the daemon's starting nice), so a
+/// worker saturating every core does not make ticks late. The same rule and limit as the
+/// power reader's ([`crate::power::reader::POWER_THREAD_NICE`]): the unit's `LimitNICE=`.
+pub const SAMPLER_THREAD_NICE: i32 = -10;
+
+/// Sets this (the sampling) thread's nice to [`SAMPLER_THREAD_NICE`]; where that is not
+/// allowed, it samples at the daemon's nice and says so.
+fn raise_sampling_thread() {
+    match crate::power::reader::set_thread_nice(SAMPLER_THREAD_NICE) {
+        Ok(()) => log::debug!("sampling thread at nice {SAMPLER_THREAD_NICE}"),
+        Err(e) => log::warn!(
+            "cannot set the sampling thread's nice to {SAMPLER_THREAD_NICE} ({e}); ticks \
+             may be late while llama.cpp uses every core (allow it with \
+             LimitNICE={SAMPLER_THREAD_NICE} in the unit)"
+        ),
+    }
 }
 
 /// The sampling loop; returns why it stopped. An error: a thread the daemon cannot do

@@ -89,6 +89,23 @@ pub fn set_thread_nice(nice: i32) -> std::io::Result<()> {
     }
 }
 
+/// The calling thread's nice value.
+pub fn thread_nice() -> std::io::Result<i32> {
+    // SAFETY: gettid has no arguments and cannot fail.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    // getpriority may return -1 as a value: errno, cleared before, tells an error apart.
+    // SAFETY: __errno_location returns this thread's errno; getpriority on this thread.
+    let nice = unsafe {
+        *libc::__errno_location() = 0;
+        libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t)
+    };
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(0) | None => Ok(nice),
+        Some(_) => Err(e),
+    }
+}
+
 /// Counters the loop keeps; returned when it ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReaderStats {

@@ -41,28 +41,13 @@ fn the_endpoint_shows_the_backlog_and_the_last_error_until_the_upload_goes_throu
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY"),
     );
-    let addr = message
-        .split("metrics on http://")
-        .nth(1)
-        .and_then(|url| url.split('/').next())
-        .unwrap_or_else(|| panic!("no metrics address in {message:?}"))
-        .parse()
-        .unwrap();
+    let addr = metrics_address(&message);
 
     // The bucket does not exist yet: every pass fails, and says so.
     let failing = scrape_until(&ready, &python, addr, |f| {
         sample(f, "edgewatt_upload_last_error", &[]).is_some()
     });
-    let error = failing
-        .iter()
-        .find(|f| f["name"] == "edgewatt_upload_last_error")
-        .map(|f| {
-            f["samples"][0]["labels"]["message"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .unwrap();
+    let error = last_error(&failing);
     assert!(
         error.contains(&format!("bucket {b:?} does not exist")),
         "{error}"
@@ -98,4 +83,27 @@ fn the_endpoint_shows_the_backlog_and_the_last_error_until_the_upload_goes_throu
     assert_bucket_holds(s3, &b, &segments);
     crate::common::signal(daemon.id(), libc::SIGTERM);
     assert!(daemon.wait().unwrap().success());
+}
+
+/// The endpoint's address in the daemon's READY status.
+fn metrics_address(status: &str) -> std::net::SocketAddr {
+    status
+        .split("metrics on http://")
+        .nth(1)
+        .and_then(|url| url.split('/').next())
+        .unwrap_or_else(|| panic!("no metrics address in {status:?}"))
+        .parse()
+        .unwrap()
+}
+
+/// The message label of `edgewatt_upload_last_error`.
+fn last_error(families: &[serde_json::Value]) -> String {
+    let family = families
+        .iter()
+        .find(|f| f["name"] == "edgewatt_upload_last_error")
+        .unwrap();
+    family["samples"][0]["labels"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
