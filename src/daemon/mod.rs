@@ -166,11 +166,11 @@ pub fn run(cfg: &Config, opts: &RunOptions, signals: &Signals) -> Result<RunSumm
 /// power reader's ([`crate::power::reader::POWER_THREAD_NICE`]): the unit's `LimitNICE=`.
 pub const SAMPLER_THREAD_NICE: i32 = -10;
 
-/// Sets this (the sampling) thread's nice to [`SAMPLER_THREAD_NICE`]; where that is not
-/// allowed, it samples at the daemon's nice and says so.
+/// Raises this (the sampling) thread to [`SAMPLER_THREAD_NICE`] (never lowers it); where
+/// that is not allowed, it samples at the daemon's nice and says so.
 fn raise_sampling_thread() {
-    match crate::power::reader::set_thread_nice(SAMPLER_THREAD_NICE) {
-        Ok(()) => log::debug!("sampling thread at nice {SAMPLER_THREAD_NICE}"),
+    match crate::power::reader::raise_thread_priority(SAMPLER_THREAD_NICE) {
+        Ok(now) => log::debug!("sampling thread at nice {now}"),
         Err(e) => log::warn!(
             "cannot set the sampling thread's nice to {SAMPLER_THREAD_NICE} ({e}); ticks \
              may be late while llama.cpp uses every core (allow it with \
