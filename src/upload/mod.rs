@@ -40,6 +40,7 @@ pub use config::UploadConfig;
 pub use credentials::Credentials;
 pub use credentials::CredentialsError;
 pub use manifest::Manifest;
+pub use pass::backlog;
 pub use pass::PassReport;
 pub use pass::SegmentDone;
 pub use pass::Uploader;

@@ -4,6 +4,7 @@
 mod cases;
 mod fleet;
 mod kill;
+mod metrics;
 mod proxy;
 mod server;
 
