@@ -2,10 +2,11 @@
 //! (`<dir>/<prefix>/device=<device>/date=<day>/<segment>`), and a mirror's segments
 //! grouped by device, for `report --source` and `export --source`.
 //!
-//! A segment already in the mirror at the size and ETag the listing gives is not fetched
-//! again (`.edgewatt-mirror.json` in the mirror records the ETag of each fetched key);
-//! every fetched object is checked against the SHA-256 it was uploaded with, and lands
-//! under its name only once complete.
+//! A segment already in the mirror at the size and ETag the listing gives, and still with
+//! the SHA-256 it was fetched with, is not fetched again (`.edgewatt-mirror.json` in the
+//! mirror records the ETag and SHA-256 of each fetched key); every fetched object is
+//! checked against the SHA-256 it was uploaded with, and lands under its name only once
+//! complete.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -37,6 +38,16 @@ pub struct Synced {
 struct Fetched {
     size: u64,
     etag: String,
+    sha256: String,
+}
+
+/// SHA-256 (hex) of the file at `path`, `None` if it cannot be read.
+fn file_sha256(path: &Path) -> Option<String> {
+    use sha2::Digest;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut hash = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut hash).ok()?;
+    Some(super::hex(&hash.finalize()))
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> UploadError + '_ {
@@ -88,8 +99,10 @@ pub fn sync(client: &Client, prefix: &str, dir: &Path) -> Result<Synced, UploadE
             continue;
         };
         let have = std::fs::metadata(&path).map(|m| m.len()).ok();
-        let known = index.get(&obj.key);
-        if have == Some(obj.size) && known.is_some_and(|k| k.etag == obj.etag) {
+        let known = index.get(&obj.key).filter(|k| k.etag == obj.etag);
+        if have == Some(obj.size)
+            && known.is_some_and(|k| file_sha256(&path).as_ref() == Some(&k.sha256))
+        {
             out.cached += 1;
             continue;
         }
@@ -105,6 +118,7 @@ pub fn sync(client: &Client, prefix: &str, dir: &Path) -> Result<Synced, UploadE
             Fetched {
                 size: got.size,
                 etag: got.etag,
+                sha256: got.sha256,
             },
         );
         save_index(dir, &index)?;

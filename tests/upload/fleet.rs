@@ -16,6 +16,7 @@ use edgewatt::synth::calib::spread;
 use edgewatt::synth::calib::write;
 use edgewatt::synth::calib::PowerTruth;
 use edgewatt::synth::calib::SynthLog;
+use edgewatt::upload::mirror;
 use serde_json::Value;
 
 mod checks;
@@ -228,6 +229,21 @@ fn report_and_export_over_the_bucket_equal_them_over_the_state_directories() {
         "{said}"
     );
     assert_eq!(first.stdout, again.stdout);
+    // A copy damaged in the mirror (same size) is fetched again.
+    let copy = mirror::device_groups(&mirror).unwrap()[0].1[0].clone();
+    let mut bytes = std::fs::read(&copy).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&copy, bytes).unwrap();
+    let repaired = run(
+        &[
+            "report", "--format", "json", "--source", &src, "--mirror", m,
+        ],
+        cfg,
+    );
+    let said = text(&repaired);
+    assert!(said.contains("fetched 1 segments ("), "{said}");
+    assert_eq!(repaired.stdout, first.stdout);
     let [a, b] = fleet.dirs.each_ref().map(|d| d.to_str().unwrap());
     let dirs = ["--dir", a, "--dir", b];
     let mut local = json(&run(
