@@ -196,6 +196,42 @@ fn fleet_sql_on_duckdb_over_s3_gives_the_report_s_numbers() {
     check_estimate_error(&sql["estimate_error"], &report);
 }
 
+/// `report --source src --mirror mirror` three times: it fetches every segment, then
+/// none, then the one damaged in the mirror in between. Returns the second.
+fn report_twice_from_the_mirror(cfg: &Path, src: &str, mirror: &Path) -> Output {
+    let m = mirror.to_str().unwrap();
+    let report = || {
+        run(
+            &["report", "--format", "json", "--source", src, "--mirror", m],
+            cfg,
+        )
+    };
+    let first = report();
+    assert!(
+        text(&first).contains("fetched 3 segments ("),
+        "{}",
+        text(&first)
+    );
+    let again = report();
+    let said = text(&again);
+    assert!(
+        said.contains("fetched 0 segments (0 bytes), 3 already in"),
+        "{said}"
+    );
+    assert_eq!(first.stdout, again.stdout);
+    // A copy damaged in the mirror (same size) is fetched again.
+    let copy = mirror::device_groups(mirror).unwrap()[0].1[0].clone();
+    let mut bytes = std::fs::read(&copy).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&copy, bytes).unwrap();
+    let repaired = report();
+    let said = text(&repaired);
+    assert!(said.contains("fetched 1 segments ("), "{said}");
+    assert_eq!(repaired.stdout, first.stdout);
+    again
+}
+
 #[test]
 fn report_and_export_over_the_bucket_equal_them_over_the_state_directories() {
     let Some(s3) = super::server::s3() else {
@@ -206,44 +242,7 @@ fn report_and_export_over_the_bucket_equal_them_over_the_state_directories() {
     let src = format!("s3://{}/fleet", fleet.bucket);
     let mirror = fleet.tmp.path().join("mirror");
     let m = mirror.to_str().unwrap();
-    let first = run(
-        &[
-            "report", "--format", "json", "--source", &src, "--mirror", m,
-        ],
-        cfg,
-    );
-    assert!(
-        text(&first).contains("fetched 3 segments ("),
-        "{}",
-        text(&first)
-    );
-    let again = run(
-        &[
-            "report", "--format", "json", "--source", &src, "--mirror", m,
-        ],
-        cfg,
-    );
-    let said = text(&again);
-    assert!(
-        said.contains("fetched 0 segments (0 bytes), 3 already in"),
-        "{said}"
-    );
-    assert_eq!(first.stdout, again.stdout);
-    // A copy damaged in the mirror (same size) is fetched again.
-    let copy = mirror::device_groups(&mirror).unwrap()[0].1[0].clone();
-    let mut bytes = std::fs::read(&copy).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
-    std::fs::write(&copy, bytes).unwrap();
-    let repaired = run(
-        &[
-            "report", "--format", "json", "--source", &src, "--mirror", m,
-        ],
-        cfg,
-    );
-    let said = text(&repaired);
-    assert!(said.contains("fetched 1 segments ("), "{said}");
-    assert_eq!(repaired.stdout, first.stdout);
+    let again = report_twice_from_the_mirror(cfg, &src, &mirror);
     let [a, b] = fleet.dirs.each_ref().map(|d| d.to_str().unwrap());
     let dirs = ["--dir", a, "--dir", b];
     let mut local = json(&run(
