@@ -14,7 +14,6 @@ use std::time::Duration;
 use std::time::Instant;
 
 use super::config::UploadConfig;
-use super::credentials::Credentials;
 use super::manifest::Manifest;
 use super::objects;
 use super::objects::Segment;
@@ -75,21 +74,7 @@ impl Uploader {
         if !cfg.configured() {
             return Err(UploadError::NotConfigured(cfg.destination()));
         }
-        let creds = Credentials::load(cfg.credentials_file.as_deref(), &cfg.credentials_profile)?;
-        let ca = match &cfg.ca_file {
-            Some(path) => Some(std::fs::read(path).map_err(|e| UploadError::CaFile {
-                path: path.clone(),
-                why: e.to_string(),
-            })?),
-            None => None,
-        };
-        let client = Client::new(cfg, creds, ca.as_deref()).map_err(|why| match &cfg.ca_file {
-            Some(path) if why.contains("certificate") => UploadError::CaFile {
-                path: path.clone(),
-                why,
-            },
-            _ => UploadError::Endpoint(why),
-        })?;
+        let client = super::connect(cfg)?;
         let spread = device_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });

@@ -170,7 +170,11 @@ fn check_nice(daemon: u32, worker: u32) {
     let started_at = i64::from(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) });
     // SAFETY: geteuid cannot fail.
     let may_raise = unsafe { libc::geteuid() } == 0;
-    let sampler = if may_raise { started_at.min(-10) } else { started_at };
+    let sampler = if may_raise {
+        started_at.min(-10)
+    } else {
+        started_at
+    };
     assert_eq!(nice_of(daemon, daemon), sampler, "the sampling thread");
     assert_eq!(nice_of(worker, worker), started_at, "the worker");
 }
