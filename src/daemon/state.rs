@@ -60,6 +60,7 @@ pub(super) struct Daemon {
     pub(super) upload: Option<crate::upload::UploadThread>,
     /// The nice value the daemon started at: its workload thread and workers keep it
     /// while the sampling thread runs at [`super::SAMPLER_THREAD_NICE`].
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) start_nice: Option<i32>,
 }
 
