@@ -20,6 +20,7 @@
 //! events before a run, the windows read again through [`LogIndex`](crate::logread::LogIndex)).
 
 mod read;
+mod stream;
 #[cfg(test)]
 mod tests;
 

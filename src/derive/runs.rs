@@ -4,6 +4,8 @@
 //! Samples of different layouts (the worker's pid comes and goes) are reduced to their
 //! system part (cpu lines, memory), which every layout of one machine shares.
 
+use std::borrow::Borrow;
+
 use super::quietest_window;
 use super::trapezoid;
 use super::usage::ProcBaselinePolicy;
@@ -81,13 +83,17 @@ struct WorkerCost {
 /// The worker's CPU seconds, largest RSS and RSS AUC over the run, from the samples that
 /// track it (the last one at or before the run's start, through the first one at or after
 /// its end).
-fn worker_cost(samples: &[(SampleLayout, Sample)], run: &Run) -> WorkerCost {
+fn worker_cost<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
+    samples: &[(L, S)],
+    run: &Run,
+) -> WorkerCost {
     let (Some(start), Some(end)) = (run.phases.first(), run.phases.last()) else {
         return WorkerCost::default();
     };
     let seen: Vec<(u64, u64, u64)> = samples
         .iter()
         .filter_map(|(l, s)| {
+            let (l, s) = (l.borrow(), s.borrow());
             let i = l.procs.iter().position(|p| {
                 p.pid == run.worker_pid && p.role == crate::record::ProcRole::Worker
             })?;
@@ -166,14 +172,14 @@ pub fn copy_system_part(v: &mut Sample, s: &Sample) {
 /// (a plan's idle lead-in) for the runs after it, else the quietest stretch of
 /// [`BASELINE_LEN_US`] in the [`BASELINE_SEARCH_US`] before each run.
 #[must_use]
-pub fn run_usage(
-    samples: &[(SampleLayout, Sample)],
+pub fn run_usage<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
+    samples: &[(L, S)],
     runs: &[Run],
     idle: Option<Window>,
 ) -> Vec<Option<RunUsage>> {
     let mut system: Vec<Sample> = Vec::with_capacity(samples.len());
     let mut layout = None;
-    for (l, s) in samples {
+    for (l, s) in samples.iter().map(|(l, s)| (l.borrow(), s.borrow())) {
         let (sl, v) = system_view(l, s);
         if layout
             .as_ref()
@@ -203,10 +209,15 @@ pub fn run_usage(
 /// The usage of an idle span (a plan's lead-in) against its own mean: the baseline figures
 /// of the span, and AUCs that are ≈ 0 by construction. `None` without samples covering it.
 #[must_use]
-pub fn idle_usage(samples: &[(SampleLayout, Sample)], window: Window) -> Option<RunUsage> {
-    let (layout, _) = system_view(&samples.first()?.0, &samples.first()?.1);
+pub fn idle_usage<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
+    samples: &[(L, S)],
+    window: Window,
+) -> Option<RunUsage> {
+    let first = samples.first()?;
+    let (layout, _) = system_view(first.0.borrow(), first.1.borrow());
     let system: Vec<Sample> = samples
         .iter()
+        .map(|(l, s)| (l.borrow(), s.borrow()))
         .filter(|(l, _)| l.cpus == layout.cpus)
         .map(|(l, s)| system_view(l, s).1)
         .collect();

@@ -173,30 +173,39 @@ impl LogIndex {
     pub fn samples_in(&self, boot: u64, window: Window) -> Result<Samples, LogError> {
         let mut out = Samples::default();
         self.reread(&self.sample_blocks, boot, window, |buf, base, wanted| {
-            let mut decoder = SampleDecoder::new();
-            for item in scan_frames(buf, 0) {
-                let Item::Frame { offset, frame, .. } = item else {
-                    continue;
-                };
-                let Record::Samples(block) = &frame.record else {
-                    continue;
-                };
-                let Ok((layout, samples)) = decoder.decode(frame.seq, block) else {
-                    continue;
-                };
-                if wanted(base + offset) {
-                    let layout = Arc::new(layout);
-                    out.samples.extend(
-                        samples
-                            .into_iter()
-                            .filter(|s| window.contains(s.mono_us))
-                            .map(|s| (Arc::clone(&layout), s)),
-                    );
-                }
-            }
+            decode_sample_blocks(buf, base, wanted, |layout, samples| {
+                out.samples.extend(
+                    samples
+                        .into_iter()
+                        .filter(|s| window.contains(s.mono_us))
+                        .map(|s| (Arc::clone(layout), s)),
+                );
+            });
             out.bytes_read += buf.len() as u64;
         })?;
         Ok(out)
+    }
+
+    /// Every sample block the index holds, in reading order, each decoded once: `f` gets
+    /// the block's boot, layout and samples. The segments are read one after the other,
+    /// each from the key block of its first held block to the end of its last, so memory
+    /// holds one segment's bytes and one block's samples at a time. Returns the bytes read.
+    pub fn for_each_sample_block(
+        &self,
+        mut f: impl FnMut(u64, &Arc<SampleLayout>, Vec<Sample>),
+    ) -> Result<u64, LogError> {
+        let mut bytes_read = 0;
+        for group in self.sample_blocks.chunk_by(|a, b| a.segment == b.segment) {
+            let segment = &self.segments[group[0].segment];
+            let (from, to) = byte_range(group);
+            let buf = read_range(&segment.path, from, to)?;
+            let wanted = |offset: u64| group.binary_search_by_key(&offset, |b| b.offset).is_ok();
+            decode_sample_blocks(&buf, from, &wanted, |layout, samples| {
+                f(segment.boot, layout, samples);
+            });
+            bytes_read += buf.len() as u64;
+        }
+        Ok(bytes_read)
     }
 
     /// The power readings of boot `boot` inside `window`, read again from the blocks that
@@ -274,14 +283,55 @@ impl LogIndex {
             })
             .collect();
         for group in picked.chunk_by(|a, b| a.segment == b.segment) {
-            let from = group.iter().map(|b| b.key_offset).min().unwrap_or(0);
-            let to = group.iter().map(|b| b.offset + b.len).max().unwrap_or(from);
+            let (from, to) = byte_range(group.iter().copied());
             let path = &self.segments[group[0].segment].path;
             let buf = read_range(path, from, to)?;
-            let wanted = |offset: u64| group.iter().any(|b| b.offset == offset);
+            let wanted = |offset: u64| group.binary_search_by_key(&offset, |b| b.offset).is_ok();
             decode(&buf, from, &wanted);
         }
         Ok(())
+    }
+}
+
+/// The bytes to read for `blocks` of one segment: from the key block of the first one's
+/// chain to the end of the last one.
+fn byte_range<'a>(blocks: impl IntoIterator<Item = &'a BlockSpan> + Clone) -> (u64, u64) {
+    let from = blocks
+        .clone()
+        .into_iter()
+        .map(|b| b.key_offset)
+        .min()
+        .unwrap_or(0);
+    let to = blocks
+        .into_iter()
+        .map(|b| b.offset + b.len)
+        .max()
+        .unwrap_or(from);
+    (from, to)
+}
+
+/// Decodes the sample frames of `buf` (read from file offset `base`) in order, following
+/// chains, and hands `f` the layout and samples of each block whose offset is `wanted`.
+fn decode_sample_blocks(
+    buf: &[u8],
+    base: u64,
+    wanted: &dyn Fn(u64) -> bool,
+    mut f: impl FnMut(&Arc<SampleLayout>, Vec<Sample>),
+) {
+    let mut decoder = SampleDecoder::new();
+    for item in scan_frames(buf, 0) {
+        let Item::Frame { offset, frame, .. } = item else {
+            continue;
+        };
+        let Record::Samples(block) = &frame.record else {
+            continue;
+        };
+        let Ok((layout, samples)) = decoder.decode(frame.seq, block) else {
+            continue;
+        };
+        if wanted(base + offset) {
+            f(&Arc::new(layout), samples);
+        }
     }
 }
 
