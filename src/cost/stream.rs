@@ -10,6 +10,9 @@
 //! once and visited once per row whose window holds it; memory holds the longest window
 //! and the lead-ins in use, not the log.
 //!
+//! The blocks are decoded on a thread of their own while the rows are derived on the
+//! caller's, in the same order whatever the timing, so the rows do not depend on it.
+//!
 //! The samples of a boot are in time order (one monotonic clock, written as sampled), so a
 //! window's samples are complete once a later one arrives; the rows get exactly the samples
 //! [`LogIndex::samples_in`] would read for them.
@@ -58,6 +61,12 @@ impl Need {
 /// A row's samples, each with its layout, in time order.
 pub type RowSamples<'a, 's> = &'a [(&'s SampleLayout, &'s Sample)];
 
+/// Blocks decoded ahead of the derivation, at most.
+const DECODED_AHEAD: usize = 64;
+
+/// A decoded block: its boot, layout and samples.
+type Block = (u64, Arc<SampleLayout>, Vec<Sample>);
+
 /// A decoded sample with its block's layout.
 type Laid = (Arc<SampleLayout>, Sample);
 
@@ -95,22 +104,35 @@ pub fn for_each_need(
     }
     let mut done = vec![false; needs.len()];
     let mut cur: Option<Boot> = None;
-    index.for_each_sample_block(|boot, layout, samples| {
-        if cur.as_ref().is_none_or(|b| b.boot != boot) {
-            if let Some(b) = cur.take() {
-                b.finish(needs, &mut done, &mut f);
+    // Decoding on a thread of its own, deriving on this one: the blocks arrive in order.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(DECODED_AHEAD);
+        let decoder = scope.spawn(move || {
+            index.for_each_sample_block(|boot, layout, samples| {
+                // Fails only when the receiver is gone (the derivation panicked).
+                let _ = tx.send((boot, Arc::clone(layout), samples));
+            })
+        });
+        for (boot, layout, samples) in rx {
+            if cur.as_ref().is_none_or(|b| b.boot != boot) {
+                if let Some(b) = cur.take() {
+                    b.finish(needs, &mut done, &mut f);
+                }
+                cur = Some(Boot::new(
+                    boot,
+                    by_boot.remove(&boot).unwrap_or_default(),
+                    needs,
+                ));
             }
-            cur = Some(Boot::new(
-                boot,
-                by_boot.remove(&boot).unwrap_or_default(),
-                needs,
-            ));
-        }
-        if let Some(b) = &mut cur {
-            for s in samples {
-                b.push(layout, s, needs, &mut done, &mut f);
+            if let Some(b) = &mut cur {
+                for s in samples {
+                    b.push(&layout, s, needs, &mut done, &mut f);
+                }
             }
         }
+        decoder
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })?;
     if let Some(b) = cur.take() {
         b.finish(needs, &mut done, &mut f);

@@ -7,6 +7,7 @@ use std::io::SeekFrom;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::BlockKind;
 use super::DamageCounts;
 use super::Entry;
 use super::Filter;
@@ -14,9 +15,10 @@ use super::LogError;
 use super::LogItem;
 use super::LogReader;
 use super::LogSource;
-use super::Payload;
+use super::RecordKind;
 use super::SegmentMeta;
 use super::Skip;
+use super::SkipKind;
 use crate::derive::Window;
 use crate::power::PowerReading;
 use crate::record::Event;
@@ -72,53 +74,98 @@ pub struct LogIndex {
 }
 
 impl LogIndex {
-    /// Reads `source` once through `filter`. The blocks are decoded for their time spans;
-    /// only the spans are kept.
+    /// Reads `source` through `filter`. The blocks are decoded for their time spans; only
+    /// the spans are kept. When both samples and other kinds are asked for, the samples
+    /// are read on a second thread by a reader of their own (decoding them is most of the
+    /// work), and the two are merged: the sample blocks and their skips from one, the rest
+    /// from the other, skips in reading order. The result is the same as one reader's.
     pub fn build(source: &LogSource, filter: Filter) -> Result<Self, LogError> {
-        let mut reader = LogReader::open(source, filter)?;
-        let mut index = Self::default();
-        for item in &mut reader {
-            match item {
-                LogItem::Segment(meta) => index.segments.push(meta),
-                LogItem::Skipped(skip) => index.skips.push(skip),
-                LogItem::Entry(e) => index.add(e),
-            }
+        let others: Vec<RecordKind> = RecordKind::ALL
+            .into_iter()
+            .filter(|&k| k != RecordKind::Sample && filter.wants(k))
+            .collect();
+        if !filter.wants(RecordKind::Sample) || others.is_empty() {
+            return Self::build_one(source, filter).map(|(index, _)| index);
         }
-        index.damage = *reader.damage();
+        let samples_only = Filter {
+            kinds: vec![RecordKind::Sample],
+            ..filter.clone()
+        };
+        let (main, samples) = std::thread::scope(|scope| {
+            let samples = scope.spawn(|| Self::build_one(source, samples_only));
+            let main = Self::build_one(
+                source,
+                Filter {
+                    kinds: others,
+                    ..filter
+                },
+            );
+            let samples = samples
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (main, samples)
+        });
+        let ((mut index, keys), (samples, sample_keys)) = (main?, samples?);
+        index.sample_blocks = samples.sample_blocks;
+        // Every skip but those of sample blocks is reported by both readers.
+        let sample_skips = samples.skips.into_iter().zip(sample_keys).filter(|(s, _)| {
+            matches!(
+                s.kind,
+                SkipKind::Block {
+                    kind: BlockKind::Sample,
+                    ..
+                }
+            )
+        });
+        let mut merged = Vec::new();
+        let mut main_skips = std::mem::take(&mut index.skips)
+            .into_iter()
+            .zip(keys)
+            .peekable();
+        for (skip, key) in sample_skips {
+            while let Some(s) = main_skips.next_if(|(_, k)| *k <= key) {
+                merged.push(s.0);
+            }
+            merged.push(skip);
+        }
+        merged.extend(main_skips.map(|(s, _)| s));
+        index.damage = DamageCounts::default();
+        for skip in &merged {
+            index.damage.add(skip);
+        }
+        index.skips = merged;
         Ok(index)
     }
 
-    fn add(&mut self, e: Entry) {
-        let segment = self.segments.len().saturating_sub(1);
-        let (blocks, key_offset, mono_us) = match &e.payload {
-            Payload::Sample {
-                sample, key_offset, ..
-            } => (&mut self.sample_blocks, *key_offset, sample.mono_us),
-            Payload::Power { reading, .. } => {
-                (&mut self.power_blocks, e.origin.offset, reading.mono_us)
+    /// [`build`](Self::build) with one reader, and the place of each skip in reading
+    /// order: (segments begun before it, its offset; an unreadable segment's after the
+    /// previous segment's).
+    pub(super) fn build_one(
+        source: &LogSource,
+        filter: Filter,
+    ) -> Result<(Self, Vec<(usize, u64)>), LogError> {
+        let mut reader = LogReader::open_for_spans(source, filter)?;
+        let mut index = Self::default();
+        let mut keys = Vec::new();
+        for item in &mut reader {
+            match item {
+                LogItem::Segment(meta) => index.segments.push(meta),
+                LogItem::Skipped(skip) => {
+                    let offset = match skip.kind {
+                        SkipKind::Unreadable { .. } => u64::MAX,
+                        _ => skip.offset,
+                    };
+                    keys.push((index.segments.len(), offset));
+                    index.skips.push(skip);
+                }
+                LogItem::Entry(e) => index.records.push(e),
             }
-            Payload::Event(_) | Payload::Seal(_) | Payload::Run(_) => {
-                self.records.push(e);
-                return;
-            }
-        };
-        match blocks.last_mut() {
-            Some(b) if b.segment == segment && b.offset == e.origin.offset => {
-                b.first_mono_us = b.first_mono_us.min(mono_us);
-                b.last_mono_us = b.last_mono_us.max(mono_us);
-                b.count += 1;
-            }
-            _ => blocks.push(BlockSpan {
-                segment,
-                offset: e.origin.offset,
-                len: e.origin.len,
-                seq: e.origin.seq,
-                key_offset,
-                first_mono_us: mono_us,
-                last_mono_us: mono_us,
-                count: 1,
-            }),
         }
+        let spans = reader.take_spans();
+        index.sample_blocks = spans.samples;
+        index.power_blocks = spans.power;
+        index.damage = *reader.damage();
+        Ok((index, keys))
     }
 
     /// The segments read, in order (a [`BlockSpan::segment`] indexes this).

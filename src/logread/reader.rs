@@ -8,6 +8,7 @@ use super::anchor::Anchors;
 use super::boots::Boots;
 use super::source::drop_before;
 use super::BlockKind;
+use super::BlockSpan;
 use super::DamageCounts;
 use super::Entry;
 use super::Filter;
@@ -70,6 +71,18 @@ pub struct LogReader {
 struct Sink {
     out: VecDeque<LogItem>,
     counts: DamageCounts,
+    /// Segments begun so far.
+    segments: usize,
+    /// When set ([`LogReader::open_for_spans`]), sample and power blocks are kept here as
+    /// spans instead of being yielded entry by entry.
+    spans: Option<Spans>,
+}
+
+/// The spans of the sample and power blocks read, in reading order.
+#[derive(Debug, Default)]
+pub(super) struct Spans {
+    pub samples: Vec<BlockSpan>,
+    pub power: Vec<BlockSpan>,
 }
 
 impl Sink {
@@ -126,6 +139,24 @@ impl LogReader {
         })
     }
 
+    /// A reader for [`LogIndex`](super::LogIndex): samples and power readings are not
+    /// yielded, but the span of each block holding some the filter keeps is collected
+    /// ([`take_spans`](Self::take_spans)); everything else is as [`open`](Self::open).
+    pub(super) fn open_for_spans(source: &LogSource, filter: Filter) -> Result<Self, LogError> {
+        let mut reader = Self::open(source, filter)?;
+        reader.sink.spans = Some(Spans::default());
+        Ok(reader)
+    }
+
+    /// The spans collected so far.
+    pub(super) fn take_spans(&mut self) -> Spans {
+        self.sink
+            .spans
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// What was skipped so far.
     #[must_use]
     pub const fn damage(&self) -> &DamageCounts {
@@ -170,6 +201,7 @@ impl LogReader {
             header,
         });
         self.sink.out.push_back(LogItem::Segment(Arc::clone(&meta)));
+        self.sink.segments += 1;
         if let Err(damage) = meta.header {
             self.sink.skip(Skip {
                 path: meta.path.clone(),
@@ -354,8 +386,14 @@ impl Current {
         }
         match self.decoder.decode(seq, block) {
             Ok((layout, samples)) if wanted => {
-                let layout = Arc::new(layout);
                 let key_offset = self.chain_key.unwrap_or(offset);
+                if let Some(spans) = &mut sink.spans {
+                    let times = samples.iter().map(|s| s.mono_us);
+                    let span = self.span(origin, key_offset, times, filter, sink.segments);
+                    spans.samples.extend(span);
+                    return;
+                }
+                let layout = Arc::new(layout);
                 for sample in samples {
                     let payload = Payload::Sample {
                         layout: Arc::clone(&layout),
@@ -378,6 +416,44 @@ impl Current {
         }
     }
 
+    /// The span of a block's entries at `times` that the filter keeps (`None` if none).
+    fn span(
+        &self,
+        origin: &Origin,
+        key_offset: u64,
+        times: impl Iterator<Item = u64>,
+        filter: &Filter,
+        segments: usize,
+    ) -> Option<BlockSpan> {
+        let bounded = filter.since_wall_us.is_some() || filter.until_wall_us.is_some();
+        let mut span: Option<BlockSpan> = None;
+        for t in times {
+            if bounded && !filter.keeps_wall(self.anchors.wall_of(Some(t))) {
+                continue;
+            }
+            match &mut span {
+                Some(b) => {
+                    b.first_mono_us = b.first_mono_us.min(t);
+                    b.last_mono_us = b.last_mono_us.max(t);
+                    b.count += 1;
+                }
+                None => {
+                    span = Some(BlockSpan {
+                        segment: segments.saturating_sub(1),
+                        offset: origin.offset,
+                        len: origin.len,
+                        seq: origin.seq,
+                        key_offset,
+                        first_mono_us: t,
+                        last_mono_us: t,
+                        count: 1,
+                    });
+                }
+            }
+        }
+        span
+    }
+
     /// A power block: its readings, or one skip when it does not decode.
     fn power_block(
         &mut self,
@@ -387,6 +463,13 @@ impl Current {
         sink: &mut Sink,
     ) {
         match block.decode() {
+            Ok(readings) if sink.spans.is_some() => {
+                let times = readings.iter().map(|r| r.mono_us);
+                let span = self.span(origin, origin.offset, times, filter, sink.segments);
+                if let Some(spans) = &mut sink.spans {
+                    spans.power.extend(span);
+                }
+            }
             Ok(readings) => {
                 let label: Arc<str> = Arc::from(block.label.as_str());
                 for reading in readings {
