@@ -61,8 +61,9 @@ impl Need {
 /// A row's samples, each with its layout, in time order.
 pub type RowSamples<'a, 's> = &'a [(&'s SampleLayout, &'s Sample)];
 
-/// Blocks decoded ahead of the derivation, at most.
-const DECODED_AHEAD: usize = 64;
+/// Blocks handed over at a time, and batches decoded ahead of the derivation, at most.
+const BATCH_BLOCKS: usize = 32;
+const BATCHES_AHEAD: usize = 4;
 
 /// A decoded block: its boot, layout and samples.
 type Block = (u64, Arc<SampleLayout>, Vec<Sample>);
@@ -106,14 +107,23 @@ pub fn for_each_need(
     let mut cur: Option<Boot> = None;
     // Decoding on a thread of its own, deriving on this one: the blocks arrive in order.
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(DECODED_AHEAD);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Block>>(BATCHES_AHEAD);
         let decoder = scope.spawn(move || {
-            index.for_each_sample_block(|boot, layout, samples| {
-                // Fails only when the receiver is gone (the derivation panicked).
-                let _ = tx.send((boot, Arc::clone(layout), samples));
-            })
+            let mut batch = Vec::with_capacity(BATCH_BLOCKS);
+            let read = index.for_each_sample_block(|boot, layout, samples| {
+                batch.push((boot, Arc::clone(layout), samples));
+                if batch.len() == BATCH_BLOCKS {
+                    // Fails only when the receiver is gone (the derivation panicked).
+                    let _ = tx.send(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(BATCH_BLOCKS),
+                    ));
+                }
+            });
+            let _ = tx.send(batch);
+            read
         });
-        for (boot, layout, samples) in rx {
+        for (boot, layout, samples) in rx.into_iter().flatten() {
             if cur.as_ref().is_none_or(|b| b.boot != boot) {
                 if let Some(b) = cur.take() {
                     b.finish(needs, &mut done, &mut f);
