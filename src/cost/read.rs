@@ -64,9 +64,15 @@ impl CostLog {
             ],
             ..filter
         };
-        let index = LogIndex::build(source, filter)?;
+        // The samples are decoded once, on a second thread, and streamed to the rows.
+        let (index, rows) = LogIndex::build_streaming_samples(source, filter, |index, blocks| {
+            rows_with(index, opts, |_, needs, f| {
+                stream::for_each_need(blocks, needs, f);
+                Ok(())
+            })
+        })?;
         Ok(Self {
-            rows: rows(&index, opts)?,
+            rows: rows?,
             skips: index.skips().to_vec(),
             damage: *index.damage(),
         })
@@ -76,14 +82,6 @@ impl CostLog {
     pub fn runs(&self) -> impl Iterator<Item = &RunCost> {
         self.rows.iter().filter(|r| r.kind == RowKind::Run)
     }
-}
-
-/// A row per run and per plan lead-in of an index that holds samples, power, events and
-/// runs, in log order. The samples are read in one pass ([`stream`]).
-pub fn rows(index: &LogIndex, opts: CostOptions) -> Result<Vec<RunCost>, LogError> {
-    rows_with(index, opts, |index, needs, f| {
-        stream::for_each_need(index, needs, f)
-    })
 }
 
 /// What a row still needs from the samples.

@@ -3,15 +3,15 @@
 //! A row reads the samples of one window of its boot (a run: from the baseline search
 //! before it to its lead-out; a plan's lead-in: the lead-in itself), and, for a run whose
 //! plan lead-in ended before that window, the lead-in's samples too. Rather than read the
-//! log again per row, the sample blocks are decoded once, in reading order
-//! ([`LogIndex::for_each_sample_block`]): a buffer holds the samples from the earliest
-//! start of the windows still to come, a row is derived as soon as the samples pass its
-//! window's end, and the lead-ins rows still need are kept aside. Each sample is decoded
-//! once and visited once per row whose window holds it; memory holds the longest window
-//! and the lead-ins in use, not the log.
+//! log again per row, the sample blocks come once, in reading order (decoded on a second
+//! thread while the log is read: [`LogIndex::build_streaming_samples`]): a buffer holds
+//! the samples from the earliest start of the windows still to come, a row is derived as
+//! soon as the samples pass its window's end, and the lead-ins rows still need are kept
+//! aside. Each sample is decoded once and visited once per row whose window holds it;
+//! memory holds the longest window and the lead-ins in use, not the log. The blocks arrive
+//! in the same order whatever the threads' timing, so the rows do not depend on it.
 //!
-//! The blocks are decoded on a thread of their own while the rows are derived on the
-//! caller's, in the same order whatever the timing, so the rows do not depend on it.
+//! [`LogIndex::build_streaming_samples`]: crate::logread::LogIndex::build_streaming_samples
 //!
 //! The samples of a boot are in time order (one monotonic clock, written as sampled), so a
 //! window's samples are complete once a later one arrives; the rows get exactly the samples
@@ -22,8 +22,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::derive::Window;
-use crate::logread::LogError;
-use crate::logread::LogIndex;
+use crate::logread::SampleBlockRead;
 use crate::record::Sample;
 use crate::record::SampleLayout;
 
@@ -61,13 +60,6 @@ impl Need {
 /// A row's samples, each with its layout, in time order.
 pub type RowSamples<'a, 's> = &'a [(&'s SampleLayout, &'s Sample)];
 
-/// Blocks handed over at a time, and batches decoded ahead of the derivation, at most.
-const BATCH_BLOCKS: usize = 32;
-const BATCHES_AHEAD: usize = 4;
-
-/// A decoded block: its boot, layout and samples.
-type Block = (u64, Arc<SampleLayout>, Vec<Sample>);
-
 /// A decoded sample with its block's layout.
 type Laid = (Arc<SampleLayout>, Sample);
 
@@ -93,57 +85,36 @@ struct Boot {
 }
 
 /// Calls `f` with each row's index into `needs` and its samples (lead-in first, then the
-/// window's, in reading order), every row exactly once, in no particular order.
+/// window's, in reading order), every row exactly once, in no particular order. `blocks`
+/// are the sample blocks in reading order, each with its boot, layout and samples.
 pub fn for_each_need(
-    index: &LogIndex,
+    blocks: impl Iterator<Item = SampleBlockRead>,
     needs: &[Need],
     mut f: impl FnMut(usize, RowSamples<'_, '_>),
-) -> Result<(), LogError> {
+) {
     let mut by_boot: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for (i, n) in needs.iter().enumerate() {
         by_boot.entry(n.boot).or_default().push(i);
     }
     let mut done = vec![false; needs.len()];
     let mut cur: Option<Boot> = None;
-    // Decoding on a thread of its own, deriving on this one: the blocks arrive in order.
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Block>>(BATCHES_AHEAD);
-        let decoder = scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH_BLOCKS);
-            let read = index.for_each_sample_block(|boot, layout, samples| {
-                batch.push((boot, Arc::clone(layout), samples));
-                if batch.len() == BATCH_BLOCKS {
-                    // Fails only when the receiver is gone (the derivation panicked).
-                    let _ = tx.send(std::mem::replace(
-                        &mut batch,
-                        Vec::with_capacity(BATCH_BLOCKS),
-                    ));
-                }
-            });
-            let _ = tx.send(batch);
-            read
-        });
-        for (boot, layout, samples) in rx.into_iter().flatten() {
-            if cur.as_ref().is_none_or(|b| b.boot != boot) {
-                if let Some(b) = cur.take() {
-                    b.finish(needs, &mut done, &mut f);
-                }
-                cur = Some(Boot::new(
-                    boot,
-                    by_boot.remove(&boot).unwrap_or_default(),
-                    needs,
-                ));
+    for (boot, layout, samples) in blocks {
+        if cur.as_ref().is_none_or(|b| b.boot != boot) {
+            if let Some(b) = cur.take() {
+                b.finish(needs, &mut done, &mut f);
             }
-            if let Some(b) = &mut cur {
-                for s in samples {
-                    b.push(&layout, s, needs, &mut done, &mut f);
-                }
+            cur = Some(Boot::new(
+                boot,
+                by_boot.remove(&boot).unwrap_or_default(),
+                needs,
+            ));
+        }
+        if let Some(b) = &mut cur {
+            for s in samples {
+                b.push(&layout, s, needs, &mut done, &mut f);
             }
         }
-        decoder
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })?;
+    }
     if let Some(b) = cur.take() {
         b.finish(needs, &mut done, &mut f);
     }
@@ -151,7 +122,6 @@ pub fn for_each_need(
     for (i, _) in done.iter().enumerate().filter(|(_, d)| !**d) {
         f(i, &[]);
     }
-    Ok(())
 }
 
 impl Boot {

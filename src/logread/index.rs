@@ -7,18 +7,11 @@ use std::io::SeekFrom;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::BlockKind;
 use super::DamageCounts;
 use super::Entry;
-use super::Filter;
 use super::LogError;
-use super::LogItem;
-use super::LogReader;
-use super::LogSource;
-use super::RecordKind;
 use super::SegmentMeta;
 use super::Skip;
-use super::SkipKind;
 use crate::derive::Window;
 use crate::power::PowerReading;
 use crate::record::Event;
@@ -29,6 +22,8 @@ use crate::sampler::Sample;
 use crate::sampler::SampleLayout;
 use crate::store::scan_frames;
 use crate::store::Item;
+
+mod build;
 
 /// Where a sample or power block is and what time it spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,100 +69,6 @@ pub struct LogIndex {
 }
 
 impl LogIndex {
-    /// Reads `source` through `filter`. The blocks are decoded for their time spans; only
-    /// the spans are kept. When both samples and other kinds are asked for, the samples
-    /// are read on a second thread by a reader of their own (decoding them is most of the
-    /// work), and the two are merged: the sample blocks and their skips from one, the rest
-    /// from the other, skips in reading order. The result is the same as one reader's.
-    pub fn build(source: &LogSource, filter: Filter) -> Result<Self, LogError> {
-        let others: Vec<RecordKind> = RecordKind::ALL
-            .into_iter()
-            .filter(|&k| k != RecordKind::Sample && filter.wants(k))
-            .collect();
-        if !filter.wants(RecordKind::Sample) || others.is_empty() {
-            return Self::build_one(source, filter).map(|(index, _)| index);
-        }
-        let samples_only = Filter {
-            kinds: vec![RecordKind::Sample],
-            ..filter.clone()
-        };
-        let (main, samples) = std::thread::scope(|scope| {
-            let samples = scope.spawn(|| Self::build_one(source, samples_only));
-            let main = Self::build_one(
-                source,
-                Filter {
-                    kinds: others,
-                    ..filter
-                },
-            );
-            let samples = samples
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (main, samples)
-        });
-        let ((mut index, keys), (samples, sample_keys)) = (main?, samples?);
-        index.sample_blocks = samples.sample_blocks;
-        // Every skip but those of sample blocks is reported by both readers.
-        let sample_skips = samples.skips.into_iter().zip(sample_keys).filter(|(s, _)| {
-            matches!(
-                s.kind,
-                SkipKind::Block {
-                    kind: BlockKind::Sample,
-                    ..
-                }
-            )
-        });
-        let mut merged = Vec::new();
-        let mut main_skips = std::mem::take(&mut index.skips)
-            .into_iter()
-            .zip(keys)
-            .peekable();
-        for (skip, key) in sample_skips {
-            while let Some(s) = main_skips.next_if(|(_, k)| *k <= key) {
-                merged.push(s.0);
-            }
-            merged.push(skip);
-        }
-        merged.extend(main_skips.map(|(s, _)| s));
-        index.damage = DamageCounts::default();
-        for skip in &merged {
-            index.damage.add(skip);
-        }
-        index.skips = merged;
-        Ok(index)
-    }
-
-    /// [`build`](Self::build) with one reader, and the place of each skip in reading
-    /// order: (segments begun before it, its offset; an unreadable segment's after the
-    /// previous segment's).
-    pub(super) fn build_one(
-        source: &LogSource,
-        filter: Filter,
-    ) -> Result<(Self, Vec<(usize, u64)>), LogError> {
-        let mut reader = LogReader::open_for_spans(source, filter)?;
-        let mut index = Self::default();
-        let mut keys = Vec::new();
-        for item in &mut reader {
-            match item {
-                LogItem::Segment(meta) => index.segments.push(meta),
-                LogItem::Skipped(skip) => {
-                    let offset = match skip.kind {
-                        SkipKind::Unreadable { .. } => u64::MAX,
-                        _ => skip.offset,
-                    };
-                    keys.push((index.segments.len(), offset));
-                    index.skips.push(skip);
-                }
-                LogItem::Entry(e) => index.records.push(e),
-            }
-        }
-        let spans = reader.take_spans();
-        index.sample_blocks = spans.samples;
-        index.power_blocks = spans.power;
-        index.damage = *reader.damage();
-        Ok((index, keys))
-    }
-
     /// The segments read, in order (a [`BlockSpan::segment`] indexes this).
     #[must_use]
     pub fn segments(&self) -> &[Arc<SegmentMeta>] {
@@ -231,28 +132,6 @@ impl LogIndex {
             out.bytes_read += buf.len() as u64;
         })?;
         Ok(out)
-    }
-
-    /// Every sample block the index holds, in reading order, each decoded once: `f` gets
-    /// the block's boot, layout and samples. The segments are read one after the other,
-    /// each from the key block of its first held block to the end of its last, so memory
-    /// holds one segment's bytes and one block's samples at a time. Returns the bytes read.
-    pub fn for_each_sample_block(
-        &self,
-        mut f: impl FnMut(u64, &Arc<SampleLayout>, Vec<Sample>),
-    ) -> Result<u64, LogError> {
-        let mut bytes_read = 0;
-        for group in self.sample_blocks.chunk_by(|a, b| a.segment == b.segment) {
-            let segment = &self.segments[group[0].segment];
-            let (from, to) = byte_range(group);
-            let buf = read_range(&segment.path, from, to)?;
-            let wanted = |offset: u64| group.binary_search_by_key(&offset, |b| b.offset).is_ok();
-            decode_sample_blocks(&buf, from, &wanted, |layout, samples| {
-                f(segment.boot, layout, samples);
-            });
-            bytes_read += buf.len() as u64;
-        }
-        Ok(bytes_read)
     }
 
     /// The power readings of boot `boot` inside `window`, read again from the blocks that
@@ -330,7 +209,8 @@ impl LogIndex {
             })
             .collect();
         for group in picked.chunk_by(|a, b| a.segment == b.segment) {
-            let (from, to) = byte_range(group.iter().copied());
+            let from = group.iter().map(|b| b.key_offset).min().unwrap_or(0);
+            let to = group.iter().map(|b| b.offset + b.len).max().unwrap_or(from);
             let path = &self.segments[group[0].segment].path;
             let buf = read_range(path, from, to)?;
             let wanted = |offset: u64| group.binary_search_by_key(&offset, |b| b.offset).is_ok();
@@ -338,23 +218,6 @@ impl LogIndex {
         }
         Ok(())
     }
-}
-
-/// The bytes to read for `blocks` of one segment: from the key block of the first one's
-/// chain to the end of the last one.
-fn byte_range<'a>(blocks: impl IntoIterator<Item = &'a BlockSpan> + Clone) -> (u64, u64) {
-    let from = blocks
-        .clone()
-        .into_iter()
-        .map(|b| b.key_offset)
-        .min()
-        .unwrap_or(0);
-    let to = blocks
-        .into_iter()
-        .map(|b| b.offset + b.len)
-        .max()
-        .unwrap_or(from);
-    (from, to)
 }
 
 /// Decodes the sample frames of `buf` (read from file offset `base`) in order, following

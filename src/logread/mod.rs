@@ -96,6 +96,7 @@ pub use index::Readings;
 pub use index::Samples;
 pub use reader::LogItem;
 pub use reader::LogReader;
+pub use reader::SampleBlockRead;
 pub use source::LogSource;
 pub use source::SegmentRef;
 use thiserror::Error;

@@ -26,6 +26,8 @@ use crate::record::PowerBlock;
 use crate::record::Record;
 use crate::record::SampleBlock;
 use crate::record::SampleDecoder;
+use crate::sampler::Sample;
+use crate::sampler::SampleLayout;
 use crate::store::CorruptReason;
 use crate::store::HeaderDamage;
 use crate::store::Item;
@@ -83,7 +85,13 @@ struct Sink {
 pub(super) struct Spans {
     pub samples: Vec<BlockSpan>,
     pub power: Vec<BlockSpan>,
+    /// With [`LogReader::keep_sample_blocks`]: the decoded sample blocks with a span, not
+    /// taken yet (their boot, layout and samples).
+    pub blocks: Option<Vec<SampleBlockRead>>,
 }
+
+/// A decoded sample block: its segment's boot, its layout and its samples.
+pub type SampleBlockRead = (u64, Arc<SampleLayout>, Vec<Sample>);
 
 impl Sink {
     fn skip(&mut self, skip: Skip) {
@@ -146,6 +154,25 @@ impl LogReader {
         let mut reader = Self::open(source, filter)?;
         reader.sink.spans = Some(Spans::default());
         Ok(reader)
+    }
+
+    /// In spans mode, also keep each decoded sample block that has a span (all its
+    /// samples, as [`LogIndex::samples_in`](super::LogIndex::samples_in) reads them), to
+    /// be taken with [`take_sample_blocks`](Self::take_sample_blocks) as reading goes.
+    pub(super) fn keep_sample_blocks(&mut self) {
+        if let Some(spans) = &mut self.sink.spans {
+            spans.blocks = Some(Vec::new());
+        }
+    }
+
+    /// The sample blocks kept since the last call, in reading order.
+    pub(super) fn take_sample_blocks(&mut self) -> Vec<SampleBlockRead> {
+        self.sink
+            .spans
+            .as_mut()
+            .and_then(|s| s.blocks.as_mut())
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// The spans collected so far.
@@ -248,18 +275,53 @@ impl Iterator for LogReader {
             if let Some(item) = self.sink.out.pop_front() {
                 return Some(item);
             }
-            if let Some(cur) = &mut self.current {
-                if let Some(item) = cur.items.next() {
-                    cur.expand(item, &self.filter, &mut self.sink);
-                    continue;
-                }
+            if !self.advance() {
+                return None;
+            }
+        }
+    }
+}
+
+impl LogReader {
+    /// Reads one more piece of the current segment (or opens the next segment); `false`
+    /// at the end of the log. What it yields is queued for [`Iterator::next`].
+    fn advance(&mut self) -> bool {
+        if let Some(cur) = &mut self.current {
+            if let Some(item) = cur.items.next() {
+                cur.expand(item, &self.filter, &mut self.sink);
+            } else {
                 cur.finish(&mut self.sink);
                 self.current = None;
-                continue;
             }
-            let seg = self.segments.next()?;
-            self.open_segment(seg);
+            return true;
         }
+        let Some(seg) = self.segments.next() else {
+            return false;
+        };
+        self.open_segment(seg);
+        true
+    }
+
+    /// Like iterating, calling `after` whenever a piece of the log has been read (so the
+    /// sample blocks kept in spans mode can be taken as they come).
+    pub(super) fn for_each_item(
+        &mut self,
+        mut f: impl FnMut(LogItem),
+        mut after: impl FnMut(&mut Self),
+    ) {
+        loop {
+            while let Some(item) = self.sink.out.pop_front() {
+                f(item);
+            }
+            after(self);
+            if !self.advance() {
+                break;
+            }
+        }
+        while let Some(item) = self.sink.out.pop_front() {
+            f(item);
+        }
+        after(self);
     }
 }
 
@@ -390,6 +452,9 @@ impl Current {
                 if let Some(spans) = &mut sink.spans {
                     let times = samples.iter().map(|s| s.mono_us);
                     let span = self.span(origin, key_offset, times, filter, sink.segments);
+                    if let (Some(_), Some(blocks)) = (&span, &mut spans.blocks) {
+                        blocks.push((self.meta.boot, Arc::new(layout), samples));
+                    }
                     spans.samples.extend(span);
                     return;
                 }
