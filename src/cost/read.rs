@@ -64,7 +64,8 @@ impl CostLog {
             ],
             ..filter
         };
-        // The samples are decoded once, on a second thread, and streamed to the rows.
+        // The blocks are decoded once, on a second thread, the samples streamed to the rows;
+        // the idle rows' energy needs the power readings, so it comes last.
         let (index, rows) = LogIndex::build_streaming_samples(source, filter, |index, blocks| {
             rows_with(index, opts, |_, needs, f| {
                 stream::for_each_need(blocks, needs, f);
@@ -72,7 +73,7 @@ impl CostLog {
             })
         })?;
         Ok(Self {
-            rows: rows?,
+            rows: rows?.finish(&index, opts)?,
             skips: index.skips().to_vec(),
             damage: *index.damage(),
         })
@@ -98,8 +99,31 @@ enum Pending<'a> {
     },
 }
 
-/// The rows, with the samples of each [`Need`] gathered by `gather`, which calls back once
-/// per need with its index and samples.
+/// Rows whose samples are in, but not the idle rows' energy ([`Rows::finish`]).
+pub(super) struct Rows {
+    rows: Vec<RunCost>,
+    /// Each idle row, its boot and window.
+    idle: Vec<(usize, u64, Window)>,
+}
+
+impl Rows {
+    /// The idle rows' energy from the power readings `index` holds, and their trust.
+    pub(super) fn finish(
+        mut self,
+        index: &LogIndex,
+        opts: CostOptions,
+    ) -> Result<Vec<RunCost>, LogError> {
+        for (i, boot, window) in self.idle {
+            let row = &mut self.rows[i];
+            row.energy = idle_energy(index, boot, window)?;
+            row.trust = trust(row, opts);
+        }
+        Ok(self.rows)
+    }
+}
+
+/// The rows of the runs and events `index` holds, with the samples of each [`Need`]
+/// gathered by `gather`, which calls back once per need with its index and samples.
 pub(super) fn rows_with(
     index: &LogIndex,
     opts: CostOptions,
@@ -108,7 +132,8 @@ pub(super) fn rows_with(
         &[Need],
         &mut dyn FnMut(usize, RowSamples<'_, '_>),
     ) -> Result<(), LogError>,
-) -> Result<Vec<RunCost>, LogError> {
+) -> Result<Rows, LogError> {
+    let mut idle = Vec::new();
     let mut out = Vec::new();
     let mut needs = Vec::new();
     let mut pending = Vec::new();
@@ -130,7 +155,8 @@ pub(super) fn rows_with(
                         row: out.len(),
                         window: w,
                     });
-                    out.push(idle_row(index, e, plan, w)?);
+                    idle.push((out.len(), boot, w));
+                    out.push(idle_row(e, plan, w));
                 }
             }
         } else if let Some(run) = e.run() {
@@ -165,9 +191,9 @@ pub(super) fn rows_with(
             window,
             idle,
         } => run_figures(&mut out[row], run, window, idle, samples, opts),
-        Pending::Idle { row, window } => idle_figures(&mut out[row], window, samples, opts),
+        Pending::Idle { row, window } => idle_figures(&mut out[row], window, samples),
     })?;
-    Ok(out)
+    Ok(Rows { rows: out, idle })
 }
 
 fn base_row(e: &Entry, kind: RowKind, label: String) -> RunCost {
@@ -319,24 +345,22 @@ pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
     t
 }
 
-/// A plan's idle lead-in as a row, with its energy integrated from the power readings of
-/// the log; its usage comes from its samples ([`idle_figures`]).
-fn idle_row(index: &LogIndex, e: &Entry, plan: &str, window: Window) -> Result<RunCost, LogError> {
+/// A plan's idle lead-in as a row; its usage comes from its samples ([`idle_figures`]), its
+/// energy from the power readings of the log ([`Rows::finish`]).
+fn idle_row(e: &Entry, plan: &str, window: Window) -> RunCost {
     let mut row = base_row(e, RowKind::Idle, format!("idle:{plan}"));
     row.plan = plan.to_owned();
     row.start_mono_us = Some(window.start_us);
     row.end_mono_us = Some(window.end_us);
     row.duration_s = Some(window.len_s());
-    row.energy = idle_energy(index, e.segment().boot, window)?;
-    Ok(row)
+    row
 }
 
 /// An idle row's usage against itself (≈ 0 above idle) and conditions, from its samples.
-fn idle_figures(row: &mut RunCost, window: Window, samples: RowSamples<'_, '_>, opts: CostOptions) {
+fn idle_figures(row: &mut RunCost, window: Window, samples: RowSamples<'_, '_>) {
     row.usage = idle_usage(samples, window);
     let base = row.usage.as_ref().map_or(0.0, |u| u.baseline_cpu_pct);
     row.conditions = run_conditions(samples, window, base);
-    row.trust = trust(row, opts);
 }
 
 /// Energy over an idle window from the readings of the source with the most of them; the

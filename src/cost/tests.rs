@@ -207,7 +207,10 @@ fn the_one_pass_rows_equal_the_rows_read_again_per_row() {
         (index.skips(), index.damage())
     );
     let fast = fast.rows;
-    let reference = read::rows_with(&index, opts, brute_force).unwrap();
+    let reference = read::rows_with(&index, opts, brute_force)
+        .unwrap()
+        .finish(&index, opts)
+        .unwrap();
     assert_eq!(
         fast.len(),
         2 * 13 + 5 + 3,

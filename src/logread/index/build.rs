@@ -1,12 +1,11 @@
-//! Building the index: the samples by a reader of their own on a second thread (decoding
-//! them is most of the work), everything else by the caller's, merged into what one
-//! reader gives.
+//! Building the index: the sample and power blocks by a reader of their own on a second
+//! thread (decoding them is most of the work), the small records by the caller's, merged
+//! into what one reader gives.
 
 use std::sync::mpsc::sync_channel;
 
 use super::LogIndex;
 use crate::logread::reader::SampleBlockRead;
-use crate::logread::BlockKind;
 use crate::logread::DamageCounts;
 use crate::logread::Filter;
 use crate::logread::LogError;
@@ -27,12 +26,13 @@ const BATCHES_AHEAD: usize = 4;
 
 impl LogIndex {
     /// Reads `source` through `filter`. The blocks are decoded for their time spans; only
-    /// the spans are kept. When both samples and other kinds are asked for, the samples
-    /// are read on a second thread by a reader of their own, and the two are merged: the
-    /// sample blocks and their skips from one, the rest from the other, skips in reading
-    /// order. The result is the same as one reader's.
+    /// the spans are kept. When blocks (samples, power) and small records (events, seals,
+    /// runs) are both asked for, the blocks are read on a second thread by a reader of
+    /// their own, and the two are merged: the blocks and their skips from one, the rest
+    /// from the other, skips in reading order. The result is the same as one reader's.
     pub fn build(source: &LogSource, filter: Filter) -> Result<Self, LogError> {
-        if !filter.wants(RecordKind::Sample) || others(&filter).is_empty() {
+        let (blocks, records) = (kinds(&filter, true), kinds(&filter, false));
+        if blocks.is_empty() || records.is_empty() {
             return Self::build_one(source, filter).map(|(index, _)| index);
         }
         Self::build_split(source, filter, false, |_, _| ()).map(|(index, ())| index)
@@ -40,14 +40,19 @@ impl LogIndex {
 
     /// [`build`](Self::build), handing `consume` every sample block the index holds,
     /// decoded once, in reading order, while they are read: `consume` gets the index of
-    /// everything but the samples (no sample blocks or their skips yet; those are in the
-    /// index returned) and the blocks, each with its boot, layout and samples. Blocks
-    /// `consume` leaves are read all the same. Memory holds a few blocks ahead of it.
+    /// the small records (events, seals, runs; the sample and power blocks and their skips
+    /// are in the index returned) and the sample blocks, each with its boot, layout and
+    /// samples. Blocks `consume` leaves are read all the same. Memory holds a few blocks
+    /// ahead of it. `filter` must ask for samples and for some of events, seals and runs.
     pub fn build_streaming_samples<R>(
         source: &LogSource,
         filter: Filter,
         consume: impl FnOnce(&Self, &mut dyn Iterator<Item = SampleBlockRead>) -> R,
     ) -> Result<(Self, R), LogError> {
+        debug_assert!(
+            filter.wants(RecordKind::Sample) && !kinds(&filter, false).is_empty(),
+            "samples and small records"
+        );
         Self::build_split(source, filter, true, consume)
     }
 
@@ -57,18 +62,18 @@ impl LogIndex {
         keep_blocks: bool,
         consume: impl FnOnce(&Self, &mut dyn Iterator<Item = SampleBlockRead>) -> R,
     ) -> Result<(Self, R), LogError> {
-        let samples_only = Filter {
-            kinds: vec![RecordKind::Sample],
+        let blocks_only = Filter {
+            kinds: kinds(&filter, true),
             ..filter.clone()
         };
-        let others = Filter {
-            kinds: others(&filter),
+        let records_only = Filter {
+            kinds: kinds(&filter, false),
             ..filter
         };
         std::thread::scope(|scope| {
             let (tx, rx) = sync_channel::<Vec<SampleBlockRead>>(BATCHES_AHEAD);
             let samples = scope.spawn(move || {
-                let mut reader = LogReader::open_for_spans(source, samples_only)?;
+                let mut reader = LogReader::open_for_spans(source, blocks_only)?;
                 if keep_blocks {
                     reader.keep_sample_blocks();
                 }
@@ -83,7 +88,7 @@ impl LogIndex {
                 let _ = tx.send(batch);
                 Ok::<_, LogError>(built)
             });
-            let main = Self::build_one(source, others);
+            let main = Self::build_one(source, records_only);
             let out = main
                 .as_ref()
                 .ok()
@@ -93,9 +98,10 @@ impl LogIndex {
             let samples = samples
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let ((mut index, places), (samples, sample_places)) = (main?, samples?);
-            index.sample_blocks = samples.sample_blocks;
-            index.merge_sample_skips(places, samples.skips, sample_places);
+            let ((mut index, places), (blocks, block_places)) = (main?, samples?);
+            index.sample_blocks = blocks.sample_blocks;
+            index.power_blocks = blocks.power_blocks;
+            index.merge_block_skips(places, blocks.skips, block_places);
             Ok((index, out.expect("consumed when the main reader succeeded")))
         })
     }
@@ -138,18 +144,13 @@ impl LogIndex {
         (index, places)
     }
 
-    /// Adds the sample-block skips of the samples' reader (every other skip both readers
-    /// report) in reading order, and counts the damage again.
-    fn merge_sample_skips(&mut self, places: Vec<Place>, samples: Vec<Skip>, at: Vec<Place>) {
-        let sample_skips = samples.into_iter().zip(at).filter(|(s, _)| {
-            matches!(
-                s.kind,
-                SkipKind::Block {
-                    kind: BlockKind::Sample,
-                    ..
-                }
-            )
-        });
+    /// Adds the block skips of the blocks' reader (every other skip both readers report)
+    /// in reading order, and counts the damage again.
+    fn merge_block_skips(&mut self, places: Vec<Place>, blocks: Vec<Skip>, at: Vec<Place>) {
+        let sample_skips = blocks
+            .into_iter()
+            .zip(at)
+            .filter(|(s, _)| matches!(s.kind, SkipKind::Block { .. }));
         let mut merged = Vec::new();
         let mut main = std::mem::take(&mut self.skips)
             .into_iter()
@@ -170,10 +171,11 @@ impl LogIndex {
     }
 }
 
-/// The kinds `filter` wants but samples.
-fn others(filter: &Filter) -> Vec<RecordKind> {
+/// The kinds `filter` wants that are blocks (samples, power), or those that are not.
+fn kinds(filter: &Filter, blocks: bool) -> Vec<RecordKind> {
     RecordKind::ALL
         .into_iter()
-        .filter(|&k| k != RecordKind::Sample && filter.wants(k))
+        .filter(|&k| matches!(k, RecordKind::Sample | RecordKind::Power) == blocks)
+        .filter(|&k| filter.wants(k))
         .collect()
 }
