@@ -89,8 +89,8 @@ a AS (
   FROM t GROUP BY run_id)
 SELECT workload, regr_intercept(cpu_auc, tokens) AS a, regr_slope(cpu_auc, tokens) AS b,
        regr_r2(cpu_auc, tokens) AS r2, avg(cpu_auc) AS mean_cpu,
-       sqrt(regr_syy(cpu_auc, tokens) * (1 - regr_r2(cpu_auc, tokens)) / (count(*) - 2)
-            / regr_sxx(cpu_auc, tokens)) AS se
+       sqrt(greatest(regr_syy(cpu_auc, tokens) * (1 - regr_r2(cpu_auc, tokens)), 0)
+            / (count(*) - 2) / regr_sxx(cpu_auc, tokens)) AS se
 FROM a WHERE w IS NULL GROUP BY workload ORDER BY workload
 """
 
