@@ -131,18 +131,19 @@ impl Boot {
         for &i in &pending {
             *starts.entry(needs[i].main.start_us).or_insert(0) += 1;
         }
-        let mut lead_ins: Vec<LeadIn> = Vec::new();
+        // Each lead-in once, by start, with the rows that read it.
+        let mut uses: BTreeMap<(u64, u64), usize> = BTreeMap::new();
         for w in pending.iter().filter_map(|&i| needs[i].lead_in) {
-            match lead_ins.iter_mut().find(|l| l.window == w) {
-                Some(l) => l.uses += 1,
-                None => lead_ins.push(LeadIn {
-                    window: w,
-                    samples: Vec::new(),
-                    uses: 1,
-                }),
-            }
+            *uses.entry((w.start_us, w.end_us)).or_insert(0) += 1;
         }
-        lead_ins.sort_by_key(|l| (l.window.start_us, l.window.end_us));
+        let lead_ins: Vec<LeadIn> = uses
+            .into_iter()
+            .map(|((start_us, end_us), uses)| LeadIn {
+                window: Window::spanning(start_us, end_us),
+                samples: Vec::new(),
+                uses,
+            })
+            .collect();
         Self {
             boot,
             pending,
@@ -211,9 +212,14 @@ impl Boot {
                 self.starts.remove(&need.main.start_us);
             }
         }
-        let lead_in = need
-            .lead_in
-            .and_then(|w| self.lead_ins.iter_mut().find(|l| l.window == w));
+        let lead_in = need.lead_in.and_then(|w| {
+            let at = self
+                .lead_ins
+                .binary_search_by_key(&(w.start_us, w.end_us), |l| {
+                    (l.window.start_us, l.window.end_us)
+                });
+            at.ok().map(|k| &mut self.lead_ins[k])
+        });
         let mut samples: Vec<(&SampleLayout, &Sample)> = Vec::new();
         if let Some(l) = &lead_in {
             samples.extend(l.samples.iter().map(|(l, s)| (&**l, s)));
