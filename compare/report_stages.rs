@@ -38,6 +38,9 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     LogIndex::build(&source, Filter::kinds(&[RecordKind::Sample]))?;
     let sample_spans_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    LogIndex::build(&source, Filter::kinds(&[RecordKind::Power]))?;
+    let power_spans_s = t.elapsed().as_secs_f64();
     drop(index);
     let t = Instant::now();
     let log = CostLog::read(&source, Filter::default(), CostOptions::default())?;
@@ -54,7 +57,8 @@ fn main() -> anyhow::Result<()> {
     let json_s = t.elapsed().as_secs_f64();
     println!(
         "index: {index_s:.3} s; events and runs alone (no block decoded) {small_s:.3} s; \
-         the samples alone (every sample block decoded, on one thread) {sample_spans_s:.3} s"
+         the samples alone (every sample block decoded, on one thread) {sample_spans_s:.3} s; \
+         the power readings alone {power_spans_s:.3} s"
     );
     println!(
         "{} rows; cost rows (index + derive) {cost_s:.3} s; \
