@@ -42,8 +42,10 @@ scripts/fetch-model.sh >/dev/null
 rm -rf "$out"; mkdir -p "$out/state"
 out=$(cd "$out" && pwd)
 # A copy: rebuilding during the soak must not pull the binary (and the workers' exe) away.
+# The llama.cpp libraries and CPU variants go with it: the binary finds them at $ORIGIN.
 built_from=$bin
 cp "$bin" "$out/edgewatt"
+cp -a "$(dirname "$built_from")"/lib{ggml,llama,mtmd}*.so* "$out/"
 bin=$out/edgewatt
 model=$PWD/models/SmolLM2-135M-Instruct.Q4_1.gguf
 

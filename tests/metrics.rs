@@ -21,7 +21,7 @@ use crate::common::signal;
 use crate::common::Ready;
 
 /// The parser's venv python, or `None` when the environment says to skip.
-fn parser_python() -> Option<PathBuf> {
+pub(crate) fn parser_python() -> Option<PathBuf> {
     if std::env::var_os("EDGEWATT_SKIP_PROMETHEUS_PARSER").is_some_and(|v| v == "1") {
         eprintln!("EDGEWATT_SKIP_PROMETHEUS_PARSER=1: the endpoint is not checked");
         return None;
@@ -43,7 +43,7 @@ fn parser_python() -> Option<PathBuf> {
 }
 
 /// What the reference parser makes of `text`: one JSON object per family.
-fn parse(python: &Path, text: &str) -> Vec<Value> {
+pub(crate) fn parse(python: &Path, text: &str) -> Vec<Value> {
     const SCRIPT: &str = "import json, sys\n\
 from prometheus_client.parser import text_string_to_metric_families\n\
 out = [{'name': f.name, 'type': f.type, 'help': f.documentation,\n\
@@ -83,7 +83,7 @@ fn http(addr: SocketAddr, request: &str) -> String {
 }
 
 /// `GET /metrics`: the body of a 200 answer.
-fn scrape(addr: SocketAddr) -> String {
+pub(crate) fn scrape(addr: SocketAddr) -> String {
     let answer = http(addr, "GET /metrics HTTP/1.1\r\nHost: edgewatt\r\n\r\n");
     let (head, body) = answer.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
@@ -92,7 +92,7 @@ fn scrape(addr: SocketAddr) -> String {
 }
 
 /// The value of the sample `name` whose labels include `labels`.
-fn sample(families: &[Value], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn sample(families: &[Value], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     families
         .iter()
         .flat_map(|f| f["samples"].as_array().unwrap())
@@ -150,14 +150,14 @@ fn start(ready: &Ready, config: &Path) -> (Child, SocketAddr) {
 
 /// Waits until the sampling loop has made progress since this call: two watchdog pings
 /// sent after it (the tick before the first may have begun earlier).
-fn progress(ready: &Ready) {
+pub(crate) fn progress(ready: &Ready) {
     ready.drain();
     ready.wait_for("WATCHDOG=1", 2);
 }
 
 /// Scrapes, with the sampling loop's progress between tries, until `done` holds of the
 /// parsed page.
-fn scrape_until(
+pub(crate) fn scrape_until(
     ready: &Ready,
     python: &Path,
     addr: SocketAddr,

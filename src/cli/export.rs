@@ -1,6 +1,6 @@
 //! `edgewatt export`: the runs (one row per run and idle lead-in, the cost record) or the
-//! samples (one row per tick) of one or more state directories, as CSV, JSON lines or
-//! Parquet. docs/EXPORT.md is the schema.
+//! samples (one row per tick) of one or more state directories or of a fleet's bucket
+//! (`--source`), as CSV, JSON lines or Parquet. docs/EXPORT.md is the schema.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use super::calibrate::calibrations;
 use super::calibrate::CostArgs;
 use super::damage::damage_status;
 use super::damage::report_skip;
+use super::fleet::FleetArgs;
 use super::time::parse_wall_us;
 use super::Cli;
 use crate::cost::CostLog;
@@ -51,6 +52,8 @@ pub struct ExportArgs {
     pub until: Option<i64>,
     #[command(flatten)]
     pub cost: CostArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     /// Exit 0 even when damaged data was skipped (it is still reported on stderr).
     #[arg(long)]
     pub allow_damaged: bool,
@@ -58,7 +61,10 @@ pub struct ExportArgs {
 
 pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
-    let source = args.cost.source(&cfg);
+    let source = match args.fleet.fleet(&cfg)? {
+        Some(fleet) => fleet.source(),
+        None => args.cost.source(&cfg),
+    };
     let filter = Filter {
         since_wall_us: args.since,
         until_wall_us: args.until,

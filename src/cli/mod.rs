@@ -8,6 +8,7 @@ mod config_cmd;
 mod damage;
 mod dump;
 mod export;
+mod fleet;
 mod inspect;
 #[cfg(feature = "llama")]
 mod quantize;

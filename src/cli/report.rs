@@ -1,5 +1,6 @@
 //! `edgewatt report [DIR...]`: the paper's laws, the knee, base vs compressed and the
-//! estimate against measurement, over one or several state directories (see
+//! estimate against measurement, over one or several state directories or a fleet's
+//! bucket (`--source`, one source per device) (see
 //! [`crate::report::laws`]), as a terminal table, markdown, JSON or one HTML page.
 
 use std::path::Path;
@@ -10,6 +11,8 @@ use anyhow::Context;
 
 use super::calibrate::calibrations;
 use super::calibrate::CostArgs;
+use super::fleet::Fleet;
+use super::fleet::FleetArgs;
 use super::Cli;
 use crate::config::Config;
 use crate::cost::CostLog;
@@ -31,6 +34,8 @@ pub struct ReportArgs {
     /// that cannot be read is named, and the others are reported.
     #[command(flatten)]
     pub cost: CostArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -45,22 +50,49 @@ pub struct ReportArgs {
     pub bootstrap: usize,
 }
 
-/// Reads every directory (noting those that fail) and returns the rows and the problems.
-fn read_dirs(dirs: &[PathBuf], opts: CostOptions) -> (Vec<RunCost>, Vec<String>) {
+/// Where the report's rows come from: state directories, or a fleet's devices.
+pub enum Sources {
+    Dirs(Vec<PathBuf>),
+    Fleet(Fleet),
+}
+
+impl Sources {
+    /// Each source to read on its own: its name and what to read.
+    fn each(&self) -> Vec<(String, LogSource)> {
+        match self {
+            Self::Dirs(dirs) => dirs
+                .iter()
+                .map(|d| (d.display().to_string(), LogSource::dir(d)))
+                .collect(),
+            Self::Fleet(fleet) => fleet
+                .devices
+                .iter()
+                .map(|(device, files)| {
+                    (
+                        format!("{} device={device}", fleet.name),
+                        LogSource::Groups(vec![files.clone()]),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Reads every source (noting those that fail) and returns the rows and the problems.
+fn read_sources(sources: &[(String, LogSource)], opts: CostOptions) -> (Vec<RunCost>, Vec<String>) {
     let mut rows = Vec::new();
     let mut problems = Vec::new();
-    for dir in dirs {
-        match CostLog::read(&LogSource::dir(dir), Filter::default(), opts) {
+    for (name, source) in sources {
+        match CostLog::read(source, Filter::default(), opts) {
             Ok(log) => {
                 for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
-                    problems.push(format!("{}: skipped damaged data: {skip}", dir.display()));
+                    problems.push(format!("{name}: skipped damaged data: {skip}"));
                 }
                 rows.extend(log.rows);
             }
             Err(e) => problems.push(format!(
-                "{}: cannot read the log: {e}; check the path (a state directory holds \
-                 *.ewseg segments), the other directories are reported",
-                dir.display()
+                "{name}: cannot read the log: {e}; check the path (a state directory holds \
+                 *.ewlog segments), the other sources are reported"
             )),
         }
     }
@@ -89,9 +121,10 @@ fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
     out
 }
 
-/// Builds the report over `dirs`.
-pub fn build(cfg: &Config, args: &ReportArgs, dirs: &[PathBuf]) -> anyhow::Result<Report> {
-    let (mut rows, problems) = read_dirs(dirs, args.cost.options(cfg)?);
+/// Builds the report over `sources`.
+pub fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<Report> {
+    let each = sources.each();
+    let (mut rows, problems) = read_sources(&each, args.cost.options(cfg)?);
     let cals = calibrations(cfg, &args.cost, &rows)?;
     crate::estimate::apply(&mut rows, &cals);
     let opts = ReportOptions {
@@ -99,7 +132,7 @@ pub fn build(cfg: &Config, args: &ReportArgs, dirs: &[PathBuf]) -> anyhow::Resul
         knee_bootstrap_reps: args.bootstrap,
     };
     let mut report = Report::build(&rows, &opts);
-    report.sources = dirs.iter().map(|d| d.display().to_string()).collect();
+    report.sources = each.into_iter().map(|(name, _)| name).collect();
     report.calibrations = notes(&cals, &rows);
     report.problems.splice(0..0, problems);
     Ok(report)
@@ -118,12 +151,12 @@ fn write_out(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
 
 pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
-    let dirs = if args.cost.dirs.is_empty() {
-        vec![cfg.state_dir.clone()]
-    } else {
-        args.cost.dirs.clone()
+    let sources = match args.fleet.fleet(&cfg)? {
+        Some(fleet) => Sources::Fleet(fleet),
+        None if args.cost.dirs.is_empty() => Sources::Dirs(vec![cfg.state_dir.clone()]),
+        None => Sources::Dirs(args.cost.dirs.clone()),
     };
-    let report = build(&cfg, args, &dirs)?;
+    let report = build(&cfg, args, &sources)?;
     for p in &report.problems {
         eprintln!("edgewatt: report: {p}");
     }

@@ -183,6 +183,9 @@ pub struct CorrectedEnergy {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunCost {
     pub kind: RowKind,
+    /// Seq of the record the row is made from (its Run record, or its plan's `PlanStart`
+    /// event): which segment it belongs to.
+    pub seq: u64,
     /// From the segment header; `None` if it is damaged.
     pub device_id: Option<String>,
     pub boot_id: Option<String>,

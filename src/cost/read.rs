@@ -200,6 +200,7 @@ fn base_row(e: &Entry, kind: RowKind, label: String) -> RunCost {
     let seg = e.segment();
     RunCost {
         kind,
+        seq: e.origin.seq,
         device_id: seg.device_id().map(str::to_owned),
         boot_id: seg.boot_id().map(str::to_owned),
         run_id: None,

@@ -155,8 +155,28 @@ const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// segment.
 pub fn run(cfg: &Config, opts: &RunOptions, signals: &Signals) -> Result<RunSummary, DaemonError> {
     let mut d = state::Daemon::start(cfg, opts)?;
+    raise_sampling_thread();
     let stop_reason = sample_until_stopped(&mut d, opts, signals)?;
     d.shutdown(stop_reason)
+}
+
+/// The nice value the sampling thread asks for once the daemon's other threads are
+/// started: above llama.cpp's threads (the workers keep the daemon's starting nice), so a
+/// worker saturating every core does not make ticks late. The same rule and limit as the
+/// power reader's ([`crate::power::reader::POWER_THREAD_NICE`]): the unit's `LimitNICE=`.
+pub const SAMPLER_THREAD_NICE: i32 = -10;
+
+/// Raises this (the sampling) thread to [`SAMPLER_THREAD_NICE`] (never lowers it); where
+/// that is not allowed, it samples at the daemon's nice and says so.
+fn raise_sampling_thread() {
+    match crate::power::reader::raise_thread_priority(SAMPLER_THREAD_NICE) {
+        Ok(now) => log::debug!("sampling thread at nice {now}"),
+        Err(e) => log::warn!(
+            "cannot set the sampling thread's nice to {SAMPLER_THREAD_NICE} ({e}); ticks \
+             may be late while llama.cpp uses every core (allow it with \
+             LimitNICE={SAMPLER_THREAD_NICE} in the unit)"
+        ),
+    }
 }
 
 /// The sampling loop; returns why it stopped. An error: a thread the daemon cannot do
@@ -226,12 +246,27 @@ fn store_options(cfg: &Config) -> crate::store::StoreOptions {
 }
 
 /// The upload thread, if `[upload] enabled`; one that cannot start is logged and the
-/// daemon samples on (segments wait for the next start, retention keeps them).
-fn start_upload(cfg: &Config, device_id: &str) -> Option<crate::upload::UploadThread> {
-    match crate::upload::UploadThread::start(&cfg.upload, &cfg.state_dir, device_id) {
+/// daemon samples on (segments wait for the next start, retention keeps them). With the
+/// metrics endpoint on, it shows each pass's backlog and error, or why the uploader did
+/// not start.
+fn start_upload(
+    cfg: &Config,
+    device_id: &str,
+    metrics: Option<crate::metrics::Metrics>,
+) -> Option<crate::upload::UploadThread> {
+    let shown = metrics.clone();
+    let on_pass = move |report: &crate::upload::PassReport| {
+        if let Some(m) = &shown {
+            publish::upload_pass(m, report);
+        }
+    };
+    match crate::upload::UploadThread::start(&cfg.upload, &cfg.state_dir, device_id, on_pass) {
         Ok(thread) => thread,
         Err(e) => {
             log::error!("upload: {e}; segments are kept until they can be uploaded");
+            if let Some(m) = &metrics {
+                publish::upload_not_started(m, &cfg.state_dir, &e);
+            }
             None
         }
     }

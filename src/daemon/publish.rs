@@ -2,9 +2,9 @@
 //! sample's few numbers, at every flush the newest power reading and the store's health,
 //! and each finished run. The server answers scrapes on its own thread.
 //!
-//! The uploader reports its backlog and last error with
-//! [`Metrics::set_upload`](crate::metrics::Metrics::set_upload) on a clone of
-//! [`Publisher::metrics`]; until then the upload metrics are absent.
+//! The upload thread shows its backlog and last error after each pass
+//! ([`upload_pass`], on a clone of [`Publisher::metrics`]); without an uploader the
+//! upload metrics are absent.
 
 use crate::derive::energy::Figure;
 use crate::derive::energy::MinCoverage;
@@ -16,6 +16,7 @@ use crate::metrics::MetricsConfig;
 use crate::metrics::PowerNow;
 use crate::metrics::RunJoules;
 use crate::metrics::Server;
+use crate::metrics::UploadStatus;
 use crate::power::PowerReading;
 use crate::record::Outcome;
 use crate::record::Run;
@@ -214,4 +215,40 @@ fn sync(items: &mut Vec<Labelled>, names: &[String], value: impl Fn(usize) -> Op
     for (i, item) in items.iter_mut().enumerate() {
         item.value = value(i);
     }
+}
+
+/// Shows an upload pass: the backlog after it (the one before, when the pass ended before
+/// it could list the segments) and its error (`None`: the pass went through).
+pub(super) fn upload_pass(metrics: &Metrics, report: &crate::upload::PassReport) {
+    metrics.update(|s| {
+        let before = s.upload.take().unwrap_or_default();
+        let (segments, bytes) = if report.backlog_known {
+            (report.pending as u64, report.pending_bytes)
+        } else {
+            (before.backlog_segments, before.backlog_bytes)
+        };
+        s.upload = Some(UploadStatus {
+            backlog_segments: segments,
+            backlog_bytes: bytes,
+            last_error: report.error.as_ref().map(ToString::to_string),
+        });
+    });
+}
+
+/// Shows why the uploader did not start, with the backlog it leaves (read from the
+/// state directory and the manifest).
+pub(super) fn upload_not_started(
+    metrics: &Metrics,
+    state_dir: &std::path::Path,
+    why: &crate::upload::UploadError,
+) {
+    let (segments, bytes, error) = match crate::upload::backlog(state_dir) {
+        Ok((n, bytes)) => (n as u64, bytes, why.to_string()),
+        Err(e) => (0, 0, format!("{why}; the backlog cannot be read: {e}")),
+    };
+    metrics.set_upload(UploadStatus {
+        backlog_segments: segments,
+        backlog_bytes: bytes,
+        last_error: Some(error),
+    });
 }

@@ -91,6 +91,7 @@ impl Daemon {
             metrics: None,
             metrics_error: None,
             upload: None,
+            start_nice: crate::power::reader::thread_nice().ok(),
             cfg: cfg.clone(),
             opts: opts.clone(),
         };
@@ -106,7 +107,8 @@ impl Daemon {
         if let Some(absent) = absent {
             d.event(absent.into());
         }
-        d.upload = super::start_upload(cfg, &device_id);
+        let metrics = d.metrics.as_ref().map(|p| p.metrics.clone());
+        d.upload = super::start_upload(cfg, &device_id, metrics);
         d.log_start();
         #[cfg(feature = "llama")]
         d.start_plans()?;
@@ -258,6 +260,7 @@ impl Daemon {
             roots: self.cfg.sampler.roots(),
             generated_dir: self.cfg.state_dir.join("generated"),
             on_plan_start: self.opts.on_plan_start.clone(),
+            nice: self.start_nice,
         };
         let once = self.opts.plans_once;
         super::plans::Plans::start(env, plans, once, &self.cfg.state_dir, Anchor::now())

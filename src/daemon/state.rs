@@ -58,6 +58,9 @@ pub(super) struct Daemon {
     pub(super) metrics_error: Option<String>,
     /// The upload thread (`[upload] enabled`).
     pub(super) upload: Option<crate::upload::UploadThread>,
+    /// The nice value the daemon started at: its workload thread and workers keep it
+    /// while the sampling thread runs at [`super::SAMPLER_THREAD_NICE`].
+    pub(super) start_nice: Option<i32>,
 }
 
 impl Daemon {

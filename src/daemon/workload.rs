@@ -78,6 +78,10 @@ pub(super) struct ThreadEnv {
     /// Where generated projectors go.
     pub(super) generated_dir: PathBuf,
     pub(super) on_plan_start: Option<PlanHook>,
+    /// The nice value the thread, and so its workers, runs at: the daemon's own at its
+    /// start (a thread restarted by the sampling thread would inherit that one's raised
+    /// priority, and llama.cpp's threads would then compete with the sampler).
+    pub(super) nice: Option<i32>,
 }
 
 pub(super) struct Workloads {
@@ -100,6 +104,11 @@ impl Workloads {
         let handle = std::thread::Builder::new()
             .name("workloads".into())
             .spawn(move || {
+                if let Some(nice) = env.nice {
+                    if let Err(e) = crate::power::reader::set_thread_nice(nice) {
+                        log::warn!("workloads: cannot set the thread's nice to {nice}: {e}");
+                    }
+                }
                 let mut sup = Supervisor::new(env.exe.clone());
                 sup.set_on_spawn(on_spawn(tx.clone(), Arc::clone(&w), Arc::clone(&s)));
                 let _ = tx.send(WorkMsg::CpuBackend(sup.probe(PROBE_LIMIT)));

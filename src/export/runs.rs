@@ -1,5 +1,8 @@
 //! The runs table: one row per [`RunCost`] (runs and idle lead-ins), its columns in
-//! docs/EXPORT.md order.
+//! docs/EXPORT.md order. The last two are the report's view of a run, so SQL over the
+//! exported Parquet groups and filters as the report does (docs/FLEET.md): `model` (the
+//! model as the report names it) and `flagged` (a trust flag keeps it out of the fits:
+//! throttled, under-voltage, low coverage, capped cooldown).
 
 use super::Column;
 use super::ColumnType;
@@ -10,6 +13,7 @@ use crate::derive::energy::RunEnergy;
 use crate::derive::energy::WindowEnergy;
 use crate::derive::runs::RunUsage;
 use crate::record::RunPhase;
+use crate::report::laws::RunRow;
 
 use ColumnType::Bool;
 use ColumnType::Float64 as F64;
@@ -143,6 +147,8 @@ const FIELDS: &[(Column, Get)] = &[
     (col("estimate_net_j", F64), |r| Value::float(r.estimate.as_ref().map(|e| e.net_j))),
     (col("corrected_source", Utf8), |r| Value::text(r.corrected.as_ref().map(|e| e.source.as_str()))),
     (col("corrected_gross_j", F64), |r| Value::float(r.corrected.as_ref().map(|e| e.gross_j))),
+    (col("model", Utf8), |r| Value::Text(crate::report::laws::groups::model(r))),
+    (col("flagged", Bool), |r| Value::Bool(!RunRow::of(r).flags.is_empty())),
 ];
 
 /// The columns of the runs table, in order.

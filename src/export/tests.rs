@@ -152,3 +152,31 @@ fn run_columns_have_units_and_unique_names() {
         );
     }
 }
+
+/// (name, type) of each row of the table under `## <section>` in docs/EXPORT.md.
+fn doc_columns(doc: &str, section: &str) -> Vec<(String, String)> {
+    let start = doc
+        .find(&format!("\n## {section} "))
+        .unwrap_or_else(|| panic!("docs/EXPORT.md has no section {section}"));
+    let body = &doc[start + 1..];
+    let body = &body[..body[3..].find("\n## ").map_or(body.len(), |i| i + 3)];
+    body.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((name.to_owned(), (*cells.get(2)?).to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn docs_export_md_is_the_schema() {
+    let doc = include_str!("../../docs/EXPORT.md");
+    for (section, columns) in [("runs", &RUN_COLUMNS[..]), ("samples", SAMPLE_COLUMNS)] {
+        let want: Vec<(String, String)> = columns
+            .iter()
+            .map(|c| (c.name.to_owned(), c.ty.name().to_owned()))
+            .collect();
+        assert_eq!(doc_columns(doc, section), want, "docs/EXPORT.md, {section}");
+    }
+}

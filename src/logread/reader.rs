@@ -1,6 +1,7 @@
 //! The streaming reader: segments one at a time, frames expanded into entries on demand.
 
 use std::collections::VecDeque;
+use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -125,6 +126,14 @@ impl LogReader {
         let dirs = match source {
             LogSource::Segment(_) => Vec::new(),
             LogSource::Dirs(d) => d.clone(),
+            LogSource::Groups(g) => (0..g.len())
+                .map(|i| {
+                    source
+                        .dir_path(i)
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default()
+                })
+                .collect(),
         };
         Ok(Self {
             dirs,

@@ -14,6 +14,10 @@ pub enum LogSource {
     Segment(PathBuf),
     /// State directories, in this order (one for a device; one per device for a fleet).
     Dirs(Vec<PathBuf>),
+    /// Groups of segment files, each read in the order given as if it were one state
+    /// directory holding them (one device's segments gathered from a bucket's date
+    /// partitions, or a segment and the one before it).
+    Groups(Vec<Vec<PathBuf>>),
 }
 
 /// A segment file to read, found by listing.
@@ -48,12 +52,14 @@ impl LogSource {
         Self::Dirs(dirs.into_iter().collect())
     }
 
-    /// The state directory of a [`SegmentRef::dir`] index.
+    /// The state directory of a [`SegmentRef::dir`] index (for a group: the directory of
+    /// its first file).
     #[must_use]
     pub fn dir_path(&self, index: usize) -> Option<&Path> {
         match self {
             Self::Segment(_) => None,
             Self::Dirs(dirs) => dirs.get(index).map(PathBuf::as_path),
+            Self::Groups(groups) => groups.get(index)?.first()?.parent(),
         }
     }
 
@@ -62,17 +68,12 @@ impl LogSource {
     /// as unreadable).
     pub fn segments(&self) -> Result<Vec<SegmentRef>, LogError> {
         match self {
-            Self::Segment(path) => Ok(vec![SegmentRef {
-                dir: None,
-                path: path.clone(),
-                first_seq: path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.split('.').next())
-                    .and_then(|n| n.parse().ok()),
-                open: path.to_string_lossy().ends_with(OPEN_SUFFIX),
-                len_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
-            }]),
+            Self::Segment(path) => Ok(vec![file_ref(None, path)]),
+            Self::Groups(groups) => Ok(groups
+                .iter()
+                .enumerate()
+                .flat_map(|(i, files)| files.iter().map(move |f| file_ref(Some(i), f)))
+                .collect()),
             Self::Dirs(dirs) => {
                 let mut out = Vec::new();
                 for (i, dir) in dirs.iter().enumerate() {
@@ -91,6 +92,22 @@ impl LogSource {
                 Ok(out)
             }
         }
+    }
+}
+
+/// A segment file named on its own (listed even if it does not exist: reading it then
+/// reports it as unreadable).
+fn file_ref(dir: Option<usize>, path: &Path) -> SegmentRef {
+    SegmentRef {
+        dir,
+        path: path.to_path_buf(),
+        first_seq: path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split('.').next())
+            .and_then(|n| n.parse().ok()),
+        open: path.to_string_lossy().ends_with(OPEN_SUFFIX),
+        len_bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
     }
 }
 

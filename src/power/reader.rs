@@ -89,6 +89,33 @@ pub fn set_thread_nice(nice: i32) -> std::io::Result<()> {
     }
 }
 
+/// Raises the calling thread's priority to nice `nice`; a thread already at that or a
+/// higher priority (a daemon started at nice -15) keeps its own. Returns the nice now.
+pub fn raise_thread_priority(nice: i32) -> std::io::Result<i32> {
+    let now = thread_nice()?;
+    if now <= nice {
+        return Ok(now);
+    }
+    set_thread_nice(nice).map(|()| nice)
+}
+
+/// The calling thread's nice value.
+pub fn thread_nice() -> std::io::Result<i32> {
+    // SAFETY: gettid has no arguments and cannot fail.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    // getpriority may return -1 as a value: errno, cleared before, tells an error apart.
+    // SAFETY: __errno_location returns this thread's errno; getpriority on this thread.
+    let nice = unsafe {
+        *libc::__errno_location() = 0;
+        libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t)
+    };
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(0) | None => Ok(nice),
+        Some(_) => Err(e),
+    }
+}
+
 /// Counters the loop keeps; returned when it ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReaderStats {
@@ -318,8 +345,8 @@ impl PowerReader {
             .name(name.clone())
             .spawn(move || {
                 if let Some(nice) = cfg.thread_nice {
-                    match set_thread_nice(nice) {
-                        Ok(()) => log::debug!("{name}: thread at nice {nice}"),
+                    match raise_thread_priority(nice) {
+                        Ok(now) => log::debug!("{name}: thread at nice {now}"),
                         Err(e) => log::warn!(
                             "{name}: cannot set the thread's nice to {nice} ({e}); it polls at \
                              the daemon's priority, so a busy machine may delay readings \

@@ -325,3 +325,24 @@ fn power_events_keep_their_variant_indices() {
         assert_eq!(postcard::from_bytes::<EventKind>(&bytes).unwrap(), kind);
     }
 }
+
+#[test]
+fn raising_a_thread_s_priority_never_lowers_it() {
+    std::thread::spawn(|| {
+        use super::reader::{raise_thread_priority, set_thread_nice, thread_nice};
+        // Lowering one's own priority is always allowed.
+        let start = thread_nice().unwrap();
+        let at = (start + 5).min(19);
+        set_thread_nice(at).unwrap();
+        assert_eq!(thread_nice().unwrap(), at);
+        assert_eq!(
+            raise_thread_priority(19).unwrap(),
+            at,
+            "already higher: kept"
+        );
+        assert_eq!(raise_thread_priority(at).unwrap(), at);
+        assert_eq!(thread_nice().unwrap(), at);
+    })
+    .join()
+    .unwrap();
+}

@@ -157,7 +157,8 @@ impl Manifest {
 }
 
 /// Whether retention may delete `segment` (a path in `state_dir`): only a sealed segment
-/// the manifest has as done, at its current size. Quarantined (`….ewlog.broken`)
+/// the manifest has as done, at its current size, whose next segment is done too (its
+/// Parquet export reads this one as context). Quarantined (`….ewlog.broken`)
 /// segments are never uploaded, so they may go. A manifest that cannot be read holds
 /// everything back.
 #[must_use]
@@ -175,7 +176,33 @@ pub fn may_delete(state_dir: &Path, segment: &Path) -> bool {
         return false;
     };
     let len = std::fs::metadata(segment).map(|m| m.len()).ok();
-    manifest.done().get(name).is_some_and(|&l| Some(l) == len)
+    let done = manifest.done();
+    if done.get(name).is_none_or(|&l| Some(l) != len) {
+        return false;
+    }
+    // The next segment's runs file is derived with this one as context
+    // (objects::derived): it stays until that one is uploaded too.
+    let Ok(listed) = crate::store::list_segments(state_dir) else {
+        return false;
+    };
+    let Some(this) = listed
+        .iter()
+        .find(|s| s.path.file_name().and_then(|n| n.to_str()) == Some(name))
+    else {
+        return true;
+    };
+    listed
+        .iter()
+        .filter(|s| s.first_seq > this.first_seq)
+        .min_by_key(|s| s.first_seq)
+        .is_some_and(|next| {
+            !next.open
+                && next
+                    .path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| done.contains_key(n))
+        })
 }
 
 #[cfg(test)]
@@ -211,6 +238,22 @@ mod tests {
             .done = true;
         m.save(dir.path()).unwrap();
         assert_eq!(Manifest::load(dir.path()).unwrap(), m);
+        assert!(
+            !may_delete(dir.path(), &seg),
+            "the newest sealed: the next needs it"
+        );
+        let next = dir.path().join("00000000000000000009.ewlog");
+        std::fs::write(&next, b"de").unwrap();
+        assert!(
+            !may_delete(dir.path(), &seg),
+            "the next is not uploaded yet"
+        );
+        m.ack("00000000000000000009.ewlog", 2, acked("p/k9"));
+        m.segments
+            .get_mut("00000000000000000009.ewlog")
+            .unwrap()
+            .done = true;
+        m.save(dir.path()).unwrap();
         assert!(may_delete(dir.path(), &seg));
         // Another size than acknowledged: not the same file.
         std::fs::write(&seg, b"abcd").unwrap();

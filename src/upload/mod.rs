@@ -24,6 +24,7 @@
 pub mod config;
 pub mod credentials;
 pub mod manifest;
+pub mod mirror;
 pub mod objects;
 mod pass;
 pub mod s3;
@@ -39,6 +40,7 @@ pub use config::UploadConfig;
 pub use credentials::Credentials;
 pub use credentials::CredentialsError;
 pub use manifest::Manifest;
+pub use pass::backlog;
 pub use pass::PassReport;
 pub use pass::SegmentDone;
 pub use pass::Uploader;
@@ -65,6 +67,16 @@ pub enum UploadError {
     Store(Box<crate::store::StoreError>),
     #[error("cannot read segment {path}: {source}")]
     Segment {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot make the Parquet export of {path}: {why}; the segment stays local and is \
+         tried again on the next pass"
+    )]
+    Derive { path: PathBuf, why: String },
+    #[error("mirror of the bucket: {path}: {source}")]
+    Mirror {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -97,6 +109,25 @@ pub enum UploadError {
          locally; change [upload] prefix, or move those objects away"
     )]
     Conflict { key: String },
+}
+
+/// The client of `cfg`'s bucket: its credentials (and CA file) loaded. Nothing is sent.
+pub fn connect(cfg: &UploadConfig) -> Result<s3::Client, UploadError> {
+    let creds = Credentials::load(cfg.credentials_file.as_deref(), &cfg.credentials_profile)?;
+    let ca = match &cfg.ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| UploadError::CaFile {
+            path: path.clone(),
+            why: e.to_string(),
+        })?),
+        None => None,
+    };
+    s3::Client::new(cfg, creds, ca.as_deref()).map_err(|why| match &cfg.ca_file {
+        Some(path) if why.contains("certificate") => UploadError::CaFile {
+            path: path.clone(),
+            why,
+        },
+        _ => UploadError::Endpoint(why),
+    })
 }
 
 /// Lower-case hex of `bytes`.

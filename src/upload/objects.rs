@@ -12,6 +12,8 @@ use crate::store::SegmentReader;
 
 use super::UploadError;
 
+pub mod derived;
+
 /// Content type of a segment file.
 pub const SEGMENT_CONTENT_TYPE: &str = "application/vnd.edgewatt.ewlog";
 
@@ -146,16 +148,14 @@ pub fn objects_for_segment(seg: &Segment, prefix: &str) -> Result<Vec<Object>, U
     Ok(out)
 }
 
-/// The extension point for the Parquet export of the segment's runs and samples, to be
-/// uploaded next to it as `<partition><first_seq>.runs.parquet` and
-/// `<partition><first_seq>.samples.parquet` (content type
-/// `application/vnd.apache.parquet`), made by the one Parquet writer of `edgewatt export`
-/// from this segment alone, deterministically (the same bytes on every call, so an export
-/// acknowledged before a restart is recognised after it). Until that writer is in the
-/// crate, segments go alone.
-#[allow(clippy::unnecessary_wraps)]
-fn derived_objects(_seg: &Segment, _partition: &str) -> Result<Vec<Object>, UploadError> {
-    Ok(Vec::new())
+/// The Parquet export of the segment's runs and samples, uploaded next to it as
+/// `<partition><first_seq>.runs.parquet` and `<partition><first_seq>.samples.parquet`
+/// (content type `application/vnd.apache.parquet`), made by the one Parquet writer of
+/// `edgewatt export`, deterministically (the same bytes on every call, so an export
+/// acknowledged before a restart is recognised after it). [`derived`] says which rows and
+/// what context.
+fn derived_objects(seg: &Segment, partition: &str) -> Result<Vec<Object>, UploadError> {
+    derived::parquet_objects(seg, partition)
 }
 
 #[cfg(test)]
@@ -182,7 +182,14 @@ mod tests {
             "fleet/a/device=3f9a-pi5/date=2025-12-31/00000000000000000042.ewlog"
         );
         assert_eq!(objects[0].source, Source::File(s.path.clone()));
-        assert_eq!(objects.len(), 1, "no export yet");
+        let keys: Vec<&str> = objects[1..].iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "fleet/a/device=3f9a-pi5/date=2025-12-31/00000000000000000042.runs.parquet",
+                "fleet/a/device=3f9a-pi5/date=2025-12-31/00000000000000000042.samples.parquet"
+            ]
+        );
         assert_eq!(
             s.partition(""),
             "device=3f9a-pi5/date=2025-12-31/",

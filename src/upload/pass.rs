@@ -14,7 +14,6 @@ use std::time::Duration;
 use std::time::Instant;
 
 use super::config::UploadConfig;
-use super::credentials::Credentials;
 use super::manifest::Manifest;
 use super::objects;
 use super::objects::Segment;
@@ -42,8 +41,11 @@ pub struct SegmentDone {
 #[derive(Debug, Default)]
 pub struct PassReport {
     pub done: Vec<SegmentDone>,
-    /// Sealed segments not uploaded after the pass.
+    /// Sealed segments not uploaded after the pass, and their bytes. Both 0 when the
+    /// pass ended before it could list them (`backlog_known` false).
     pub pending: usize,
+    pub pending_bytes: u64,
+    pub backlog_known: bool,
     /// What ended the pass early; the next pass starts where this one stopped.
     pub error: Option<UploadError>,
 }
@@ -72,21 +74,7 @@ impl Uploader {
         if !cfg.configured() {
             return Err(UploadError::NotConfigured(cfg.destination()));
         }
-        let creds = Credentials::load(cfg.credentials_file.as_deref(), &cfg.credentials_profile)?;
-        let ca = match &cfg.ca_file {
-            Some(path) => Some(std::fs::read(path).map_err(|e| UploadError::CaFile {
-                path: path.clone(),
-                why: e.to_string(),
-            })?),
-            None => None,
-        };
-        let client = Client::new(cfg, creds, ca.as_deref()).map_err(|why| match &cfg.ca_file {
-            Some(path) if why.contains("certificate") => UploadError::CaFile {
-                path: path.clone(),
-                why,
-            },
-            _ => UploadError::Endpoint(why),
-        })?;
+        let client = super::connect(cfg)?;
         let spread = device_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
@@ -111,20 +99,15 @@ impl Uploader {
             if manifest.forget_missing(&present) > 0 {
                 manifest.save(&self.state_dir)?;
             }
-            let done = manifest.done();
-            let todo: Vec<PathBuf> = sealed
-                .into_iter()
-                .filter(|(name, path)| {
-                    let len = std::fs::metadata(path).map(|m| m.len()).ok();
-                    done.get(name.as_str()).map(|&l| Some(l)) != Some(len)
-                })
-                .map(|(_, path)| path)
-                .collect();
+            let todo = unacknowledged(sealed, &manifest);
             report.pending = todo.len();
-            for path in todo {
+            report.pending_bytes = todo.iter().map(|(_, len)| len).sum();
+            report.backlog_known = true;
+            for (path, len_bytes) in todo {
                 let seg = Segment::open(&path, &self.device_id)?;
                 let done = self.segment(&seg, &mut manifest)?;
                 report.pending -= 1;
+                report.pending_bytes = report.pending_bytes.saturating_sub(len_bytes);
                 report.done.push(done);
             }
             Ok(())
@@ -133,18 +116,8 @@ impl Uploader {
         report
     }
 
-    /// Sealed segments of the state directory, oldest first: (file name, path).
     fn sealed(&self) -> Result<Vec<(String, PathBuf)>, UploadError> {
-        let list = crate::store::list_segments(&self.state_dir)
-            .map_err(|e| UploadError::Store(Box::new(e)))?;
-        Ok(list
-            .into_iter()
-            .filter(|s| !s.open)
-            .filter_map(|s| {
-                let name = s.path.file_name()?.to_str()?.to_owned();
-                Some((name, s.path))
-            })
-            .collect())
+        sealed(&self.state_dir)
     }
 
     /// Places every object of `seg` and marks it done.
@@ -220,6 +193,41 @@ impl Uploader {
             }
         }
     }
+}
+
+/// Sealed segments of a state directory, oldest first: (file name, path).
+fn sealed(state_dir: &Path) -> Result<Vec<(String, PathBuf)>, UploadError> {
+    let list =
+        crate::store::list_segments(state_dir).map_err(|e| UploadError::Store(Box::new(e)))?;
+    Ok(list
+        .into_iter()
+        .filter(|s| !s.open)
+        .filter_map(|s| {
+            let name = s.path.file_name()?.to_str()?.to_owned();
+            Some((name, s.path))
+        })
+        .collect())
+}
+
+/// The sealed segments `manifest` does not have as done at their present size, oldest
+/// first: (path, bytes).
+fn unacknowledged(sealed: Vec<(String, PathBuf)>, manifest: &Manifest) -> Vec<(PathBuf, u64)> {
+    let done = manifest.done();
+    sealed
+        .into_iter()
+        .filter_map(|(name, path)| {
+            let len = std::fs::metadata(&path).map(|m| m.len()).ok();
+            (done.get(name.as_str()).map(|&l| Some(l)) != Some(len))
+                .then(|| (path, len.unwrap_or(0)))
+        })
+        .collect()
+}
+
+/// Sealed segments of `state_dir` not yet acknowledged, and their bytes, read without
+/// the upload lock (for a daemon whose uploader could not start).
+pub fn backlog(state_dir: &Path) -> Result<(usize, u64), UploadError> {
+    let todo = unacknowledged(sealed(state_dir)?, &Manifest::load(state_dir)?);
+    Ok((todo.len(), todo.iter().map(|(_, len)| len).sum()))
 }
 
 /// Takes the exclusive `flock` on `path` (created if missing) and writes our pid into it.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::config::UploadConfig;
 use super::throttle::Stop;
+use super::PassReport;
 use super::UploadError;
 use super::Uploader;
 
@@ -28,10 +29,12 @@ pub struct UploadThread {
 impl UploadThread {
     /// Starts the thread if `[upload] enabled`. Credentials and the CA file are loaded
     /// now, so a daemon that cannot upload says why at start (and keeps sampling).
+    /// `on_pass` sees each pass's report (the daemon's metrics show the backlog from it).
     pub fn start(
         cfg: &UploadConfig,
         state_dir: &Path,
         device_id: &str,
+        mut on_pass: impl FnMut(&PassReport) + Send + 'static,
     ) -> Result<Option<Self>, UploadError> {
         if !cfg.enabled {
             return Ok(None);
@@ -58,6 +61,7 @@ impl UploadThread {
                         ),
                         None => {}
                     }
+                    on_pass(&report);
                     if thread_stop.wait(interval) {
                         return;
                     }

@@ -155,6 +155,30 @@ fn wait_for_worker(daemon: u32) -> u32 {
     panic!("no worker appeared under the daemon {daemon} within 60 s");
 }
 
+/// The nice value of task `tid` of process `pid` (field 19 of its stat).
+fn nice_of(pid: u32, tid: u32) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    after_name.split(' ').nth(16).unwrap().parse().unwrap()
+}
+
+/// The daemon's sampling (main) thread runs at nice -10 where it may (as root; the unit's
+/// LimitNICE), its worker at the nice the daemon was started with, so llama.cpp saturating
+/// every core does not make ticks late.
+fn check_nice(daemon: u32, worker: u32) {
+    // SAFETY: getpriority of this thread; errno is not needed, nice 0..19 here is not -1.
+    let started_at = i64::from(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) });
+    // SAFETY: geteuid cannot fail.
+    let may_raise = unsafe { libc::geteuid() } == 0;
+    let sampler = if may_raise {
+        started_at.min(-10)
+    } else {
+        started_at
+    };
+    assert_eq!(nice_of(daemon, daemon), sampler, "the sampling thread");
+    assert_eq!(nice_of(worker, worker), started_at, "the worker");
+}
+
 #[test]
 fn sigterm_while_a_worker_is_stuck_starting_stops_well_inside_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
@@ -183,6 +207,7 @@ fn sigterm_while_a_worker_is_stuck_starting_stops_well_inside_the_timeout() {
     let worker = wait_for_worker(child.id());
     // Stuck for real, wherever in its start it is.
     signal(worker, libc::SIGSTOP);
+    check_nice(child.id(), worker);
     let took = stop(&mut child);
     eprintln!("stopped {took:?} after SIGTERM, with the worker stuck starting");
     assert!(took < stop_within(), "{took:?}: {:#?}", err.rest());

@@ -71,7 +71,10 @@ fn a_daemon_killed_mid_upload_resumes_without_sending_acknowledged_parts_again()
     let mut lines = Vec::new();
     for line in BufReader::new(daemon.stderr.take().unwrap()).lines() {
         let line = line.unwrap();
-        pending.retain(|name| !line.contains(&format!("uploaded {name} as ")));
+        // A segment's last object is its samples Parquet.
+        pending.retain(|name| {
+            !(line.contains(&format!("uploaded {name} as ")) && line.contains(".samples.parquet"))
+        });
         lines.push(line);
         if pending.is_empty() {
             break;

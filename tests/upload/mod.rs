@@ -2,7 +2,9 @@
 //! started by the tests on loopback), with a fault-injecting proxy in between.
 
 mod cases;
+mod fleet;
 mod kill;
+mod metrics;
 mod proxy;
 mod server;
 
@@ -166,27 +168,35 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// Asserts the bucket holds exactly one intact copy of each of `segments` (and no
-/// multipart upload left open).
+/// The keys of a segment's objects: the segment, then its runs and samples Parquet.
+fn keys_of(segment: &Path) -> [String; 3] {
+    let key = key_of(segment);
+    let stem = key.trim_end_matches(".ewlog").to_owned();
+    [
+        key,
+        format!("{stem}.runs.parquet"),
+        format!("{stem}.samples.parquet"),
+    ]
+}
+
+/// Asserts the bucket holds exactly one intact copy of each of `segments` with its two
+/// Parquet files, and nothing else (and no multipart upload left open).
 #[track_caller]
 fn assert_bucket_holds(s3: &S3, bucket: &str, segments: &[PathBuf]) {
     let (stored, uploads) = s3.list(bucket);
-    let mut want: Vec<(String, u64, String)> = segments
-        .iter()
-        .map(|p| {
-            (
-                key_of(p),
-                std::fs::metadata(p).unwrap().len(),
-                sha256_file(p),
-            )
-        })
-        .collect();
+    let mut want: Vec<String> = segments.iter().flat_map(|p| keys_of(p)).collect();
     want.sort();
-    let got: Vec<(String, u64, String)> = stored
-        .iter()
-        .map(|o| (o.key.clone(), o.size, o.sha256.clone()))
-        .collect();
-    assert_eq!(got, want, "the bucket holds each segment once, intact");
+    let got: Vec<String> = stored.iter().map(|o| o.key.clone()).collect();
+    assert_eq!(got, want, "each segment once, with its Parquet");
+    for p in segments {
+        let key = key_of(p);
+        let o = stored.iter().find(|o| o.key == key).unwrap();
+        assert_eq!(
+            (o.size, o.sha256.as_str()),
+            (std::fs::metadata(p).unwrap().len(), sha256_file(p).as_str()),
+            "{key} intact"
+        );
+    }
     for o in &stored {
         assert_eq!(
             o.meta_sha256.as_deref(),
@@ -198,19 +208,25 @@ fn assert_bucket_holds(s3: &S3, bucket: &str, segments: &[PathBuf]) {
     assert_eq!(uploads, 0, "no multipart upload left open");
 }
 
-/// Asserts the bucket holds one intact copy of each of `segments` at its key, and nothing
-/// beside any of them (no second copy under another key of its partition).
+/// Asserts the bucket holds one intact copy of each of `segments` at its key, with its
+/// Parquet, and no second copy of any of them under another key of its partition.
 #[track_caller]
 fn assert_bucket_has(s3: &S3, bucket: &str, segments: &[PathBuf]) {
     let (stored, uploads) = s3.list(bucket);
     for p in segments {
-        let key = key_of(p);
+        let [key, runs, samples] = keys_of(p);
         let copies: Vec<_> = stored.iter().filter(|o| o.key == key).collect();
         assert_eq!(copies.len(), 1, "{key} once: {stored:?}");
         assert_eq!(copies[0].sha256, sha256_file(p), "{key} intact");
         let stem = key.trim_end_matches(".ewlog");
-        let beside = stored.iter().filter(|o| o.key.starts_with(stem)).count();
+        let beside = stored
+            .iter()
+            .filter(|o| o.key.starts_with(stem) && o.key.ends_with(".ewlog"))
+            .count();
         assert_eq!(beside, 1, "no other copy of {key}: {stored:?}");
+        for k in [runs, samples] {
+            assert_eq!(stored.iter().filter(|o| o.key == k).count(), 1, "{k}");
+        }
     }
     assert_eq!(uploads, 0, "no multipart upload left open");
 }

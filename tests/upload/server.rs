@@ -38,7 +38,8 @@ pub struct Stored {
     pub meta_sha256: Option<String>,
 }
 
-fn python() -> PathBuf {
+/// The test venv's Python (moto, duckdb with httpfs, pyarrow).
+pub fn python() -> PathBuf {
     let venv = std::env::var_os("S3_VENV").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/pyenv"),
         PathBuf::from,

@@ -17,7 +17,7 @@
 //! one it used (`measured:<source>` or `estimate:<calibration id>`).
 
 mod compare;
-mod groups;
+pub mod groups;
 mod knee;
 mod llm;
 mod phases;

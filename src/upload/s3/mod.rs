@@ -1,12 +1,14 @@
 //! A small blocking S3 client over `ureq`: the six requests the uploader makes (HEAD, PUT,
-//! and the multipart create/part/complete/abort), signed with SigV4 in the header
-//! ([`super::sigv4`]), every body read through the bandwidth limit.
+//! and the multipart create/part/complete/abort) and the two a fleet's reader makes (LIST
+//! and GET, [`Client::list`], [`Client::get`]), signed with SigV4 in the header
+//! ([`super::sigv4`]), every upload body read through the bandwidth limit.
 //!
 //! Each body is sent with its SHA-256 (signed) and its Content-MD5, so the server rejects
 //! bytes damaged on the way; each object carries its SHA-256 as user metadata
 //! (`x-amz-meta-edgewatt-sha256`), so a HEAD tells whether the object at a key is ours.
 
 mod error;
+mod read;
 mod request;
 pub mod xml;
 
@@ -19,6 +21,8 @@ use sha2::Sha256;
 
 use error::ErrorContext;
 pub use error::S3Error;
+pub use read::Got;
+pub use read::Listed;
 use request::Call;
 use request::Reply;
 

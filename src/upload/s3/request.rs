@@ -77,10 +77,32 @@ impl Client {
     /// is a [`Reply`].
     pub(super) fn send(
         &self,
-        mut call: Call<'_>,
+        call: Call<'_>,
         body: Option<&Payload<'_>>,
         pace: Option<(&mut RateLimit, &Stop)>,
     ) -> Result<Reply, S3Error> {
+        let (op, head) = (call.op, call.method == "HEAD");
+        let target = call.key.unwrap_or(&self.bucket).to_owned();
+        let response = self.send_raw(call, body, pace)?;
+        read_reply(response, head).map_err(|e| self.network(op, &target, &e))
+    }
+
+    pub(super) fn network(&self, op: &'static str, target: &str, e: &ureq::Error) -> S3Error {
+        S3Error::Network {
+            op,
+            target: target.to_owned(),
+            endpoint: self.endpoint_text.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Signs and sends `call`; the answer's body is left to read.
+    pub(super) fn send_raw(
+        &self,
+        mut call: Call<'_>,
+        body: Option<&Payload<'_>>,
+        pace: Option<(&mut RateLimit, &Stop)>,
+    ) -> Result<ureq::http::Response<ureq::Body>, S3Error> {
         let (host, path) = self.address(call.key);
         let amz_date = jiff::Timestamp::now()
             .strftime("%Y%m%dT%H%M%SZ")
@@ -110,12 +132,6 @@ impl Client {
         }
         builder = builder.header("authorization", auth);
         let target = call.key.unwrap_or(&self.bucket).to_owned();
-        let network = |e: ureq::Error| S3Error::Network {
-            op: call.op,
-            target: target.clone(),
-            endpoint: self.endpoint_text.clone(),
-            message: e.to_string(),
-        };
         let result = match (body, pace) {
             (Some(b), Some((limit, stop))) => {
                 let mut reader = crate::upload::throttle::Throttled::new(b.data, limit, stop);
@@ -136,8 +152,7 @@ impl Client {
                 self.agent.run(req)
             }
         };
-        let response = result.map_err(network)?;
-        read_reply(response, call.method == "HEAD").map_err(network)
+        result.map_err(|e| self.network(call.op, &target, &e))
     }
 }
 

@@ -11,6 +11,24 @@ pub fn text(body: &str, tag: &str) -> Option<String> {
     Some(unescape(&body[start..start + len]))
 }
 
+/// The inner text of each `<tag>…</tag>` in `body`, raw (for [`text`] on each).
+#[must_use]
+pub fn elements<'a>(body: &'a str, tag: &str) -> Vec<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(i) = rest.find(&open) {
+        let inner = &rest[i + open.len()..];
+        let Some(len) = inner.find(&close) else {
+            break;
+        };
+        out.push(&inner[..len]);
+        rest = &inner[len + close.len()..];
+    }
+    out
+}
+
 fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
         .replace("&apos;", "'")
@@ -55,6 +73,18 @@ mod tests {
         assert_eq!(text(body, "Bucket").as_deref(), Some("b"));
         assert_eq!(text(body, "Key"), None);
         assert_eq!(text("<Code>x", "Code"), None);
+    }
+
+    #[test]
+    fn each_element_of_a_listing_is_found() {
+        let body = "<ListBucketResult><Contents><Key>a&amp;b</Key><Size>3</Size></Contents>\
+                    <Contents><Key>c</Key><Size>4</Size></Contents><IsTruncated>false\
+                    </IsTruncated></ListBucketResult>";
+        let items = elements(body, "Contents");
+        assert_eq!(items.len(), 2);
+        assert_eq!(text(items[0], "Key").as_deref(), Some("a&b"));
+        assert_eq!(text(items[1], "Size").as_deref(), Some("4"));
+        assert!(elements("<Contents>x", "Contents").is_empty());
     }
 
     #[test]
