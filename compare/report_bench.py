@@ -4,7 +4,8 @@ Usage: report_bench.py EDGEWATT DIR   (DIR: a state directory, e.g. from example
 
 - edgewatt: `edgewatt report DIR --format json`, from the raw log (samples, power, runs):
   per-run CPU/RAM AUC above the idle baseline, the token law per model (OLS with CIs), the knee,
-  base vs compressed, the estimate, the HTML-free JSON. Peak RSS from /usr/bin/time.
+  base vs compressed, the estimate, the HTML-free JSON. Peak RSS and CPU time (user +
+  system, over its threads) from /usr/bin/time.
 - pandas (samples.csv + runs.csv of `edgewatt export`) and DuckDB (the same as Parquet): per-run
   CPU and RAM AUC above the run's baseline (trapezoids of the samples inside the run window; the
   baseline is read from the export, not searched), then per model and workload the OLS of CPU AUC
@@ -33,10 +34,10 @@ def timed(f):
 
 
 def edgewatt_report(bin_, state):
-    cmd = ["/usr/bin/time", "-f", "%M", bin_, "report", "--dir", str(state), "--format", "json"]
+    cmd = ["/usr/bin/time", "-f", "%M %U %S", bin_, "report", "--dir", str(state), "--format", "json"]
     p = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    peak_kb = int(p.stderr.strip().splitlines()[-1])
-    return json.loads(p.stdout), peak_kb
+    peak_kb, user_s, sys_s = p.stderr.strip().splitlines()[-1].split()
+    return json.loads(p.stdout), (int(peak_kb), float(user_s) + float(sys_s))
 
 
 def pandas_aggregates(samples_csv, runs_csv):
@@ -88,8 +89,8 @@ a AS (
   FROM t GROUP BY run_id)
 SELECT workload, regr_intercept(cpu_auc, tokens) AS a, regr_slope(cpu_auc, tokens) AS b,
        regr_r2(cpu_auc, tokens) AS r2, avg(cpu_auc) AS mean_cpu,
-       sqrt(regr_syy(cpu_auc, tokens) * (1 - regr_r2(cpu_auc, tokens)) / (count(*) - 2)
-            / regr_sxx(cpu_auc, tokens)) AS se
+       sqrt(greatest(regr_syy(cpu_auc, tokens) * (1 - regr_r2(cpu_auc, tokens)), 0)
+            / (count(*) - 2) / regr_sxx(cpu_auc, tokens)) AS se
 FROM a WHERE w IS NULL GROUP BY workload ORDER BY workload
 """
 
@@ -105,7 +106,7 @@ def main():
                 subprocess.run([bin_, "export", what, "--dir", str(state), "--output", str(files[what, ext])],
                                check=True, stdout=subprocess.DEVNULL)
         n_samples = len(pd.read_parquet(files["samples", "parquet"], columns=["mono_us"]))
-        t_ew, (rep, peak_kb) = timed(lambda: edgewatt_report(bin_, state))
+        t_ew, (rep, (peak_kb, cpu_s)) = timed(lambda: edgewatt_report(bin_, state))
         t_pd, (laws, _) = timed(lambda: pandas_aggregates(files["samples", "csv"], files["runs", "csv"]))
         con = duckdb.connect()
         sql = DUCK_SQL.format(runs=files["runs", "parquet"], samples=files["samples", "parquet"])
@@ -115,7 +116,7 @@ def main():
     dk_slope = next(r[2] for r in rows if r[0] == "f16")
     print(f"log: {len(rep['runs'])} runs, {n_samples} samples")
     print(f"f16 CPU AUC slope: edgewatt {ew_slope:.5f}, pandas {laws['f16'][1]:.5f}, duckdb {dk_slope:.5f} %·s/token")
-    print(f"edgewatt report (raw log -> JSON): {t_ew:.2f} s, peak RSS {peak_kb / 1024:.0f} MiB")
+    print(f"edgewatt report (raw log -> JSON): {t_ew:.2f} s ({cpu_s:.2f} s CPU), peak RSS {peak_kb / 1024:.0f} MiB")
     print(f"pandas (samples.csv + runs.csv):   {t_pd:.2f} s  -> edgewatt is {t_pd / t_ew:.2f}x pandas")
     print(f"duckdb (samples + runs .parquet):  {t_dk:.2f} s  -> edgewatt is {t_dk / t_ew:.2f}x duckdb")
     agree = all(abs(s / ew_slope - 1) < 0.02 for s in [laws["f16"][1], dk_slope])

@@ -17,9 +17,12 @@
 //!
 //! This is a module of its own, not part of [`derive`](mod@crate::derive): `derive` is pure
 //! functions over samples and readings, while a cost row needs the log (its boots, the plan
-//! events before a run, the windows read again through [`LogIndex`](crate::logread::LogIndex)).
+//! events before a run, the samples of its windows). The samples are decoded once, in
+//! order, and each row takes those of its windows as they pass (`stream`), so the rows of a
+//! long log cost one read of it, in memory bounded by the longest window.
 
 mod read;
+mod stream;
 #[cfg(test)]
 mod tests;
 

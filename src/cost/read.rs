@@ -1,8 +1,11 @@
-//! Cost rows from a log: each run's windows read again through the [`LogIndex`], so a long
-//! log streams window by window.
+//! Cost rows from a log: the index keeps the runs and events, and the samples are read
+//! once, in order, each row taking those of its windows ([`stream`]).
 
 use std::sync::Arc;
 
+use super::stream;
+use super::stream::Need;
+use super::stream::RowSamples;
 use super::CostOptions;
 use super::ModelId;
 use super::RowKind;
@@ -35,8 +38,6 @@ use crate::record::Outcome;
 use crate::record::PhaseMark;
 use crate::record::PowerReading;
 use crate::record::Run;
-use crate::record::Sample;
-use crate::record::SampleLayout;
 
 /// Samples read after a run's end: the worker's last sample at or after it.
 const LEAD_OUT_US: u64 = 1_000_000;
@@ -63,9 +64,16 @@ impl CostLog {
             ],
             ..filter
         };
-        let index = LogIndex::build(source, filter)?;
+        // The blocks are decoded once, on a second thread, the samples streamed to the rows;
+        // the idle rows' energy needs the power readings, so it comes last.
+        let (index, rows) = LogIndex::build_streaming_samples(source, filter, |index, blocks| {
+            rows_with(index, opts, |_, needs, f| {
+                stream::for_each_need(blocks, needs, f);
+                Ok(())
+            })
+        })?;
         Ok(Self {
-            rows: rows(&index, opts)?,
+            rows: rows?.finish(&index, opts)?,
             skips: index.skips().to_vec(),
             damage: *index.damage(),
         })
@@ -77,10 +85,58 @@ impl CostLog {
     }
 }
 
-/// A row per run and per plan lead-in of an index that holds samples, power, events and
-/// runs, in log order.
-pub fn rows(index: &LogIndex, opts: CostOptions) -> Result<Vec<RunCost>, LogError> {
+/// What a row still needs from the samples.
+enum Pending<'a> {
+    Run {
+        row: usize,
+        run: &'a Run,
+        window: Window,
+        idle: Option<Window>,
+    },
+    Idle {
+        row: usize,
+        window: Window,
+    },
+}
+
+/// Rows whose samples are in, but not the idle rows' energy ([`Rows::finish`]).
+pub(super) struct Rows {
+    rows: Vec<RunCost>,
+    /// Each idle row, its boot and window.
+    idle: Vec<(usize, u64, Window)>,
+}
+
+impl Rows {
+    /// The idle rows' energy from the power readings `index` holds, and their trust.
+    pub(super) fn finish(
+        mut self,
+        index: &LogIndex,
+        opts: CostOptions,
+    ) -> Result<Vec<RunCost>, LogError> {
+        for (i, boot, window) in self.idle {
+            let row = &mut self.rows[i];
+            row.energy = idle_energy(index, boot, window)?;
+            row.trust = trust(row, opts);
+        }
+        Ok(self.rows)
+    }
+}
+
+/// The rows of the runs and events `index` holds, with the samples of each [`Need`]
+/// gathered by `gather`, which calls back once per need with its index and samples.
+pub(super) fn rows_with(
+    index: &LogIndex,
+    opts: CostOptions,
+    gather: impl FnOnce(
+        &LogIndex,
+        &[Need],
+        &mut dyn FnMut(usize, RowSamples<'_, '_>),
+    ) -> Result<(), LogError>,
+) -> Result<Rows, LogError> {
+    let mut idle = Vec::new();
     let mut out = Vec::new();
+    let mut needs = Vec::new();
+    let mut pending = Vec::new();
     // The latest plan lead-in of each boot: the baseline of a v1 run, which does not say.
     let mut lead_in: Option<(u64, Window)> = None;
     for e in index.records() {
@@ -94,7 +150,13 @@ pub fn rows(index: &LogIndex, opts: CostOptions) -> Result<Vec<RunCost>, LogErro
             {
                 if let Ok(w) = Window::new(*idle_from_us, *idle_to_us) {
                     lead_in = Some((boot, w));
-                    out.push(idle_row(index, e, plan, w, opts)?);
+                    needs.push(Need::new(boot, w, None));
+                    pending.push(Pending::Idle {
+                        row: out.len(),
+                        window: w,
+                    });
+                    idle.push((out.len(), boot, w));
+                    out.push(idle_row(e, plan, w));
                 }
             }
         } else if let Some(run) = e.run() {
@@ -102,41 +164,36 @@ pub fn rows(index: &LogIndex, opts: CostOptions) -> Result<Vec<RunCost>, LogErro
                 .idle_lead_in
                 .map(Window::from)
                 .or_else(|| lead_in.and_then(|(b, w)| (b == boot).then_some(w)));
-            out.push(run_row(index, e, run, idle, opts)?);
+            let mut row = base_row(e, RowKind::Run, run.label.clone());
+            describe(&mut row, run);
+            if let Some(window) = run_window(&mut row, run) {
+                let read = Window::spanning(
+                    window.start_us.saturating_sub(BASELINE_SEARCH_US),
+                    window.end_us.saturating_add(LEAD_OUT_US),
+                );
+                needs.push(Need::new(boot, read, idle));
+                pending.push(Pending::Run {
+                    row: out.len(),
+                    run,
+                    window,
+                    idle,
+                });
+            } else {
+                row.trust = trust(&row, opts);
+            }
+            out.push(row);
         }
     }
-    Ok(out)
-}
-
-type Samples = Vec<(SampleLayout, Sample)>;
-
-fn owned(s: crate::logread::Samples) -> Samples {
-    s.samples
-        .into_iter()
-        .map(|(l, s)| (Arc::unwrap_or_clone(l), s))
-        .collect()
-}
-
-/// The samples of the lead-in (if it is before `window`) and of `window`, in time order.
-fn samples_for(
-    index: &LogIndex,
-    boot: u64,
-    window: Window,
-    idle: Option<Window>,
-) -> Result<Samples, LogError> {
-    let mut out = Vec::new();
-    let mut from = window.start_us;
-    if let Some(idle) = idle.filter(|w| w.end_us <= window.end_us) {
-        if idle.end_us < window.start_us {
-            out = owned(index.samples_in(boot, idle)?);
-        } else {
-            from = from.min(idle.start_us);
-        }
-    }
-    let after = out.last().map_or(0, |(_, s)| s.mono_us + 1);
-    let rest = owned(index.samples_in(boot, Window::spanning(from, window.end_us))?);
-    out.extend(rest.into_iter().filter(|(_, s)| s.mono_us >= after));
-    Ok(out)
+    gather(index, &needs, &mut |i, samples| match pending[i] {
+        Pending::Run {
+            row,
+            run,
+            window,
+            idle,
+        } => run_figures(&mut out[row], run, window, idle, samples, opts),
+        Pending::Idle { row, window } => idle_figures(&mut out[row], window, samples),
+    })?;
+    Ok(Rows { rows: out, idle })
 }
 
 fn base_row(e: &Entry, kind: RowKind, label: String) -> RunCost {
@@ -192,37 +249,34 @@ fn phase_seconds(marks: &[PhaseMark]) -> [Option<f64>; 5] {
     out
 }
 
-fn run_row(
-    index: &LogIndex,
-    e: &Entry,
-    run: &Run,
-    idle: Option<Window>,
-    opts: CostOptions,
-) -> Result<RunCost, LogError> {
-    let mut row = base_row(e, RowKind::Run, run.label.clone());
-    describe(&mut row, run);
-    let (Some(first), Some(last)) = (run.phases.first(), run.phases.last()) else {
-        row.trust = trust(&row, opts);
-        return Ok(row);
-    };
+/// The run's window (first to last phase mark) and durations; `None` without phase marks.
+fn run_window(row: &mut RunCost, run: &Run) -> Option<Window> {
+    let (first, last) = (run.phases.first()?, run.phases.last()?);
     let window = Window::spanning(first.mono_us, last.mono_us);
     row.start_mono_us = Some(window.start_us);
     row.end_mono_us = Some(window.end_us);
     row.duration_s = Some(window.len_s());
     row.phase_s = phase_seconds(&run.phases);
-    let read = Window::spanning(
-        window.start_us.saturating_sub(BASELINE_SEARCH_US),
-        window.end_us.saturating_add(LEAD_OUT_US),
-    );
-    let samples = samples_for(index, e.segment().boot, read, idle)?;
-    row.usage = run_usage(&samples, std::slice::from_ref(run), idle)
+    Some(window)
+}
+
+/// The figures of a run's row from the samples around it (its lead-in's, then those from
+/// the baseline search before it to its lead-out).
+fn run_figures(
+    row: &mut RunCost,
+    run: &Run,
+    window: Window,
+    idle: Option<Window>,
+    samples: RowSamples<'_, '_>,
+    opts: CostOptions,
+) {
+    row.usage = run_usage(samples, std::slice::from_ref(run), idle)
         .pop()
         .flatten();
     let base = row.usage.as_ref().map_or(0.0, |u| u.baseline_cpu_pct);
-    row.conditions = run_conditions(&samples, window, base);
+    row.conditions = run_conditions(samples, window, base);
     row.energy = run.energy.as_ref().map(RunEnergy::from);
-    row.trust = trust(&row, opts);
-    Ok(row)
+    row.trust = trust(row, opts);
 }
 
 /// The run's identity, settings, durations and tokens.
@@ -292,28 +346,22 @@ pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
     t
 }
 
-/// A plan's idle lead-in as a row: its samples' usage against itself (≈ 0 above idle), and
-/// its energy integrated from the power readings of the log.
-fn idle_row(
-    index: &LogIndex,
-    e: &Entry,
-    plan: &str,
-    window: Window,
-    opts: CostOptions,
-) -> Result<RunCost, LogError> {
+/// A plan's idle lead-in as a row; its usage comes from its samples ([`idle_figures`]), its
+/// energy from the power readings of the log ([`Rows::finish`]).
+fn idle_row(e: &Entry, plan: &str, window: Window) -> RunCost {
     let mut row = base_row(e, RowKind::Idle, format!("idle:{plan}"));
     row.plan = plan.to_owned();
     row.start_mono_us = Some(window.start_us);
     row.end_mono_us = Some(window.end_us);
     row.duration_s = Some(window.len_s());
-    let boot = e.segment().boot;
-    let samples = samples_for(index, boot, window, None)?;
-    row.usage = idle_usage(&samples, window);
+    row
+}
+
+/// An idle row's usage against itself (≈ 0 above idle) and conditions, from its samples.
+fn idle_figures(row: &mut RunCost, window: Window, samples: RowSamples<'_, '_>) {
+    row.usage = idle_usage(samples, window);
     let base = row.usage.as_ref().map_or(0.0, |u| u.baseline_cpu_pct);
-    row.conditions = run_conditions(&samples, window, base);
-    row.energy = idle_energy(index, boot, window)?;
-    row.trust = trust(&row, opts);
-    Ok(row)
+    row.conditions = run_conditions(samples, window, base);
 }
 
 /// Energy over an idle window from the readings of the source with the most of them; the

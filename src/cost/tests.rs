@@ -144,3 +144,83 @@ fn a_run_without_power_has_usage_but_no_energy() {
     assert_eq!(r.trust.reasons, [Untrusted::NoEnergy]);
     assert!(r.trust.usage);
 }
+
+/// The reference for the one-pass stream: each row's samples picked out of all the
+/// samples of its boot, read again from the index.
+fn brute_force(
+    index: &crate::logread::LogIndex,
+    needs: &[super::stream::Need],
+    f: &mut dyn FnMut(usize, super::stream::RowSamples<'_, '_>),
+) -> Result<(), crate::logread::LogError> {
+    let everything = crate::derive::Window::spanning(0, u64::MAX);
+    for (i, n) in needs.iter().enumerate() {
+        let boot = index.samples_in(n.boot, everything)?.samples;
+        let inside = |w: crate::derive::Window| {
+            boot.iter()
+                .filter(move |(_, s)| w.contains(s.mono_us))
+                .map(|(l, s)| (&**l, s))
+        };
+        let mut samples: Vec<_> = n.lead_in.map(|w| inside(w).collect()).unwrap_or_default();
+        let after = samples.last().map_or(0, |(_, s)| s.mono_us + 1);
+        samples.extend(inside(n.main).filter(|(_, s)| s.mono_us >= after));
+        f(i, &samples);
+    }
+    Ok(())
+}
+
+#[test]
+fn the_one_pass_rows_equal_the_rows_read_again_per_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dirs = Vec::new();
+    for (k, plan) in [3, 5].into_iter().enumerate() {
+        let mut runs: Vec<SynthRun> = (0..13)
+            .map(|i| {
+                run(
+                    10.0 + 6.0 * i as f64,
+                    1.0 + (i % 4) as f64 * 2.5,
+                    i % 6 != 5,
+                )
+            })
+            .collect();
+        runs[7].case.image = Some((448, 448, 256));
+        let mut log = SynthLog::new(TRUTH, runs);
+        log.runs_per_plan = plan;
+        log.outage = 0.05 * k as f64;
+        log.pmic = (k == 1).then_some((1.1, 0.5));
+        let dir = tmp.path().join(format!("d{k}"));
+        std::fs::create_dir(&dir).unwrap();
+        write(&dir, &log).unwrap();
+        dirs.push(dir);
+    }
+    let source = LogSource::dirs(dirs);
+    let filter = Filter::kinds(&[
+        crate::logread::RecordKind::Sample,
+        crate::logread::RecordKind::Power,
+        crate::logread::RecordKind::Event,
+        crate::logread::RecordKind::Run,
+    ]);
+    let index = crate::logread::LogIndex::build(&source, filter).unwrap();
+    let opts = CostOptions::default();
+    let fast = CostLog::read(&source, Filter::default(), opts).unwrap();
+    assert_eq!(
+        (&fast.skips[..], &fast.damage),
+        (index.skips(), index.damage())
+    );
+    let fast = fast.rows;
+    let reference = read::rows_with(&index, opts, brute_force)
+        .unwrap()
+        .finish(&index, opts)
+        .unwrap();
+    assert_eq!(
+        fast.len(),
+        2 * 13 + 5 + 3,
+        "every run and every plan lead-in"
+    );
+    assert!(
+        fast.iter().all(|r| r.usage.is_some()),
+        "every row has samples"
+    );
+    for (a, b) in fast.iter().zip(&reference) {
+        assert_eq!(a, b, "row {}", a.label);
+    }
+}

@@ -2,6 +2,8 @@
 //! and the CPU excess weighted by it, the regressor of a frequency-aware power model), the
 //! SoC's peak temperature, and the firmware's throttling and under-voltage flags.
 
+use std::borrow::Borrow;
+
 use super::auc;
 use super::machine_cpu_pct;
 use super::GapRule;
@@ -56,66 +58,76 @@ impl RunConditions {
 
 /// Mean frequency of a sample over its valid cpufreq policies, kHz.
 pub(crate) fn freq_khz(layout: &SampleLayout, s: &Sample) -> Option<f64> {
-    let valid: Vec<f64> = (0..layout.cpufreq.len())
+    let (sum, n) = (0..layout.cpufreq.len())
         .filter(|&i| s.is_valid(layout.freq_bit(i)))
         .filter_map(|i| s.freqs_khz.get(i).map(|&f| f as f64))
-        .collect();
-    (!valid.is_empty()).then(|| valid.iter().sum::<f64>() / valid.len() as f64)
+        .fold((0.0, 0u32), |(sum, n), f| (sum + f, n + 1));
+    (n > 0).then(|| sum / f64::from(n))
 }
 
 /// The conditions of the run over `window`, from `samples` in time order (the run's and
-/// some before it: a sample's CPU % is over the interval since the previous one).
-/// `baseline_cpu_pct` is the run's idle machine CPU %.
+/// some before it: a sample's CPU % is over the interval since the previous one), each
+/// with its layout. `baseline_cpu_pct` is the run's idle machine CPU %.
 #[must_use]
-pub fn run_conditions(
-    samples: &[(SampleLayout, Sample)],
+pub fn run_conditions<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
+    samples: &[(L, S)],
     window: Window,
     baseline_cpu_pct: f64,
 ) -> RunConditions {
-    let inside = || {
-        samples
-            .iter()
-            .filter(move |(_, s)| window.contains(s.mono_us))
-    };
-    let freqs: Vec<f64> = inside().filter_map(|(l, s)| freq_khz(l, s)).collect();
-    let temp_peak_c = inside()
-        .flat_map(|(l, s)| {
-            (0..l.thermal_zones.len())
-                .filter(|&i| s.is_valid(l.temp_bit(i)))
-                .filter_map(|i| s.temps_mc.get(i).copied())
-        })
-        .max()
-        .map(|mc| mc as f64 / 1000.0);
-    let throttled_bits = inside()
-        .filter(|(l, s)| l.throttled && s.is_valid(l.throttled_bit()))
-        .map(|(_, s)| s.throttled & throttle_bits::NOW)
-        .reduce(|a, b| a | b);
+    let mut freq = (0.0, 0u32);
+    let mut temp_peak_mc: Option<i64> = None;
+    let mut throttled_bits: Option<u64> = None;
+    for (l, s) in samples.iter().map(|(l, s)| (l.borrow(), s.borrow())) {
+        if !window.contains(s.mono_us) {
+            continue;
+        }
+        if let Some(f) = freq_khz(l, s) {
+            freq = (freq.0 + f, freq.1 + 1);
+        }
+        let temps = (0..l.thermal_zones.len())
+            .filter(|&i| s.is_valid(l.temp_bit(i)))
+            .filter_map(|i| s.temps_mc.get(i).copied());
+        temp_peak_mc = temps.fold(temp_peak_mc, |m, t| Some(m.map_or(t, |m| m.max(t))));
+        if l.throttled && s.is_valid(l.throttled_bit()) {
+            let now = s.throttled & throttle_bits::NOW;
+            throttled_bits = Some(throttled_bits.map_or(now, |b| b | now));
+        }
+    }
     RunConditions {
-        freq_mean_mhz: (!freqs.is_empty())
-            .then(|| freqs.iter().sum::<f64>() / freqs.len() as f64 / 1000.0),
+        freq_mean_mhz: (freq.1 > 0).then(|| freq.0 / f64::from(freq.1) / 1000.0),
         cpu_ghz_signed_pct_ghz_s: cpu_ghz_auc(samples, window, baseline_cpu_pct),
-        temp_peak_c,
+        temp_peak_c: temp_peak_mc.map(|mc| mc as f64 / 1000.0),
         throttled_bits,
     }
 }
 
 /// ∫ (u − baseline) · f dt over `window`, %·GHz·s, by the trapezoid rule over the samples'
 /// intervals (gaps: a missing reading, or more than 2.5 median intervals, as for the AUC).
-fn cpu_ghz_auc(
-    samples: &[(SampleLayout, Sample)],
+fn cpu_ghz_auc<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
+    samples: &[(L, S)],
     window: Window,
     baseline_cpu_pct: f64,
 ) -> Option<f64> {
     let mut dts: Vec<u64> = samples
         .windows(2)
-        .map(|w| w[1].1.mono_us.saturating_sub(w[0].1.mono_us))
+        .map(|w| {
+            w[1].1
+                .borrow()
+                .mono_us
+                .saturating_sub(w[0].1.borrow().mono_us)
+        })
         .collect();
-    dts.sort_unstable();
-    let rule = GapRule::new(*dts.get(dts.len() / 2)?, GapRule::DEFAULT_FACTOR).ok()?;
+    if dts.is_empty() {
+        return None;
+    }
+    let mid = dts.len() / 2;
+    let median = *dts.select_nth_unstable(mid).1;
+    let rule = GapRule::new(median, GapRule::DEFAULT_FACTOR).ok()?;
     let mut series = Series::new(rule);
     let mut any_freq = false;
     for w in samples.windows(2) {
-        let ((pl, prev), (l, cur)) = (&w[0], &w[1]);
+        let (pl, prev) = (w[0].0.borrow(), w[0].1.borrow());
+        let (l, cur) = (w[1].0.borrow(), w[1].1.borrow());
         if cur.mono_us <= prev.mono_us {
             continue;
         }
@@ -227,7 +239,7 @@ mod tests {
         let c = run_conditions(&bare, Window::new(0, 4 * S).unwrap(), 0.0);
         assert_eq!(c, RunConditions::default());
         assert_eq!(
-            run_conditions(&[], Window::new(0, S).unwrap(), 0.0),
+            run_conditions::<SampleLayout, Sample>(&[], Window::new(0, S).unwrap(), 0.0),
             RunConditions::default()
         );
     }

@@ -4,6 +4,8 @@
 //! Samples of different layouts (the worker's pid comes and goes) are reduced to their
 //! system part (cpu lines, memory), which every layout of one machine shares.
 
+use std::borrow::Borrow;
+
 use super::quietest_window;
 use super::trapezoid;
 use super::usage::ProcBaselinePolicy;
@@ -81,13 +83,17 @@ struct WorkerCost {
 /// The worker's CPU seconds, largest RSS and RSS AUC over the run, from the samples that
 /// track it (the last one at or before the run's start, through the first one at or after
 /// its end).
-fn worker_cost(samples: &[(SampleLayout, Sample)], run: &Run) -> WorkerCost {
+fn worker_cost<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
+    samples: &[(L, S)],
+    run: &Run,
+) -> WorkerCost {
     let (Some(start), Some(end)) = (run.phases.first(), run.phases.last()) else {
         return WorkerCost::default();
     };
     let seen: Vec<(u64, u64, u64)> = samples
         .iter()
         .filter_map(|(l, s)| {
+            let (l, s) = (l.borrow(), s.borrow());
             let i = l.procs.iter().position(|p| {
                 p.pid == run.worker_pid && p.role == crate::record::ProcRole::Worker
             })?;
@@ -166,28 +172,13 @@ pub fn copy_system_part(v: &mut Sample, s: &Sample) {
 /// (a plan's idle lead-in) for the runs after it, else the quietest stretch of
 /// [`BASELINE_LEN_US`] in the [`BASELINE_SEARCH_US`] before each run.
 #[must_use]
-pub fn run_usage(
-    samples: &[(SampleLayout, Sample)],
+pub fn run_usage<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
+    samples: &[(L, S)],
     runs: &[Run],
     idle: Option<Window>,
 ) -> Vec<Option<RunUsage>> {
-    let mut system: Vec<Sample> = Vec::with_capacity(samples.len());
-    let mut layout = None;
-    for (l, s) in samples {
-        let (sl, v) = system_view(l, s);
-        if layout
-            .as_ref()
-            .is_some_and(|prev: &SampleLayout| prev.cpus != sl.cpus)
-        {
-            system.clear(); // another machine's layout: only the latest stretch counts
-        }
-        layout = Some(sl);
-        system.push(v);
-    }
-    let Some(layout) = layout else {
-        return vec![None; runs.len()];
-    };
-    let Ok(util) = utilisation(&layout, &system, &DeriveOptions::default()) else {
+    let Some(util) = shared_layout_utilisation(samples).or_else(|| system_utilisation(samples))
+    else {
         return vec![None; runs.len()];
     };
     runs.iter()
@@ -200,13 +191,56 @@ pub fn run_usage(
         .collect()
 }
 
+/// The utilisation of samples that all have one layout, from the samples themselves (no
+/// copies): its machine and RAM series are those of their system views.
+fn shared_layout_utilisation<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
+    samples: &[(L, S)],
+) -> Option<super::Utilisation> {
+    let layout = samples.first()?.0.borrow();
+    let shared = samples.iter().all(|(l, _)| {
+        let l = l.borrow();
+        std::ptr::eq(l, layout) || l == layout
+    });
+    if !shared {
+        return None;
+    }
+    let refs: Vec<&Sample> = samples.iter().map(|(_, s)| s.borrow()).collect();
+    utilisation(layout, &refs, &DeriveOptions::default()).ok()
+}
+
+/// The utilisation of the system views of `samples` (layouts may differ in their
+/// processes); after a change of cpu lines, only the latest stretch.
+fn system_utilisation<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
+    samples: &[(L, S)],
+) -> Option<super::Utilisation> {
+    let mut system: Vec<Sample> = Vec::with_capacity(samples.len());
+    let mut layout = None;
+    for (l, s) in samples.iter().map(|(l, s)| (l.borrow(), s.borrow())) {
+        let (sl, v) = system_view(l, s);
+        if layout
+            .as_ref()
+            .is_some_and(|prev: &SampleLayout| prev.cpus != sl.cpus)
+        {
+            system.clear(); // another machine's layout: only the latest stretch counts
+        }
+        layout = Some(sl);
+        system.push(v);
+    }
+    utilisation(&layout?, &system, &DeriveOptions::default()).ok()
+}
+
 /// The usage of an idle span (a plan's lead-in) against its own mean: the baseline figures
 /// of the span, and AUCs that are ≈ 0 by construction. `None` without samples covering it.
 #[must_use]
-pub fn idle_usage(samples: &[(SampleLayout, Sample)], window: Window) -> Option<RunUsage> {
-    let (layout, _) = system_view(&samples.first()?.0, &samples.first()?.1);
+pub fn idle_usage<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
+    samples: &[(L, S)],
+    window: Window,
+) -> Option<RunUsage> {
+    let first = samples.first()?;
+    let (layout, _) = system_view(first.0.borrow(), first.1.borrow());
     let system: Vec<Sample> = samples
         .iter()
+        .map(|(l, s)| (l.borrow(), s.borrow()))
         .filter(|(l, _)| l.cpus == layout.cpus)
         .map(|(l, s)| system_view(l, s).1)
         .collect();
@@ -262,134 +296,4 @@ fn usage(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::record::ProcRole;
-    use crate::record::RunPhase;
-    use crate::record::TrackedProc;
-
-    const S: u64 = 1_000_000;
-
-    /// 4 cores at 10 Hz for 20 s: 10 % machine CPU and 1000 MB used, except 60 % and
-    /// 1500 MB for the points in (12 s, 16 s]. The worker appears at 11 s (new layout).
-    fn samples() -> Vec<(SampleLayout, Sample)> {
-        let base = SampleLayout {
-            cpus: 5,
-            ..SampleLayout::default()
-        };
-        let mut with_worker = base.clone();
-        with_worker.procs.push(TrackedProc {
-            pid: 9,
-            role: ProcRole::Worker,
-        });
-        let mut prev = Sample::empty(&base);
-        (0..=200u64)
-            .map(|i| {
-                let t = i * S / 10;
-                let busy = i > 120 && i <= 160;
-                let l = if i >= 110 { &with_worker } else { &base };
-                let mut s = Sample::empty(l);
-                s.cpu = prev.cpu.clone();
-                if i > 0 {
-                    // Per core +10 ticks: 4 of 40 busy, or 24 of 40.
-                    let user = if busy { [10, 10, 4, 0] } else { [4, 0, 0, 0] };
-                    for (c, u) in user.iter().enumerate() {
-                        s.cpu[c + 1].user += u;
-                        s.cpu[c + 1].idle += 10 - u;
-                    }
-                    s.cpu[0].user = s.cpu[1..].iter().map(|c| c.user).sum();
-                    s.cpu[0].idle = s.cpu[1..].iter().map(|c| c.idle).sum();
-                }
-                if let Some(w) = s.procs.first_mut() {
-                    // The worker: 1 tick per sample from 11 s, +2 while busy; RSS 100 MB.
-                    let before = prev.procs.first().map_or(0, |p| p.utime_ticks);
-                    w.utime_ticks = before + if busy { 3 } else { 1 };
-                    w.rss_kb = 102_400;
-                    s.set_valid(l.proc_bit(0), true);
-                }
-                s.tick = i;
-                s.mono_us = t;
-                s.mem.total = 8_000_000;
-                s.mem.available = 8_000_000 - if busy { 1_536_000 } else { 1_024_000 };
-                s.set_valid(group::CPU, true);
-                s.set_valid(group::MEM, true);
-                prev = s.clone();
-                (l.clone(), s)
-            })
-            .collect()
-    }
-
-    fn run(phases: &[(RunPhase, u64)]) -> Run {
-        Run::for_test(9, 8, 8, phases)
-    }
-
-    #[test]
-    fn a_runs_cpu_and_ram_above_idle_are_integrated_across_layouts() {
-        let runs = [
-            run(&[(RunPhase::Load, 12 * S), (RunPhase::Done, 16 * S)]),
-            run(&[]),
-        ];
-        let usage = run_usage(&samples(), &runs, None);
-        let u = usage[0].as_ref().unwrap();
-        // Points at 12.0 s (10 %) then 12.1…16.0 s (60 %), baseline 10 %:
-        // (0 + 50)/2 × 0.1 + 39 × 50 × 0.1 = 2.5 + 195 = 197.5 %·s.
-        assert!((u.cpu_pct_s - 197.5).abs() < 1e-9, "{}", u.cpu_pct_s);
-        // RAM 500 MB above the 1000 MB baseline: 25 + 39 × 500 × 0.1 = 1975 MB·s.
-        assert!((u.ram_mb_s - 1975.0).abs() < 1e-9, "{}", u.ram_mb_s);
-        assert!((u.baseline_cpu_pct - 10.0).abs() < 1e-9);
-        assert!((u.baseline_ram_mb - 1000.0).abs() < 1e-9);
-        assert!(u.baseline_window.end_us <= 12 * S);
-        assert!(!u.baseline_is_lead_in);
-        // Nothing dips below idle here: signed equals clamped. Per core: 4 × the machine's.
-        assert!((u.cpu_signed_pct_s - u.cpu_pct_s).abs() < 1e-9);
-        assert!((u.ram_signed_mb_s - u.ram_mb_s).abs() < 1e-9);
-        assert!(
-            (u.cpu_core_pct_s - 4.0 * u.cpu_pct_s).abs() < 1e-6,
-            "{}",
-            u.cpu_core_pct_s
-        );
-        assert!((u.coverage - 1.0).abs() < 1e-9);
-        // Worker ticks from the sample at 12.0 s to the one at 16.0 s: 40 × 3 = 120 → 1.2 s.
-        assert_eq!(u.worker_cpu_s, Some(1.2));
-        assert_eq!(u.worker_rss_mb, Some(100.0));
-        // 100 MB resident for the 4 s of the run.
-        assert!((u.worker_rss_mb_s.unwrap() - 400.0).abs() < 1e-9);
-        assert!(usage[1].is_none(), "a run that never started has no usage");
-    }
-
-    #[test]
-    fn an_idle_lead_in_is_the_baseline_when_given() {
-        let runs = [run(&[(RunPhase::Load, 12 * S), (RunPhase::Done, 16 * S)])];
-        let idle = Window::new(2 * S, 5 * S).unwrap();
-        let u = run_usage(&samples(), &runs, Some(idle))[0].clone().unwrap();
-        assert_eq!(u.baseline_window, idle);
-        assert!(u.baseline_is_lead_in);
-        assert!((u.cpu_pct_s - 197.5).abs() < 1e-9, "{}", u.cpu_pct_s);
-        // A lead-in after the run is not its baseline: the search before it is used.
-        let late = Window::new(17 * S, 19 * S).unwrap();
-        let v = run_usage(&samples(), &runs, Some(late))[0].clone().unwrap();
-        assert!(v.baseline_window.end_us <= 12 * S);
-    }
-
-    #[test]
-    fn rss_auc_cuts_trapezoids_at_the_window_edges() {
-        // 0 MB at 0 s rising to 2 MB at 2 s, then flat to 4 s.
-        let pts = [(0, 0, 0), (2 * S, 0, 2048), (4 * S, 0, 2048)];
-        // [1 s, 3 s]: (1 + 2)/2 × 1 s + 2 × 1 s = 3.5 MB·s.
-        let w = Window::new(S, 3 * S).unwrap();
-        assert!((rss_auc(&pts, w).unwrap() - 3.5).abs() < 1e-12);
-        // Samples that do not reach the window's end give no figure, not a short one.
-        let w = Window::new(S, 5 * S).unwrap();
-        assert_eq!(rss_auc(&pts, w), None);
-    }
-
-    #[test]
-    fn the_system_view_keeps_cpu_and_memory_with_their_validity() {
-        let (l, s) = samples().pop().unwrap();
-        let (vl, v) = system_view(&l, &s);
-        assert!(vl.procs.is_empty());
-        assert_eq!((v.cpu.clone(), v.mem, v.mono_us), (s.cpu, s.mem, s.mono_us));
-        assert!(v.is_valid(group::CPU) && v.is_valid(group::MEM));
-        assert!(vl.fits(&v));
-    }
-}
+mod tests;

@@ -19,6 +19,8 @@
 //! on idle + iowait, not on single fields: the kernel documents that per-CPU iowait
 //! "can decrease in certain conditions" (Documentation/filesystems/proc.rst).
 
+use std::borrow::Borrow;
+
 use super::series::GapRule;
 use super::series::Series;
 use super::DeriveError;
@@ -189,10 +191,10 @@ pub struct Utilisation {
     pub procs: Vec<ProcUtil>,
 }
 
-fn median_interval_us(samples: &[Sample]) -> Option<u64> {
+fn median_interval_us<S: Borrow<Sample>>(samples: &[S]) -> Option<u64> {
     let mut dts: Vec<u64> = samples
         .windows(2)
-        .map(|w| w[1].mono_us.saturating_sub(w[0].mono_us))
+        .map(|w| w[1].borrow().mono_us.saturating_sub(w[0].borrow().mono_us))
         .collect();
     dts.sort_unstable();
     dts.get(dts.len() / 2).copied()
@@ -213,12 +215,16 @@ fn push_gauge(series: &mut Series, t_us: u64, v: Option<f64>) -> Result<(), Deri
     }
 }
 
-fn check_samples(layout: &SampleLayout, samples: &[Sample]) -> Result<(), DeriveError> {
-    for (index, s) in samples.iter().enumerate() {
+fn check_samples<S: Borrow<Sample>>(
+    layout: &SampleLayout,
+    samples: &[S],
+) -> Result<(), DeriveError> {
+    for (index, s) in samples.iter().map(Borrow::borrow).enumerate() {
         if !layout.fits(s) {
             return Err(DeriveError::LayoutMismatch { index });
         }
         if let Some(prev) = index.checked_sub(1).and_then(|k| samples.get(k)) {
+            let prev = prev.borrow();
             if s.mono_us <= prev.mono_us {
                 return Err(DeriveError::NotIncreasing {
                     index,
@@ -233,9 +239,9 @@ fn check_samples(layout: &SampleLayout, samples: &[Sample]) -> Result<(), Derive
 
 /// Utilisation series of consecutive samples of one layout (one boot, increasing
 /// `mono_us`). See the module doc for the conventions.
-pub fn utilisation(
+pub fn utilisation<S: Borrow<Sample>>(
     layout: &SampleLayout,
-    samples: &[Sample],
+    samples: &[S],
     opts: &DeriveOptions,
 ) -> Result<Utilisation, DeriveError> {
     if layout.cpus < 2 {
@@ -270,7 +276,7 @@ pub fn utilisation(
             })
             .collect(),
     };
-    for (k, cur) in samples.iter().enumerate() {
+    for (k, cur) in samples.iter().map(Borrow::borrow).enumerate() {
         let t = cur.mono_us;
         push_gauge(&mut u.ram_used_mb, t, ram_used_mb(cur))?;
         for (i, p) in u.procs.iter_mut().enumerate() {
@@ -279,6 +285,7 @@ pub fn utilisation(
         let Some(prev) = k.checked_sub(1).and_then(|j| samples.get(j)) else {
             continue;
         };
+        let prev = prev.borrow();
         push_rate(&mut u.cpu_machine_pct, t, machine_cpu_pct(prev, cur))?;
         push_rate(
             &mut u.cpu_per_core_sum_pct,

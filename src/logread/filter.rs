@@ -2,6 +2,7 @@
 
 use super::Entry;
 use super::SegmentMeta;
+use super::Wall;
 
 /// The kinds of entry, as `dump --type` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -86,7 +87,13 @@ impl Filter {
     /// Whether an entry of a wanted kind, segment and seq passes the time bounds.
     #[must_use]
     pub fn keeps(&self, e: &Entry) -> bool {
-        let wall = e.wall.us();
+        self.keeps_wall(e.wall)
+    }
+
+    /// Whether an entry at `wall` passes the time bounds.
+    #[must_use]
+    pub fn keeps_wall(&self, wall: Wall) -> bool {
+        let wall = wall.us();
         self.since_wall_us
             .is_none_or(|s| wall.is_some_and(|w| w >= s))
             && self

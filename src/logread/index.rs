@@ -9,12 +9,7 @@ use std::sync::Arc;
 
 use super::DamageCounts;
 use super::Entry;
-use super::Filter;
 use super::LogError;
-use super::LogItem;
-use super::LogReader;
-use super::LogSource;
-use super::Payload;
 use super::SegmentMeta;
 use super::Skip;
 use crate::derive::Window;
@@ -27,6 +22,8 @@ use crate::sampler::Sample;
 use crate::sampler::SampleLayout;
 use crate::store::scan_frames;
 use crate::store::Item;
+
+mod build;
 
 /// Where a sample or power block is and what time it spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,55 +69,6 @@ pub struct LogIndex {
 }
 
 impl LogIndex {
-    /// Reads `source` once through `filter`. The blocks are decoded for their time spans;
-    /// only the spans are kept.
-    pub fn build(source: &LogSource, filter: Filter) -> Result<Self, LogError> {
-        let mut reader = LogReader::open(source, filter)?;
-        let mut index = Self::default();
-        for item in &mut reader {
-            match item {
-                LogItem::Segment(meta) => index.segments.push(meta),
-                LogItem::Skipped(skip) => index.skips.push(skip),
-                LogItem::Entry(e) => index.add(e),
-            }
-        }
-        index.damage = *reader.damage();
-        Ok(index)
-    }
-
-    fn add(&mut self, e: Entry) {
-        let segment = self.segments.len().saturating_sub(1);
-        let (blocks, key_offset, mono_us) = match &e.payload {
-            Payload::Sample {
-                sample, key_offset, ..
-            } => (&mut self.sample_blocks, *key_offset, sample.mono_us),
-            Payload::Power { reading, .. } => {
-                (&mut self.power_blocks, e.origin.offset, reading.mono_us)
-            }
-            Payload::Event(_) | Payload::Seal(_) | Payload::Run(_) => {
-                self.records.push(e);
-                return;
-            }
-        };
-        match blocks.last_mut() {
-            Some(b) if b.segment == segment && b.offset == e.origin.offset => {
-                b.first_mono_us = b.first_mono_us.min(mono_us);
-                b.last_mono_us = b.last_mono_us.max(mono_us);
-                b.count += 1;
-            }
-            _ => blocks.push(BlockSpan {
-                segment,
-                offset: e.origin.offset,
-                len: e.origin.len,
-                seq: e.origin.seq,
-                key_offset,
-                first_mono_us: mono_us,
-                last_mono_us: mono_us,
-                count: 1,
-            }),
-        }
-    }
-
     /// The segments read, in order (a [`BlockSpan::segment`] indexes this).
     #[must_use]
     pub fn segments(&self) -> &[Arc<SegmentMeta>] {
@@ -173,27 +121,14 @@ impl LogIndex {
     pub fn samples_in(&self, boot: u64, window: Window) -> Result<Samples, LogError> {
         let mut out = Samples::default();
         self.reread(&self.sample_blocks, boot, window, |buf, base, wanted| {
-            let mut decoder = SampleDecoder::new();
-            for item in scan_frames(buf, 0) {
-                let Item::Frame { offset, frame, .. } = item else {
-                    continue;
-                };
-                let Record::Samples(block) = &frame.record else {
-                    continue;
-                };
-                let Ok((layout, samples)) = decoder.decode(frame.seq, block) else {
-                    continue;
-                };
-                if wanted(base + offset) {
-                    let layout = Arc::new(layout);
-                    out.samples.extend(
-                        samples
-                            .into_iter()
-                            .filter(|s| window.contains(s.mono_us))
-                            .map(|s| (Arc::clone(&layout), s)),
-                    );
-                }
-            }
+            decode_sample_blocks(buf, base, wanted, |layout, samples| {
+                out.samples.extend(
+                    samples
+                        .into_iter()
+                        .filter(|s| window.contains(s.mono_us))
+                        .map(|s| (Arc::clone(layout), s)),
+                );
+            });
             out.bytes_read += buf.len() as u64;
         })?;
         Ok(out)
@@ -278,10 +213,35 @@ impl LogIndex {
             let to = group.iter().map(|b| b.offset + b.len).max().unwrap_or(from);
             let path = &self.segments[group[0].segment].path;
             let buf = read_range(path, from, to)?;
-            let wanted = |offset: u64| group.iter().any(|b| b.offset == offset);
+            let wanted = |offset: u64| group.binary_search_by_key(&offset, |b| b.offset).is_ok();
             decode(&buf, from, &wanted);
         }
         Ok(())
+    }
+}
+
+/// Decodes the sample frames of `buf` (read from file offset `base`) in order, following
+/// chains, and hands `f` the layout and samples of each block whose offset is `wanted`.
+fn decode_sample_blocks(
+    buf: &[u8],
+    base: u64,
+    wanted: &dyn Fn(u64) -> bool,
+    mut f: impl FnMut(&Arc<SampleLayout>, Vec<Sample>),
+) {
+    let mut decoder = SampleDecoder::new();
+    for item in scan_frames(buf, 0) {
+        let Item::Frame { offset, frame, .. } = item else {
+            continue;
+        };
+        let Record::Samples(block) = &frame.record else {
+            continue;
+        };
+        let Ok((layout, samples)) = decoder.decode(frame.seq, block) else {
+            continue;
+        };
+        if wanted(base + offset) {
+            f(&Arc::new(layout), samples);
+        }
     }
 }
 

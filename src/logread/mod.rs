@@ -12,7 +12,9 @@
 //! - [`LogIndex`] reads the log once and keeps the small records (events, runs, seals), the
 //!   position and time span of every sample and power block, and what was skipped; then
 //!   [`LogIndex::samples_in`] and [`LogIndex::power_in`] re-read only the blocks a window
-//!   needs (a run and its lead-in), not the whole log.
+//!   needs (a run and its lead-in), not the whole log. The samples, most of the decoding,
+//!   are read on a second thread; [`LogIndex::build_streaming_samples`] also hands them
+//!   over block by block as they are decoded, for a caller that needs every sample once.
 //!
 //! # The rule
 //!
@@ -96,6 +98,7 @@ pub use index::Readings;
 pub use index::Samples;
 pub use reader::LogItem;
 pub use reader::LogReader;
+pub use reader::SampleBlockRead;
 pub use source::LogSource;
 pub use source::SegmentRef;
 use thiserror::Error;

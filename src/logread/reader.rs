@@ -31,6 +31,11 @@ use crate::store::HeaderDamage;
 use crate::store::Item;
 use crate::store::SegmentReader;
 
+mod spans;
+
+pub use spans::SampleBlockRead;
+pub(super) use spans::Spans;
+
 /// What the reader yields, in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LogItem {
@@ -71,6 +76,11 @@ pub struct LogReader {
 struct Sink {
     out: VecDeque<LogItem>,
     counts: DamageCounts,
+    /// Segments begun so far.
+    segments: usize,
+    /// When set ([`LogReader::open_for_spans`]), sample and power blocks are kept here as
+    /// spans instead of being yielded entry by entry.
+    spans: Option<Spans>,
 }
 
 impl Sink {
@@ -179,6 +189,7 @@ impl LogReader {
             header,
         });
         self.sink.out.push_back(LogItem::Segment(Arc::clone(&meta)));
+        self.sink.segments += 1;
         if let Err(damage) = meta.header {
             self.sink.skip(Skip {
                 path: meta.path.clone(),
@@ -225,18 +236,31 @@ impl Iterator for LogReader {
             if let Some(item) = self.sink.out.pop_front() {
                 return Some(item);
             }
-            if let Some(cur) = &mut self.current {
-                if let Some(item) = cur.items.next() {
-                    cur.expand(item, &self.filter, &mut self.sink);
-                    continue;
-                }
+            if !self.advance() {
+                return None;
+            }
+        }
+    }
+}
+
+impl LogReader {
+    /// Reads one more piece of the current segment (or opens the next segment); `false`
+    /// at the end of the log. What it yields is queued for [`Iterator::next`].
+    fn advance(&mut self) -> bool {
+        if let Some(cur) = &mut self.current {
+            if let Some(item) = cur.items.next() {
+                cur.expand(item, &self.filter, &mut self.sink);
+            } else {
                 cur.finish(&mut self.sink);
                 self.current = None;
-                continue;
             }
-            let seg = self.segments.next()?;
-            self.open_segment(seg);
+            return true;
         }
+        let Some(seg) = self.segments.next() else {
+            return false;
+        };
+        self.open_segment(seg);
+        true
     }
 }
 
@@ -363,8 +387,17 @@ impl Current {
         }
         match self.decoder.decode(seq, block) {
             Ok((layout, samples)) if wanted => {
-                let layout = Arc::new(layout);
                 let key_offset = self.chain_key.unwrap_or(offset);
+                if let Some(spans) = &mut sink.spans {
+                    let times = samples.iter().map(|s| s.mono_us);
+                    let span = self.span(origin, key_offset, times, filter, sink.segments);
+                    if let (Some(_), Some(blocks)) = (&span, &mut spans.blocks) {
+                        blocks.push((self.meta.boot, Arc::new(layout), samples));
+                    }
+                    spans.samples.extend(span);
+                    return;
+                }
+                let layout = Arc::new(layout);
                 for sample in samples {
                     let payload = Payload::Sample {
                         layout: Arc::clone(&layout),
@@ -396,6 +429,13 @@ impl Current {
         sink: &mut Sink,
     ) {
         match block.decode() {
+            Ok(readings) if sink.spans.is_some() => {
+                let times = readings.iter().map(|r| r.mono_us);
+                let span = self.span(origin, origin.offset, times, filter, sink.segments);
+                if let Some(spans) = &mut sink.spans {
+                    spans.power.extend(span);
+                }
+            }
             Ok(readings) => {
                 let label: Arc<str> = Arc::from(block.label.as_str());
                 for reading in readings {

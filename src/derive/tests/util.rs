@@ -222,12 +222,12 @@ fn bad_input_is_a_typed_error() {
     let mut flat = layout4();
     flat.cpus = 1;
     assert_eq!(
-        utilisation(&flat, &[], &one),
+        utilisation::<Sample>(&flat, &[], &one),
         Err(DeriveError::NoCores { cpus: 1 })
     );
     let zero_hz = DeriveOptions { user_hz: 0, ..one };
     assert_eq!(
-        utilisation(&layout4(), &[], &zero_hz),
+        utilisation::<Sample>(&layout4(), &[], &zero_hz),
         Err(DeriveError::ZeroUserHz)
     );
 }

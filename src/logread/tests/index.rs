@@ -107,3 +107,71 @@ fn a_segment_gone_since_the_index_was_built_is_a_named_error() {
         "{e}"
     );
 }
+
+/// Everything an index holds, to compare two.
+fn parts(i: &LogIndex) -> impl PartialEq + std::fmt::Debug + '_ {
+    (
+        i.segments(),
+        i.records(),
+        i.sample_blocks(),
+        i.power_blocks(),
+        i.skips(),
+        *i.damage(),
+    )
+}
+
+#[test]
+fn the_samples_read_on_their_own_thread_give_the_index_one_reader_gives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::create_dir(&b).unwrap();
+    let path = long_session(&a);
+    // Damage of every kind each reader sees: a corrupt key block (its chain is lost), a
+    // power block that does not decode, a corrupt frame after them, a damaged header.
+    let spans = frame_spans(&path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[(spans[20].0 + 5) as usize] ^= 0x01;
+    bytes[(spans[61].0 + 5) as usize] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    let Record::Power(mut bad) = power(&[80 * S, 81 * S]) else {
+        unreachable!()
+    };
+    bad.data.truncate(2);
+    let second = session(
+        &b,
+        "pi",
+        "c",
+        S,
+        &[
+            key_block(&samples(2 * S, 20, 4)),
+            Record::Power(bad),
+            run(3, 2 * S, 3 * S),
+        ],
+    );
+    let mut bytes = std::fs::read(&second).unwrap();
+    bytes[20] ^= 0x01; // inside the header
+    std::fs::write(&second, &bytes).unwrap();
+    let source = LogSource::dirs([a, b]);
+    let split = LogIndex::build(&source, Filter::default()).unwrap();
+    let (one, _) = LogIndex::build_one(&source, Filter::default()).unwrap();
+    let kinds: Vec<&SkipKind> = split.skips().iter().map(|s| &s.kind).collect();
+    assert!(
+        kinds.iter().any(|k| matches!(
+            k,
+            SkipKind::Block {
+                kind: BlockKind::Sample,
+                ..
+            }
+        )) && kinds.iter().any(|k| matches!(
+            k,
+            SkipKind::Block {
+                kind: BlockKind::Power,
+                ..
+            }
+        )) && kinds.iter().any(|k| matches!(k, SkipKind::Corrupt(_)))
+            && kinds.iter().any(|k| matches!(k, SkipKind::Header(_))),
+        "{kinds:?}"
+    );
+    assert_eq!(parts(&split), parts(&one));
+}

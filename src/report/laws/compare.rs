@@ -1,5 +1,8 @@
 //! Base vs compressed (the workloads a plan pairs), and the estimate against measurement.
 
+use std::collections::HashMap;
+use std::collections::HashSet;
+
 use serde::Serialize;
 
 use super::groups;
@@ -116,12 +119,15 @@ fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
 }
 
 fn agreement(base: &[&RunCost], other: &[&RunCost]) -> (Option<Ci>, usize) {
+    // Each run's base: the first base run of the same case and repetition.
+    let mut by_case: HashMap<(&str, u32), &RunCost> = HashMap::with_capacity(base.len());
+    for b in base {
+        by_case.entry((groups::case(b), b.repetition)).or_insert(*b);
+    }
     let scores: Vec<f64> = other
         .iter()
         .filter_map(|o| {
-            let b = base
-                .iter()
-                .find(|b| groups::case(b) == groups::case(o) && b.repetition == o.repetition)?;
+            let b = by_case.get(&(groups::case(o), o.repetition))?;
             Some(output_agreement(&b.output, &o.output))
         })
         .collect();
@@ -162,15 +168,18 @@ pub fn comparisons(used: &[&RunCost]) -> Vec<Comparison> {
                     groups::device(r) == device && r.plan == plan && r.workload == base_workload
                 })
                 .collect();
+            // The cases both have.
+            let mine_cases: HashSet<&str> = mine.iter().map(|r| groups::case(r)).collect();
             let base: Vec<&RunCost> = base_all
                 .iter()
                 .copied()
-                .filter(|b| mine.iter().any(|o| groups::case(o) == groups::case(b)))
+                .filter(|b| mine_cases.contains(groups::case(b)))
                 .collect();
+            let base_cases: HashSet<&str> = base.iter().map(|r| groups::case(r)).collect();
             let other: Vec<&RunCost> = mine
                 .iter()
                 .copied()
-                .filter(|o| base.iter().any(|b| groups::case(o) == groups::case(b)))
+                .filter(|o| base_cases.contains(groups::case(o)))
                 .collect();
             let mut cases: Vec<&str> = other.iter().map(|r| groups::case(r)).collect();
             cases.sort_unstable();

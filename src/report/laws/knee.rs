@@ -172,15 +172,25 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
             r.prompt_tokens,
         )
     });
+    // Every fit of every group, fitted on two threads (bootstrapped profiles: the most
+    // work of the report), in this order whatever the timing.
+    let jobs: Vec<(usize, Metric, KneeAxis)> = (0..groups.len())
+        .flat_map(|g| {
+            [KneeAxis::Pixels, KneeAxis::ImageTokens]
+                .into_iter()
+                .flat_map(move |axis| KNEE_METRICS.iter().map(move |&m| (g, m, axis)))
+        })
+        .collect();
+    let mut fits = on_two_threads(&jobs, |&(g, m, axis)| {
+        KneeFitRow::fit(&groups[g].1, m, axis, &knee_opts)
+    })
+    .into_iter();
+    let per_group = 2 * KNEE_METRICS.len();
     groups
         .into_iter()
         .map(
             |((device, model, workload, threads, clamp, prompt_tokens), runs)| {
-                let fits = [KneeAxis::Pixels, KneeAxis::ImageTokens]
-                    .iter()
-                    .flat_map(|&axis| KNEE_METRICS.iter().map(move |&m| (m, axis)))
-                    .map(|(m, axis)| KneeFitRow::fit(&runs, m, axis, &knee_opts))
-                    .collect();
+                let fits = fits.by_ref().take(per_group).collect();
                 KneeLaw {
                     device,
                     model,
@@ -194,4 +204,23 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
             },
         )
         .collect()
+}
+
+/// `f` of each item, in order: the even items on a second thread, the odd ones on this.
+fn on_two_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let (even, odd) = std::thread::scope(|s| {
+        let even = s.spawn(|| items.iter().step_by(2).map(&f).collect::<Vec<R>>());
+        let odd: Vec<R> = items.iter().skip(1).step_by(2).map(&f).collect();
+        let even = even
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (even, odd)
+    });
+    let mut out = Vec::with_capacity(items.len());
+    let mut odd = odd.into_iter();
+    for e in even {
+        out.push(e);
+        out.extend(odd.next());
+    }
+    out
 }

@@ -185,17 +185,31 @@ impl Report {
             .filter(|(_, row)| row.usable(opts.include_flagged))
             .map(|(r, _)| *r)
             .collect();
+        // The knees (bootstrapped profile fits, the most work) on a second core.
+        let (knees, (llm, comparisons, estimate_errors, phases)) = std::thread::scope(|s| {
+            let knees = s.spawn(|| knee::laws(&used, opts));
+            let rest = (
+                llm::laws(&used),
+                compare::comparisons(&used),
+                compare::estimate_errors(&used),
+                phases::phase_costs(&used),
+            );
+            let knees = knees
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (knees, rest)
+        });
         let mut report = Self {
             sources: Vec::new(),
             include_flagged: opts.include_flagged,
             calibrations: Vec::new(),
             notes: Vec::new(),
             problems: Vec::new(),
-            llm: llm::laws(&used),
-            knees: knee::laws(&used, opts),
-            comparisons: compare::comparisons(&used),
-            estimate_errors: compare::estimate_errors(&used),
-            phases: phases::phase_costs(&used),
+            llm,
+            knees,
+            comparisons,
+            estimate_errors,
+            phases,
             runs: table,
         };
         report.notes = notes(&runs, &report);

@@ -1,0 +1,70 @@
+//! Where `edgewatt report`'s time goes, stage by stage, over a state directory (e.g. one
+//! from `report_synth`): the log index, the cost rows, the estimate, the fits and the JSON.
+//! `cargo run --release --no-default-features --example report_stages -- DIR`
+
+use std::time::Instant;
+
+use edgewatt::cost::CostLog;
+use edgewatt::cost::CostOptions;
+use edgewatt::estimate::Calibrations;
+use edgewatt::logread::Filter;
+use edgewatt::logread::LogIndex;
+use edgewatt::logread::LogSource;
+use edgewatt::logread::RecordKind;
+use edgewatt::report::laws::Report;
+use edgewatt::report::laws::ReportOptions;
+use edgewatt::report::render::json;
+
+fn main() -> anyhow::Result<()> {
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/report-bench/10000".into());
+    let source = LogSource::dir(&dir);
+    let kinds = [
+        RecordKind::Sample,
+        RecordKind::Power,
+        RecordKind::Event,
+        RecordKind::Run,
+    ];
+    let t = Instant::now();
+    let index = LogIndex::build(&source, Filter::kinds(&kinds))?;
+    let index_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    LogIndex::build(
+        &source,
+        Filter::kinds(&[RecordKind::Event, RecordKind::Run]),
+    )?;
+    let small_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    LogIndex::build(&source, Filter::kinds(&[RecordKind::Sample]))?;
+    let sample_spans_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    LogIndex::build(&source, Filter::kinds(&[RecordKind::Power]))?;
+    let power_spans_s = t.elapsed().as_secs_f64();
+    drop(index);
+    let t = Instant::now();
+    let log = CostLog::read(&source, Filter::default(), CostOptions::default())?;
+    let cost_s = t.elapsed().as_secs_f64();
+    let mut rows = log.rows;
+    let t = Instant::now();
+    edgewatt::estimate::apply(&mut rows, &Calibrations::board_average());
+    let estimate_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let report = Report::build(&rows, &ReportOptions::default());
+    let fits_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let text = json(&report);
+    let json_s = t.elapsed().as_secs_f64();
+    println!(
+        "index: {index_s:.3} s; events and runs alone (no block decoded) {small_s:.3} s; \
+         the samples alone (every sample block decoded, on one thread) {sample_spans_s:.3} s; \
+         the power readings alone {power_spans_s:.3} s"
+    );
+    println!(
+        "{} rows; cost rows (index + derive) {cost_s:.3} s; \
+         estimate {estimate_s:.3} s; fits {fits_s:.3} s; JSON {json_s:.3} s ({} bytes)",
+        rows.len(),
+        text.len()
+    );
+    Ok(())
+}
