@@ -195,7 +195,7 @@ pub fn fit_knee_with(x: &[f64], y: &[f64], options: &KneeOptions) -> Result<Knee
     let plateau_band = line.mean_band(psi);
     let plateau_value = line.predict(psi);
     let psi_ci_bootstrap = (options.bootstrap_reps > 0).then(|| bootstrap(&profile, psi, options));
-    Ok(KneeFit {
+    let fit = KneeFit {
         n,
         verdict,
         psi,
@@ -217,7 +217,33 @@ pub fn fit_knee_with(x: &[f64], y: &[f64], options: &KneeOptions) -> Result<Knee
         rss_flat,
         residual_se: (rss / df).sqrt(),
         level: options.level,
-    })
+    };
+    finite(fit)
+}
+
+/// The fit, or an error when a value overflowed (x or y near f64's range: sums of
+/// squares become infinite): a fit is never given with an infinite or NaN figure.
+fn finite(fit: KneeFit) -> Result<KneeFit, FitError> {
+    let values = [
+        fit.psi,
+        fit.psi_ci.lo,
+        fit.psi_ci.hi,
+        fit.plateau.value,
+        fit.plateau.se,
+        fit.line.slope.value,
+        fit.rss,
+        fit.residual_se,
+    ];
+    if values.iter().all(|v| v.is_finite()) {
+        Ok(fit)
+    } else {
+        Err(FitError::Invalid {
+            what: WHAT,
+            detail: "the values are too large to fit (a sum of squares overflows): \
+                     rescale x or y (pixels to megapixels, J to kJ)"
+                .to_owned(),
+        })
+    }
 }
 
 fn hull(values: &[f64], fallback: f64) -> Interval {

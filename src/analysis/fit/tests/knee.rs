@@ -146,3 +146,30 @@ fn too_little_data_is_a_clear_error() {
         Err(FitError::BadLevel { .. })
     ));
 }
+
+#[test]
+fn values_near_f64_s_range_are_an_error_never_an_infinite_fit() {
+    // Found by the property test: x² and y² overflow.
+    let x = [
+        0.0,
+        0.0,
+        0.0,
+        1.465_554_359_850_852_5e307,
+        0.0,
+        0.0,
+        0.0,
+        -854_008.77,
+        0.0,
+        0.0,
+        0.0,
+    ];
+    let mut y = [0.0; 11];
+    y[7] = 5.752_888_096_073_068e119;
+    let opts = KneeOptions {
+        bootstrap_reps: 20,
+        seed: 15_768_224_544_299_430_616,
+        ..KneeOptions::default()
+    };
+    let err = fit_knee_with(&x, &y, &opts).unwrap_err();
+    assert!(err.to_string().contains("too large to fit"), "{err}");
+}
