@@ -10,7 +10,8 @@
 # Without --bin it builds the release binary (the one that ships). Output in --out:
 # soak.csv (one line per --watch-s: seconds, daemon RSS kB, fds, threads, worker pid,
 # 1-minute load average, and the RSS split into anonymous memory and file pages: the heap
-# is in the first, the binary's code as it is paged in in the second), daemon.log, the state directory, `edgewatt status` of the
+# is in the first, the binary's code as it is paged in in the second), daemon.log, the state directory, floor.txt
+# (compare/timer_floor.py run beside the daemon: the machine's own late wake-ups), `edgewatt status` of the
 # running daemon halfway (status-mid.json) and of the stopped one (status-end.txt), and
 # summary.txt (printed at the end).
 # Targets (idle machine): RSS growth after warm-up ≤ 1 MB, no fd growth, no late ticks.
@@ -95,7 +96,13 @@ TOML
 "$bin" config check --config "$out/edgewatt.toml" >/dev/null
 "$bin" run --config "$out/edgewatt.toml" --duration-s "$duration_s" 2> "$out/daemon.log" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true' INT TERM
+# The timer floor beside it, at the sampling thread's nice where allowed: the late ticks of
+# a loop with nothing to do on this machine under this load.
+# (It prints the nice it ran at; nice only warns, into floor.err, where -10 is not allowed.)
+nice -n -10 python3 compare/timer_floor.py $(( duration_s * rate_hz )) "$rate_hz" \
+    > "$out/floor.txt" 2> "$out/floor.err" &
+floor=$!
+trap 'kill "$pid" "$floor" 2>/dev/null || true' INT TERM
 echo "soak: daemon pid $pid, $duration_s s at $rate_hz Hz, plan every $every_s s; output in $out"
 
 echo "t_s,rss_kb,fds,threads,worker_pid,load1,rss_anon_kb,rss_file_kb" > "$out/soak.csv"
@@ -117,6 +124,7 @@ while kill -0 "$pid" 2>/dev/null; do
     sleep "$watch_s"
 done
 wait "$pid" && status=0 || status=$?
+wait "$floor" || true
 "$bin" status --config "$out/edgewatt.toml" > "$out/status-end.txt" && status_end=0 || status_end=$?
 
 events=$("$bin" dump --config "$out/edgewatt.toml" --type event --format jsonl --allow-damaged)
@@ -146,6 +154,7 @@ warm_s=$(( warm_s > duration_s / 2 ? duration_s / 2 : warm_s ))
     grep -o 'stopped (.*' "$out/daemon.log" | head -n1 | sed 's/^/daemon: /'
     late=$(grep '"event":"sampler_late"' <<< "$events" || true)
     echo "late ticks: $(count '"event":"sampler_late"' "$events") sampler_late events (a tick more than half a period late), $(grep -o '"missed":[0-9]*' <<< "$late" | awk -F: '{ s += $2 } END { print s + 0 }') ticks missed, latest $(grep -o '"late_us":[0-9]*' <<< "$late" | awk -F: '$2 > m { m = $2 } END { print m / 1000 }') ms late, of $(( duration_s * rate_hz )) ticks"
+    cat "$out/floor.txt"
     echo "runs: $(wc -l <<< "$runs" | tr -d ' ') logged, $(count '"ok":true' "$runs") ok"
     echo "power faults: $(count '"event":"power_fault"' "$events"), store errors: $(count '"event":"store_error"' "$events")"
     echo "plan baselines logged: $(count '"event":"plan_baseline"' "$events")"
