@@ -9,6 +9,7 @@ use sha2::Sha256;
 
 use super::error::S3Error;
 use super::hex;
+use super::request::header;
 use super::request::Call;
 use super::xml;
 use super::Client;
@@ -82,14 +83,8 @@ impl Client {
         let call = Call::new("GetObject", "GET", Some(key), &[]);
         let mut response = self.send_raw(call, None, None)?;
         let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let (etag, meta_sha256) = (header("etag").unwrap_or_default(), header(META_SHA256));
+        let etag = header(&response, "etag").unwrap_or_default();
+        let meta_sha256 = header(&response, META_SHA256);
         let mut body = response.body_mut().with_config().limit(u64::MAX).reader();
         if status != 200 {
             let mut text = String::new();

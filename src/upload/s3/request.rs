@@ -164,21 +164,23 @@ fn protocol(op: &'static str, target: &str, e: impl std::fmt::Display) -> S3Erro
     }
 }
 
+/// A response header's value, if present and text.
+pub(super) fn header(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 fn read_reply(
     mut response: ureq::http::Response<ureq::Body>,
     head: bool,
 ) -> Result<Reply, ureq::Error> {
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
     let status = response.status().as_u16();
-    let etag = header("etag").unwrap_or_default();
-    let size = header("content-length").and_then(|v| v.parse().ok());
-    let sha256 = header(META_SHA256);
+    let etag = header(&response, "etag").unwrap_or_default();
+    let size = header(&response, "content-length").and_then(|v| v.parse().ok());
+    let sha256 = header(&response, META_SHA256);
     let mut body = String::new();
     if !head {
         response
