@@ -50,11 +50,11 @@ pub fn clamp(r: &RunCost) -> String {
 }
 
 /// `items` grouped by `key`, groups and members in first-seen order.
-pub fn group_by<'a, K: PartialEq>(
-    items: &[&'a RunCost],
-    key: impl Fn(&RunCost) -> K,
-) -> Vec<(K, Vec<&'a RunCost>)> {
-    let mut out: Vec<(K, Vec<&'a RunCost>)> = Vec::new();
+pub fn group_by<'a, T, K: PartialEq>(
+    items: &[&'a T],
+    key: impl Fn(&T) -> K,
+) -> Vec<(K, Vec<&'a T>)> {
+    let mut out: Vec<(K, Vec<&'a T>)> = Vec::new();
     for &r in items {
         let k = key(r);
         match out.iter_mut().find(|(g, _)| *g == k) {

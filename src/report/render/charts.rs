@@ -10,8 +10,12 @@ use crate::analysis::chart::Bar;
 use crate::analysis::chart::KneeSeries;
 use crate::analysis::chart::LawSeries;
 use crate::analysis::fit::compare_estimates;
+use crate::report::laws::groups::group_by;
 use crate::report::laws::KneeAxis;
+use crate::report::laws::KneeLaw;
+use crate::report::laws::LlmLaw;
 use crate::report::laws::Metric;
+use crate::report::laws::PhaseCost;
 use crate::report::laws::Report;
 
 /// A chart for a section, or why it could not be drawn.
@@ -21,18 +25,18 @@ pub struct Chart {
     pub svg: Result<String, String>,
 }
 
-fn devices<'a>(names: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
-    let mut v: Vec<&String> = Vec::new();
-    for n in names {
-        if !v.contains(&n) {
-            v.push(n);
-        }
-    }
-    v
+/// `items` by their device, in first-seen order.
+fn by_device<'a, T>(items: &[&'a T], device: fn(&T) -> &String) -> Vec<(String, Vec<&'a T>)> {
+    group_by(items, |t| device(t).clone())
 }
 
 fn law_charts(r: &Report, out: &mut Vec<Chart>) {
-    for device in devices(r.llm.iter().map(|l| &l.device)) {
+    let laws: Vec<&LlmLaw> = r.llm.iter().collect();
+    for (device, laws) in by_device(&laws, |l| &l.device) {
+        let names: Vec<String> = laws
+            .iter()
+            .map(|l| format!("{} {}", l.model, l.workload))
+            .collect();
         for metric in [
             Metric::CpuAuc,
             Metric::RamAuc,
@@ -40,16 +44,9 @@ fn law_charts(r: &Report, out: &mut Vec<Chart>) {
             Metric::EnergyEstimated,
             Metric::Time,
         ] {
-            let names: Vec<String> = r
-                .llm
-                .iter()
-                .map(|l| format!("{} {}", l.model, l.workload))
-                .collect();
-            let series: Vec<LawSeries> = r
-                .llm
+            let series: Vec<LawSeries> = laws
                 .iter()
                 .zip(&names)
-                .filter(|(l, _)| &l.device == device)
                 .filter_map(|(l, name)| {
                     let f = l.get(metric)?;
                     Some(LawSeries {
@@ -78,23 +75,21 @@ fn law_charts(r: &Report, out: &mut Vec<Chart>) {
 }
 
 fn knee_charts(r: &Report, out: &mut Vec<Chart>) {
-    for device in devices(r.knees.iter().map(|l| &l.device)) {
+    let laws: Vec<&KneeLaw> = r.knees.iter().collect();
+    for (device, laws) in by_device(&laws, |l| &l.device) {
+        let names: Vec<String> = laws
+            .iter()
+            .map(|l| format!("{} {} {}", l.model, l.workload, l.clamp))
+            .collect();
         for metric in [
             Metric::CpuAuc,
             Metric::EnergyMeasured,
             Metric::EnergyEstimated,
             Metric::EncodeTime,
         ] {
-            let names: Vec<String> = r
-                .knees
-                .iter()
-                .map(|l| format!("{} {} {}", l.model, l.workload, l.clamp))
-                .collect();
-            let series: Vec<KneeSeries> = r
-                .knees
+            let series: Vec<KneeSeries> = laws
                 .iter()
                 .zip(&names)
-                .filter(|(l, _)| &l.device == device)
                 .filter_map(|(l, name)| {
                     let f = l.get(metric, KneeAxis::Pixels)?;
                     Some(KneeSeries {
@@ -142,17 +137,8 @@ fn estimate_charts(r: &Report, out: &mut Vec<Chart>) {
 
 fn phase_charts(r: &Report, out: &mut Vec<Chart>) {
     for unit in ["J", "s"] {
-        for device in devices(
-            r.phases
-                .iter()
-                .filter(|p| p.unit == unit)
-                .map(|p| &p.device),
-        ) {
-            let mine: Vec<_> = r
-                .phases
-                .iter()
-                .filter(|p| p.unit == unit && &p.device == device)
-                .collect();
+        let of_unit: Vec<&PhaseCost> = r.phases.iter().filter(|p| p.unit == unit).collect();
+        for (device, mine) in by_device(&of_unit, |p| &p.device) {
             let labels: Vec<String> = mine
                 .iter()
                 .map(|p| format!("{} {}", p.model, p.workload))
