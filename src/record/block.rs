@@ -223,9 +223,8 @@ impl SampleBlock {
             return Err(BlockError::Corrupt("sample count out of range"));
         }
         let shape = (self.count as usize, columns::sample_width(layout));
-        let cols = columns::unpack(&self.data, shape)?;
         let counter = |c| columns::sample_is_counter(layout, c);
-        Ok(columns::decode(&cols, shape, base, counter))
+        columns::unpack(&self.data, shape, base, counter)
     }
 }
 
@@ -260,7 +259,7 @@ impl SampleDecoder {
             },
         };
         let result = block.rows(&layout, base_row.as_deref());
-        let rows = match result {
+        let mut rows = match result {
             Ok(rows) => rows,
             Err(e) => {
                 self.last = None;
@@ -268,11 +267,11 @@ impl SampleDecoder {
             }
         };
         let w = columns::sample_width(&layout);
+        let last_row = rows[rows.len() - w..].to_vec();
         let samples = rows
-            .chunks_exact(w)
+            .chunks_exact_mut(w)
             .map(|row| columns::sample_from_row(&layout, row))
             .collect();
-        let last_row = rows[rows.len() - w..].to_vec();
         let out = layout.clone();
         self.last = Some((seq, layout, last_row));
         Ok((out, samples))

@@ -2,6 +2,11 @@
 //! or deltas of deltas for counters), as a postcard `Vec<i64>`, deflated. Also the
 //! sample rows themselves: flattening samples and the aggregate-CPU residual.
 
+use miniz_oxide::inflate::core::decompress;
+use miniz_oxide::inflate::core::inflate_flags;
+use miniz_oxide::inflate::core::DecompressorOxide;
+use miniz_oxide::inflate::TINFLStatus;
+
 use super::block::BlockError;
 use super::sample::CpuTicks;
 use super::sample::MemKb;
@@ -79,19 +84,19 @@ fn take<const N: usize>(row: &[u64], at: &mut usize) -> [u64; N] {
     out
 }
 
-/// The sample of a stored row (residual undone on a copy).
-pub(super) fn sample_from_row(layout: &SampleLayout, stored: &[u64]) -> Sample {
-    let mut row = stored.to_vec();
-    aggregate_residual(layout, &mut row, true);
+/// The sample of a stored row; the row's residual is undone in place.
+pub(super) fn sample_from_row(layout: &SampleLayout, row: &mut [u64]) -> Sample {
+    aggregate_residual(layout, row, true);
+    let row = &*row;
     let mut at = 2;
     let cpu = (0..layout.cpus)
-        .map(|_| CpuTicks::from_array(take(&row, &mut at)))
+        .map(|_| CpuTicks::from_array(take(row, &mut at)))
         .collect();
-    let mem = MemKb::from_array(take(&row, &mut at));
+    let mem = MemKb::from_array(take(row, &mut at));
     let procs = layout
         .procs
         .iter()
-        .map(|_| ProcCounters::from_array(take(&row, &mut at)))
+        .map(|_| ProcCounters::from_array(take(row, &mut at)))
         .collect();
     let mut next = || {
         at += 1;
@@ -151,57 +156,119 @@ pub(super) fn encode(
     }
 }
 
-/// Inverse of [`encode`]: rows (row-major) from coded columns.
-pub(super) fn decode(
-    columns: &[i64],
-    (n, w): (usize, usize),
-    base: Option<&[u64]>,
-    is_counter: impl Fn(usize) -> bool,
-) -> Vec<u64> {
-    let mut rows = vec![0u64; n * w];
-    for c in 0..w {
-        let counter = is_counter(c);
-        let mut prev = base.map(|b| b[c] as i64);
-        let mut prev_delta = 0i64;
-        for i in 0..n {
-            let coded = columns[c * n + i];
-            let v = match prev {
-                None => coded,
-                Some(p) => {
-                    let delta = if counter {
-                        coded.wrapping_add(prev_delta)
-                    } else {
-                        coded
-                    };
-                    prev_delta = delta;
-                    p.wrapping_add(delta)
-                }
-            };
-            prev = Some(v);
-            rows[i * w + c] = v as u64;
-        }
-    }
-    rows
-}
-
 /// Coded columns → postcard varints → deflate.
 pub(super) fn pack(columns: &[i64]) -> Vec<u8> {
     let raw = postcard::to_stdvec(columns).expect("a slice of i64 always serializes");
     miniz_oxide::deflate::compress_to_vec(&raw, 6)
 }
 
-/// Inverse of [`pack`] for `n` rows of `w` columns, with the inflated size bounded so
-/// corrupt data cannot ask for huge buffers.
-pub(super) fn unpack(data: &[u8], (n, w): (usize, usize)) -> Result<Vec<i64>, BlockError> {
+/// Inverse of [`pack`] then [`encode`]: the rows (row-major) of `n` rows of `w` columns,
+/// with the inflated size bounded so corrupt data cannot ask for huge buffers. The varints
+/// are read straight into the rows (no column vector between), and the inflater and its
+/// output buffer are kept per thread, so a block costs no set-up but its own bytes.
+pub(super) fn unpack(
+    data: &[u8],
+    (n, w): (usize, usize),
+    base: Option<&[u64]>,
+    is_counter: impl Fn(usize) -> bool,
+) -> Result<Vec<u64>, BlockError> {
     let limit = n * w * MAX_VARINT_BYTES + MAX_VARINT_BYTES;
-    let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit)
-        .map_err(|_| BlockError::Corrupt("deflate stream"))?;
-    let columns: Vec<i64> =
-        postcard::from_bytes(&raw).map_err(|_| BlockError::Corrupt("column varints"))?;
-    if columns.len() != n * w {
-        return Err(BlockError::Corrupt(
-            "column length does not match count × width",
-        ));
-    }
-    Ok(columns)
+    INFLATER.with_borrow_mut(|inflater| {
+        let raw = inflater.inflate(data, limit)?;
+        let mut varints = Varints { bytes: raw, at: 0 };
+        let len = varints.next()?;
+        if len != (n * w) as u64 {
+            // What postcard said of such a vector: unreadable, or of the wrong length.
+            for _ in 0..len {
+                varints.next()?;
+            }
+            return Err(BlockError::Corrupt(
+                "column length does not match count × width",
+            ));
+        }
+        let mut rows = vec![0u64; n * w];
+        for c in 0..w {
+            let counter = is_counter(c);
+            let mut prev = base.map(|b| b[c] as i64);
+            let mut prev_delta = 0i64;
+            for i in 0..n {
+                let z = varints.next()?;
+                let coded = (z >> 1) as i64 ^ -((z & 1) as i64);
+                let v = match prev {
+                    None => coded,
+                    Some(p) => {
+                        let delta = if counter {
+                            coded.wrapping_add(prev_delta)
+                        } else {
+                            coded
+                        };
+                        prev_delta = delta;
+                        p.wrapping_add(delta)
+                    }
+                };
+                prev = Some(v);
+                rows[i * w + c] = v as u64;
+            }
+        }
+        Ok(rows)
+    })
 }
+
+thread_local! {
+    static INFLATER: std::cell::RefCell<Inflater> = std::cell::RefCell::new(Inflater::default());
+}
+
+/// A raw-deflate inflater and its output buffer, reused from block to block.
+#[derive(Default)]
+struct Inflater {
+    state: Box<DecompressorOxide>,
+    out: Vec<u8>,
+}
+
+impl Inflater {
+    /// The inflated bytes of `data`, or an error if they are more than `limit` or the
+    /// stream is damaged or cut short.
+    fn inflate(&mut self, data: &[u8], limit: usize) -> Result<&[u8], BlockError> {
+        if self.out.len() < limit {
+            self.out.resize(limit, 0);
+        }
+        self.state.init();
+        let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+        let (status, _, len) = decompress(&mut self.state, data, &mut self.out[..limit], 0, flags);
+        match status {
+            TINFLStatus::Done => Ok(&self.out[..len]),
+            _ => Err(BlockError::Corrupt("deflate stream")),
+        }
+    }
+}
+
+/// Postcard's varints (LEB128, at most 10 bytes for a u64), read one by one.
+struct Varints<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Varints<'_> {
+    #[inline]
+    fn next(&mut self) -> Result<u64, BlockError> {
+        const BAD: BlockError = BlockError::Corrupt("column varints");
+        let mut out = 0u64;
+        for i in 0..MAX_VARINT_BYTES {
+            let byte = *self.bytes.get(self.at).ok_or(BAD)?;
+            self.at += 1;
+            out |= u64::from(byte & 0x7F) << (7 * i);
+            if byte & 0x80 == 0 {
+                // The tenth byte holds the top bit only.
+                return if i == MAX_VARINT_BYTES - 1 && byte > 1 {
+                    Err(BAD)
+                } else {
+                    Ok(out)
+                };
+            }
+        }
+        Err(BAD)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -151,8 +151,7 @@ impl PowerBlock {
             return Err(BlockError::Corrupt("reading count out of range"));
         }
         let shape = (self.count as usize, COLUMNS);
-        let cols = columns::unpack(&self.data, shape)?;
-        let rows = columns::decode(&cols, shape, None, is_counter);
+        let rows = columns::unpack(&self.data, shape, None, is_counter)?;
         rows.chunks_exact(COLUMNS)
             .map(|row| {
                 Ok(PowerReading {
