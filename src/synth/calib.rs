@@ -411,9 +411,19 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
 }
 
 /// Each run's measured energy, integrated by the real integrator as the daemon does.
+/// `measured` is in time order; each run is handed only the readings within one maximum gap
+/// of its windows (the integrator joins no pair further apart), not the whole log.
 fn store_energy(runs: &mut [Run], measured: &[PowerReading], label: &str, period_us: u64) {
+    debug_assert!(measured.windows(2).all(|p| p[0].mono_us <= p[1].mono_us));
+    let max_gap_us = crate::derive::energy::Integration::for_period(period_us).max_gap_us;
     for run in runs.iter_mut().filter(|_| !measured.is_empty()) {
         let w = Window::spanning(run.phases[0].mono_us, run.phases[3].mono_us);
+        let from_us = run
+            .idle_lead_in
+            .map_or(w.start_us, |l| Window::from(l).start_us.min(w.start_us));
+        let lo = measured.partition_point(|r| r.mono_us < from_us.saturating_sub(max_gap_us));
+        let hi = measured.partition_point(|r| r.mono_us <= w.end_us.saturating_add(max_gap_us));
+        let near = &measured[lo..hi.max(lo)];
         let spec = RunSpec {
             source_label: label,
             period_us,
@@ -427,7 +437,7 @@ fn store_energy(runs: &mut [Run], measured: &[PowerReading], label: &str, period
                 generated: u64::from(run.generated_tokens),
             },
         };
-        run.energy = Some((&run_energy(measured, &spec)).into());
+        run.energy = Some((&run_energy(near, &spec)).into());
     }
 }
 
