@@ -8,7 +8,8 @@
 //! minimum is at an end, a tested value, which is evaluated anyway. So the search is
 //! exact, not limited to a grid.
 
-/// Points sorted by x, with the distinct x values.
+/// Points sorted by x, with the distinct x values and running sums that give RSS(ψ) in
+/// O(log n).
 pub(super) struct Profile {
     pub x: Vec<f64>,
     pub y: Vec<f64>,
@@ -16,29 +17,75 @@ pub(super) struct Profile {
     pub u: Vec<f64>,
     /// `first[k]`: the index in `x` of the first point with x = u[k].
     first: Vec<usize>,
+    /// Shifts (mean x, mean y) taken off before summing, which keeps the sums of squares
+    /// free of cancellation.
+    shift: (f64, f64),
+    /// `sums[i]`: sums over the first `i` points (shifted).
+    sums: Vec<Sums>,
 }
 
-/// A line fitted to points: (a, b, rss).
-fn line(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64)> {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    for (xi, yi) in x.iter().zip(y) {
-        sxx += (xi - mx) * (xi - mx);
-        sxy += (xi - mx) * (yi - my);
-        syy += (yi - my) * (yi - my);
-    }
-    if sxx <= 0.0 {
-        return None;
-    }
-    let b = sxy / sxx;
-    Some((my - b * mx, b, (syy - b * sxy).max(0.0)))
+/// Σ1, Σx, Σx², Σxy, Σy, Σy² of a set of (shifted) points.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    n: f64,
+    x: f64,
+    xx: f64,
+    xy: f64,
+    y: f64,
+    yy: f64,
 }
 
-/// (mean, Σ(y − mean)²).
-fn level(y: &[f64]) -> (f64, f64) {
-    let m = y.iter().sum::<f64>() / y.len() as f64;
-    (m, y.iter().map(|v| (v - m) * (v - m)).sum())
+impl Sums {
+    fn add(self, x: f64, y: f64) -> Self {
+        Self {
+            n: self.n + 1.0,
+            x: self.x + x,
+            xx: self.xx + x * x,
+            xy: self.xy + x * y,
+            y: self.y + y,
+            yy: self.yy + y * y,
+        }
+    }
+
+    fn minus(self, o: Self) -> Self {
+        Self {
+            n: self.n - o.n,
+            x: self.x - o.x,
+            xx: self.xx - o.xx,
+            xy: self.xy - o.xy,
+            y: self.y - o.y,
+            yy: self.yy - o.yy,
+        }
+    }
+
+    /// These points joined by those of `right` moved to x = `at`.
+    fn with_flat(self, right: Self, at: f64) -> Self {
+        Self {
+            n: self.n + right.n,
+            x: self.x + right.n * at,
+            xx: self.xx + right.n * at * at,
+            xy: self.xy + at * right.y,
+            y: self.y + right.y,
+            yy: self.yy + right.yy,
+        }
+    }
+
+    /// Σ(y − ȳ)².
+    fn syy(self) -> f64 {
+        (self.yy - self.y * self.y / self.n).max(0.0)
+    }
+
+    /// The least-squares line (a, b, rss); `None` when x does not vary.
+    fn line(self) -> Option<(f64, f64, f64)> {
+        let sxx = self.xx - self.x * self.x / self.n;
+        let sxy = self.xy - self.x * self.y / self.n;
+        if sxx <= 0.0 {
+            return None;
+        }
+        let b = sxy / sxx;
+        let a = (self.y - b * self.x) / self.n;
+        Some((a, b, (self.syy() - b * sxy).max(0.0)))
+    }
 }
 
 impl Profile {
@@ -60,29 +107,60 @@ impl Profile {
                 first.push(i);
             }
         }
-        Self { x, y, u, first }
+        let shift = (mean(&x), mean(&y));
+        Self::summed(x, y, u, first, shift)
     }
 
     /// The same x with other y (for the bootstrap).
     pub fn with_y(&self, y: Vec<f64>) -> Self {
-        Self {
-            x: self.x.clone(),
-            y,
-            u: self.u.clone(),
-            first: self.first.clone(),
+        let shift = (self.shift.0, mean(&y));
+        Self::summed(self.x.clone(), y, self.u.clone(), self.first.clone(), shift)
+    }
+
+    fn summed(x: Vec<f64>, y: Vec<f64>, u: Vec<f64>, first: Vec<usize>, shift: (f64, f64)) -> Self {
+        let mut sums = Vec::with_capacity(x.len() + 1);
+        let mut acc = Sums::default();
+        sums.push(acc);
+        for (xi, yi) in x.iter().zip(&y) {
+            acc = acc.add(xi - shift.0, yi - shift.1);
+            sums.push(acc);
         }
+        Self {
+            x,
+            y,
+            u,
+            first,
+            shift,
+            sums,
+        }
+    }
+
+    /// The sums of the model's points at ψ, z = min(x, ψ), and whether z varies.
+    fn sums_at(&self, psi: f64) -> (Sums, bool) {
+        let left = self.x.partition_point(|&x| x < psi);
+        let below = self.sums[left];
+        let z = below.with_flat(self.sums[self.x.len()].minus(below), psi - self.shift.0);
+        let flat = usize::from(left < self.x.len());
+        (z, self.u.partition_point(|&v| v < psi) + flat >= 2)
     }
 
     /// RSS of the knee model at ψ (ψ ≤ u₀ is the flat model, ψ ≥ u_max the line).
     pub fn rss_at(&self, psi: f64) -> f64 {
-        let z: Vec<f64> = self.x.iter().map(|x| x.min(psi)).collect();
-        line(&z, &self.y).map_or_else(|| level(&self.y).1, |(_, _, rss)| rss)
+        let (z, varies) = self.sums_at(psi);
+        varies
+            .then(|| z.line())
+            .flatten()
+            .map_or_else(|| z.syy(), |(_, _, rss)| rss)
     }
 
     /// (a, b) of the knee model at ψ; b = 0 for the flat model.
     pub fn coefficients_at(&self, psi: f64) -> (f64, f64) {
-        let z: Vec<f64> = self.x.iter().map(|x| x.min(psi)).collect();
-        line(&z, &self.y).map_or_else(|| (level(&self.y).0, 0.0), |(a, b, _)| (a, b))
+        let (sx, sy) = self.shift;
+        let (z, varies) = self.sums_at(psi);
+        varies
+            .then(|| z.line())
+            .flatten()
+            .map_or((z.y / z.n + sy, 0.0), |(a, b, _)| (a + sy - b * sx, b))
     }
 
     /// The exact minimiser ψ̂ over [u₁, u_max] and its RSS. Ties go to the smaller ψ.
@@ -106,13 +184,15 @@ impl Profile {
     /// needs two x values for a line).
     fn interior_minimum(&self, k: usize) -> Option<(f64, f64)> {
         let split = *self.first.get(k + 1)?;
-        let (a, b, rss_left) = line(&self.x[..split], &self.y[..split])?;
-        let (c, rss_right) = level(&self.y[split..]);
+        let left = self.sums[split];
+        let right = self.sums[self.x.len()].minus(left);
+        let (a, b, rss_left) = left.line()?;
         if b == 0.0 {
             return None;
         }
-        let psi = (c - a) / b;
-        (psi > self.u[k] && psi < self.u[k + 1]).then_some((psi, rss_left + rss_right))
+        // Shifted, the plateau's mean meets the line at ψ* − shift.
+        let psi = (right.y / right.n - a) / b + self.shift.0;
+        (psi > self.u[k] && psi < self.u[k + 1]).then_some((psi, rss_left + right.syy()))
     }
 
     /// The tested values on either side of ψ: the segment holding it, or, when ψ is a
@@ -138,5 +218,73 @@ impl Profile {
         }
         out.extend(self.u.last());
         out
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// RSS at ψ the direct way: z = min(x, ψ), then a two-pass least-squares line.
+    fn direct_rss(x: &[f64], y: &[f64], psi: f64) -> f64 {
+        let z: Vec<f64> = x.iter().map(|v| v.min(psi)).collect();
+        let (mz, my) = (mean(&z), mean(y));
+        let sxx: f64 = z.iter().map(|v| (v - mz) * (v - mz)).sum();
+        let sxy: f64 = z.iter().zip(y).map(|(a, b)| (a - mz) * (b - my)).sum();
+        let syy: f64 = y.iter().map(|v| (v - my) * (v - my)).sum();
+        if z.iter().all(|v| *v == z[0]) {
+            syy
+        } else {
+            (syy - sxy * sxy / sxx).max(0.0)
+        }
+    }
+
+    proptest! {
+        /// The running sums give what z = min(x, ψ) and a fresh fit give, at tested
+        /// values, between them and outside their range; and ψ̂ is at least as good as
+        /// every one of them.
+        #[test]
+        fn running_sums_agree_with_a_direct_fit(
+            pts in prop::collection::vec((0u32..12, -1e3f64..1e3), 3..40),
+            offset in prop::sample::select(vec![0.0, 1e6, -5e5]),
+        ) {
+            let x: Vec<f64> = pts.iter().map(|p| f64::from(p.0) * 100.0 + offset).collect();
+            let y: Vec<f64> = pts.iter().map(|p| p.1 + 1e5).collect();
+            let profile = Profile::new(&x, &y);
+            let scale = direct_rss(&x, &y, f64::NEG_INFINITY).max(1.0);
+            let mut psis = profile.scan(3);
+            psis.extend([offset - 50.0, offset + 5e3]);
+            for &psi in &psis {
+                let (got, want) = (profile.rss_at(psi), direct_rss(&profile.x, &profile.y, psi));
+                prop_assert!((got - want).abs() <= 1e-7 * scale, "ψ {psi}: {got} vs {want}");
+            }
+            if profile.u.len() >= 2 {
+                let (_, best) = profile.minimise();
+                for &psi in &psis {
+                    prop_assert!(best <= direct_rss(&profile.x, &profile.y, psi) + 1e-7 * scale);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn coefficients_are_in_the_units_of_the_data() {
+        let x = [1e6, 2e6, 3e6, 4e6, 5e6];
+        let y: Vec<f64> = x.iter().map(|v: &f64| 7.0 + 2e-6 * v.min(3e6)).collect();
+        let profile = Profile::new(&x, &y);
+        let (a, b) = profile.coefficients_at(3e6);
+        assert!(
+            (a - 7.0).abs() < 1e-9 && (b - 2e-6).abs() < 1e-15,
+            "{a} {b}"
+        );
+        assert!(profile.rss_at(3e6) < 1e-18);
+        let (flat, zero) = profile.coefficients_at(1e6);
+        assert!((flat - mean(&y)).abs() < 1e-12 && zero == 0.0);
     }
 }
