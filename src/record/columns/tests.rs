@@ -99,7 +99,9 @@ fn damage_is_named_as_postcard_named_it() {
         (&[5, 2, 4, 6, 8], "column varints"),
         (&[4, 2, 4, 6, 0x80], "column varints"),
         (
-            &[4, 2, 4, 6, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02],
+            &[
+                4, 2, 4, 6, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02,
+            ],
             "column varints",
         ),
     ];
@@ -109,7 +111,10 @@ fn damage_is_named_as_postcard_named_it() {
             Err(BlockError::Corrupt(why)),
             "{raw:?}"
         );
-        assert_eq!(reference(&varints(raw), shape, None, odd), Err(BlockError::Corrupt(why)));
+        assert_eq!(
+            reference(&varints(raw), shape, None, odd),
+            Err(BlockError::Corrupt(why))
+        );
     }
     let cut = &ok[..ok.len() - 2];
     assert_eq!(
