@@ -1,7 +1,10 @@
 //! Where `edgewatt report`'s time goes, stage by stage, over a state directory (e.g. one
-//! from `report_synth`): the log index, the cost rows, the estimate, the fits and the JSON.
+//! from `report_synth`): the log index, the cost rows, the estimate, the fits and the JSON;
+//! and the floor under them: reading the frames and inflating the sample blocks, which any
+//! reader of this log format pays.
 //! `cargo run --release --no-default-features --example report_stages -- DIR`
 
+use std::path::Path;
 use std::time::Instant;
 
 use edgewatt::cost::CostLog;
@@ -11,9 +14,39 @@ use edgewatt::logread::Filter;
 use edgewatt::logread::LogIndex;
 use edgewatt::logread::LogSource;
 use edgewatt::logread::RecordKind;
+use edgewatt::record::Record;
 use edgewatt::report::laws::Report;
 use edgewatt::report::laws::ReportOptions;
 use edgewatt::report::render::json;
+use edgewatt::store::list_segments;
+use edgewatt::store::Item;
+use edgewatt::store::SegmentReader;
+
+/// Seconds to read every frame of the log, seconds to inflate its sample blocks (nothing
+/// decoded), and the blocks' deflated and inflated bytes.
+fn floor(dir: &str) -> anyhow::Result<(f64, f64, usize, usize)> {
+    let t = Instant::now();
+    let mut blocks = Vec::new();
+    for segment in list_segments(Path::new(dir))? {
+        for item in SegmentReader::open(&segment.path)?.items() {
+            if let Item::Frame { frame, .. } = item {
+                if let Record::Samples(b) = frame.record {
+                    blocks.push(b.data);
+                }
+            }
+        }
+    }
+    let read_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut inflated = 0;
+    for data in &blocks {
+        inflated += miniz_oxide::inflate::decompress_to_vec(data)
+            .map_err(|e| anyhow::anyhow!("a sample block does not inflate: {e}"))?
+            .len();
+    }
+    let deflated = blocks.iter().map(Vec::len).sum();
+    Ok((read_s, t.elapsed().as_secs_f64(), deflated, inflated))
+}
 
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args()
@@ -65,6 +98,11 @@ fn main() -> anyhow::Result<()> {
          estimate {estimate_s:.3} s; fits {fits_s:.3} s; JSON {json_s:.3} s ({} bytes)",
         rows.len(),
         text.len()
+    );
+    let (read_s, inflate_s, deflated, inflated) = floor(&dir)?;
+    println!(
+        "floor: every frame read {read_s:.3} s; the sample blocks inflated, nothing decoded, \
+         {inflate_s:.3} s ({deflated} B -> {inflated} B)"
     );
     Ok(())
 }

@@ -180,10 +180,10 @@ mod tests {
                     cpu[0].user = cpu[1].user + cpu[2].user;
                     cpu[0].idle = cpu[1].idle + cpu[2].idle;
                 }
-                s.cpu.clone_from(&cpu);
+                s.cpu = cpu.as_slice().into();
                 s.mono_us = i * S / 10;
-                s.freqs_khz = vec![if hi { 1_500_000 } else { 2_000_000 }];
-                s.temps_mc = vec![if hi { 60_000 } else { 50_000 }];
+                s.freqs_khz = smallvec::smallvec![if hi { 1_500_000 } else { 2_000_000 }];
+                s.temps_mc = smallvec::smallvec![if hi { 60_000 } else { 50_000 }];
                 s.throttled = (1 << 18) | if i == 30 { 1 << 2 } else { 0 };
                 s.valid = (1 << layout.groups()) - 1;
                 s.set_valid(group::MEM, false);

@@ -127,7 +127,7 @@ pub fn sample_table(
                         .or_default()
                         .push((sample.mono_us, table.rows.len()));
                     table.rows.push(row);
-                    prev.insert(boot, sample.clone());
+                    prev.insert(boot, (**sample).clone());
                 }
             }
             LogItem::Skipped(s) => skips.push(s),

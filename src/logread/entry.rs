@@ -111,7 +111,7 @@ pub enum Payload {
     /// One sample of a sample block, with the block's layout (shared by its samples).
     Sample {
         layout: Arc<SampleLayout>,
-        sample: Sample,
+        sample: Box<Sample>,
         /// Offset of the key block the block's chain starts at (the block's own offset
         /// for a key block): where to start reading to decode it again.
         key_offset: u64,

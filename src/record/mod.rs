@@ -55,6 +55,7 @@ pub use sample::CpuTicks;
 pub use sample::MemKb;
 pub use sample::ProcCounters;
 pub use sample::ProcRole;
+pub use sample::Readings;
 pub use sample::Sample;
 pub use sample::SampleLayout;
 pub use sample::TrackedProc;

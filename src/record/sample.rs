@@ -215,15 +215,20 @@ pub struct Sample {
     pub tick: u64,
     /// CLOCK_MONOTONIC when the tick's reads began, µs.
     pub mono_us: u64,
-    pub cpu: Vec<CpuTicks>,
+    pub cpu: Readings<CpuTicks, 5>,
     pub mem: MemKb,
-    pub procs: Vec<ProcCounters>,
-    pub temps_mc: Vec<i64>,
-    pub freqs_khz: Vec<u64>,
+    pub procs: Readings<ProcCounters, 2>,
+    pub temps_mc: Readings<i64, 2>,
+    pub freqs_khz: Readings<u64, 2>,
     /// Raw `get_throttled` bits (0 when absent; see `valid`).
     pub throttled: u64,
     pub valid: u64,
 }
+
+/// The readings of one kind in a sample, kept inline up to `N` (a Raspberry Pi 5's
+/// aggregate and four cores; daemon and worker; its thermal zones and cpufreq policies), so
+/// a decoded sample costs no allocation there. Serialized as a sequence, like a `Vec`.
+pub type Readings<T, const N: usize> = smallvec::SmallVec<[T; N]>;
 
 /// Bit positions of the reading groups in [`Sample::valid`].
 pub mod group {
@@ -240,11 +245,11 @@ impl Sample {
         Self {
             tick: 0,
             mono_us: 0,
-            cpu: vec![CpuTicks::default(); usize::from(layout.cpus)],
+            cpu: smallvec::smallvec![CpuTicks::default(); usize::from(layout.cpus)],
             mem: MemKb::default(),
-            procs: vec![ProcCounters::default(); layout.procs.len()],
-            temps_mc: vec![0; layout.thermal_zones.len()],
-            freqs_khz: vec![0; layout.cpufreq.len()],
+            procs: smallvec::smallvec![ProcCounters::default(); layout.procs.len()],
+            temps_mc: smallvec::smallvec![0; layout.thermal_zones.len()],
+            freqs_khz: smallvec::smallvec![0; layout.cpufreq.len()],
             throttled: 0,
             valid: 0,
         }

@@ -29,6 +29,7 @@ use crate::record::Outcome;
 use crate::record::PhaseMark;
 use crate::record::PowerBlockBuilder;
 use crate::record::PowerReading;
+use crate::record::Readings;
 use crate::record::Record;
 use crate::record::Run;
 use crate::record::RunError;
@@ -205,11 +206,11 @@ fn tick(
         let mut s = Sample::empty(&l);
         s.tick = t / TICK_US;
         s.mono_us = t;
-        s.cpu = cpu.to_vec();
+        s.cpu = Readings::from_slice(cpu);
         s.mem.total = RAM_TOTAL_KB;
         s.mem.available = RAM_TOTAL_KB - ram_kb;
-        s.freqs_khz = vec![freq_khz];
-        s.temps_mc = vec![45_000 + (total_busy * 500) as i64];
+        s.freqs_khz = smallvec::smallvec![freq_khz];
+        s.temps_mc = smallvec::smallvec![45_000 + (total_busy * 500) as i64];
         s.valid = (1 << l.groups()) - 1;
         points.push(Point {
             t,

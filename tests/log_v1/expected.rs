@@ -99,7 +99,7 @@ pub fn sample(layout: &SampleLayout, i: u64) -> Sample {
     Sample {
         tick: i,
         mono_us: T0_US + i * 100_000 + (i % 3) * 7,
-        cpu: [all, core(1), core(2), core(3), core(4)].to_vec(),
+        cpu: [all, core(1), core(2), core(3), core(4)].into(),
         mem: MemKb {
             total: 8_245_000,
             available: 7_100_000 - 1_000 * i,
@@ -108,10 +108,9 @@ pub fn sample(layout: &SampleLayout, i: u64) -> Sample {
             swap_total: 204_796,
             swap_free: 204_796,
         },
-        procs: vec![proc(0), proc(1)],
-        temps_mc: [48_000 + 150 * (i % 5) as i64, -5_250 + 125 * i as i64][..zones].to_vec(),
-        freqs_khz: [if i % 2 == 0 { 1_500_000 } else { 2_400_000 }][..layout.cpufreq.len()]
-            .to_vec(),
+        procs: [proc(0), proc(1)].into(),
+        temps_mc: [48_000 + 150 * (i % 5) as i64, -5_250 + 125 * i as i64][..zones].into(),
+        freqs_khz: [if i % 2 == 0 { 1_500_000 } else { 2_400_000 }][..layout.cpufreq.len()].into(),
         throttled: if i >= 6 { 0x5_0000 } else { 0 },
         valid,
     }

@@ -36,8 +36,8 @@ fn a_malformed_temp_keeps_its_value_and_is_reported_once_per_minute_until_it_rec
     );
     assert_eq!(faults[0].error.to_string(), message);
     assert_eq!(
-        out.temps_mc,
-        vec![52_300],
+        out.temps_mc[..],
+        [52_300],
         "the previous value stays in the slot"
     );
     assert!(!out.is_valid(bit));
@@ -72,7 +72,7 @@ fn a_malformed_temp_keeps_its_value_and_is_reported_once_per_minute_until_it_rec
     );
     put(root, TEMP, "48100\n");
     assert!(s.read(5, 60_200_000, &mut out).is_empty());
-    assert_eq!(out.temps_mc, vec![48_100]);
+    assert_eq!(out.temps_mc[..], [48_100]);
     assert!(out.is_valid(bit));
     assert_eq!(s.failures(bit), 0);
     assert_eq!(
@@ -211,12 +211,12 @@ fn broken_fixture_samples_what_it_can() {
         faults[1].1
     );
     assert_eq!(
-        out.cpu,
-        vec![Default::default(); 5],
+        out.cpu[..],
+        [Default::default(); 5],
         "never read: zeros, invalid"
     );
     assert_eq!(out.mem.total, 8_245_616);
-    assert_eq!(out.freqs_khz, vec![2_400_000]);
+    assert_eq!(out.freqs_khz[..], [2_400_000]);
     assert_eq!(out.throttled, 0x50005);
     assert_eq!(out.valid, 0b11_0110);
     let kinds: Vec<_> = events(&mut s)
@@ -257,7 +257,7 @@ fn a_file_that_fails_is_opened_again_so_a_file_that_comes_back_recovers() {
     put(root, TEMP, "41000\n");
     assert_eq!(temp_fault(s.read(2, 200_000, &mut out)), None);
     assert!(out.is_valid(bit));
-    assert_eq!(out.temps_mc, vec![41_000]);
+    assert_eq!(out.temps_mc[..], [41_000]);
     let recovered: Vec<_> = events(&mut s)
         .into_iter()
         .filter_map(|e| match e.kind {

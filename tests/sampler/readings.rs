@@ -30,7 +30,7 @@ fn pi5_sample(tick: u64, mono_us: u64) -> Sample {
     Sample {
         tick,
         mono_us,
-        cpu: pi5_cpu(),
+        cpu: pi5_cpu().into(),
         mem: MemKb {
             total: 8_245_616,
             available: 7_380_944,
@@ -40,15 +40,15 @@ fn pi5_sample(tick: u64, mono_us: u64) -> Sample {
             swap_free: 510_960,
         },
         // statm resident 180 pages × 16 KiB = 2880 kB.
-        procs: vec![ProcCounters {
+        procs: smallvec::smallvec![ProcCounters {
             utime_ticks: 250,
             stime_ticks: 75,
             rss_kb: 2_880,
             minflt: 1_523,
             majflt: 7,
         }],
-        temps_mc: vec![52_300],
-        freqs_khz: vec![2_400_000],
+        temps_mc: smallvec::smallvec![52_300],
+        freqs_khz: smallvec::smallvec![2_400_000],
         throttled: 0x50005,
         valid: 0b11_1111,
     }
@@ -97,8 +97,8 @@ fn x86_fixture_has_no_thermal_cpufreq_or_throttled_and_says_so_once() {
     let mut out = Sample::default();
     assert!(s.read(0, 50, &mut out).is_empty());
     assert_eq!(
-        out.cpu,
-        vec![
+        out.cpu[..],
+        [
             ticks([19967, 0, 5525, 42180, 2051, 0, 60, 83]),
             ticks([9607, 0, 2506, 22525, 252, 0, 8, 39]),
             ticks([10360, 0, 3019, 19655, 1799, 0, 52, 44]),
@@ -117,8 +117,8 @@ fn x86_fixture_has_no_thermal_cpufreq_or_throttled_and_says_so_once() {
     );
     // "(edge watt)" has a space in its name; 386 pages × 4 KiB = 1544 kB.
     assert_eq!(
-        out.procs,
-        vec![ProcCounters {
+        out.procs[..],
+        [ProcCounters {
             utime_ticks: 3,
             stime_ticks: 1,
             rss_kb: 1_544,
@@ -290,7 +290,7 @@ fn discovery_orders_zones_numerically_and_falls_back_to_the_old_throttled_path()
     assert!(s.layout().throttled);
     let mut out = Sample::default();
     assert!(s.read(0, 0, &mut out).is_empty());
-    assert_eq!(out.temps_mc, vec![52_300, 40_500, 61_000]);
+    assert_eq!(out.temps_mc[..], [52_300, 40_500, 61_000]);
     assert_eq!(out.throttled, 0x80008);
     assert_eq!(out.valid, 0b111_1111);
 }

@@ -140,7 +140,7 @@ impl Current {
                 for sample in samples {
                     let payload = Payload::Sample {
                         layout: Arc::clone(&layout),
-                        sample,
+                        sample: Box::new(sample),
                         key_offset,
                     };
                     push(origin, payload, &self.anchors, filter, sink);

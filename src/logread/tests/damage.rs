@@ -171,7 +171,7 @@ fn a_lost_key_block_takes_its_chain_and_nothing_more() {
         .filter_map(|e| match &e.payload {
             Payload::Sample {
                 sample, key_offset, ..
-            } => Some((sample, *key_offset)),
+            } => Some((&**sample, *key_offset)),
             _ => None,
         })
         .collect();

@@ -56,7 +56,9 @@ fn a_runs_samples_and_power_come_from_the_blocks_around_it_alone() {
         let want: Vec<&Sample> = all
             .iter()
             .filter_map(|e| match &e.payload {
-                Payload::Sample { sample, .. } if window.contains(sample.mono_us) => Some(sample),
+                Payload::Sample { sample, .. } if window.contains(sample.mono_us) => {
+                    Some(&**sample)
+                }
                 _ => None,
             })
             .collect();
