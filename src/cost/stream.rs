@@ -7,7 +7,7 @@
 //! thread while the log is read: [`LogIndex::build_streaming_samples`]): a buffer holds
 //! the samples from the earliest start of the windows still to come, a row is derived as
 //! soon as the samples pass its window's end, and the lead-ins rows still need are kept
-//! aside. Each sample is decoded once and visited once per row whose window holds it;
+//! aside. The buffer holds whole decoded blocks, so a sample is never moved or copied. Each sample is decoded once and visited once per row whose window holds it;
 //! memory holds the longest window and the lead-ins in use, not the log. The blocks arrive
 //! in the same order whatever the threads' timing, so the rows do not depend on it.
 //!
@@ -63,6 +63,18 @@ pub type RowSamples<'a, 's> = &'a [(&'s SampleLayout, &'s Sample)];
 /// A decoded sample with its block's layout.
 type Laid = (Arc<SampleLayout>, Sample);
 
+/// A decoded block (never empty) still in the buffer.
+struct Held {
+    layout: Arc<SampleLayout>,
+    samples: Vec<Sample>,
+}
+
+impl Held {
+    fn last_us(&self) -> u64 {
+        self.samples.last().map_or(0, |s| s.mono_us)
+    }
+}
+
 /// A lead-in's samples, kept while rows still need them.
 struct LeadIn {
     window: Window,
@@ -78,7 +90,7 @@ struct Boot {
     next: usize,
     /// Starts of the windows of the rows not derived yet (a multiset).
     starts: BTreeMap<u64, usize>,
-    buffer: VecDeque<Laid>,
+    buffer: VecDeque<Held>,
     /// By start; `lead_ins[first_open..]` may still take samples.
     lead_ins: Vec<LeadIn>,
     first_open: usize,
@@ -110,9 +122,7 @@ pub fn for_each_need(
             ));
         }
         if let Some(b) = &mut cur {
-            for s in samples {
-                b.push(&layout, s, needs, &mut done, &mut f);
-            }
+            b.push(layout, samples, needs, &mut done, &mut f);
         }
     }
     if let Some(b) = cur.take() {
@@ -155,44 +165,50 @@ impl Boot {
         }
     }
 
+    /// Takes a block's samples: copies those inside lead-ins still needed, derives the rows
+    /// whose window ends before its last sample, and lets go of the blocks no row to come
+    /// reads.
     fn push(
         &mut self,
-        layout: &Arc<SampleLayout>,
-        s: Sample,
+        layout: Arc<SampleLayout>,
+        samples: Vec<Sample>,
         needs: &[Need],
         done: &mut [bool],
         f: &mut impl FnMut(usize, RowSamples<'_, '_>),
     ) {
-        let t = s.mono_us;
+        let Some(last_us) = samples.last().map(|s| s.mono_us) else {
+            return;
+        };
+        for s in &samples {
+            let t = s.mono_us;
+            while self.first_open < self.lead_ins.len()
+                && self.lead_ins[self.first_open].window.end_us < t
+            {
+                self.first_open += 1;
+            }
+            for l in &mut self.lead_ins[self.first_open..] {
+                if l.window.start_us > t {
+                    break;
+                }
+                if l.uses > 0 && l.window.contains(t) {
+                    l.samples.push((Arc::clone(&layout), s.clone()));
+                }
+            }
+        }
+        self.buffer.push_back(Held { layout, samples });
         while let Some(&i) = self.pending.get(self.next) {
-            if needs[i].main.end_us >= t {
+            if needs[i].main.end_us >= last_us {
                 break;
             }
             self.derive(i, needs, done, f);
-        }
-        while self.first_open < self.lead_ins.len()
-            && self.lead_ins[self.first_open].window.end_us < t
-        {
-            self.first_open += 1;
-        }
-        for l in &mut self.lead_ins[self.first_open..] {
-            if l.window.start_us > t {
-                break;
-            }
-            if l.uses > 0 && l.window.contains(t) {
-                l.samples.push((Arc::clone(layout), s.clone()));
-            }
         }
         let keep_from = self.starts.keys().next().copied();
         while self
             .buffer
             .front()
-            .is_some_and(|(_, b)| keep_from.is_none_or(|k| b.mono_us < k))
+            .is_some_and(|b| keep_from.is_none_or(|k| b.last_us() < k))
         {
             self.buffer.pop_front();
-        }
-        if keep_from.is_some_and(|k| t >= k) {
-            self.buffer.push_back((Arc::clone(layout), s));
         }
     }
 
@@ -225,16 +241,20 @@ impl Boot {
             samples.extend(l.samples.iter().map(|(l, s)| (&**l, s)));
         }
         let after = samples.last().map_or(0, |(_, s)| s.mono_us + 1);
-        let from = self
-            .buffer
-            .partition_point(|(_, s)| s.mono_us < need.main.start_us);
-        samples.extend(
-            self.buffer
-                .range(from..)
-                .take_while(|(_, s)| s.mono_us <= need.main.end_us)
-                .filter(|(_, s)| s.mono_us >= after)
-                .map(|(l, s)| (&**l, s)),
-        );
+        let (start, end) = (need.main.start_us, need.main.end_us);
+        let first = self.buffer.partition_point(|b| b.last_us() < start);
+        for b in self.buffer.range(first..) {
+            let from = b.samples.partition_point(|s| s.mono_us < start);
+            let inside = b.samples[from..].iter().take_while(|s| s.mono_us <= end);
+            samples.extend(
+                inside
+                    .filter(|s| s.mono_us >= after)
+                    .map(|s| (&*b.layout, s)),
+            );
+            if b.last_us() > end {
+                break;
+            }
+        }
         f(i, &samples);
         done[i] = true;
         if let Some(l) = lead_in {

@@ -1,8 +1,6 @@
 //! Comparisons: base vs compressed model (ratios of means), agreement of two outputs, and
 //! an estimate against a measurement.
 
-use std::collections::HashMap;
-
 use super::check_finite;
 use super::check_level;
 use super::check_same_len;
@@ -196,10 +194,7 @@ pub fn output_agreement(a: &str, b: &str) -> f64 {
         if ta == 0 && tb == 0 {
             break;
         }
-        let shared: usize = ca
-            .iter()
-            .map(|(g, k)| (*k).min(cb.get(g).copied().unwrap_or(0)))
-            .sum();
+        let shared = shared(&ca, &cb);
         p_sum += if ta > 0 {
             shared as f64 / ta as f64
         } else {
@@ -220,14 +215,24 @@ pub fn output_agreement(a: &str, b: &str) -> f64 {
     }
 }
 
-fn ngrams(text: &[char], n: usize) -> HashMap<&[char], usize> {
-    let mut counts = HashMap::new();
-    if text.len() >= n {
-        for g in text.windows(n) {
-            *counts.entry(g).or_insert(0) += 1;
+/// The n-grams of `text`, sorted (equal ones side by side).
+fn ngrams(text: &[char], n: usize) -> Vec<&[char]> {
+    let mut grams: Vec<&[char]> = text.windows(n).collect();
+    grams.sort_unstable();
+    grams
+}
+
+/// N-grams two sorted lists share, with multiplicity: Σ min(count in a, count in b).
+fn shared(a: &[&[char]], b: &[&[char]]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => (i, j, n) = (i + 1, j + 1, n + 1),
         }
     }
-    counts
+    n
 }
 
 /// The run where the estimate was furthest from the measurement.
