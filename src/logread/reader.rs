@@ -22,6 +22,7 @@ use super::SegmentRef;
 use super::Skip;
 use super::SkipKind;
 use crate::record::Frame;
+use crate::record::FrameKind;
 use crate::record::PowerBlock;
 use crate::record::Record;
 use crate::record::SampleBlock;
@@ -203,7 +204,18 @@ impl LogReader {
         if !self.filter.wants_segment(&meta) {
             return;
         }
-        let items: Vec<Item> = reader.items().collect();
+        // Blocks and runs the filter drops are not decoded (events carry the clock anchors,
+        // and the seal ends the segment: those always are).
+        let pass: Vec<FrameKind> = [
+            (RecordKind::Sample, FrameKind::Samples),
+            (RecordKind::Power, FrameKind::Power),
+            (RecordKind::Run, FrameKind::Run),
+        ]
+        .into_iter()
+        .filter(|&(k, _)| !self.filter.wants(k))
+        .map(|(_, f)| f)
+        .collect();
+        let items: Vec<Item> = reader.items().passing(&pass).collect();
         drop(reader);
         let mut next_seqs = Vec::new();
         if self.filter.min_seq.is_some() {
@@ -212,6 +224,7 @@ impl LogReader {
                 next = match item {
                     Item::Frame { frame, .. } => Some(frame.seq),
                     Item::Unknown { seq, .. } => seq.or(next),
+                    Item::Passed { seq, .. } => Some(*seq),
                     Item::Corrupt { .. } => next,
                 };
                 next_seqs.push(next);

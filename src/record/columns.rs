@@ -11,6 +11,7 @@ use super::block::BlockError;
 use super::sample::CpuTicks;
 use super::sample::MemKb;
 use super::sample::ProcCounters;
+use super::sample::Readings;
 use super::sample::Sample;
 use super::sample::SampleLayout;
 
@@ -77,46 +78,39 @@ fn aggregate_residual(layout: &SampleLayout, row: &mut [u64], undo: bool) {
     }
 }
 
-fn take<const N: usize>(row: &[u64], at: &mut usize) -> [u64; N] {
-    let mut out = [0; N];
-    out.copy_from_slice(&row[*at..*at + N]);
-    *at += N;
-    out
-}
-
 /// The sample of a stored row; the row's residual is undone in place.
 pub(super) fn sample_from_row(layout: &SampleLayout, row: &mut [u64]) -> Sample {
     aggregate_residual(layout, row, true);
-    let row = &*row;
-    let mut at = 2;
-    let cpu = (0..layout.cpus)
-        .map(|_| CpuTicks::from_array(take(row, &mut at)))
-        .collect();
-    let mem = MemKb::from_array(take(row, &mut at));
-    let procs = layout
-        .procs
-        .iter()
-        .map(|_| ProcCounters::from_array(take(row, &mut at)))
-        .collect();
-    let mut next = || {
-        at += 1;
-        row[at - 1]
-    };
-    let temps_mc = layout.thermal_zones.iter().map(|_| next() as i64).collect();
-    let freqs_khz = layout.cpufreq.iter().map(|_| next()).collect();
-    let throttled = next();
-    let valid = next();
+    let (head, rest) = row.split_at(2);
+    let (cpu, rest) = rest.split_at(usize::from(layout.cpus) * CpuTicks::FIELDS);
+    let (mem, rest) = rest.split_at(MemKb::FIELDS);
+    let (procs, rest) = rest.split_at(layout.procs.len() * ProcCounters::FIELDS);
+    let (temps, rest) = rest.split_at(layout.thermal_zones.len());
+    let (freqs, rest) = rest.split_at(layout.cpufreq.len());
     Sample {
-        tick: row[0],
-        mono_us: row[1],
-        cpu,
-        mem,
-        procs,
-        temps_mc,
-        freqs_khz,
-        throttled,
-        valid,
+        tick: head[0],
+        mono_us: head[1],
+        cpu: cpu
+            .chunks_exact(CpuTicks::FIELDS)
+            .map(|c| CpuTicks::from_array(array(c)))
+            .collect(),
+        mem: MemKb::from_array(array(mem)),
+        procs: procs
+            .chunks_exact(ProcCounters::FIELDS)
+            .map(|p| ProcCounters::from_array(array(p)))
+            .collect(),
+        temps_mc: temps.iter().map(|&t| t as i64).collect(),
+        freqs_khz: Readings::from_slice(freqs),
+        throttled: rest[0],
+        valid: rest[1],
     }
+}
+
+/// The first `N` values of `values` (a slice cut to the length of a record's fields).
+fn array<const N: usize>(values: &[u64]) -> [u64; N] {
+    let mut out = [0; N];
+    out.copy_from_slice(&values[..N]);
+    out
 }
 
 const MAX_VARINT_BYTES: usize = 10;
@@ -249,8 +243,20 @@ struct Varints<'a> {
 }
 
 impl Varints<'_> {
-    #[inline]
+    /// The next varint; one byte (most of a block's) without a loop.
+    #[inline(always)]
     fn next(&mut self) -> Result<u64, BlockError> {
+        match self.bytes.get(self.at) {
+            Some(&byte) if byte < 0x80 => {
+                self.at += 1;
+                Ok(u64::from(byte))
+            }
+            _ => self.next_long(),
+        }
+    }
+
+    #[inline(never)]
+    fn next_long(&mut self) -> Result<u64, BlockError> {
         const BAD: BlockError = BlockError::Corrupt("column varints");
         let mut out = 0u64;
         for i in 0..MAX_VARINT_BYTES {

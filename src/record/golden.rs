@@ -310,6 +310,31 @@ fn run_v1_bytes_read_as_runs_with_the_v2_fields_unknown() {
     }
 }
 
+/// A frame's kind is told from the first bytes of its payload, for every record of both
+/// tables (seq 300, two varint bytes, then the record's golden bytes).
+#[test]
+fn every_golden_record_s_kind_is_told_from_its_first_bytes() {
+    let both = table().into_iter().zip(GOLDEN);
+    for (rec, (what, hex)) in both.chain(v1_table().into_iter().zip(GOLDEN_V1)) {
+        let mut payload = vec![0xac, 0x02];
+        payload.extend(unhex(hex));
+        let kind = match rec {
+            Record::Samples(_) => FrameKind::Samples,
+            Record::Event(_) => FrameKind::Event,
+            Record::Seal(_) => FrameKind::Seal,
+            Record::Power(_) => FrameKind::Power,
+            Record::Run(_) => FrameKind::Run,
+        };
+        assert_eq!(FrameKind::peek(&payload), Some((300, kind)), "{what}");
+    }
+    assert_eq!(
+        FrameKind::peek(&[0xac, 0x02, 0x06]),
+        None,
+        "a variant from a newer writer"
+    );
+    assert_eq!(FrameKind::peek(&[0xac]), None, "cut short");
+}
+
 /// Payload of each record of [`table`], in order: (what, hex).
 #[rustfmt::skip]
 const GOLDEN: [(&str, &str); 40] = [

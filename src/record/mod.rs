@@ -61,6 +61,7 @@ pub use sample::SampleLayout;
 pub use sample::TrackedProc;
 use serde::Deserialize;
 use serde::Serialize;
+pub use wire::FrameKind;
 
 /// One frame's payload: a sequence number and a record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

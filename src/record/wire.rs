@@ -66,3 +66,34 @@ impl Serialize for Record {
         .serialize(s)
     }
 }
+
+/// The kind of record a frame holds, told from the leading varints of its payload (the seq,
+/// then the variant index, which is forever) without decoding the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    Samples,
+    Event,
+    Seal,
+    Power,
+    /// Run v1 or v2.
+    Run,
+}
+
+impl FrameKind {
+    /// The seq and kind of a frame payload; `None` for bytes too short or a variant this
+    /// version does not know.
+    #[must_use]
+    pub fn peek(payload: &[u8]) -> Option<(u64, Self)> {
+        let (seq, rest) = postcard::take_from_bytes::<u64>(payload).ok()?;
+        let (variant, _) = postcard::take_from_bytes::<u32>(rest).ok()?;
+        let kind = match variant {
+            0 => Self::Samples,
+            1 => Self::Event,
+            2 => Self::Seal,
+            3 => Self::Power,
+            4 | 5 => Self::Run,
+            _ => return None,
+        };
+        Some((seq, kind))
+    }
+}

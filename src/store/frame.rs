@@ -154,13 +154,18 @@ pub enum Decoded {
 pub fn decode_frame(encoded: &[u8], scratch: &mut Vec<u8>) -> Decoded {
     match unframe(encoded, scratch) {
         Err(reason) => Decoded::Corrupt(reason),
-        Ok(payload) => match postcard::from_bytes::<Frame>(payload) {
-            Ok(frame) => Decoded::Frame(frame),
-            Err(_) => Decoded::Unknown {
-                seq: postcard::take_from_bytes::<u64>(payload)
-                    .ok()
-                    .map(|(seq, _)| seq),
-            },
+        Ok(payload) => decode_payload(payload),
+    }
+}
+
+/// Decodes the payload of an intact frame.
+pub(super) fn decode_payload(payload: &[u8]) -> Decoded {
+    match postcard::from_bytes::<Frame>(payload) {
+        Ok(frame) => Decoded::Frame(frame),
+        Err(_) => Decoded::Unknown {
+            seq: postcard::take_from_bytes::<u64>(payload)
+                .ok()
+                .map(|(seq, _)| seq),
         },
     }
 }

@@ -7,8 +7,9 @@ use std::fs;
 use std::path::Path;
 use std::path::PathBuf;
 
-use super::frame::decode_frame;
+use super::frame::decode_payload;
 use super::frame::read_header;
+use super::frame::unframe;
 use super::frame::CorruptReason;
 use super::frame::Decoded;
 use super::frame::HeaderDamage;
@@ -18,6 +19,7 @@ use super::BROKEN_SUFFIX;
 use super::OPEN_SUFFIX;
 use super::SEALED_SUFFIX;
 use crate::record::Frame;
+use crate::record::FrameKind;
 
 /// Digits of the zero-padded first sequence number in a segment file name.
 const NAME_DIGITS: usize = 20;
@@ -207,6 +209,14 @@ pub enum Item {
         len: u64,
         seq: Option<u64>,
     },
+    /// An intact frame of a kind the reader was asked to pass over ([`Items::passing`]):
+    /// checked (COBS, CRC), not decoded.
+    Passed {
+        offset: u64,
+        len: u64,
+        seq: u64,
+        kind: FrameKind,
+    },
 }
 
 impl Item {
@@ -215,7 +225,8 @@ impl Item {
         match self {
             Self::Frame { offset, .. }
             | Self::Corrupt { offset, .. }
-            | Self::Unknown { offset, .. } => *offset,
+            | Self::Unknown { offset, .. }
+            | Self::Passed { offset, .. } => *offset,
         }
     }
 
@@ -225,7 +236,8 @@ impl Item {
         match self {
             Self::Frame { offset, len, .. }
             | Self::Corrupt { offset, len, .. }
-            | Self::Unknown { offset, len, .. } => *offset + *len,
+            | Self::Unknown { offset, len, .. }
+            | Self::Passed { offset, len, .. } => *offset + *len,
         }
     }
 
@@ -242,6 +254,8 @@ pub struct Items<'a> {
     bytes: &'a [u8],
     pos: usize,
     scratch: Vec<u8>,
+    /// Bit `kind as u8`: frames of that kind are passed over.
+    pass: u8,
 }
 
 /// Frames of any byte slice, starting at `start` (which should follow a `0x00`). Runs of
@@ -252,6 +266,50 @@ pub fn scan_frames(bytes: &[u8], start: usize) -> Items<'_> {
         bytes,
         pos: start.min(bytes.len()),
         scratch: Vec::new(),
+        pass: 0,
+    }
+}
+
+impl Items<'_> {
+    /// Frames of `kinds` are checked (COBS, CRC) but not decoded: they come as
+    /// [`Item::Passed`], for a reader that would drop them anyway.
+    #[must_use]
+    pub fn passing(mut self, kinds: &[FrameKind]) -> Self {
+        for &k in kinds {
+            self.pass |= 1 << k as u8;
+        }
+        self
+    }
+
+    fn item(&mut self, offset: u64, len: u64, encoded: &[u8]) -> Item {
+        let payload = match unframe(encoded, &mut self.scratch) {
+            Ok(payload) => payload,
+            Err(reason) => {
+                return Item::Corrupt {
+                    offset,
+                    len,
+                    reason,
+                }
+            }
+        };
+        let passed = FrameKind::peek(payload).filter(|&(_, k)| self.pass & (1 << k as u8) != 0);
+        if let Some((seq, kind)) = passed {
+            return Item::Passed {
+                offset,
+                len,
+                seq,
+                kind,
+            };
+        }
+        match decode_payload(payload) {
+            Decoded::Frame(frame) => Item::Frame { offset, len, frame },
+            Decoded::Unknown { seq } => Item::Unknown { offset, len, seq },
+            Decoded::Corrupt(reason) => Item::Corrupt {
+                offset,
+                len,
+                reason,
+            },
+        }
     }
 }
 
@@ -276,15 +334,7 @@ impl Iterator for Items<'_> {
                 Some(n) => {
                     self.pos += n + 1;
                     let len = n as u64 + 1;
-                    return Some(match decode_frame(&rest[..n], &mut self.scratch) {
-                        Decoded::Frame(frame) => Item::Frame { offset, len, frame },
-                        Decoded::Unknown { seq } => Item::Unknown { offset, len, seq },
-                        Decoded::Corrupt(reason) => Item::Corrupt {
-                            offset,
-                            len,
-                            reason,
-                        },
-                    });
+                    return Some(self.item(offset, len, &rest[..n]));
                 }
             }
         }

@@ -28,6 +28,7 @@ use super::OPEN_SUFFIX;
 use super::SEALED_SUFFIX;
 use crate::clock::Anchor;
 use crate::record::Frame;
+use crate::record::FrameKind;
 use crate::record::Record;
 use crate::record::Seal;
 use crate::record::SealReason;
@@ -203,6 +204,11 @@ fn plan_repair(entry: &Entry, bytes: &[u8]) -> Repair {
                 good_frames += 1;
                 last_seq = seq.or(last_seq);
             }
+            Item::Passed { seq, kind, .. } => {
+                sealed = *kind == FrameKind::Seal;
+                good_frames += u64::from(!sealed);
+                last_seq = Some(*seq);
+            }
             Item::Corrupt { .. } => continue,
         }
         good_end = item.end();
@@ -310,6 +316,7 @@ pub(crate) fn next_seq(dir: &Path) -> Result<u64, StoreError> {
                     .filter_map(|item| match item {
                         Item::Frame { frame, .. } => Some(frame.seq),
                         Item::Unknown { seq, .. } => seq,
+                        Item::Passed { seq, .. } => Some(seq),
                         Item::Corrupt { .. } => None,
                     })
                     .max()

@@ -186,6 +186,64 @@ fn a_good_crc_on_an_unknown_variant_is_unknown_not_corrupt() {
     );
 }
 
+/// Frames of the kinds passed over keep their place, length and seq, are still checked
+/// (a damaged one is corrupt, not passed), and are not decoded; the others decode as ever.
+#[test]
+fn frames_passed_over_are_checked_but_not_decoded() {
+    use crate::record::FrameKind;
+    let layout = SampleLayout {
+        cpus: 2,
+        ..SampleLayout::default()
+    };
+    let mut block = SampleBlockBuilder::new(layout.clone());
+    block.push(&Sample::empty(&layout)).unwrap();
+    let records = [
+        Record::Event(Event {
+            mono_us: 5,
+            kind: EventKind::Stop {
+                reason: "test".into(),
+            },
+        }),
+        Record::Samples(block.finish().unwrap()),
+        Record::Event(Event {
+            mono_us: 6,
+            kind: EventKind::Stop {
+                reason: "test".into(),
+            },
+        }),
+    ];
+    let mut bytes = Vec::new();
+    let mut enc = FrameEncoder::new();
+    for (seq, record) in (40..).zip(records) {
+        bytes.extend(enc.encode(&Frame { seq, record }).unwrap());
+    }
+    let all: Vec<Item> = scan_frames(&bytes, 0).collect();
+    let passed: Vec<Item> = scan_frames(&bytes, 0)
+        .passing(&[FrameKind::Samples, FrameKind::Run])
+        .collect();
+    assert_eq!(passed.len(), 3);
+    assert_eq!((&passed[0], &passed[2]), (&all[0], &all[2]));
+    assert_eq!(
+        passed[1],
+        Item::Passed {
+            offset: all[1].offset(),
+            len: all[1].end() - all[1].offset(),
+            seq: 41,
+            kind: FrameKind::Samples,
+        }
+    );
+    let flip = passed[1].offset() as usize + 3;
+    bytes[flip] = bytes[flip].wrapping_add(1).max(1);
+    let damaged: Vec<Item> = scan_frames(&bytes, 0)
+        .passing(&[FrameKind::Samples])
+        .collect();
+    assert!(
+        matches!(damaged[1], Item::Corrupt { .. }),
+        "{:?}",
+        damaged[1]
+    );
+}
+
 #[test]
 fn a_newer_format_version_is_refused_naming_the_file() {
     let header = SegmentHeader {

@@ -40,7 +40,7 @@ impl Current {
         let next_seq = self.next_seqs.pop().flatten();
         self.last = match &item {
             Item::Frame { frame, .. } if matches!(frame.record, Record::Seal(_)) => Last::Seal,
-            Item::Frame { .. } | Item::Unknown { .. } => Last::OtherFrame,
+            Item::Frame { .. } | Item::Unknown { .. } | Item::Passed { .. } => Last::OtherFrame,
             Item::Corrupt { .. } => Last::Corrupt,
         };
         match item {
@@ -60,6 +60,8 @@ impl Current {
                 };
                 self.skip(sink, offset, len, None, kind);
             }
+            // A kind the filter does not want (see `LogReader::open_segment`).
+            Item::Passed { .. } => {}
             Item::Unknown { offset, len, seq } => {
                 let wanted = seq.map_or_else(
                     || Self::wanted_unseqd(filter, next_seq),
