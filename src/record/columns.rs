@@ -90,20 +90,35 @@ pub(super) fn sample_from_row(layout: &SampleLayout, row: &mut [u64]) -> Sample 
     Sample {
         tick: head[0],
         mono_us: head[1],
-        cpu: cpu
-            .chunks_exact(CpuTicks::FIELDS)
-            .map(|c| CpuTicks::from_array(array(c)))
-            .collect(),
+        cpu: readings(cpu.chunks_exact(CpuTicks::FIELDS), |c| {
+            CpuTicks::from_array(array(c))
+        }),
         mem: MemKb::from_array(array(mem)),
-        procs: procs
-            .chunks_exact(ProcCounters::FIELDS)
-            .map(|p| ProcCounters::from_array(array(p)))
-            .collect(),
-        temps_mc: temps.iter().map(|&t| t as i64).collect(),
-        freqs_khz: Readings::from_slice(freqs),
+        procs: readings(procs.chunks_exact(ProcCounters::FIELDS), |p| {
+            ProcCounters::from_array(array(p))
+        }),
+        temps_mc: readings(temps.iter(), |&t| t as i64),
+        freqs_khz: readings(freqs.iter(), |&f| f),
         throttled: rest[0],
         valid: rest[1],
     }
+}
+
+/// The readings `f` makes of `items`; filled in place when they fit inline (the common
+/// case, and the hot loop of reading a log).
+fn readings<I: ExactSizeIterator, T: Copy + Default, const N: usize>(
+    items: I,
+    f: impl Fn(I::Item) -> T,
+) -> Readings<T, N> {
+    let len = items.len();
+    if len > N {
+        return items.map(f).collect();
+    }
+    let mut buf = [T::default(); N];
+    for (slot, item) in buf.iter_mut().zip(items) {
+        *slot = f(item);
+    }
+    Readings::from_buf_and_len(buf, len)
 }
 
 /// The first `N` values of `values` (a slice cut to the length of a record's fields).
