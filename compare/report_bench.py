@@ -2,7 +2,7 @@
 
 Usage: report_bench.py EDGEWATT DIR   (DIR: a state directory, e.g. from examples/report_synth)
 
-- edgewatt: `edgewatt report DIR --format json`, from the raw log (samples, power, runs):
+- edgewatt: `edgewatt report DIR --format json --output FILE`, from the raw log (samples, power, runs):
   per-run CPU/RAM AUC above the idle baseline, the token law per model (OLS with CIs), the knee,
   base vs compressed, the estimate, the HTML-free JSON. Peak RSS and CPU time (user +
   system, over its threads) from /usr/bin/time.
@@ -33,11 +33,14 @@ def timed(f):
     return time.perf_counter() - t, out
 
 
-def edgewatt_report(bin_, state):
-    cmd = ["/usr/bin/time", "-f", "%M %U %S", bin_, "report", "--dir", str(state), "--format", "json"]
-    p = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    peak_kb, user_s, sys_s = p.stderr.strip().splitlines()[-1].split()
-    return json.loads(p.stdout), (int(peak_kb), float(user_s) + float(sys_s))
+def edgewatt_report(bin_, state, out):
+    """The report written to `out` (a file, as a user would keep it: parsing its JSON here
+    is not edgewatt's time); its peak RSS and CPU time."""
+    cmd = ["/usr/bin/time", "-f", "%M %U %S", "-o", str(out) + ".time",
+           bin_, "report", "--dir", str(state), "--format", "json", "--output", str(out)]
+    subprocess.run(cmd, check=True)
+    peak_kb, user_s, sys_s = Path(str(out) + ".time").read_text().strip().splitlines()[-1].split()
+    return int(peak_kb), float(user_s) + float(sys_s)
 
 
 def pandas_aggregates(samples_csv, runs_csv):
@@ -106,7 +109,8 @@ def main():
                 subprocess.run([bin_, "export", what, "--dir", str(state), "--output", str(files[what, ext])],
                                check=True, stdout=subprocess.DEVNULL)
         n_samples = len(pd.read_parquet(files["samples", "parquet"], columns=["mono_us"]))
-        t_ew, (rep, (peak_kb, cpu_s)) = timed(lambda: edgewatt_report(bin_, state))
+        t_ew, (peak_kb, cpu_s) = timed(lambda: edgewatt_report(bin_, state, tmp / "report.json"))
+        rep = json.loads((tmp / "report.json").read_text())
         t_pd, (laws, _) = timed(lambda: pandas_aggregates(files["samples", "csv"], files["runs", "csv"]))
         con = duckdb.connect()
         sql = DUCK_SQL.format(runs=files["runs", "parquet"], samples=files["samples", "parquet"])
