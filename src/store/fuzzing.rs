@@ -9,6 +9,7 @@ use super::FrameEncoder;
 use super::Item;
 use super::SegmentReader;
 use super::StoreError;
+use crate::record::FrameKind;
 use crate::record::Record;
 
 /// Feeds `data` to the segment reader (header and frames), to the frame scanner from
@@ -31,6 +32,7 @@ pub fn decode_segment(data: &[u8]) -> usize {
         Err(e) => panic!("a damaged segment must still be read: {e}"),
     }
     intact += check_items(super::scan_frames(data, 0), 0, data.len());
+    check_passing(data);
     let mut scratch = Vec::new();
     if let Decoded::Frame(frame) = decode_frame(data, &mut scratch) {
         check_round_trip(&frame);
@@ -54,6 +56,32 @@ fn check_items(items: super::Items<'_>, start: u64, len: usize) -> usize {
         }
     }
     intact
+}
+
+/// Passing over some kinds changes nothing but those frames: each becomes `Passed` with
+/// the place and seq of the intact frame the full scan finds there (decodable or not: it
+/// is not decoded), and a kind asked for.
+fn check_passing(data: &[u8]) {
+    let pass = [FrameKind::Samples, FrameKind::Power, FrameKind::Run];
+    let full = super::scan_frames(data, 0);
+    for (all, passed) in full.zip(super::scan_frames(data, 0).passing(&pass)) {
+        let Item::Passed { seq, kind, .. } = passed else {
+            assert_eq!(all, passed, "a frame not passed over reads as ever");
+            continue;
+        };
+        let full_seq = match &all {
+            Item::Frame { frame, .. } => Some(frame.seq),
+            Item::Unknown { seq, .. } => *seq,
+            _ => None,
+        };
+        assert_eq!(
+            full_seq,
+            Some(seq),
+            "a passed frame is intact, with its seq"
+        );
+        assert!(pass.contains(&kind), "only the kinds asked are passed");
+        assert_eq!((all.offset(), all.end()), (passed.offset(), passed.end()));
+    }
 }
 
 fn check_round_trip(frame: &crate::record::Frame) {

@@ -210,7 +210,8 @@ pub enum Item {
         seq: Option<u64>,
     },
     /// An intact frame of a kind the reader was asked to pass over ([`Items::passing`]):
-    /// checked (COBS, CRC), not decoded.
+    /// checked (COBS, CRC), not decoded, so whether it would decode is not known (one that
+    /// would not is `Unknown` to a reader that wants its kind).
     Passed {
         offset: u64,
         len: u64,
