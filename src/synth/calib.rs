@@ -12,6 +12,8 @@
 
 use std::path::Path;
 
+mod store;
+
 use super::Rng;
 use crate::clock::Anchor;
 use crate::derive::energy::run_energy;
@@ -43,6 +45,8 @@ use crate::record::SourceId;
 use crate::store::SegmentIdent;
 use crate::store::StoreError;
 use crate::store::Writer;
+use store::store_energy;
+use store::write_records;
 
 /// Busy ticks of 40 per idle sample: 2.5 % machine CPU.
 pub const IDLE_BUSY_TICKS: u64 = 1;
@@ -409,109 +413,4 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
     let ina = if log.ina219 { ina } else { Vec::new() };
     write_records(dir, log, &points, [ina, pmic], records, &runs)?;
     Ok(runs)
-}
-
-/// Each run's measured energy, integrated by the real integrator as the daemon does.
-/// `measured` is in time order; each run is handed only the readings within one maximum gap
-/// of its windows (the integrator joins no pair further apart), not the whole log.
-fn store_energy(runs: &mut [Run], measured: &[PowerReading], label: &str, period_us: u64) {
-    debug_assert!(measured.windows(2).all(|p| p[0].mono_us <= p[1].mono_us));
-    let max_gap_us = crate::derive::energy::Integration::for_period(period_us).max_gap_us;
-    for run in runs.iter_mut().filter(|_| !measured.is_empty()) {
-        let w = Window::spanning(run.phases[0].mono_us, run.phases[3].mono_us);
-        let from_us = run
-            .idle_lead_in
-            .map_or(w.start_us, |l| Window::from(l).start_us.min(w.start_us));
-        let lo = measured.partition_point(|r| r.mono_us < from_us.saturating_sub(max_gap_us));
-        let hi = measured.partition_point(|r| r.mono_us <= w.end_us.saturating_add(max_gap_us));
-        let near = &measured[lo..hi.max(lo)];
-        let spec = RunSpec {
-            source_label: label,
-            period_us,
-            run: w,
-            phases: &phase_windows(&run.phases),
-            baseline: run.idle_lead_in.map_or(BaselineFrom::None, |w| {
-                BaselineFrom::Window(Window::from(w))
-            }),
-            tokens: Tokens {
-                prompt: u64::from(run.prompt_tokens),
-                generated: u64::from(run.generated_tokens),
-            },
-        };
-        run.energy = Some((&run_energy(near, &spec)).into());
-    }
-}
-
-fn write_records(
-    dir: &Path,
-    log: &SynthLog,
-    points: &[Point],
-    power: [Vec<PowerReading>; 2],
-    events: Vec<Record>,
-    runs: &[Run],
-) -> Result<(), StoreError> {
-    let opts = crate::config::StoreConfig::default().options(dir.to_path_buf());
-    let ident = SegmentIdent {
-        device_id: log.device_id.clone(),
-        boot_id: log.boot_id.clone(),
-        host: "synth".into(),
-    };
-    let anchor = Anchor {
-        mono_us: 0,
-        wall_unix_us: 1_750_000_000_000_000,
-    };
-    let (mut w, _) = Writer::open(opts, ident, anchor)?;
-    let mut samples = SampleBlockBuilder::new(layout());
-    for chunk in points.chunks(50) {
-        for p in chunk {
-            samples.push(&p.sample).expect("the layout fits");
-        }
-        if let Some(b) = samples.finish() {
-            w.append(&Record::Samples(b))?;
-        }
-    }
-    let [ina, pmic] = power;
-    write_power(
-        &mut w,
-        SourceId::Ina219,
-        INA_LABEL,
-        log.power_period_us,
-        ina,
-    )?;
-    write_power(
-        &mut w,
-        SourceId::Pmic,
-        PMIC_LABEL,
-        log.power_period_us,
-        pmic,
-    )?;
-    for r in events {
-        w.append(&r)?;
-    }
-    for run in runs {
-        w.append(&Record::Run(Box::new(run.clone())))?;
-    }
-    let last = points.last().map_or(0, |p| p.t);
-    w.close(SealReason::Shutdown, last)?;
-    Ok(())
-}
-
-fn write_power(
-    w: &mut Writer,
-    source: SourceId,
-    label: &str,
-    period_us: u64,
-    readings: Vec<PowerReading>,
-) -> Result<(), StoreError> {
-    let mut b = PowerBlockBuilder::new(source, label, period_us);
-    for r in &readings {
-        b.push(r).expect("one source");
-        if b.len() == 4096 {
-            w.append(&Record::Power(b.finish().expect("not empty")))?;
-        }
-    }
-    if let Some(block) = b.finish() {
-        w.append(&Record::Power(block))?;
-    }
-    Ok(())
 }
