@@ -20,26 +20,34 @@ fn reference(
             "column length does not match count × width",
         ));
     }
+    // Each column: its start (the base's value, or its first value as stored), then running
+    // sums of its deltas (a counter's deltas being running sums of what is stored).
     let mut rows = vec![0u64; n * w];
     for c in 0..w {
-        let mut prev = base.map(|b| b[c] as i64);
-        let mut prev_delta = 0i64;
-        for i in 0..n {
-            let coded = columns[c * n + i];
-            let v = match prev {
-                None => coded,
-                Some(p) => {
-                    let delta = if is_counter(c) {
-                        coded.wrapping_add(prev_delta)
-                    } else {
-                        coded
-                    };
-                    prev_delta = delta;
-                    p.wrapping_add(delta)
-                }
-            };
-            prev = Some(v);
-            rows[i * w + c] = v as u64;
+        let coded = &columns[c * n..(c + 1) * n];
+        let (start, stored) = match base {
+            Some(b) => (b[c] as i64, coded),
+            None => (coded[0], &coded[1..]),
+        };
+        let deltas: Vec<i64> = if is_counter(c) {
+            stored
+                .iter()
+                .scan(0i64, |d, &x| {
+                    *d = d.wrapping_add(x);
+                    Some(*d)
+                })
+                .collect()
+        } else {
+            stored.to_vec()
+        };
+        let first = usize::from(base.is_none());
+        if base.is_none() {
+            rows[c] = start as u64;
+        }
+        let mut v = start;
+        for (i, d) in deltas.into_iter().enumerate() {
+            v = v.wrapping_add(d);
+            rows[(first + i) * w + c] = v as u64;
         }
     }
     Ok(rows)
