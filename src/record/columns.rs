@@ -195,6 +195,10 @@ pub(super) fn unpack(
                 "column length does not match count × width",
             ));
         }
+        if raw.len() - varints.at < n * w {
+            // Each varint is a byte at least: the rows cannot all be there.
+            return Err(BlockError::Corrupt("column varints"));
+        }
         let mut rows = vec![0u64; n * w];
         for c in 0..w {
             let counter = is_counter(c);
@@ -235,18 +239,41 @@ struct Inflater {
 }
 
 impl Inflater {
+    /// Smallest buffer to start with.
+    const MIN_BYTES: usize = 4096;
+    /// Largest buffer kept for the next block (a normal block inflates to a few kB).
+    const KEEP_BYTES: usize = 1 << 20;
+
     /// The inflated bytes of `data`, or an error if they are more than `limit` or the
     /// stream is damaged or cut short.
+    ///
+    /// The buffer grows with what the stream gives (from twice its size, doubling), never
+    /// to what a damaged header claims; one grown past [`Self::KEEP_BYTES`] is not kept.
     fn inflate(&mut self, data: &[u8], limit: usize) -> Result<&[u8], BlockError> {
-        if self.out.len() < limit {
-            self.out.resize(limit, 0);
+        const BAD: BlockError = BlockError::Corrupt("deflate stream");
+        if self.out.len() > Self::KEEP_BYTES {
+            self.out = Vec::new();
+        }
+        let start = data.len().saturating_mul(2).max(Self::MIN_BYTES).min(limit);
+        if self.out.len() < start {
+            self.out.resize(start, 0);
         }
         self.state.init();
         let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-        let (status, _, len) = decompress(&mut self.state, data, &mut self.out[..limit], 0, flags);
-        match status {
-            TINFLStatus::Done => Ok(&self.out[..len]),
-            _ => Err(BlockError::Corrupt("deflate stream")),
+        let (mut input, mut at) = (data, 0);
+        loop {
+            let len = self.out.len().min(limit);
+            let (status, read, written) =
+                decompress(&mut self.state, input, &mut self.out[..len], at, flags);
+            at += written;
+            match status {
+                TINFLStatus::Done => return Ok(&self.out[..at]),
+                TINFLStatus::HasMoreOutput if len < limit => {
+                    input = input.get(read..).ok_or(BAD)?;
+                    self.out.resize(len.saturating_mul(2).min(limit), 0);
+                }
+                _ => return Err(BAD),
+            }
         }
     }
 }

@@ -137,6 +137,28 @@ fn damage_is_named_as_postcard_named_it() {
     );
 }
 
+/// A block that inflates to far more than its deflated size (the buffer grows as the
+/// stream gives), then one whose header claims a huge shape over a few bytes (the buffer
+/// does not grow to the claim).
+#[test]
+fn the_buffer_grows_with_the_stream_not_with_the_claim() {
+    let (n, w) = (2000, 4);
+    let rows: Vec<u64> = (0..n * w)
+        .map(|k| if (k / w) % 2 == 0 { 0 } else { u64::MAX / 3 })
+        .collect();
+    let data = packed(&rows, (n, w), None);
+    assert!(data.len() * 20 < n * w * 9, "{} bytes deflated", data.len());
+    assert_eq!(unpack(&data, (n, w), None, odd), Ok(rows));
+    // 2³⁰ rows × columns said, and by the length varint too: 8 GiB of rows were never
+    // there to read.
+    let claim = (1 << 20, 1 << 10);
+    assert_eq!(
+        unpack(&deflated(&[0x80, 0x80, 0x80, 0x80, 0x04]), claim, None, odd),
+        Err(BlockError::Corrupt("column varints"))
+    );
+    INFLATER.with_borrow(|i| assert!(i.out.len() <= 1 << 20, "{} bytes kept", i.out.len()));
+}
+
 proptest! {
     #[test]
     fn agrees_with_postcard_on_any_rows(
