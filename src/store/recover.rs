@@ -28,7 +28,6 @@ use super::OPEN_SUFFIX;
 use super::SEALED_SUFFIX;
 use crate::clock::Anchor;
 use crate::record::Frame;
-use crate::record::FrameKind;
 use crate::record::Record;
 use crate::record::Seal;
 use crate::record::SealReason;
@@ -204,9 +203,10 @@ fn plan_repair(entry: &Entry, bytes: &[u8]) -> Repair {
                 good_frames += 1;
                 last_seq = seq.or(last_seq);
             }
-            Item::Passed { seq, kind, .. } => {
-                sealed = *kind == FrameKind::Seal;
-                good_frames += u64::from(!sealed);
+            // Not produced here (this scan passes over no kind); like an undecoded frame.
+            Item::Passed { seq, .. } => {
+                sealed = false;
+                good_frames += 1;
                 last_seq = Some(*seq);
             }
             Item::Corrupt { .. } => continue,

@@ -144,13 +144,23 @@ impl LogIndex {
         (index, places)
     }
 
-    /// Adds the block skips of the blocks' reader (every other skip both readers report)
-    /// in reading order, and counts the damage again.
+    /// Adds the skips only the blocks' reader reports, in reading order, and counts the
+    /// damage again: its block skips, and the frames it found undecodable that the other
+    /// reader passed over undecoded (sample and power frames). Every other skip both
+    /// readers report.
     fn merge_block_skips(&mut self, places: Vec<Place>, blocks: Vec<Skip>, at: Vec<Place>) {
-        let sample_skips = blocks
-            .into_iter()
-            .zip(at)
-            .filter(|(s, _)| matches!(s.kind, SkipKind::Block { .. }));
+        let unknown_here: std::collections::HashSet<Place> = self
+            .skips
+            .iter()
+            .zip(&places)
+            .filter(|(s, _)| s.kind == SkipKind::Unknown)
+            .map(|(_, p)| *p)
+            .collect();
+        let sample_skips = blocks.into_iter().zip(at).filter(|(s, p)| match s.kind {
+            SkipKind::Block { .. } => true,
+            SkipKind::Unknown => !unknown_here.contains(p),
+            _ => false,
+        });
         let mut merged = Vec::new();
         let mut main = std::mem::take(&mut self.skips)
             .into_iter()

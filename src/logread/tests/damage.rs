@@ -283,32 +283,50 @@ fn a_first_seq_places_corrupt_pieces_by_the_next_intact_frame() {
 }
 
 /// A frame of a kind the reader does not want is checked but not decoded: one that would
-/// not decode (here a run variant with junk after it) is reported by the readers that want
-/// runs, once also when the index reads blocks and records on two threads, and not by one
-/// that reads events only.
+/// not decode (a sample, power or run variant with junk after it) is reported by the
+/// readers that want its kind, once also when the index reads blocks and records on two
+/// threads, and not by a reader that wants other kinds only.
 #[test]
 fn an_undecodable_frame_is_reported_by_the_readers_that_want_its_kind() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut recs: Vec<Record> = (0..3).map(|i| event((2 + i) * S, i)).collect();
-    recs.push(key_block(&samples(6 * S, 10, 1)));
-    let path = session(tmp.path(), "pi", "b", S, &recs);
-    let spans = frame_spans(&path);
-    let mut bytes = std::fs::read(&path).unwrap();
-    let bad_run = FrameEncoder::new()
-        .encode(&(1_000u64, 5u32, 7u8))
-        .unwrap()
-        .to_vec();
-    let at = (spans[2].0 + spans[2].1) as usize;
-    bytes.splice(at..at, bad_run.iter().copied());
-    std::fs::write(&path, &bytes).unwrap();
-    let source = LogSource::segment(&path);
-    let unknown = |filter: Filter| read_all(&source, filter).1.unknown_frames;
-    assert_eq!(unknown(Filter::default()), 1);
-    assert_eq!(unknown(Filter::kinds(&[RecordKind::Run])), 1);
-    assert_eq!(unknown(Filter::kinds(&[RecordKind::Event])), 0);
-    let kinds = [RecordKind::Sample, RecordKind::Event, RecordKind::Run];
-    let index = LogIndex::build(&source, Filter::kinds(&kinds)).unwrap();
-    let skipped: Vec<&SkipKind> = index.skips().iter().map(|s| &s.kind).collect();
-    assert_eq!(skipped, [&SkipKind::Unknown]);
-    assert_eq!(index.damage().unknown_frames, 1);
+    let all = [
+        RecordKind::Sample,
+        RecordKind::Power,
+        RecordKind::Event,
+        RecordKind::Run,
+    ];
+    for (variant, kind) in [
+        (0u32, RecordKind::Sample),
+        (3, RecordKind::Power),
+        (5, RecordKind::Run),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut recs: Vec<Record> = (0..3).map(|i| event((2 + i) * S, i)).collect();
+        recs.push(key_block(&samples(6 * S, 10, 1)));
+        recs.push(power(&[7 * S, 8 * S]));
+        let path = session(tmp.path(), "pi", "b", S, &recs);
+        let spans = frame_spans(&path);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let bad = FrameEncoder::new()
+            .encode(&(1_000u64, variant, 7u8))
+            .unwrap()
+            .to_vec();
+        let at = (spans[2].0 + spans[2].1) as usize;
+        bytes.splice(at..at, bad.iter().copied());
+        std::fs::write(&path, &bytes).unwrap();
+        let source = LogSource::segment(&path);
+        let unknown = |filter: Filter| read_all(&source, filter).1.unknown_frames;
+        assert_eq!(unknown(Filter::default()), 1, "{kind:?}");
+        assert_eq!(unknown(Filter::kinds(&[kind])), 1, "{kind:?}");
+        assert_eq!(unknown(Filter::kinds(&[RecordKind::Event])), 0, "{kind:?}");
+        let index = LogIndex::build(&source, Filter::kinds(&all)).unwrap();
+        let skipped: Vec<&SkipKind> = index.skips().iter().map(|s| &s.kind).collect();
+        assert_eq!(skipped, [&SkipKind::Unknown], "{kind:?}");
+        let (one, _) = LogIndex::build_one(&source, Filter::kinds(&all)).unwrap();
+        assert_eq!(
+            index.skips(),
+            one.skips(),
+            "{kind:?}: two threads as one reader"
+        );
+        assert_eq!(index.damage(), one.damage(), "{kind:?}");
+    }
 }
