@@ -5,10 +5,11 @@
 //! plan lead-in ended before that window, the lead-in's samples too. Rather than read the
 //! log again per row, the sample blocks come once, in reading order (decoded on a second
 //! thread while the log is read: [`LogIndex::build_streaming_samples`]): a buffer holds
-//! the samples from the earliest start of the windows still to come, a row is derived as
-//! soon as the samples pass its window's end, and the lead-ins rows still need are kept
-//! aside. The buffer holds whole decoded blocks, so a sample is never moved or copied. Each sample is decoded once and visited once per row whose window holds it;
-//! memory holds the longest window and the lead-ins in use, not the log. The blocks arrive
+//! the blocks from the earliest start of the windows still to come (whole decoded blocks,
+//! so a sample is never moved or copied), a row is derived as soon as the samples pass its
+//! window's end, and the lead-ins rows still need are kept aside. Each sample is decoded
+//! once and visited once per row whose window holds it; memory holds the longest window
+//! and the lead-ins in use, not the log. The blocks arrive
 //! in the same order whatever the threads' timing, so the rows do not depend on it.
 //!
 //! [`LogIndex::build_streaming_samples`]: crate::logread::LogIndex::build_streaming_samples

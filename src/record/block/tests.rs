@@ -29,6 +29,30 @@ fn round_trip_keeps_every_value() {
     assert_eq!(block.decode().unwrap(), samples);
 }
 
+/// A machine with more readings than a sample keeps inline (9 cpu lines, 3 processes,
+/// zones and policies) round-trips as well.
+#[test]
+fn readings_past_the_inline_sizes_round_trip() {
+    let proc = |pid| TrackedProc {
+        pid,
+        role: ProcRole::Worker,
+    };
+    let big = SampleLayout {
+        cpus: 9,
+        procs: vec![proc(1), proc(2), proc(3)],
+        thermal_zones: vec!["z0".into(), "z1".into(), "z2".into()],
+        cpufreq: vec!["policy0".into(), "policy4".into(), "policy8".into()],
+        throttled: false,
+    };
+    let samples = synth::trace(&big, 120, 3);
+    assert!(samples[0].cpu.spilled() && samples[0].temps_mc.spilled());
+    let mut b = SampleBlockBuilder::new(big);
+    for s in &samples {
+        b.push(s).unwrap();
+    }
+    assert_eq!(b.finish().unwrap().decode().unwrap(), samples);
+}
+
 #[test]
 fn extreme_values_survive_wrapping_deltas() {
     let l = layout();

@@ -76,6 +76,11 @@ fn agreement_is_symmetric_bounded_and_whitespace_blind() {
         assert!((0.0..=1.0).contains(&ab), "{a:?} {b:?}: {ab}");
     }
     assert_eq!(output_agreement("1 2 3 4", "1234"), 1.0);
+    // Repeated n-grams count with multiplicity: "aaaa" has 4 a's, 3 "aa", 2 "aaa" and 1
+    // "aaaa"; "aa" has 2 a's and 1 "aa", so 2 and 1 are shared. Averaged over the 4 orders
+    // either text has: P = (2/4 + 1/3 + 0 + 0)/4, R = (2/2 + 1/1 + 0 + 0)/4.
+    let (p, r) = ((0.5 + 1.0 / 3.0) / 4.0, 0.5);
+    assert!((output_agreement("aaaa", "aa") - 2.0 * p * r / (p + r)).abs() < 1e-12);
     assert_eq!(output_agreement("", ""), 1.0);
     assert_eq!(output_agreement("", "x"), 0.0);
     // "a" vs "ab": order 1 P = 1, R = ½; order 2 P = 0, R = 0 → P̄ = ½, R̄ = ¼ → F = ⅓.
