@@ -43,11 +43,10 @@ struct Fetched {
 
 /// SHA-256 (hex) of the file at `path`, `None` if it cannot be read.
 fn file_sha256(path: &Path) -> Option<String> {
-    use sha2::Digest;
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut hash = sha2::Sha256::new();
-    std::io::copy(&mut f, &mut hash).ok()?;
-    Some(super::hex(&hash.finalize()))
+    let f = std::fs::File::open(path).ok()?;
+    super::sha256_copy(f, std::io::sink())
+        .ok()
+        .map(|(sha256, _)| sha256)
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> UploadError + '_ {

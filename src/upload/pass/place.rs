@@ -1,7 +1,6 @@
 //! Placing one object: HEAD, then a conditional PUT or a resumable multipart upload.
 
 use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 
 use sha2::Digest;
@@ -16,6 +15,7 @@ use super::super::objects::Source;
 use super::super::s3::Payload;
 use super::super::s3::S3Error;
 use super::super::s3::Written;
+use super::super::sha256_copy;
 use super::super::UploadError;
 use super::Uploader;
 
@@ -40,18 +40,10 @@ impl Data {
                     path: path.clone(),
                     source,
                 };
-                let mut f = File::open(path).map_err(io)?;
-                let (mut hash, mut buf, mut len) = (Sha256::new(), vec![0u8; 1 << 20], 0u64);
-                loop {
-                    let n = f.read(&mut buf).map_err(io)?;
-                    if n == 0 {
-                        break;
-                    }
-                    hash.update(&buf[..n]);
-                    len += n as u64;
-                }
+                let f = File::open(path).map_err(io)?;
+                let (sha256, len) = sha256_copy(f, std::io::sink()).map_err(io)?;
                 Ok(Self {
-                    sha256: hex(&hash.finalize()),
+                    sha256,
                     len,
                     source: object.source.clone(),
                 })

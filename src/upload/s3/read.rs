@@ -4,11 +4,8 @@
 use std::io::Read;
 use std::io::Write;
 
-use sha2::Digest;
-use sha2::Sha256;
-
+use super::super::sha256_copy;
 use super::error::S3Error;
-use super::hex;
 use super::request::header;
 use super::request::Call;
 use super::xml;
@@ -85,7 +82,7 @@ impl Client {
         let status = response.status().as_u16();
         let etag = header(&response, "etag").unwrap_or_default();
         let meta_sha256 = header(&response, META_SHA256);
-        let mut body = response.body_mut().with_config().limit(u64::MAX).reader();
+        let body = response.body_mut().with_config().limit(u64::MAX).reader();
         if status != 200 {
             let mut text = String::new();
             let _ = body.take(1 << 20).read_to_string(&mut text);
@@ -103,17 +100,7 @@ impl Client {
             endpoint: self.endpoint_text.clone(),
             message: e.to_string(),
         };
-        let (mut hash, mut buf, mut size) = (Sha256::new(), vec![0u8; 1 << 20], 0u64);
-        loop {
-            let n = body.read(&mut buf).map_err(network)?;
-            if n == 0 {
-                break;
-            }
-            hash.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(network)?;
-            size += n as u64;
-        }
-        let sha256 = hex(&hash.finalize());
+        let (sha256, size) = sha256_copy(body, out).map_err(network)?;
         if meta_sha256.as_ref().is_some_and(|m| *m != sha256) {
             return Err(S3Error::Protocol {
                 op: "GetObject",
