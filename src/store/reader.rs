@@ -293,7 +293,10 @@ impl Items<'_> {
                 }
             }
         };
-        let passed = FrameKind::peek(payload).filter(|&(_, k)| self.pass & (1 << k as u8) != 0);
+        let passed = (self.pass != 0)
+            .then(|| FrameKind::peek(payload))
+            .flatten()
+            .filter(|&(_, k)| self.pass & (1 << k as u8) != 0);
         if let Some((seq, kind)) = passed {
             return Item::Passed {
                 offset,
