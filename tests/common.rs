@@ -16,6 +16,12 @@ use serde_json::Value;
 pub fn edgewatt() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_edgewatt"));
     c.env("RUST_LOG", "warn");
+    // The report's cache of cost rows goes under the build's scratch directory, not the
+    // user's ~/.cache (one file per state directory: tests do not share any).
+    c.env(
+        "XDG_CACHE_HOME",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache"),
+    );
     c
 }
 

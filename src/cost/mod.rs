@@ -21,7 +21,9 @@
 //! order, and each row takes those of its windows as they pass (`stream`), so the rows of a
 //! long log cost one read of it, in memory bounded by the longest window.
 
+pub mod cache;
 mod read;
+mod row;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -63,7 +65,7 @@ impl Default for CostOptions {
 }
 
 /// What a row is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RowKind {
     /// One inference run.
     Run,
@@ -82,7 +84,7 @@ impl RowKind {
 }
 
 /// Why a figure is not trusted. Its `Display` is the reason as shown.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Untrusted {
     /// No power readings cover the run: no measured energy at all.
     NoEnergy,
@@ -123,7 +125,7 @@ impl std::fmt::Display for Untrusted {
 }
 
 /// Which of a row's figures can be trusted, and why not.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Trust {
     /// The gross measured energy (readings cover the run).
     pub energy: bool,
@@ -147,7 +149,7 @@ impl Trust {
 }
 
 /// The identity of the model a run used.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ModelId {
     pub name: Option<String>,
     pub path: String,
@@ -158,7 +160,7 @@ pub struct ModelId {
 }
 
 /// An estimate of a row's energy from a calibration (see [`crate::estimate`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnergyEstimate {
     /// `estimate:<calibration id>`.
     pub source: String,
@@ -171,7 +173,7 @@ pub struct EnergyEstimate {
 }
 
 /// Measured PMIC energy mapped to the whole board by a calibration's PMIC→INA219 fit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CorrectedEnergy {
     /// `pmic-corrected:<calibration id>`.
     pub source: String,
@@ -180,7 +182,7 @@ pub struct CorrectedEnergy {
 
 /// The cost of one run (or one idle lead-in): see the module doc. `None` is "not known",
 /// never a made-up 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunCost {
     pub kind: RowKind,
     /// Seq of the record the row is made from (its Run record, or its plan's `PlanStart`

@@ -3,18 +3,18 @@
 
 use std::sync::Arc;
 
+use super::row::base_row;
+use super::row::describe;
 use super::stream;
 use super::stream::Need;
 use super::stream::RowSamples;
 use super::CostOptions;
-use super::ModelId;
 use super::RowKind;
 use super::RunCost;
 use super::Trust;
 use super::Untrusted;
 use super::PHASES;
 use crate::derive::conditions::run_conditions;
-use crate::derive::conditions::RunConditions;
 use crate::derive::energy::run_energy;
 use crate::derive::energy::BaselineFrom;
 use crate::derive::energy::RunEnergy;
@@ -34,7 +34,6 @@ use crate::logread::LogSource;
 use crate::logread::RecordKind;
 use crate::logread::Skip;
 use crate::record::EventKind;
-use crate::record::Outcome;
 use crate::record::PhaseMark;
 use crate::record::PowerReading;
 use crate::record::Run;
@@ -55,6 +54,17 @@ impl CostLog {
     /// Reads `source` (through `filter`; its kinds are replaced by what costs need) and
     /// derives a row per run and per plan lead-in.
     pub fn read(source: &LogSource, filter: Filter, opts: CostOptions) -> Result<Self, LogError> {
+        Self::read_reach(source, filter, opts).map(|(log, _, _)| log)
+    }
+
+    /// [`read`](Self::read), with what each row read ([`Reach`]) and the index: what the
+    /// cache ([`super::cache`]) needs to tell whether a row from part of a log is the row
+    /// of the whole log.
+    pub(super) fn read_reach(
+        source: &LogSource,
+        filter: Filter,
+        opts: CostOptions,
+    ) -> Result<(Self, Vec<Reach>, LogIndex), LogError> {
         let filter = Filter {
             kinds: vec![
                 RecordKind::Sample,
@@ -72,11 +82,14 @@ impl CostLog {
                 Ok(())
             })
         })?;
-        Ok(Self {
-            rows: rows?.finish(&index, opts)?,
+        let rows = rows?;
+        let reach = rows.reach.clone();
+        let log = Self {
+            rows: rows.finish(&index, opts)?,
             skips: index.skips().to_vec(),
             damage: *index.damage(),
-        })
+        };
+        Ok((log, reach, index))
     }
 
     /// The rows of runs (not idle lead-ins), in log order.
@@ -99,11 +112,26 @@ enum Pending<'a> {
     },
 }
 
+/// What a row reads of the log besides its own record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Reach {
+    /// From when to when it reads its boot's samples (and, for an idle row, its power
+    /// readings); `None` if it reads none (a run without phase marks).
+    pub span: Option<Window>,
+    /// It reads power readings (an idle row's energy).
+    pub power: bool,
+    /// A run that does not name its plan's lead-in, with no plan started before it in what
+    /// was read: an earlier part of the log may hold its lead-in.
+    pub lead_in_unknown: bool,
+}
+
 /// Rows whose samples are in, but not the idle rows' energy ([`Rows::finish`]).
 pub(super) struct Rows {
     rows: Vec<RunCost>,
     /// Each idle row, its boot and window.
     idle: Vec<(usize, u64, Window)>,
+    /// Per row.
+    reach: Vec<Reach>,
 }
 
 impl Rows {
@@ -137,6 +165,7 @@ pub(super) fn rows_with(
     let mut out = Vec::new();
     let mut needs = Vec::new();
     let mut pending = Vec::new();
+    let mut reach = Vec::new();
     // The latest plan lead-in of each boot: the baseline of a v1 run, which does not say.
     let mut lead_in: Option<(u64, Window)> = None;
     for e in index.records() {
@@ -156,6 +185,11 @@ pub(super) fn rows_with(
                         window: w,
                     });
                     idle.push((out.len(), boot, w));
+                    reach.push(Reach {
+                        span: Some(power_window(w)),
+                        power: true,
+                        lead_in_unknown: false,
+                    });
                     out.push(idle_row(e, plan, w));
                 }
             }
@@ -166,12 +200,20 @@ pub(super) fn rows_with(
                 .or_else(|| lead_in.and_then(|(b, w)| (b == boot).then_some(w)));
             let mut row = base_row(e, RowKind::Run, run.label.clone());
             describe(&mut row, run);
+            let mut r = Reach {
+                span: None,
+                power: false,
+                lead_in_unknown: run.idle_lead_in.is_none() && lead_in.is_none(),
+            };
             if let Some(window) = run_window(&mut row, run) {
                 let read = Window::spanning(
                     window.start_us.saturating_sub(BASELINE_SEARCH_US),
                     window.end_us.saturating_add(LEAD_OUT_US),
                 );
-                needs.push(Need::new(boot, read, idle));
+                let need = Need::new(boot, read, idle);
+                let from_us = need.lead_in.map_or(need.main.start_us, |w| w.start_us);
+                r.span = Some(Window::spanning(from_us, need.main.end_us));
+                needs.push(need);
                 pending.push(Pending::Run {
                     row: out.len(),
                     run,
@@ -181,6 +223,7 @@ pub(super) fn rows_with(
             } else {
                 row.trust = trust(&row, opts);
             }
+            reach.push(r);
             out.push(row);
         }
     }
@@ -193,50 +236,11 @@ pub(super) fn rows_with(
         } => run_figures(&mut out[row], run, window, idle, samples, opts),
         Pending::Idle { row, window } => idle_figures(&mut out[row], window, samples),
     })?;
-    Ok(Rows { rows: out, idle })
-}
-
-fn base_row(e: &Entry, kind: RowKind, label: String) -> RunCost {
-    let seg = e.segment();
-    RunCost {
-        kind,
-        seq: e.origin.seq,
-        device_id: seg.device_id().map(str::to_owned),
-        boot_id: seg.boot_id().map(str::to_owned),
-        run_id: None,
-        label,
-        plan: String::new(),
-        workload: String::new(),
-        base_workload: None,
-        warmup: false,
-        repetition: 0,
-        ok: true,
-        error: None,
-        start_unix_us: e.wall.us(),
-        start_mono_us: None,
-        end_mono_us: None,
-        model: None,
-        mmproj_sha256: None,
-        threads: 0,
-        cpu_backend: None,
-        duration_s: None,
-        phase_s: [None; 5],
-        ttft_s: None,
-        prompt_tokens: 0,
-        generated_tokens: 0,
-        image_tokens: None,
-        image_width: None,
-        image_height: None,
-        peak_rss_kb: 0,
-        output: String::new(),
-        usage: None,
-        conditions: RunConditions::default(),
-        cooldown_capped: false,
-        energy: None,
-        trust: Trust::default(),
-        estimate: None,
-        corrected: None,
-    }
+    Ok(Rows {
+        rows: out,
+        idle,
+        reach,
+    })
 }
 
 fn phase_seconds(marks: &[PhaseMark]) -> [Option<f64>; 5] {
@@ -277,40 +281,6 @@ fn run_figures(
     row.conditions = run_conditions(samples, window, base);
     row.energy = run.energy.as_ref().map(RunEnergy::from);
     row.trust = trust(row, opts);
-}
-
-/// The run's identity, settings, durations and tokens.
-fn describe(row: &mut RunCost, run: &Run) {
-    row.run_id = Some(run.run_id);
-    row.plan.clone_from(&run.plan);
-    row.workload.clone_from(&run.workload);
-    row.base_workload.clone_from(&run.base_workload);
-    row.warmup = run.warmup;
-    row.repetition = run.repetition;
-    if let Outcome::Failed(err) = &run.outcome {
-        row.ok = false;
-        row.error = Some(err.to_string());
-    }
-    row.model = run.model.as_ref().map(|m| ModelId {
-        name: m.name.clone(),
-        path: m.path.clone(),
-        sha256: m.sha256.clone(),
-        quantization: m.quantization.clone(),
-        file_size_bytes: m.file_size_bytes,
-        param_count: m.param_count,
-    });
-    row.mmproj_sha256 = run.mmproj.as_ref().map(|m| m.sha256.clone());
-    row.threads = run.settings.threads;
-    row.cpu_backend.clone_from(&run.cpu_backend);
-    row.ttft_s = (run.ttft_us > 0).then(|| run.ttft_us as f64 / 1e6);
-    row.prompt_tokens = run.prompt_tokens;
-    row.output.clone_from(&run.output);
-    row.generated_tokens = run.generated_tokens;
-    row.image_tokens = run.image.as_ref().map(|i| i.image_tokens);
-    row.image_width = run.image.as_ref().map(|i| i.width);
-    row.image_height = run.image.as_ref().map(|i| i.height);
-    row.peak_rss_kb = run.peak_rss_kb;
-    row.cooldown_capped = run.cooldown_capped;
 }
 
 /// Which figures of a row can be trusted (see [`Untrusted`]).
@@ -364,15 +334,19 @@ fn idle_figures(row: &mut RunCost, window: Window, samples: RowSamples<'_, '_>) 
     row.conditions = run_conditions(samples, window, base);
 }
 
+/// The power readings an idle row's energy reads: its window and 2 s either side.
+fn power_window(window: Window) -> Window {
+    let margin_us = 2_000_000;
+    Window::spanning(
+        window.start_us.saturating_sub(margin_us),
+        window.end_us.saturating_add(margin_us),
+    )
+}
+
 /// Energy over an idle window from the readings of the source with the most of them; the
 /// nominal period is taken as their median interval. The baseline is the window itself.
 fn idle_energy(index: &LogIndex, boot: u64, window: Window) -> Result<Option<RunEnergy>, LogError> {
-    let margin = 2_000_000;
-    let read = Window::spanning(
-        window.start_us.saturating_sub(margin),
-        window.end_us.saturating_add(margin),
-    );
-    let all = index.power_in(boot, read)?.readings;
+    let all = index.power_in(boot, power_window(window))?.readings;
     let mut labels: Vec<&Arc<str>> = all.iter().map(|(l, _)| l).collect();
     labels.sort();
     labels.dedup();

@@ -24,7 +24,7 @@ pub mod throttle_bits {
 }
 
 /// What a run ran under. `None`: the samples hold no such reading.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunConditions {
     /// Mean CPU frequency over the run, MHz: the mean over cpufreq policies at each sample,
     /// averaged over the samples in the window.

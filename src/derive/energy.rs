@@ -38,7 +38,7 @@ pub use trust::MinCoverage;
 pub use trust::Untrusted;
 
 /// How far apart two readings may be and still be joined, µs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Integration {
     pub max_gap_us: u64,
 }
@@ -54,7 +54,7 @@ impl Integration {
 }
 
 /// Energy over one window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WindowEnergy {
     pub window: Window,
     /// ∫ P dt over the covered parts of the window, µJ.
@@ -155,7 +155,7 @@ pub fn integrate(
 }
 
 /// Idle power measured over a quiet window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Baseline {
     pub window: Window,
     pub power_uw: i64,
@@ -174,14 +174,14 @@ pub fn baseline(readings: &[PowerReading], window: Window, cfg: Integration) -> 
 }
 
 /// Token counts of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tokens {
     pub prompt: u64,
     pub generated: u64,
 }
 
 /// Measured energy of one run: where it came from, the whole run and each phase.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RunEnergy {
     /// The source's label (what it measures and misses).
     pub source: String,

@@ -38,7 +38,7 @@ pub fn phase_windows(marks: &[PhaseMark]) -> Vec<(RunPhase, Window)> {
 }
 
 /// What one run cost in CPU and RAM.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunUsage {
     /// Machine CPU above idle, %·s (100 % = the whole machine), clamped at idle (the
     /// paper's AUC).

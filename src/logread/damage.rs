@@ -8,7 +8,7 @@ use crate::store::CorruptReason;
 use crate::store::HeaderDamage;
 
 /// A sample block or a power block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BlockKind {
     Sample,
     Power,
@@ -24,7 +24,7 @@ impl BlockKind {
 }
 
 /// Why a block's records could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BlockSkip {
     /// A continuation whose base block (frame `base_seq`) was not decoded.
     LostChain { base_seq: u64 },
@@ -60,7 +60,7 @@ impl fmt::Display for BlockSkip {
 }
 
 /// What was skipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SkipKind {
     /// The whole segment: it cannot be read, or its format is newer (the error says which).
     Unreadable { error: String },
@@ -102,7 +102,7 @@ impl SkipKind {
 }
 
 /// One skipped piece of a segment file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Skip {
     pub path: PathBuf,
     /// Byte offset in the file (0 for an unreadable segment).

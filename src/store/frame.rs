@@ -48,7 +48,7 @@ pub struct SegmentHeader {
 }
 
 /// Why a frame was rejected. None of these can be a frame that was completely written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CorruptReason {
     /// The bytes between two `0x00` are not valid COBS.
     Cobs,
@@ -173,7 +173,7 @@ pub(super) fn decode_payload(payload: &[u8]) -> Decoded {
 /// Why a segment's header is not available. Its record frames are still read: they are
 /// self-delimited and carry their own CRC; only what the header alone says (device and
 /// boot id, the monotonic↔wall anchor, writer, host) is unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum HeaderDamage {
     /// The file does not start with `EDGEWATT` `0x00`, so the header frame cannot be found.
     Magic,

@@ -123,6 +123,17 @@ pub struct SynthLog {
     pub ina219: bool,
     /// Readings missing for this share of each run, at its middle (a sensor outage).
     pub outage: f64,
+    /// Write as the daemon does, in flushes and segments; `None`: all samples, then all
+    /// readings, then the events and runs, in one segment.
+    pub flushing: Option<Flushing>,
+}
+
+/// How the daemon writes: every `flush_us`, the samples, power readings, events and ended
+/// runs since the last flush; a new segment every `flushes_per_segment` flushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flushing {
+    pub flush_us: u64,
+    pub flushes_per_segment: usize,
 }
 
 impl SynthLog {
@@ -141,6 +152,7 @@ impl SynthLog {
             pmic: None,
             ina219: true,
             outage: 0.0,
+            flushing: None,
         }
     }
 }

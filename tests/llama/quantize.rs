@@ -2,8 +2,6 @@
 //! SmolLM2 become F16, Q8_0, Q4_x and 2–3-bit variants that load and generate; bad input
 //! is refused before llama.cpp runs, naming the file or the type.
 
-use std::process::Command;
-
 use edgewatt::gguf::FileType;
 use edgewatt::gguf::GgufFile;
 use edgewatt::llama::file_type;
@@ -186,7 +184,7 @@ fn the_command_line_reports_sizes_and_refuses_clearly() {
     let dir = scratch("cli");
     let input = tiny_f16(&dir);
     let out = dir.join("q8.gguf");
-    let edgewatt = || Command::new(env!("CARGO_BIN_EXE_edgewatt"));
+    let edgewatt = || crate::common::edgewatt();
     let ok = edgewatt()
         .args(["quantize", "--type", "q8_0", "--threads", "2"])
         .args([&input, &out])

@@ -148,7 +148,7 @@ fn a_calibration_of_another_device_is_refused_unless_forced() {
     let dir = llm_dir();
     let cal = write_calibration(dir.path(), "other-pi");
     let cal_arg = cal.to_str().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgewatt"))
+    let out = crate::common::edgewatt()
         .args(["report", "--format", "json", "--dir"])
         .arg(dir.path())
         .args(["--calibration", cal_arg])
@@ -177,7 +177,7 @@ fn a_calibration_with_a_bad_value_is_named_with_its_line_and_column() {
     let path = dir.path().join("bad.toml");
     let text = std::fs::read_to_string(write_calibration(dir.path(), "synthetic-pi")).unwrap();
     std::fs::write(&path, text.replace("idle_w = ", "idle_w = \"four\" #")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgewatt"))
+    let out = crate::common::edgewatt()
         .args(["report", "--dir"])
         .arg(dir.path())
         .arg("--calibration")

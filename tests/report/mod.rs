@@ -1,11 +1,11 @@
 //! `edgewatt report` end to end: synthetic logs with known coefficients, slopes and knee,
 //! written through the real store writer (`synth::calib`), reported by the binary.
 
+mod cache;
 mod edge;
 mod known_truth;
 
 use std::path::Path;
-use std::process::Command;
 
 use edgewatt::synth::calib::write;
 use edgewatt::synth::calib::PowerTruth;
@@ -59,7 +59,7 @@ pub fn log_dir(
 
 /// `edgewatt report DIRS --format json` (plus `extra`): its exit code, JSON and stderr.
 pub fn report(dirs: &[&Path], extra: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_edgewatt"))
+    let out = crate::common::edgewatt()
         .arg("report")
         .args(dirs.iter().flat_map(|d| [Path::new("--dir"), d]))
         .args(["--format", "json"])

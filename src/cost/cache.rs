@@ -1,0 +1,416 @@
+//! A cache of a state directory's cost rows, so that a report over weeks of log derives
+//! only what is new.
+//!
+//! **What is kept.** After a read, the cache file holds every row with the segment its
+//! record is in, whether it is *final* (it stays as it is whatever the daemon appends:
+//! [`Segs::is_final`]), what was skipped, and for each segment its stamp (name, length,
+//! modification time), its header's clock and the latest times in it. Its key is the
+//! build of edgewatt that wrote it (version and executable), the format of this file and
+//! the rows' options: another build or another `--min-coverage-pct` reads the log whole.
+//!
+//! **How it is used.** If every segment is sealed and listed with the same stamps, the log
+//! is what it was and the rows come from the cache. If the sealed segments the cache knows
+//! are still the first ones listed, their final rows come from the cache and the rest is
+//! read from the first segment a row still needs ([`Segs::complete_from`]): the last
+//! sealed one and the open one, on a running device. Anything else (no cache, another
+//! build, a sealed segment changed or deleted by retention, a cache file that does not
+//! read) reads the log whole and writes the cache again. The rows are the same as
+//! [`CostLog::read`]'s in every case; the cache only decides how much is read.
+//!
+//! The cache is derived data: deleting it costs one whole read. A cache that cannot be
+//! written is reported and the rows are returned all the same.
+
+mod segs;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::collections::HashSet;
+use std::path::Path;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::Serialize;
+
+use super::read::Reach;
+use super::CostLog;
+use super::CostOptions;
+use super::RunCost;
+use crate::logread::DamageCounts;
+use crate::logread::Filter;
+use crate::logread::LogError;
+use crate::logread::LogSource;
+use crate::logread::Skip;
+use crate::store::list_segments;
+use segs::Seg;
+use segs::Segs;
+use segs::Stamp;
+
+pub use segs::POWER_LAG_US;
+
+/// Bumped whenever the cache file's layout changes.
+const FORMAT: u32 = 1;
+const MAGIC: &[u8; 8] = b"EWCOSTC\n";
+
+/// How a read used the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Every segment sealed and unchanged: no segment read.
+    Unchanged,
+    /// The final rows of the first segments from the cache; `read` of `total` segments
+    /// read.
+    Appended { read: usize, total: usize },
+    /// The log read whole, and why.
+    Whole(String),
+}
+
+/// Rows read through the cache, and how.
+#[derive(Debug)]
+pub struct CachedRead {
+    pub log: CostLog,
+    pub used: CacheUse,
+    /// Why the cache could not be written (the rows are right; the next read is slower).
+    pub write_error: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Row {
+    segment: usize,
+    is_final: bool,
+    row: RunCost,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct File {
+    format: u32,
+    build: String,
+    min_coverage_bits: u64,
+    segments: Vec<Seg>,
+    rows: Vec<Row>,
+    /// Each with the segment it is in (its path is made again from the directory).
+    skips: Vec<(usize, Skip)>,
+}
+
+/// The cache file of the state directory `dir` under `cache_dir`: one file per directory,
+/// named by a hash of its canonical path.
+#[must_use]
+pub fn file_for(cache_dir: &Path, dir: &Path) -> PathBuf {
+    use sha2::Digest as _;
+    let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let hash = sha2::Sha256::digest(canonical.as_os_str().as_encoded_bytes());
+    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    cache_dir.join(format!("cost-{hex}.bin"))
+}
+
+/// The user's cache directory for edgewatt: `$XDG_CACHE_HOME/edgewatt`, else
+/// `$HOME/.cache/edgewatt`; `None` without either.
+#[must_use]
+pub fn user_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    Some(base.join("edgewatt"))
+}
+
+/// This build of edgewatt: its version and its executable's length and modification time,
+/// so that a rebuilt binary, whose rows may be derived differently, reads the log whole.
+fn build() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| Stamp::of(&p, false, 0));
+    let (len, mtime) = exe.map_or((0, 0), |s| (s.len_bytes, s.mtime_ns));
+    format!("{} {len} {mtime}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The cost rows of the state directory `dir` (as [`CostLog::read`] with no filter),
+/// through the cache file `cache`.
+pub fn read_dir(dir: &Path, opts: CostOptions, cache: &Path) -> Result<CachedRead, LogError> {
+    read_dir_lag(dir, opts, cache, POWER_LAG_US)
+}
+
+/// [`read_dir`] with `power_lag_us` for [`POWER_LAG_US`] (tests use logs shorter than it).
+fn read_dir_lag(
+    dir: &Path,
+    opts: CostOptions,
+    cache: &Path,
+    power_lag_us: u64,
+) -> Result<CachedRead, LogError> {
+    let listed = list_segments(dir).map_err(|source| LogError::List {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    let paths: Vec<PathBuf> = listed.iter().map(|s| s.path.clone()).collect();
+    let stamps: Option<Vec<Stamp>> = listed
+        .iter()
+        .map(|s| Stamp::of(&s.path, s.open, s.first_seq))
+        .collect();
+    let Some(stamps) = stamps else {
+        // A segment went away while listing (rotation): read what is there, uncached.
+        let log = CostLog::read(&LogSource::dir(dir), Filter::default(), opts)?;
+        let used = CacheUse::Whole("the segments changed while listed".into());
+        return Ok(CachedRead {
+            log,
+            used,
+            write_error: None,
+        });
+    };
+    let build = build();
+    let old = load(cache).and_then(|f| usable(f, &build, opts));
+    let planned = old.and_then(|f| plan(&f, &stamps).map(|keep| (f, keep)));
+    let (file, used) = match planned {
+        Ok((f, None)) => (f, CacheUse::Unchanged),
+        Ok((f, Some(keep))) => append(f, keep, stamps, &paths, opts, power_lag_us)?,
+        Err(why) => {
+            let file = whole(stamps, &paths, opts, build, power_lag_us)?;
+            (file, CacheUse::Whole(why))
+        }
+    };
+    let write_error = match used {
+        CacheUse::Unchanged => None,
+        _ => store(cache, &file).err(),
+    };
+    Ok(CachedRead {
+        log: to_log(file, &paths),
+        used,
+        write_error,
+    })
+}
+
+/// The cache file at `path`, or why it cannot be used.
+fn load(path: &Path) -> Result<File, String> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("no cache yet".into()),
+        Err(e) => return Err(format!("cannot read the cache {}: {e}", path.display())),
+    };
+    let body = bytes
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| format!("{} is not an edgewatt cost cache", path.display()))?;
+    postcard::from_bytes(body)
+        .map_err(|e| format!("the cache {} does not decode: {e}", path.display()))
+}
+
+fn usable(f: File, build: &str, opts: CostOptions) -> Result<File, String> {
+    if f.format != FORMAT || f.build != build {
+        return Err("the cache was written by another build of edgewatt".into());
+    }
+    if f.min_coverage_bits != opts.min_coverage.to_bits() {
+        return Err("the cache was written with another coverage threshold".into());
+    }
+    Ok(f)
+}
+
+/// `None` if the log is unchanged; else how many of the cached segments are kept (the
+/// sealed ones, all still the first listed); `Err` if the log changed before its end.
+fn plan(f: &File, stamps: &[Stamp]) -> Result<Option<usize>, String> {
+    let all_sealed = stamps.iter().all(|s| !s.open);
+    let same = f.segments.len() == stamps.len()
+        && f.segments.iter().zip(stamps).all(|(c, s)| c.stamp == *s);
+    if all_sealed && same {
+        return Ok(None);
+    }
+    let sealed = f.segments.iter().take_while(|s| !s.stamp.open).count();
+    for (i, c) in f.segments[..sealed].iter().enumerate() {
+        if stamps.get(i) != Some(&c.stamp) {
+            return Err(format!(
+                "segment {} changed or was deleted since the cache was written",
+                c.stamp.name
+            ));
+        }
+    }
+    Ok(Some(sealed))
+}
+
+/// The segment each row's record is in (the last one whose first seq is at most its seq).
+fn segment_of(stamps: &[Stamp], seq: u64) -> usize {
+    stamps
+        .partition_point(|s| s.first_seq <= seq)
+        .saturating_sub(1)
+}
+
+/// The log read whole.
+fn whole(
+    stamps: Vec<Stamp>,
+    paths: &[PathBuf],
+    opts: CostOptions,
+    build: String,
+    power_lag_us: u64,
+) -> Result<File, LogError> {
+    let mut file = File {
+        format: FORMAT,
+        build,
+        min_coverage_bits: opts.min_coverage.to_bits(),
+        segments: stamps.into_iter().map(Seg::unknown).collect(),
+        rows: Vec::new(),
+        skips: Vec::new(),
+    };
+    let tail = read_from(&mut file.segments, paths, 0, opts)?;
+    file.rows = finals(&file.segments, power_lag_us, tail.rows);
+    file.skips = tail.skips;
+    Ok(file)
+}
+
+/// What a read of segments `from..` gave.
+struct Tail {
+    /// Each row with its segment and what it read.
+    rows: Vec<(usize, RunCost, Reach)>,
+    skips: Vec<(usize, Skip)>,
+}
+
+/// Reads the segments `from..` of `paths` and fills in what `segs` keeps of them.
+fn read_from(
+    segs: &mut [Seg],
+    paths: &[PathBuf],
+    from: usize,
+    opts: CostOptions,
+) -> Result<Tail, LogError> {
+    let source = LogSource::Groups(vec![paths[from..].to_vec()]);
+    let (log, reach, index) = CostLog::read_reach(&source, Filter::default(), opts)?;
+    for s in &mut segs[from..] {
+        *s = Seg::unknown(s.stamp.clone());
+    }
+    segs::fill_from_index(&mut segs[from..], &index);
+    let stamps: Vec<Stamp> = segs.iter().map(|s| s.stamp.clone()).collect();
+    let at: HashMap<&Path, usize> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.as_path(), i))
+        .collect();
+    let rows = log
+        .rows
+        .into_iter()
+        .zip(reach)
+        .map(|(row, reach)| (segment_of(&stamps, row.seq), row, reach))
+        .collect();
+    let skips = log
+        .skips
+        .into_iter()
+        .map(|s| (at.get(s.path.as_path()).copied().unwrap_or(from), s))
+        .collect();
+    Ok(Tail { rows, skips })
+}
+
+/// The rows of a read with whether each is final among `segs`.
+fn finals(segs: &[Seg], power_lag_us: u64, rows: Vec<(usize, RunCost, Reach)>) -> Vec<Row> {
+    let sealed = segs.iter().take_while(|s| !s.stamp.open).count();
+    let segs = Segs { segs, power_lag_us };
+    rows.into_iter()
+        .map(|(segment, row, reach)| Row {
+            segment,
+            is_final: segs.is_final(sealed, segment, &reach),
+            row,
+        })
+        .collect()
+}
+
+/// Keeps the final rows of the first `keep` (sealed) segments of `f` and reads the rest,
+/// from where the rows it derives are those of the whole log.
+fn append(
+    f: File,
+    keep: usize,
+    stamps: Vec<Stamp>,
+    paths: &[PathBuf],
+    opts: CostOptions,
+    power_lag_us: u64,
+) -> Result<(File, CacheUse), LogError> {
+    let total = stamps.len();
+    let mut known: Vec<Seg> = f.segments.into_iter().take(keep).collect();
+    known.extend(stamps.into_iter().skip(keep).map(Seg::unknown));
+    // A row that was not final is derived again: the reading starts at its segment.
+    let mut from = f
+        .rows
+        .iter()
+        .filter(|r| r.segment < keep && !r.is_final)
+        .map(|r| r.segment)
+        .fold(keep, usize::min);
+    let cached: Vec<Row> = f
+        .rows
+        .into_iter()
+        .filter(|r| r.segment < keep && r.is_final)
+        .collect();
+    let cached_seqs: HashSet<u64> = cached.iter().map(|r| r.row.seq).collect();
+    let fresh = |s: usize, row: &RunCost| s >= keep || !cached_seqs.contains(&row.seq);
+    let (segments, tail) = loop {
+        let mut segments = known.clone();
+        let tail = read_from(&mut segments, paths, from, opts)?;
+        let need = tail
+            .rows
+            .iter()
+            .filter(|(s, row, _)| fresh(*s, row))
+            .map(|(s, _, reach)| {
+                let segs = Segs {
+                    segs: &segments,
+                    power_lag_us,
+                };
+                segs.complete_from(from, *s, reach)
+            })
+            .min()
+            .unwrap_or(from);
+        if need >= from {
+            break (segments, tail);
+        }
+        from = need;
+    };
+    let new: Vec<(usize, RunCost, Reach)> = tail
+        .rows
+        .into_iter()
+        .filter(|(s, row, _)| fresh(*s, row))
+        .collect();
+    let mut rows = cached;
+    rows.extend(finals(&segments, power_lag_us, new));
+    rows.sort_by_key(|r| r.row.seq);
+    let mut skips: Vec<(usize, Skip)> = f.skips.into_iter().filter(|(s, _)| *s < from).collect();
+    skips.extend(tail.skips);
+    let file = File {
+        format: f.format,
+        build: f.build,
+        min_coverage_bits: f.min_coverage_bits,
+        segments,
+        rows,
+        skips,
+    };
+    let read = total - from;
+    Ok((file, CacheUse::Appended { read, total }))
+}
+
+fn store(path: &Path, f: &File) -> Result<(), String> {
+    let body = postcard::to_allocvec(f).map_err(|e| format!("cannot encode the cache: {e}"))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot make the cache directory {}: {e}", dir.display()))?;
+    }
+    crate::store::replace_file(path, |w| {
+        use std::io::Write as _;
+        w.write_all(MAGIC)?;
+        w.write_all(&body)
+    })
+    .map_err(|e| format!("cannot write the cache: {e}"))
+}
+
+/// The rows and skips of `f`, the skips' paths made again from `paths`.
+fn to_log(f: File, paths: &[PathBuf]) -> CostLog {
+    let skips: Vec<Skip> = f
+        .skips
+        .into_iter()
+        .map(|(i, mut s)| {
+            if let Some(p) = paths.get(i) {
+                s.path.clone_from(p);
+            }
+            s
+        })
+        .collect();
+    let mut damage = DamageCounts::default();
+    for s in &skips {
+        damage.add(s);
+    }
+    CostLog {
+        rows: f.rows.into_iter().map(|r| r.row).collect(),
+        skips,
+        damage,
+    }
+}
