@@ -50,6 +50,7 @@ pub use segs::POWER_LAG_US;
 
 /// Bumped whenever the cache file's layout changes.
 const FORMAT: u32 = 1;
+/// Then the CRC-32C of the body (4 bytes LE), then the body (postcard).
 const MAGIC: &[u8; 8] = b"EWCOSTC\n";
 
 /// How a read used the cache.
@@ -188,9 +189,14 @@ fn load(path: &Path) -> Result<File, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("no cache yet".into()),
         Err(e) => return Err(format!("cannot read the cache {}: {e}", path.display())),
     };
-    let body = bytes
+    let rest = bytes
         .strip_prefix(MAGIC)
         .ok_or_else(|| format!("{} is not an edgewatt cost cache", path.display()))?;
+    let damaged = || format!("the cache {} is damaged (CRC)", path.display());
+    let (crc, body) = rest.split_first_chunk::<4>().ok_or_else(damaged)?;
+    if u32::from_le_bytes(*crc) != crate::store::crc32c(body) {
+        return Err(damaged());
+    }
     postcard::from_bytes(body)
         .map_err(|e| format!("the cache {} does not decode: {e}", path.display()))
 }
@@ -384,9 +390,11 @@ fn store(path: &Path, f: &File) -> Result<(), String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot make the cache directory {}: {e}", dir.display()))?;
     }
-    crate::store::replace_file(path, |w| {
+    // Not synced: a cache lost or torn by a power cut fails its CRC and is made again.
+    crate::store::replace_derived_file(path, |w| {
         use std::io::Write as _;
         w.write_all(MAGIC)?;
+        w.write_all(&crate::store::crc32c(&body).to_le_bytes())?;
         w.write_all(&body)
     })
     .map_err(|e| format!("cannot write the cache: {e}"))

@@ -22,6 +22,24 @@ pub fn replace_file(
     path: &Path,
     write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
 ) -> Result<(), StoreError> {
+    replace(path, true, write)
+}
+
+/// [`replace_file`] for derived data that is made again when it is lost: renamed into
+/// place without waiting for the disk (a reader must check what it reads; after a power
+/// cut it may find the old content, or torn new content).
+pub fn replace_derived_file(
+    path: &Path,
+    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> Result<(), StoreError> {
+    replace(path, false, write)
+}
+
+fn replace(
+    path: &Path,
+    sync: bool,
+    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> Result<(), StoreError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -38,9 +56,13 @@ pub fn replace_file(
         .mode(FILE_MODE)
         .open(&tmp)
         .map_err(|e| StoreError::io("create", &tmp, e))?;
-    let written = write(&mut file)
-        .and_then(|()| file.flush())
-        .and_then(|()| file.sync_all());
+    let written = write(&mut file).and_then(|()| file.flush()).and_then(|()| {
+        if sync {
+            file.sync_all()
+        } else {
+            Ok(())
+        }
+    });
     if let Err(e) = written {
         drop(file);
         let _ = fs::remove_file(&tmp);
@@ -51,7 +73,11 @@ pub fn replace_file(
         let _ = fs::remove_file(&tmp);
         return Err(StoreError::io("rename into place", path, e));
     }
-    sync_dir(dir)
+    if sync {
+        sync_dir(dir)
+    } else {
+        Ok(())
+    }
 }
 
 fn temporary_name(path: &Path) -> PathBuf {

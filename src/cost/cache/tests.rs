@@ -190,16 +190,32 @@ fn another_build_options_deletion_or_a_damaged_cache_read_the_log_whole() {
         CacheUse::Whole("the cache was written by another build of edgewatt".into())
     );
 
-    let mut bytes = std::fs::read(&cache).unwrap();
-    bytes.truncate(bytes.len() / 2);
-    std::fs::write(&cache, bytes).unwrap();
+    // Torn by a power cut, or a bit flipped: the CRC fails.
+    let bytes = std::fs::read(&cache).unwrap();
+    let mut flipped = bytes.clone();
+    let at = flipped.len() / 2;
+    flipped[at] ^= 1;
+    for damaged in [
+        bytes[..bytes.len() / 2].to_vec(),
+        flipped,
+        bytes[..10].to_vec(),
+    ] {
+        std::fs::write(&cache, damaged).unwrap();
+        let got = read_dir(&dir, opts, &cache).unwrap();
+        assert!(
+            matches!(&got.used, CacheUse::Whole(why) if why.contains("is damaged (CRC)")),
+            "{:?}",
+            got.used
+        );
+        same(&got.log, &whole(&dir), "a damaged cache");
+    }
+    std::fs::write(&cache, b"something else").unwrap();
     let got = read_dir(&dir, opts, &cache).unwrap();
     assert!(
-        matches!(&got.used, CacheUse::Whole(why) if why.contains("does not decode")),
+        matches!(&got.used, CacheUse::Whole(why) if why.contains("is not an edgewatt cost cache")),
         "{:?}",
         got.used
     );
-    same(&got.log, &whole(&dir), "a damaged cache");
 
     // Retention deletes the oldest segment.
     std::fs::remove_file(&files(&dir)[0]).unwrap();
