@@ -12,10 +12,16 @@ Usage: report_bench.py EDGEWATT DIR   (DIR: a state directory, e.g. from example
   on prompt tokens (slope, intercept, R², slope's standard error) and the mean CPU AUC per workload
   (base vs compressed). A subset of the report's work: the references get the easier job.
 
+edgewatt is timed three ways: with `--no-cache` (every row derived from the log: the like-for-like
+figure), from its cache of cost rows with the log unchanged, and from the cache after the log grew
+by its last segment (an hour of log: what a report on a running device reads). The references are
+timed as they are: from the export, which is not counted.
+
 Prints each time, the ratios (reference / edgewatt: > 1 means edgewatt is faster) and checks that
-the three agree on the f16 CPU AUC slope.
+the three agree on the f16 CPU AUC slope, and that the cached reports are the uncached one.
 """
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,12 +39,12 @@ def timed(f):
     return time.perf_counter() - t, out
 
 
-def edgewatt_report(bin_, state, out):
+def edgewatt_report(bin_, state, out, cache, extra=()):
     """The report written to `out` (a file, as a user would keep it: parsing its JSON here
-    is not edgewatt's time); its peak RSS and CPU time."""
+    is not edgewatt's time), with its cache under `cache`; its peak RSS and CPU time."""
     cmd = ["/usr/bin/time", "-f", "%M %U %S", "-o", str(out) + ".time",
-           bin_, "report", "--dir", str(state), "--format", "json", "--output", str(out)]
-    subprocess.run(cmd, check=True)
+           bin_, "report", "--dir", str(state), "--format", "json", "--output", str(out), *extra]
+    subprocess.run(cmd, check=True, env={**os.environ, "XDG_CACHE_HOME": str(cache)})
     peak_kb, user_s, sys_s = Path(str(out) + ".time").read_text().strip().splitlines()[-1].split()
     return int(peak_kb), float(user_s) + float(sys_s)
 
@@ -109,8 +115,27 @@ def main():
                 subprocess.run([bin_, "export", what, "--dir", str(state), "--output", str(files[what, ext])],
                                check=True, stdout=subprocess.DEVNULL)
         n_samples = len(pd.read_parquet(files["samples", "parquet"], columns=["mono_us"]))
-        t_ew, (peak_kb, cpu_s) = timed(lambda: edgewatt_report(bin_, state, tmp / "report.json"))
+        cache = tmp / "cache"
+        t_ew, (peak_kb, cpu_s) = timed(
+            lambda: edgewatt_report(bin_, state, tmp / "report.json", cache, ["--no-cache"]))
         rep = json.loads((tmp / "report.json").read_text())
+        t_fill, _ = timed(lambda: edgewatt_report(bin_, state, tmp / "fill.json", cache))
+        t_warm, (warm_kb, _) = timed(lambda: edgewatt_report(bin_, state, tmp / "warm.json", cache))
+        # The log an hour ago: every segment but the last, reported (the cache filled), then the
+        # last one appended.
+        grow = tmp / "grow"
+        grow.mkdir()
+        segments = sorted(state.glob("*.ewlog"))
+        for seg in segments[:-1]:
+            os.link(seg, grow / seg.name)
+        edgewatt_report(bin_, grow, tmp / "before.json", cache)
+        os.link(segments[-1], grow / segments[-1].name)
+        t_grown, _ = timed(lambda: edgewatt_report(bin_, grow, tmp / "grown.json", cache))
+        uncached = (tmp / "report.json").read_text()
+        same = all((tmp / f).read_text() == uncached for f in ["fill.json", "warm.json"])
+        # The grown directory's report names another directory, nothing else differs.
+        grown = (tmp / "grown.json").read_text().replace(str(grow), str(state))
+        same = same and grown == uncached
         t_pd, (laws, _) = timed(lambda: pandas_aggregates(files["samples", "csv"], files["runs", "csv"]))
         con = duckdb.connect()
         sql = DUCK_SQL.format(runs=files["runs", "parquet"], samples=files["samples", "parquet"])
@@ -120,12 +145,19 @@ def main():
     dk_slope = next(r[2] for r in rows if r[0] == "f16")
     print(f"log: {len(rep['runs'])} runs, {n_samples} samples")
     print(f"f16 CPU AUC slope: edgewatt {ew_slope:.5f}, pandas {laws['f16'][1]:.5f}, duckdb {dk_slope:.5f} %·s/token")
-    print(f"edgewatt report (raw log -> JSON): {t_ew:.2f} s ({cpu_s:.2f} s CPU), peak RSS {peak_kb / 1024:.0f} MiB")
-    print(f"pandas (samples.csv + runs.csv):   {t_pd:.2f} s  -> edgewatt is {t_pd / t_ew:.2f}x pandas")
-    print(f"duckdb (samples + runs .parquet):  {t_dk:.2f} s  -> edgewatt is {t_dk / t_ew:.2f}x duckdb")
+    print(f"log: {len(segments)} segments")
+    print(f"edgewatt report --no-cache (raw log -> JSON): {t_ew:.2f} s ({cpu_s:.2f} s CPU), peak RSS {peak_kb / 1024:.0f} MiB")
+    print(f"  pandas (samples.csv + runs.csv):   {t_pd:.2f} s  -> edgewatt is {t_pd / t_ew:.2f}x pandas")
+    print(f"  duckdb (samples + runs .parquet):  {t_dk:.2f} s  -> edgewatt is {t_dk / t_ew:.2f}x duckdb")
+    print(f"edgewatt report, cache written:    {t_fill:.2f} s")
+    print(f"edgewatt report, log unchanged:    {t_warm:.3f} s, peak RSS {warm_kb / 1024:.0f} MiB"
+          f"  -> {t_pd / t_warm:.1f}x pandas, {t_dk / t_warm:.0f}x duckdb")
+    print(f"edgewatt report, last hour new:    {t_grown:.3f} s"
+          f"  -> {t_pd / t_grown:.1f}x pandas, {t_dk / t_grown:.0f}x duckdb")
+    print("cached reports are the uncached one" if same else "CACHED REPORTS DIFFER")
     agree = all(abs(s / ew_slope - 1) < 0.02 for s in [laws["f16"][1], dk_slope])
     print("slopes agree within 2 %" if agree else "SLOPES DISAGREE")
-    return 0 if agree else 1
+    return 0 if agree and same else 1
 
 
 if __name__ == "__main__":

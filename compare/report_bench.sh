@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 runs=${1:-10000}
 cargo build -q --release --no-default-features --bin edgewatt --example report_synth >&2
-state=target/report-bench/$runs
+state=target/report-bench/$runs-h
 [ -d "$state" ] || target/release/examples/report_synth "$state" "$runs" >&2
 venv=target/pyenv-report
 if ! "$venv/bin/python" -c 'import pandas, duckdb, pyarrow' >/dev/null 2>&1; then

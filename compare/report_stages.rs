@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use edgewatt::cost::cache;
 use edgewatt::cost::CostLog;
 use edgewatt::cost::CostOptions;
 use edgewatt::estimate::Calibrations;
@@ -98,6 +99,22 @@ fn main() -> anyhow::Result<()> {
          estimate {estimate_s:.3} s; fits {fits_s:.3} s; JSON {json_s:.3} s ({} bytes)",
         rows.len(),
         text.len()
+    );
+    let cache_dir = tempfile::tempdir()?;
+    let cache = cache_dir.path().join("cost.bin");
+    let t = Instant::now();
+    let cold = cache::read_dir(Path::new(&dir), CostOptions::default(), &cache)?;
+    let cold_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let warm = cache::read_dir(Path::new(&dir), CostOptions::default(), &cache)?;
+    let warm_s = t.elapsed().as_secs_f64();
+    anyhow::ensure!(warm.log.rows == cold.log.rows, "the cache changed the rows");
+    println!(
+        "cost rows through the cache: {cold_s:.3} s written ({:?}), {warm_s:.3} s read \
+         ({:?}); cache file {} bytes",
+        cold.used,
+        warm.used,
+        std::fs::metadata(&cache)?.len()
     );
     let (read_s, inflate_s, deflated, inflated) = floor(&dir)?;
     println!(

@@ -3,11 +3,13 @@
 //! writer (`synth::calib`): an LLM token sweep (100–1400 prompt tokens, 1 s + 10 ms per
 //! token) on three variants (f16 the base, q4_1 and q2_k paired with it) and a VLM
 //! resolution sweep, at 10 Hz samples and 10 Hz INA219 readings: about 1 million samples
-//! for 10 000 runs.
+//! for 10 000 runs. Written as the daemon writes with its default store settings: a flush
+//! every 5 s, a segment an hour (28 segments).
 
 use std::path::PathBuf;
 
 use edgewatt::synth::calib::write;
+use edgewatt::synth::calib::Flushing;
 use edgewatt::synth::calib::PowerTruth;
 use edgewatt::synth::calib::SynthCase;
 use edgewatt::synth::calib::SynthLog;
@@ -73,6 +75,10 @@ fn main() -> anyhow::Result<()> {
     let mut log = SynthLog::new(truth, (0..runs).map(run).collect());
     log.runs_per_plan = 100;
     log.power_period_us = 100_000;
+    log.flushing = Some(Flushing {
+        flush_us: 5_000_000,
+        flushes_per_segment: 720,
+    });
     std::fs::create_dir_all(&dir)?;
     write(&dir, &log)?;
     println!("{runs} runs written to {}", dir.display());
