@@ -83,13 +83,6 @@ fn values(runs: &[&RunCost], f: impl Fn(&RunCost) -> Option<f64>) -> Vec<f64> {
     runs.iter().filter_map(|r| f(r)).collect()
 }
 
-fn source_of(runs: &[&RunCost], m: Metric) -> Option<String> {
-    let mut s: Vec<String> = runs.iter().filter_map(|r| m.source(r)).collect();
-    s.sort();
-    s.dedup();
-    (!s.is_empty()).then(|| s.join(", "))
-}
-
 fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
     let mut rows: Vec<CompareRow> = [
         Metric::CpuAuc,
@@ -99,11 +92,10 @@ fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
     ]
     .iter()
     .map(|&m| {
-        let both: Vec<&RunCost> = base.iter().chain(other).copied().collect();
         CompareRow::of(
             &serde_json::to_value(m)
                 .map_or_else(|_| String::new(), |v| v.as_str().unwrap_or("").to_owned()),
-            source_of(&both, m),
+            m.sources(base.iter().chain(other).copied()),
             &values(base, |r| m.of(r)),
             &values(other, |r| m.of(r)),
         )

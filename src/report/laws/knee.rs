@@ -88,18 +88,15 @@ fn verdict_name(v: KneeVerdict) -> &'static str {
 impl KneeFitRow {
     /// The row of `metric` over `axis` with its points, not fitted yet.
     fn unfitted(runs: &[&RunCost], metric: Metric, axis: KneeAxis) -> Self {
-        let points: Vec<(f64, f64, Option<String>)> = runs
+        let points: Vec<(f64, f64, &RunCost)> = runs
             .iter()
-            .filter_map(|r| Some((axis.of(r)?, metric.of(r)?, metric.source(r))))
+            .filter_map(|r| Some((axis.of(r)?, metric.of(r)?, *r)))
             .collect();
-        let mut sources: Vec<String> = points.iter().filter_map(|p| p.2.clone()).collect();
-        sources.sort();
-        sources.dedup();
         let n = points.len();
         Self {
             metric,
             axis,
-            source: (!sources.is_empty()).then(|| sources.join(", ")),
+            source: metric.sources(points.iter().map(|p| p.2)),
             n,
             verdict: None,
             psi: None,
