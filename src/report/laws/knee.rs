@@ -178,9 +178,9 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
     };
     let groups = groups::group_by(&vision, |r| {
         (
-            groups::device(r),
-            groups::model(r),
-            r.workload.clone(),
+            groups::device_name(r),
+            groups::model_name(r),
+            r.workload.as_str(),
             r.threads,
             groups::clamp(r),
             r.prompt_tokens,
@@ -212,9 +212,9 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
             |((device, model, workload, threads, clamp, prompt_tokens), runs)| {
                 let fits = fits.by_ref().take(per_group).collect();
                 KneeLaw {
-                    device,
-                    model,
-                    workload,
+                    device: device.to_owned(),
+                    model: model.into_owned(),
+                    workload: workload.to_owned(),
                     threads,
                     clamp,
                     prompt_tokens,

@@ -130,9 +130,9 @@ pub fn laws(used: &[&RunCost]) -> Vec<LlmLaw> {
         .collect();
     let groups = groups::group_by(&text, |r| {
         (
-            groups::device(r),
-            groups::model(r),
-            r.workload.clone(),
+            groups::device_name(r),
+            groups::model_name(r),
+            r.workload.as_str(),
             r.threads,
         )
     });
@@ -156,9 +156,9 @@ pub fn laws(used: &[&RunCost]) -> Vec<LlmLaw> {
                 .filter_map(|r| phase_j_per_token(r, RunPhase::Prefill, r.prompt_tokens))
                 .collect();
             LlmLaw {
-                device,
-                model,
-                workload,
+                device: device.to_owned(),
+                model: model.into_owned(),
+                workload: workload.to_owned(),
                 threads,
                 runs: runs.len(),
                 prompt_lengths: lengths,
