@@ -127,16 +127,8 @@ impl<'a> Resampler<'a> {
     /// ψ̂ of the resample of each lane.
     fn psis(&mut self, draws: &[[usize; LANES]], scratch: &mut Scratch) -> [f64; LANES] {
         let n = self.len();
-        scratch.y.clear();
-        // What `mean` does, lane by lane: f64's sum starts at −0.
-        let mut total = [-0.0; LANES];
-        for (f, d) in self.fitted.iter().zip(draws) {
-            let y: [f64; LANES] = std::array::from_fn(|lane| f + self.residuals[d[lane]]);
-            for (t, v) in total.iter_mut().zip(y) {
-                *t += v;
-            }
-            scratch.y.push(y);
-        }
+        scratch.y.resize(n, [0.0; LANES]);
+        let total = resample(&self.fitted, &self.residuals, draws, &mut scratch.y);
         let shift_y = total.map(|t| t / n as f64);
         // The running sums of Profile::sorted, y parts only, kept where x steps.
         let first = &self.profile.first;
@@ -175,6 +167,27 @@ impl<'a> Resampler<'a> {
             curve.minimise().0
         })
     }
+}
+
+/// Fills `y` with ŷ plus the drawn residuals, lane by lane, and gives each lane's Σy
+/// as `mean` sums it (f64's sum starts at −0). Not inlined: on its own the sums stay in
+/// registers (inlined in the bootstrap's loop they were kept on the stack, each addition
+/// waiting on a store and a load).
+#[inline(never)]
+fn resample(
+    fitted: &[f64],
+    residuals: &[f64],
+    draws: &[[usize; LANES]],
+    y: &mut [[f64; LANES]],
+) -> [f64; LANES] {
+    let mut total = [-0.0; LANES];
+    for ((f, d), y) in fitted.iter().zip(draws).zip(y) {
+        for lane in 0..LANES {
+            y[lane] = f + residuals[d[lane]];
+            total[lane] += y[lane];
+        }
+    }
+    total
 }
 
 /// The `q` quantile of sorted values (linear interpolation between order statistics).
