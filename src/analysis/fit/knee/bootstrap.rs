@@ -41,6 +41,7 @@ pub(super) fn percentile_cis(jobs: &[(&Profile, f64)], options: &KneeOptions) ->
     let mut scratch = Scratch::default();
     for n in sizes {
         let mut rng = Rng::new(options.seed);
+        let below = Below::new(n as u64);
         // draws[i][lane]: the residual that point i of the lane's resample gets.
         let mut draws = vec![[0usize; LANES]; n];
         let mut done = 0;
@@ -50,7 +51,7 @@ pub(super) fn percentile_cis(jobs: &[(&Profile, f64)], options: &KneeOptions) ->
             // over in the last round keep old draws and their ψs are dropped.
             for lane in 0..lanes {
                 for d in &mut draws {
-                    d[lane] = rng.below(n as u64) as usize;
+                    d[lane] = below.of(rng.next_u64()) as usize;
                 }
             }
             for (r, out) in resamplers.iter_mut().zip(&mut psis) {
@@ -71,6 +72,35 @@ pub(super) fn percentile_cis(jobs: &[(&Profile, f64)], options: &KneeOptions) ->
             }
         })
         .collect()
+}
+
+/// `x % n` for a fixed n without a division (Lemire, Kaser & Kurz 2019, "Faster remainder
+/// by direct computation", with 128 fractional bits: exact for every u64 x and n ≥ 1).
+/// It is what `Rng::below` computes, at a fraction of the cost of a 64-bit division,
+/// which was the most of drawing a resample.
+#[derive(Debug, Clone, Copy)]
+struct Below {
+    n: u64,
+    /// ⌈2¹²⁸ / n⌉ (0 for n = 1, where every remainder is 0).
+    inverse: u128,
+}
+
+impl Below {
+    fn new(n: u64) -> Self {
+        let inverse = match n {
+            0 | 1 => 0,
+            _ => u128::MAX / u128::from(n) + 1,
+        };
+        Self { n, inverse }
+    }
+
+    /// `x % n`: the fraction x/n in 128 bits, times n, is the remainder in its top bits.
+    fn of(self, x: u64) -> u64 {
+        let fraction = self.inverse.wrapping_mul(u128::from(x));
+        let (hi, lo) = ((fraction >> 64) as u64, fraction as u64);
+        let carry = (u128::from(lo) * u128::from(self.n)) >> 64;
+        ((u128::from(hi) * u128::from(self.n) + carry) >> 64) as u64
+    }
 }
 
 /// Buffers reused from resample to resample.
@@ -289,6 +319,38 @@ mod tests {
                 let want = direct(profile, *psi, &options);
                 prop_assert_eq!(ci.lo.to_bits(), want.lo.to_bits());
                 prop_assert_eq!(ci.hi.to_bits(), want.hi.to_bits());
+            }
+        }
+    }
+
+    proptest! {
+        /// The division-free remainder is the remainder, for any x and n, near the
+        /// edges too.
+        #[test]
+        fn below_is_the_remainder(
+            x in prop_oneof![any::<u64>(), Just(u64::MAX), Just(0u64), 0u64..100],
+            n in prop_oneof![1u64..5000, any::<u64>().prop_map(|v| v.max(1)), Just(u64::MAX), Just(1u64 << 63)],
+        ) {
+            prop_assert_eq!(Below::new(n).of(x), x % n);
+        }
+    }
+
+    #[test]
+    fn below_at_the_edges() {
+        for n in [
+            1,
+            2,
+            3,
+            4,
+            7,
+            2500,
+            1 << 32,
+            (1 << 63) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            for x in [0, 1, n - 1, n, n.wrapping_add(1), u64::MAX - 1, u64::MAX] {
+                assert_eq!(Below::new(n).of(x), x % n, "{x} % {n}");
             }
         }
     }
