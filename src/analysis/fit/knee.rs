@@ -17,6 +17,7 @@
 //!   range tested. Both tests are approximate (ψ is not identified under the null), so the
 //!   level is nominal.
 
+mod bootstrap;
 mod profile;
 
 use profile::Profile;
@@ -32,7 +33,6 @@ use super::FitError;
 use super::Interval;
 use super::LinearFit;
 use super::LEVEL_95;
-use crate::synth::Rng;
 
 const WHAT: &str = "knee fit";
 
@@ -162,27 +162,65 @@ pub fn fit_knee(x: &[f64], y: &[f64]) -> Result<KneeFit, FitError> {
 
 /// [`fit_knee`] with explicit options.
 pub fn fit_knee_with(x: &[f64], y: &[f64], options: &KneeOptions) -> Result<KneeFit, FitError> {
+    let (mut fit, profile) = fit_profile(x, y, options)?;
+    fit.psi_ci_bootstrap = bootstrap::percentile_cis(&[(&profile, fit.psi)], options).pop();
+    Ok(fit)
+}
+
+/// [`fit_knee_with`] of each (x, y), in order. The same fits as one by one; the bootstraps
+/// of data with the same number of points share their resampling draws (which depend
+/// only on the seed and n), which is where a lone fit spends most of its time.
+#[must_use]
+pub fn fit_knees_with(
+    data: &[(&[f64], &[f64])],
+    options: &KneeOptions,
+) -> Vec<Result<KneeFit, FitError>> {
+    let fits: Vec<Result<(KneeFit, Profile), FitError>> = data
+        .iter()
+        .map(|(x, y)| fit_profile(x, y, options))
+        .collect();
+    let jobs: Vec<(&Profile, f64)> = fits
+        .iter()
+        .filter_map(|f| f.as_ref().ok().map(|(fit, profile)| (profile, fit.psi)))
+        .collect();
+    let mut cis = bootstrap::percentile_cis(&jobs, options).into_iter();
+    fits.into_iter()
+        .map(|f| {
+            let (mut fit, _) = f?;
+            fit.psi_ci_bootstrap = cis.next();
+            Ok(fit)
+        })
+        .collect()
+}
+
+/// The fit without its bootstrap CI, and the profile the bootstrap resamples.
+fn fit_profile(
+    x: &[f64],
+    y: &[f64],
+    options: &KneeOptions,
+) -> Result<(KneeFit, Profile), FitError> {
     check_input(x, y, options)?;
     let profile = Profile::new(x, y);
+    let curve = &profile.curve;
     let n = x.len();
     let df = (n - 3) as f64;
-    let (psi, rss) = profile.minimise();
-    let u_max = *profile.u.last().unwrap_or(&psi);
-    let rss_linear = profile.rss_at(u_max);
-    let rss_flat = profile.rss_at(profile.u[0]);
+    let (psi, rss) = curve.minimise();
+    let u_max = *curve.u.last().unwrap_or(&psi);
+    let rss_linear = curve.rss_at(u_max);
+    let rss_flat = curve.rss_at(curve.u[0]);
     let f1 = f1_quantile(options.level, df)?;
     let f2 = f2_quantile(options.level, df)?;
     // A perfect fit (rss 0) still gets a CI of the points that fit as well, up to rounding.
     let slack = 1e-12 * rss_flat.max(f64::MIN_POSITIVE);
     let threshold = rss * (1.0 + f1 / df) + slack;
-    let inside: Vec<f64> = profile
+    let inside: Vec<f64> = curve
         .scan(SCAN_PER_SEGMENT)
         .into_iter()
         .chain([psi])
-        .filter(|&p| profile.rss_at(p) <= threshold)
+        .filter(|&p| curve.rss_at(p) <= threshold)
         .collect();
     let psi_ci_profile = hull(&inside, psi);
-    let (b_lo, b_hi) = profile.bracket(psi);
+    let (b_lo, b_hi) = curve.bracket(psi);
     let verdict = if rss_flat <= rss * (1.0 + 2.0 * f2 / df) + slack {
         KneeVerdict::Flat
     } else if rss_linear <= threshold {
@@ -194,7 +232,6 @@ pub fn fit_knee_with(x: &[f64], y: &[f64], options: &KneeOptions) -> Result<Knee
     let line = fit_linear(&z, y)?;
     let plateau_band = line.mean_band(psi);
     let plateau_value = line.predict(psi);
-    let psi_ci_bootstrap = (options.bootstrap_reps > 0).then(|| bootstrap(&profile, psi, options));
     let fit = KneeFit {
         n,
         verdict,
@@ -204,7 +241,7 @@ pub fn fit_knee_with(x: &[f64], y: &[f64], options: &KneeOptions) -> Result<Knee
             hi: psi_ci_profile.hi.max(b_hi),
         },
         psi_ci_profile,
-        psi_ci_bootstrap,
+        psi_ci_bootstrap: None,
         bracket: Interval { lo: b_lo, hi: b_hi },
         plateau: Estimate {
             value: plateau_value,
@@ -218,7 +255,7 @@ pub fn fit_knee_with(x: &[f64], y: &[f64], options: &KneeOptions) -> Result<Knee
         residual_se: (rss / df).sqrt(),
         level: options.level,
     };
-    finite(fit)
+    Ok((finite(fit)?, profile))
 }
 
 /// The fit, or an error when a value overflowed (x or y near f64's range: sums of
@@ -250,44 +287,4 @@ fn hull(values: &[f64], fallback: f64) -> Interval {
     let lo = values.iter().copied().fold(fallback, f64::min);
     let hi = values.iter().copied().fold(fallback, f64::max);
     Interval { lo, hi }
-}
-
-/// Percentile CI of ψ from a seeded residual bootstrap around the fit at ψ̂.
-fn bootstrap(profile: &Profile, psi: f64, options: &KneeOptions) -> Interval {
-    let (a, b) = profile.coefficients_at(psi);
-    let fitted: Vec<f64> = profile.x.iter().map(|x| a + b * x.min(psi)).collect();
-    let n = fitted.len();
-    let scale = (n as f64 / (n - 3) as f64).sqrt();
-    let residuals: Vec<f64> = profile
-        .y
-        .iter()
-        .zip(&fitted)
-        .map(|(y, f)| (y - f) * scale)
-        .collect();
-    let mut rng = Rng::new(options.seed);
-    let mut psis: Vec<f64> = (0..options.bootstrap_reps)
-        .map(|_| {
-            let y: Vec<f64> = fitted
-                .iter()
-                .map(|f| f + residuals[rng.below(n as u64) as usize])
-                .collect();
-            profile.with_y(y).minimise().0
-        })
-        .collect();
-    psis.sort_by(f64::total_cmp);
-    let tail = (1.0 - options.level) / 2.0;
-    Interval {
-        lo: percentile(&psis, tail),
-        hi: percentile(&psis, 1.0 - tail),
-    }
-}
-
-/// The `q` quantile of sorted values (linear interpolation between order statistics).
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (i, frac) = (pos.floor() as usize, pos.fract());
-    match sorted.get(i + 1) {
-        Some(next) => sorted[i] + frac * (next - sorted[i]),
-        None => sorted[i],
-    }
 }

@@ -34,6 +34,7 @@ pub use dist::t_cdf;
 pub use dist::t_quantile;
 pub use knee::fit_knee;
 pub use knee::fit_knee_with;
+pub use knee::fit_knees_with;
 pub use knee::KneeFit;
 pub use knee::KneeOptions;
 pub use knee::KneeVerdict;

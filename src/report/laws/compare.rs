@@ -83,13 +83,6 @@ fn values(runs: &[&RunCost], f: impl Fn(&RunCost) -> Option<f64>) -> Vec<f64> {
     runs.iter().filter_map(|r| f(r)).collect()
 }
 
-fn source_of(runs: &[&RunCost], m: Metric) -> Option<String> {
-    let mut s: Vec<String> = runs.iter().filter_map(|r| m.source(r)).collect();
-    s.sort();
-    s.dedup();
-    (!s.is_empty()).then(|| s.join(", "))
-}
-
 fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
     let mut rows: Vec<CompareRow> = [
         Metric::CpuAuc,
@@ -99,11 +92,10 @@ fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
     ]
     .iter()
     .map(|&m| {
-        let both: Vec<&RunCost> = base.iter().chain(other).copied().collect();
         CompareRow::of(
             &serde_json::to_value(m)
                 .map_or_else(|_| String::new(), |v| v.as_str().unwrap_or("").to_owned()),
-            source_of(&both, m),
+            m.sources(base.iter().chain(other).copied()),
             &values(base, |r| m.of(r)),
             &values(other, |r| m.of(r)),
         )
@@ -152,10 +144,10 @@ pub fn comparisons(used: &[&RunCost]) -> Vec<Comparison> {
         .collect();
     let groups = groups::group_by(&paired, |r| {
         (
-            groups::device(r),
-            r.plan.clone(),
-            r.workload.clone(),
-            r.base_workload.clone().unwrap_or_default(),
+            groups::device_name(r),
+            r.plan.as_str(),
+            r.workload.as_str(),
+            r.base_workload.as_deref().unwrap_or_default(),
         )
     });
     groups
@@ -165,7 +157,9 @@ pub fn comparisons(used: &[&RunCost]) -> Vec<Comparison> {
                 .iter()
                 .copied()
                 .filter(|r| {
-                    groups::device(r) == device && r.plan == plan && r.workload == base_workload
+                    groups::device_name(r) == device
+                        && r.plan == plan
+                        && r.workload == base_workload
                 })
                 .collect();
             // The cases both have.
@@ -192,10 +186,10 @@ pub fn comparisons(used: &[&RunCost]) -> Vec<Comparison> {
                 model: mine
                     .first()
                     .map_or_else(|| "?".into(), |r| groups::model(r)),
-                device,
-                plan,
-                base_workload,
-                workload,
+                device: device.to_owned(),
+                plan: plan.to_owned(),
+                base_workload: base_workload.to_owned(),
+                workload: workload.to_owned(),
                 cases: cases.len(),
                 rows: compare(&base, &other),
                 agreement,
@@ -231,7 +225,7 @@ pub fn estimate_errors(used: &[&RunCost]) -> Vec<EstimateErrors> {
         .copied()
         .filter(|r| r.estimate.is_some())
         .collect();
-    groups::group_by(&with_estimate, groups::device)
+    groups::group_by(&with_estimate, groups::device_name)
         .into_iter()
         .map(|(device, runs)| {
             let pairs: Vec<(f64, f64)> = runs
@@ -247,7 +241,7 @@ pub fn estimate_errors(used: &[&RunCost]) -> Vec<EstimateErrors> {
             let est: Vec<f64> = pairs.iter().map(|p| p.0).collect();
             let meas: Vec<f64> = pairs.iter().map(|p| p.1).collect();
             let mut out = EstimateErrors {
-                device,
+                device: device.to_owned(),
                 source: sources.join(", "),
                 board_average: runs
                     .iter()

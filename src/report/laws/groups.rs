@@ -1,25 +1,39 @@
 //! Grouping runs: by device, model, workload and settings, in first-seen order.
 
+use std::borrow::Cow;
+
 use crate::cost::RunCost;
 
 /// The device a run was logged on (`?` when its segment header is damaged).
 pub fn device(r: &RunCost) -> String {
-    r.device_id.clone().unwrap_or_else(|| "?".into())
+    device_name(r).to_owned()
+}
+
+/// [`device`], borrowed (group keys: runs are thousands, groups few).
+pub fn device_name(r: &RunCost) -> &str {
+    r.device_id.as_deref().unwrap_or("?")
 }
 
 /// The model as a reader names it: its name (or file stem) and quantization.
 pub fn model(r: &RunCost) -> String {
+    model_name(r).into_owned()
+}
+
+/// [`model`], borrowed when the run's name says it all.
+pub fn model_name(r: &RunCost) -> Cow<'_, str> {
     let Some(m) = &r.model else {
-        return "?".into();
+        return Cow::Borrowed("?");
     };
-    let stem = std::path::Path::new(&m.path)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned());
-    let name = m.name.clone().or(stem).unwrap_or_else(|| "?".into());
+    let name = match &m.name {
+        Some(name) => Cow::Borrowed(name.as_str()),
+        None => std::path::Path::new(&m.path)
+            .file_stem()
+            .map_or(Cow::Borrowed("?"), |s| s.to_string_lossy()),
+    };
     if m.quantization.is_empty() || name.contains(&m.quantization) {
         name
     } else {
-        format!("{name} {}", m.quantization)
+        Cow::Owned(format!("{name} {}", m.quantization))
     }
 }
 
@@ -49,10 +63,11 @@ pub fn clamp(r: &RunCost) -> String {
     }
 }
 
-/// `items` grouped by `key`, groups and members in first-seen order.
+/// `items` grouped by `key`, groups and members in first-seen order. The key may borrow
+/// from the item.
 pub fn group_by<'a, T, K: PartialEq>(
     items: &[&'a T],
-    key: impl Fn(&T) -> K,
+    key: impl Fn(&'a T) -> K,
 ) -> Vec<(K, Vec<&'a T>)> {
     let mut out: Vec<(K, Vec<&'a T>)> = Vec::new();
     for &r in items {

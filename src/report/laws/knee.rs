@@ -7,7 +7,8 @@ use super::groups;
 use super::Ci;
 use super::Metric;
 use super::ReportOptions;
-use crate::analysis::fit::fit_knee_with;
+use crate::analysis::fit::fit_knees_with;
+use crate::analysis::fit::FitError;
 use crate::analysis::fit::KneeFit;
 use crate::analysis::fit::KneeOptions;
 use crate::analysis::fit::KneeVerdict;
@@ -85,45 +86,58 @@ fn verdict_name(v: KneeVerdict) -> &'static str {
 }
 
 impl KneeFitRow {
-    fn fit(runs: &[&RunCost], metric: Metric, axis: KneeAxis, opts: &KneeOptions) -> Self {
-        let points: Vec<(f64, f64, Option<String>)> = runs
+    /// The row of `metric` over `axis` with its points, not fitted yet.
+    fn unfitted(runs: &[&RunCost], metric: Metric, axis: KneeAxis) -> Self {
+        let points: Vec<(f64, f64, &RunCost)> = runs
             .iter()
-            .filter_map(|r| Some((axis.of(r)?, metric.of(r)?, metric.source(r))))
+            .filter_map(|r| Some((axis.of(r)?, metric.of(r)?, *r)))
             .collect();
-        let mut sources: Vec<String> = points.iter().filter_map(|p| p.2.clone()).collect();
-        sources.sort();
-        sources.dedup();
-        let mut out = Self {
+        let n = points.len();
+        Self {
             metric,
             axis,
-            source: (!sources.is_empty()).then(|| sources.join(", ")),
-            n: points.len(),
+            source: metric.sources(points.iter().map(|p| p.2)),
+            n,
             verdict: None,
             psi: None,
             psi_bootstrap: None,
             plateau: None,
             slope_below: None,
-            problem: None,
+            problem: (n == 0).then(|| format!("no run has a trusted {}", metric.label())),
             x: points.iter().map(|p| p.0).collect(),
             y: points.iter().map(|p| p.1).collect(),
             fit: None,
-        };
-        if out.n == 0 {
-            out.problem = Some(format!("no run has a trusted {}", metric.label()));
-            return out;
         }
-        match fit_knee_with(&out.x, &out.y, opts) {
+    }
+
+    fn set(&mut self, fit: Result<KneeFit, FitError>) {
+        match fit {
             Ok(f) => {
-                out.verdict = Some(verdict_name(f.verdict));
-                out.psi = (f.verdict == KneeVerdict::Knee).then(|| Ci::with(f.psi, f.psi_ci));
-                out.psi_bootstrap = f.psi_ci_bootstrap.map(|i| [i.lo, i.hi]);
-                out.plateau = Some(Ci::of(&f.plateau));
-                out.slope_below = Some(Ci::of(&f.line.slope));
-                out.fit = Some(f);
+                self.verdict = Some(verdict_name(f.verdict));
+                self.psi = (f.verdict == KneeVerdict::Knee).then(|| Ci::with(f.psi, f.psi_ci));
+                self.psi_bootstrap = f.psi_ci_bootstrap.map(|i| [i.lo, i.hi]);
+                self.plateau = Some(Ci::of(&f.plateau));
+                self.slope_below = Some(Ci::of(&f.line.slope));
+                self.fit = Some(f);
             }
-            Err(e) => out.problem = Some(e.to_string()),
+            Err(e) => self.problem = Some(e.to_string()),
         }
-        out
+    }
+}
+
+/// Fits the rows with points, in one batch: fits of the same n share their bootstrap's
+/// draws, so a batch costs less than its fits one by one (and gives the same).
+fn fit_rows(rows: &mut [KneeFitRow], opts: &KneeOptions) {
+    let data: Vec<(&[f64], &[f64])> = rows
+        .iter()
+        .filter(|r| r.n > 0)
+        .map(|r| (r.x.as_slice(), r.y.as_slice()))
+        .collect();
+    let mut fits = fit_knees_with(&data, opts).into_iter();
+    for row in rows.iter_mut().filter(|r| r.n > 0) {
+        if let Some(f) = fits.next() {
+            row.set(f);
+        }
     }
 }
 
@@ -164,16 +178,17 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
     };
     let groups = groups::group_by(&vision, |r| {
         (
-            groups::device(r),
-            groups::model(r),
-            r.workload.clone(),
+            groups::device_name(r),
+            groups::model_name(r),
+            r.workload.as_str(),
             r.threads,
             groups::clamp(r),
             r.prompt_tokens,
         )
     });
     // Every fit of every group, fitted on two threads (bootstrapped profiles: the most
-    // work of the report), in this order whatever the timing.
+    // work of the report), in this order whatever the timing; each thread's fits in one
+    // batch.
     let jobs: Vec<(usize, Metric, KneeAxis)> = (0..groups.len())
         .flat_map(|g| {
             [KneeAxis::Pixels, KneeAxis::ImageTokens]
@@ -181,8 +196,13 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
                 .flat_map(move |axis| KNEE_METRICS.iter().map(move |&m| (g, m, axis)))
         })
         .collect();
-    let mut fits = on_two_threads(&jobs, |&(g, m, axis)| {
-        KneeFitRow::fit(&groups[g].1, m, axis, &knee_opts)
+    let mut fits = on_two_threads(&jobs, |mine| {
+        let mut rows: Vec<KneeFitRow> = mine
+            .iter()
+            .map(|&&(g, m, axis)| KneeFitRow::unfitted(&groups[g].1, m, axis))
+            .collect();
+        fit_rows(&mut rows, &knee_opts);
+        rows
     })
     .into_iter();
     let per_group = 2 * KNEE_METRICS.len();
@@ -192,9 +212,9 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
             |((device, model, workload, threads, clamp, prompt_tokens), runs)| {
                 let fits = fits.by_ref().take(per_group).collect();
                 KneeLaw {
-                    device,
-                    model,
-                    workload,
+                    device: device.to_owned(),
+                    model: model.into_owned(),
+                    workload: workload.to_owned(),
                     threads,
                     clamp,
                     prompt_tokens,
@@ -206,11 +226,14 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
         .collect()
 }
 
-/// `f` of each item, in order: the even items on a second thread, the odd ones on this.
-fn on_two_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// `f` of the even items on a second thread and of the odd ones on this, merged back in
+/// order (`f` gives one result per item it is given).
+fn on_two_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&[&T]) -> Vec<R> + Sync) -> Vec<R> {
+    let even: Vec<&T> = items.iter().step_by(2).collect();
+    let odd: Vec<&T> = items.iter().skip(1).step_by(2).collect();
     let (even, odd) = std::thread::scope(|s| {
-        let even = s.spawn(|| items.iter().step_by(2).map(&f).collect::<Vec<R>>());
-        let odd: Vec<R> = items.iter().skip(1).step_by(2).map(&f).collect();
+        let even = s.spawn(|| f(&even));
+        let odd = f(&odd);
         let even = even
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));

@@ -44,19 +44,15 @@ pub struct LawFit {
 impl LawFit {
     /// Fits `metric` against `x_of` over `runs` (runs without a trusted value are left out).
     pub fn fit(runs: &[&RunCost], metric: Metric, x_of: impl Fn(&RunCost) -> Option<f64>) -> Self {
-        let points: Vec<(f64, f64, Option<String>)> = runs
+        let points: Vec<(f64, f64, &RunCost)> = runs
             .iter()
-            .filter_map(|r| Some((x_of(r)?, metric.of(r)?, metric.source(r))))
+            .filter_map(|r| Some((x_of(r)?, metric.of(r)?, *r)))
             .collect();
         let x: Vec<f64> = points.iter().map(|p| p.0).collect();
         let y: Vec<f64> = points.iter().map(|p| p.1).collect();
-        let mut sources: Vec<String> = points.iter().filter_map(|p| p.2.clone()).collect();
-        sources.dedup();
-        sources.sort();
-        sources.dedup();
         let mut out = Self {
             metric,
-            source: (!sources.is_empty()).then(|| sources.join(", ")),
+            source: metric.sources(points.iter().map(|p| p.2)),
             n: x.len(),
             intercept: None,
             slope: None,
@@ -134,9 +130,9 @@ pub fn laws(used: &[&RunCost]) -> Vec<LlmLaw> {
         .collect();
     let groups = groups::group_by(&text, |r| {
         (
-            groups::device(r),
-            groups::model(r),
-            r.workload.clone(),
+            groups::device_name(r),
+            groups::model_name(r),
+            r.workload.as_str(),
             r.threads,
         )
     });
@@ -160,9 +156,9 @@ pub fn laws(used: &[&RunCost]) -> Vec<LlmLaw> {
                 .filter_map(|r| phase_j_per_token(r, RunPhase::Prefill, r.prompt_tokens))
                 .collect();
             LlmLaw {
-                device,
-                model,
-                workload,
+                device: device.to_owned(),
+                model: model.into_owned(),
+                workload: workload.to_owned(),
                 threads,
                 runs: runs.len(),
                 prompt_lengths: lengths,

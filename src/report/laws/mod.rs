@@ -134,13 +134,30 @@ impl Metric {
         .filter(|v| v.is_finite())
     }
 
-    /// Where the run's value comes from (the energy's source), for the fit's label.
-    fn source(self, r: &RunCost) -> Option<String> {
-        match self {
-            Self::EnergyMeasured => r.energy.as_ref().map(|e| format!("measured:{}", e.source)),
-            Self::EnergyEstimated => r.estimate.as_ref().map(|e| e.source.clone()),
-            _ => None,
-        }
+    /// Where the values of `runs` come from (the energy's sources), for the fit's label:
+    /// each distinct source once, sorted, joined by ", ".
+    fn sources<'r>(self, runs: impl IntoIterator<Item = &'r RunCost>) -> Option<String> {
+        // Labels borrowed, prefixed once each: runs are thousands, their sources few.
+        let (prefix, label): (&str, fn(&RunCost) -> Option<&str>) = match self {
+            Self::EnergyMeasured => ("measured:", |r| {
+                r.energy.as_ref().map(|e| e.source.as_str())
+            }),
+            Self::EnergyEstimated => ("", |r| r.estimate.as_ref().map(|e| e.source.as_str())),
+            _ => return None,
+        };
+        let mut labels: Vec<&str> = runs.into_iter().filter_map(label).collect();
+        // Sorting the labels sorts the prefixed ones (same prefix); runs of one source
+        // come together, so dropping repeats first leaves little to sort.
+        labels.dedup();
+        labels.sort_unstable();
+        labels.dedup();
+        (!labels.is_empty()).then(|| {
+            labels
+                .iter()
+                .map(|l| format!("{prefix}{l}"))
+                .collect::<Vec<String>>()
+                .join(", ")
+        })
     }
 }
 

@@ -37,7 +37,11 @@ fn seconds(r: &RunCost) -> Vec<f64> {
 /// Per device, model and workload.
 pub fn phase_costs(used: &[&RunCost]) -> Vec<PhaseCost> {
     groups::group_by(used, |r| {
-        (groups::device(r), groups::model(r), r.workload.clone())
+        (
+            groups::device_name(r),
+            groups::model_name(r),
+            r.workload.as_str(),
+        )
     })
     .into_iter()
     .map(|((device, model, workload), runs)| {
@@ -51,9 +55,9 @@ pub fn phase_costs(used: &[&RunCost]) -> Vec<PhaseCost> {
             .map(|i| values.iter().map(|v| v[i]).sum::<f64>() / n)
             .collect();
         PhaseCost {
-            device,
-            model,
-            workload,
+            device: device.to_owned(),
+            model: model.into_owned(),
+            workload: workload.to_owned(),
             runs: runs.len(),
             unit,
             phases: PHASES.iter().map(|p| p.name()).collect(),

@@ -8,35 +8,43 @@
 //! minimum is at an end, a tested value, which is evaluated anyway. So the search is
 //! exact, not limited to a grid.
 
-/// Points sorted by x, with the distinct x values and running sums that give RSS(ψ) in
+/// Points sorted by x, with the distinct x values and the sums that give RSS(ψ) in
 /// O(log n).
 pub(super) struct Profile {
     pub x: Vec<f64>,
     pub y: Vec<f64>,
+    /// `first[k]`: the index in `x` of the first point with x = u[k].
+    pub first: Vec<usize>,
+    pub curve: Curve,
+}
+
+/// RSS(ψ) from running sums taken only where x steps to the next tested value: which
+/// points are on the line and which on the plateau changes only there, so that is all a
+/// fit at any ψ reads (the bootstrap refills these sums per resample).
+pub(super) struct Curve {
     /// Distinct x values, ascending.
     pub u: Vec<f64>,
-    /// `first[k]`: the index in `x` of the first point with x = u[k].
-    first: Vec<usize>,
     /// Shifts (mean x, mean y) taken off before summing, which keeps the sums of squares
     /// free of cancellation.
-    shift: (f64, f64),
-    /// `sums[i]`: sums over the first `i` points (shifted).
-    sums: Vec<Sums>,
+    pub shift: (f64, f64),
+    /// `bounds[k]`: sums over the points with x < u[k] (shifted), summed in x order;
+    /// `bounds[u.len()]`: over all of them.
+    pub bounds: Vec<Sums>,
 }
 
 /// Σ1, Σx, Σx², Σxy, Σy, Σy² of a set of (shifted) points.
-#[derive(Debug, Clone, Copy, Default)]
-struct Sums {
-    n: f64,
-    x: f64,
-    xx: f64,
-    xy: f64,
-    y: f64,
-    yy: f64,
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Sums {
+    pub n: f64,
+    pub x: f64,
+    pub xx: f64,
+    pub xy: f64,
+    pub y: f64,
+    pub yy: f64,
 }
 
 impl Sums {
-    fn add(self, x: f64, y: f64) -> Self {
+    pub fn add(self, x: f64, y: f64) -> Self {
         Self {
             n: self.n + 1.0,
             x: self.x + x,
@@ -108,40 +116,34 @@ impl Profile {
             }
         }
         let shift = (mean(&x), mean(&y));
-        Self::summed(x, y, u, first, shift)
-    }
-
-    /// The same x with other y (for the bootstrap).
-    pub fn with_y(&self, y: Vec<f64>) -> Self {
-        let shift = (self.shift.0, mean(&y));
-        Self::summed(self.x.clone(), y, self.u.clone(), self.first.clone(), shift)
-    }
-
-    fn summed(x: Vec<f64>, y: Vec<f64>, u: Vec<f64>, first: Vec<usize>, shift: (f64, f64)) -> Self {
-        let mut sums = Vec::with_capacity(x.len() + 1);
+        let mut bounds = Vec::with_capacity(u.len() + 1);
         let mut acc = Sums::default();
-        sums.push(acc);
-        for (xi, yi) in x.iter().zip(&y) {
+        let mut next = first.iter().peekable();
+        for (i, (xi, yi)) in x.iter().zip(&y).enumerate() {
+            if next.next_if(|&&f| f == i).is_some() {
+                bounds.push(acc);
+            }
             acc = acc.add(xi - shift.0, yi - shift.1);
-            sums.push(acc);
         }
+        bounds.push(acc);
         Self {
             x,
             y,
-            u,
             first,
-            shift,
-            sums,
+            curve: Curve { u, shift, bounds },
         }
     }
+}
 
+impl Curve {
     /// The sums of the model's points at ψ, z = min(x, ψ), and whether z varies.
     fn sums_at(&self, psi: f64) -> (Sums, bool) {
-        let left = self.x.partition_point(|&x| x < psi);
-        let below = self.sums[left];
-        let z = below.with_flat(self.sums[self.x.len()].minus(below), psi - self.shift.0);
-        let flat = usize::from(left < self.x.len());
-        (z, self.u.partition_point(|&v| v < psi) + flat >= 2)
+        let left = self.u.partition_point(|&v| v < psi);
+        let below = self.bounds[left];
+        let all = self.bounds[self.u.len()];
+        let z = below.with_flat(all.minus(below), psi - self.shift.0);
+        let flat = usize::from(left < self.u.len());
+        (z, left + flat >= 2)
     }
 
     /// RSS of the knee model at ψ (ψ ≤ u₀ is the flat model, ψ ≥ u_max the line).
@@ -183,16 +185,16 @@ impl Profile {
     /// The minimum inside (u[k], u[k+1]), if it lies strictly inside (k ≥ 1: the left set
     /// needs two x values for a line).
     fn interior_minimum(&self, k: usize) -> Option<(f64, f64)> {
-        let split = *self.first.get(k + 1)?;
-        let left = self.sums[split];
-        let right = self.sums[self.x.len()].minus(left);
+        let next = *self.u.get(k + 1)?;
+        let left = self.bounds[k + 1];
+        let right = self.bounds[self.u.len()].minus(left);
         let (a, b, rss_left) = left.line()?;
         if b == 0.0 {
             return None;
         }
         // Shifted, the plateau's mean meets the line at ψ* − shift.
         let psi = (right.y / right.n - a) / b + self.shift.0;
-        (psi > self.u[k] && psi < self.u[k + 1]).then_some((psi, rss_left + right.syy()))
+        (psi > self.u[k] && psi < next).then_some((psi, rss_left + right.syy()))
     }
 
     /// The tested values on either side of ψ: the segment holding it, or, when ψ is a
@@ -258,14 +260,15 @@ mod tests {
             let y: Vec<f64> = pts.iter().map(|p| p.1 + 1e5).collect();
             let profile = Profile::new(&x, &y);
             let scale = direct_rss(&x, &y, f64::NEG_INFINITY).max(1.0);
-            let mut psis = profile.scan(3);
+            let curve = &profile.curve;
+            let mut psis = curve.scan(3);
             psis.extend([offset - 50.0, offset + 5e3]);
             for &psi in &psis {
-                let (got, want) = (profile.rss_at(psi), direct_rss(&profile.x, &profile.y, psi));
+                let (got, want) = (curve.rss_at(psi), direct_rss(&profile.x, &profile.y, psi));
                 prop_assert!((got - want).abs() <= 1e-7 * scale, "ψ {psi}: {got} vs {want}");
             }
-            if profile.u.len() >= 2 {
-                let (_, best) = profile.minimise();
+            if curve.u.len() >= 2 {
+                let (_, best) = curve.minimise();
                 for &psi in &psis {
                     prop_assert!(best <= direct_rss(&profile.x, &profile.y, psi) + 1e-7 * scale);
                 }
@@ -278,13 +281,13 @@ mod tests {
         let x = [1e6, 2e6, 3e6, 4e6, 5e6];
         let y: Vec<f64> = x.iter().map(|v: &f64| 7.0 + 2e-6 * v.min(3e6)).collect();
         let profile = Profile::new(&x, &y);
-        let (a, b) = profile.coefficients_at(3e6);
+        let (a, b) = profile.curve.coefficients_at(3e6);
         assert!(
             (a - 7.0).abs() < 1e-9 && (b - 2e-6).abs() < 1e-15,
             "{a} {b}"
         );
-        assert!(profile.rss_at(3e6) < 1e-18);
-        let (flat, zero) = profile.coefficients_at(1e6);
+        assert!(profile.curve.rss_at(3e6) < 1e-18);
+        let (flat, zero) = profile.curve.coefficients_at(1e6);
         assert!((flat - mean(&y)).abs() < 1e-12 && zero == 0.0);
     }
 }

@@ -114,3 +114,67 @@ fn estimate_errors_are_computed_per_run() {
     assert!(e.to_string().contains("measured[1] is 0"), "{e}");
     assert!(compare_estimates(&[1.0], &[1.0, 2.0]).is_err());
 }
+
+/// chrF as first written: n-grams as sorted char slices.
+fn direct_agreement(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().filter(|c| !c.is_whitespace()).collect();
+    let b: Vec<char> = b.chars().filter(|c| !c.is_whitespace()).collect();
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut p_sum, mut r_sum, mut orders) = (0.0, 0.0, 0u32);
+    for n in 1..=6 {
+        let (ta, tb) = (a.len().saturating_sub(n - 1), b.len().saturating_sub(n - 1));
+        if ta == 0 && tb == 0 {
+            break;
+        }
+        let mut ga: Vec<&[char]> = a.windows(n).collect();
+        let mut gb: Vec<&[char]> = b.windows(n).collect();
+        ga.sort_unstable();
+        gb.sort_unstable();
+        let (mut i, mut j, mut shared) = (0, 0, 0usize);
+        while i < ga.len() && j < gb.len() {
+            match ga[i].cmp(gb[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => (i, j, shared) = (i + 1, j + 1, shared + 1),
+            }
+        }
+        p_sum += if ta > 0 {
+            shared as f64 / ta as f64
+        } else {
+            0.0
+        };
+        r_sum += if tb > 0 {
+            shared as f64 / tb as f64
+        } else {
+            0.0
+        };
+        orders += 1;
+    }
+    let (p, r) = (p_sum / f64::from(orders), r_sum / f64::from(orders));
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
+}
+
+proptest::proptest! {
+    /// Packed n-gram keys (and the shortcut for equal texts) give chrF as the char-slice
+    /// n-grams do, to the bit: few letters (many shared and repeated n-grams), spaces,
+    /// chars above U+FFFF and the largest char.
+    #[test]
+    fn packed_ngrams_match_char_slices(
+        a in "[ab \u{e9}\u{1F600}\u{10FFFF}]{0,40}",
+        b in "[ab \u{e9}\u{1F600}\u{10FFFF}]{0,40}",
+    ) {
+        proptest::prop_assert_eq!(output_agreement(&a, &b).to_bits(), direct_agreement(&a, &b).to_bits());
+        proptest::prop_assert_eq!(output_agreement(&a, &a).to_bits(), direct_agreement(&a, &a).to_bits());
+        let joined = format!("{a}{b}");
+        proptest::prop_assert_eq!(
+            output_agreement(&a, &joined).to_bits(),
+            direct_agreement(&a, &joined).to_bits()
+        );
+    }
+}
