@@ -121,6 +121,7 @@ def main():
         rep = json.loads((tmp / "report.json").read_text())
         t_fill, _ = timed(lambda: edgewatt_report(bin_, state, tmp / "fill.json", cache))
         t_warm, (warm_kb, _) = timed(lambda: edgewatt_report(bin_, state, tmp / "warm.json", cache))
+        t_text, _ = timed(lambda: edgewatt_report(bin_, state, tmp / "warm.txt", cache, ["--format", "text"]))
         # The log an hour ago: every segment but the last, reported (the cache filled), then the
         # last one appended.
         grow = tmp / "grow"
@@ -152,6 +153,7 @@ def main():
     print(f"edgewatt report, cache written:    {t_fill:.2f} s")
     print(f"edgewatt report, log unchanged:    {t_warm:.3f} s, peak RSS {warm_kb / 1024:.0f} MiB"
           f"  -> {t_pd / t_warm:.1f}x pandas, {t_dk / t_warm:.0f}x duckdb")
+    print(f"  the same as a terminal table:    {t_text:.3f} s  -> {t_pd / t_text:.1f}x pandas")
     print(f"edgewatt report, last hour new:    {t_grown:.3f} s"
           f"  -> {t_pd / t_grown:.1f}x pandas, {t_dk / t_grown:.0f}x duckdb")
     print("cached reports are the uncached one" if same else "CACHED REPORTS DIFFER")

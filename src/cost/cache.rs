@@ -20,6 +20,7 @@
 //! The cache is derived data: deleting it costs one whole read. A cache that cannot be
 //! written is reported and the rows are returned all the same.
 
+mod file;
 mod segs;
 #[cfg(test)]
 mod tests;
@@ -28,9 +29,6 @@ use std::collections::HashMap;
 use std::collections::HashSet;
 use std::path::Path;
 use std::path::PathBuf;
-
-use serde::Deserialize;
-use serde::Serialize;
 
 use super::read::Reach;
 use super::CostLog;
@@ -42,16 +40,16 @@ use crate::logread::LogError;
 use crate::logread::LogSource;
 use crate::logread::Skip;
 use crate::store::list_segments;
+use file::load;
+use file::store;
+use file::File;
+use file::Place;
+use file::FORMAT;
 use segs::Seg;
 use segs::Segs;
 use segs::Stamp;
 
 pub use segs::POWER_LAG_US;
-
-/// Bumped whenever the cache file's layout changes.
-const FORMAT: u32 = 1;
-/// Then the CRC-32C of the body (4 bytes LE), then the body (postcard).
-const MAGIC: &[u8; 8] = b"EWCOSTC\n";
 
 /// How a read used the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,24 +70,6 @@ pub struct CachedRead {
     pub used: CacheUse,
     /// Why the cache could not be written (the rows are right; the next read is slower).
     pub write_error: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Row {
-    segment: usize,
-    is_final: bool,
-    row: RunCost,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct File {
-    format: u32,
-    build: String,
-    min_coverage_bits: u64,
-    segments: Vec<Seg>,
-    rows: Vec<Row>,
-    /// Each with the segment it is in (its path is made again from the directory).
-    skips: Vec<(usize, Skip)>,
 }
 
 /// The cache file of the state directory `dir` under `cache_dir`: one file per directory,
@@ -182,25 +162,6 @@ fn read_dir_lag(
     })
 }
 
-/// The cache file at `path`, or why it cannot be used.
-fn load(path: &Path) -> Result<File, String> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("no cache yet".into()),
-        Err(e) => return Err(format!("cannot read the cache {}: {e}", path.display())),
-    };
-    let rest = bytes
-        .strip_prefix(MAGIC)
-        .ok_or_else(|| format!("{} is not an edgewatt cost cache", path.display()))?;
-    let damaged = || format!("the cache {} is damaged (CRC)", path.display());
-    let (crc, body) = rest.split_first_chunk::<4>().ok_or_else(damaged)?;
-    if u32::from_le_bytes(*crc) != crate::store::crc32c(body) {
-        return Err(damaged());
-    }
-    postcard::from_bytes(body)
-        .map_err(|e| format!("the cache {} does not decode: {e}", path.display()))
-}
-
 fn usable(f: File, build: &str, opts: CostOptions) -> Result<File, String> {
     if f.format != FORMAT || f.build != build {
         return Err("the cache was written by another build of edgewatt".into());
@@ -252,11 +213,12 @@ fn whole(
         build,
         min_coverage_bits: opts.min_coverage.to_bits(),
         segments: stamps.into_iter().map(Seg::unknown).collect(),
+        places: Vec::new(),
         rows: Vec::new(),
         skips: Vec::new(),
     };
     let tail = read_from(&mut file.segments, paths, 0, opts)?;
-    file.rows = finals(&file.segments, power_lag_us, tail.rows);
+    (file.places, file.rows) = finals(&file.segments, power_lag_us, tail.rows);
     file.skips = tail.skips;
     Ok(file)
 }
@@ -301,17 +263,20 @@ fn read_from(
     Ok(Tail { rows, skips })
 }
 
-/// The rows of a read with whether each is final among `segs`.
-fn finals(segs: &[Seg], power_lag_us: u64, rows: Vec<(usize, RunCost, Reach)>) -> Vec<Row> {
+/// The rows of a read, and where each is with whether it is final among `segs`.
+fn finals(
+    segs: &[Seg],
+    power_lag_us: u64,
+    rows: Vec<(usize, RunCost, Reach)>,
+) -> (Vec<Place>, Vec<RunCost>) {
     let sealed = segs.iter().take_while(|s| !s.stamp.open).count();
     let segs = Segs { segs, power_lag_us };
     rows.into_iter()
-        .map(|(segment, row, reach)| Row {
-            segment,
-            is_final: segs.is_final(sealed, segment, &reach),
-            row,
+        .map(|(segment, row, reach)| {
+            let is_final = segs.is_final(sealed, segment, &reach);
+            (Place { segment, is_final }, row)
         })
-        .collect()
+        .unzip()
 }
 
 /// Keeps the final rows of the first `keep` (sealed) segments of `f` and reads the rest,
@@ -329,17 +294,18 @@ fn append(
     known.extend(stamps.into_iter().skip(keep).map(Seg::unknown));
     // A row that was not final is derived again: the reading starts at its segment.
     let mut from = f
-        .rows
+        .places
         .iter()
-        .filter(|r| r.segment < keep && !r.is_final)
-        .map(|r| r.segment)
+        .filter(|p| p.segment < keep && !p.is_final)
+        .map(|p| p.segment)
         .fold(keep, usize::min);
-    let cached: Vec<Row> = f
-        .rows
+    let cached: Vec<(Place, RunCost)> = f
+        .places
         .into_iter()
-        .filter(|r| r.segment < keep && r.is_final)
+        .zip(f.rows)
+        .filter(|(p, _)| p.segment < keep && p.is_final)
         .collect();
-    let cached_seqs: HashSet<u64> = cached.iter().map(|r| r.row.seq).collect();
+    let cached_seqs: HashSet<u64> = cached.iter().map(|(_, r)| r.seq).collect();
     let fresh = |s: usize, row: &RunCost| s >= keep || !cached_seqs.contains(&row.seq);
     let (segments, tail) = loop {
         let mut segments = known.clone();
@@ -367,9 +333,11 @@ fn append(
         .into_iter()
         .filter(|(s, row, _)| fresh(*s, row))
         .collect();
-    let mut rows = cached;
-    rows.extend(finals(&segments, power_lag_us, new));
-    rows.sort_by_key(|r| r.row.seq);
+    let (places, rows) = finals(&segments, power_lag_us, new);
+    let mut all = cached;
+    all.extend(places.into_iter().zip(rows));
+    all.sort_by_key(|(_, r)| r.seq);
+    let (places, rows) = all.into_iter().unzip();
     let mut skips: Vec<(usize, Skip)> = f.skips.into_iter().filter(|(s, _)| *s < from).collect();
     skips.extend(tail.skips);
     let file = File {
@@ -377,27 +345,12 @@ fn append(
         build: f.build,
         min_coverage_bits: f.min_coverage_bits,
         segments,
+        places,
         rows,
         skips,
     };
     let read = total - from;
     Ok((file, CacheUse::Appended { read, total }))
-}
-
-fn store(path: &Path, f: &File) -> Result<(), String> {
-    let body = postcard::to_allocvec(f).map_err(|e| format!("cannot encode the cache: {e}"))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot make the cache directory {}: {e}", dir.display()))?;
-    }
-    // Not synced: a cache lost or torn by a power cut fails its CRC and is made again.
-    crate::store::replace_derived_file(path, |w| {
-        use std::io::Write as _;
-        w.write_all(MAGIC)?;
-        w.write_all(&crate::store::crc32c(&body).to_le_bytes())?;
-        w.write_all(&body)
-    })
-    .map_err(|e| format!("cannot write the cache: {e}"))
 }
 
 /// The rows and skips of `f`, the skips' paths made again from `paths`.
@@ -417,7 +370,7 @@ fn to_log(f: File, paths: &[PathBuf]) -> CostLog {
         damage.add(s);
     }
     CostLog {
-        rows: f.rows.into_iter().map(|r| r.row).collect(),
+        rows: f.rows,
         skips,
         damage,
     }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::Path;
 
 use crc::Crc;
+use crc::Table;
 use crc::CRC_32_ISCSI;
 use serde::Deserialize;
 use serde::Serialize;
@@ -23,12 +24,23 @@ const MIN_PAYLOAD: usize = 2;
 /// Where the header frame starts: after the magic and its `0x00`.
 pub const HEADER_OFFSET: usize = MAGIC.len() + 1;
 
-const CRC32C: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+/// Sixteen tables (16 KiB): several times the speed of one over a segment's frames.
+const CRC32C: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
 
 /// CRC-32C (Castagnoli, CRC_32_ISCSI) of `bytes`.
 #[must_use]
 pub fn crc32c(bytes: &[u8]) -> u32 {
     CRC32C.checksum(bytes)
+}
+
+/// CRC-32C of `parts`, one after the other.
+#[must_use]
+pub fn crc32c_of(parts: &[&[u8]]) -> u32 {
+    let mut digest = CRC32C.digest();
+    for p in parts {
+        digest.update(p);
+    }
+    digest.finalize()
 }
 
 /// Payload of the first frame of a segment. Field order is the wire format: never change it.

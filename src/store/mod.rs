@@ -56,6 +56,7 @@ pub use atomic::replace_derived_file;
 pub use atomic::replace_file;
 pub use error::StoreError;
 pub use frame::crc32c;
+pub use frame::crc32c_of;
 pub use frame::decode_frame;
 pub use frame::CorruptReason;
 pub use frame::Decoded;
