@@ -3,7 +3,7 @@
 //!
 //! **What is kept.** After a read, the cache file holds every row with the segment its
 //! record is in, whether it is *final* (it stays as it is whatever the daemon appends:
-//! [`Segs::is_final`]), what was skipped, and for each segment its stamp (name, length,
+//! `Segs::is_final`), what was skipped, and for each segment its stamp (name, length,
 //! modification time), its header's clock and the latest times in it. Its key is the
 //! build of edgewatt that wrote it (version and executable), the format of this file and
 //! the rows' options: another build or another `--min-coverage-pct` reads the log whole.
@@ -11,7 +11,7 @@
 //! **How it is used.** If every segment is sealed and listed with the same stamps, the log
 //! is what it was and the rows come from the cache. If the sealed segments the cache knows
 //! are still the first ones listed, their final rows come from the cache and the rest is
-//! read from the first segment a row still needs ([`Segs::complete_from`]): the last
+//! read from the first segment a row still needs (`Segs::complete_from`): the last
 //! sealed one and the open one, on a running device. Anything else (no cache, another
 //! build, a sealed segment changed or deleted by retention, a cache file that does not
 //! read) reads the log whole and writes the cache again. The rows are the same as

@@ -12,17 +12,14 @@ use super::log_dir;
 /// `edgewatt report DIR --format json` with `XDG_CACHE_HOME=cache_home` (plus `extra`): its
 /// stdout and stderr.
 fn report_cached(dir: &Path, cache_home: &Path, extra: &[&str]) -> (String, String) {
-    let out = crate::common::edgewatt()
-        .env("XDG_CACHE_HOME", cache_home)
-        .args(["report", "--format", "json", "--dir"])
-        .arg(dir)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::common::succeeded(
+        crate::common::edgewatt()
+            .env("XDG_CACHE_HOME", cache_home)
+            .args(["report", "--format", "json", "--dir"])
+            .arg(dir)
+            .args(extra)
+            .output()
+            .unwrap(),
     );
     (
         String::from_utf8(out.stdout).unwrap(),
