@@ -159,3 +159,45 @@ pub fn store(path: &Path, f: &File) -> Result<(), String> {
     })
     .map_err(|e| format!("cannot write the cache: {e}"))
 }
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+
+    /// A cache file whose head is `head` and whose rows are `rows` (the CRC made right).
+    fn crafted(path: &Path, head: &HeadOut<'_>, rows: &[u8]) {
+        let head = postcard::to_allocvec(head).unwrap();
+        let head_len = u32::try_from(head.len()).unwrap().to_le_bytes();
+        let crc = crate::store::crc32c_of(&[&head_len, &head, rows]);
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(crc.to_le_bytes());
+        bytes.extend(head_len);
+        bytes.extend(&head);
+        bytes.extend(rows);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// The head names how many chunks there are; each gets a thread. A file that says a
+    /// hundred thousand (a few hundred kB: the CRC is no proof of who wrote it) must be
+    /// refused, not start a hundred thousand threads.
+    #[test]
+    fn review_a_head_naming_many_chunks_is_refused_without_a_thread_each() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("cost.bin");
+        crafted(
+            &path,
+            &HeadOut {
+                format: FORMAT,
+                build: "x",
+                min_coverage_bits: 0,
+                segments: &[],
+                places: &[],
+                skips: &[],
+                chunk_lens: vec![0; 100_000],
+            },
+            &[],
+        );
+        let got = std::panic::catch_unwind(|| load(&path).map(|_| ()));
+        assert!(matches!(got, Ok(Err(_))), "load panicked or accepted it");
+    }
+}
