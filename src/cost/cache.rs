@@ -39,6 +39,7 @@ use crate::logread::Filter;
 use crate::logread::LogError;
 use crate::logread::LogSource;
 use crate::logread::Skip;
+use crate::logread::SkipKind;
 use crate::store::list_segments;
 use file::load;
 use file::store;
@@ -175,13 +176,12 @@ fn usable(f: File, build: &str, opts: CostOptions) -> Result<File, String> {
 /// `None` if the log is unchanged; else how many of the cached segments are kept (the
 /// sealed ones, all still the first listed); `Err` if the log changed before its end.
 fn plan(f: &File, stamps: &[Stamp]) -> Result<Option<usize>, String> {
-    let all_sealed = stamps.iter().all(|s| !s.open);
+    let sealed = segs::kept(&f.segments);
     let same = f.segments.len() == stamps.len()
         && f.segments.iter().zip(stamps).all(|(c, s)| c.stamp == *s);
-    if all_sealed && same {
+    if sealed == stamps.len() && same {
         return Ok(None);
     }
-    let sealed = f.segments.iter().take_while(|s| !s.stamp.open).count();
     for (i, c) in f.segments[..sealed].iter().enumerate() {
         if stamps.get(i) != Some(&c.stamp) {
             return Err(format!(
@@ -255,11 +255,16 @@ fn read_from(
         .zip(reach)
         .map(|(row, reach)| (segment_of(&stamps, row.seq), row, reach))
         .collect();
-    let skips = log
+    let skips: Vec<(usize, Skip)> = log
         .skips
         .into_iter()
         .map(|s| (at.get(s.path.as_path()).copied().unwrap_or(from), s))
         .collect();
+    for (i, skip) in &skips {
+        if matches!(skip.kind, SkipKind::Unreadable { .. }) {
+            segs[*i].unreadable = true;
+        }
+    }
     Ok(Tail { rows, skips })
 }
 
@@ -269,7 +274,7 @@ fn finals(
     power_lag_us: u64,
     rows: Vec<(usize, RunCost, Reach)>,
 ) -> (Vec<Place>, Vec<RunCost>) {
-    let sealed = segs.iter().take_while(|s| !s.stamp.open).count();
+    let sealed = segs::kept(segs);
     let segs = Segs { segs, power_lag_us };
     rows.into_iter()
         .map(|(segment, row, reach)| {

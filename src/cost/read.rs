@@ -203,7 +203,7 @@ pub(super) fn rows_with(
             let mut r = Reach {
                 span: None,
                 power: false,
-                lead_in_unknown: run.idle_lead_in.is_none() && lead_in.is_none(),
+                lead_in_unknown: false,
             };
             if let Some(window) = run_window(&mut row, run) {
                 let read = Window::spanning(
@@ -213,6 +213,7 @@ pub(super) fn rows_with(
                 let need = Need::new(boot, read, idle);
                 let from_us = need.lead_in.map_or(need.main.start_us, |w| w.start_us);
                 r.span = Some(Window::spanning(from_us, need.main.end_us));
+                r.lead_in_unknown = run.idle_lead_in.is_none() && lead_in.is_none();
                 needs.push(need);
                 pending.push(Pending::Run {
                     row: out.len(),

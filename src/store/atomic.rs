@@ -27,7 +27,9 @@ pub fn replace_file(
 
 /// [`replace_file`] for derived data that is made again when it is lost: renamed into
 /// place without waiting for the disk (a reader must check what it reads; after a power
-/// cut it may find the old content, or torn new content).
+/// cut it may find the old content, or torn new content), through a temporary name of
+/// its own (`.<name>.<pid>.<n>.<ns>.tmp`), so that writers at once do not disturb each other
+/// (the last rename wins).
 pub fn replace_derived_file(
     path: &Path,
     write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
@@ -44,12 +46,24 @@ fn replace(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let tmp = temporary_name(path);
-    match fs::remove_file(&tmp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(StoreError::io("remove stale", &tmp, e)),
-    }
+    // A state file has one writer, whose crash may leave its temporary file; derived data
+    // may be written by several processes at once, each through a name of its own.
+    let tmp = if sync {
+        let tmp = temporary_name(path, "");
+        match fs::remove_file(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("remove stale", &tmp, e)),
+        }
+        tmp
+    } else {
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        temporary_name(path, &format!(".{}.{n}.{nanos}", std::process::id()))
+    };
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -80,11 +94,12 @@ fn replace(
     }
 }
 
-fn temporary_name(path: &Path) -> PathBuf {
+/// `.<name><tag>.tmp` beside `path`.
+fn temporary_name(path: &Path, tag: &str) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.tmp"))
+    path.with_file_name(format!(".{name}{tag}.tmp"))
 }
 
 #[cfg(test)]

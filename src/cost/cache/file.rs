@@ -86,12 +86,20 @@ pub fn load(path: &Path) -> Result<File, String> {
         .get(..len)
         .ok_or_else(damaged)
         .and_then(|h| postcard::from_bytes(h).map_err(|e| undecodable(&e)))?;
+    // The writer stores `CHUNKS`; a head naming more (a file made by hand) is not read,
+    // rather than starting a thread for each.
+    if head.chunk_lens.len() > CHUNKS {
+        return Err(undecodable(&format!("{} chunks", head.chunk_lens.len())));
+    }
     let mut chunks = Vec::new();
     let mut at = len;
     for &n in &head.chunk_lens {
         let end = usize::try_from(n).ok().and_then(|n| at.checked_add(n));
         chunks.push(end.and_then(|end| body.get(at..end)).ok_or_else(damaged)?);
         at = end.unwrap_or(at);
+    }
+    if at != body.len() {
+        return Err(undecodable(&"bytes after the rows"));
     }
     let decoded: Vec<Result<Vec<RunCost>, postcard::Error>> = std::thread::scope(|s| {
         let threads: Vec<_> = chunks
@@ -161,7 +169,7 @@ pub fn store(path: &Path, f: &File) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod review_tests {
+mod tests {
     use super::*;
 
     /// A cache file whose head is `head` and whose rows are `rows` (the CRC made right).
@@ -181,7 +189,7 @@ mod review_tests {
     /// hundred thousand (a few hundred kB: the CRC is no proof of who wrote it) must be
     /// refused, not start a hundred thousand threads.
     #[test]
-    fn review_a_head_naming_many_chunks_is_refused_without_a_thread_each() {
+    fn a_head_naming_many_chunks_is_refused_without_a_thread_each() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("cost.bin");
         crafted(

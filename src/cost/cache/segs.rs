@@ -27,13 +27,18 @@ use crate::logread::LogIndex;
 /// is proof.)
 pub const POWER_LAG_US: u64 = 1_200_000_000;
 
-/// A segment file as listed: a cached segment is used only while it is the same file.
+/// A segment file as listed: a cached segment is used only while it is the same file
+/// (the same inode, length, modification and status-change times: a file replaced, or
+/// whose permissions changed, is not).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
     pub name: String,
     pub len_bytes: u64,
-    /// Modification time, ns since the Unix epoch.
+    /// Modification and status-change times, ns since the Unix epoch.
     pub mtime_ns: i128,
+    pub ctime_ns: i128,
+    pub dev: u64,
+    pub ino: u64,
     pub open: bool,
     pub first_seq: u64,
 }
@@ -41,6 +46,7 @@ pub struct Stamp {
 impl Stamp {
     /// The stamp of `path` now; `None` if it cannot be read (it is then read, not cached).
     pub fn of(path: &Path, open: bool, first_seq: u64) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt as _;
         let meta = std::fs::metadata(path).ok()?;
         let mtime = meta.modified().ok()?;
         let mtime_ns = match mtime.duration_since(std::time::UNIX_EPOCH) {
@@ -51,6 +57,9 @@ impl Stamp {
             name: path.file_name()?.to_str()?.to_owned(),
             len_bytes: meta.len(),
             mtime_ns,
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            dev: meta.dev(),
+            ino: meta.ino(),
             open,
             first_seq,
         })
@@ -69,6 +78,9 @@ pub struct Clock {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Seg {
     pub stamp: Stamp,
+    /// It could not be read (a permission, an I/O error): it is read again next time, and
+    /// nothing from it on is kept.
+    pub unreadable: bool,
     /// `None`: its header is damaged, or it could not be read.
     pub clock: Option<Clock>,
     /// The latest monotonic time of anything in it (samples, readings, events, runs).
@@ -82,6 +94,7 @@ impl Seg {
     pub const fn unknown(stamp: Stamp) -> Self {
         Self {
             stamp,
+            unreadable: false,
             clock: None,
             max_mono_us: None,
             max_sample_mono_us: None,
@@ -145,6 +158,13 @@ pub fn fill_from_index(segs: &mut [Seg], index: &LogIndex) {
             later(i, mono_us, false);
         }
     }
+}
+
+/// How many segments from the first are sealed and were read: what a cache may keep.
+pub fn kept(segs: &[Seg]) -> usize {
+    segs.iter()
+        .take_while(|s| !s.stamp.open && !s.unreadable)
+        .count()
 }
 
 /// The segments of a log, in reading order, and how late a power reading may be written
@@ -235,10 +255,14 @@ mod tests {
     /// samples at `sample_s`, seconds.
     fn seg(boot: Option<&str>, anchor_s: u64, max_s: u64, sample_s: u64) -> Seg {
         Seg {
+            unreadable: false,
             stamp: Stamp {
                 name: format!("{anchor_s}.ewlog"),
                 len_bytes: 1,
                 mtime_ns: 0,
+                ctime_ns: 0,
+                dev: 0,
+                ino: 0,
                 open: false,
                 first_seq: anchor_s,
             },
