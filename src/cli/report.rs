@@ -94,22 +94,21 @@ enum Source {
 impl Source {
     /// Its rows; a cache that could not be written is told on stderr.
     fn read(&self, opts: CostOptions, cache: Option<&Path>) -> Result<CostLog, LogError> {
-        let (dir, cache) = match (self, cache) {
-            (Self::Dir(dir), Some(cache)) => (dir, cache),
-            (Self::Dir(dir), None) => {
-                return CostLog::read(&LogSource::dir(dir), Filter::default(), opts)
+        match (self, cache) {
+            (Self::Dir(dir), Some(cache)) => {
+                let read = cache::read_dir(dir, opts, &cache::file_for(cache, dir))?;
+                if let Some(why) = read.write_error {
+                    eprintln!(
+                        "edgewatt: report: {}: {why}; the report is right, the next one \
+                         derives every row again (--no-cache leaves the cache alone)",
+                        dir.display()
+                    );
+                }
+                Ok(read.log)
             }
-            (Self::Log(source), _) => return CostLog::read(source, Filter::default(), opts),
-        };
-        let read = cache::read_dir(dir, opts, &cache::file_for(cache, dir))?;
-        if let Some(why) = read.write_error {
-            eprintln!(
-                "edgewatt: report: {}: {why}; the report is right, the next one derives \
-                 every row again (--no-cache leaves the cache alone)",
-                dir.display()
-            );
+            (Self::Dir(dir), None) => CostLog::read(&LogSource::dir(dir), Filter::default(), opts),
+            (Self::Log(source), _) => CostLog::read(source, Filter::default(), opts),
         }
-        Ok(read.log)
     }
 }
 

@@ -4,7 +4,7 @@
 //! **What is kept.** After a read, the cache file holds every row with the segment its
 //! record is in, whether it is *final* (it stays as it is whatever the daemon appends:
 //! `Segs::is_final`), what was skipped, and for each segment its stamp (name, length,
-//! modification time), its header's clock and the latest times in it. Its key is the
+//! modification and status-change times, inode), its header's clock and the latest times in it. Its key is the
 //! build of edgewatt that wrote it (version and executable), the format of this file and
 //! the rows' options: another build or another `--min-coverage-pct` reads the log whole.
 //!
@@ -34,7 +34,6 @@ use super::read::Reach;
 use super::CostLog;
 use super::CostOptions;
 use super::RunCost;
-use crate::logread::DamageCounts;
 use crate::logread::Filter;
 use crate::logread::LogError;
 use crate::logread::LogSource;
@@ -80,8 +79,8 @@ pub fn file_for(cache_dir: &Path, dir: &Path) -> PathBuf {
     use sha2::Digest as _;
     let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let hash = sha2::Sha256::digest(canonical.as_os_str().as_encoded_bytes());
-    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-    cache_dir.join(format!("cost-{hex}.bin"))
+    let first: [u8; 8] = hash[..8].try_into().expect("a SHA-256 has 32 bytes");
+    cache_dir.join(format!("cost-{:016x}.bin", u64::from_be_bytes(first)))
 }
 
 /// The user's cache directory for edgewatt: `$XDG_CACHE_HOME/edgewatt`, else
@@ -239,9 +238,6 @@ fn read_from(
 ) -> Result<Tail, LogError> {
     let source = LogSource::Groups(vec![paths[from..].to_vec()]);
     let (log, reach, index) = CostLog::read_reach(&source, Filter::default(), opts)?;
-    for s in &mut segs[from..] {
-        *s = Seg::unknown(s.stamp.clone());
-    }
     segs::fill_from_index(&mut segs[from..], &index);
     let stamps: Vec<Stamp> = segs.iter().map(|s| s.stamp.clone()).collect();
     let at: HashMap<&Path, usize> = paths
@@ -370,13 +366,9 @@ fn to_log(f: File, paths: &[PathBuf]) -> CostLog {
             s
         })
         .collect();
-    let mut damage = DamageCounts::default();
-    for s in &skips {
-        damage.add(s);
-    }
     CostLog {
         rows: f.rows,
+        damage: skips.iter().collect(),
         skips,
-        damage,
     }
 }

@@ -82,8 +82,8 @@ impl CostLog {
                 Ok(())
             })
         })?;
-        let rows = rows?;
-        let reach = rows.reach.clone();
+        let mut rows = rows?;
+        let reach = std::mem::take(&mut rows.reach);
         let log = Self {
             rows: rows.finish(&index, opts)?,
             skips: index.skips().to_vec(),

@@ -177,6 +177,17 @@ pub struct DamageCounts {
     pub live_tail_bytes: u64,
 }
 
+impl<'a> FromIterator<&'a Skip> for DamageCounts {
+    /// The counts of `skips`.
+    fn from_iter<I: IntoIterator<Item = &'a Skip>>(skips: I) -> Self {
+        let mut counts = Self::default();
+        for skip in skips {
+            counts.add(skip);
+        }
+        counts
+    }
+}
+
 impl DamageCounts {
     pub fn add(&mut self, skip: &Skip) {
         match &skip.kind {

@@ -102,9 +102,12 @@ impl Seg {
     }
 }
 
-/// Fills in, for each of `segs` that `index` read (matched by file name), its clock and
-/// the latest times in it.
+/// Sets what `index` says of `segs` (matched by file name): each one's clock and the
+/// latest times in it; nothing but its stamp for one it did not read.
 pub fn fill_from_index(segs: &mut [Seg], index: &LogIndex) {
+    for s in segs.iter_mut() {
+        *s = Seg::unknown(s.stamp.clone());
+    }
     let by_name: HashMap<&str, usize> = segs
         .iter()
         .enumerate()

@@ -6,7 +6,6 @@ use std::sync::mpsc::sync_channel;
 
 use super::LogIndex;
 use crate::logread::reader::SampleBlockRead;
-use crate::logread::DamageCounts;
 use crate::logread::Filter;
 use crate::logread::LogError;
 use crate::logread::LogItem;
@@ -173,10 +172,7 @@ impl LogIndex {
             merged.push(skip);
         }
         merged.extend(main.map(|(s, _)| s));
-        self.damage = DamageCounts::default();
-        for skip in &merged {
-            self.damage.add(skip);
-        }
+        self.damage = merged.iter().collect();
         self.skips = merged;
     }
 }
