@@ -26,7 +26,7 @@ use crate::logread::LogSource;
 use crate::report::laws::CalibrationNote;
 use crate::report::laws::Report;
 use crate::report::laws::ReportOptions;
-use crate::report::render::render;
+use crate::report::render::write;
 use crate::report::render::Format;
 
 #[derive(Debug, clap::Args)]
@@ -126,7 +126,11 @@ fn read_sources(
                 for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
                     problems.push(format!("{name}: skipped damaged data: {skip}"));
                 }
-                rows.extend(log.rows);
+                if rows.is_empty() {
+                    rows = log.rows;
+                } else {
+                    rows.extend(log.rows);
+                }
             }
             Err(e) => problems.push(format!(
                 "{name}: cannot read the log: {e}; check the path (a state directory holds \
@@ -174,16 +178,30 @@ pub fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Resu
     report.sources = each.into_iter().map(|(name, _)| name).collect();
     report.calibrations = notes(&cals, &rows);
     report.problems.splice(0..0, problems);
+    // The process ends soon after: freeing ten thousand rows piece by piece is work the
+    // exit does at once.
+    std::mem::forget(rows);
     Ok(report)
 }
 
-fn write_out(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
+/// Writes the report to `path`, or to stdout.
+fn write_out(path: Option<&Path>, report: &Report, format: Format) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    const BUF_BYTES: usize = 1 << 20;
     match path {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
+        Some(p) => {
+            let file = std::fs::File::create(p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
+            let mut out = std::io::BufWriter::with_capacity(BUF_BYTES, file);
+            write(report, format, &mut out)
+                .and_then(|()| out.flush())
+                .with_context(|| format!("writing {}", p.display()))
+        }
         None => {
-            use std::io::Write as _;
-            std::io::stdout().lock().write_all(text.as_bytes())?;
-            Ok(())
+            let mut out = std::io::BufWriter::with_capacity(BUF_BYTES, std::io::stdout().lock());
+            write(report, format, &mut out)
+                .and_then(|()| out.flush())
+                .context("writing the report to stdout")
         }
     }
 }
@@ -199,10 +217,13 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     for p in &report.problems {
         eprintln!("edgewatt: report: {p}");
     }
-    write_out(args.output.as_deref(), &render(&report, args.format))?;
-    Ok(if report.runs.is_empty() {
+    write_out(args.output.as_deref(), &report, args.format)?;
+    let code = if report.runs.is_empty() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    // As the rows in `build`: the exit frees it at once.
+    std::mem::forget(report);
+    Ok(code)
 }

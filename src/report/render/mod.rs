@@ -3,6 +3,7 @@
 
 mod charts;
 mod html;
+mod json;
 mod sections;
 mod table;
 
@@ -34,6 +35,22 @@ pub fn render(report: &Report, format: Format) -> String {
         Format::Markdown => markdown(report),
         Format::Json => json(report),
         Format::Html => html(report),
+    }
+}
+
+/// The report in `format`, written to `out` as it is made (JSON, megabytes for a long
+/// log, is never held whole in memory).
+///
+/// # Errors
+/// Writing to `out` failed.
+pub fn write(
+    report: &Report,
+    format: Format,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(report, out),
+        _ => out.write_all(render(report, format).as_bytes()),
     }
 }
 
@@ -74,6 +91,7 @@ pub fn markdown(report: &Report) -> String {
 /// Pretty-printed JSON.
 #[must_use]
 pub fn json(report: &Report) -> String {
-    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-        + "\n"
+    let mut out = Vec::new();
+    json::write(report, &mut out).expect("writing to memory does not fail");
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
