@@ -1,7 +1,9 @@
-//! The cache file: `EWCOSTC\n`, the CRC-32C of the rest (4 bytes LE), the head's length
-//! (4 bytes LE), the head (postcard: key, segments, where each row is, skips, the rows'
-//! chunk lengths), then the rows in chunks (each postcard), decoded on a thread each.
+//! The cache file: `EWCOSTC\n`, the CRC-32C of the next two parts (4 bytes LE), the head's
+//! length (4 bytes LE), the head (postcard: key, segments, where each row is, skips, each
+//! chunk's length and CRC-32C), then the rows in chunks (each postcard), each read, checked
+//! and decoded on a thread of its own.
 
+use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -12,8 +14,13 @@ use crate::cost::RunCost;
 use crate::logread::Skip;
 
 /// Bumped whenever the cache file's layout changes.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 const MAGIC: &[u8; 8] = b"EWCOSTC\n";
+/// Fewer bytes than any row encodes to (over thirty fields, each at least a byte): what
+/// the bytes of a chunk can hold at most, when reserving room for its rows.
+const MIN_ROW_BYTES: usize = 16;
+/// The magic, the head's CRC and the head's length.
+const FIXED_BYTES: u64 = 16;
 /// The rows are stored in this many chunks, decoded on as many threads (a Pi 5 has four
 /// cores; decoding is most of the time a report from the cache takes).
 const CHUNKS: usize = 4;
@@ -48,7 +55,14 @@ struct HeadOut<'a> {
     segments: &'a [Seg],
     places: &'a [Place],
     skips: &'a [(usize, Skip)],
-    chunk_lens: Vec<u64>,
+    chunks: Vec<Chunk>,
+}
+
+/// Where the head says a chunk of rows is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Chunk {
+    len: u64,
+    crc: u32,
 }
 
 /// The head as read.
@@ -60,64 +74,52 @@ struct Head {
     segments: Vec<Seg>,
     places: Vec<Place>,
     skips: Vec<(usize, Skip)>,
-    chunk_lens: Vec<u64>,
+    chunks: Vec<Chunk>,
 }
 
 /// The cache file at `path`, or why it cannot be used.
 pub fn load(path: &Path) -> Result<File, String> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("no cache yet".into()),
         Err(e) => return Err(format!("cannot read the cache {}: {e}", path.display())),
     };
-    let rest = bytes
+    let len = file
+        .metadata()
+        .map_err(|e| Opened::unreadable(path, &e))?
+        .len();
+    let cache = Opened { file, path, len };
+    // A short file is still told apart from another kind of file by its first bytes.
+    let fixed = cache.read_at(0, FIXED_BYTES.min(len))?;
+    let rest = fixed
         .strip_prefix(MAGIC)
         .ok_or_else(|| format!("{} is not an edgewatt cost cache", path.display()))?;
-    let damaged = || format!("the cache {} is damaged (CRC)", path.display());
-    let (crc, body) = rest.split_first_chunk::<4>().ok_or_else(damaged)?;
-    if u32::from_le_bytes(*crc) != crate::store::crc32c(body) {
-        return Err(damaged());
+    let (crc, rest) = rest
+        .split_first_chunk::<4>()
+        .ok_or_else(|| cache.damaged())?;
+    let head_len: [u8; 4] = rest.try_into().map_err(|_| cache.damaged())?;
+    let head_bytes = cache.read_at(FIXED_BYTES, u64::from(u32::from_le_bytes(head_len)))?;
+    if u32::from_le_bytes(*crc) != crate::store::crc32c_of(&[&head_len, &head_bytes]) {
+        return Err(cache.damaged());
     }
-    let undecodable =
-        |e: &dyn std::fmt::Display| format!("the cache {} does not decode: {e}", path.display());
-    let (len, body) = body.split_first_chunk::<4>().ok_or_else(damaged)?;
-    let len = u32::from_le_bytes(*len) as usize;
-    let head: Head = body
-        .get(..len)
-        .ok_or_else(damaged)
-        .and_then(|h| postcard::from_bytes(h).map_err(|e| undecodable(&e)))?;
+    let head: Head = postcard::from_bytes(&head_bytes).map_err(|e| cache.undecodable(&e))?;
     // The writer stores `CHUNKS`; a head naming more (a file made by hand) is not read,
     // rather than starting a thread for each.
-    if head.chunk_lens.len() > CHUNKS {
-        return Err(undecodable(&format!("{} chunks", head.chunk_lens.len())));
+    if head.chunks.len() > CHUNKS {
+        return Err(cache.undecodable(&format!("{} chunks", head.chunks.len())));
     }
-    let mut chunks = Vec::new();
-    let mut at = len;
-    for &n in &head.chunk_lens {
-        let end = usize::try_from(n).ok().and_then(|n| at.checked_add(n));
-        chunks.push(end.and_then(|end| body.get(at..end)).ok_or_else(damaged)?);
-        at = end.unwrap_or(at);
+    let mut spans = Vec::with_capacity(head.chunks.len());
+    let mut at = FIXED_BYTES + head_bytes.len() as u64;
+    for &c in &head.chunks {
+        spans.push((at, c));
+        at = at.checked_add(c.len).ok_or_else(|| cache.damaged())?;
     }
-    if at != body.len() {
-        return Err(undecodable(&"bytes after the rows"));
+    match at.cmp(&cache.len) {
+        std::cmp::Ordering::Less => return Err(cache.undecodable(&"bytes after the rows")),
+        std::cmp::Ordering::Greater => return Err(cache.damaged()),
+        std::cmp::Ordering::Equal => {}
     }
-    let decoded: Vec<Result<Vec<RunCost>, postcard::Error>> = std::thread::scope(|s| {
-        let threads: Vec<_> = chunks
-            .iter()
-            .map(|c| s.spawn(|| postcard::from_bytes(c)))
-            .collect();
-        threads
-            .into_iter()
-            .map(|t| t.join().expect("decoding does not panic"))
-            .collect()
-    });
-    let mut rows = Vec::with_capacity(head.places.len());
-    for chunk in decoded {
-        rows.extend(chunk.map_err(|e| undecodable(&e))?);
-    }
-    if rows.len() != head.places.len() {
-        return Err(undecodable(&"as many rows as places"));
-    }
+    let rows = cache.rows(&spans, head.places.len())?;
     Ok(File {
         format: head.format,
         build: head.build,
@@ -127,6 +129,102 @@ pub fn load(path: &Path) -> Result<File, String> {
         rows,
         skips: head.skips,
     })
+}
+
+/// The cache file being read.
+struct Opened<'a> {
+    file: std::fs::File,
+    path: &'a Path,
+    len: u64,
+}
+
+impl Opened<'_> {
+    fn unreadable(path: &Path, e: &std::io::Error) -> String {
+        format!("cannot read the cache {}: {e}", path.display())
+    }
+
+    fn damaged(&self) -> String {
+        format!("the cache {} is damaged (CRC)", self.path.display())
+    }
+
+    fn undecodable(&self, e: &dyn std::fmt::Display) -> String {
+        format!("the cache {} does not decode: {e}", self.path.display())
+    }
+
+    /// `len` bytes at `at`; a span past the file's end (a length read from the file) is
+    /// damage, found before anything is allocated.
+    fn read_at(&self, at: u64, len: u64) -> Result<Vec<u8>, String> {
+        let end = at.checked_add(len).filter(|&e| e <= self.len);
+        let len = end.and_then(|e| usize::try_from(e - at).ok());
+        let mut buf = vec![0; len.ok_or_else(|| self.damaged())?];
+        self.file
+            .read_exact_at(&mut buf, at)
+            .map_err(|e| Self::unreadable(self.path, &e))?;
+        Ok(buf)
+    }
+
+    /// The rows of the chunk at `at`, checked, in a vector of at least `capacity`.
+    fn chunk(&self, (at, chunk): (u64, Chunk), capacity: usize) -> Result<Vec<RunCost>, String> {
+        let bytes = self.read_at(at, chunk.len)?;
+        if crate::store::crc32c(&bytes) != chunk.crc {
+            return Err(self.damaged());
+        }
+        decode_rows(&bytes, capacity).map_err(|e| self.undecodable(&e))
+    }
+
+    /// The `total` rows of the chunks at `spans`, each read, checked and decoded on a
+    /// thread of its own: the first on this one, straight into the rows' one allocation,
+    /// the others moved in after it.
+    fn rows(&self, spans: &[(u64, Chunk)], total: usize) -> Result<Vec<RunCost>, String> {
+        let Some((&first, others)) = spans.split_first() else {
+            return if total == 0 {
+                Ok(Vec::new())
+            } else {
+                Err(self.undecodable(&"as many rows as places"))
+            };
+        };
+        let (rows, others) = std::thread::scope(|s| {
+            let others: Vec<_> = others
+                .iter()
+                .map(|&span| s.spawn(move || self.chunk(span, 0)))
+                .collect();
+            let rows = self.chunk(first, total);
+            let others: Vec<_> = others
+                .into_iter()
+                .map(|t| t.join().expect("decoding does not panic"))
+                .collect();
+            (rows, others)
+        });
+        let mut rows = rows?;
+        for chunk in others {
+            rows.extend(chunk?);
+        }
+        if rows.len() != total {
+            return Err(self.undecodable(&"as many rows as places"));
+        }
+        Ok(rows)
+    }
+}
+
+/// The rows of one chunk (postcard's `Vec<RunCost>`: a varint count, then each row), in a
+/// vector of at least `capacity` made once: a row is over a kilobyte, and growing by
+/// doubling would copy each several times.
+fn decode_rows(chunk: &[u8], capacity: usize) -> Result<Vec<RunCost>, postcard::Error> {
+    let (count, mut rest) = postcard::take_from_bytes::<u64>(chunk)?;
+    // What is reserved is bounded by the bytes there are (a count or capacity made by hand
+    // must not reserve gigabytes); a bound too low only means the vector grows.
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let fits = (rest.len() / MIN_ROW_BYTES).min(count);
+    let mut rows = Vec::with_capacity(fits.max(capacity.min(fits * CHUNKS)));
+    for _ in 0..count {
+        let (row, after) = postcard::take_from_bytes(rest)?;
+        rows.push(row);
+        rest = after;
+    }
+    if !rest.is_empty() {
+        return Err(postcard::Error::DeserializeBadEncoding);
+    }
+    Ok(rows)
 }
 
 /// Writes `f` to `path` (its directory made if missing).
@@ -146,14 +244,18 @@ pub fn store(path: &Path, f: &File) -> Result<(), String> {
         segments: &f.segments,
         places: &f.places,
         skips: &f.skips,
-        chunk_lens: chunks.iter().map(|c| c.len() as u64).collect(),
+        chunks: chunks
+            .iter()
+            .map(|c| Chunk {
+                len: c.len() as u64,
+                crc: crate::store::crc32c(c),
+            })
+            .collect(),
     })
     .map_err(encode)?;
     let head_len = u32::try_from(head.len()).map_err(|_| "the cache's head is over 4 GiB")?;
     let head_len = head_len.to_le_bytes();
-    let mut parts: Vec<&[u8]> = vec![&head_len, &head];
-    parts.extend(chunks.iter().map(Vec::as_slice));
-    let crc = crate::store::crc32c_of(&parts);
+    let crc = crate::store::crc32c_of(&[&head_len, &head]);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot make the cache directory {}: {e}", dir.display()))?;
@@ -163,7 +265,9 @@ pub fn store(path: &Path, f: &File) -> Result<(), String> {
         use std::io::Write as _;
         w.write_all(MAGIC)?;
         w.write_all(&crc.to_le_bytes())?;
-        parts.iter().try_for_each(|p| w.write_all(p))
+        w.write_all(&head_len)?;
+        w.write_all(&head)?;
+        chunks.iter().try_for_each(|c| w.write_all(c))
     })
     .map_err(|e| format!("cannot write the cache: {e}"))
 }
@@ -176,7 +280,7 @@ mod tests {
     fn crafted(path: &Path, head: &HeadOut<'_>, rows: &[u8]) {
         let head = postcard::to_allocvec(head).unwrap();
         let head_len = u32::try_from(head.len()).unwrap().to_le_bytes();
-        let crc = crate::store::crc32c_of(&[&head_len, &head, rows]);
+        let crc = crate::store::crc32c_of(&[&head_len, &head]);
         let mut bytes = MAGIC.to_vec();
         bytes.extend(crc.to_le_bytes());
         bytes.extend(head_len);
@@ -201,7 +305,7 @@ mod tests {
                 segments: &[],
                 places: &[],
                 skips: &[],
-                chunk_lens: vec![0; 100_000],
+                chunks: vec![Chunk { len: 0, crc: 0 }; 100_000],
             },
             &[],
         );
