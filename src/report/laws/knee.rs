@@ -186,9 +186,9 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
             r.prompt_tokens,
         )
     });
-    // Every fit of every group, fitted on two threads (bootstrapped profiles: the most
-    // work of the report), in this order whatever the timing; each thread's fits in one
-    // batch.
+    // Every fit of every group, fitted on a thread per core (bootstrapped profiles: the
+    // most work of the report), in this order whatever the timing; each thread's fits in
+    // one batch.
     let jobs: Vec<(usize, Metric, KneeAxis)> = (0..groups.len())
         .flat_map(|g| {
             [KneeAxis::Pixels, KneeAxis::ImageTokens]
@@ -196,7 +196,7 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
                 .flat_map(move |axis| KNEE_METRICS.iter().map(move |&m| (g, m, axis)))
         })
         .collect();
-    let mut fits = on_two_threads(&jobs, |mine| {
+    let mut fits = on_cores(&jobs, |mine| {
         let mut rows: Vec<KneeFitRow> = mine
             .iter()
             .map(|&&(g, m, axis)| KneeFitRow::unfitted(&groups[g].1, m, axis))
@@ -226,24 +226,28 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
         .collect()
 }
 
-/// `f` of the even items on a second thread and of the odd ones on this, merged back in
-/// order (`f` gives one result per item it is given).
-fn on_two_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&[&T]) -> Vec<R> + Sync) -> Vec<R> {
-    let even: Vec<&T> = items.iter().step_by(2).collect();
-    let odd: Vec<&T> = items.iter().skip(1).step_by(2).collect();
-    let (even, odd) = std::thread::scope(|s| {
-        let even = s.spawn(|| f(&even));
-        let odd = f(&odd);
-        let even = even
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (even, odd)
+/// `f` of the items dealt round-robin over a thread per core (this one too), merged back
+/// in order (`f` gives one result per item it is given).
+fn on_cores<T: Sync, R: Send>(items: &[T], f: impl Fn(&[&T]) -> Vec<R> + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let hands = cores.min(items.len()).max(1);
+    let dealt: Vec<Vec<&T>> = (0..hands)
+        .map(|h| items.iter().skip(h).step_by(hands).collect())
+        .collect();
+    let f = &f;
+    let mut done: Vec<std::vec::IntoIter<R>> = std::thread::scope(|s| {
+        let others: Vec<_> = dealt[1..].iter().map(|d| s.spawn(move || f(d))).collect();
+        let mut done = vec![f(&dealt[0]).into_iter()];
+        for o in others {
+            done.push(
+                o.join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                    .into_iter(),
+            );
+        }
+        done
     });
-    let mut out = Vec::with_capacity(items.len());
-    let mut odd = odd.into_iter();
-    for e in even {
-        out.push(e);
-        out.extend(odd.next());
-    }
-    out
+    (0..items.len())
+        .filter_map(|i| done[i % hands].next())
+        .collect()
 }

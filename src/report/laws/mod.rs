@@ -195,26 +195,29 @@ impl Report {
     #[must_use]
     pub fn build(rows: &[RunCost], opts: &ReportOptions) -> Self {
         let runs: Vec<&RunCost> = rows.iter().filter(|r| r.kind == RowKind::Run).collect();
-        let table: Vec<RunRow> = runs.iter().map(|r| RunRow::of(r)).collect();
         let used: Vec<&RunCost> = runs
             .iter()
-            .zip(&table)
-            .filter(|(_, row)| row.usable(opts.include_flagged))
-            .map(|(r, _)| *r)
+            .copied()
+            .filter(|r| runs::usable(r, opts.include_flagged))
             .collect();
-        // The knees (bootstrapped profile fits, the most work) on a second core.
-        let (knees, (llm, comparisons, estimate_errors, phases)) = std::thread::scope(|s| {
+        // The parts side by side: the knees (bootstrapped profile fits, the most work, on
+        // as many threads as there are cores), the table of runs, and the rest.
+        let (table, knees, (llm, comparisons, estimate_errors, phases)) = std::thread::scope(|s| {
             let knees = s.spawn(|| knee::laws(&used, opts));
+            let table = s.spawn(|| runs.iter().map(|r| RunRow::of(r)).collect::<Vec<_>>());
             let rest = (
                 llm::laws(&used),
                 compare::comparisons(&used),
                 compare::estimate_errors(&used),
                 phases::phase_costs(&used),
             );
+            let table = table
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
             let knees = knees
                 .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (knees, rest)
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (table, knees, rest)
         });
         let mut report = Self {
             sources: Vec::new(),

@@ -79,6 +79,12 @@ impl RunRow {
     }
 }
 
+/// [`RunRow::usable`] of the row `r` would make, without making it.
+#[must_use]
+pub fn usable(r: &RunCost, include_flagged: bool) -> bool {
+    r.ok && !r.warmup && (include_flagged || flags(r).is_empty())
+}
+
 fn energy_note(r: &RunCost) -> String {
     let energy: Vec<String> = r
         .trust

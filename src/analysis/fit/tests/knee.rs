@@ -109,6 +109,49 @@ fn the_bootstrap_is_seeded() {
     assert_eq!(none.psi_ci, a.psi_ci);
 }
 
+/// Fitted together (their bootstraps split over the cores, draws shared by size), the
+/// fits are those made one at a time, including a failed one in the middle.
+#[test]
+fn fits_made_together_are_the_fits_made_one_by_one() {
+    let opts = KneeOptions {
+        bootstrap_reps: 50,
+        seed: 3,
+        ..KneeOptions::default()
+    };
+    let short: Vec<f64> = PIXELS[..6].to_vec();
+    let mut data: Vec<(Vec<f64>, Vec<f64>)> = (0..7)
+        .map(|i| {
+            let x = if i % 3 == 1 {
+                short.clone()
+            } else {
+                PIXELS.to_vec()
+            };
+            let y: Vec<f64> = cost(&x, 200.0 + 60.0 * f64::from(i))
+                .iter()
+                .enumerate()
+                .map(|(j, c)| c + f64::from((j * 7 + i as usize) as u32 % 5) - 2.0)
+                .collect();
+            (x, y)
+        })
+        .collect();
+    data.insert(3, (vec![1.0, 2.0], vec![1.0, 2.0]));
+    let slices: Vec<(&[f64], &[f64])> = data
+        .iter()
+        .map(|(x, y)| (x.as_slice(), y.as_slice()))
+        .collect();
+    let together = fit_knees_with(&slices, &opts);
+    assert_eq!(together.len(), data.len());
+    for ((x, y), got) in data.iter().zip(&together) {
+        assert_eq!(got, &fit_knee_with(x, y, &opts));
+    }
+    for (i, fit) in together.iter().enumerate() {
+        match fit {
+            Ok(f) => assert!(i != 3 && f.psi_ci_bootstrap.is_some()),
+            Err(_) => assert_eq!(i, 3),
+        }
+    }
+}
+
 #[test]
 fn too_little_data_is_a_clear_error() {
     let e = fit_knee(&[], &[]).unwrap_err();
