@@ -6,8 +6,6 @@ use std::io::Read;
 use std::path::Path;
 use std::path::PathBuf;
 
-use sha2::Digest;
-
 use super::value::file_type_name;
 use super::GgmlType;
 use super::GgufError;
@@ -15,6 +13,7 @@ use super::Value;
 use super::DEFAULT_ALIGNMENT;
 use super::MAGIC;
 use crate::record::ModelInfo;
+use crate::upload::sha256_copy;
 
 /// One tensor's header entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,24 +168,16 @@ fn type_name(ty: GgmlType) -> String {
         .map_or_else(|| format!("type{}", ty.0), |(n, _, _)| n.to_owned())
 }
 
-/// sha256 of a file, lowercase hex.
+/// sha256 of a file, lowercase hex (streamed through [`sha256_copy`]).
 pub fn sha256_file(path: &Path) -> Result<String, GgufError> {
     let io = |source| GgufError::Io {
         path: path.into(),
         action: "cannot hash",
         source,
     };
-    let mut f = File::open(path).map_err(io)?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    let f = File::open(path).map_err(io)?;
+    let (sha256, _) = sha256_copy(f, std::io::sink()).map_err(io)?;
+    Ok(sha256)
 }
 
 /// `general.alignment`, or the default.

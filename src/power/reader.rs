@@ -14,10 +14,12 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::flags;
+mod state;
+
 use super::PowerReading;
 use super::PowerSource;
 use crate::clock::Clock;
+use state::LoopState;
 
 /// Hysteresis of the under-voltage event, µV.
 pub const UNDER_VOLTAGE_HYSTERESIS_UV: i64 = 50_000;
@@ -129,112 +131,8 @@ pub struct ReaderStats {
     pub under_voltage_events: u64,
 }
 
-#[derive(Debug, Default)]
-struct Outage {
-    since_us: u64,
-    failures: u64,
-    last_logged_us: u64,
-}
-
 fn notice(mono_us: u64, notice: PowerNotice) -> PowerMsg {
     PowerMsg::Notice { mono_us, notice }
-}
-
-/// The loop's state between polls: what it counts and the conditions it reports once.
-struct LoopState {
-    name: String,
-    threshold_uv: Option<i64>,
-    stats: ReaderStats,
-    outage: Option<Outage>,
-    backoff_us: u64,
-    under_voltage: bool,
-    stuck: bool,
-}
-
-impl LoopState {
-    /// A reading: ends an outage, flags under-voltage and stuck readings (each reported
-    /// when it starts), and queues the reading after its notices.
-    fn on_reading(&mut self, now: u64, mut r: PowerReading, min_backoff_us: u64) -> Vec<PowerMsg> {
-        let mut out = Vec::new();
-        self.backoff_us = min_backoff_us;
-        if let Some(o) = self.outage.take() {
-            self.stats.recoveries += 1;
-            out.push(notice(
-                now,
-                PowerNotice::Recovered {
-                    source: self.name.clone(),
-                    failures: o.failures,
-                    gap_us: now.saturating_sub(o.since_us),
-                },
-            ));
-        }
-        if let (Some(limit), Some(bus)) = (self.threshold_uv, r.bus_uv) {
-            if bus < limit {
-                r.flags |= flags::UNDER_VOLTAGE;
-                if !self.under_voltage {
-                    self.stats.under_voltage_events += 1;
-                    let source = self.name.clone();
-                    let n = PowerNotice::UnderVoltage {
-                        source,
-                        bus_uv: bus,
-                    };
-                    out.push(notice(now, n));
-                }
-                self.under_voltage = true;
-            } else if bus >= limit + UNDER_VOLTAGE_HYSTERESIS_UV {
-                self.under_voltage = false;
-            }
-        }
-        let now_stuck = r.flags & flags::STUCK != 0;
-        if now_stuck {
-            self.stats.stuck_readings += 1;
-            if !self.stuck {
-                let message = format!(
-                    "readings stuck at {} µW although the sensor reports new conversions; \
-                     they count as a gap",
-                    r.power_uw
-                );
-                let source = self.name.clone();
-                out.push(notice(now, PowerNotice::Fault { source, message }));
-            }
-        }
-        self.stuck = now_stuck;
-        self.stats.readings += 1;
-        out.push(PowerMsg::Reading(r));
-        out
-    }
-
-    /// A transient failure: counted into the outage; the first one, and then one every
-    /// `fault_log_interval_us`, is reported.
-    fn on_failure(
-        &mut self,
-        now: u64,
-        message: &str,
-        fault_log_interval_us: u64,
-    ) -> Option<PowerMsg> {
-        self.stats.failures += 1;
-        let o = self.outage.get_or_insert_with(|| Outage {
-            since_us: now,
-            ..Outage::default()
-        });
-        o.failures += 1;
-        let first = o.failures == 1;
-        if !first && now.saturating_sub(o.last_logged_us) < fault_log_interval_us {
-            return None;
-        }
-        if first {
-            log::warn!(
-                "power source {}: {message}; retrying with backoff",
-                self.name
-            );
-        }
-        o.last_logged_us = now;
-        let fault = PowerNotice::Fault {
-            source: self.name.clone(),
-            message: format!("{message} (failure {} of this outage)", o.failures),
-        };
-        Some(notice(now, fault))
-    }
 }
 
 /// Sends every message; `false` when the receiver hung up.
@@ -253,15 +151,11 @@ pub fn run_loop<S: PowerSource, C: Clock>(
     until_us: Option<u64>,
 ) -> ReaderStats {
     let period_us = source.period_us().max(1);
-    let mut st = LoopState {
-        name: source.id().name().to_string(),
-        threshold_uv: source.under_voltage_uv(),
-        stats: ReaderStats::default(),
-        outage: None,
-        backoff_us: cfg.backoff_min_us,
-        under_voltage: false,
-        stuck: false,
-    };
+    let mut st = LoopState::new(
+        source.id().name().to_string(),
+        source.under_voltage_uv(),
+        cfg.backoff_min_us,
+    );
     let mut deadline = clock.now_us();
     loop {
         let now = clock.now_us();

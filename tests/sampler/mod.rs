@@ -1,6 +1,7 @@
 //! Sampler against fixture trees: tests/fixtures/{pi5,x86,broken}, and copies of them in
 //! tempdirs that tests mutate between reads.
 
+mod exits;
 mod faults;
 mod identity;
 mod readings;

@@ -1,3 +1,8 @@
+//! `status` on state directories written by the real store writer, read at a given time.
+
+mod plans;
+mod sensor;
+
 use std::collections::BTreeMap;
 
 use super::health::View;
@@ -179,88 +184,6 @@ fn a_stopped_daemon_says_why_it_stopped_and_is_not_healthy() {
 }
 
 #[test]
-fn a_power_fault_without_readings_after_it_is_a_lost_sensor() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = cfg(dir.path());
-    let fault = event(
-        30 * S + 50_000,
-        EventKind::PowerFault {
-            source: "ina219".into(),
-            message: "I2C NACK (failure 1 of this outage)".into(),
-        },
-    );
-    let _w = session(&config, 30 * S, vec![fault]);
-    let st = status_at(&config, at(31 * S));
-    assert_eq!(st.sensor.state, "lost");
-    assert_eq!(kinds(&st), [ConditionKind::SensorLost]);
-    assert_eq!(
-        st.conditions[0].message,
-        "power sensor lost: I2C NACK (failure 1 of this outage)"
-    );
-    // Recovered: readings again, healthy.
-    let dir = tempfile::tempdir().unwrap();
-    let config = cfg(dir.path());
-    let fault = event(
-        10 * S + 50_000,
-        EventKind::PowerFault {
-            source: "ina219".into(),
-            message: "NACK".into(),
-        },
-    );
-    let _w = session(&config, 30 * S, vec![fault]);
-    assert!(status_at(&config, at(31 * S)).healthy());
-}
-
-#[test]
-fn an_absent_sensor_and_no_sensor_at_all_are_told_apart() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = cfg(dir.path());
-    config.power.source = crate::power::registry::SourceChoice::None;
-    let absent = event(
-        0,
-        EventKind::SensorAbsent {
-            source: "ina219".into(),
-            message: "no INA219 at 0x40 on /dev/i2c-1".into(),
-        },
-    );
-    // A session of events only: no power readings.
-    let (mut w, _) = Writer::open(
-        config.store_options(),
-        SegmentIdent::new("pi".into(), "boot".into()),
-        at(0),
-    )
-    .unwrap();
-    w.append(&event(
-        0,
-        EventKind::Start {
-            version: "0.1.0".into(),
-            pid: 1,
-            interval_us: 100_000,
-        },
-    ))
-    .unwrap();
-    w.append(&event(
-        0,
-        EventKind::Config {
-            toml: config.to_toml(),
-        },
-    ))
-    .unwrap();
-    w.sync().unwrap();
-    let st = status_at(&config, at(S));
-    assert_eq!(st.sensor.state, "none");
-    assert_eq!(
-        st.sensor.message.as_deref(),
-        Some("no power source configured: estimates only")
-    );
-    assert!(st.healthy(), "{:?}", st.conditions);
-    w.append(&absent).unwrap();
-    w.sync().unwrap();
-    let st = status_at(&config, at(S));
-    assert_eq!(kinds(&st), [ConditionKind::SensorAbsent]);
-}
-
-#[test]
 fn no_daemon_ever_and_no_directory_are_not_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let st = status_at(&cfg(dir.path()), at(S));
@@ -304,74 +227,6 @@ fn a_log_past_retention_and_a_full_disk_are_conditions() {
         st.conditions[0].message,
         "disk full: 1000 bytes free, less than one segment (4096 bytes)"
     );
-}
-
-#[test]
-fn plans_show_their_next_run_and_last_outcome_and_a_bad_state_file_is_a_condition() {
-    let dir = tempfile::tempdir().unwrap();
-    let plan_path = dir.path().join("p.toml");
-    std::fs::write(
-        &plan_path,
-        "name = \"nightly\"\n[when]\nevery_s = 600\n[[workload]]\nname = \"llm\"\n\
-         model = \"m.gguf\"\nprompt_tokens = [16]\ngen_tokens = 8\n",
-    )
-    .unwrap();
-    let state = dir.path().join("state");
-    let mut config = cfg(&state);
-    config.plans = vec![plan_path.clone(), dir.path().join("missing.toml")];
-    std::fs::create_dir(&state).unwrap();
-    std::fs::write(
-        state.join("schedule.json"),
-        "{\"format\":1,\"plans\":{\"nightly\":{\"last_start_unix_s\":1700000010}}}\n",
-    )
-    .unwrap();
-    let mut run = Run::for_test(
-        9,
-        16,
-        8,
-        &[(RunPhase::Load, 12 * S), (RunPhase::Done, 14 * S)],
-    );
-    run.plan = "nightly".into();
-    run.label = "llm/pp16/tg8/t4".into();
-    run.schedule_len = 1;
-    let _w = session(&config, 30 * S, vec![Record::Run(Box::new(run))]);
-    let st = status_at(&config, at(31 * S));
-    let p = &st.plans[0];
-    assert_eq!(p.name, "nightly");
-    assert_eq!(p.last_start_unix_s, Some(1_700_000_010));
-    assert_eq!(
-        p.next,
-        Some(NextRun::At {
-            unix_s: 1_700_000_610,
-            trigger: "every_s".into()
-        })
-    );
-    let last = p.last_run.as_ref().unwrap();
-    assert_eq!(
-        (
-            last.label.as_str(),
-            last.outcome.as_str(),
-            last.index,
-            last.total
-        ),
-        ("llm/pp16/tg8/t4", "ok", 1, 1)
-    );
-    assert_eq!(last.unix_s, Some(1_700_000_012));
-    assert_eq!(st.last_run.as_ref(), Some(last));
-    assert!(st.plans[1].error.is_some());
-    assert_eq!(kinds(&st), [ConditionKind::StateFile], "the missing plan");
-    std::fs::write(state.join("schedule.json"), "{not json").unwrap();
-    let st = status_at(&config, at(31 * S));
-    assert_eq!(
-        kinds(&st),
-        [ConditionKind::StateFile, ConditionKind::StateFile]
-    );
-    assert!(
-        st.conditions[0].message.contains("schedule.json: "),
-        "{:?}",
-        st.conditions
-    );
-    assert_eq!(st.plans[0].last_start_unix_s, None);
 }
 
 #[test]
