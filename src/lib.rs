@@ -17,6 +17,7 @@
 //! - [`llama`] (feature `llama`): llama.cpp workloads in a supervised worker process.
 //! - [`gguf`]: reading, writing and generating GGUF files (tiny test models, projectors).
 //! - [`synth`]: seeded synthetic traces for tests and benchmarks.
+//! - [`digest`]: SHA-256 streamed through a copy, and hex (a model's identity, uploads).
 //!
 //! Records, stored and read back:
 //! - [`record`]: the record types and their codecs, as they are on disk (frozen).
@@ -54,6 +55,7 @@ pub mod config;
 pub mod cost;
 pub mod daemon;
 pub mod derive;
+pub mod digest;
 pub mod estimate;
 pub mod export;
 pub mod gguf;

@@ -12,8 +12,8 @@ use super::GgufError;
 use super::Value;
 use super::DEFAULT_ALIGNMENT;
 use super::MAGIC;
+use crate::digest::sha256_copy;
 use crate::record::ModelInfo;
-use crate::upload::sha256_copy;
 
 /// One tensor's header entry.
 #[derive(Debug, Clone, PartialEq)]
