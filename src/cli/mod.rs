@@ -153,9 +153,38 @@ fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
+/// Tunes glibc's malloc for a command that reads a log whole, allocates tens of megabytes
+/// and exits (`report`, `export`, `calibrate`): blocks of any size come from the heap and
+/// go back to it, and the heaps grow in 64 MiB steps and are not trimmed, where by default
+/// each large block is mapped and unmapped on its own and every heap grows a page at a
+/// time (measured on a cached report over 10 000 runs: a third of its CPU time went to the
+/// kernel, zeroing and mapping pages). The daemon keeps the defaults.
+fn malloc_for_a_batch() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        const HEAP_STEP_BYTES: libc::c_int = 64 << 20;
+        for (param, value) in [
+            (libc::M_MMAP_THRESHOLD, HEAP_STEP_BYTES),
+            (libc::M_TOP_PAD, HEAP_STEP_BYTES),
+            (libc::M_TRIM_THRESHOLD, libc::c_int::MAX),
+        ] {
+            // A refused setting (0) leaves glibc's default: slower, never wrong.
+            // SAFETY: mallopt only sets malloc's parameters; it is called before any
+            // thread of this process is started.
+            unsafe { libc::mallopt(param, value) };
+        }
+    }
+}
+
 /// Entry point of the `edgewatt` binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Report(_) | Command::Export(_) | Command::Calibrate(_)
+    ) {
+        malloc_for_a_batch();
+    }
     init_logging(cli.verbose);
     let result = match &cli.command {
         Command::Run(args) => run::run(&cli, args),
