@@ -90,9 +90,10 @@ pub fn calibrations(
     args: &CostArgs,
     rows: &[RunCost],
 ) -> anyhow::Result<Calibrations> {
-    let mut devices: Vec<String> = rows.iter().filter_map(|r| r.device_id.clone()).collect();
-    devices.sort();
+    let mut devices: Vec<&str> = rows.iter().filter_map(|r| r.device_id.as_deref()).collect();
+    devices.sort_unstable();
     devices.dedup();
+    let devices: Vec<String> = devices.into_iter().map(str::to_owned).collect();
     load_calibrations(cfg, args, &devices, args.force_calibration)
 }
 

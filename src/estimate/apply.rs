@@ -118,14 +118,23 @@ pub fn energy_j(m: &Coefficients, x: [f64; 4]) -> (f64, f64) {
 /// get none), and, for energy measured by the PMIC, the whole-board figure of the
 /// calibration's PMIC mapping.
 pub fn apply(rows: &mut [RunCost], cals: &Calibrations) {
+    // Each calibration's label, made once (rows are thousands, calibrations few).
+    let mut sources: Vec<(&Calibration, String)> = Vec::new();
     for row in rows {
         let Some(cal) = cals.for_device(row.device_id.as_deref()) else {
             continue;
         };
+        let source = match sources.iter().find(|(c, _)| std::ptr::eq(*c, cal)) {
+            Some((_, s)) => s.clone(),
+            None => {
+                sources.push((cal, cal.source()));
+                cal.source()
+            }
+        };
         row.estimate = regressors(row).map(|x| {
             let (gross_j, net_j) = energy_j(&cal.model, x);
             EnergyEstimate {
-                source: cal.source(),
+                source,
                 board_average: cal.board_average,
                 gross_j,
                 net_j,
