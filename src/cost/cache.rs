@@ -300,13 +300,13 @@ fn append(
         .filter(|p| p.segment < keep && !p.is_final)
         .map(|p| p.segment)
         .fold(keep, usize::min);
-    let cached: Vec<(Place, RunCost)> = f
-        .places
-        .into_iter()
-        .zip(f.rows)
-        .filter(|(p, _)| p.segment < keep && p.is_final)
-        .collect();
-    let cached_seqs: HashSet<u64> = cached.iter().map(|(_, r)| r.seq).collect();
+    // Kept where they are (rows are over a kilobyte; those dropped are the last few).
+    let kept = |p: &Place| p.segment < keep && p.is_final;
+    let (mut places, mut rows) = (f.places, f.rows);
+    let mut is_kept = places.iter().map(kept).collect::<Vec<bool>>().into_iter();
+    rows.retain(|_| is_kept.next().unwrap_or(false));
+    places.retain(kept);
+    let cached_seqs: HashSet<u64> = rows.iter().map(|r| r.seq).collect();
     let fresh = |s: usize, row: &RunCost| s >= keep || !cached_seqs.contains(&row.seq);
     let (segments, tail) = loop {
         let mut segments = known.clone();
@@ -334,11 +334,8 @@ fn append(
         .into_iter()
         .filter(|(s, row, _)| fresh(*s, row))
         .collect();
-    let (places, rows) = finals(&segments, power_lag_us, new);
-    let mut all = cached;
-    all.extend(places.into_iter().zip(rows));
-    all.sort_by_key(|(_, r)| r.seq);
-    let (places, rows) = all.into_iter().unzip();
+    let (new_places, new_rows) = finals(&segments, power_lag_us, new);
+    merge_by_seq(&mut places, &mut rows, new_places, new_rows);
     let mut skips: Vec<(usize, Skip)> = f.skips.into_iter().filter(|(s, _)| *s < from).collect();
     skips.extend(tail.skips);
     let file = File {
@@ -352,6 +349,38 @@ fn append(
     };
     let read = total - from;
     Ok((file, CacheUse::Appended { read, total }))
+}
+
+/// Adds the new rows to the cached ones, all in order of seq (a stable sort of the cached
+/// rows then the new ones). Only the cached rows after the first new one move, when the
+/// cached rows are in order (as an append leaves them).
+fn merge_by_seq(
+    places: &mut Vec<Place>,
+    rows: &mut Vec<RunCost>,
+    new_places: Vec<Place>,
+    new_rows: Vec<RunCost>,
+) {
+    let Some(first_new) = new_rows.iter().map(|r| r.seq).min() else {
+        return;
+    };
+    let from = if rows.is_sorted_by_key(|r| r.seq) {
+        rows.partition_point(|r| r.seq <= first_new)
+    } else {
+        0
+    };
+    let mut tail: Vec<(Place, RunCost)> = places
+        .split_off(from)
+        .into_iter()
+        .zip(rows.split_off(from))
+        .chain(new_places.into_iter().zip(new_rows))
+        .collect();
+    tail.sort_by_key(|(_, r)| r.seq);
+    places.reserve(tail.len());
+    rows.reserve(tail.len());
+    for (p, r) in tail {
+        places.push(p);
+        rows.push(r);
+    }
 }
 
 /// The rows and skips of `f`, the skips' paths made again from `paths`.

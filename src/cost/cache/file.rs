@@ -231,12 +231,19 @@ fn decode_rows(chunk: &[u8], capacity: usize) -> Result<Vec<RunCost>, postcard::
 pub fn store(path: &Path, f: &File) -> Result<(), String> {
     let encode = |e: postcard::Error| format!("cannot encode the cache: {e}");
     let per_chunk = f.rows.len().div_ceil(CHUNKS).max(1);
-    let chunks: Vec<Vec<u8>> = f
-        .rows
-        .chunks(per_chunk)
-        .map(postcard::to_allocvec)
-        .collect::<Result<_, _>>()
-        .map_err(encode)?;
+    // Encoded as they are decoded: a chunk a thread.
+    let chunks: Vec<Vec<u8>> = std::thread::scope(|s| {
+        let threads: Vec<_> = f
+            .rows
+            .chunks(per_chunk)
+            .map(|c| s.spawn(move || postcard::to_allocvec(c)))
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("encoding does not panic"))
+            .collect::<Result<_, _>>()
+    })
+    .map_err(encode)?;
     let head = postcard::to_allocvec(&HeadOut {
         format: f.format,
         build: &f.build,
