@@ -25,6 +25,15 @@ pub fn edgewatt() -> Command {
     c
 }
 
+/// The test venv scripts/lib/setup.sh makes: `pyenv` in the target directory this build
+/// uses (`CARGO_TARGET_DIR`, else `target/`), the parent of `CARGO_TARGET_TMPDIR`.
+pub fn test_venv() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is under the target directory")
+        .join("pyenv")
+}
+
 /// Panics with the process's stderr unless it succeeded; returns it.
 pub fn succeeded(out: Output) -> Output {
     assert!(

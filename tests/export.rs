@@ -156,7 +156,7 @@ fn python() -> Option<PathBuf> {
         return None;
     }
     let p = std::env::var_os("EDGEWATT_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyenv/bin/python"),
+        || crate::common::test_venv().join("bin/python"),
         PathBuf::from,
     );
     assert!(

@@ -26,8 +26,7 @@ pub(crate) fn parser_python() -> Option<PathBuf> {
         eprintln!("EDGEWATT_SKIP_PROMETHEUS_PARSER=1: the endpoint is not checked");
         return None;
     }
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
-    let python = target.join("pyenv/bin/python");
+    let python = crate::common::test_venv().join("bin/python");
     let ok = Command::new(&python)
         .args(["-c", "import prometheus_client.parser"])
         .status()

@@ -40,10 +40,7 @@ pub struct Stored {
 
 /// The test venv's Python (moto, duckdb with httpfs, pyarrow).
 pub fn python() -> PathBuf {
-    let venv = std::env::var_os("S3_VENV").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/pyenv"),
-        PathBuf::from,
-    );
+    let venv = std::env::var_os("S3_VENV").map_or_else(crate::common::test_venv, PathBuf::from);
     venv.join("bin/python")
 }
 
