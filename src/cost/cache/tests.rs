@@ -287,3 +287,58 @@ fn idle_rows_within_the_power_lag_are_derived_again() {
     let totals: Vec<usize> = (2..=reads.len() + 1).collect();
     assert_eq!(reads, totals, "{used:?}");
 }
+
+/// `merge_by_seq` against what it stands for: a stable sort by seq of the cached rows
+/// then the new ones. Each row is told apart by its label and its place's segment.
+#[test]
+fn merge_by_seq_is_a_stable_sort_of_the_cached_rows_then_the_new_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), &synth(2, 2, "boot-1", 5)).unwrap();
+    let template = whole(tmp.path()).rows.remove(0);
+    let made = |tag: &str, seqs: &[u64]| -> (Vec<Place>, Vec<RunCost>) {
+        seqs.iter()
+            .enumerate()
+            .map(|(i, &seq)| {
+                let mut row = template.clone();
+                row.seq = seq;
+                row.label = format!("{tag}{i}");
+                (
+                    Place {
+                        segment: i,
+                        is_final: tag == "c",
+                    },
+                    row,
+                )
+            })
+            .unzip()
+    };
+    let cases: [(&[u64], &[u64]); 8] = [
+        (&[1, 2, 3], &[]),
+        (&[3, 1, 2], &[]),
+        (&[1, 3, 5], &[2, 4]),
+        (&[1, 2, 2, 3], &[2, 2]),
+        (&[5, 1, 3], &[2, 4]),
+        (&[2, 1, 2], &[2]),
+        (&[], &[3, 1]),
+        (&[4, 4], &[4]),
+    ];
+    for (cached, new) in cases {
+        let (mut places, mut rows) = made("c", cached);
+        let (new_places, new_rows) = made("n", new);
+        let mut want: Vec<(Place, RunCost)> = places
+            .iter()
+            .copied()
+            .zip(rows.iter().cloned())
+            .chain(new_places.iter().copied().zip(new_rows.iter().cloned()))
+            .collect();
+        want.sort_by_key(|(_, r)| r.seq);
+        merge_by_seq(&mut places, &mut rows, new_places, new_rows);
+        let got: Vec<(Place, &str)> = places
+            .iter()
+            .copied()
+            .zip(rows.iter().map(|r| r.label.as_str()))
+            .collect();
+        let want: Vec<(Place, &str)> = want.iter().map(|(p, r)| (*p, r.label.as_str())).collect();
+        assert_eq!(got, want, "cached {cached:?}, new {new:?}");
+    }
+}
