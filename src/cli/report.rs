@@ -164,7 +164,7 @@ fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
 }
 
 /// Builds the report over `sources`.
-pub fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<Report> {
+fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<Report> {
     let each = sources.each();
     let cache = (!args.no_cache).then(cache::user_cache_dir).flatten();
     let (mut rows, problems) = read_sources(&each, args.cost.options(cfg)?, cache.as_deref());

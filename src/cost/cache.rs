@@ -360,13 +360,10 @@ fn merge_by_seq(
     new_places: Vec<Place>,
     new_rows: Vec<RunCost>,
 ) {
-    let Some(first_new) = new_rows.iter().map(|r| r.seq).min() else {
-        return;
-    };
-    let from = if rows.is_sorted_by_key(|r| r.seq) {
-        rows.partition_point(|r| r.seq <= first_new)
-    } else {
-        0
+    let from = match new_rows.iter().map(|r| r.seq).min() {
+        _ if !rows.is_sorted_by_key(|r| r.seq) => 0,
+        Some(first_new) => rows.partition_point(|r| r.seq <= first_new),
+        None => return,
     };
     let mut tail: Vec<(Place, RunCost)> = places
         .split_off(from)

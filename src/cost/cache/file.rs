@@ -16,9 +16,12 @@ use crate::logread::Skip;
 /// Bumped whenever the cache file's layout changes.
 pub const FORMAT: u32 = 3;
 const MAGIC: &[u8; 8] = b"EWCOSTC\n";
-/// Fewer bytes than any row encodes to (over thirty fields, each at least a byte): what
-/// the bytes of a chunk can hold at most, when reserving room for its rows.
-const MIN_ROW_BYTES: usize = 16;
+/// Bytes a row is taken to encode to when room is reserved for the rows of a chunk (a
+/// real row is 500–700 bytes; a smaller one only makes the vector grow). Room is reserved
+/// for no more rows than the bytes read can hold at this size, whatever count the file
+/// names: a row is over a kilobyte in memory, so the room reserved stays within about
+/// four times the file's size.
+const ROW_BYTES_HINT: usize = 256;
 /// The magic, the head's CRC and the head's length.
 const FIXED_BYTES: u64 = 16;
 /// The rows are stored in this many chunks, decoded on as many threads (a Pi 5 has four
@@ -176,6 +179,9 @@ impl Opened<'_> {
     /// thread of its own: the first on this one, straight into the rows' one allocation,
     /// the others moved in after it.
     fn rows(&self, spans: &[(u64, Chunk)], total: usize) -> Result<Vec<RunCost>, String> {
+        let chunk_bytes: u64 = spans.iter().map(|(_, c)| c.len).sum();
+        let capacity =
+            total.min(usize::try_from(chunk_bytes).unwrap_or(usize::MAX) / ROW_BYTES_HINT);
         let Some((&first, others)) = spans.split_first() else {
             return if total == 0 {
                 Ok(Vec::new())
@@ -188,7 +194,7 @@ impl Opened<'_> {
                 .iter()
                 .map(|&span| s.spawn(move || self.chunk(span, 0)))
                 .collect();
-            let rows = self.chunk(first, total);
+            let rows = self.chunk(first, capacity);
             let others: Vec<_> = others
                 .into_iter()
                 .map(|t| t.join().expect("decoding does not panic"))
@@ -207,15 +213,13 @@ impl Opened<'_> {
 }
 
 /// The rows of one chunk (postcard's `Vec<RunCost>`: a varint count, then each row), in a
-/// vector of at least `capacity` made once: a row is over a kilobyte, and growing by
-/// doubling would copy each several times.
+/// vector with room for `capacity` rows (or for as many as the chunk holds, see
+/// [`ROW_BYTES_HINT`]) made at once: a row is over a kilobyte, and growing by doubling
+/// would copy each several times.
 fn decode_rows(chunk: &[u8], capacity: usize) -> Result<Vec<RunCost>, postcard::Error> {
     let (count, mut rest) = postcard::take_from_bytes::<u64>(chunk)?;
-    // What is reserved is bounded by the bytes there are (a count or capacity made by hand
-    // must not reserve gigabytes); a bound too low only means the vector grows.
     let count = usize::try_from(count).unwrap_or(usize::MAX);
-    let fits = (rest.len() / MIN_ROW_BYTES).min(count);
-    let mut rows = Vec::with_capacity(fits.max(capacity.min(fits * CHUNKS)));
+    let mut rows = Vec::with_capacity(count.min(rest.len() / ROW_BYTES_HINT).max(capacity));
     for _ in 0..count {
         let (row, after) = postcard::take_from_bytes(rest)?;
         rows.push(row);

@@ -183,7 +183,9 @@ fn write_in(report: &Report, runs_per_part: usize, out: &mut impl Write) -> std:
     let next = AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     std::thread::scope(|s| {
-        let (made, arrive) = std::sync::mpsc::channel::<(usize, Vec<u8>)>();
+        // Bounded: parts made wait while the writer is behind (a slow pipe), so that the
+        // whole JSON is not held at once.
+        let (made, arrive) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(threads);
         for _ in 0..threads.min(parts.len()) {
             let made = made.clone();
             let (parts, next) = (&parts, &next);
