@@ -190,3 +190,63 @@ fn a_calibration_with_a_bad_value_is_named_with_its_line_and_column() {
     let line = text.lines().position(|l| l.starts_with("idle_w")).unwrap() + 1;
     assert!(stderr.contains(&format!(":{line}:")), "{stderr}");
 }
+
+/// The JSON is made on several threads and written as it comes: a write that fails (a full
+/// disk) ends the report with the error named, neither hanging nor panicking; a reader that
+/// goes away (`| head`) ends it quietly.
+#[test]
+fn a_report_that_cannot_be_written_says_so_and_a_closed_pipe_ends_it() {
+    let dir = llm_dir();
+    for format in ["json", "text"] {
+        let out = crate::common::edgewatt()
+            .args([
+                "report",
+                "--format",
+                format,
+                "--output",
+                "/dev/full",
+                "--dir",
+            ])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{format}: {stderr}");
+        assert!(
+            stderr.contains("/dev/full") && stderr.contains("No space left on device"),
+            "{format}: {stderr}"
+        );
+    }
+    // Far more JSON than a pipe holds (64 KiB), so the report is still writing when its
+    // reader goes.
+    let runs: Vec<SynthRun> = (0..300)
+        .map(|i| llm_run(50 + i % 7 * 50, 50.0, SynthCase::default()))
+        .collect();
+    let long = log_dir(runs, 5, |_| {});
+    let file = long.path().join("report.json");
+    crate::common::edgewatt()
+        .args(["report", "--format", "json", "--output"])
+        .arg(&file)
+        .arg("--dir")
+        .arg(long.path())
+        .status()
+        .unwrap();
+    assert!(std::fs::metadata(&file).unwrap().len() > 256 << 10);
+    let mut child = crate::common::edgewatt()
+        .args(["report", "--format", "json", "--dir"])
+        .arg(long.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    assert_eq!(&first[..], b"{\n  \"sourc");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
