@@ -129,6 +129,8 @@ fn field<'r, T: Serialize + Sync + ?Sized>(name: &'r str, value: &'r T, first: b
 }
 
 /// The parts in order: the fields before the runs, then the runs `runs_per_part` at a time.
+/// The fields are `Report`'s in its order; a field added there and not here makes the test
+/// against serde_json's whole output fail.
 fn parts(r: &Report, runs_per_part: usize) -> Vec<Part<'_>> {
     let mut parts = vec![
         field("sources", &r.sources, true),
