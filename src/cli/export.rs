@@ -91,17 +91,20 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(damage_status(&damage, args.allow_damaged))
 }
 
-/// The table is made in memory first: a failed write leaves no partial file behind.
+/// The table written as it is encoded, to a file through a temporary one renamed into place
+/// (a failed write leaves no partial file behind), or to stdout.
 fn write_out(table: &Table, format: Format, output: Option<&PathBuf>) -> anyhow::Result<()> {
-    let name = output.map_or_else(|| PathBuf::from("stdout"), Clone::clone);
-    let mut bytes = Vec::new();
-    write_table(table, format, &mut bytes, &name)?;
+    const BUF_BYTES: usize = 1 << 20;
     match output {
-        Some(path) => crate::store::replace_file(path, |f| f.write_all(&bytes))
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => crate::store::replace_file(path, |f| {
+            let mut out = std::io::BufWriter::with_capacity(BUF_BYTES, f);
+            write_table(table, format, &mut out, path).map_err(std::io::Error::other)?;
+            out.flush()
+        })
+        .with_context(|| format!("writing {}", path.display()))?,
         None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&bytes)?;
+            let mut out = std::io::BufWriter::with_capacity(BUF_BYTES, std::io::stdout());
+            write_table(table, format, &mut out, &PathBuf::from("stdout"))?;
             out.flush()?;
         }
     }
