@@ -124,13 +124,14 @@ pub fn apply(rows: &mut [RunCost], cals: &Calibrations) {
         let Some(cal) = cals.for_device(row.device_id.as_deref()) else {
             continue;
         };
-        let source = match sources.iter().find(|(c, _)| std::ptr::eq(*c, cal)) {
-            Some((_, s)) => s.clone(),
+        let i = match sources.iter().position(|(c, _)| std::ptr::eq(*c, cal)) {
+            Some(i) => i,
             None => {
                 sources.push((cal, cal.source()));
-                cal.source()
+                sources.len() - 1
             }
         };
+        let source = sources[i].1.clone();
         row.estimate = regressors(row).map(|x| {
             let (gross_j, net_j) = energy_j(&cal.model, x);
             EnergyEstimate {

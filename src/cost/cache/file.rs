@@ -85,7 +85,7 @@ pub fn load(path: &Path) -> Result<File, String> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("no cache yet".into()),
-        Err(e) => return Err(format!("cannot read the cache {}: {e}", path.display())),
+        Err(e) => return Err(Opened::unreadable(path, &e)),
     };
     let len = file
         .metadata()
@@ -182,19 +182,15 @@ impl Opened<'_> {
         let chunk_bytes: u64 = spans.iter().map(|(_, c)| c.len).sum();
         let capacity =
             total.min(usize::try_from(chunk_bytes).unwrap_or(usize::MAX) / ROW_BYTES_HINT);
-        let Some((&first, others)) = spans.split_first() else {
-            return if total == 0 {
-                Ok(Vec::new())
-            } else {
-                Err(self.undecodable(&"as many rows as places"))
-            };
-        };
+        let (first, others) = spans
+            .split_first()
+            .map_or((None, &[][..]), |(f, o)| (Some(*f), o));
         let (rows, others) = std::thread::scope(|s| {
             let others: Vec<_> = others
                 .iter()
                 .map(|&span| s.spawn(move || self.chunk(span, 0)))
                 .collect();
-            let rows = self.chunk(first, capacity);
+            let rows = first.map_or_else(|| Ok(Vec::new()), |span| self.chunk(span, capacity));
             let others: Vec<_> = others
                 .into_iter()
                 .map(|t| t.join().expect("decoding does not panic"))

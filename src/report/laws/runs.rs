@@ -75,14 +75,29 @@ impl RunRow {
     /// flagged runs are included).
     #[must_use]
     pub fn usable(&self, include_flagged: bool) -> bool {
-        self.ok && !self.warmup && (include_flagged || self.flags.is_empty())
+        fits_rule(
+            self.ok,
+            self.warmup,
+            || self.flags.is_empty(),
+            include_flagged,
+        )
     }
 }
 
 /// [`RunRow::usable`] of the row `r` would make, without making it.
 #[must_use]
 pub fn usable(r: &RunCost, include_flagged: bool) -> bool {
-    r.ok && !r.warmup && (include_flagged || flags(r).is_empty())
+    fits_rule(r.ok, r.warmup, || flags(r).is_empty(), include_flagged)
+}
+
+/// The one rule of which runs go into fits, for a row and for the run it is made from.
+fn fits_rule(
+    ok: bool,
+    warmup: bool,
+    unflagged: impl FnOnce() -> bool,
+    include_flagged: bool,
+) -> bool {
+    ok && !warmup && (include_flagged || unflagged())
 }
 
 fn energy_note(r: &RunCost) -> String {
