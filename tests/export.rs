@@ -198,3 +198,56 @@ fn duckdb_and_pyarrow_read_the_parquet_back() {
     assert!(text.contains("runs: 8 rows (6 runs, 2 idle)"), "{text}");
     assert!(text.contains("ok"), "{text}");
 }
+
+/// The samples' first passes read before anything is written, so a log that cannot be read
+/// leaves no file behind and nothing on stdout; a write that fails (a full disk on stdout) is named, and ends the export.
+#[test]
+fn an_export_that_cannot_read_or_write_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing");
+    let out_file = tmp.path().join("s.csv");
+    let out = crate::common::edgewatt()
+        .args(["export", "samples", "-o"])
+        .arg(&out_file)
+        .arg("--dir")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("missing"), "{stderr}");
+    assert!(!out_file.exists());
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "no temporary file left"
+    );
+    let out = crate::common::edgewatt()
+        .args(["export", "samples", "--dir"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "not even a header on stdout");
+
+    let dir = synth_dir(&log());
+    for format in ["csv", "parquet"] {
+        let out = crate::common::edgewatt()
+            .args(["export", "samples", "--format", format, "--dir"])
+            .arg(dir.path())
+            .stdout(
+                std::fs::File::options()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            )
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{format}: {stderr}");
+        assert!(
+            stderr.contains("No space left on device"),
+            "{format}: {stderr}"
+        );
+    }
+}

@@ -2,7 +2,8 @@
 //! samples (one row per tick) of one or more state directories or of a fleet's bucket
 //! (`--source`), as CSV, JSON lines or Parquet. docs/EXPORT.md is the schema.
 
-use std::io::Write as _;
+use std::io::Write;
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,10 +20,13 @@ use super::time::parse_wall_us;
 use super::Cli;
 use crate::cost::CostLog;
 use crate::export::run_table;
-use crate::export::sample_table;
 use crate::export::write_table;
+use crate::export::ExportError;
 use crate::export::Format;
-use crate::export::Table;
+use crate::export::SampleExport;
+use crate::export::TableWriter;
+use crate::export::BATCH_ROWS;
+use crate::export::SAMPLE_COLUMNS;
 use crate::logread::Filter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,41 +74,57 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
         until_wall_us: args.until,
         ..Filter::default()
     };
-    let (table, skips, damage) = match args.what {
+    let format = args
+        .format
+        .or_else(|| args.output.as_deref().and_then(Format::from_path))
+        .unwrap_or(Format::Csv);
+    let output = args.output.as_deref();
+    let (skips, damage) = match args.what {
         What::Runs => {
             let mut log = CostLog::read(&source, filter, args.cost.options(&cfg)?)
                 .context("reading the runs' cost from the log")?;
             let cals = calibrations(&cfg, &args.cost, &log.rows)?;
             crate::estimate::apply(&mut log.rows, &cals);
-            (run_table(&log.rows), log.skips, log.damage)
+            let table = run_table(&log.rows);
+            write_out(output, |out, path| write_table(&table, format, out, path))?;
+            (log.skips, log.damage)
         }
-        What::Samples => sample_table(&source, &filter).context("reading the samples")?,
+        What::Samples => {
+            // The first two passes read before anything is written: a log that cannot be
+            // read leaves no output behind.
+            let samples = SampleExport::prepare(&source, &filter).context("reading the samples")?;
+            let found = (samples.skips().to_vec(), *samples.damage());
+            write_out(output, |out, path| {
+                let mut w = TableWriter::new(SAMPLE_COLUMNS, format, out, path)?;
+                samples.rows(BATCH_ROWS, |rows| w.write(&rows))?;
+                w.finish()
+            })?;
+            found
+        }
     };
     for skip in &skips {
         report_skip(skip);
     }
-    let format = args
-        .format
-        .or_else(|| args.output.as_deref().and_then(Format::from_path))
-        .unwrap_or(Format::Csv);
-    write_out(&table, format, args.output.as_ref())?;
     Ok(damage_status(&damage, args.allow_damaged))
 }
 
-/// The table written as it is encoded, to a file through a temporary one renamed into place
-/// (a failed write leaves no partial file behind), or to stdout.
-fn write_out(table: &Table, format: Format, output: Option<&PathBuf>) -> anyhow::Result<()> {
+/// What `write` writes, to `output` through a temporary file renamed into place (a failed
+/// write leaves no partial file behind), or to stdout; either way as it is encoded.
+fn write_out(
+    output: Option<&Path>,
+    write: impl FnOnce(&mut (dyn Write + Send), &Path) -> Result<(), ExportError>,
+) -> anyhow::Result<()> {
     const BUF_BYTES: usize = 1 << 20;
     match output {
         Some(path) => crate::store::replace_file(path, |f| {
             let mut out = std::io::BufWriter::with_capacity(BUF_BYTES, f);
-            write_table(table, format, &mut out, path).map_err(std::io::Error::other)?;
+            write(&mut out, path).map_err(std::io::Error::other)?;
             out.flush()
         })
         .with_context(|| format!("writing {}", path.display()))?,
         None => {
             let mut out = std::io::BufWriter::with_capacity(BUF_BYTES, std::io::stdout());
-            write_table(table, format, &mut out, &PathBuf::from("stdout"))?;
+            write(&mut out, Path::new("stdout"))?;
             out.flush()?;
         }
     }

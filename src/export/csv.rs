@@ -25,10 +25,13 @@ fn field(v: &Value) -> String {
     }
 }
 
-pub(super) fn write(table: &Table, out: &mut dyn Write) -> std::io::Result<()> {
-    let names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
-    writeln!(out, "{}", names.join(","))?;
-    for row in &table.rows {
+pub(super) fn write_header(columns: &[Column], out: &mut dyn Write) -> std::io::Result<()> {
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    writeln!(out, "{}", names.join(","))
+}
+
+pub(super) fn write_rows(rows: &[Vec<Value>], out: &mut dyn Write) -> std::io::Result<()> {
+    for row in rows {
         let cells: Vec<String> = row.iter().map(field).collect();
         writeln!(out, "{}", cells.join(","))?;
     }

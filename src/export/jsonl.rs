@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::Value as Json;
 
-use super::Table;
+use super::Column;
 use super::Value;
 
 fn json(v: &Value) -> Json {
@@ -17,11 +17,14 @@ fn json(v: &Value) -> Json {
     }
 }
 
-pub(super) fn write(table: &Table, out: &mut dyn Write) -> std::io::Result<()> {
-    for row in &table.rows {
+pub(super) fn write_rows(
+    columns: &[Column],
+    rows: &[Vec<Value>],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    for row in rows {
         // Written by hand to keep the columns' order (serde_json's map sorts its keys).
-        let fields: Vec<String> = table
-            .columns
+        let fields: Vec<String> = columns
             .iter()
             .zip(row)
             .map(|(c, v)| format!("{}:{}", Json::from(c.name), json(v)))

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 pub use runs::run_table;
 pub use runs::RUN_COLUMNS;
 pub use samples::sample_table;
+pub use samples::SampleExport;
 pub use samples::SAMPLE_COLUMNS;
 
 /// A column's type.
@@ -50,6 +51,30 @@ impl ColumnType {
 pub struct Column {
     pub name: &'static str,
     pub ty: ColumnType,
+    /// Every row has a value of its own (a time, a sequence number), so Parquet stores it
+    /// without a dictionary (one would only add an index to every value).
+    pub distinct: bool,
+}
+
+impl Column {
+    #[must_use]
+    pub const fn new(name: &'static str, ty: ColumnType) -> Self {
+        Self {
+            name,
+            ty,
+            distinct: false,
+        }
+    }
+
+    /// A column whose every row has a value of its own.
+    #[must_use]
+    pub const fn distinct(name: &'static str, ty: ColumnType) -> Self {
+        Self {
+            name,
+            ty,
+            distinct: true,
+        }
+    }
 }
 
 /// One cell. `Null` is "not known" (never a made-up 0).
@@ -144,7 +169,7 @@ pub enum Format {
     Csv,
     /// One JSON object per row.
     Jsonl,
-    /// Apache Parquet, Snappy-compressed, one row group.
+    /// Apache Parquet, Snappy-compressed; a row group per batch (samples: [`BATCH_ROWS`]).
     Parquet,
 }
 
@@ -179,24 +204,91 @@ pub enum ExportError {
     },
     #[error("{path}: unknown format (not .csv or .parquet): name the file .csv or .parquet")]
     UnknownFormat { path: PathBuf },
+    /// The log the rows come from could not be read.
+    #[error(transparent)]
+    Log(#[from] crate::logread::LogError),
 }
 
-/// Writes `table` to `out` in `format` (`path` names it in errors).
+/// The rows of a streamed table held at once (the samples: about 64 MB), and so the rows in
+/// each of its Parquet row groups.
+pub const BATCH_ROWS: usize = 65_536;
+
+/// A table written as its rows come: the CSV header or the Parquet schema first, then each
+/// batch of rows (a Parquet row group each), then the Parquet footer at
+/// [`TableWriter::finish`].
+pub struct TableWriter<'w> {
+    columns: Vec<Column>,
+    path: PathBuf,
+    out: Out<'w>,
+}
+
+enum Out<'w> {
+    Csv(&'w mut (dyn std::io::Write + Send)),
+    Jsonl(&'w mut (dyn std::io::Write + Send)),
+    Parquet(parquet::Writer<'w>),
+}
+
+impl<'w> TableWriter<'w> {
+    /// Starts a table of `columns` in `format` on `out` (`path` names it in errors).
+    pub fn new(
+        columns: &[Column],
+        format: Format,
+        out: &'w mut (dyn std::io::Write + Send),
+        path: &Path,
+    ) -> Result<Self, ExportError> {
+        let out = match format {
+            Format::Csv => {
+                csv::write_header(columns, out).map_err(io_error(path))?;
+                Out::Csv(out)
+            }
+            Format::Jsonl => Out::Jsonl(out),
+            Format::Parquet => {
+                Out::Parquet(parquet::Writer::new(columns, out).map_err(parquet::error(path))?)
+            }
+        };
+        Ok(Self {
+            columns: columns.to_vec(),
+            path: path.to_path_buf(),
+            out,
+        })
+    }
+
+    /// Writes `rows` (cells in the order of the columns).
+    pub fn write(&mut self, rows: &[Vec<Value>]) -> Result<(), ExportError> {
+        let path = &self.path;
+        match &mut self.out {
+            Out::Csv(out) => csv::write_rows(rows, *out).map_err(io_error(path)),
+            Out::Jsonl(out) => jsonl::write_rows(&self.columns, rows, *out).map_err(io_error(path)),
+            Out::Parquet(w) => w.write(rows).map_err(parquet::error(path)),
+        }
+    }
+
+    /// Ends the table (the Parquet footer; the caller flushes `out`).
+    pub fn finish(self) -> Result<(), ExportError> {
+        match self.out {
+            Out::Csv(_) | Out::Jsonl(_) => Ok(()),
+            Out::Parquet(w) => w.finish().map_err(parquet::error(&self.path)),
+        }
+    }
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ExportError + '_ {
+    move |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `table` to `out` in `format` (`path` names it in errors), in one batch.
 pub fn write_table(
     table: &Table,
     format: Format,
     out: &mut (dyn std::io::Write + Send),
     path: &Path,
 ) -> Result<(), ExportError> {
-    let io = |source| ExportError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    match format {
-        Format::Csv => csv::write(table, out).map_err(io),
-        Format::Jsonl => jsonl::write(table, out).map_err(io),
-        Format::Parquet => parquet::write(table, out, path),
-    }
+    let mut w = TableWriter::new(&table.columns, format, out, path)?;
+    w.write(&table.rows)?;
+    w.finish()
 }
 
 /// Reads a table written by [`write_table`] as CSV or Parquet (by the file's extension).

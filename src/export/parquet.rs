@@ -1,5 +1,6 @@
 //! Parquet through the `parquet` crate's low-level column writer (no Arrow): every column
-//! OPTIONAL, INT64 / DOUBLE / BOOLEAN / BYTE_ARRAY (STRING), Snappy, one row group.
+//! OPTIONAL, INT64 / DOUBLE / BOOLEAN / BYTE_ARRAY (STRING), Snappy, a row group per batch
+//! of rows written (a file with no rows has one empty row group).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use parquet::file::reader::SerializedFileReader;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::record::Field;
 use parquet::schema::parser::parse_message_type;
+use parquet::schema::types::ColumnPath;
 
 use super::Column;
 use super::ColumnType;
@@ -42,10 +44,14 @@ fn message_type(columns: &[Column]) -> String {
 }
 
 /// The values of column `j` that are not null, and the definition levels (1: present).
-fn present<T>(table: &Table, j: usize, get: impl Fn(&Value) -> Option<T>) -> (Vec<T>, Vec<i16>) {
+fn present<T>(
+    rows: &[Vec<Value>],
+    j: usize,
+    get: impl Fn(&Value) -> Option<T>,
+) -> (Vec<T>, Vec<i16>) {
     let mut values = Vec::new();
-    let mut levels = Vec::with_capacity(table.rows.len());
-    for row in &table.rows {
+    let mut levels = Vec::with_capacity(rows.len());
+    for row in rows {
         match get(&row[j]) {
             Some(v) => {
                 values.push(v);
@@ -57,25 +63,29 @@ fn present<T>(table: &Table, j: usize, get: impl Fn(&Value) -> Option<T>) -> (Ve
     (values, levels)
 }
 
-fn write_column(w: &mut ColumnWriter<'_>, table: &Table, j: usize) -> parquet::errors::Result<()> {
+fn write_column(
+    w: &mut ColumnWriter<'_>,
+    rows: &[Vec<Value>],
+    j: usize,
+) -> parquet::errors::Result<()> {
     match w {
         ColumnWriter::Int64ColumnWriter(w) => {
-            let (v, d) = present(table, j, Value::as_i64);
+            let (v, d) = present(rows, j, Value::as_i64);
             w.write_batch(&v, Some(&d), None)?;
         }
         ColumnWriter::DoubleColumnWriter(w) => {
-            let (v, d) = present(table, j, |v| match v {
+            let (v, d) = present(rows, j, |v| match v {
                 Value::Float(f) => Some(*f),
                 _ => None,
             });
             w.write_batch(&v, Some(&d), None)?;
         }
         ColumnWriter::BoolColumnWriter(w) => {
-            let (v, d) = present(table, j, Value::as_bool);
+            let (v, d) = present(rows, j, Value::as_bool);
             w.write_batch(&v, Some(&d), None)?;
         }
         ColumnWriter::ByteArrayColumnWriter(w) => {
-            let (v, d) = present(table, j, |v| v.as_str().map(ByteArray::from));
+            let (v, d) = present(rows, j, |v| v.as_str().map(ByteArray::from));
             w.write_batch(&v, Some(&d), None)?;
         }
         _ => unreachable!("only the four types of message_type are written"),
@@ -83,37 +93,59 @@ fn write_column(w: &mut ColumnWriter<'_>, table: &Table, j: usize) -> parquet::e
     Ok(())
 }
 
-fn write_inner(
-    table: &Table,
-    out: &mut (dyn std::io::Write + Send),
-) -> parquet::errors::Result<()> {
-    let schema = Arc::new(parse_message_type(&message_type(&table.columns))?);
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_created_by(format!("edgewatt {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let mut writer = SerializedFileWriter::new(out, schema, Arc::new(props))?;
-    let mut group = writer.next_row_group()?;
-    let mut j = 0;
-    while let Some(mut col) = group.next_column()? {
-        write_column(col.untyped(), table, j)?;
-        col.close()?;
-        j += 1;
-    }
-    group.close()?;
-    writer.close()?;
-    Ok(())
+/// A Parquet file being written, a row group at a time.
+pub(super) struct Writer<'w> {
+    file: SerializedFileWriter<&'w mut (dyn std::io::Write + Send)>,
+    groups: usize,
 }
 
-pub(super) fn write(
-    table: &Table,
-    out: &mut (dyn std::io::Write + Send),
-    path: &Path,
-) -> Result<(), ExportError> {
-    write_inner(table, out).map_err(|e| ExportError::Parquet {
+impl<'w> Writer<'w> {
+    pub(super) fn new(
+        columns: &[Column],
+        out: &'w mut (dyn std::io::Write + Send),
+    ) -> parquet::errors::Result<Self> {
+        let schema = Arc::new(parse_message_type(&message_type(columns))?);
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_created_by(format!("edgewatt {}", env!("CARGO_PKG_VERSION")));
+        for c in columns.iter().filter(|c| c.distinct) {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(c.name), false);
+        }
+        let props = props.build();
+        let file = SerializedFileWriter::new(out, schema, Arc::new(props))?;
+        Ok(Self { file, groups: 0 })
+    }
+
+    /// `rows` as one row group.
+    pub(super) fn write(&mut self, rows: &[Vec<Value>]) -> parquet::errors::Result<()> {
+        let mut group = self.file.next_row_group()?;
+        let mut j = 0;
+        while let Some(mut col) = group.next_column()? {
+            write_column(col.untyped(), rows, j)?;
+            col.close()?;
+            j += 1;
+        }
+        group.close()?;
+        self.groups += 1;
+        Ok(())
+    }
+
+    /// The footer, after an empty row group if no rows came.
+    pub(super) fn finish(mut self) -> parquet::errors::Result<()> {
+        if self.groups == 0 {
+            self.write(&[])?;
+        }
+        self.file.close()?;
+        Ok(())
+    }
+}
+
+/// Names the file in a Parquet error.
+pub(super) fn error(path: &Path) -> impl Fn(parquet::errors::ParquetError) -> ExportError + '_ {
+    move |e| ExportError::Parquet {
         path: path.to_path_buf(),
         message: e.to_string(),
-    })
+    }
 }
 
 fn value(f: &Field) -> Value {
@@ -162,8 +194,5 @@ fn read_inner(path: &Path, known: &[Column]) -> parquet::errors::Result<Table> {
 }
 
 pub(super) fn read(path: &Path, known: &[Column]) -> Result<Table, ExportError> {
-    read_inner(path, known).map_err(|e| ExportError::Parquet {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    read_inner(path, known).map_err(error(path))
 }

@@ -2,16 +2,19 @@
 //! since the previous sample, RAM used, the hottest zone, the mean clock, the throttling
 //! bits, and the mean power of the readings in that interval.
 //!
-//! Two passes over the log, each streaming: the samples (kept as rows of cells), then the
-//! power readings, each added to the interval of its boot it falls in. The power columns
-//! are the source with the most readings (the INA219 at 100 Hz over the PMIC at 1 Hz, say).
-//!
-//! The table is held whole before it is written: about 1 KB of memory a tick (measured:
-//! 1 million ticks, 0.96–1.00 GB peak RSS whatever the format). That is a day at 10 Hz on a
-//! Pi with 1 GB; export a longer log in parts (`--since`/`--until`).
+//! Three streaming passes over the log ([`SampleExport`]): where each boot's ticks are,
+//! then the power readings, each added to the interval of its boot it falls in, then the
+//! samples again, handed on in batches as rows. The power columns are the source with the
+//! most readings (the INA219 at 100 Hz over the PMIC at 1 Hz, say). What is held is 8 bytes
+//! a tick, 16 more per power source, and one batch of rows (about 1 KB a row).
+
+mod ticks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use ticks::Pass;
+use ticks::Ticks;
 
 use super::Column;
 use super::ColumnType;
@@ -37,30 +40,24 @@ use ColumnType::Float64 as F64;
 use ColumnType::Int64;
 use ColumnType::Utf8;
 
-const fn col(name: &'static str, ty: ColumnType) -> Column {
-    Column { name, ty }
-}
-
 /// The columns of the samples table, in order.
 pub const SAMPLE_COLUMNS: &[Column] = &[
-    col("device_id", Utf8),
-    col("boot_id", Utf8),
-    col("seq", Int64),
-    col("tick", Int64),
-    col("mono_us", Int64),
-    col("wall_unix_us", Int64),
-    col("cpu_pct", F64),
-    col("cpu_core_sum_pct", F64),
-    col("ram_used_mb", F64),
-    col("temp_max_c", F64),
-    col("freq_mean_mhz", F64),
-    col("throttled_bits", Int64),
-    col("power_w", F64),
-    col("power_source", Utf8),
-    col("power_readings", Int64),
+    Column::new("device_id", Utf8),
+    Column::new("boot_id", Utf8),
+    Column::new("seq", Int64),
+    Column::distinct("tick", Int64),
+    Column::distinct("mono_us", Int64),
+    Column::distinct("wall_unix_us", Int64),
+    Column::new("cpu_pct", F64),
+    Column::new("cpu_core_sum_pct", F64),
+    Column::new("ram_used_mb", F64),
+    Column::new("temp_max_c", F64),
+    Column::new("freq_mean_mhz", F64),
+    Column::new("throttled_bits", Int64),
+    Column::new("power_w", F64),
+    Column::new("power_source", Utf8),
+    Column::new("power_readings", Int64),
 ];
-/// Where the power columns start.
-const POWER: usize = 12;
 
 fn rate(r: Rate) -> Value {
     match r {
@@ -101,57 +98,158 @@ fn sample_row(e: &crate::logread::Entry, prev: Option<&Sample>) -> Option<Vec<Va
     ])
 }
 
-/// The samples table of `source` (through `filter`; its kinds are replaced), and what the
-/// reader skipped in either pass.
+/// The samples export of a log, in three streaming passes: [`SampleExport::prepare`] reads
+/// where each boot's ticks are (8 bytes a tick) and bins the power readings into them (16
+/// bytes a tick and source); [`SampleExport::rows`] reads the samples again and hands the
+/// rows on in batches. Its memory is that, not the table's.
+///
+/// The rows are the samples the first pass saw, in the reader's order: a sample the daemon
+/// appends while the export runs is left for the next export, and one that retention
+/// deletes in between is missing from this one.
+pub struct SampleExport {
+    source: LogSource,
+    filter: Filter,
+    ticks: Ticks,
+    /// The source whose readings fill the power columns, and its bin per tick.
+    power: Option<(Arc<str>, Vec<Bin>)>,
+    skips: Vec<Skip>,
+    damage: DamageCounts,
+}
+
+/// The filter of one pass: `filter` for records of `kind` alone.
+fn pass(filter: &Filter, kind: RecordKind) -> Filter {
+    Filter {
+        kinds: vec![kind],
+        ..filter.clone()
+    }
+}
+
+impl SampleExport {
+    /// The first two passes over `source` (through `filter`; its kinds are replaced): the
+    /// ticks, then the power readings.
+    pub fn prepare(source: &LogSource, filter: &Filter) -> Result<Self, LogError> {
+        let mut skips = Vec::new();
+        let mut ticks = Ticks::default();
+        let mut boots = Pass::default();
+        let mut reader = LogReader::open(source, pass(filter, RecordKind::Sample))?;
+        for item in &mut reader {
+            match item {
+                LogItem::Entry(e) => {
+                    if let Payload::Sample { sample, .. } = &e.payload {
+                        ticks.push(&mut boots, e.segment(), sample.mono_us);
+                    }
+                }
+                LogItem::Skipped(s) => skips.push(s),
+                LogItem::Segment(_) => {}
+            }
+        }
+        let damage = *reader.damage();
+        let ticks = ticks.sorted();
+        let (bins, power_skips) = power_bins(source, pass(filter, RecordKind::Power), &ticks)?;
+        skips.extend(power_skips);
+        Ok(Self {
+            source: source.clone(),
+            filter: filter.clone(),
+            power: bins.main(),
+            ticks,
+            skips,
+            damage,
+        })
+    }
+
+    /// What the reader skipped in either pass.
+    #[must_use]
+    pub fn skips(&self) -> &[Skip] {
+        &self.skips
+    }
+
+    /// The damage the reader counted.
+    #[must_use]
+    pub const fn damage(&self) -> &DamageCounts {
+        &self.damage
+    }
+
+    /// The third pass: the rows, [`SAMPLE_COLUMNS`] each, handed to `batch` at most
+    /// `batch_rows` at a time, in the reader's order. Returns how many rows there were.
+    pub fn rows<E: From<LogError>>(
+        mut self,
+        batch_rows: usize,
+        mut batch: impl FnMut(Vec<Vec<Value>>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let batch_rows = batch_rows.max(1);
+        let mut rows = Vec::with_capacity(batch_rows.min(self.ticks.len));
+        let mut count = 0;
+        let mut prev: BTreeMap<u64, Box<Sample>> = BTreeMap::new();
+        let mut boots = Pass::default();
+        let reader = LogReader::open(&self.source, pass(&self.filter, RecordKind::Sample))?;
+        for item in reader {
+            let LogItem::Entry(e) = item else { continue };
+            let Payload::Sample { sample, .. } = &e.payload else {
+                continue;
+            };
+            let boot = e.segment().boot;
+            let Some(at) = self.ticks.find(&mut boots, e.segment(), sample.mono_us) else {
+                continue;
+            };
+            let Some(mut row) = sample_row(&e, prev.get(&boot).map(|p| &**p)) else {
+                continue;
+            };
+            row.extend(self.power_cells(at));
+            rows.push(row);
+            if let Payload::Sample { sample, .. } = e.payload {
+                prev.insert(boot, sample);
+            }
+            if rows.len() == batch_rows {
+                count += rows.len() as u64;
+                batch(std::mem::replace(&mut rows, Vec::with_capacity(batch_rows)))?;
+            }
+        }
+        if !rows.is_empty() {
+            count += rows.len() as u64;
+            batch(rows)?;
+        }
+        Ok(count)
+    }
+
+    /// The power cells of the tick at `at`, taking its bin: a second sample at the same
+    /// time (its interval is empty) gets none.
+    fn power_cells(&mut self, at: usize) -> [Value; 3] {
+        let bin = self
+            .power
+            .as_mut()
+            .map(|(l, bins)| (&*l, std::mem::take(&mut bins[at])))
+            .filter(|(_, b)| b.1 > 0);
+        match bin {
+            Some((l, (sum, n))) => [
+                Value::float(Some(sum / f64::from(n))),
+                Value::text(l.split_whitespace().next()),
+                Value::Int(n.into()),
+            ],
+            None => [Value::Null, Value::Null, Value::Int(0)],
+        }
+    }
+}
+
+/// The samples table of `source` (through `filter`; its kinds are replaced) held whole,
+/// and what the reader skipped in either pass. [`SampleExport`] streams it.
 pub fn sample_table(
     source: &LogSource,
     filter: &Filter,
 ) -> Result<(Table, Vec<Skip>, DamageCounts), LogError> {
+    let mut export = SampleExport::prepare(source, filter)?;
+    let (skips, damage) = (std::mem::take(&mut export.skips), export.damage);
     let mut table = Table::new(SAMPLE_COLUMNS);
-    let mut skips = Vec::new();
-    // Per boot: (mono_us, row index) of its samples, in time order.
-    let mut ticks: BTreeMap<u64, Vec<(u64, usize)>> = BTreeMap::new();
-    let mut prev: BTreeMap<u64, Sample> = BTreeMap::new();
-    let pass = |kind| Filter {
-        kinds: vec![kind],
-        ..filter.clone()
-    };
-    let mut reader = LogReader::open(source, pass(RecordKind::Sample))?;
-    for item in &mut reader {
-        match item {
-            LogItem::Entry(e) => {
-                let Payload::Sample { sample, .. } = &e.payload else {
-                    continue;
-                };
-                let boot = e.segment().boot;
-                if let Some(row) = sample_row(&e, prev.get(&boot)) {
-                    ticks
-                        .entry(boot)
-                        .or_default()
-                        .push((sample.mono_us, table.rows.len()));
-                    table.rows.push(row);
-                    prev.insert(boot, (**sample).clone());
-                }
-            }
-            LogItem::Skipped(s) => skips.push(s),
-            LogItem::Segment(_) => {}
-        }
-    }
-    let damage = *reader.damage();
-    for t in ticks.values_mut() {
-        t.sort_unstable();
-    }
-    let rows = table.rows.len();
-    let (power, power_skips) = power_bins(source, pass(RecordKind::Power), &ticks, rows)?;
-    skips.extend(power_skips);
-    add_power(&mut table, &power);
+    export.rows(usize::MAX, |rows| {
+        table.rows.extend(rows);
+        Ok::<_, LogError>(())
+    })?;
     Ok((table, skips, damage))
 }
 
-/// Per power source label, the Σ W and count of its readings in each row's interval: a
-/// pair per row and label (sources are one or two), not a map per row.
+/// Per power source label, the Σ W and count of its readings in each tick's interval: a
+/// pair per tick and label (sources are one or two), not a map per tick.
 struct Bins {
-    rows: usize,
+    ticks: usize,
     labels: Vec<(Arc<str>, Vec<Bin>)>,
 }
 
@@ -159,46 +257,57 @@ struct Bins {
 type Bin = (f64, u32);
 
 impl Bins {
-    fn add(&mut self, row: usize, label: &Arc<str>, watts: f64) {
+    fn add(&mut self, tick: usize, label: &Arc<str>, watts: f64) {
         let i = match self.labels.iter().position(|(l, _)| l == label) {
             Some(i) => i,
             None => {
-                self.labels.push((label.clone(), vec![(0.0, 0); self.rows]));
+                self.labels
+                    .push((label.clone(), vec![(0.0, 0); self.ticks]));
                 self.labels.len() - 1
             }
         };
-        let bin = &mut self.labels[i].1[row];
+        let bin = &mut self.labels[i].1[tick];
         bin.0 += watts;
         bin.1 += 1;
+    }
+
+    /// The source with the most readings (of equal counts, the last label in order of
+    /// name), with its bins.
+    fn main(mut self) -> Option<(Arc<str>, Vec<Bin>)> {
+        self.labels.sort_by(|a, b| a.0.cmp(&b.0));
+        let count = |bins: &[Bin]| bins.iter().map(|b| u64::from(b.1)).sum::<u64>();
+        let (i, _) = self
+            .labels
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, (_, bins))| count(bins))?;
+        Some(self.labels.swap_remove(i))
     }
 }
 
 fn power_bins(
     source: &LogSource,
     filter: Filter,
-    ticks: &BTreeMap<u64, Vec<(u64, usize)>>,
-    rows: usize,
+    ticks: &Ticks,
 ) -> Result<(Bins, Vec<Skip>), LogError> {
     let mut bins = Bins {
-        rows,
+        ticks: ticks.len,
         labels: Vec::new(),
     };
     let mut skips = Vec::new();
+    let mut boots = Pass::default();
     for item in LogReader::open(source, filter)? {
         match item {
             LogItem::Entry(e) => {
                 let Payload::Power { label, reading, .. } = &e.payload else {
                     continue;
                 };
-                let Some(t) = ticks.get(&e.segment().boot) else {
-                    continue;
-                };
-                // The first sample at or after the reading: its interval holds it.
-                let i = t.partition_point(|(m, _)| *m < reading.mono_us);
-                if !reading.is_valid() || i == 0 || i == t.len() {
+                if !reading.is_valid() {
                     continue;
                 }
-                bins.add(t[i].1, label, reading.power_uw as f64 / 1e6);
+                if let Some(tick) = ticks.holding(&mut boots, e.segment(), reading.mono_us) {
+                    bins.add(tick, label, reading.power_uw as f64 / 1e6);
+                }
             }
             LogItem::Skipped(s) => skips.push(s),
             LogItem::Segment(_) => {}
@@ -207,76 +316,5 @@ fn power_bins(
     Ok((bins, skips))
 }
 
-/// Fills the power columns from the source with the most readings (of equal counts, the
-/// last label in order of name).
-fn add_power(table: &mut Table, bins: &Bins) {
-    let mut counts: Vec<(&Arc<str>, u64, &[Bin])> = bins
-        .labels
-        .iter()
-        .map(|(l, per_row)| {
-            (
-                l,
-                per_row.iter().map(|b| u64::from(b.1)).sum(),
-                &per_row[..],
-            )
-        })
-        .collect();
-    counts.sort_by(|a, b| a.0.cmp(b.0));
-    let main = counts.iter().max_by_key(|(_, n, _)| *n);
-    for (i, row) in table.rows.iter_mut().enumerate() {
-        let bin = main.and_then(|(l, _, per_row)| Some((l, per_row.get(i).filter(|b| b.1 > 0)?)));
-        row.extend(match bin {
-            Some((l, (sum, n))) => [
-                Value::float(Some(sum / f64::from(*n))),
-                Value::text(l.split_whitespace().next()),
-                Value::Int((*n).into()),
-            ],
-            None => [Value::Null, Value::Null, Value::Int(0)],
-        });
-        debug_assert_eq!(row.len(), POWER + 3);
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::synth::calib::spread;
-    use crate::synth::calib::PowerTruth;
-    use crate::synth::calib::SynthLog;
-
-    /// With an INA219 and the PMIC both logged, as many readings each (the synthetic PMIC
-    /// mirrors the INA219), the power columns are those of one source, the last by name
-    /// of those with the most readings: the PMIC's. Every sample interval holds readings.
-    #[test]
-    fn the_power_columns_are_one_source_the_last_by_name_of_equal_counts() {
-        let truth = PowerTruth {
-            idle_w: 3.0,
-            cpu_w_per_pct: 0.04,
-            ram_w_per_mb: 0.002,
-            cpu_ghz_w_per_pct_ghz: 0.0,
-        };
-        let mut log = SynthLog::new(truth, spread(4, false));
-        log.pmic = Some((1.1, 0.5));
-        let dir = tempfile::tempdir().unwrap();
-        crate::synth::calib::write(dir.path(), &log).unwrap();
-        let (table, _, _) = sample_table(&LogSource::dir(dir.path()), &Filter::default()).unwrap();
-        let source = table.column("power_source").unwrap();
-        let readings = table.column("power_readings").unwrap();
-        let mut with_power = 0;
-        for row in &table.rows {
-            match row[source].as_str() {
-                Some(s) => {
-                    assert_eq!(s, "pmic");
-                    assert!(row[readings].as_i64().unwrap() >= 1, "{row:?}");
-                    with_power += 1;
-                }
-                None => assert_eq!(row[readings].as_i64(), Some(0)),
-            }
-        }
-        assert!(
-            with_power * 10 >= table.rows.len() * 9,
-            "{with_power} of {}",
-            table.rows.len()
-        );
-    }
-}
+mod tests;

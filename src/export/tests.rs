@@ -5,22 +5,10 @@ use std::path::Path;
 use super::*;
 
 const COLS: &[Column] = &[
-    Column {
-        name: "n",
-        ty: ColumnType::Int64,
-    },
-    Column {
-        name: "x_j",
-        ty: ColumnType::Float64,
-    },
-    Column {
-        name: "ok",
-        ty: ColumnType::Bool,
-    },
-    Column {
-        name: "label",
-        ty: ColumnType::Utf8,
-    },
+    Column::distinct("n", ColumnType::Int64),
+    Column::new("x_j", ColumnType::Float64),
+    Column::new("ok", ColumnType::Bool),
+    Column::new("label", ColumnType::Utf8),
 ];
 
 fn table() -> Table {
@@ -67,6 +55,94 @@ fn round_trip(format: Format, ext: &str) -> Table {
 fn csv_and_parquet_read_back_every_cell_exactly() {
     assert_eq!(round_trip(Format::Csv, "csv"), table());
     assert_eq!(round_trip(Format::Parquet, "parquet"), table());
+}
+
+/// `table()` written by a [`TableWriter`] `batch` rows at a time.
+fn in_batches(format: Format, batch: usize) -> Vec<u8> {
+    let t = table();
+    let mut bytes = Vec::new();
+    let mut w = TableWriter::new(COLS, format, &mut bytes, Path::new("x")).unwrap();
+    for rows in t.rows.chunks(batch) {
+        w.write(rows).unwrap();
+    }
+    w.finish().unwrap();
+    bytes
+}
+
+fn parquet_meta(bytes: Vec<u8>) -> ::parquet::file::metadata::ParquetMetaData {
+    use ::parquet::file::reader::FileReader as _;
+    let mut file = tempfile::tempfile().unwrap();
+    std::io::Write::write_all(&mut file, &bytes).unwrap();
+    let reader = ::parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    reader.metadata().clone()
+}
+
+/// Rows written in batches are the rows written at once: the same CSV and JSON lines, and
+/// in Parquet a row group per batch holding the same cells.
+#[test]
+fn a_table_written_in_batches_is_the_table_written_at_once() {
+    let mut once = Vec::new();
+    for format in [Format::Csv, Format::Jsonl] {
+        once.clear();
+        write_table(&table(), format, &mut once, Path::new("x")).unwrap();
+        assert_eq!(in_batches(format, 3), once, "{format:?}");
+        assert_eq!(in_batches(format, 1), once, "{format:?}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    for (batch, groups) in [(1, 4), (3, 2), (4, 1), (100, 1)] {
+        let bytes = in_batches(Format::Parquet, batch);
+        assert_eq!(parquet_meta(bytes.clone()).num_row_groups(), groups);
+        std::fs::write(&path, bytes).unwrap();
+        assert_eq!(
+            read_table(&path, COLS).unwrap(),
+            table(),
+            "batches of {batch}"
+        );
+    }
+}
+
+/// A table with no rows is a header (CSV), nothing (JSON lines), or a Parquet file with
+/// one empty row group that reads back as no rows.
+#[test]
+fn a_table_of_no_rows_is_written_whole() {
+    let empty = Table::new(COLS);
+    let mut out = Vec::new();
+    write_table(&empty, Format::Csv, &mut out, Path::new("x")).unwrap();
+    assert_eq!(out, b"n,x_j,ok,label\n");
+    out.clear();
+    write_table(&empty, Format::Jsonl, &mut out, Path::new("x")).unwrap();
+    assert!(out.is_empty());
+    out.clear();
+    write_table(&empty, Format::Parquet, &mut out, Path::new("x")).unwrap();
+    let meta = parquet_meta(out.clone());
+    assert_eq!(meta.num_row_groups(), 1);
+    assert_eq!(meta.file_metadata().num_rows(), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    std::fs::write(&path, out).unwrap();
+    assert_eq!(read_table(&path, COLS).unwrap(), empty);
+}
+
+/// A column whose every row has a value of its own is stored without a dictionary; the
+/// others keep theirs.
+#[test]
+fn a_distinct_column_has_no_dictionary_in_parquet() {
+    use ::parquet::basic::Encoding;
+    let meta = parquet_meta(in_batches(Format::Parquet, 100));
+    let group = meta.row_group(0);
+    let dictionary = |name: &str| {
+        let col = group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .unwrap();
+        col.dictionary_page_offset().is_some()
+            || col.encodings().any(|e| e == Encoding::RLE_DICTIONARY)
+    };
+    assert!(!dictionary("n"));
+    assert!(dictionary("label"));
+    assert!(dictionary("x_j"));
 }
 
 #[test]

@@ -27,10 +27,14 @@ use crate::cost::CostLog;
 use crate::cost::CostOptions;
 use crate::estimate::Calibrations;
 use crate::export::run_table;
-use crate::export::sample_table;
 use crate::export::write_table;
+use crate::export::ExportError;
 use crate::export::Format;
+use crate::export::SampleExport;
 use crate::export::Table;
+use crate::export::TableWriter;
+use crate::export::BATCH_ROWS;
+use crate::export::SAMPLE_COLUMNS;
 use crate::logread::Filter;
 use crate::logread::LogSource;
 use crate::store::list_segments;
@@ -123,9 +127,15 @@ fn calibrations(seg: &Segment, rows: &[crate::cost::RunCost]) -> Result<Calibrat
 
 /// The samples file: the samples whose frames are in `seg`.
 fn samples_parquet(seg: &Segment) -> Result<Vec<u8>, UploadError> {
-    let (table, _, _) = sample_table(&LogSource::segment(&seg.path), &Filter::default())
-        .map_err(|e| derive_error(seg, e))?;
-    parquet(seg, &table)
+    let write = || {
+        let samples = SampleExport::prepare(&LogSource::segment(&seg.path), &Filter::default())?;
+        let mut bytes = Vec::new();
+        let mut w = TableWriter::new(SAMPLE_COLUMNS, Format::Parquet, &mut bytes, &seg.path)?;
+        samples.rows(BATCH_ROWS, |rows| w.write(&rows))?;
+        w.finish()?;
+        Ok::<_, ExportError>(bytes)
+    };
+    write().map_err(|e| derive_error(seg, e))
 }
 
 #[cfg(test)]
