@@ -140,3 +140,69 @@ fn a_segment_deleted_between_the_passes_does_not_move_the_power() {
         .count();
     assert_eq!(moved, 0, "rows whose power is not their own");
 }
+
+/// One daemon session in `dir`: a segment of device "pi-1" and `boot` anchored at
+/// `anchor_us`, with `n` samples every 100 ms from `start_us` and a PMIC reading of `watts`
+/// every 10 ms over them.
+fn session(dir: &std::path::Path, boot: &str, anchor_us: u64, start_us: u64, n: usize, watts: f64) {
+    use crate::power::PowerReading;
+    use crate::power::SourceId;
+    use crate::record::PowerBlockBuilder;
+    use crate::record::Record;
+    use crate::record::SampleBlockBuilder;
+    let layout = crate::synth::pi5_layout();
+    let mut samples = crate::synth::trace(&layout, n, 1);
+    let mut block = SampleBlockBuilder::new(layout);
+    for (i, s) in samples.iter_mut().enumerate() {
+        s.mono_us = start_us + i as u64 * 100_000;
+        block.push(s).unwrap();
+    }
+    let mut power = PowerBlockBuilder::new(SourceId::Pmic, "pmic rails", 10_000);
+    for i in 0..(n as u64 - 1) * 10 {
+        let t = start_us + 5_000 + i * 10_000;
+        power
+            .push(&PowerReading::power_only(t, SourceId::Pmic, (watts * 1e6) as i64))
+            .unwrap();
+    }
+    let opts = crate::config::StoreConfig::default().options(dir.to_path_buf());
+    let ident = crate::store::SegmentIdent {
+        device_id: "pi-1".into(),
+        boot_id: boot.into(),
+        host: "pi".into(),
+    };
+    let anchor = crate::clock::Anchor {
+        mono_us: anchor_us,
+        wall_unix_us: 1_700_000_000_000_000 + anchor_us as i64,
+    };
+    let (mut w, _) = crate::store::Writer::open(opts, ident, anchor).unwrap();
+    w.append(&Record::Samples(block.finish().unwrap())).unwrap();
+    w.append(&Record::Power(power.finish().unwrap())).unwrap();
+    w.close(crate::record::SealReason::Shutdown, start_us + 100_000_000)
+        .unwrap();
+}
+
+/// Two boots both called "unknown" (the boot id could not be read) in one directory, the
+/// second with a clock that restarted (its anchor is earlier), their samples at overlapping
+/// monotonic times: the reader counts two boots, and each boot's samples get the power
+/// of its own readings (4 W, then 6 W), never the other clock's.
+#[test]
+fn two_boots_of_one_name_keep_their_own_power() {
+    const S: u64 = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    session(dir.path(), "unknown", 10 * S, 10 * S, 20, 4.0);
+    session(dir.path(), "unknown", 5 * S, 10 * S + 50_000, 20, 6.0);
+    let (table, _, _) = sample_table(&LogSource::dir(dir.path()), &Filter::default()).unwrap();
+    assert_eq!(table.rows.len(), 40);
+    let power = table.column("power_w").unwrap();
+    let readings = table.column("power_readings").unwrap();
+    for (i, row) in table.rows.iter().enumerate() {
+        let (want_w, first) = if i < 20 { (4.0, 0) } else { (6.0, 20) };
+        if i == first {
+            assert_eq!(row[power], Value::Null, "row {i}: the boot's first sample");
+            continue;
+        }
+        assert_eq!(row[readings].as_i64(), Some(10), "row {i}: {row:?}");
+        let w = row[power].as_f64().unwrap();
+        assert!((w - want_w).abs() < 1e-9, "row {i}: {w} W, want {want_w}");
+    }
+}
