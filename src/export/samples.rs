@@ -140,7 +140,7 @@ impl SampleExport {
                     }
                 }
                 LogItem::Skipped(s) => skips.push(s),
-                LogItem::Segment(_) => {}
+                LogItem::Segment(seg) => ticks.segment(&seg),
             }
         }
         let damage = *reader.damage();

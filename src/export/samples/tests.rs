@@ -145,6 +145,20 @@ fn a_segment_deleted_between_the_passes_does_not_move_the_power() {
 /// `anchor_us`, with `n` samples every 100 ms from `start_us` and a PMIC reading of `watts`
 /// every 10 ms over them.
 fn session(dir: &std::path::Path, boot: &str, anchor_us: u64, start_us: u64, n: usize, watts: f64) {
+    let w = open_session(dir, boot, anchor_us, start_us, n, watts);
+    w.close(crate::record::SealReason::Shutdown, start_us + 100_000_000)
+        .unwrap();
+}
+
+/// [`session`]'s segment left open (the daemon still writing it).
+fn open_session(
+    dir: &std::path::Path,
+    boot: &str,
+    anchor_us: u64,
+    start_us: u64,
+    n: usize,
+    watts: f64,
+) -> crate::store::Writer {
     use crate::power::PowerReading;
     use crate::power::SourceId;
     use crate::record::PowerBlockBuilder;
@@ -161,7 +175,11 @@ fn session(dir: &std::path::Path, boot: &str, anchor_us: u64, start_us: u64, n: 
     for i in 0..(n as u64 - 1) * 10 {
         let t = start_us + 5_000 + i * 10_000;
         power
-            .push(&PowerReading::power_only(t, SourceId::Pmic, (watts * 1e6) as i64))
+            .push(&PowerReading::power_only(
+                t,
+                SourceId::Pmic,
+                (watts * 1e6) as i64,
+            ))
             .unwrap();
     }
     let opts = crate::config::StoreConfig::default().options(dir.to_path_buf());
@@ -177,8 +195,7 @@ fn session(dir: &std::path::Path, boot: &str, anchor_us: u64, start_us: u64, n: 
     let (mut w, _) = crate::store::Writer::open(opts, ident, anchor).unwrap();
     w.append(&Record::Samples(block.finish().unwrap())).unwrap();
     w.append(&Record::Power(power.finish().unwrap())).unwrap();
-    w.close(crate::record::SealReason::Shutdown, start_us + 100_000_000)
-        .unwrap();
+    w
 }
 
 /// Two boots both called "unknown" (the boot id could not be read) in one directory, the
@@ -205,4 +222,23 @@ fn two_boots_of_one_name_keep_their_own_power() {
         let w = row[power].as_f64().unwrap();
         assert!((w - want_w).abs() < 1e-9, "row {i}: {w} W, want {want_w}");
     }
+}
+
+/// A segment the daemon seals between the passes (renamed from `.ewlog.open` to `.ewlog`)
+/// is found again: its rows are all there, with their power.
+#[test]
+fn a_segment_sealed_between_the_passes_keeps_its_rows() {
+    const S: u64 = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let w = open_session(dir.path(), "b", 10 * S, 10 * S, 20, 4.0);
+    let source = LogSource::dir(dir.path());
+    let (want, _, _) = sample_table(&source, &Filter::default()).unwrap();
+    assert_eq!(want.rows.len(), 20);
+    let export = SampleExport::prepare(&source, &Filter::default()).unwrap();
+    let open = w
+        .close(crate::record::SealReason::Shutdown, 12 * S)
+        .unwrap();
+    assert!(!open.to_string_lossy().ends_with(crate::store::OPEN_SUFFIX));
+    let (rows, _) = rows_of(export, 1000);
+    assert_eq!(rows, want.rows);
 }

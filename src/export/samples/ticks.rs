@@ -2,64 +2,64 @@
 //! sample times in order, numbered as one flat list.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::path::PathBuf;
 
 use crate::logread::SegmentMeta;
+use crate::store::OPEN_SUFFIX;
+use crate::store::SEALED_SUFFIX;
 
-/// A boot as every pass names it. The reader's boot numbers count boots from the first
-/// segment it reads, so a segment that retention deletes between two passes would shift
-/// them; a boot is its state directory, device and boot id instead (one kernel boot: one
-/// monotonic clock), or its segment when the header is damaged.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum BootKey {
-    Header {
-        dir: Option<PathBuf>,
-        device_id: String,
-        boot_id: String,
-    },
-    Segment(PathBuf),
+/// A segment as every pass names it: its path, an open segment's as if sealed (sealing
+/// renames it, and may do so between two passes).
+fn segment_key(path: &Path) -> PathBuf {
+    let s = path.as_os_str().to_string_lossy();
+    s.strip_suffix(OPEN_SUFFIX).map_or_else(
+        || path.to_path_buf(),
+        |stem| PathBuf::from(format!("{stem}{SEALED_SUFFIX}")),
+    )
 }
 
-impl BootKey {
-    fn of(seg: &SegmentMeta) -> Self {
-        match seg.header() {
-            Some(h) => Self::Header {
-                dir: seg.dir.clone(),
-                device_id: h.device_id.clone(),
-                boot_id: h.boot_id.clone(),
-            },
-            None => Self::Segment(seg.path.clone()),
-        }
-    }
-}
-
-/// One pass's boot numbers, each named once and looked up among the ticks' boots.
+/// One pass's segment, the last one looked up, and its boot among the ticks' boots.
 #[derive(Debug, Default)]
 pub(super) struct Pass {
-    boots: HashMap<u64, Option<usize>>,
+    last: Option<(PathBuf, Option<usize>)>,
 }
 
-/// The ticks of the first pass.
+/// The ticks of the first pass. Its boots are the reader's boots of that pass (one
+/// monotonic clock each), and a later pass finds a boot again by the segments the first
+/// pass saw in it, not by the reader's boot numbers: those count boots from the first
+/// segment read, so a segment that retention deletes between two passes would shift them,
+/// and a boot's name (directory, device, boot id) does not tell two clocks apart (two boots
+/// both called "unknown", or a damaged segment between two of one boot's).
 #[derive(Debug, Default)]
 pub(super) struct Ticks {
-    boots: HashMap<BootKey, usize>,
+    /// Each segment of the first pass: its boot.
+    segments: HashMap<PathBuf, usize>,
+    /// The reader's number of the last boot of the first pass, and its slot.
+    last_boot: Option<(u64, usize)>,
     /// Per boot: where its ticks start, and its sample times in order.
     times: Vec<(usize, Vec<u64>)>,
     pub(super) len: usize,
 }
 
 impl Ticks {
-    /// Adds a sample of `seg`'s boot at `mono_us` (the first pass; then [`Ticks::sorted`]).
-    pub(super) fn push(&mut self, pass: &mut Pass, seg: &SegmentMeta, mono_us: u64) {
-        let slot = *pass.boots.entry(seg.boot).or_insert_with(|| {
-            let next = self.times.len();
-            let slot = *self.boots.entry(BootKey::of(seg)).or_insert(next);
-            if slot == next {
+    /// A segment begins (the first pass).
+    pub(super) fn segment(&mut self, seg: &SegmentMeta) {
+        let slot = match self.last_boot {
+            Some((boot, slot)) if boot == seg.boot => slot,
+            _ => {
                 self.times.push((0, Vec::new()));
+                self.times.len() - 1
             }
-            Some(slot)
-        });
-        if let Some(slot) = slot {
+        };
+        self.last_boot = Some((seg.boot, slot));
+        self.segments.insert(segment_key(&seg.path), slot);
+    }
+
+    /// Adds a sample of `seg` at `mono_us` (the first pass, after [`Ticks::segment`]; then
+    /// [`Ticks::sorted`]).
+    pub(super) fn push(&mut self, pass: &mut Pass, seg: &SegmentMeta, mono_us: u64) {
+        if let Some(slot) = self.slot(pass, seg) {
             self.times[slot].1.push(mono_us);
         }
     }
@@ -75,12 +75,19 @@ impl Ticks {
         self
     }
 
+    fn slot(&self, pass: &mut Pass, seg: &SegmentMeta) -> Option<usize> {
+        match &pass.last {
+            Some((path, slot)) if *path == seg.path => *slot,
+            _ => {
+                let slot = self.segments.get(&segment_key(&seg.path)).copied();
+                pass.last = Some((seg.path.clone(), slot));
+                slot
+            }
+        }
+    }
+
     fn boot(&self, pass: &mut Pass, seg: &SegmentMeta) -> Option<&(usize, Vec<u64>)> {
-        let slot = *pass
-            .boots
-            .entry(seg.boot)
-            .or_insert_with(|| self.boots.get(&BootKey::of(seg)).copied());
-        self.times.get(slot?)
+        self.times.get(self.slot(pass, seg)?)
     }
 
     /// The tick whose interval holds a reading of `seg`'s boot at `mono_us`: the first
