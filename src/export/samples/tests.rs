@@ -143,7 +143,7 @@ fn a_segment_deleted_between_the_passes_does_not_move_the_power() {
 
 /// One daemon session in `dir`: a segment of device "pi-1" and `boot` anchored at
 /// `anchor_us`, with `n` samples every 100 ms from `start_us` and a PMIC reading of `watts`
-/// every 10 ms over them.
+/// every 10 ms over them and 100 ms either side.
 fn session(dir: &std::path::Path, boot: &str, anchor_us: u64, start_us: u64, n: usize, watts: f64) {
     let w = open_session(dir, boot, anchor_us, start_us, n, watts);
     w.close(crate::record::SealReason::Shutdown, start_us + 100_000_000)
@@ -172,8 +172,9 @@ fn open_session(
         block.push(s).unwrap();
     }
     let mut power = PowerBlockBuilder::new(SourceId::Pmic, "pmic rails", 10_000);
-    for i in 0..(n as u64 - 1) * 10 {
-        let t = start_us + 5_000 + i * 10_000;
+    for i in 0..(n as u64 + 1) * 10 {
+        // From 95 ms before the first sample to 95 ms after the last.
+        let t = start_us + 5_000 + i * 10_000 - 100_000;
         power
             .push(&PowerReading::power_only(
                 t,
@@ -241,4 +242,39 @@ fn a_segment_sealed_between_the_passes_keeps_its_rows() {
     assert!(!open.to_string_lossy().ends_with(crate::store::OPEN_SUFFIX));
     let (rows, _) = rows_of(export, 1000);
     assert_eq!(rows, want.rows);
+}
+
+/// Three segments of one boot, the middle one's header damaged: the reader counts three
+/// boots (nothing proves the middle one's clock), so the third segment's first sample has
+/// no power, as before the export streamed, rather than the readings since the first
+/// segment's last sample, 4 s before.
+#[test]
+fn a_damaged_segment_between_two_of_one_boot_keeps_them_apart() {
+    const S: u64 = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    session(dir.path(), "b", 10 * S, 10 * S, 20, 4.0);
+    session(dir.path(), "b", 13 * S, 13 * S, 20, 5.0);
+    session(dir.path(), "b", 16 * S, 16 * S + 40_000, 20, 6.0);
+    let mut segs: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(crate::store::SEALED_SUFFIX))
+        .collect();
+    segs.sort();
+    let mut bytes = std::fs::read(&segs[1]).unwrap();
+    bytes[20] ^= 1; // inside the header's anchor
+    std::fs::write(&segs[1], bytes).unwrap();
+    let (table, _, damage) = sample_table(&LogSource::dir(dir.path()), &Filter::default()).unwrap();
+    assert_eq!(damage.damaged_headers, 1);
+    assert_eq!(table.rows.len(), 60);
+    let power = table.column("power_w").unwrap();
+    let readings = table.column("power_readings").unwrap();
+    for (i, row) in table.rows.iter().enumerate() {
+        if i % 20 == 0 {
+            assert_eq!(row[power], Value::Null, "row {i}: a boot's first sample");
+            assert_eq!(row[readings].as_i64(), Some(0), "row {i}");
+        } else {
+            assert_eq!(row[readings].as_i64(), Some(10), "row {i}: {row:?}");
+        }
+    }
 }
