@@ -278,3 +278,17 @@ fn a_damaged_segment_between_two_of_one_boot_keeps_them_apart() {
         }
     }
 }
+
+/// A directory given twice is read twice, as two logs: each copy's rows are those of the
+/// directory alone, power and all (not the readings of both in the first copy's rows and
+/// none in the second's).
+#[test]
+fn a_directory_given_twice_is_two_copies_with_their_power() {
+    let dir = tempfile::tempdir().unwrap();
+    synth(dir.path(), 3, 1);
+    let (alone, _, _) = sample_table(&LogSource::dir(dir.path()), &Filter::default()).unwrap();
+    let twice = LogSource::dirs([dir.path().to_path_buf(), dir.path().to_path_buf()]);
+    let (table, _, _) = sample_table(&twice, &Filter::default()).unwrap();
+    let want: Vec<_> = alone.rows.iter().chain(&alone.rows).cloned().collect();
+    assert!(table.rows == want, "each copy as the directory alone");
+}
