@@ -136,11 +136,11 @@ impl SampleExport {
             match item {
                 LogItem::Entry(e) => {
                     if let Payload::Sample { sample, .. } = &e.payload {
-                        ticks.push(&mut boots, e.segment(), sample.mono_us);
+                        ticks.push(&boots, sample.mono_us);
                     }
                 }
                 LogItem::Skipped(s) => skips.push(s),
-                LogItem::Segment(seg) => ticks.segment(&seg),
+                LogItem::Segment(seg) => ticks.segment(&mut boots, &seg),
             }
         }
         let damage = *reader.damage();
@@ -183,12 +183,19 @@ impl SampleExport {
         let mut boots = Pass::default();
         let reader = LogReader::open(&self.source, pass(&self.filter, RecordKind::Sample))?;
         for item in reader {
-            let LogItem::Entry(e) = item else { continue };
+            let e = match item {
+                LogItem::Entry(e) => e,
+                LogItem::Segment(seg) => {
+                    self.ticks.enter(&mut boots, &seg);
+                    continue;
+                }
+                LogItem::Skipped(_) => continue,
+            };
             let Payload::Sample { sample, .. } = &e.payload else {
                 continue;
             };
             let boot = e.segment().boot;
-            let Some(at) = self.ticks.find(&mut boots, e.segment(), sample.mono_us) else {
+            let Some(at) = self.ticks.find(&boots, sample.mono_us) else {
                 continue;
             };
             let Some(mut row) = sample_row(&e, prev.get(&boot).map(|p| &**p)) else {
@@ -305,12 +312,12 @@ fn power_bins(
                 if !reading.is_valid() {
                     continue;
                 }
-                if let Some(tick) = ticks.holding(&mut boots, e.segment(), reading.mono_us) {
+                if let Some(tick) = ticks.holding(&boots, reading.mono_us) {
                     bins.add(tick, label, reading.power_uw as f64 / 1e6);
                 }
             }
             LogItem::Skipped(s) => skips.push(s),
-            LogItem::Segment(_) => {}
+            LogItem::Segment(seg) => ticks.enter(&mut boots, &seg),
         }
     }
     Ok((bins, skips))

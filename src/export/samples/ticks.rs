@@ -19,10 +19,23 @@ fn segment_key(path: &Path) -> PathBuf {
     )
 }
 
-/// One pass's segment, the last one looked up, and its boot among the ticks' boots.
+/// Where one pass is: the segments it has begun (a segment read twice, its directory
+/// given twice, is two), and the boot among the ticks' boots of the segment it is in.
 #[derive(Debug, Default)]
 pub(super) struct Pass {
-    last: Option<(PathBuf, Option<usize>)>,
+    seen: HashMap<PathBuf, u32>,
+    slot: Option<usize>,
+}
+
+impl Pass {
+    /// `seg` as every pass names it: its path (an open segment's as if sealed) and how
+    /// many times this pass read it before.
+    fn key(&mut self, seg: &SegmentMeta) -> (PathBuf, u32) {
+        let path = segment_key(&seg.path);
+        let n = self.seen.entry(path.clone()).or_default();
+        *n += 1;
+        (path, *n - 1)
+    }
 }
 
 /// The ticks of the first pass. Its boots are the reader's boots of that pass (one
@@ -34,7 +47,7 @@ pub(super) struct Pass {
 #[derive(Debug, Default)]
 pub(super) struct Ticks {
     /// Each segment of the first pass: its boot.
-    segments: HashMap<PathBuf, usize>,
+    segments: HashMap<(PathBuf, u32), usize>,
     /// The reader's number of the last boot of the first pass, and its slot.
     last_boot: Option<(u64, usize)>,
     /// Per boot: where its ticks start, and its sample times in order.
@@ -43,8 +56,8 @@ pub(super) struct Ticks {
 }
 
 impl Ticks {
-    /// A segment begins (the first pass).
-    pub(super) fn segment(&mut self, seg: &SegmentMeta) {
+    /// A segment begins in the first pass.
+    pub(super) fn segment(&mut self, pass: &mut Pass, seg: &SegmentMeta) {
         let slot = match self.last_boot {
             Some((boot, slot)) if boot == seg.boot => slot,
             _ => {
@@ -53,13 +66,19 @@ impl Ticks {
             }
         };
         self.last_boot = Some((seg.boot, slot));
-        self.segments.insert(segment_key(&seg.path), slot);
+        self.segments.insert(pass.key(seg), slot);
+        pass.slot = Some(slot);
     }
 
-    /// Adds a sample of `seg` at `mono_us` (the first pass, after [`Ticks::segment`]; then
+    /// A segment begins in a later pass: its boot is the first pass's, if that saw it.
+    pub(super) fn enter(&self, pass: &mut Pass, seg: &SegmentMeta) {
+        pass.slot = self.segments.get(&pass.key(seg)).copied();
+    }
+
+    /// Adds a sample at `mono_us` of the segment `pass` is in (the first pass; then
     /// [`Ticks::sorted`]).
-    pub(super) fn push(&mut self, pass: &mut Pass, seg: &SegmentMeta, mono_us: u64) {
-        if let Some(slot) = self.slot(pass, seg) {
+    pub(super) fn push(&mut self, pass: &Pass, mono_us: u64) {
+        if let Some(slot) = pass.slot {
             self.times[slot].1.push(mono_us);
         }
     }
@@ -75,39 +94,23 @@ impl Ticks {
         self
     }
 
-    fn slot(&self, pass: &mut Pass, seg: &SegmentMeta) -> Option<usize> {
-        match &pass.last {
-            Some((path, slot)) if *path == seg.path => *slot,
-            _ => {
-                let slot = self.segments.get(&segment_key(&seg.path)).copied();
-                pass.last = Some((seg.path.clone(), slot));
-                slot
-            }
-        }
+    fn boot(&self, pass: &Pass) -> Option<&(usize, Vec<u64>)> {
+        self.times.get(pass.slot?)
     }
 
-    fn boot(&self, pass: &mut Pass, seg: &SegmentMeta) -> Option<&(usize, Vec<u64>)> {
-        self.times.get(self.slot(pass, seg)?)
-    }
-
-    /// The tick whose interval holds a reading of `seg`'s boot at `mono_us`: the first
-    /// sample at or after it, if there is one before it (a reading before the boot's first
-    /// sample or after its last is in no interval).
-    pub(super) fn holding(
-        &self,
-        pass: &mut Pass,
-        seg: &SegmentMeta,
-        mono_us: u64,
-    ) -> Option<usize> {
-        let (start, times) = self.boot(pass, seg)?;
+    /// The tick whose interval holds a reading at `mono_us` of the segment `pass` is in:
+    /// the first sample of its boot at or after it, if there is one before it (a reading
+    /// before the boot's first sample or after its last is in no interval).
+    pub(super) fn holding(&self, pass: &Pass, mono_us: u64) -> Option<usize> {
+        let (start, times) = self.boot(pass)?;
         let i = times.partition_point(|m| *m < mono_us);
         (i > 0 && i < times.len()).then_some(start + i)
     }
 
-    /// The tick of the sample of `seg`'s boot at `mono_us` (the first of equal times), if
-    /// the first pass saw it.
-    pub(super) fn find(&self, pass: &mut Pass, seg: &SegmentMeta, mono_us: u64) -> Option<usize> {
-        let (start, times) = self.boot(pass, seg)?;
+    /// The tick of the sample at `mono_us` of the segment `pass` is in (the first of its
+    /// boot's equal times), if the first pass saw it.
+    pub(super) fn find(&self, pass: &Pass, mono_us: u64) -> Option<usize> {
+        let (start, times) = self.boot(pass)?;
         let i = times.partition_point(|m| *m < mono_us);
         (times.get(i) == Some(&mono_us)).then_some(start + i)
     }
