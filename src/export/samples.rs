@@ -146,7 +146,12 @@ impl SampleExport {
         let damage = *reader.damage();
         let ticks = ticks.sorted();
         let (bins, power_skips) = power_bins(source, pass(filter, RecordKind::Power), &ticks)?;
-        skips.extend(power_skips);
+        // Damage the first pass met (a frame, a header) is met again: told once.
+        for skip in power_skips {
+            if !skips.contains(&skip) {
+                skips.push(skip);
+            }
+        }
         Ok(Self {
             source: source.clone(),
             filter: filter.clone(),
@@ -172,7 +177,7 @@ impl SampleExport {
     /// The third pass: the rows, [`SAMPLE_COLUMNS`] each, handed to `batch` at most
     /// `batch_rows` at a time, in the reader's order. Returns how many rows there were.
     pub fn rows<E: From<LogError>>(
-        mut self,
+        self,
         batch_rows: usize,
         mut batch: impl FnMut(Vec<Vec<Value>>) -> Result<(), E>,
     ) -> Result<u64, E> {
@@ -181,12 +186,16 @@ impl SampleExport {
         let mut count = 0;
         let mut prev: BTreeMap<u64, Box<Sample>> = BTreeMap::new();
         let mut boots = Pass::default();
-        let reader = LogReader::open(&self.source, pass(&self.filter, RecordKind::Sample))?;
-        for item in reader {
+        // Opened now, not with the first two: a segment sealed since is found by its new name.
+        let third = LogReader::open(&self.source, pass(&self.filter, RecordKind::Sample))?;
+        let Self {
+            ticks, mut power, ..
+        } = self;
+        for item in third {
             let e = match item {
                 LogItem::Entry(e) => e,
                 LogItem::Segment(seg) => {
-                    self.ticks.enter(&mut boots, &seg);
+                    ticks.enter(&mut boots, &seg);
                     continue;
                 }
                 LogItem::Skipped(_) => continue,
@@ -195,13 +204,13 @@ impl SampleExport {
                 continue;
             };
             let boot = e.segment().boot;
-            let Some(at) = self.ticks.find(&boots, sample.mono_us) else {
+            let Some(at) = ticks.find(&boots, sample.mono_us) else {
                 continue;
             };
             let Some(mut row) = sample_row(&e, prev.get(&boot).map(|p| &**p)) else {
                 continue;
             };
-            row.extend(self.power_cells(at));
+            row.extend(power_cells(&mut power, at));
             rows.push(row);
             if let Payload::Sample { sample, .. } = e.payload {
                 prev.insert(boot, sample);
@@ -217,23 +226,22 @@ impl SampleExport {
         }
         Ok(count)
     }
+}
 
-    /// The power cells of the tick at `at`, taking its bin: a second sample at the same
-    /// time (its interval is empty) gets none.
-    fn power_cells(&mut self, at: usize) -> [Value; 3] {
-        let bin = self
-            .power
-            .as_mut()
-            .map(|(l, bins)| (&*l, std::mem::take(&mut bins[at])))
-            .filter(|(_, b)| b.1 > 0);
-        match bin {
-            Some((l, (sum, n))) => [
-                Value::float(Some(sum / f64::from(n))),
-                Value::text(l.split_whitespace().next()),
-                Value::Int(n.into()),
-            ],
-            None => [Value::Null, Value::Null, Value::Int(0)],
-        }
+/// The power cells of the tick at `at`, taking its bin from `power`: a second sample at the
+/// same time (its interval is empty) gets none.
+fn power_cells(power: &mut Option<(Arc<str>, Vec<Bin>)>, at: usize) -> [Value; 3] {
+    let bin = power
+        .as_mut()
+        .map(|(l, bins)| (&*l, std::mem::take(&mut bins[at])))
+        .filter(|(_, b)| b.1 > 0);
+    match bin {
+        Some((l, (sum, n))) => [
+            Value::float(Some(sum / f64::from(n))),
+            Value::text(l.split_whitespace().next()),
+            Value::Int(n.into()),
+        ],
+        None => [Value::Null, Value::Null, Value::Int(0)],
     }
 }
 
