@@ -6,13 +6,14 @@
 
 use std::borrow::Borrow;
 
+use super::auc;
 use super::quietest_window;
 use super::trapezoid;
 use super::usage::ProcBaselinePolicy;
+use super::util::machine_utilisation;
 use super::utilisation;
 use super::DeriveOptions;
 use super::Series;
-use super::UsageAuc;
 use super::UsageBaseline;
 use super::Window;
 use crate::record::group;
@@ -205,7 +206,7 @@ fn shared_layout_utilisation<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
         return None;
     }
     let refs: Vec<&Sample> = samples.iter().map(|(_, s)| s.borrow()).collect();
-    utilisation(layout, &refs, &DeriveOptions::default()).ok()
+    machine_utilisation(layout, &refs, &DeriveOptions::default()).ok()
 }
 
 /// The utilisation of the system views of `samples` (layouts may differ in their
@@ -277,14 +278,21 @@ fn usage(
     base: &UsageBaseline,
     baseline_is_lead_in: bool,
 ) -> RunUsage {
-    let auc = UsageAuc::new(util, window, base);
+    // The machine's series alone (`UsageAuc` would integrate the processes' too).
+    let cpu = auc(&util.cpu_machine_pct, window, base.cpu_machine_pct.mean);
+    let core = auc(
+        &util.cpu_per_core_sum_pct,
+        window,
+        base.cpu_per_core_sum_pct.mean,
+    );
+    let ram = auc(&util.ram_used_mb, window, base.ram_used_mb.mean);
     RunUsage {
-        cpu_pct_s: auc.cpu_pct_s.machine.above,
-        cpu_core_pct_s: auc.cpu_pct_s.per_core_sum.above,
-        cpu_signed_pct_s: auc.cpu_pct_s.machine.signed,
-        ram_mb_s: auc.ram_mb_s.above,
-        ram_signed_mb_s: auc.ram_mb_s.signed,
-        coverage: auc.cpu_pct_s.machine.coverage.fraction,
+        cpu_pct_s: cpu.above,
+        cpu_core_pct_s: core.above,
+        cpu_signed_pct_s: cpu.signed,
+        ram_mb_s: ram.above,
+        ram_signed_mb_s: ram.signed,
+        coverage: cpu.coverage.fraction,
         baseline_cpu_pct: base.cpu_machine_pct.mean,
         baseline_ram_mb: base.ram_used_mb.mean,
         baseline_window: base.window,

@@ -149,6 +149,15 @@ impl Series {
         }
     }
 
+    /// An empty series with room for `points` points.
+    #[must_use]
+    pub fn with_capacity(gap_rule: GapRule, points: usize) -> Self {
+        Self {
+            points: Vec::with_capacity(points),
+            ..Self::new(gap_rule)
+        }
+    }
+
     /// A series from points and breaks, each in increasing time order, no break at a
     /// point's time.
     pub fn from_parts(

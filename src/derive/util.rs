@@ -244,6 +244,25 @@ pub fn utilisation<S: Borrow<Sample>>(
     samples: &[S],
     opts: &DeriveOptions,
 ) -> Result<Utilisation, DeriveError> {
+    series_of(layout, samples, opts, true)
+}
+
+/// [`utilisation`] without the tracked processes' series (`procs` is empty): the
+/// machine's CPU and RAM alone, for a reader that needs no more (a run's cost).
+pub(crate) fn machine_utilisation<S: Borrow<Sample>>(
+    layout: &SampleLayout,
+    samples: &[S],
+    opts: &DeriveOptions,
+) -> Result<Utilisation, DeriveError> {
+    series_of(layout, samples, opts, false)
+}
+
+fn series_of<S: Borrow<Sample>>(
+    layout: &SampleLayout,
+    samples: &[S],
+    opts: &DeriveOptions,
+    with_procs: bool,
+) -> Result<Utilisation, DeriveError> {
     if layout.cpus < 2 {
         return Err(DeriveError::NoCores { cpus: layout.cpus });
     }
@@ -259,14 +278,15 @@ pub fn utilisation<S: Borrow<Sample>>(
     };
     let rule = GapRule::new(nominal, opts.gap_factor)?;
     let ncores = layout.cpus - 1;
+    let n = samples.len();
+    let procs = if with_procs { &layout.procs[..] } else { &[] };
     let mut u = Utilisation {
         ncores,
         gap_rule: rule,
-        cpu_machine_pct: Series::new(rule),
-        cpu_per_core_sum_pct: Series::new(rule),
-        ram_used_mb: Series::new(rule),
-        procs: layout
-            .procs
+        cpu_machine_pct: Series::with_capacity(rule, n),
+        cpu_per_core_sum_pct: Series::with_capacity(rule, n),
+        ram_used_mb: Series::with_capacity(rule, n),
+        procs: procs
             .iter()
             .map(|p| ProcUtil {
                 proc: p.clone(),
