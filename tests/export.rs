@@ -246,7 +246,7 @@ fn an_export_that_cannot_read_or_write_says_so() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{format}: {stderr}");
         assert!(
-            stderr.contains("No space left on device"),
+            stderr.contains("stdout") && stderr.contains("No space left on device"),
             "{format}: {stderr}"
         );
     }

@@ -125,7 +125,7 @@ fn write_out(
         None => {
             let mut out = std::io::BufWriter::with_capacity(BUF_BYTES, std::io::stdout());
             write(&mut out, Path::new("stdout"))?;
-            out.flush()?;
+            out.flush().context("writing stdout")?;
         }
     }
     Ok(())
