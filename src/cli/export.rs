@@ -24,9 +24,6 @@ use crate::export::write_table;
 use crate::export::ExportError;
 use crate::export::Format;
 use crate::export::SampleExport;
-use crate::export::TableWriter;
-use crate::export::BATCH_ROWS;
-use crate::export::SAMPLE_COLUMNS;
 use crate::logread::Filter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,9 +92,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
             let samples = SampleExport::prepare(&source, &filter).context("reading the samples")?;
             let found = (samples.skips().to_vec(), *samples.damage());
             write_out(output, |out, path| {
-                let mut w = TableWriter::new(SAMPLE_COLUMNS, format, out, path)?;
-                samples.rows(BATCH_ROWS, |rows| w.write(&rows))?;
-                w.finish()
+                samples.write(format, out, path).map(drop)
             })?;
             found
         }

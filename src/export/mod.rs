@@ -20,7 +20,6 @@ use std::path::PathBuf;
 
 pub use runs::run_table;
 pub use runs::RUN_COLUMNS;
-pub use samples::sample_table;
 pub use samples::SampleExport;
 pub use samples::SAMPLE_COLUMNS;
 

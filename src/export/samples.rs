@@ -11,6 +11,7 @@
 mod ticks;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use ticks::Pass;
@@ -18,8 +19,11 @@ use ticks::Ticks;
 
 use super::Column;
 use super::ColumnType;
-use super::Table;
+use super::ExportError;
+use super::Format;
+use super::TableWriter;
 use super::Value;
+use super::BATCH_ROWS;
 use crate::derive::conditions::freq_khz;
 use crate::derive::machine_cpu_pct;
 use crate::derive::per_core_sum_cpu_pct;
@@ -226,6 +230,20 @@ impl SampleExport {
         }
         Ok(count)
     }
+
+    /// The third pass written as a table in `format` to `out` (`path` names it in errors),
+    /// a batch of [`BATCH_ROWS`] rows at a time. Returns how many rows there were.
+    pub fn write(
+        self,
+        format: Format,
+        out: &mut (dyn std::io::Write + Send),
+        path: &Path,
+    ) -> Result<u64, ExportError> {
+        let mut w = TableWriter::new(SAMPLE_COLUMNS, format, out, path)?;
+        let rows = self.rows(BATCH_ROWS, |rows| w.write(&rows))?;
+        w.finish()?;
+        Ok(rows)
+    }
 }
 
 /// The power cells of the tick at `at`, taking its bin from `power`: a second sample at the
@@ -243,22 +261,6 @@ fn power_cells(power: &mut Option<(Arc<str>, Vec<Bin>)>, at: usize) -> [Value; 3
         ],
         None => [Value::Null, Value::Null, Value::Int(0)],
     }
-}
-
-/// The samples table of `source` (through `filter`; its kinds are replaced) held whole,
-/// and what the reader skipped in either pass. [`SampleExport`] streams it.
-pub fn sample_table(
-    source: &LogSource,
-    filter: &Filter,
-) -> Result<(Table, Vec<Skip>, DamageCounts), LogError> {
-    let mut export = SampleExport::prepare(source, filter)?;
-    let (skips, damage) = (std::mem::take(&mut export.skips), export.damage);
-    let mut table = Table::new(SAMPLE_COLUMNS);
-    export.rows(usize::MAX, |rows| {
-        table.rows.extend(rows);
-        Ok::<_, LogError>(())
-    })?;
-    Ok((table, skips, damage))
 }
 
 /// Per power source label, the Σ W and count of its readings in each tick's interval: a

@@ -2,9 +2,26 @@
 //! the passes.
 
 use super::*;
+use crate::export::Table;
 use crate::synth::calib::spread;
 use crate::synth::calib::PowerTruth;
 use crate::synth::calib::SynthLog;
+
+/// The samples table of `source` (through `filter`; its kinds are replaced) held whole,
+/// and what the reader skipped in either pass. (what the export streams).
+fn sample_table(
+    source: &LogSource,
+    filter: &Filter,
+) -> Result<(Table, Vec<Skip>, DamageCounts), LogError> {
+    let mut export = SampleExport::prepare(source, filter)?;
+    let (skips, damage) = (std::mem::take(&mut export.skips), export.damage);
+    let mut table = Table::new(SAMPLE_COLUMNS);
+    export.rows(usize::MAX, |rows| {
+        table.rows.extend(rows);
+        Ok::<_, LogError>(())
+    })?;
+    Ok((table, skips, damage))
+}
 
 /// With an INA219 and the PMIC both logged, as many readings each (the synthetic PMIC
 /// mirrors the INA219), the power columns are those of one source, the last by name

@@ -32,9 +32,6 @@ use crate::export::ExportError;
 use crate::export::Format;
 use crate::export::SampleExport;
 use crate::export::Table;
-use crate::export::TableWriter;
-use crate::export::BATCH_ROWS;
-use crate::export::SAMPLE_COLUMNS;
 use crate::logread::Filter;
 use crate::logread::LogSource;
 use crate::store::list_segments;
@@ -130,9 +127,7 @@ fn samples_parquet(seg: &Segment) -> Result<Vec<u8>, UploadError> {
     let write = || {
         let samples = SampleExport::prepare(&LogSource::segment(&seg.path), &Filter::default())?;
         let mut bytes = Vec::new();
-        let mut w = TableWriter::new(SAMPLE_COLUMNS, Format::Parquet, &mut bytes, &seg.path)?;
-        samples.rows(BATCH_ROWS, |rows| w.write(&rows))?;
-        w.finish()?;
+        samples.write(Format::Parquet, &mut bytes, &seg.path)?;
         Ok::<_, ExportError>(bytes)
     };
     write().map_err(|e| derive_error(seg, e))
