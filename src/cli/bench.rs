@@ -44,6 +44,8 @@ fn estimated(cfg: &Config, args: &BenchArgs, first_seq: u64) -> anyhow::Result<V
         min_coverage_pct: None,
         calibration: args.calibration.clone(),
         force_calibration: args.force_calibration,
+        // The session's runs alone (`min_seq`): the cache holds a directory's every row.
+        no_cache: true,
     };
     let filter = Filter {
         min_seq: Some(first_seq),

@@ -14,10 +14,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use super::rows::read_dirs;
 use super::time::format_wall_us;
 use super::Cli;
 use crate::config::Config;
-use crate::cost::CostLog;
+use crate::cost::cache;
 use crate::cost::CostOptions;
 use crate::cost::RunCost;
 use crate::estimate::fit::errors;
@@ -34,7 +35,6 @@ use crate::estimate::import::Excluded;
 use crate::estimate::pmic;
 use crate::estimate::Calibration;
 use crate::estimate::Calibrations;
-use crate::logread::Filter;
 use crate::logread::LogSource;
 
 /// Where the rows come from and how they are estimated: shared by `calibrate`, `export`
@@ -56,17 +56,34 @@ pub struct CostArgs {
     /// Use a calibration fitted on another device.
     #[arg(long)]
     pub force_calibration: bool,
+    /// Derive the runs' rows from the log alone, not through the cache of each state
+    /// directory's rows ($XDG_CACHE_HOME/edgewatt, else ~/.cache/edgewatt), and leave the
+    /// cache as it is.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 impl CostArgs {
-    /// The state directories to read.
+    /// The state directories to read: `--dir`s, else the configured one.
+    #[must_use]
+    pub fn dirs(&self, cfg: &Config) -> Vec<PathBuf> {
+        if self.dirs.is_empty() {
+            vec![cfg.state_dir.clone()]
+        } else {
+            self.dirs.clone()
+        }
+    }
+
+    /// The state directories to read, as one source.
     #[must_use]
     pub fn source(&self, cfg: &Config) -> LogSource {
-        if self.dirs.is_empty() {
-            LogSource::dir(&cfg.state_dir)
-        } else {
-            LogSource::dirs(self.dirs.iter().cloned())
-        }
+        LogSource::dirs(self.dirs(cfg))
+    }
+
+    /// The cache directory of the rows: the user's, unless `--no-cache` (or there is none).
+    #[must_use]
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        (!self.no_cache).then(cache::user_cache_dir).flatten()
     }
 
     /// The options of the rows: `--min-coverage-pct`, else the configuration's.
@@ -144,9 +161,15 @@ fn collect(
     let mut ex = Excluded::default();
     let read_log = !args.cost.dirs.is_empty() || args.runs.is_empty();
     let source = read_log.then(|| args.cost.source(cfg));
-    if let Some(source) = &source {
-        let log = CostLog::read(source, Filter::default(), args.cost.options(cfg)?)
-            .context("reading the runs' cost from the log")?;
+    if read_log {
+        let cache = args.cost.cache_dir();
+        let log = read_dirs(
+            "calibrate",
+            &args.cost.dirs(cfg),
+            args.cost.options(cfg)?,
+            cache.as_deref(),
+        )
+        .context("reading the runs' cost from the log")?;
         for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
             eprintln!("edgewatt: {skip}");
         }

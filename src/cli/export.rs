@@ -16,6 +16,7 @@ use super::calibrate::CostArgs;
 use super::damage::damage_status;
 use super::damage::report_skip;
 use super::fleet::FleetArgs;
+use super::rows::read_dirs;
 use super::time::parse_wall_us;
 use super::Cli;
 use crate::cost::CostLog;
@@ -62,7 +63,8 @@ pub struct ExportArgs {
 
 pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
-    let source = match args.fleet.fleet(&cfg)? {
+    let fleet = args.fleet.fleet(&cfg)?;
+    let source = match &fleet {
         Some(fleet) => fleet.source(),
         None => args.cost.source(&cfg),
     };
@@ -78,8 +80,16 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let output = args.output.as_deref();
     let (skips, damage) = match args.what {
         What::Runs => {
-            let mut log = CostLog::read(&source, filter, args.cost.options(&cfg)?)
-                .context("reading the runs' cost from the log")?;
+            let opts = args.cost.options(&cfg)?;
+            // A state directory's every row comes through its cache; a window or a bucket
+            // is read as it is.
+            let cache = args.cost.cache_dir();
+            let whole_dirs = fleet.is_none() && args.since.is_none() && args.until.is_none();
+            let mut log = match cache.as_deref().filter(|_| whole_dirs) {
+                Some(cache) => read_dirs("export", &args.cost.dirs(&cfg), opts, Some(cache)),
+                None => CostLog::read(&source, filter, opts),
+            }
+            .context("reading the runs' cost from the log")?;
             let cals = calibrations(&cfg, &args.cost, &log.rows)?;
             crate::estimate::apply(&mut log.rows, &cals);
             let table = run_table(&log.rows);

@@ -42,12 +42,9 @@ impl Fleet {
 }
 
 fn default_mirror(bucket: &str) -> anyhow::Result<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+    let cache = crate::cost::cache::user_cache_dir()
         .context("no $XDG_CACHE_HOME or $HOME for the mirror: name one with --mirror DIR")?;
-    Ok(cache.join("edgewatt/mirror").join(bucket))
+    Ok(cache.join("mirror").join(bucket))
 }
 
 /// `s3://bucket/prefix` → (bucket, prefix).

@@ -14,6 +14,7 @@ mod inspect;
 mod quantize;
 pub mod render;
 mod report;
+mod rows;
 mod run;
 mod sample;
 pub mod sensors;

@@ -13,15 +13,12 @@ use super::calibrate::calibrations;
 use super::calibrate::CostArgs;
 use super::fleet::Fleet;
 use super::fleet::FleetArgs;
+use super::rows::Source;
 use super::Cli;
 use crate::config::Config;
-use crate::cost::cache;
-use crate::cost::CostLog;
 use crate::cost::CostOptions;
 use crate::cost::RunCost;
 use crate::estimate::Calibrations;
-use crate::logread::Filter;
-use crate::logread::LogError;
 use crate::logread::LogSource;
 use crate::report::laws::CalibrationNote;
 use crate::report::laws::Report;
@@ -50,10 +47,6 @@ pub struct ReportArgs {
     /// Bootstrap resamples for the knee's ψ CI (0: profile CI only).
     #[arg(long, default_value_t = 499, value_name = "N")]
     pub bootstrap: usize,
-    /// Derive every row from the log, without the cache of a state directory's rows
-    /// ($XDG_CACHE_HOME/edgewatt, else ~/.cache/edgewatt), and leave the cache as it is.
-    #[arg(long)]
-    pub no_cache: bool,
 }
 
 /// Where the report's rows come from: state directories, or a fleet's devices.
@@ -84,34 +77,6 @@ impl Sources {
     }
 }
 
-/// One source of rows: a state directory (read through the cache, if there is one) or
-/// segment files from a bucket.
-enum Source {
-    Dir(PathBuf),
-    Log(LogSource),
-}
-
-impl Source {
-    /// Its rows; a cache that could not be written is told on stderr.
-    fn read(&self, opts: CostOptions, cache: Option<&Path>) -> Result<CostLog, LogError> {
-        match (self, cache) {
-            (Self::Dir(dir), Some(cache)) => {
-                let read = cache::read_dir(dir, opts, &cache::file_for(cache, dir))?;
-                if let Some(why) = read.write_error {
-                    eprintln!(
-                        "edgewatt: report: {}: {why}; the report is right, the next one \
-                         derives every row again (--no-cache leaves the cache alone)",
-                        dir.display()
-                    );
-                }
-                Ok(read.log)
-            }
-            (Self::Dir(dir), None) => CostLog::read(&LogSource::dir(dir), Filter::default(), opts),
-            (Self::Log(source), _) => CostLog::read(source, Filter::default(), opts),
-        }
-    }
-}
-
 /// Reads every source (noting those that fail) and returns the rows and the problems.
 fn read_sources(
     sources: &[(String, Source)],
@@ -121,7 +86,7 @@ fn read_sources(
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     for (name, source) in sources {
-        match source.read(opts, cache) {
+        match source.read("report", opts, cache) {
             Ok(log) => {
                 for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
                     problems.push(format!("{name}: skipped damaged data: {skip}"));
@@ -166,7 +131,7 @@ fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
 /// Builds the report over `sources`.
 fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<Report> {
     let each = sources.each();
-    let cache = (!args.no_cache).then(cache::user_cache_dir).flatten();
+    let cache = args.cost.cache_dir();
     let (mut rows, problems) = read_sources(&each, args.cost.options(cfg)?, cache.as_deref());
     let cals = calibrations(cfg, &args.cost, &rows)?;
     crate::estimate::apply(&mut rows, &cals);

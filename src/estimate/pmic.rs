@@ -6,7 +6,7 @@
 //! compare across them). Readings are paired by second: the mean power of each source over
 //! each second of monotonic time in which both have readings, per device and boot id.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use super::PmicMapping;
 use crate::analysis::fit::fit_linear;
@@ -42,12 +42,17 @@ pub enum MappingError {
     Singular,
 }
 
-/// Per (device, boot id, second): Σ and count of INA219 and PMIC power, W.
-type Bins = BTreeMap<(String, String, u64), [(f64, u32); 2]>;
+/// Per (boot, second), the boot an index into the boots seen: Σ and count of INA219 and
+/// PMIC power, W.
+type Bins = HashMap<(usize, u64), [(f64, u32); 2]>;
 
-/// Mean INA219 and PMIC power of each second where both have readings, W: `(pmic, ina)`.
+/// Mean INA219 and PMIC power of each second where both have readings, W: `(pmic, ina)`, in
+/// the order of device id, boot id and second.
 pub fn pairs(source: &LogSource) -> Result<Vec<(f64, f64)>, LogError> {
     let mut reader = LogReader::open(source, Filter::kinds(&[RecordKind::Power]))?;
+    // (device id, boot id) of each boot seen: a reading's is looked up from the newest,
+    // without making its strings again.
+    let mut boots: Vec<(String, String)> = Vec::new();
     let mut bins = Bins::new();
     for item in &mut reader {
         let LogItem::Entry(e) = item else {
@@ -65,19 +70,26 @@ pub fn pairs(source: &LogSource) -> Result<Vec<(f64, f64)>, LogError> {
             continue;
         }
         let seg = e.segment();
-        let key = (
-            seg.device_id().unwrap_or("").to_owned(),
-            seg.boot_id().unwrap_or("").to_owned(),
-            reading.mono_us / 1_000_000,
-        );
-        let b = &mut bins.entry(key).or_default()[slot];
+        let (device, boot) = (seg.device_id().unwrap_or(""), seg.boot_id().unwrap_or(""));
+        let at = boots
+            .iter()
+            .rposition(|(d, b)| d == device && b == boot)
+            .unwrap_or_else(|| {
+                boots.push((device.to_owned(), boot.to_owned()));
+                boots.len() - 1
+            });
+        let b = &mut bins.entry((at, reading.mono_us / 1_000_000)).or_default()[slot];
         b.0 += reading.power_uw as f64 / 1e6;
         b.1 += 1;
     }
-    Ok(bins
-        .values()
-        .filter(|[i, p]| i.1 > 0 && p.1 > 0)
-        .map(|[i, p]| (p.0 / f64::from(p.1), i.0 / f64::from(i.1)))
+    let mut both: Vec<_> = bins
+        .into_iter()
+        .filter(|(_, [i, p])| i.1 > 0 && p.1 > 0)
+        .collect();
+    both.sort_unstable_by(|((a, s), _), ((b, t), _)| boots[*a].cmp(&boots[*b]).then(s.cmp(t)));
+    Ok(both
+        .into_iter()
+        .map(|(_, [i, p])| (p.0 / f64::from(p.1), i.0 / f64::from(i.1)))
         .collect())
 }
 

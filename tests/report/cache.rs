@@ -1,6 +1,6 @@
-//! `edgewatt report` through the cache of a state directory's cost rows: the same report
-//! with and without it, a cache written where the user's cache directory says, and a
-//! cache that cannot be written told on stderr.
+//! `edgewatt report` (and `calibrate`, `export runs`) through the cache of a state
+//! directory's cost rows: the same output with and without it, a cache written where the
+//! user's cache directory says, and a cache that cannot be written told on stderr.
 
 use std::path::Path;
 
@@ -51,6 +51,143 @@ fn the_report_is_the_same_with_and_without_the_cache() {
     let (uncached, _) = report_cached(dir.path(), home.path(), &["--no-cache"]);
     assert_eq!(first, uncached, "--no-cache");
     assert!(first.contains("\"runs\""), "{first}");
+}
+
+/// `edgewatt ARGS` with `XDG_CACHE_HOME=cache_home`, succeeded: its stdout and stderr.
+fn with_cache_home(cache_home: &Path, args: &[&std::ffi::OsStr]) -> (String, String) {
+    let out = crate::common::succeeded(
+        crate::common::edgewatt()
+            .env("XDG_CACHE_HOME", cache_home)
+            .args(args)
+            .output()
+            .unwrap(),
+    );
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The names of the cache files under `cache_home`, sorted (none if it has no cache
+/// directory).
+fn cache_files(cache_home: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(cache_home.join("edgewatt"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn calibrate_and_export_runs_read_through_the_cache_the_report_writes() {
+    let flushing = |log: &mut edgewatt::synth::calib::SynthLog| {
+        log.flushing = Some(Flushing {
+            flush_us: 5_000_000,
+            flushes_per_segment: 6,
+        });
+    };
+    let (a, b) = (
+        log_dir(spread(12, false), 21, flushing),
+        log_dir(spread(12, false), 22, flushing),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+
+    // Two directories: a cache file each, the same table from it and without it.
+    let export = [
+        os("export"),
+        os("runs"),
+        os("--format"),
+        os("csv"),
+        os("--dir"),
+        a.path().as_os_str(),
+        os("--dir"),
+        b.path().as_os_str(),
+    ];
+    let (first, err) = with_cache_home(home.path(), &export);
+    assert_eq!(err, "");
+    let files = cache_files(home.path());
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(first.lines().count() > 24, "{first}");
+    let (cached, _) = with_cache_home(home.path(), &export);
+    assert_eq!(first, cached, "export runs from the cache");
+    let (uncached, _) = with_cache_home(home.path(), &[&export[..], &[os("--no-cache")]].concat());
+    assert_eq!(first, uncached, "export runs --no-cache");
+
+    // The report shares them; so does calibrate, which fits the same rows either way.
+    let report = [
+        os("report"),
+        os("--format"),
+        os("json"),
+        os("--dir"),
+        a.path().as_os_str(),
+    ];
+    with_cache_home(home.path(), &report);
+    assert_eq!(
+        cache_files(home.path()),
+        files,
+        "the report's cache is export's"
+    );
+    let cal = tempfile::tempdir().unwrap();
+    let cal_file = cal.path().join("cal.toml");
+    let calibrate = [
+        os("calibrate"),
+        os("--id"),
+        os("cached"),
+        os("-o"),
+        cal_file.as_os_str(),
+        os("--dir"),
+        a.path().as_os_str(),
+    ];
+    let (fitted, err) = with_cache_home(home.path(), &calibrate);
+    assert_eq!(err, "");
+    assert!(fitted.contains("runs fitted"), "{fitted}");
+    assert_eq!(
+        cache_files(home.path()),
+        files,
+        "calibrate's cache is the report's"
+    );
+    let (refitted, _) =
+        with_cache_home(home.path(), &[&calibrate[..], &[os("--no-cache")]].concat());
+    assert_eq!(fitted, refitted, "calibrate --no-cache");
+
+    // A fresh cache home: calibrate writes the directory's cache itself.
+    let fresh = tempfile::tempdir().unwrap();
+    let (fresh_fit, _) = with_cache_home(fresh.path(), &calibrate);
+    assert_eq!(fresh_fit, fitted);
+    assert_eq!(cache_files(fresh.path()).len(), 1);
+}
+
+#[test]
+fn a_window_or_no_cache_leaves_the_cache_alone() {
+    let dir = log_dir(spread(8, false), 23, |_| {});
+    let home = tempfile::tempdir().unwrap();
+    let os = std::ffi::OsStr::new;
+    let export = [
+        os("export"),
+        os("runs"),
+        os("--dir"),
+        dir.path().as_os_str(),
+    ];
+    let (whole, _) = with_cache_home(home.path(), &[&export[..], &[os("--no-cache")]].concat());
+    let (since, _) = with_cache_home(
+        home.path(),
+        &[&export[..], &[os("--since"), os("0")]].concat(),
+    );
+    assert_eq!(whole, since, "every run is after 1970");
+    let report = [
+        os("report"),
+        os("--no-cache"),
+        os("--dir"),
+        dir.path().as_os_str(),
+    ];
+    with_cache_home(home.path(), &report);
+    assert_eq!(cache_files(home.path()), Vec::<String>::new());
+    with_cache_home(home.path(), &export);
+    assert_eq!(cache_files(home.path()).len(), 1, "without a window");
 }
 
 #[test]
