@@ -14,7 +14,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::rows::read_dirs;
+use super::rows::read_all;
+use super::rows::Source;
 use super::time::format_wall_us;
 use super::Cli;
 use crate::config::Config;
@@ -72,6 +73,12 @@ impl CostArgs {
         } else {
             self.dirs.clone()
         }
+    }
+
+    /// The state directories to read, each a source of rows.
+    #[must_use]
+    pub fn sources(&self, cfg: &Config) -> Vec<Source> {
+        self.dirs(cfg).into_iter().map(Source::Dir).collect()
     }
 
     /// The state directories to read, as one source.
@@ -163,9 +170,10 @@ fn collect(
     let source = read_log.then(|| args.cost.source(cfg));
     if read_log {
         let cache = args.cost.cache_dir();
-        let log = read_dirs(
+        let log = read_all(
             "calibrate",
-            &args.cost.dirs(cfg),
+            &args.cost.sources(cfg),
+            &args.cost.source(cfg),
             args.cost.options(cfg)?,
             cache.as_deref(),
         )

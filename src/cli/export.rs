@@ -16,7 +16,7 @@ use super::calibrate::CostArgs;
 use super::damage::damage_status;
 use super::damage::report_skip;
 use super::fleet::FleetArgs;
-use super::rows::read_dirs;
+use super::rows::read_all;
 use super::time::parse_wall_us;
 use super::Cli;
 use crate::cost::CostLog;
@@ -81,12 +81,17 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let (skips, damage) = match args.what {
         What::Runs => {
             let opts = args.cost.options(&cfg)?;
-            // A state directory's every row comes through its cache; a window or a bucket
+            // Every row of a state directory or a device comes through its cache; a window
             // is read as it is.
-            let cache = args.cost.cache_dir();
-            let whole_dirs = fleet.is_none() && args.since.is_none() && args.until.is_none();
-            let mut log = match cache.as_deref().filter(|_| whole_dirs) {
-                Some(cache) => read_dirs("export", &args.cost.dirs(&cfg), opts, Some(cache)),
+            let window = args.since.is_some() || args.until.is_some();
+            let mut log = match args.cost.cache_dir().filter(|_| !window) {
+                Some(cache) => {
+                    let sources = match &fleet {
+                        Some(fleet) => fleet.each().into_iter().map(|(_, s)| s).collect(),
+                        None => args.cost.sources(&cfg),
+                    };
+                    read_all("export", &sources, &source, opts, Some(&cache))
+                }
                 None => CostLog::read(&source, filter, opts),
             }
             .context("reading the runs' cost from the log")?;

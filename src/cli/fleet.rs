@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use super::rows::Source;
 use crate::config::Config;
 use crate::logread::LogSource;
 use crate::upload::mirror;
@@ -29,6 +30,9 @@ pub struct FleetArgs {
 pub struct Fleet {
     /// `device=<id>` key level and its segment files, in seq order.
     pub devices: Vec<(String, Vec<PathBuf>)>,
+    /// The directory laid out as the bucket (the mirror's copy of an s3:// prefix), its
+    /// canonical path.
+    pub root: PathBuf,
     /// The source as named, for the report's header.
     pub name: String,
 }
@@ -38,6 +42,23 @@ impl Fleet {
     #[must_use]
     pub fn source(&self) -> LogSource {
         LogSource::Groups(self.devices.iter().map(|(_, f)| f.clone()).collect())
+    }
+
+    /// Each device as a source of rows of its own, with its name.
+    #[must_use]
+    pub fn each(&self) -> Vec<(String, Source)> {
+        self.devices
+            .iter()
+            .map(|(device, files)| {
+                (
+                    format!("{} device={device}", self.name),
+                    Source::Group {
+                        key: self.root.join(format!("device={device}")),
+                        files: files.clone(),
+                    },
+                )
+            })
+            .collect()
     }
 }
 
@@ -74,6 +95,7 @@ impl FleetArgs {
         );
         Ok(Some(Fleet {
             devices,
+            root: std::fs::canonicalize(&root).unwrap_or(root),
             name: src.clone(),
         }))
     }

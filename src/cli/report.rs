@@ -19,7 +19,6 @@ use crate::config::Config;
 use crate::cost::CostOptions;
 use crate::cost::RunCost;
 use crate::estimate::Calibrations;
-use crate::logread::LogSource;
 use crate::report::laws::CalibrationNote;
 use crate::report::laws::Report;
 use crate::report::laws::ReportOptions;
@@ -63,16 +62,7 @@ impl Sources {
                 .iter()
                 .map(|d| (d.display().to_string(), Source::Dir(d.clone())))
                 .collect(),
-            Self::Fleet(fleet) => fleet
-                .devices
-                .iter()
-                .map(|(device, files)| {
-                    (
-                        format!("{} device={device}", fleet.name),
-                        Source::Log(LogSource::Groups(vec![files.clone()])),
-                    )
-                })
-                .collect(),
+            Self::Fleet(fleet) => fleet.each(),
         }
     }
 }

@@ -12,11 +12,15 @@ use crate::logread::Filter;
 use crate::logread::LogError;
 use crate::logread::LogSource;
 
-/// One source of rows: a state directory (read through the cache, if there is one) or
-/// segment files from a bucket.
+/// One source of rows, read through the cache if there is one: a state directory, or one
+/// device's segment files from a fleet's bucket.
 pub enum Source {
     Dir(PathBuf),
-    Log(LogSource),
+    /// `files` in seq order; `key` names the cache file (the device's directory).
+    Group {
+        key: PathBuf,
+        files: Vec<PathBuf>,
+    },
 }
 
 impl Source {
@@ -28,44 +32,59 @@ impl Source {
         opts: CostOptions,
         cache: Option<&Path>,
     ) -> Result<CostLog, LogError> {
-        match (self, cache) {
-            (Self::Dir(dir), Some(cache)) => {
-                let read = cache::read_dir(dir, opts, &cache::file_for(cache, dir))?;
-                if let Some(why) = read.write_error {
-                    eprintln!(
-                        "edgewatt: {command}: {}: {why}; the rows are right, the next \
-                         {command} derives every row again (--no-cache leaves the cache alone)",
-                        dir.display()
-                    );
-                }
-                Ok(read.log)
-            }
-            (Self::Dir(dir), None) => CostLog::read(&LogSource::dir(dir), Filter::default(), opts),
-            (Self::Log(source), _) => CostLog::read(source, Filter::default(), opts),
+        let Some(cache) = cache else {
+            return CostLog::read(&self.log(), Filter::default(), opts);
+        };
+        let (read, key) = match self {
+            Self::Dir(dir) => (
+                cache::read_dir(dir, opts, &cache::file_for(cache, dir))?,
+                dir,
+            ),
+            Self::Group { key, files } => (
+                cache::read_group(files, opts, &cache::file_for(cache, key))?,
+                key,
+            ),
+        };
+        if let Some(why) = read.write_error {
+            eprintln!(
+                "edgewatt: {command}: {}: {why}; the rows are right, the next {command} \
+                 derives every row again (--no-cache leaves the cache alone)",
+                key.display()
+            );
+        }
+        Ok(read.log)
+    }
+
+    /// Its log, read as it is.
+    fn log(&self) -> LogSource {
+        match self {
+            Self::Dir(dir) => LogSource::dir(dir),
+            Self::Group { files, .. } => LogSource::Groups(vec![files.clone()]),
         }
     }
 }
 
-/// The rows of the state directories `dirs`, in order, with their skips and damage, as one
-/// read of them all gives them. Through `cache` (the user's cache directory), each
-/// directory is read on its own through its cache file; without it, the directories are
-/// read at once. The first directory that cannot be read is the error.
-pub fn read_dirs(
+/// The rows of `sources`, in order, with their skips and damage, as one read of `whole`
+/// (the same sources as one) gives them. Through `cache` (the user's cache directory),
+/// each source is read on its own through its cache file; without it, `whole` is read.
+/// The first source that cannot be read is the error.
+pub fn read_all(
     command: &str,
-    dirs: &[PathBuf],
+    sources: &[Source],
+    whole: &LogSource,
     opts: CostOptions,
     cache: Option<&Path>,
 ) -> Result<CostLog, LogError> {
     if cache.is_none() {
-        return CostLog::read(&LogSource::dirs(dirs.to_vec()), Filter::default(), opts);
+        return CostLog::read(whole, Filter::default(), opts);
     }
     let mut all = CostLog {
         rows: Vec::new(),
         skips: Vec::new(),
         damage: Default::default(),
     };
-    for dir in dirs {
-        let log = Source::Dir(dir.clone()).read(command, opts, cache)?;
+    for source in sources {
+        let log = source.read(command, opts, cache)?;
         if all.rows.is_empty() {
             all.rows = log.rows;
         } else {

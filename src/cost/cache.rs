@@ -21,6 +21,7 @@
 //! written is reported and the rows are returned all the same.
 
 mod file;
+mod group;
 mod segs;
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,7 @@ use crate::logread::LogSource;
 use crate::logread::Skip;
 use crate::logread::SkipKind;
 use crate::store::list_segments;
+use crate::store::SegmentInfo;
 use file::load;
 use file::store;
 use file::File;
@@ -49,6 +51,7 @@ use segs::Seg;
 use segs::Segs;
 use segs::Stamp;
 
+pub use group::read_group;
 pub use segs::POWER_LAG_US;
 
 /// How a read used the cache.
@@ -125,6 +128,18 @@ fn read_dir_lag(
         dir: dir.to_path_buf(),
         source,
     })?;
+    read_listed(&LogSource::dir(dir), &listed, opts, cache, power_lag_us)
+}
+
+/// The rows of `source`, whose segments are `listed` (in seq order, each first seq above
+/// the one before), through the cache file `cache`.
+fn read_listed(
+    source: &LogSource,
+    listed: &[SegmentInfo],
+    opts: CostOptions,
+    cache: &Path,
+    power_lag_us: u64,
+) -> Result<CachedRead, LogError> {
     let paths: Vec<PathBuf> = listed.iter().map(|s| s.path.clone()).collect();
     let stamps: Option<Vec<Stamp>> = listed
         .iter()
@@ -132,13 +147,7 @@ fn read_dir_lag(
         .collect();
     let Some(stamps) = stamps else {
         // A segment went away while listing (rotation): read what is there, uncached.
-        let log = CostLog::read(&LogSource::dir(dir), Filter::default(), opts)?;
-        let used = CacheUse::Whole("the segments changed while listed".into());
-        return Ok(CachedRead {
-            log,
-            used,
-            write_error: None,
-        });
+        return uncached(source, opts, "the segments changed while listed");
     };
     let build = build();
     let old = load(cache).and_then(|f| usable(f, &build, opts));
@@ -159,6 +168,15 @@ fn read_dir_lag(
         log: to_log(file, &paths),
         used,
         write_error,
+    })
+}
+
+/// The rows of `source` read whole, the cache left alone, and why.
+fn uncached(source: &LogSource, opts: CostOptions, why: &str) -> Result<CachedRead, LogError> {
+    Ok(CachedRead {
+        log: CostLog::read(source, Filter::default(), opts)?,
+        used: CacheUse::Whole(why.into()),
+        write_error: None,
     })
 }
 

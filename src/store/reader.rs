@@ -79,6 +79,24 @@ pub(crate) struct Entry {
     pub len_bytes: u64,
 }
 
+impl SegmentInfo {
+    /// The sealed segment at `path`, found outside a state directory (a fleet's mirror,
+    /// laid out as the bucket): `None` if its name is not a sealed segment's or it is gone.
+    #[must_use]
+    pub fn sealed(path: &Path) -> Option<Self> {
+        let name = path.file_name()?.to_str()?;
+        let (first_seq, Kind::Sealed) = parse_name(name)? else {
+            return None;
+        };
+        Some(Self {
+            path: path.to_path_buf(),
+            first_seq,
+            open: false,
+            len_bytes: fs::metadata(path).ok()?.len(),
+        })
+    }
+}
+
 /// Every segment-like file of `dir` (sealed, open, broken), ordered by first seq then kind.
 pub(crate) fn list_entries(dir: &Path) -> Result<Vec<Entry>, StoreError> {
     let read_dir = fs::read_dir(dir).map_err(|e| StoreError::io("list", dir, e))?;

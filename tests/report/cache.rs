@@ -295,3 +295,63 @@ fn a_crafted_cache_naming_many_rows_does_not_reserve_gigabytes() {
     assert!(status.success(), "the crafted cache: {status}: {err}");
     assert_eq!(got, want);
 }
+
+/// A directory laid out as a fleet's bucket: the segments of `dirs`, device `pi-<i>`, one
+/// date partition each.
+fn bucket_of(dirs: &[&Path]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    for (i, dir) in dirs.iter().enumerate() {
+        let to = root
+            .path()
+            .join(format!("fleet/device=pi-{i}/date=2025-06-15"));
+        std::fs::create_dir_all(&to).unwrap();
+        for seg in edgewatt::store::list_segments(dir).unwrap() {
+            std::fs::copy(&seg.path, to.join(seg.path.file_name().unwrap())).unwrap();
+        }
+    }
+    root
+}
+
+#[test]
+fn a_fleet_source_is_read_through_a_cache_per_device() {
+    let flushing = |log: &mut edgewatt::synth::calib::SynthLog| {
+        log.flushing = Some(Flushing {
+            flush_us: 5_000_000,
+            flushes_per_segment: 6,
+        });
+    };
+    let (a, b) = (
+        log_dir(spread(12, false), 24, flushing),
+        log_dir(spread(12, false), 25, flushing),
+    );
+    let bucket = bucket_of(&[a.path(), b.path()]);
+    let src = bucket.path().join("fleet");
+    let home = tempfile::tempdir().unwrap();
+    let os = std::ffi::OsStr::new;
+    let report = [
+        os("report"),
+        os("--format"),
+        os("json"),
+        os("--source"),
+        src.as_os_str(),
+    ];
+    let (first, err) = with_cache_home(home.path(), &report);
+    assert_eq!(err, "");
+    assert_eq!(cache_files(home.path()).len(), 2, "a cache file per device");
+    let (cached, _) = with_cache_home(home.path(), &report);
+    assert_eq!(first, cached, "report from the cache");
+    let (uncached, _) = with_cache_home(home.path(), &[&report[..], &[os("--no-cache")]].concat());
+    assert_eq!(first, uncached, "report --no-cache");
+    assert!(first.contains("device=pi-1"), "{first}");
+
+    let export = [os("export"), os("runs"), os("--source"), src.as_os_str()];
+    let (rows, _) = with_cache_home(home.path(), &export);
+    let (uncached, _) = with_cache_home(home.path(), &[&export[..], &[os("--no-cache")]].concat());
+    assert_eq!(rows, uncached, "export runs from the cache");
+    assert!(rows.lines().count() > 24, "{rows}");
+    assert_eq!(
+        cache_files(home.path()).len(),
+        2,
+        "export's cache is the report's"
+    );
+}
