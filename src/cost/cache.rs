@@ -22,6 +22,7 @@
 
 mod file;
 mod group;
+mod location;
 mod segs;
 #[cfg(test)]
 mod tests;
@@ -52,6 +53,8 @@ use segs::Segs;
 use segs::Stamp;
 
 pub use group::read_group;
+pub use location::file_for;
+pub use location::user_cache_dir;
 pub use segs::POWER_LAG_US;
 
 /// How a read used the cache.
@@ -73,32 +76,6 @@ pub struct CachedRead {
     pub used: CacheUse,
     /// Why the cache could not be written (the rows are right; the next read is slower).
     pub write_error: Option<String>,
-}
-
-/// The cache file of the state directory `dir` under `cache_dir`: one file per directory,
-/// named by a hash of its canonical path.
-#[must_use]
-pub fn file_for(cache_dir: &Path, dir: &Path) -> PathBuf {
-    use sha2::Digest as _;
-    let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let hash = sha2::Sha256::digest(canonical.as_os_str().as_encoded_bytes());
-    let first: [u8; 8] = hash[..8].try_into().expect("a SHA-256 has 32 bytes");
-    cache_dir.join(format!("cost-{:016x}.bin", u64::from_be_bytes(first)))
-}
-
-/// The user's cache directory for edgewatt: `$XDG_CACHE_HOME/edgewatt`, else
-/// `$HOME/.cache/edgewatt`; `None` without either.
-#[must_use]
-pub fn user_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".cache"))
-        })?;
-    Some(base.join("edgewatt"))
 }
 
 /// This build of edgewatt: its version and its executable's length and modification time,
