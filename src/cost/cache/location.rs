@@ -3,8 +3,9 @@
 use std::path::Path;
 use std::path::PathBuf;
 
-/// The cache file of the state directory `dir` under `cache_dir`: one file per directory,
-/// named by a hash of its canonical path.
+/// The cache file of the log at `dir` (a state directory, or a fleet device's directory in
+/// a mirror) under `cache_dir`: one file per directory, named by a hash of its canonical
+/// path.
 #[must_use]
 pub fn file_for(cache_dir: &Path, dir: &Path) -> PathBuf {
     use sha2::Digest as _;
