@@ -81,18 +81,19 @@ fn cache_files(cache_home: &Path) -> Vec<String> {
     names
 }
 
-#[test]
-fn calibrate_and_export_runs_read_through_the_cache_the_report_writes() {
-    let flushing = |log: &mut edgewatt::synth::calib::SynthLog| {
+/// A log of 12 runs (seeded) in segments of 30 s.
+fn segmented(seed: u64) -> tempfile::TempDir {
+    log_dir(spread(12, false), seed, |log| {
         log.flushing = Some(Flushing {
             flush_us: 5_000_000,
             flushes_per_segment: 6,
         });
-    };
-    let (a, b) = (
-        log_dir(spread(12, false), 21, flushing),
-        log_dir(spread(12, false), 22, flushing),
-    );
+    })
+}
+
+#[test]
+fn calibrate_and_export_runs_read_through_the_cache_the_report_writes() {
+    let (a, b) = (segmented(21), segmented(22));
     let home = tempfile::tempdir().unwrap();
     let os = |s: &'static str| std::ffi::OsStr::new(s);
 
@@ -314,16 +315,7 @@ fn bucket_of(dirs: &[&Path]) -> tempfile::TempDir {
 
 #[test]
 fn a_fleet_source_is_read_through_a_cache_per_device() {
-    let flushing = |log: &mut edgewatt::synth::calib::SynthLog| {
-        log.flushing = Some(Flushing {
-            flush_us: 5_000_000,
-            flushes_per_segment: 6,
-        });
-    };
-    let (a, b) = (
-        log_dir(spread(12, false), 24, flushing),
-        log_dir(spread(12, false), 25, flushing),
-    );
+    let (a, b) = (segmented(24), segmented(25));
     let bucket = bucket_of(&[a.path(), b.path()]);
     let src = bucket.path().join("fleet");
     let home = tempfile::tempdir().unwrap();
