@@ -226,9 +226,30 @@ fn select(pts: Vec<Point>, args: &CalibrateArgs) -> Result<(Vec<Point>, String),
             let one = one.clone();
             Ok((pts, one))
         }
+        // Runs of an unknown device (a damaged segment header) are not a second device.
+        [unknown, one] if unknown.is_empty() => {
+            let (mine, rest): (Vec<Point>, Vec<Point>) =
+                pts.into_iter().partition(|p| &p.device_id == one);
+            eprintln!(
+                "edgewatt: calibrate: {} runs of an unknown device (in segments whose header \
+                 is damaged, named above) left out; fitting {one}'s (--pool fits them too)",
+                rest.len()
+            );
+            Ok((mine, one.clone()))
+        }
         many => Err(CalibrateError::SeveralDevices {
             n: many.len(),
-            devices: many.join(", "),
+            devices: many
+                .iter()
+                .map(|d| {
+                    if d.is_empty() {
+                        "unknown (damaged header)"
+                    } else {
+                        d
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
