@@ -288,3 +288,39 @@ fn a_calibration_of_another_device_is_refused_unless_forced() {
     let e = exit2(&out);
     assert!(e.contains("bad.toml:"), "{e}");
 }
+
+/// A segment whose header is damaged: its runs' device is unknown. They were taken for a
+/// second device, so calibrate refused the whole log ("runs come from 2 devices (,
+/// synthetic-pi)", advising --device or --pool); it fits the one known device and says
+/// what it left out.
+#[test]
+fn runs_of_a_damaged_header_are_left_out_not_taken_for_a_second_device() {
+    let mut log = SynthLog::new(TRUTH, spread(24, false));
+    log.flushing = Some(edgewatt::synth::calib::Flushing {
+        flush_us: 5_000_000,
+        flushes_per_segment: 6,
+    });
+    let dir = synth_dir(&log);
+    let mut segs: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ewlog"))
+        .collect();
+    segs.sort();
+    let mut bytes = std::fs::read(&segs[1]).unwrap();
+    bytes[30] = 0; // in the header frame: a 0x00 cuts it
+    std::fs::write(&segs[1], bytes).unwrap();
+    let out_file = dir.path().join("cal.toml");
+    let out = calibrate(
+        dir.path(),
+        &["--id", "x", "-o", out_file.to_str().unwrap(), "--no-cache"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("unknown device") && err.contains("left out"),
+        "{err}"
+    );
+    let cal = Calibration::load(&out_file).unwrap();
+    assert_eq!(cal.device_id, "synthetic-pi");
+}

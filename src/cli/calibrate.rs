@@ -65,13 +65,36 @@ pub struct CostArgs {
 }
 
 impl CostArgs {
-    /// The state directories to read: `--dir`s, else the configured one.
+    /// The state directories to read: `--dir`s, each once (the first time it is named),
+    /// else the configured one.
     #[must_use]
     pub fn dirs(&self, cfg: &Config) -> Vec<PathBuf> {
         if self.dirs.is_empty() {
-            vec![cfg.state_dir.clone()]
-        } else {
-            self.dirs.clone()
+            return vec![cfg.state_dir.clone()];
+        }
+        let mut seen = std::collections::HashSet::new();
+        let canonical = |d: &PathBuf| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+        self.dirs
+            .iter()
+            .filter(|d| seen.insert(canonical(d)))
+            .cloned()
+            .collect()
+    }
+
+    /// Tells on stderr, as `command`'s, each `--dir` that names a directory named before
+    /// ([`dirs`](Self::dirs) reads it once: its runs counted twice would narrow every CI).
+    pub fn tell_repeated(&self, command: &str) {
+        let mut seen: Vec<(PathBuf, &PathBuf)> = Vec::new();
+        for d in &self.dirs {
+            let c = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+            match seen.iter().find(|(s, _)| *s == c) {
+                Some((_, first)) => eprintln!(
+                    "edgewatt: {command}: {} is {} named again: read once",
+                    d.display(),
+                    first.display()
+                ),
+                None => seen.push((c, d)),
+            }
         }
     }
 
@@ -211,9 +234,30 @@ fn select(pts: Vec<Point>, args: &CalibrateArgs) -> Result<(Vec<Point>, String),
             let one = one.clone();
             Ok((pts, one))
         }
+        // Runs of an unknown device (a damaged segment header) are not a second device.
+        [unknown, one] if unknown.is_empty() => {
+            let (mine, rest): (Vec<Point>, Vec<Point>) =
+                pts.into_iter().partition(|p| &p.device_id == one);
+            eprintln!(
+                "edgewatt: calibrate: {} runs of an unknown device (in segments whose header \
+                 is damaged, named above) left out; fitting {one}'s (--pool fits them too)",
+                rest.len()
+            );
+            Ok((mine, one.clone()))
+        }
         many => Err(CalibrateError::SeveralDevices {
             n: many.len(),
-            devices: many.join(", "),
+            devices: many
+                .iter()
+                .map(|d| {
+                    if d.is_empty() {
+                        "unknown (damaged header)"
+                    } else {
+                        d
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
@@ -232,6 +276,7 @@ fn summary_line(name: &str, e: &RunErrors) -> String {
 
 pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
+    args.cost.tell_repeated("calibrate");
     anyhow::ensure!(
         !(args.pool && args.output.is_none()),
         "--pool needs --output FILE: a pooled calibration is for every device of the board"

@@ -66,7 +66,10 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let fleet = args.fleet.fleet(&cfg)?;
     let source = match &fleet {
         Some(fleet) => fleet.source(),
-        None => args.cost.source(&cfg),
+        None => {
+            args.cost.tell_repeated("export");
+            args.cost.source(&cfg)
+        }
     };
     let filter = Filter {
         since_wall_us: args.since,

@@ -166,7 +166,10 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let sources = match args.fleet.fleet(&cfg)? {
         Some(fleet) => Sources::Fleet(fleet),
         None if args.cost.dirs.is_empty() => Sources::Dirs(vec![cfg.state_dir.clone()]),
-        None => Sources::Dirs(args.cost.dirs.clone()),
+        None => {
+            args.cost.tell_repeated("report");
+            Sources::Dirs(args.cost.dirs(&cfg))
+        }
     };
     let report = build(&cfg, args, &sources)?;
     for p in &report.problems {

@@ -187,13 +187,6 @@ fn plan(f: &File, stamps: &[Stamp]) -> Result<Option<usize>, String> {
     Ok(Some(sealed))
 }
 
-/// The segment each row's record is in (the last one whose first seq is at most its seq).
-fn segment_of(stamps: &[Stamp], seq: u64) -> usize {
-    stamps
-        .partition_point(|s| s.first_seq <= seq)
-        .saturating_sub(1)
-}
-
 /// The log read whole.
 fn whole(
     stamps: Vec<Stamp>,
@@ -234,7 +227,6 @@ fn read_from(
     let source = LogSource::Groups(vec![paths[from..].to_vec()]);
     let (log, reach, index) = CostLog::read_reach(&source, Filter::default(), opts)?;
     segs::fill_from_index(&mut segs[from..], &index);
-    let stamps: Vec<Stamp> = segs.iter().map(|s| s.stamp.clone()).collect();
     let at: HashMap<&Path, usize> = paths
         .iter()
         .enumerate()
@@ -244,7 +236,10 @@ fn read_from(
         .rows
         .into_iter()
         .zip(reach)
-        .map(|(row, reach)| (segment_of(&stamps, row.seq), row, reach))
+        .map(|(row, (reach, path))| {
+            let segment = at.get(path.as_path()).copied().unwrap_or(from);
+            (segment, row, reach)
+        })
         .collect();
     let skips: Vec<(usize, Skip)> = log
         .skips
@@ -301,8 +296,14 @@ fn append(
     let mut is_kept = places.iter().map(kept).collect::<Vec<bool>>().into_iter();
     rows.retain(|_| is_kept.next().unwrap_or(false));
     places.retain(kept);
-    let cached_seqs: HashSet<u64> = rows.iter().map(|r| r.seq).collect();
-    let fresh = |s: usize, row: &RunCost| s >= keep || !cached_seqs.contains(&row.seq);
+    // A record is known by its segment and seq: a segment dropped in from another log
+    // holds seqs of its own, which may be those of this log's first segments.
+    let cached: HashSet<(usize, u64)> = places
+        .iter()
+        .zip(&rows)
+        .map(|(p, r)| (p.segment, r.seq))
+        .collect();
+    let fresh = |s: usize, row: &RunCost| s >= keep || !cached.contains(&(s, row.seq));
     let (segments, tail) = loop {
         let mut segments = known.clone();
         let tail = read_from(&mut segments, paths, from, opts)?;
@@ -330,7 +331,7 @@ fn append(
         .filter(|(s, row, _)| fresh(*s, row))
         .collect();
     let (new_places, new_rows) = finals(&segments, power_lag_us, new);
-    merge_by_seq(&mut places, &mut rows, new_places, new_rows);
+    merge_in_order(&mut places, &mut rows, new_places, new_rows);
     let mut skips: Vec<(usize, Skip)> = f.skips.into_iter().filter(|(s, _)| *s < from).collect();
     skips.extend(tail.skips);
     let file = File {
@@ -346,18 +347,29 @@ fn append(
     Ok((file, CacheUse::Appended { read, total }))
 }
 
-/// Adds the new rows to the cached ones, all in order of seq (a stable sort of the cached
-/// rows then the new ones). Only the cached rows after the first new one move, when the
-/// cached rows are in order (as an append leaves them).
-fn merge_by_seq(
+/// Adds the new rows to the cached ones in log order, by segment then seq (a stable sort of
+/// the cached rows then the new ones). Only the cached rows after the first new one move,
+/// when the cached rows are in order (as an append leaves them).
+fn merge_in_order(
     places: &mut Vec<Place>,
     rows: &mut Vec<RunCost>,
     new_places: Vec<Place>,
     new_rows: Vec<RunCost>,
 ) {
-    let from = match new_rows.iter().map(|r| r.seq).min() {
-        _ if !rows.is_sorted_by_key(|r| r.seq) => 0,
-        Some(first_new) => rows.partition_point(|r| r.seq <= first_new),
+    let key = |p: &Place, r: &RunCost| (p.segment, r.seq);
+    let keys: Vec<(usize, u64)> = places
+        .iter()
+        .zip(rows.iter())
+        .map(|(p, r)| key(p, r))
+        .collect();
+    let from = match new_places
+        .iter()
+        .zip(&new_rows)
+        .map(|(p, r)| key(p, r))
+        .min()
+    {
+        _ if !keys.is_sorted() => 0,
+        Some(first_new) => keys.partition_point(|k| *k <= first_new),
         None => return,
     };
     let mut tail: Vec<(Place, RunCost)> = places
@@ -366,7 +378,7 @@ fn merge_by_seq(
         .zip(rows.split_off(from))
         .chain(new_places.into_iter().zip(new_rows))
         .collect();
-    tail.sort_by_key(|(_, r)| r.seq);
+    tail.sort_by_key(|(p, r)| key(p, r));
     places.reserve(tail.len());
     rows.reserve(tail.len());
     for (p, r) in tail {

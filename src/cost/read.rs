@@ -1,6 +1,7 @@
 //! Cost rows from a log: the index keeps the runs and events, and the samples are read
 //! once, in order, each row taking those of its windows ([`stream`]).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::row::base_row;
@@ -57,14 +58,14 @@ impl CostLog {
         Self::read_reach(source, filter, opts).map(|(log, _, _)| log)
     }
 
-    /// [`read`](Self::read), with what each row read ([`Reach`]) and the index: what the
-    /// cache ([`super::cache`]) needs to tell whether a row from part of a log is the row
-    /// of the whole log.
+    /// [`read`](Self::read), with what each row read ([`Reach`]), the segment file its
+    /// record is in, and the index: what the cache ([`super::cache`]) needs to tell whether
+    /// a row from part of a log is the row of the whole log.
     pub(super) fn read_reach(
         source: &LogSource,
         filter: Filter,
         opts: CostOptions,
-    ) -> Result<(Self, Vec<Reach>, LogIndex), LogError> {
+    ) -> Result<(Self, Vec<ReachIn>, LogIndex), LogError> {
         let filter = Filter {
             kinds: vec![
                 RecordKind::Sample,
@@ -125,13 +126,27 @@ pub(super) struct Reach {
     pub lead_in_unknown: bool,
 }
 
+/// What a row read, and the segment file its record is in.
+pub(super) type ReachIn = (Reach, PathBuf);
+
+impl Reach {
+    /// What the idle row of the lead-in `w` reads: its power readings too.
+    fn idle(w: Window) -> Self {
+        Self {
+            span: Some(power_window(w)),
+            power: true,
+            lead_in_unknown: false,
+        }
+    }
+}
+
 /// Rows whose samples are in, but not the idle rows' energy ([`Rows::finish`]).
 pub(super) struct Rows {
     rows: Vec<RunCost>,
     /// Each idle row, its boot and window.
     idle: Vec<(usize, u64, Window)>,
-    /// Per row.
-    reach: Vec<Reach>,
+    /// Per row: what it read, and the segment file its record is in.
+    reach: Vec<ReachIn>,
 }
 
 impl Rows {
@@ -185,11 +200,7 @@ pub(super) fn rows_with(
                         window: w,
                     });
                     idle.push((out.len(), boot, w));
-                    reach.push(Reach {
-                        span: Some(power_window(w)),
-                        power: true,
-                        lead_in_unknown: false,
-                    });
+                    reach.push((Reach::idle(w), e.segment().path.clone()));
                     out.push(idle_row(e, plan, w));
                 }
             }
@@ -224,7 +235,7 @@ pub(super) fn rows_with(
             } else {
                 row.trust = trust(&row, opts);
             }
-            reach.push(r);
+            reach.push((r, e.segment().path.clone()));
             out.push(row);
         }
     }

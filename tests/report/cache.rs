@@ -347,3 +347,38 @@ fn a_fleet_source_is_read_through_a_cache_per_device() {
         "export's cache is the report's"
     );
 }
+
+/// A segment of another device dropped into a state directory under a name after the last
+/// (its records' seqs are its own, not its name's), open: the cached read is the whole
+/// read's, on the call that writes the cache and on the next, which reads the open segment
+/// again. The rows were filed under a segment by their seq alone, so the other device's
+/// rows were taken for rows of the directory's first segments, kept from the cache, and
+/// those re-read dropped as already there: runs went missing, exit 0.
+#[test]
+fn a_foreign_open_segment_gives_the_same_rows_through_the_cache() {
+    let dir = segmented(31);
+    let other = log_dir(spread(12, false), 32, |log| {
+        log.flushing = Some(Flushing {
+            flush_us: 5_000_000,
+            flushes_per_segment: 6,
+        });
+        log.device_id = "other-pi".into();
+    });
+    let first = other.path().join(format!("{:020}.ewlog", 0));
+    let dropped = dir.path().join(format!("{:020}.ewlog.open", 1_000_000));
+    std::fs::copy(first, dropped).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let os = std::ffi::OsStr::new;
+    let export = [
+        os("export"),
+        os("runs"),
+        os("--dir"),
+        dir.path().as_os_str(),
+    ];
+    let (uncached, _) = with_cache_home(home.path(), &[&export[..], &[os("--no-cache")]].concat());
+    assert!(uncached.contains("other-pi"), "{uncached}");
+    let (written, _) = with_cache_home(home.path(), &export);
+    assert_eq!(written, uncached, "the read that writes the cache");
+    let (cached, _) = with_cache_home(home.path(), &export);
+    assert_eq!(cached, uncached, "the read from the cache");
+}

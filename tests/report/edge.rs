@@ -250,3 +250,29 @@ fn a_report_that_cannot_be_written_says_so_and_a_closed_pipe_ends_it() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The same state directory named twice (as itself and through another path) is read once,
+/// and said so: its runs counted twice narrowed every CI by √2 and doubled calibrate's
+/// runs, its cross-validation testing each run on its own copy.
+#[test]
+fn a_directory_named_twice_is_read_once_and_said_so() {
+    let dir = llm_dir();
+    let again = dir.path().join(".");
+    let (code, json, stderr) = report(&[dir.path(), &again], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(json["runs"].as_array().unwrap().len(), 4, "{json}");
+    assert!(
+        stderr.contains(&again.display().to_string()) && stderr.contains("read once"),
+        "{stderr}"
+    );
+    let export = |dirs: &[&std::path::Path]| {
+        crate::common::edgewatt()
+            .args(["export", "runs", "--no-cache"])
+            .args(dirs.iter().flat_map(|d| [std::path::Path::new("--dir"), d]))
+            .output()
+            .unwrap()
+    };
+    let (once, twice) = (export(&[dir.path()]), export(&[dir.path(), &again]));
+    assert_eq!(twice.status.code(), Some(0));
+    assert_eq!(once.stdout, twice.stdout);
+}

@@ -288,23 +288,23 @@ fn idle_rows_within_the_power_lag_are_derived_again() {
     assert_eq!(reads, totals, "{used:?}");
 }
 
-/// `merge_by_seq` against what it stands for: a stable sort by seq of the cached rows
-/// then the new ones. Each row is told apart by its label and its place's segment.
+/// `merge_in_order` against what it stands for: a stable sort by segment, then seq, of the
+/// cached rows then the new ones. Each row is told apart by its label.
 #[test]
-fn merge_by_seq_is_a_stable_sort_of_the_cached_rows_then_the_new_ones() {
+fn merge_in_order_is_a_stable_sort_of_the_cached_rows_then_the_new_ones() {
     let tmp = tempfile::tempdir().unwrap();
     write(tmp.path(), &synth(2, 2, "boot-1", 5)).unwrap();
     let template = whole(tmp.path()).rows.remove(0);
-    let made = |tag: &str, seqs: &[u64]| -> (Vec<Place>, Vec<RunCost>) {
-        seqs.iter()
+    let made = |tag: &str, rows: &[(usize, u64)]| -> (Vec<Place>, Vec<RunCost>) {
+        rows.iter()
             .enumerate()
-            .map(|(i, &seq)| {
+            .map(|(i, &(segment, seq))| {
                 let mut row = template.clone();
                 row.seq = seq;
                 row.label = format!("{tag}{i}");
                 (
                     Place {
-                        segment: i,
+                        segment,
                         is_final: tag == "c",
                     },
                     row,
@@ -312,15 +312,19 @@ fn merge_by_seq_is_a_stable_sort_of_the_cached_rows_then_the_new_ones() {
             })
             .unzip()
     };
-    let cases: [(&[u64], &[u64]); 8] = [
-        (&[1, 2, 3], &[]),
-        (&[3, 1, 2], &[]),
-        (&[1, 3, 5], &[2, 4]),
-        (&[1, 2, 2, 3], &[2, 2]),
-        (&[5, 1, 3], &[2, 4]),
-        (&[2, 1, 2], &[2]),
-        (&[], &[3, 1]),
-        (&[4, 4], &[4]),
+    type Case<'a> = (&'a [(usize, u64)], &'a [(usize, u64)]);
+    let cases: [Case; 10] = [
+        (&[(0, 1), (0, 2), (1, 3)], &[]),
+        (&[(1, 3), (0, 1), (0, 2)], &[]),
+        (&[(0, 1), (1, 3), (2, 5)], &[(0, 2), (1, 4)]),
+        (&[(0, 1), (0, 2), (0, 2), (1, 3)], &[(0, 2), (0, 2)]),
+        (&[(2, 5), (0, 1), (1, 3)], &[(0, 2), (1, 4)]),
+        (&[(0, 2), (0, 1), (0, 2)], &[(0, 2)]),
+        (&[], &[(1, 3), (0, 1)]),
+        (&[(0, 4), (0, 4)], &[(0, 4)]),
+        // A segment from another log: its seqs are below those of the segments before it.
+        (&[(0, 1), (0, 2), (1, 900)], &[(2, 3), (3, 5), (2, 4)]),
+        (&[(0, 10), (1, 2), (1, 3)], &[(1, 4), (2, 11)]),
     ];
     for (cached, new) in cases {
         let (mut places, mut rows) = made("c", cached);
@@ -331,8 +335,8 @@ fn merge_by_seq_is_a_stable_sort_of_the_cached_rows_then_the_new_ones() {
             .zip(rows.iter().cloned())
             .chain(new_places.iter().copied().zip(new_rows.iter().cloned()))
             .collect();
-        want.sort_by_key(|(_, r)| r.seq);
-        merge_by_seq(&mut places, &mut rows, new_places, new_rows);
+        want.sort_by_key(|(p, r)| (p.segment, r.seq));
+        merge_in_order(&mut places, &mut rows, new_places, new_rows);
         let got: Vec<(Place, &str)> = places
             .iter()
             .copied()
