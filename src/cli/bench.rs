@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::calibrate::calibrations;
-use super::calibrate::CostArgs;
+use super::cost_args::calibrations;
+use super::cost_args::CostArgs;
 use super::Cli;
 use crate::config::Config;
 use crate::cost::CostLog;

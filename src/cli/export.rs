@@ -11,8 +11,8 @@ use anyhow::Context;
 use clap::Args;
 use clap::ValueEnum;
 
-use super::calibrate::calibrations;
-use super::calibrate::CostArgs;
+use super::cost_args::calibrations;
+use super::cost_args::CostArgs;
 use super::damage::damage_status;
 use super::damage::report_skip;
 use super::fleet::FleetArgs;

@@ -5,6 +5,7 @@
 mod bench;
 mod calibrate;
 mod config_cmd;
+mod cost_args;
 mod damage;
 mod dump;
 mod export;

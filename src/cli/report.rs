@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::calibrate::calibrations;
-use super::calibrate::CostArgs;
+use super::cost_args::calibrations;
+use super::cost_args::CostArgs;
 use super::fleet::Fleet;
 use super::fleet::FleetArgs;
 use super::rows::Source;

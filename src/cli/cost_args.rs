@@ -1,0 +1,136 @@
+//! Where a command's cost rows come from and how they are estimated (`--dir`, the coverage
+//! threshold, the calibration, `--no-cache`): shared by `report`, `calibrate`, `export` and
+//! `bench`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::rows::Source;
+use crate::config::Config;
+use crate::cost::cache;
+use crate::cost::CostOptions;
+use crate::cost::RunCost;
+use crate::estimate::Calibrations;
+use crate::logread::LogSource;
+
+/// Where the rows come from and how they are estimated: shared by `calibrate`, `export`
+/// and `bench`.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Read this state directory (repeat for several; default: the configured one).
+    #[arg(long = "dir", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Energy or CPU/RAM figures whose readings cover less of the run than this, %, are
+    /// not trusted (shown with the reason, left out of fits) [config:
+    /// energy.min_coverage_pct, default 95].
+    #[arg(long, value_name = "PCT")]
+    pub min_coverage_pct: Option<f64>,
+    /// Estimate with this calibration file, or a directory of `<device_id>.toml` files
+    /// (default: <state_dir>/calibration/, else the shipped Pi 5 board average).
+    #[arg(long, value_name = "PATH")]
+    pub calibration: Option<PathBuf>,
+    /// Use a calibration fitted on another device.
+    #[arg(long)]
+    pub force_calibration: bool,
+    /// Derive the runs' rows from the log alone, not through the cache of each state
+    /// directory's rows ($XDG_CACHE_HOME/edgewatt, else ~/.cache/edgewatt), and leave the
+    /// cache as it is.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl CostArgs {
+    /// The state directories to read: `--dir`s, each once (the first time it is named),
+    /// else the configured one.
+    #[must_use]
+    pub fn dirs(&self, cfg: &Config) -> Vec<PathBuf> {
+        if self.dirs.is_empty() {
+            return vec![cfg.state_dir.clone()];
+        }
+        let mut seen = std::collections::HashSet::new();
+        let canonical = |d: &PathBuf| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+        self.dirs
+            .iter()
+            .filter(|d| seen.insert(canonical(d)))
+            .cloned()
+            .collect()
+    }
+
+    /// Tells on stderr, as `command`'s, each `--dir` that names a directory named before
+    /// ([`dirs`](Self::dirs) reads it once: its runs counted twice would narrow every CI).
+    pub fn tell_repeated(&self, command: &str) {
+        let mut seen: Vec<(PathBuf, &PathBuf)> = Vec::new();
+        for d in &self.dirs {
+            let c = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+            match seen.iter().find(|(s, _)| *s == c) {
+                Some((_, first)) => eprintln!(
+                    "edgewatt: {command}: {} is {} named again: read once",
+                    d.display(),
+                    first.display()
+                ),
+                None => seen.push((c, d)),
+            }
+        }
+    }
+
+    /// The state directories to read, each a source of rows.
+    #[must_use]
+    pub fn sources(&self, cfg: &Config) -> Vec<Source> {
+        self.dirs(cfg).into_iter().map(Source::Dir).collect()
+    }
+
+    /// The state directories to read, as one source.
+    #[must_use]
+    pub fn source(&self, cfg: &Config) -> LogSource {
+        LogSource::dirs(self.dirs(cfg))
+    }
+
+    /// The cache directory of the rows: the user's, unless `--no-cache` (or there is none).
+    #[must_use]
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        (!self.no_cache).then(cache::user_cache_dir).flatten()
+    }
+
+    /// The options of the rows: `--min-coverage-pct`, else the configuration's.
+    pub fn options(&self, cfg: &Config) -> anyhow::Result<CostOptions> {
+        let pct = self
+            .min_coverage_pct
+            .unwrap_or(f64::from(cfg.energy.min_coverage_pct));
+        anyhow::ensure!(
+            (0.0..=100.0).contains(&pct),
+            "--min-coverage-pct {pct} is not a share of 0 to 100 %"
+        );
+        Ok(CostOptions {
+            min_coverage: pct / 100.0,
+        })
+    }
+}
+
+/// The calibrations `args` name for the devices of `rows` (see [`CostArgs::calibration`]).
+pub fn calibrations(
+    cfg: &Config,
+    args: &CostArgs,
+    rows: &[RunCost],
+) -> anyhow::Result<Calibrations> {
+    let mut devices: Vec<&str> = rows.iter().filter_map(|r| r.device_id.as_deref()).collect();
+    devices.sort_unstable();
+    devices.dedup();
+    let devices: Vec<String> = devices.into_iter().map(str::to_owned).collect();
+    load_calibrations(cfg, args, &devices, args.force_calibration)
+}
+
+/// `--calibration`, else `<state_dir>/calibration/` if it exists, else the board average.
+pub fn load_calibrations(
+    cfg: &Config,
+    args: &CostArgs,
+    devices: &[String],
+    force: bool,
+) -> anyhow::Result<Calibrations> {
+    let default = cfg.state_dir.join("calibration");
+    match &args.calibration {
+        Some(path) => Ok(Calibrations::load(path, devices, force)?),
+        None if default.is_dir() => Ok(Calibrations::load(&default, devices, force)?),
+        None => Ok(Calibrations::board_average()),
+    }
+}
