@@ -12,6 +12,7 @@ use crate::cost::cache;
 use crate::cost::CostOptions;
 use crate::cost::RunCost;
 use crate::estimate::Calibrations;
+use crate::estimate::EstimateError;
 use crate::logread::LogSource;
 
 /// Where the rows come from and how they are estimated: shared by `calibrate`, `export`
@@ -107,17 +108,55 @@ impl CostArgs {
     }
 }
 
+/// The devices of `rows`, each once.
+fn devices(rows: &[RunCost]) -> Vec<String> {
+    let mut devices: Vec<&str> = rows.iter().filter_map(|r| r.device_id.as_deref()).collect();
+    devices.sort_unstable();
+    devices.dedup();
+    devices.into_iter().map(str::to_owned).collect()
+}
+
 /// The calibrations `args` name for the devices of `rows` (see [`CostArgs::calibration`]).
 pub fn calibrations(
     cfg: &Config,
     args: &CostArgs,
     rows: &[RunCost],
 ) -> anyhow::Result<Calibrations> {
-    let mut devices: Vec<&str> = rows.iter().filter_map(|r| r.device_id.as_deref()).collect();
-    devices.sort_unstable();
-    devices.dedup();
-    let devices: Vec<String> = devices.into_iter().map(str::to_owned).collect();
-    load_calibrations(cfg, args, &devices, args.force_calibration)
+    load_calibrations(cfg, args, &devices(rows), args.force_calibration)
+}
+
+/// As [`calibrations`], for a report that goes on: a calibration that cannot be used is
+/// refused for the devices it was for, which keep the shipped board average, and each
+/// refusal is a line saying so.
+pub fn calibrations_or_board(
+    cfg: &Config,
+    args: &CostArgs,
+    rows: &[RunCost],
+) -> (Calibrations, Vec<String>) {
+    let Some(path) = calibration_path(cfg, args) else {
+        return (Calibrations::board_average(), Vec::new());
+    };
+    let (cals, refused) = Calibrations::load_each(&path, &devices(rows), args.force_calibration);
+    let said = refused
+        .iter()
+        .map(|e| {
+            let whose = match e {
+                EstimateError::OtherDevice { device, .. } => format!("device {device}"),
+                _ => "its devices".to_owned(),
+            };
+            format!("{e} (the estimates of {whose} use the shipped Pi 5 board average)")
+        })
+        .collect();
+    (cals, said)
+}
+
+/// `--calibration`, else `<state_dir>/calibration/` if it exists.
+fn calibration_path(cfg: &Config, args: &CostArgs) -> Option<PathBuf> {
+    let default = cfg.state_dir.join("calibration");
+    match &args.calibration {
+        Some(path) => Some(path.clone()),
+        None => default.is_dir().then_some(default),
+    }
 }
 
 /// `--calibration`, else `<state_dir>/calibration/` if it exists, else the board average.
@@ -127,10 +166,8 @@ pub fn load_calibrations(
     devices: &[String],
     force: bool,
 ) -> anyhow::Result<Calibrations> {
-    let default = cfg.state_dir.join("calibration");
-    match &args.calibration {
-        Some(path) => Ok(Calibrations::load(path, devices, force)?),
-        None if default.is_dir() => Ok(Calibrations::load(&default, devices, force)?),
+    match calibration_path(cfg, args) {
+        Some(path) => Ok(Calibrations::load(&path, devices, force)?),
         None => Ok(Calibrations::board_average()),
     }
 }

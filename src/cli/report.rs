@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::cost_args::calibrations;
+use super::cost_args::calibrations_or_board;
 use super::cost_args::CostArgs;
 use super::fleet::Fleet;
 use super::fleet::FleetArgs;
@@ -123,7 +123,7 @@ fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<R
     let each = sources.each();
     let cache = args.cost.cache_dir();
     let (mut rows, problems) = read_sources(&each, args.cost.options(cfg)?, cache.as_deref());
-    let cals = calibrations(cfg, &args.cost, &rows)?;
+    let (cals, refused) = calibrations_or_board(cfg, &args.cost, &rows);
     crate::estimate::apply(&mut rows, &cals);
     let opts = ReportOptions {
         include_flagged: args.include_flagged,
@@ -132,7 +132,9 @@ fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<R
     let mut report = Report::build(&rows, &opts);
     report.sources = each.into_iter().map(|(name, _)| name).collect();
     report.calibrations = notes(&cals, &rows);
-    report.problems.splice(0..0, problems);
+    report
+        .problems
+        .splice(0..0, problems.into_iter().chain(refused));
     // The process ends soon after: freeing ten thousand rows piece by piece is work the
     // exit does at once.
     std::mem::forget(rows);

@@ -32,27 +32,35 @@ impl Calibrations {
     /// What `--calibration PATH` says: a file (used for every row; one fitted on another
     /// device than one of `devices` is refused unless `force`), or a directory of
     /// `<device_id>.toml` files (each used for its device) with the shipped board average
-    /// for the others. A directory that does not exist holds no calibration.
+    /// for the others. A directory that does not exist holds no calibration. Errors: the
+    /// first refusal of [`load_each`](Self::load_each).
     pub fn load(path: &Path, devices: &[String], force: bool) -> Result<Self, EstimateError> {
+        let (cals, refused) = Self::load_each(path, devices, force);
+        match refused.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(cals),
+        }
+    }
+
+    /// As [`load`](Self::load), but what cannot be used is refused for the devices it was
+    /// for alone, which keep the shipped board average: the calibrations, and each refusal
+    /// (a file that does not read or check, or was fitted on another device).
+    #[must_use]
+    pub fn load_each(path: &Path, devices: &[String], force: bool) -> (Self, Vec<EstimateError>) {
         if !path.is_dir() {
-            let cal = Calibration::load(path)?;
-            if let Some(other) = devices
-                .iter()
-                .find(|d| !cal.fits_device(d))
-                .filter(|_| !force)
-            {
-                return Err(EstimateError::OtherDevice {
-                    path: path.to_path_buf(),
-                    id: cal.id.clone(),
-                    fitted_on: cal.device_id.clone(),
-                    device: other.clone(),
-                });
-            }
-            let mut cal = cal;
+            let mut cal = match Calibration::load(path) {
+                Ok(cal) => cal,
+                Err(e) => return (Self::board_average(), vec![e]),
+            };
             if force {
                 cal.device_id.clear();
             }
-            return Ok(if cal.device_id.is_empty() {
+            let refused: Vec<EstimateError> = devices
+                .iter()
+                .filter(|d| !cal.fits_device(d))
+                .map(|d| other_device(path, &cal, d))
+                .collect();
+            let cals = if cal.device_id.is_empty() {
                 Self {
                     devices: Vec::new(),
                     fallback: Some(cal),
@@ -60,27 +68,25 @@ impl Calibrations {
             } else {
                 Self {
                     devices: vec![cal],
-                    fallback: None,
+                    fallback: (!refused.is_empty()).then(Calibration::pi5_board_average),
                 }
-            });
+            };
+            return (cals, refused);
         }
         let mut out = Self::board_average();
+        let mut refused = Vec::new();
         for d in devices {
             let file: PathBuf = path.join(format!("{d}.toml"));
-            if file.exists() {
-                let cal = Calibration::load(&file)?;
-                if !cal.fits_device(d) && !force {
-                    return Err(EstimateError::OtherDevice {
-                        path: file,
-                        id: cal.id,
-                        fitted_on: cal.device_id,
-                        device: d.clone(),
-                    });
-                }
-                out.devices.push(cal);
+            if !file.exists() {
+                continue;
+            }
+            match Calibration::load(&file) {
+                Ok(cal) if cal.fits_device(d) || force => out.devices.push(cal),
+                Ok(cal) => refused.push(other_device(&file, &cal, d)),
+                Err(e) => refused.push(e),
             }
         }
-        Ok(out)
+        (out, refused)
     }
 
     /// The calibration for a row of `device` (unknown device: the board average).
@@ -89,6 +95,16 @@ impl Calibrations {
         device
             .and_then(|d| self.devices.iter().find(|c| c.device_id == d))
             .or(self.fallback.as_ref())
+    }
+}
+
+/// `cal`, from `path`, refused for `device`: fitted on another.
+fn other_device(path: &Path, cal: &Calibration, device: &str) -> EstimateError {
+    EstimateError::OtherDevice {
+        path: path.to_path_buf(),
+        id: cal.id.clone(),
+        fitted_on: cal.device_id.clone(),
+        device: device.to_owned(),
     }
 }
 
@@ -150,5 +166,82 @@ pub fn apply(rows: &mut [RunCost], cals: &Calibrations) {
                 source: format!("pmic-corrected:{}", cal.id),
                 gross_j: m.k * e.run.gross_j() + m.c_w * e.run.covered_us as f64 / 1e6,
             });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A calibration of `device` (empty: a board calibration) with id `id`.
+    fn cal(id: &str, device: &str) -> Calibration {
+        let mut c = Calibration::pi5_board_average();
+        c.id = id.into();
+        c.device_id = device.into();
+        c.board_average = device.is_empty();
+        c
+    }
+
+    fn ids(cals: &Calibrations, devices: &[&str]) -> Vec<String> {
+        devices
+            .iter()
+            .map(|d| {
+                cals.for_device(Some(d))
+                    .map_or("-".into(), |c| c.id.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_file_of_one_device_is_refused_for_the_others_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        cal("fit-a", "pi-a").save(&path).unwrap();
+        let devices = ["pi-a".to_owned(), "pi-b".to_owned()];
+        let (cals, refused) = Calibrations::load_each(&path, &devices, false);
+        assert_eq!(
+            ids(&cals, &["pi-a", "pi-b"]),
+            ["fit-a", "pi5-board-powerjoular"]
+        );
+        assert!(
+            matches!(&refused[..], [EstimateError::OtherDevice { device, .. }] if device == "pi-b"),
+            "{refused:?}"
+        );
+        let strict = Calibrations::load(&path, &devices, false).unwrap_err();
+        assert_eq!(strict.to_string(), refused[0].to_string());
+        // Forced, it is every device's; for its own device alone, nothing else is made up.
+        let (forced, none) = Calibrations::load_each(&path, &devices, true);
+        assert_eq!(ids(&forced, &["pi-a", "pi-b"]), ["fit-a", "fit-a"]);
+        assert!(none.is_empty());
+        let own = Calibrations::load(&path, &devices[..1], false).unwrap();
+        assert_eq!(ids(&own, &["pi-a", "pi-c"]), ["fit-a", "-"]);
+    }
+
+    #[test]
+    fn a_directory_refuses_a_bad_file_for_its_device_and_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        cal("fit-a", "pi-a")
+            .save(&dir.path().join("pi-a.toml"))
+            .unwrap();
+        std::fs::write(dir.path().join("pi-b.toml"), "id = \"x\"\n").unwrap();
+        cal("fit-z", "pi-z")
+            .save(&dir.path().join("pi-c.toml"))
+            .unwrap();
+        let devices: Vec<String> = ["pi-a", "pi-b", "pi-c", "pi-d"].map(str::to_owned).into();
+        let (cals, refused) = Calibrations::load_each(dir.path(), &devices, false);
+        let board = "pi5-board-powerjoular";
+        assert_eq!(
+            ids(&cals, &["pi-a", "pi-b", "pi-c", "pi-d"]),
+            ["fit-a", board, board, board]
+        );
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(
+            matches!(refused[0], EstimateError::Invalid { .. }),
+            "{refused:?}"
+        );
+        assert!(
+            matches!(refused[1], EstimateError::OtherDevice { .. }),
+            "{refused:?}"
+        );
     }
 }

@@ -135,7 +135,7 @@ impl Calibration {
             return Some((
                 vec!["model", "idle_w"],
                 format!(
-                    "idle_w = {} W must be a power above 0 and below 1000 W",
+                    "idle_w = {:?} W must be a power above 0 and below 1000 W",
                     m.idle_w
                 ),
             ));
@@ -144,7 +144,15 @@ impl Calibration {
             if !v.is_finite() || v.abs() > 100.0 {
                 return Some((
                     vec!["model", key],
-                    format!("{key} = {v} must be a finite coefficient of at most 100 W per unit"),
+                    format!("{key} = {v:?} must be a finite coefficient of at most 100 W per unit"),
+                ));
+            }
+        }
+        if let Some(mape) = self.provenance.cv_mape_pct {
+            if !(mape.is_finite() && mape >= 0.0) {
+                return Some((
+                    vec!["provenance", "cv_mape_pct"],
+                    format!("cv_mape_pct = {mape:?} % must be a percentage of 0 or more"),
                 ));
             }
         }
@@ -152,7 +160,10 @@ impl Calibration {
             if !(p.k.is_finite() && p.k > 0.0 && p.c_w.is_finite()) {
                 return Some((
                     vec!["pmic_to_total", "k"],
-                    format!("k = {} must be positive and c_w = {} finite", p.k, p.c_w),
+                    format!(
+                        "k = {:?} must be positive and c_w = {:?} finite",
+                        p.k, p.c_w
+                    ),
                 ));
             }
         }
@@ -245,7 +256,7 @@ mod tests {
         let line = bad.lines().position(|l| l.starts_with("idle_w")).unwrap() + 1;
         let e = error(&bad);
         assert!(
-            e.starts_with(&format!("cal.toml:{line}:10: idle_w = -1 W")),
+            e.starts_with(&format!("cal.toml:{line}:10: idle_w = -1.0 W")),
             "{e}"
         );
         let e = error(&good.replace("ram_w_per_mb = 0.0", "ram_w_per_mb = nan"));
@@ -257,6 +268,17 @@ mod tests {
         assert!(e.contains("unknown field `colour`"), "{e}");
         assert!(e.starts_with("cal.toml:"), "{e}");
         let e = error(&good.replace("idle_w = 4.4032", "idle_w = \"four\""));
-        assert!(e.contains("invalid type"), "{e}");
+        assert!(
+            e.contains("invalid type") && e.contains("correct it"),
+            "{e}"
+        );
+        // A huge value in a few characters, not three hundred digits.
+        let e = error(&good.replace("idle_w = 4.4032", "idle_w = 1e300"));
+        assert!(e.contains("idle_w = 1e300 W must be"), "{e}");
+        let e = error(&good.replace("[provenance]", "[provenance]\ncv_mape_pct = nan"));
+        assert!(
+            e.contains("cv_mape_pct = NaN % must be a percentage"),
+            "{e}"
+        );
     }
 }

@@ -44,12 +44,15 @@ use std::path::PathBuf;
 /// Why a calibration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum EstimateError {
-    #[error("cannot read calibration {path}: {source}")]
+    #[error("cannot read calibration {path}: {source}: check the path given to --calibration")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}:{line}:{column}: {message}")]
+    #[error(
+        "{path}:{line}:{column}: {message}: correct it, or fit the device's own file with \
+         `edgewatt calibrate` (calibration/README.md)"
+    )]
     Invalid {
         path: PathBuf,
         line: usize,

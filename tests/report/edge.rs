@@ -143,23 +143,31 @@ fn write_calibration(dir: &std::path::Path, device: &str) -> std::path::PathBuf 
     path
 }
 
+/// A calibration refused for a device: its runs keep the shipped board average, the report
+/// comes out (exit 0) and says why, on stderr and in its problems.
 #[test]
-fn a_calibration_of_another_device_is_refused_unless_forced() {
+fn a_calibration_of_another_device_is_refused_for_it_and_the_report_comes_out() {
     let dir = llm_dir();
     let cal = write_calibration(dir.path(), "other-pi");
     let cal_arg = cal.to_str().unwrap();
-    let out = crate::common::edgewatt()
-        .args(["report", "--format", "json", "--dir"])
-        .arg(dir.path())
-        .args(["--calibration", cal_arg])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, json, stderr) = report(&[dir.path()], &["--calibration", cal_arg]);
+    assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("other-pi") && stderr.contains("--force-calibration"),
+        stderr.contains("other-pi")
+            && stderr.contains("--force-calibration")
+            && stderr.contains(
+                "the estimates of device synthetic-pi use the shipped Pi 5 board average"
+            ),
         "{stderr}"
     );
+    assert!(
+        json["problems"].to_string().contains("other-pi"),
+        "{}",
+        json["problems"]
+    );
+    let board = edgewatt::estimate::Calibration::pi5_board_average().source();
+    assert_eq!(json["runs"][0]["energy_estimated_source"], board.as_str());
+    assert!(json["runs"].as_array().unwrap().len() > 3);
     let (code, json, _) = report(
         &[dir.path()],
         &["--calibration", cal_arg, "--force-calibration"],
@@ -172,23 +180,35 @@ fn a_calibration_of_another_device_is_refused_unless_forced() {
 }
 
 #[test]
-fn a_calibration_with_a_bad_value_is_named_with_its_line_and_column() {
+fn a_calibration_with_a_bad_value_is_named_with_its_line_and_column_and_the_report_comes_out() {
     let dir = llm_dir();
     let path = dir.path().join("bad.toml");
     let text = std::fs::read_to_string(write_calibration(dir.path(), "synthetic-pi")).unwrap();
-    std::fs::write(&path, text.replace("idle_w = ", "idle_w = \"four\" #")).unwrap();
-    let out = crate::common::edgewatt()
-        .args(["report", "--dir"])
-        .arg(dir.path())
-        .arg("--calibration")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("{}:", path.display())), "{stderr}");
     let line = text.lines().position(|l| l.starts_with("idle_w")).unwrap() + 1;
-    assert!(stderr.contains(&format!(":{line}:")), "{stderr}");
+    let cases = [
+        ("idle_w = \"four\" #", "invalid type"),
+        ("idle_w = 1e300 #", "idle_w = 1e300 W must be"),
+        ("idle_w = nan #", "idle_w = NaN W must be"),
+    ];
+    for (edit, said) in cases {
+        std::fs::write(&path, text.replace("idle_w = ", edit)).unwrap();
+        let (code, json, stderr) =
+            report(&[dir.path()], &["--calibration", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{edit}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}:{line}:", path.display()))
+                && stderr.contains(said)
+                && stderr.contains("correct it")
+                && stderr.contains("board average"),
+            "{edit}: {stderr}"
+        );
+        let board = edgewatt::estimate::Calibration::pi5_board_average().source();
+        assert_eq!(
+            json["runs"][0]["energy_estimated_source"],
+            board.as_str(),
+            "{edit}"
+        );
+    }
 }
 
 /// The JSON is made on several threads and written as it comes: a write that fails (a full
