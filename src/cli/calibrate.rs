@@ -152,7 +152,7 @@ fn summary_line(name: &str, e: &RunErrors) -> String {
 
 pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
-    args.cost.tell_repeated("calibrate");
+    args.cost.tell_dirs(&cfg, "calibrate");
     anyhow::ensure!(
         !(args.pool && args.output.is_none()),
         "--pool needs --output FILE: a pooled calibration is for every device of the board"

@@ -59,8 +59,9 @@ impl CostArgs {
     }
 
     /// Tells on stderr, as `command`'s, each `--dir` that names a directory named before
-    /// ([`dirs`](Self::dirs) reads it once: its runs counted twice would narrow every CI).
-    pub fn tell_repeated(&self, command: &str) {
+    /// ([`dirs`](Self::dirs) reads it once: its runs counted twice would narrow every CI),
+    /// and each directory to read that holds no segment (a wrong path reads as no runs).
+    pub fn tell_dirs(&self, cfg: &Config, command: &str) {
         let mut seen: Vec<(PathBuf, &PathBuf)> = Vec::new();
         for d in &self.dirs {
             let c = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
@@ -71,6 +72,15 @@ impl CostArgs {
                     first.display()
                 ),
                 None => seen.push((c, d)),
+            }
+        }
+        for dir in self.dirs(cfg) {
+            if crate::store::list_segments(&dir).is_ok_and(|s| s.is_empty()) {
+                eprintln!(
+                    "edgewatt: {command}: {} holds no segments (*.ewlog): check the path, \
+                     or that the daemon has logged there",
+                    dir.display()
+                );
             }
         }
     }

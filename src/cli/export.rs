@@ -67,7 +67,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let source = match &fleet {
         Some(fleet) => fleet.source(),
         None => {
-            args.cost.tell_repeated("export");
+            args.cost.tell_dirs(&cfg, "export");
             args.cost.source(&cfg)
         }
     };

@@ -169,7 +169,7 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         Some(fleet) => Sources::Fleet(fleet),
         None if args.cost.dirs.is_empty() => Sources::Dirs(vec![cfg.state_dir.clone()]),
         None => {
-            args.cost.tell_repeated("report");
+            args.cost.tell_dirs(&cfg, "report");
             Sources::Dirs(args.cost.dirs(&cfg))
         }
     };

@@ -296,3 +296,26 @@ fn a_directory_named_twice_is_read_once_and_said_so() {
     assert_eq!(twice.status.code(), Some(0));
     assert_eq!(once.stdout, twice.stdout);
 }
+
+/// A directory without a segment (a wrong path, a daemon that never logged there) is named
+/// on stderr: otherwise it reads as a log without runs.
+#[test]
+fn a_directory_without_segments_is_named() {
+    let (full, empty) = (llm_dir(), tempfile::tempdir().unwrap());
+    let (code, json, stderr) = report(&[full.path(), empty.path()], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(json["runs"].as_array().unwrap().len(), 4, "{json}");
+    let said = format!("{} holds no segments (*.ewlog)", empty.path().display());
+    assert!(stderr.contains(&said), "{stderr}");
+    assert!(
+        !stderr.contains(&full.path().display().to_string()),
+        "{stderr}"
+    );
+    let out = crate::common::edgewatt()
+        .args(["export", "runs", "--dir"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&said));
+}
