@@ -37,6 +37,27 @@ fn one_token_length_and_a_single_point_say_what_the_law_needs() {
         cpu["problem"].as_str().unwrap().contains("at least"),
         "{cpu}"
     );
+    let errors = &json["estimate_errors"][0];
+    assert!(errors["r2"].is_null());
+    assert!(
+        errors["problem"]
+            .as_str()
+            .unwrap()
+            .starts_with("no R²: the measured energy of the 1 runs"),
+        "{errors}"
+    );
+    // The means per token of one run have no CI: said once for the three, not a bare "-".
+    let notes = &json["llm"][0]["decode_notes"];
+    assert!(json["llm"][0]["decode_s_per_token"].is_null());
+    assert_eq!(notes.as_array().map(Vec::len), Some(1), "{notes}");
+    assert!(
+        notes[0]
+            .as_str()
+            .unwrap()
+            .starts_with("decode s/token, decode J/token, prefill J/token:")
+            && notes[0].as_str().unwrap().contains("at least 2 needed"),
+        "{notes}"
+    );
     assert!(!json.to_string().contains("NaN"));
 }
 

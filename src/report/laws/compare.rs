@@ -265,6 +265,13 @@ pub fn estimate_errors(used: &[&RunCost]) -> Vec<EstimateErrors> {
                     out.rmse_j = Some(s.rmse);
                     out.r2 = s.r2;
                     out.worst_error_pct = Some(s.worst.error_pct);
+                    if s.r2.is_none() {
+                        out.problem = Some(format!(
+                            "no R²: the measured energy of the {} runs does not vary \
+                             (runs of several lengths or loads give one)",
+                            pairs.len()
+                        ));
+                    }
                 }
                 Err(_) if pairs.is_empty() => {
                     out.problem = Some(

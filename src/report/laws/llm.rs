@@ -96,6 +96,8 @@ pub struct LlmLaw {
     pub decode_j_per_token: Option<Ci>,
     /// Measured net prefill energy per prompt token, J (mean, 95 % CI).
     pub prefill_j_per_token: Option<Ci>,
+    /// Why any of the three means is missing.
+    pub decode_notes: Vec<String>,
 }
 
 impl LlmLaw {
@@ -110,8 +112,20 @@ fn tokens(r: &RunCost) -> Option<f64> {
     Some(f64::from(r.prompt_tokens))
 }
 
-fn mean_of(values: &[f64]) -> Option<Ci> {
-    mean_ci(values).ok().map(|e| Ci::of(&e))
+/// The mean of `values` (with its CI), or `None` with why in `notes`: `what`s, then why
+/// (those missing for the same reason in one note).
+fn mean_of(what: &str, values: &[f64], notes: &mut Vec<(String, String)>) -> Option<Ci> {
+    match mean_ci(values) {
+        Ok(e) => Some(Ci::of(&e)),
+        Err(e) => {
+            let why = e.to_string();
+            match notes.iter_mut().find(|(_, w)| *w == why) {
+                Some((whats, _)) => *whats = format!("{whats}, {what}"),
+                None => notes.push((what.to_owned(), why)),
+            }
+            None
+        }
+    }
 }
 
 /// Measured net energy of `phase` per token, J.
@@ -155,6 +169,10 @@ pub fn laws(used: &[&RunCost]) -> Vec<LlmLaw> {
                 .iter()
                 .filter_map(|r| phase_j_per_token(r, RunPhase::Prefill, r.prompt_tokens))
                 .collect();
+            let mut decode_notes = Vec::new();
+            let decode_s_per_token = mean_of("decode s/token", &decode_s, &mut decode_notes);
+            let decode_j_per_token = mean_of("decode J/token", &decode_j, &mut decode_notes);
+            let prefill_j_per_token = mean_of("prefill J/token", &prefill_j, &mut decode_notes);
             LlmLaw {
                 device: device.to_owned(),
                 model: model.into_owned(),
@@ -166,9 +184,13 @@ pub fn laws(used: &[&RunCost]) -> Vec<LlmLaw> {
                     .iter()
                     .map(|&m| LawFit::fit(&runs, m, tokens))
                     .collect(),
-                decode_s_per_token: mean_of(&decode_s),
-                decode_j_per_token: mean_of(&decode_j),
-                prefill_j_per_token: mean_of(&prefill_j),
+                decode_s_per_token,
+                decode_j_per_token,
+                prefill_j_per_token,
+                decode_notes: decode_notes
+                    .into_iter()
+                    .map(|(whats, why)| format!("{whats}: {why}"))
+                    .collect(),
             }
         })
         .collect()

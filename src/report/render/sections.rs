@@ -128,6 +128,7 @@ fn decode(laws: &[LlmLaw]) -> Section {
         "decode s/token",
         "decode J/token (measured)",
         "prefill J/token (measured)",
+        "note",
     ]);
     for law in laws {
         t.push(vec![
@@ -138,6 +139,7 @@ fn decode(laws: &[LlmLaw]) -> Section {
             ci(law.decode_s_per_token.as_ref()),
             ci(law.decode_j_per_token.as_ref()),
             ci(law.prefill_j_per_token.as_ref()),
+            law.decode_notes.join("; "),
         ]);
     }
     Section {
