@@ -273,3 +273,57 @@ fn a_reader_that_goes_away_is_a_clean_end_not_a_panic() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+/// A segment gone from the middle of a log (deleted, or never copied from a bucket) is told
+/// by `inspect`: the seqs between the seal before it and the next segment's name.
+#[test]
+fn inspect_tells_a_segment_missing_from_the_middle() {
+    use edgewatt::synth::calib::spread;
+    use edgewatt::synth::calib::write;
+    use edgewatt::synth::calib::Flushing;
+    use edgewatt::synth::calib::PowerTruth;
+    use edgewatt::synth::calib::SynthLog;
+    let dir = tempfile::tempdir().unwrap();
+    let truth = PowerTruth {
+        idle_w: 3.0,
+        cpu_w_per_pct: 0.04,
+        ram_w_per_mb: 0.0,
+        cpu_ghz_w_per_pct_ghz: 0.0,
+    };
+    let log = SynthLog {
+        flushing: Some(Flushing {
+            flush_us: 5_000_000,
+            flushes_per_segment: 6,
+        }),
+        ..SynthLog::new(truth, spread(12, false))
+    };
+    write(dir.path(), &log).unwrap();
+    let whole = inspect(dir.path());
+    assert!(whole.len() >= 3, "{} segments", whole.len());
+    assert!(whole.iter().all(|s| s["missing_seqs_before"].is_null()));
+    let gone = &whole[1];
+    std::fs::remove_file(gone["path"].as_str().unwrap()).unwrap();
+    let out = crate::common::ok(dir.path(), &["inspect", "--format", "json"]);
+    let after = crate::common::jsonl(&out.stdout);
+    let (from, to) = (
+        gone["first_seq"].as_u64().unwrap(),
+        gone["last_seq"].as_u64().unwrap(),
+    );
+    assert_eq!(
+        after[1]["missing_seqs_before"],
+        serde_json::json!([from, to])
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("seqs {from}–{to} are in no segment before")),
+        "{err}"
+    );
+    let text = crate::common::ok(dir.path(), &["inspect"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!(
+            "seqs {from}–{to} before it are in no segment here"
+        )),
+        "{text}"
+    );
+}

@@ -218,9 +218,14 @@ fn summary_text(s: &Value) -> String {
     if let Some(error) = s["error"].as_str() {
         return format!("{name}: unreadable: {error}");
     }
-    let damage = s["header_error"].as_str().map_or(String::new(), |e| {
+    let mut damage = s["header_error"].as_str().map_or(String::new(), |e| {
         format!("\n  header damaged: {e}; device, boot and wall times unknown, frames read")
     });
+    if let Some([from, to]) = s["missing_seqs_before"].as_array().map(Vec::as_slice) {
+        damage.push_str(&format!(
+            "\n  seqs {from}–{to} before it are in no segment here (deleted, quarantined or not copied)"
+        ));
+    }
     let tail = match s["unterminated_tail_bytes"].as_u64() {
         Some(n) if n > 0 => format!(", unterminated tail {n} bytes (being written)"),
         _ => String::new(),
@@ -279,7 +284,39 @@ pub fn inspect_source(source: &LogSource) -> anyhow::Result<(Vec<Value>, DamageC
         }
     }
     out.extend(done(tally));
+    mark_missing(&mut out);
     Ok((out, *reader.damage()))
+}
+
+/// Marks each summary whose segment's name starts past the seq after its predecessor's
+/// seal (`missing_seqs_before`: the seqs in no segment listed: one deleted, quarantined
+/// as `.broken`, or not uploaded), and says so on stderr. A segment that ends without a
+/// seal is not compared: its lost tail is already told as damage.
+fn mark_missing(summaries: &mut [Value]) {
+    for i in 1..summaries.len() {
+        let (before, this) = summaries.split_at_mut(i);
+        let prev = &before[i - 1];
+        let sealed_last = prev["seal_reason"]
+            .is_string()
+            .then(|| prev["last_seq"].as_u64())
+            .flatten();
+        let path = Path::new(this[0]["path"].as_str().unwrap_or(""));
+        let named_first = crate::store::named_first_seq(path);
+        let (Some(last), Some(first)) = (sealed_last, named_first) else {
+            continue;
+        };
+        if first > last + 1 {
+            let missing = (last + 1, first - 1);
+            eprintln!(
+                "edgewatt: seqs {}–{} are in no segment before {}: a segment was deleted, \
+                 quarantined (*.broken) or not copied here; its records are not in this log",
+                missing.0,
+                missing.1,
+                path.display()
+            );
+            this[0]["missing_seqs_before"] = json!([missing.0, missing.1]);
+        }
+    }
 }
 
 pub fn run(cli: &Cli, args: &InspectArgs) -> anyhow::Result<ExitCode> {

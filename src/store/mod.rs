@@ -66,6 +66,7 @@ pub use frame::SegmentHeader;
 pub use frame::FORMAT_VERSION;
 pub use frame::MAGIC;
 pub use reader::list_segments;
+pub use reader::named_first_seq;
 pub use reader::scan_frames;
 pub use reader::Item;
 pub use reader::Items;

@@ -97,6 +97,13 @@ impl SegmentInfo {
     }
 }
 
+/// The first seq a segment file's name gives (sealed, open or broken), `None` if it is not
+/// named as a segment.
+#[must_use]
+pub fn named_first_seq(path: &Path) -> Option<u64> {
+    parse_name(path.file_name()?.to_str()?).map(|(seq, _)| seq)
+}
+
 /// Every segment-like file of `dir` (sealed, open, broken), ordered by first seq then kind.
 pub(crate) fn list_entries(dir: &Path) -> Result<Vec<Entry>, StoreError> {
     let read_dir = fs::read_dir(dir).map_err(|e| StoreError::io("list", dir, e))?;
