@@ -1,6 +1,7 @@
-//! The cost rows a command reads from state directories: each directory through its cache
-//! of rows ([`crate::cost::cache`]) unless `--no-cache`, so that `report`, `calibrate` and
-//! `export runs` over weeks of log derive only what is new. One way for all three.
+//! The cost rows a command reads from state directories or a fleet's devices: each through
+//! its cache of rows ([`crate::cost::cache`]) unless `--no-cache`, so that `report`,
+//! `calibrate` and `export runs` over weeks of log derive only what is new. One way for all
+//! three.
 
 use std::path::Path;
 use std::path::PathBuf;
