@@ -1,5 +1,5 @@
 //! The layout ARCHITECTURE.md describes: module maps that name every module, the dependency
-//! rule of `record`, and paths to scripts that exist.
+//! rule of `record`, and paths to scripts that exist; the fuzz crate's lockfile.
 
 use std::path::Path;
 use std::path::PathBuf;
@@ -240,5 +240,31 @@ fn tool_paths_are_found_where_they_are_named() {
     assert_eq!(
         tool_paths("run `scripts/test.sh`, then compare/lib/x.sh. Not /a/scripts/b."),
         ["scripts/test.sh", "compare/lib/x.sh"]
+    );
+}
+
+/// The fuzz crate (its own workspace, built by `cargo fuzz` alone) has a lockfile cargo can
+/// read: a package listed twice (a merge of two lockfile edits) made every fuzz run fail
+/// before it started, and no other build reads the file.
+#[test]
+fn the_fuzz_lockfile_lists_each_package_once() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/Cargo.lock"))
+            .unwrap();
+    let lock: toml::Value = toml::from_str(&text).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let packages = lock["package"].as_array().unwrap();
+    for p in packages {
+        let key = (p["name"].to_string(), p["version"].to_string());
+        assert!(
+            seen.insert(key.clone()),
+            "fuzz/Cargo.lock lists {key:?} twice"
+        );
+    }
+    assert!(
+        packages
+            .iter()
+            .any(|p| p["name"].as_str() == Some("edgewatt")),
+        "edgewatt itself is in the fuzz lockfile"
     );
 }
