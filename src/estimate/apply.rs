@@ -257,5 +257,14 @@ mod tests {
             matches!(refused[1], EstimateError::OtherDevice { .. }),
             "{refused:?}"
         );
+        // A file of the directory that cannot be read (the default directory is found
+        // without --calibration): what to check names both.
+        std::fs::create_dir(dir.path().join("pi-d.toml")).unwrap();
+        let (_, refused) = Calibrations::load_each(dir.path(), &devices, false);
+        let unread = refused.last().unwrap().to_string();
+        assert!(
+            unread.contains("pi-d.toml") && unread.contains("<state_dir>/calibration/"),
+            "{unread}"
+        );
     }
 }
