@@ -55,20 +55,24 @@ impl Calibrations {
             if force {
                 cal.device_id.clear();
             }
-            let refused: Vec<EstimateError> = devices
-                .iter()
-                .filter(|d| !cal.fits_device(d))
-                .map(|d| other_device(path, &cal, d))
-                .collect();
+            let others: Vec<&String> = devices.iter().filter(|d| !cal.fits_device(d)).collect();
+            let refused: Vec<EstimateError> =
+                others.iter().map(|d| other_device(path, &cal, d)).collect();
             let cals = if cal.device_id.is_empty() {
                 Self {
                     devices: Vec::new(),
                     fallback: Some(cal),
                 }
             } else {
+                // The board average for each device refused, and for it alone: the rows of
+                // an unknown device get no estimate, as without a refusal.
+                let board = others.into_iter().map(|d| Calibration {
+                    device_id: d.clone(),
+                    ..Calibration::pi5_board_average()
+                });
                 Self {
-                    devices: vec![cal],
-                    fallback: (!refused.is_empty()).then(Calibration::pi5_board_average),
+                    devices: std::iter::once(cal).chain(board).collect(),
+                    fallback: None,
                 }
             };
             return (cals, refused);
@@ -215,6 +219,16 @@ mod tests {
         assert!(none.is_empty());
         let own = Calibrations::load(&path, &devices[..1], false).unwrap();
         assert_eq!(ids(&own, &["pi-a", "pi-c"]), ["fit-a", "-"]);
+        // Rows of an unknown device (a damaged header) or of a device not among `devices`
+        // get what they get without a refusal: nothing; the board average is the refused
+        // device's alone.
+        assert!(own.for_device(None).is_none());
+        assert!(
+            cals.for_device(None).is_none(),
+            "{:?}",
+            cals.for_device(None)
+        );
+        assert_eq!(ids(&cals, &["pi-c"]), ["-"]);
     }
 
     #[test]
@@ -242,6 +256,15 @@ mod tests {
         assert!(
             matches!(refused[1], EstimateError::OtherDevice { .. }),
             "{refused:?}"
+        );
+        // A file of the directory that cannot be read (the default directory is found
+        // without --calibration): what to check names both.
+        std::fs::create_dir(dir.path().join("pi-d.toml")).unwrap();
+        let (_, refused) = Calibrations::load_each(dir.path(), &devices, false);
+        let unread = refused.last().unwrap().to_string();
+        assert!(
+            unread.contains("pi-d.toml") && unread.contains("<state_dir>/calibration/"),
+            "{unread}"
         );
     }
 }

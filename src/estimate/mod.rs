@@ -44,7 +44,10 @@ use std::path::PathBuf;
 /// Why a calibration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum EstimateError {
-    #[error("cannot read calibration {path}: {source}: check the path given to --calibration")]
+    #[error(
+        "cannot read calibration {path}: {source}: check the path (given to --calibration, \
+         else a file of <state_dir>/calibration/)"
+    )]
     Read {
         path: PathBuf,
         source: std::io::Error,
