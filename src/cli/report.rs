@@ -167,7 +167,6 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
     let sources = match args.fleet.fleet(&cfg)? {
         Some(fleet) => Sources::Fleet(fleet),
-        None if args.cost.dirs.is_empty() => Sources::Dirs(vec![cfg.state_dir.clone()]),
         None => {
             args.cost.tell_dirs(&cfg, "report");
             Sources::Dirs(args.cost.dirs(&cfg))

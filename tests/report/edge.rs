@@ -339,4 +339,13 @@ fn a_directory_without_segments_is_named() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&said));
+    // The configured state directory too, when no --dir is named.
+    let out = crate::common::edgewatt()
+        .arg("--state-dir")
+        .arg(empty.path())
+        .arg("report")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "no runs");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&said));
 }
