@@ -230,6 +230,56 @@ fn bench_runs_a_plan_now_and_prints_speed_energy_and_cpu_cost() {
         "{stderr}"
     );
     check_cooldowns_logged_before_runs(&dump(&dir.path().join("state")));
+    check_worker_rss_law(&dir.path().join("state"));
+}
+
+/// The token law's worker RSS AUC over real runs is each run's worker RSS AUC of `export
+/// runs` (llama.cpp maps the weights from the GGUF: page cache, not the machine's used RAM
+/// above idle, so they show here, not in the RAM AUC). Every run's cooldown ended at its
+/// cap, so they are fitted with --include-flagged.
+fn check_worker_rss_law(state: &Path) {
+    let run = |args: &[&str]| {
+        let out = edgewatt().args(args).arg(state).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let report: Value = serde_json::from_slice(&run(&[
+        "report",
+        "--format",
+        "json",
+        "--include-flagged",
+        "--dir",
+    ]))
+    .unwrap();
+    let fits = report["llm"][0]["fits"].as_array().unwrap();
+    let law = fits
+        .iter()
+        .find(|f| f["metric"] == "worker_rss_auc")
+        .unwrap();
+    let mut fitted: Vec<f64> = law["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let rows = String::from_utf8(run(&["export", "runs", "--format", "jsonl", "--dir"])).unwrap();
+    let mut exported: Vec<f64> = rows
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "run")
+        .filter_map(|r| r["worker_rss_mb_s"].as_f64())
+        .collect();
+    fitted.sort_by(f64::total_cmp);
+    exported.sort_by(f64::total_cmp);
+    assert!(
+        !fitted.is_empty() && fitted.iter().all(|&v| v > 0.0),
+        "{law}"
+    );
+    assert_eq!(fitted, exported, "{law}");
 }
 
 /// A SoC that stays at 90 °C (a fake thermal zone under the returned sys root): every

@@ -87,6 +87,7 @@ fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
     let mut rows: Vec<CompareRow> = [
         Metric::CpuAuc,
         Metric::RamAuc,
+        Metric::WorkerRssAuc,
         Metric::EnergyMeasured,
         Metric::EnergyEstimated,
     ]

@@ -13,9 +13,10 @@ use crate::cost::RunCost;
 use crate::record::RunPhase;
 
 /// The metrics of the token law, in the order shown.
-pub const LLM_METRICS: [Metric; 6] = [
+pub const LLM_METRICS: [Metric; 7] = [
     Metric::CpuAuc,
     Metric::RamAuc,
+    Metric::WorkerRssAuc,
     Metric::EnergyMeasured,
     Metric::EnergyEstimated,
     Metric::Time,

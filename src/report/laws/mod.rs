@@ -92,6 +92,10 @@ pub enum Metric {
     CpuAuc,
     /// RAM used above idle integrated over the run, MB·s.
     RamAuc,
+    /// The llama.cpp worker's resident memory integrated over the run, MB·s: the model's
+    /// weights too, which llama.cpp maps from its file (page cache, so not in the machine's
+    /// used RAM above idle).
+    WorkerRssAuc,
     /// Measured net energy (above the idle baseline), J.
     EnergyMeasured,
     /// Estimated net energy (the usage terms of the calibration), J.
@@ -110,6 +114,7 @@ impl Metric {
         match self {
             Self::CpuAuc => "CPU AUC (%·s)",
             Self::RamAuc => "RAM AUC (MB·s)",
+            Self::WorkerRssAuc => "worker RSS AUC (MB·s)",
             Self::EnergyMeasured => "energy measured net (J)",
             Self::EnergyEstimated => "energy estimated net (J)",
             Self::Time => "time (s)",
@@ -125,6 +130,7 @@ impl Metric {
         match self {
             Self::CpuAuc => usage.map(|u| u.cpu_pct_s),
             Self::RamAuc => usage.map(|u| u.ram_mb_s),
+            Self::WorkerRssAuc => usage.and_then(|u| u.worker_rss_mb_s),
             Self::EnergyMeasured => r.trusted_net_j(),
             Self::EnergyEstimated => r.estimate.as_ref().map(|e| e.net_j),
             Self::Time => r.duration_s,
