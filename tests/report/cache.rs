@@ -162,17 +162,18 @@ fn calibrate_and_export_runs_read_through_the_cache_the_report_writes() {
     assert_eq!(cache_files(fresh.path()).len(), 1);
 }
 
+/// `export runs --dir dir`, as arguments.
+fn export_runs(dir: &Path) -> [&std::ffi::OsStr; 4] {
+    let os = std::ffi::OsStr::new;
+    [os("export"), os("runs"), os("--dir"), dir.as_os_str()]
+}
+
 #[test]
 fn a_window_or_no_cache_leaves_the_cache_alone() {
     let dir = log_dir(spread(8, false), 23, |_| {});
     let home = tempfile::tempdir().unwrap();
     let os = std::ffi::OsStr::new;
-    let export = [
-        os("export"),
-        os("runs"),
-        os("--dir"),
-        dir.path().as_os_str(),
-    ];
+    let export = export_runs(dir.path());
     let (whole, _) = with_cache_home(home.path(), &[&export[..], &[os("--no-cache")]].concat());
     let (since, _) = with_cache_home(
         home.path(),
@@ -369,12 +370,7 @@ fn a_foreign_open_segment_gives_the_same_rows_through_the_cache() {
     std::fs::copy(first, dropped).unwrap();
     let home = tempfile::tempdir().unwrap();
     let os = std::ffi::OsStr::new;
-    let export = [
-        os("export"),
-        os("runs"),
-        os("--dir"),
-        dir.path().as_os_str(),
-    ];
+    let export = export_runs(dir.path());
     let (uncached, _) = with_cache_home(home.path(), &[&export[..], &[os("--no-cache")]].concat());
     assert!(uncached.contains("other-pi"), "{uncached}");
     let (written, _) = with_cache_home(home.path(), &export);
