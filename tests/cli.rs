@@ -291,10 +291,7 @@ fn inspect_tells_a_segment_missing_from_the_middle() {
         cpu_ghz_w_per_pct_ghz: 0.0,
     };
     let log = SynthLog {
-        flushing: Some(Flushing {
-            flush_us: 5_000_000,
-            flushes_per_segment: 6,
-        }),
+        flushing: Some(Flushing::SHORT_SEGMENTS),
         ..SynthLog::new(truth, spread(12, false))
     };
     write(dir.path(), &log).unwrap();

@@ -67,12 +67,12 @@ fn collect(
     let mut ex = Excluded::default();
     let read_log = !args.cost.dirs.is_empty() || args.runs.is_empty();
     let source = read_log.then(|| args.cost.source(cfg));
-    if read_log {
+    if let Some(source) = &source {
         let cache = args.cost.cache_dir();
         let log = read_all(
             "calibrate",
             &args.cost.sources(cfg),
-            &args.cost.source(cfg),
+            source,
             args.cost.options(cfg)?,
             cache.as_deref(),
         )

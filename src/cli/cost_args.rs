@@ -49,30 +49,34 @@ impl CostArgs {
         if self.dirs.is_empty() {
             return vec![cfg.state_dir.clone()];
         }
-        let mut seen = std::collections::HashSet::new();
-        let canonical = |d: &PathBuf| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
-        self.dirs
-            .iter()
-            .filter(|d| seen.insert(canonical(d)))
-            .cloned()
-            .collect()
+        self.unique_dirs().0
+    }
+
+    /// The `--dir`s, each once (the first time it is named, compared by canonical path),
+    /// and each that names one named before, with that one.
+    fn unique_dirs(&self) -> (Vec<PathBuf>, Vec<(&PathBuf, &PathBuf)>) {
+        let mut seen: Vec<(PathBuf, &PathBuf)> = Vec::new();
+        let mut repeats = Vec::new();
+        for d in &self.dirs {
+            let c = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+            match seen.iter().find(|(s, _)| *s == c) {
+                Some(&(_, first)) => repeats.push((d, first)),
+                None => seen.push((c, d)),
+            }
+        }
+        (seen.into_iter().map(|(_, d)| d.clone()).collect(), repeats)
     }
 
     /// Tells on stderr, as `command`'s, each `--dir` that names a directory named before
     /// ([`dirs`](Self::dirs) reads it once: its runs counted twice would narrow every CI),
     /// and each directory to read that holds no segment (a wrong path reads as no runs).
     pub fn tell_dirs(&self, cfg: &Config, command: &str) {
-        let mut seen: Vec<(PathBuf, &PathBuf)> = Vec::new();
-        for d in &self.dirs {
-            let c = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
-            match seen.iter().find(|(s, _)| *s == c) {
-                Some((_, first)) => eprintln!(
-                    "edgewatt: {command}: {} is {} named again: read once",
-                    d.display(),
-                    first.display()
-                ),
-                None => seen.push((c, d)),
-            }
+        for (d, first) in self.unique_dirs().1 {
+            eprintln!(
+                "edgewatt: {command}: {} is {} named again: read once",
+                d.display(),
+                first.display()
+            );
         }
         for dir in self.dirs(cfg) {
             if crate::store::list_segments(&dir).is_ok_and(|s| s.is_empty()) {

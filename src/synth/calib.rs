@@ -138,6 +138,14 @@ pub struct Flushing {
     pub flushes_per_segment: usize,
 }
 
+impl Flushing {
+    /// A flush every 5 s, a segment every 30 s: a log of a few runs in several segments.
+    pub const SHORT_SEGMENTS: Self = Self {
+        flush_us: 5_000_000,
+        flushes_per_segment: 6,
+    };
+}
+
 impl SynthLog {
     /// `runs` on a Pi-like board with `truth`, 100 Hz INA219, ±1 % noise.
     #[must_use]

@@ -30,10 +30,7 @@ fn report_cached(dir: &Path, cache_home: &Path, extra: &[&str]) -> (String, Stri
 #[test]
 fn the_report_is_the_same_with_and_without_the_cache() {
     let dir = log_dir(spread(24, false), 11, |log| {
-        log.flushing = Some(Flushing {
-            flush_us: 5_000_000,
-            flushes_per_segment: 6,
-        });
+        log.flushing = Some(Flushing::SHORT_SEGMENTS);
     });
     let home = tempfile::tempdir().unwrap();
     let (first, err) = report_cached(dir.path(), home.path(), &[]);
@@ -84,10 +81,7 @@ fn cache_files(cache_home: &Path) -> Vec<String> {
 /// A log of 12 runs (seeded) in segments of 30 s.
 fn segmented(seed: u64) -> tempfile::TempDir {
     log_dir(spread(12, false), seed, |log| {
-        log.flushing = Some(Flushing {
-            flush_us: 5_000_000,
-            flushes_per_segment: 6,
-        });
+        log.flushing = Some(Flushing::SHORT_SEGMENTS);
     })
 }
 
@@ -359,10 +353,7 @@ fn a_fleet_source_is_read_through_a_cache_per_device() {
 fn a_foreign_open_segment_gives_the_same_rows_through_the_cache() {
     let dir = segmented(31);
     let other = log_dir(spread(12, false), 32, |log| {
-        log.flushing = Some(Flushing {
-            flush_us: 5_000_000,
-            flushes_per_segment: 6,
-        });
+        log.flushing = Some(Flushing::SHORT_SEGMENTS);
         log.device_id = "other-pi".into();
     });
     let first = other.path().join(format!("{:020}.ewlog", 0));

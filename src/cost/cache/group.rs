@@ -47,40 +47,18 @@ fn read_group_lag(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cost::cache::tests::files;
+    use crate::cost::cache::tests::synth;
+    use crate::cost::cache::tests::LAG_US;
     use crate::cost::cache::CacheUse;
     use crate::cost::CostLog;
     use crate::logread::Filter;
-    use crate::store::list_segments;
-    use crate::synth::calib::spread;
     use crate::synth::calib::write;
-    use crate::synth::calib::Flushing;
-    use crate::synth::calib::PowerTruth;
-    use crate::synth::calib::SynthLog;
-
-    const FLUSH_US: u64 = 500_000;
 
     /// A log of 16 runs in segments of 12 s, its files oldest first.
     fn log(dir: &Path) -> Vec<PathBuf> {
-        let truth = PowerTruth {
-            idle_w: 3.0,
-            cpu_w_per_pct: 0.035,
-            ram_w_per_mb: 0.002,
-            cpu_ghz_w_per_pct_ghz: 0.0,
-        };
-        let log = SynthLog {
-            runs_per_plan: 4,
-            flushing: Some(Flushing {
-                flush_us: FLUSH_US,
-                flushes_per_segment: 24,
-            }),
-            ..SynthLog::new(truth, spread(16, false))
-        };
-        write(dir, &log).unwrap();
-        list_segments(dir)
-            .unwrap()
-            .into_iter()
-            .map(|s| s.path)
-            .collect()
+        write(dir, &synth(16, 4, "boot-1", 1)).unwrap();
+        files(dir)
     }
 
     fn whole(files: &[PathBuf]) -> CostLog {
@@ -108,15 +86,13 @@ mod tests {
             let copy = to.join(path.file_name().unwrap());
             std::fs::copy(path, &copy).unwrap();
             uploaded.push(copy);
-            let got =
-                read_group_lag(&uploaded, CostOptions::default(), &cache, 2 * FLUSH_US).unwrap();
+            let got = read_group_lag(&uploaded, CostOptions::default(), &cache, LAG_US).unwrap();
             assert_eq!(got.write_error, None);
             let want = whole(&uploaded);
             assert_eq!(got.log.rows, want.rows, "after segment {i}");
             assert_eq!(got.log.skips, want.skips, "after segment {i}");
             used.push(got.used);
-            let again =
-                read_group_lag(&uploaded, CostOptions::default(), &cache, 2 * FLUSH_US).unwrap();
+            let again = read_group_lag(&uploaded, CostOptions::default(), &cache, LAG_US).unwrap();
             assert_eq!(again.used, CacheUse::Unchanged, "after segment {i}");
             assert_eq!(again.log.rows, want.rows, "again after segment {i}");
         }
@@ -142,7 +118,7 @@ mod tests {
         std::fs::copy(&src[1], &restarted).unwrap();
         let files = vec![src[0].clone(), src[1].clone(), restarted];
         let cache = bucket.path().join("cost.bin");
-        let got = read_group_lag(&files, CostOptions::default(), &cache, 2 * FLUSH_US).unwrap();
+        let got = read_group_lag(&files, CostOptions::default(), &cache, LAG_US).unwrap();
         assert_eq!(
             got.used,
             CacheUse::Whole("the segments are not named in strictly increasing seq order".into())

@@ -23,14 +23,14 @@ const TRUTH: PowerTruth = PowerTruth {
 };
 
 /// How late a power reading may be written, in these tests: 2 flushes.
-const LAG_US: u64 = 2 * FLUSH_US;
+pub(super) const LAG_US: u64 = 2 * FLUSH_US;
 
 /// Flushes half a second apart: a run's lead-out and an idle row's power readings often
 /// reach into the next flush, and so into the next segment.
 const FLUSH_US: u64 = 500_000;
 
 /// A log of `runs` runs, a plan every `per_plan`, a segment every 12 s.
-fn synth(runs: usize, per_plan: usize, boot: &str, seed: u64) -> SynthLog {
+pub(super) fn synth(runs: usize, per_plan: usize, boot: &str, seed: u64) -> SynthLog {
     SynthLog {
         boot_id: boot.into(),
         runs_per_plan: per_plan,
@@ -44,7 +44,7 @@ fn synth(runs: usize, per_plan: usize, boot: &str, seed: u64) -> SynthLog {
 }
 
 /// The segment files of `dir`, oldest first.
-fn files(dir: &Path) -> Vec<PathBuf> {
+pub(super) fn files(dir: &Path) -> Vec<PathBuf> {
     list_segments(dir)
         .unwrap()
         .into_iter()
