@@ -198,12 +198,33 @@ pub struct RunEnergy {
 }
 
 impl RunEnergy {
+    /// The energy of `phase` over all its windows: a phase may repeat (a VLM's prefill is
+    /// marked before and after its image's encode, the image's tokens in the second
+    /// window), and each of its windows counts. Gross, net, covered time and readings are
+    /// the windows' sums, the coverage is the covered share of their total length and the
+    /// largest gap the longest of theirs; `window` spans the first one's start to the last
+    /// one's end. `None` if the run has no such phase.
     #[must_use]
-    pub fn phase(&self, phase: RunPhase) -> Option<&WindowEnergy> {
-        self.phases
-            .iter()
-            .find(|(p, _)| *p == phase)
-            .map(|(_, e)| e)
+    pub fn phase(&self, phase: RunPhase) -> Option<WindowEnergy> {
+        let mut windows = self.phases.iter().filter(|(p, _)| *p == phase);
+        let first = windows.next()?.1;
+        let (mut all, mut len_us) = (first, first.window.len_us());
+        for (_, w) in windows {
+            all.window = Window::spanning(all.window.start_us, w.window.end_us);
+            all.gross_uj += w.gross_uj;
+            all.net_uj = all.net_uj.zip(w.net_uj).map(|(a, b)| a + b);
+            all.covered_us += w.covered_us;
+            all.largest_gap_us = all.largest_gap_us.max(w.largest_gap_us);
+            all.readings += w.readings;
+            all.coverage_ppm = if len_us + w.window.len_us() == 0 {
+                all.coverage_ppm.min(w.coverage_ppm)
+            } else {
+                (u128::from(all.covered_us) * 1_000_000 / u128::from(len_us + w.window.len_us()))
+                    as u32
+            };
+            len_us += w.window.len_us();
+        }
+        Some(all)
     }
 
     /// One line for text output: gross and net J of the run, each a number only when

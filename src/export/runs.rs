@@ -10,7 +10,6 @@ use super::Table;
 use super::Value;
 use crate::cost::RunCost;
 use crate::derive::energy::RunEnergy;
-use crate::derive::energy::WindowEnergy;
 use crate::derive::runs::RunUsage;
 use crate::record::RunPhase;
 use crate::report::laws::RunRow;
@@ -34,26 +33,10 @@ fn energy(r: &RunCost, f: fn(&RunEnergy) -> Option<f64>) -> Value {
     Value::float(r.energy.as_ref().and_then(f))
 }
 
-/// Gross and net J of every window of `phase` (a phase may repeat), summed.
+/// Gross and net J of `phase`, every window of it (a phase may repeat): [`RunEnergy::phase`].
 fn phase_j(r: &RunCost, phase: RunPhase, net: bool) -> Value {
-    let Some(e) = &r.energy else {
-        return Value::Null;
-    };
-    let windows: Vec<&WindowEnergy> = e
-        .phases
-        .iter()
-        .filter(|(p, _)| *p == phase)
-        .map(|(_, w)| w)
-        .collect();
-    if windows.is_empty() {
-        return Value::Null;
-    }
-    let sum = if net {
-        windows.iter().map(|w| w.net_j()).sum::<Option<f64>>()
-    } else {
-        Some(windows.iter().map(|w| w.gross_j()).sum())
-    };
-    Value::float(sum)
+    let w = r.energy.as_ref().and_then(|e| e.phase(phase));
+    Value::float(w.and_then(|w| if net { w.net_j() } else { Some(w.gross_j()) }))
 }
 
 /// Each column and how a row's cell is made.

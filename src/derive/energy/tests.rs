@@ -193,3 +193,89 @@ fn the_run_energy_round_trips_through_the_stored_record() {
     assert_eq!(stored.phases.len(), e.phases.len());
     assert_eq!(RunEnergy::from(&stored), e);
 }
+
+/// A VLM run as the worker marks it: Prefill [1, 2] s, Encode [2, 3] s, Prefill again
+/// [3, 4] s (the image's tokens, after its encode), Decode [4, 6] s; 3 W throughout from
+/// 100 ms readings but for `missing` (reading indices), 1 W idle stored.
+fn vlm_fixture(missing: std::ops::Range<u64>) -> RunEnergy {
+    let rs: Vec<PowerReading> = (0..=70)
+        .filter(|i| !missing.contains(i))
+        .map(|i| r(i * S / 10, 3_000_000))
+        .collect();
+    let phases = [
+        (RunPhase::Prefill, Window::spanning(S, 2 * S)),
+        (RunPhase::Encode, Window::spanning(2 * S, 3 * S)),
+        (RunPhase::Prefill, Window::spanning(3 * S, 4 * S)),
+        (RunPhase::Decode, Window::spanning(4 * S, 6 * S)),
+    ];
+    run_energy(
+        &rs,
+        &RunSpec {
+            source_label: "ina219 test",
+            period_us: S / 10,
+            run: Window::spanning(S, 6 * S),
+            phases: &phases,
+            baseline: BaselineFrom::Stored(Baseline {
+                window: Window::spanning(0, S),
+                power_uw: 1_000_000,
+                coverage_ppm: 1_000_000,
+            }),
+            // 10 text and 30 image tokens: the daemon counts both as prompt tokens.
+            tokens: Tokens {
+                prompt: 40,
+                generated: 20,
+            },
+        },
+    )
+}
+
+#[test]
+fn a_phase_that_repeats_is_all_its_windows() {
+    let e = vlm_fixture(0..0);
+    // Prefill is 2 s of 3 W (1 s before the encode, 1 s after): 6 J gross, 6 − 1 W × 2 s
+    // = 4 J net; not the first second alone (3 J, 2 J).
+    let prefill = e.phase(RunPhase::Prefill).unwrap();
+    assert_eq!(
+        (prefill.gross_uj, prefill.net_uj, prefill.covered_us),
+        (6_000_000, Some(4_000_000), 2 * S)
+    );
+    assert_eq!(prefill.coverage_ppm, 1_000_000);
+    assert_eq!(
+        prefill.readings, 22,
+        "11 readings in each window, edges included"
+    );
+    let close = |f, want: f64| {
+        let got = e.figure(f, MinCoverage::DEFAULT).unwrap();
+        assert!((got - want).abs() < 1e-12, "{f:?}: {got} vs {want}");
+    };
+    // 4 J over the 40 prompt tokens (text and image) prefill evaluates.
+    close(Figure::NetJPerPromptToken, 0.1);
+    close(Figure::GrossJPerPromptToken, 0.15);
+    // Decode does not repeat: 2 s × (3 − 1) W / 20 tokens.
+    close(Figure::NetJPerGeneratedToken, 0.2);
+    // The phases add up to the run: prefill 4 + encode 2 + decode 4 = 10 J net.
+    let net = |p| e.phase(p).unwrap().net_uj.unwrap();
+    assert_eq!(
+        net(RunPhase::Prefill) + net(RunPhase::Encode) + net(RunPhase::Decode),
+        e.run.net_uj.unwrap()
+    );
+}
+
+#[test]
+fn a_repeated_phase_is_covered_by_the_share_of_all_its_windows() {
+    // Readings 3.2–3.8 s missing: 3.1–3.9 s is a hole (0.8 s > the 0.4 s maximum gap), in
+    // the second prefill window. Covered: 1 s + 0.2 s of the phase's 2 s = 60 %.
+    let e = vlm_fixture(32..39);
+    let prefill = e.phase(RunPhase::Prefill).unwrap();
+    assert_eq!(prefill.covered_us, 1_200_000);
+    assert_eq!(prefill.coverage_ppm, 600_000);
+    assert_eq!(prefill.largest_gap_us, 800_000);
+    assert_eq!(prefill.gross_uj, 3_600_000, "3 W × 1.2 s covered");
+    assert_eq!(
+        e.figure(Figure::NetJPerPromptToken, MinCoverage::DEFAULT),
+        Err(Untrusted::Coverage {
+            coverage_ppm: 600_000,
+            min_ppm: 950_000
+        })
+    );
+}

@@ -141,7 +141,8 @@ pub enum Figure {
     /// The decode phase (the whole run if it has no phases) per generated token, J.
     GrossJPerGeneratedToken,
     NetJPerGeneratedToken,
-    /// The prefill phase per prompt token, J.
+    /// The prefill phase (all its windows: a VLM's before and after its encode) per prompt
+    /// token (text and image tokens), J.
     GrossJPerPromptToken,
     NetJPerPromptToken,
 }
@@ -169,9 +170,9 @@ impl RunEnergy {
     /// figure, the baseline and its coverage) against `min`.
     pub fn figure(&self, figure: Figure, min: MinCoverage) -> Result<f64, Untrusted> {
         let (window, tokens) = match figure {
-            Figure::GrossJ | Figure::NetJ => (&self.run, None),
+            Figure::GrossJ | Figure::NetJ => (self.run, None),
             Figure::GrossJPerGeneratedToken | Figure::NetJPerGeneratedToken => (
-                self.phase(RunPhase::Decode).unwrap_or(&self.run),
+                self.phase(RunPhase::Decode).unwrap_or(self.run),
                 Some(self.tokens.generated),
             ),
             Figure::GrossJPerPromptToken | Figure::NetJPerPromptToken => (
