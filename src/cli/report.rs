@@ -122,12 +122,14 @@ fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
 fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<Report> {
     let each = sources.each();
     let cache = args.cost.cache_dir();
-    let (mut rows, problems) = read_sources(&each, args.cost.options(cfg)?, cache.as_deref());
+    let cost = args.cost.options(cfg)?;
+    let (mut rows, problems) = read_sources(&each, cost, cache.as_deref());
     let (cals, refused) = calibrations_or_board(cfg, &args.cost, &rows);
     crate::estimate::apply(&mut rows, &cals);
     let opts = ReportOptions {
         include_flagged: args.include_flagged,
         knee_bootstrap_reps: args.bootstrap,
+        min_coverage: cost.min_coverage(),
     };
     let mut report = Report::build(&rows, &opts);
     report.sources = each.into_iter().map(|(name, _)| name).collect();

@@ -56,6 +56,16 @@ pub struct CostOptions {
     pub min_coverage: f64,
 }
 
+impl CostOptions {
+    /// [`min_coverage`](Self::min_coverage) as the energy figures' threshold.
+    #[must_use]
+    pub fn min_coverage(&self) -> crate::derive::energy::MinCoverage {
+        crate::derive::energy::MinCoverage {
+            ppm: (self.min_coverage.clamp(0.0, 1.0) * 1e6).round() as u32,
+        }
+    }
+}
+
 impl Default for CostOptions {
     fn default() -> Self {
         Self {

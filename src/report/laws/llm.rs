@@ -10,6 +10,7 @@ use crate::analysis::fit::fit_linear;
 use crate::analysis::fit::mean_ci;
 use crate::analysis::fit::LinearFit;
 use crate::cost::RunCost;
+use crate::derive::energy::MinCoverage;
 use crate::record::RunPhase;
 
 /// The metrics of the token law, in the order shown.
@@ -129,15 +130,15 @@ fn mean_of(what: &str, values: &[f64], notes: &mut Vec<(String, String)>) -> Opt
     }
 }
 
-/// Measured net energy of `phase` per token, J.
-fn phase_j_per_token(r: &RunCost, phase: RunPhase, tokens: u32) -> Option<f64> {
-    let e = r.energy.as_ref().filter(|_| r.trust.energy_net)?;
-    let net = e.phase(phase)?.net_j()?;
+/// Measured net energy of `phase` per token, J: `None` unless the phase's own figure is
+/// trusted (its coverage, not only the run's, at least `min`).
+fn phase_j_per_token(r: &RunCost, phase: RunPhase, tokens: u32, min: MinCoverage) -> Option<f64> {
+    let net = super::phases::trusted_net_j(r, phase, min)?;
     (tokens > 0).then(|| net / f64::from(tokens))
 }
 
 /// The token laws of the runs without an image.
-pub fn laws(used: &[&RunCost]) -> Vec<LlmLaw> {
+pub fn laws(used: &[&RunCost], min: MinCoverage) -> Vec<LlmLaw> {
     let text: Vec<&RunCost> = used
         .iter()
         .copied()
@@ -164,11 +165,11 @@ pub fn laws(used: &[&RunCost]) -> Vec<LlmLaw> {
                 .collect();
             let decode_j: Vec<f64> = runs
                 .iter()
-                .filter_map(|r| phase_j_per_token(r, RunPhase::Decode, r.generated_tokens))
+                .filter_map(|r| phase_j_per_token(r, RunPhase::Decode, r.generated_tokens, min))
                 .collect();
             let prefill_j: Vec<f64> = runs
                 .iter()
-                .filter_map(|r| phase_j_per_token(r, RunPhase::Prefill, r.prompt_tokens))
+                .filter_map(|r| phase_j_per_token(r, RunPhase::Prefill, r.prompt_tokens, min))
                 .collect();
             let mut decode_notes = Vec::new();
             let decode_s_per_token = mean_of("decode s/token", &decode_s, &mut decode_notes);

@@ -33,12 +33,16 @@ pub use llm::LlmLaw;
 pub use phases::PhaseCost;
 pub use runs::RunRow;
 
+#[cfg(test)]
+mod tests;
+
 use serde::Serialize;
 
 use crate::analysis::fit::Estimate;
 use crate::analysis::fit::Interval;
 use crate::cost::RowKind;
 use crate::cost::RunCost;
+use crate::derive::energy::MinCoverage;
 
 /// How the report is made.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,6 +51,9 @@ pub struct ReportOptions {
     pub include_flagged: bool,
     /// Bootstrap resamples of the knee's ψ (0 skips the bootstrap CI).
     pub knee_bootstrap_reps: usize,
+    /// A phase's energy (J per token, energy per phase) covered less than this is not
+    /// trusted, as the run's own ([`CostOptions::min_coverage`](crate::cost::CostOptions)).
+    pub min_coverage: MinCoverage,
 }
 
 impl Default for ReportOptions {
@@ -54,6 +61,7 @@ impl Default for ReportOptions {
         Self {
             include_flagged: false,
             knee_bootstrap_reps: 499,
+            min_coverage: MinCoverage::DEFAULT,
         }
     }
 }
@@ -212,10 +220,10 @@ impl Report {
             let knees = s.spawn(|| knee::laws(&used, opts));
             let table = s.spawn(|| runs.iter().map(|r| RunRow::of(r)).collect::<Vec<_>>());
             let rest = (
-                llm::laws(&used),
+                llm::laws(&used, opts.min_coverage),
                 compare::comparisons(&used),
                 compare::estimate_errors(&used),
-                phases::phase_costs(&used),
+                phases::phase_costs(&used, opts.min_coverage),
             );
             let table = table
                 .join()

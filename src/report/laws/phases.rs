@@ -5,6 +5,8 @@ use serde::Serialize;
 use super::groups;
 use crate::cost::RunCost;
 use crate::cost::PHASES;
+use crate::derive::energy::MinCoverage;
+use crate::record::RunPhase;
 
 /// The mean cost of each phase of one group's runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -13,8 +15,9 @@ pub struct PhaseCost {
     pub model: String,
     pub workload: String,
     pub runs: usize,
-    /// `J` (measured net energy, every run measured) or `s` (time: no trusted measured
-    /// energy on some run; the estimate is per run, not per phase).
+    /// `J` (measured net energy, every run measured, each of its phases covered at least
+    /// the threshold) or `s` (time: no trusted measured energy on some run or phase; the
+    /// estimate is per run, not per phase).
     pub unit: &'static str,
     /// The phases' names, in [`PHASES`] order.
     pub phases: Vec<&'static str>,
@@ -22,11 +25,26 @@ pub struct PhaseCost {
     pub mean: Vec<f64>,
 }
 
-fn measured(r: &RunCost) -> Option<Vec<f64>> {
+/// The measured net energy of `phase` of a run whose net energy is trusted, J, if the
+/// phase's own figure is trusted too: a gap the run's coverage allows may fall in one
+/// short phase and leave it mostly uncovered.
+pub(super) fn trusted_net_j(r: &RunCost, phase: RunPhase, min: MinCoverage) -> Option<f64> {
+    let e = r.energy.as_ref().filter(|_| r.trust.energy_net)?;
+    let w = e.phase(phase)?;
+    w.check_net(e.baseline.as_ref(), min).ok()?;
+    w.net_j()
+}
+
+/// Each phase's net energy, J (0 for a phase the run does not have); `None` unless every
+/// phase it has is trusted.
+fn measured(r: &RunCost, min: MinCoverage) -> Option<Vec<f64>> {
     let e = r.energy.as_ref().filter(|_| r.trust.energy_net)?;
     PHASES
         .iter()
-        .map(|p| Some(e.phase(*p).map_or(Some(0.0), |w| w.net_j())?.max(0.0)))
+        .map(|&p| match e.phase(p) {
+            None => Some(0.0),
+            Some(_) => Some(trusted_net_j(r, p, min)?.max(0.0)),
+        })
         .collect()
 }
 
@@ -35,7 +53,7 @@ fn seconds(r: &RunCost) -> Vec<f64> {
 }
 
 /// Per device, model and workload.
-pub fn phase_costs(used: &[&RunCost]) -> Vec<PhaseCost> {
+pub fn phase_costs(used: &[&RunCost], min: MinCoverage) -> Vec<PhaseCost> {
     groups::group_by(used, |r| {
         (
             groups::device_name(r),
@@ -45,7 +63,7 @@ pub fn phase_costs(used: &[&RunCost]) -> Vec<PhaseCost> {
     })
     .into_iter()
     .map(|((device, model, workload), runs)| {
-        let energy: Option<Vec<Vec<f64>>> = runs.iter().map(|r| measured(r)).collect();
+        let energy: Option<Vec<Vec<f64>>> = runs.iter().map(|r| measured(r, min)).collect();
         let (unit, values) = match energy {
             Some(v) => ("J", v),
             None => ("s", runs.iter().map(|r| seconds(r)).collect()),
