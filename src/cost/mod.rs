@@ -102,6 +102,9 @@ pub enum Untrusted {
     EnergyCoverage { coverage: f64, min: f64 },
     /// No idle baseline power: only the gross energy is known.
     NoPowerBaseline,
+    /// The idle baseline's own window is covered less than the threshold: its mean may
+    /// not be the idle power, so neither are the net figures (the gross one stands).
+    PowerBaselineCoverage { coverage: f64, min: f64 },
     /// The cooldown before the run ended by its cap: the machine was not idle, so neither
     /// the baseline nor the net figures are.
     CooldownCapped,
@@ -122,6 +125,12 @@ impl std::fmt::Display for Untrusted {
                 min * 100.0
             ),
             Self::NoPowerBaseline => f.write_str("no idle power baseline"),
+            Self::PowerBaselineCoverage { coverage, min } => write!(
+                f,
+                "idle power baseline coverage {:.1} % < {:.0} %",
+                coverage * 100.0,
+                min * 100.0
+            ),
             Self::CooldownCapped => f.write_str("cooldown capped: not idle before the run"),
             Self::NoSamples => f.write_str("no samples around the run"),
             Self::UsageCoverage { coverage, min } => write!(
@@ -139,7 +148,8 @@ impl std::fmt::Display for Untrusted {
 pub struct Trust {
     /// The gross measured energy (readings cover the run).
     pub energy: bool,
-    /// The net measured energy (gross trusted, and an idle baseline that was idle).
+    /// The net measured energy (gross trusted, and an idle baseline that was idle and is
+    /// covered at least the threshold).
     pub energy_net: bool,
     /// The CPU/RAM figures (samples cover the run).
     pub usage: bool,

@@ -308,8 +308,14 @@ pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
         }
         Some(e) => {
             t.energy = true;
+            let baseline_coverage = e.baseline.map(|b| f64::from(b.coverage_ppm) / 1e6);
             if e.run.net_uj.is_none() {
                 t.reasons.push(Untrusted::NoPowerBaseline);
+            } else if let Some(c) = baseline_coverage.filter(|c| *c < opts.min_coverage) {
+                t.reasons.push(Untrusted::PowerBaselineCoverage {
+                    coverage: c,
+                    min: opts.min_coverage,
+                });
             } else if row.cooldown_capped {
                 t.reasons.push(Untrusted::CooldownCapped);
             } else {

@@ -224,3 +224,58 @@ fn the_one_pass_rows_equal_the_rows_read_again_per_row() {
         assert_eq!(a, b, "row {}", a.label);
     }
 }
+
+#[test]
+fn a_net_energy_whose_idle_baseline_is_poorly_covered_is_not_trusted() {
+    use crate::derive::energy::run_energy;
+    use crate::derive::energy::BaselineFrom;
+    use crate::derive::energy::Figure;
+    use crate::derive::energy::RunSpec;
+    use crate::derive::energy::Tokens;
+    use crate::derive::Window;
+    use crate::record::PowerReading;
+    use crate::record::SourceId;
+    const S: u64 = 1_000_000;
+    // 100 ms readings: 5 W over 95–96 s (the tail of something), none over 96.1–99.9 s
+    // (the machine idled at 3 W unseen), 6 W over the run 100–110 s. The baseline window
+    // 95–100 s is 20 % covered and reads 5 W: net 60 − 5 × 10 = 10 J, not 60 − 30 = 30 J.
+    let readings: Vec<PowerReading> = (950..=1100)
+        .filter(|i| !(961..1000).contains(i))
+        .map(|i| {
+            let uw = if i >= 1000 { 6_000_000 } else { 5_000_000 };
+            PowerReading::power_only(i * S / 10, SourceId::Ina219, uw)
+        })
+        .collect();
+    let e = run_energy(
+        &readings,
+        &RunSpec {
+            source_label: "ina219 test",
+            period_us: S / 10,
+            run: Window::spanning(100 * S, 110 * S),
+            phases: &[],
+            baseline: BaselineFrom::Window(Window::spanning(95 * S, 100 * S)),
+            tokens: Tokens::default(),
+        },
+    );
+    let b = e.baseline.unwrap();
+    assert_eq!((b.power_uw, b.coverage_ppm), (5_000_000, 200_000));
+    assert_eq!(
+        (e.run.gross_uj, e.run.net_uj),
+        (60_000_000, Some(10_000_000))
+    );
+    assert!(e
+        .figure(Figure::NetJ, crate::derive::energy::MinCoverage::DEFAULT)
+        .is_err());
+    let (_dir, costs) = read(&SynthLog::new(TRUTH, vec![run(50.0, 10.0, true)]));
+    let mut row = costs.runs().next().unwrap().clone();
+    row.energy = Some(e);
+    row.trust = read::trust(&row, CostOptions::default());
+    // The gross figure stands; the net one is not trusted, as the bench tables say.
+    assert!(row.trust.energy);
+    assert!(!row.trust.energy_net);
+    assert_eq!(row.trusted_net_j(), None);
+    assert_eq!(
+        row.trust.reasons_text(),
+        "idle power baseline coverage 20.0 % < 95 %"
+    );
+}

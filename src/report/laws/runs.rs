@@ -111,6 +111,7 @@ fn energy_note(r: &RunCost) -> String {
                 Untrusted::NoEnergy
                     | Untrusted::EnergyCoverage { .. }
                     | Untrusted::NoPowerBaseline
+                    | Untrusted::PowerBaselineCoverage { .. }
                     | Untrusted::CooldownCapped
             )
         })
@@ -140,7 +141,9 @@ fn flags(r: &RunCost) -> Vec<String> {
             }
             Untrusted::CooldownCapped => out.push("cooldown ended by its cap".to_owned()),
             Untrusted::NoSamples => out.push(u.to_string()),
-            Untrusted::NoEnergy | Untrusted::NoPowerBaseline => {}
+            Untrusted::NoEnergy
+            | Untrusted::NoPowerBaseline
+            | Untrusted::PowerBaselineCoverage { .. } => {}
         }
     }
     if r.cooldown_capped && !out.iter().any(|f| f.starts_with("cooldown")) {
