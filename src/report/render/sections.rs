@@ -126,8 +126,8 @@ fn decode(laws: &[LlmLaw]) -> Section {
         "workload",
         "thr",
         "decode s/token",
-        "decode J/token (measured)",
-        "prefill J/token (measured)",
+        "decode J/token (measured, net)",
+        "prefill J/token (measured, net)",
         "note",
     ]);
     for law in laws {
@@ -146,7 +146,9 @@ fn decode(laws: &[LlmLaw]) -> Section {
         id: "decode",
         title: "Prefill vs decode".into(),
         notes: vec![
-            "means over runs with 95 % CIs; J/token needs measured energy per phase".into(),
+            "means over runs with 95 % CIs; J/token: the phase's measured energy above idle \
+             (net), over the runs whose readings cover that phase"
+                .into(),
         ],
         table: (!laws.is_empty()).then_some(t),
     }
