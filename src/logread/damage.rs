@@ -120,6 +120,7 @@ impl fmt::Display for Skip {
         let seq = self.seq.map_or_else(|| "?".to_owned(), |s| s.to_string());
         match &self.kind {
             SkipKind::Unreadable { error } => write!(f, "{error}; segment skipped"),
+            SkipKind::Header(d @ HeaderDamage::Empty) => write!(f, "{path}: {d}"),
             SkipKind::Header(d) => write!(
                 f,
                 "{path}: {d}; device, boot and wall times unknown (until a clock step \

@@ -191,6 +191,9 @@ pub enum HeaderDamage {
     Magic,
     /// The header frame is not a completely written header.
     Frame(CorruptReason),
+    /// The file is empty: created and never written (a crash as the segment was opened),
+    /// or a copy of it that failed.
+    Empty,
 }
 
 impl fmt::Display for HeaderDamage {
@@ -198,6 +201,10 @@ impl fmt::Display for HeaderDamage {
         match self {
             Self::Magic => f.write_str("magic EDGEWATT\\0 damaged or missing"),
             Self::Frame(reason) => write!(f, "header frame unreadable ({reason})"),
+            Self::Empty => f.write_str(
+                "empty (0 bytes), no records in it: created and never written (a crash as \
+                 it was opened), or a copy that failed (then copy it again)",
+            ),
         }
     }
 }
@@ -208,13 +215,17 @@ impl fmt::Display for HeaderDamage {
 /// The header frame is the piece from offset 9 to the next `0x00` when byte 8 is `0x00`
 /// (the magic's letters are not required: a header with a good CRC is trusted). Otherwise
 /// the magic is damaged and everything up to the first `0x00` is taken as magic and
-/// header. Without any `0x00` the whole file is header: there are no record frames. The
-/// only error is a header that is intact but newer than this reader
-/// ([`StoreError::UnsupportedVersion`]): its frames may not be framed as we expect.
+/// header. Without any `0x00` the whole file is header: there are no record frames (an
+/// empty file is [`HeaderDamage::Empty`]). The only error is a header that is intact but
+/// newer than this reader ([`StoreError::UnsupportedVersion`]): its frames may not be
+/// framed as we expect.
 pub fn read_header(
     path: &Path,
     bytes: &[u8],
 ) -> Result<(Result<SegmentHeader, HeaderDamage>, usize), StoreError> {
+    if bytes.is_empty() {
+        return Ok((Err(HeaderDamage::Empty), 0));
+    }
     let magic_ok = bytes.len() >= HEADER_OFFSET && bytes[..MAGIC.len()] == MAGIC;
     let start = if bytes.get(MAGIC.len()) == Some(&0) {
         HEADER_OFFSET

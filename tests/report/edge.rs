@@ -349,3 +349,23 @@ fn a_directory_without_segments_is_named() {
     assert_eq!(out.status.code(), Some(1), "no runs");
     assert!(String::from_utf8_lossy(&out.stderr).contains(&said));
 }
+
+/// An empty segment file (created and never written, or a failed copy) is
+/// named as such, with what to do, not as a damaged header whose records are still read;
+/// the runs of the other segments all come out.
+#[test]
+fn an_empty_segment_is_named_as_empty() {
+    let dir = llm_dir();
+    let empty = dir.path().join("00000000000099999999.ewlog");
+    std::fs::write(&empty, b"").unwrap();
+    let (code, json, stderr) = report(&[dir.path()], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json["runs"].as_array().unwrap().len(), 4, "{json}");
+    let said = format!(
+        "{}: empty (0 bytes), no records in it: created and never written (a crash as it \
+         was opened), or a copy that failed (then copy it again)",
+        empty.display()
+    );
+    assert!(stderr.contains(&said), "{stderr}");
+    assert!(!stderr.contains("records still read"), "{stderr}");
+}

@@ -119,7 +119,9 @@ fn every_truncation_point_yields_exactly_the_frames_before_it() {
         if t < w.body_offset {
             // Cut inside magic or header: no header, nothing after it.
             assert_eq!(reader.header(), None, "cut at {t}");
-            let damage = if t < 9 {
+            let damage = if t == 0 {
+                HeaderDamage::Empty
+            } else if t < 9 {
                 HeaderDamage::Magic
             } else {
                 HeaderDamage::Frame(CorruptReason::Unterminated)
