@@ -100,6 +100,55 @@ fn fieller_and_mean_cis_cover_at_95_percent() {
     assert_coverage("mean", hit_mean, REPS);
 }
 
+/// Base vs compressed over a sweep: four cases 4× apart in cost, noise 5 % of each case's
+/// cost, 3 base runs and 2 to 4 compressed runs a case; the compressed model costs 40 % of
+/// the base in every case. The case-means CI covers 0.4 at its nominal rate, also with one
+/// case run once by the compressed model (it borrows the model's pooled relative
+/// variance).
+#[test]
+fn the_case_means_ratio_covers_at_95_percent() {
+    let cost = [10.0, 40.0, 160.0, 640.0];
+    let (mut hit, mut hit_single, mut width_pooled, mut width_cases) = (0, 0, 0.0, 0.0);
+    for seed in 0..REPS {
+        let mut noise = Noise::new(60_000 + seed);
+        let mut draw = |mean: f64, n: usize| -> Vec<f64> {
+            (0..n).map(|_| mean * (1.0 + noise.normal(0.05))).collect()
+        };
+        let runs: Vec<(Vec<f64>, Vec<f64>)> = cost
+            .iter()
+            .zip([2, 3, 4, 3])
+            .map(|(c, n)| (draw(*c, 3), draw(0.4 * c, n)))
+            .collect();
+        let cases: Vec<(&[f64], &[f64])> = runs
+            .iter()
+            .map(|(b, o)| (b.as_slice(), o.as_slice()))
+            .collect();
+        let r = ratio_of_case_means(&cases).unwrap();
+        hit += u64::from(r.ratio_ci.contains(0.4));
+        width_cases += r.ratio_ci.hi - r.ratio_ci.lo;
+        let pooled_base: Vec<f64> = runs.iter().flat_map(|c| c.0.clone()).collect();
+        let pooled_other: Vec<f64> = runs.iter().flat_map(|c| c.1.clone()).collect();
+        if let Ok(p) = ratio_of_means(&pooled_base, &pooled_other) {
+            width_pooled += p.ratio_ci.hi - p.ratio_ci.lo;
+        }
+        let mut single = cases.clone();
+        single[3].1 = &single[3].1[..1];
+        hit_single += u64::from(ratio_of_case_means(&single).unwrap().ratio_ci.contains(0.4));
+    }
+    assert_coverage("ratio of case means", hit, REPS);
+    assert_coverage("ratio of case means, one case run once", hit_single, REPS);
+    // The runs pooled as one sample count the spread between cases as noise.
+    eprintln!(
+        "mean CI width: case means {:.3}, runs pooled {:.3}",
+        width_cases / REPS as f64,
+        width_pooled / REPS as f64
+    );
+    assert!(
+        width_pooled > 5.0 * width_cases,
+        "{width_pooled} {width_cases}"
+    );
+}
+
 #[test]
 fn the_knee_cis_cover_psi() {
     let sides = [

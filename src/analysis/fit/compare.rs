@@ -1,136 +1,14 @@
-//! Comparisons: base vs compressed model (ratios of means), agreement of two outputs, and
-//! an estimate against a measurement.
+//! Comparisons: agreement of two outputs, and an estimate against a measurement (base vs
+//! compressed, the ratios of means, is [`super::ratio`]).
 
 use super::check_finite;
-use super::check_level;
 use super::check_same_len;
 use super::dist::t_two_sided;
 use super::mean;
+use super::ratio::sample_var;
 use super::Estimate;
 use super::FitError;
-use super::Interval;
 use super::LEVEL_95;
-
-/// The ratio mean(other)/mean(base) with its CI, and the same as a % change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RatioCi {
-    /// mean(other) / mean(base): a throughput ratio (2.6×) reads this.
-    pub ratio: f64,
-    /// Fieller CI of the ratio.
-    pub ratio_ci: Interval,
-    /// (ratio − 1)·100: a cost reduction (−60.5 %) reads this.
-    pub pct_change: f64,
-    /// The CI of `pct_change`, (ratio_ci − 1)·100.
-    pub pct_change_ci: Interval,
-    pub mean_base: f64,
-    pub mean_other: f64,
-    pub n_base: usize,
-    pub n_other: usize,
-    /// Welch–Satterthwaite degrees of freedom used for the t quantile.
-    pub df: f64,
-    pub level: f64,
-}
-
-fn sample_var(v: &[f64], m: f64) -> f64 {
-    v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64
-}
-
-/// mean(other)/mean(base) with a 95 % CI by **Fieller's method** (not the delta method:
-/// Fieller's interval is exact for normal means and stays right when the base mean is
-/// noisy, where the delta method's symmetric interval is too narrow on one side). The two
-/// samples are independent runs; the t quantile uses Welch–Satterthwaite degrees of
-/// freedom at the estimated ratio. Each sample needs 2 or more values.
-///
-/// Use it for every row of the base-vs-compressed table: CPU AUC, RAM AUC and energy
-/// (read `pct_change`) and throughput (read `ratio`).
-///
-/// ```
-/// use edgewatt::analysis::fit::ratio_of_means;
-/// let base_j = [10.0, 10.4, 9.6, 10.2, 9.8];
-/// let compressed_j = [4.0, 4.1, 3.9, 4.05, 3.95];
-/// let r = ratio_of_means(&base_j, &compressed_j).unwrap();
-/// assert!((r.pct_change - -60.0).abs() < 1e-9);
-/// assert!(r.pct_change_ci.contains(-60.0) && r.pct_change_ci.hi < -55.0);
-/// ```
-pub fn ratio_of_means(base: &[f64], other: &[f64]) -> Result<RatioCi, FitError> {
-    ratio_of_means_with(base, other, LEVEL_95)
-}
-
-/// [`ratio_of_means`] at any confidence `level` in (0, 1).
-pub fn ratio_of_means_with(base: &[f64], other: &[f64], level: f64) -> Result<RatioCi, FitError> {
-    const WHAT: &str = "ratio of means";
-    check_level(WHAT, level)?;
-    check_finite(WHAT, "base", base)?;
-    check_finite(WHAT, "other", other)?;
-    for (v, advice) in [
-        (base, "the base model needs 2 or more runs"),
-        (other, "the other model needs 2 or more runs"),
-    ] {
-        if v.len() < 2 {
-            return Err(FitError::TooFewPoints {
-                what: WHAT,
-                needed: 2,
-                got: v.len(),
-                advice,
-            });
-        }
-    }
-    let (mb, mo) = (mean(base), mean(other));
-    let (vb, vo) = (
-        sample_var(base, mb) / base.len() as f64,
-        sample_var(other, mo) / other.len() as f64,
-    );
-    if mb == 0.0 {
-        return Err(FitError::UnboundedRatio {
-            what: WHAT,
-            mean: mb,
-        });
-    }
-    let ratio = mo / mb;
-    let num = vo + ratio * ratio * vb;
-    let den =
-        vo * vo / (other.len() - 1) as f64 + ratio.powi(4) * vb * vb / (base.len() - 1) as f64;
-    let df = if den > 0.0 {
-        num * num / den
-    } else {
-        (base.len() + other.len() - 2) as f64
-    };
-    let t = t_two_sided(level, df.max(1.0));
-    let t2 = t * t;
-    // (mo − ρ·mb)² = t²·(vo + ρ²·vb): a·ρ² − 2·mo·mb·ρ + c = 0.
-    let a = mb * mb - t2 * vb;
-    if a <= 0.0 {
-        return Err(FitError::UnboundedRatio {
-            what: WHAT,
-            mean: mb,
-        });
-    }
-    let c = mo * mo - t2 * vo;
-    let disc = (mo * mo * mb * mb - a * c).max(0.0).sqrt();
-    let (r1, r2) = ((mo * mb - disc) / a, (mo * mb + disc) / a);
-    let ratio_ci = Interval {
-        lo: r1.min(r2),
-        hi: r1.max(r2),
-    };
-    if !(ratio.is_finite() && ratio_ci.lo.is_finite() && ratio_ci.hi.is_finite()) {
-        return Err(super::linear::out_of_range(WHAT));
-    }
-    Ok(RatioCi {
-        ratio,
-        ratio_ci,
-        pct_change: (ratio - 1.0) * 100.0,
-        pct_change_ci: Interval {
-            lo: (ratio_ci.lo - 1.0) * 100.0,
-            hi: (ratio_ci.hi - 1.0) * 100.0,
-        },
-        mean_base: mb,
-        mean_other: mo,
-        n_base: base.len(),
-        n_other: other.len(),
-        df,
-        level,
-    })
-}
 
 /// The mean of `values` with its standard error and 95 % Student-t CI (2 or more values).
 ///

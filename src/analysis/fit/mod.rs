@@ -6,6 +6,7 @@
 //! | [`fit_least_squares`], [`cross_validate`] | y = Σ βⱼ·xⱼ (Householder QR), k-fold CV | Student t |
 //! | [`fit_knee`] | y = a + b·min(x, ψ) (exact profile search) | profile F rule, seeded residual bootstrap |
 //! | [`ratio_of_means`] | mean(other) / mean(base), % change | Fieller, Welch degrees of freedom |
+//! | [`ratio_of_case_means`] | the same, case by case (the noise within cases) | Fieller, Welch over the cases |
 //! | [`mean_ci`] | a mean | Student t |
 //! | [`output_agreement`] | chrF (character n-gram F-score) of two texts | — |
 //! | [`compare_estimates`] | MAPE, bias, RMSE, R², worst case | — |
@@ -19,14 +20,12 @@ mod dist;
 mod knee;
 mod linear;
 mod multi;
+mod ratio;
 
 pub use compare::compare_estimates;
 pub use compare::mean_ci;
 pub use compare::output_agreement;
-pub use compare::ratio_of_means;
-pub use compare::ratio_of_means_with;
 pub use compare::ErrorSummary;
-pub use compare::RatioCi;
 pub use compare::WorstCase;
 pub use dist::f1_quantile;
 pub use dist::f2_quantile;
@@ -47,6 +46,11 @@ pub use multi::fit_least_squares;
 pub use multi::fit_least_squares_with;
 pub use multi::CrossValidation;
 pub use multi::MultiFit;
+pub use ratio::ratio_of_case_means;
+pub use ratio::ratio_of_case_means_with;
+pub use ratio::ratio_of_means;
+pub use ratio::ratio_of_means_with;
+pub use ratio::RatioCi;
 
 /// Why a fit could not be made. Each says what is wrong with the input and what to do.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

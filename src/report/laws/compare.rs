@@ -11,7 +11,10 @@ use super::Metric;
 use crate::analysis::fit::compare_estimates;
 use crate::analysis::fit::mean_ci;
 use crate::analysis::fit::output_agreement;
+use crate::analysis::fit::ratio_of_case_means;
 use crate::analysis::fit::ratio_of_means;
+use crate::analysis::fit::FitError;
+use crate::analysis::fit::RatioCi;
 use crate::cost::RunCost;
 
 /// One line of the base-vs-compressed table.
@@ -26,25 +29,56 @@ pub struct CompareRow {
     pub mean_other: Option<f64>,
     /// (other/base − 1)·100 with its Fieller CI.
     pub pct_change: Option<Ci>,
+    /// How the means and the CI were taken: `case means` (each model's mean is the mean
+    /// of its cases' means, the CI from the noise within cases:
+    /// [`ratio_of_case_means`]), or `runs pooled` (no case run twice by a model: its runs
+    /// are one sample, and the spread between cases widens the CI).
+    pub method: Option<&'static str>,
     /// other/base with its Fieller CI (throughput reads this: 2.6×).
     pub ratio: Option<Ci>,
     pub problem: Option<String>,
 }
 
+/// The ratio of `cases`' values (base, other; one entry per case both ran) by case means,
+/// or, when a model ran no case twice, by its runs pooled.
+fn ratio(cases: &[(Vec<f64>, Vec<f64>)]) -> (Result<RatioCi, FitError>, Option<&'static str>) {
+    let by_case: Vec<(&[f64], &[f64])> = cases
+        .iter()
+        .map(|(b, o)| (b.as_slice(), o.as_slice()))
+        .collect();
+    match ratio_of_case_means(&by_case) {
+        Err(FitError::TooFewPoints { needed: 2, .. }) => {
+            let pooled = |f: fn(&(Vec<f64>, Vec<f64>)) -> &Vec<f64>| -> Vec<f64> {
+                cases.iter().flat_map(|c| f(c).iter().copied()).collect()
+            };
+            let r = ratio_of_means(&pooled(|c| &c.0), &pooled(|c| &c.1));
+            let method = r.is_ok().then_some("runs pooled");
+            (r, method)
+        }
+        r => {
+            let method = r.is_ok().then_some("case means");
+            (r, method)
+        }
+    }
+}
+
 impl CompareRow {
-    fn of(what: &str, source: Option<String>, base: &[f64], other: &[f64]) -> Self {
+    fn of(what: &str, source: Option<String>, cases: &[(Vec<f64>, Vec<f64>)]) -> Self {
+        let runs = |f: fn(&(Vec<f64>, Vec<f64>)) -> usize| cases.iter().map(f).sum();
+        let (result, method) = ratio(cases);
         let mut out = Self {
             what: what.into(),
             source,
-            n_base: base.len(),
-            n_other: other.len(),
+            n_base: runs(|c| c.0.len()),
+            n_other: runs(|c| c.1.len()),
             mean_base: None,
             mean_other: None,
             pct_change: None,
+            method,
             ratio: None,
             problem: None,
         };
-        match ratio_of_means(base, other) {
+        match result {
             Ok(r) => {
                 out.mean_base = Some(r.mean_base);
                 out.mean_other = Some(r.mean_other);
@@ -79,8 +113,31 @@ fn throughput(r: &RunCost) -> Option<f64> {
     (r.generated_tokens > 0).then(|| f64::from(r.generated_tokens) / s)
 }
 
-fn values(runs: &[&RunCost], f: impl Fn(&RunCost) -> Option<f64>) -> Vec<f64> {
-    runs.iter().filter_map(|r| f(r)).collect()
+/// Each case's values of the base and of the other model (a case one of them has no value
+/// of is left out).
+fn values(
+    base: &[&RunCost],
+    other: &[&RunCost],
+    f: impl Fn(&RunCost) -> Option<f64>,
+) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let mut by_case: std::collections::BTreeMap<&str, (Vec<f64>, Vec<f64>)> = Default::default();
+    for (runs, other_side) in [(base, false), (other, true)] {
+        for r in runs {
+            if let Some(v) = f(r) {
+                let entry = by_case.entry(groups::case(r)).or_default();
+                if other_side {
+                    &mut entry.1
+                } else {
+                    &mut entry.0
+                }
+                .push(v);
+            }
+        }
+    }
+    by_case
+        .into_values()
+        .filter(|(b, o)| !b.is_empty() && !o.is_empty())
+        .collect()
 }
 
 fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
@@ -97,16 +154,14 @@ fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
             &serde_json::to_value(m)
                 .map_or_else(|_| String::new(), |v| v.as_str().unwrap_or("").to_owned()),
             m.sources(base.iter().chain(other).copied()),
-            &values(base, |r| m.of(r)),
-            &values(other, |r| m.of(r)),
+            &values(base, other, |r| m.of(r)),
         )
     })
     .collect();
     rows.push(CompareRow::of(
         "throughput",
         Some("generated tokens / decode s".into()),
-        &values(base, throughput),
-        &values(other, throughput),
+        &values(base, other, throughput),
     ));
     rows
 }

@@ -238,7 +238,14 @@ fn comparisons(r: &Report) -> Section {
                 num(row.mean_other),
                 pct(row.pct_change.as_ref()),
                 ci(row.ratio.as_ref()),
-                or_dash(row.problem.as_deref()),
+                match (row.problem.as_deref(), row.method) {
+                    (Some(p), _) => p.to_owned(),
+                    (None, Some("runs pooled")) => {
+                        "runs pooled: no case ran twice, the CI holds the spread between cases"
+                            .to_owned()
+                    }
+                    _ => "-".to_owned(),
+                },
             ]);
         }
         t.push(vec![
@@ -263,7 +270,7 @@ fn comparisons(r: &Report) -> Section {
     let notes = if r.comparisons.is_empty() {
         vec!["no workload names a `base_workload` in its plan: nothing to compare".into()]
     } else {
-        vec!["ratio of means with Fieller 95 % CIs over the cases both ran; energy measured and estimated are separate rows, never mixed".into()]
+        vec!["ratio of the means of the cases both ran (each case's mean counts once), with Fieller 95 % CIs from the noise within cases; energy measured and estimated are separate rows, never mixed".into()]
     };
     Section {
         id: "compare",

@@ -178,3 +178,71 @@ proptest::proptest! {
         );
     }
 }
+
+/// The reviewer's sweep: two cases, each exactly 60 % cheaper. Pooled, the runs' spread
+/// between cases reads as noise; case by case the change is −60 % with a CI from the
+/// noise within cases, and dropping runs of one case does not move it.
+#[test]
+fn case_means_keep_the_spread_between_cases_out_of_the_ci() {
+    let base = [10.0, 10.2, 9.8, 100.0, 102.0, 98.0];
+    let other = [4.0, 4.08, 3.92, 40.0, 40.8, 39.2];
+    let pooled = ratio_of_means(&base, &other).unwrap();
+    close(pooled.pct_change, -60.0, 1e-9);
+    assert!(pooled.pct_change_ci.lo < -90.0 && pooled.pct_change_ci.hi > 100.0);
+    let cases: [(&[f64], &[f64]); 2] = [(&base[..3], &other[..3]), (&base[3..], &other[3..])];
+    let r = ratio_of_case_means(&cases).unwrap();
+    close(r.pct_change, -60.0, 1e-9);
+    close(r.mean_base, 55.0, 1e-12);
+    close(r.mean_other, 22.0, 1e-12);
+    assert_eq!((r.n_base, r.n_other, r.cases), (6, 6, 2));
+    // Each case's values vary by exactly ±2 %: the variance of each model's mean of case
+    // means is (1/4)·Σ sᵢ²/3, with sᵢ = 0.02·mᵢ.
+    let var = |m: [f64; 2]| m.iter().map(|m| (0.02 * m).powi(2) / 3.0).sum::<f64>() / 4.0;
+    let (vb, vo) = (var([10.0, 100.0]), var([4.0, 40.0]));
+    let t = t_quantile(0.975, r.df).unwrap();
+    for rho in [r.ratio_ci.lo, r.ratio_ci.hi] {
+        close(
+            (22.0 - rho * 55.0).powi(2),
+            t * t * (vo + rho * rho * vb),
+            1e-9,
+        );
+    }
+    assert!(
+        r.pct_change_ci.lo > -63.0 && r.pct_change_ci.hi < -57.0,
+        "{r:?}"
+    );
+    // Two compressed runs of the long case left out (flagged): the pooled mean moves to
+    // −76 %, the case means stay at −60 %.
+    let kept: [(&[f64], &[f64]); 2] = [(&base[..3], &other[..3]), (&base[3..], &other[3..4])];
+    let pooled = ratio_of_means(&base, &[&other[..3], &other[3..4]].concat()).unwrap();
+    assert!(pooled.pct_change < -75.0, "{pooled:?}");
+    let r = ratio_of_case_means(&kept).unwrap();
+    close(r.pct_change, -60.0, 1e-9);
+    assert_eq!((r.n_other, r.cases), (4, 2));
+    assert!(
+        r.pct_change_ci.contains(-60.0) && r.pct_change_ci.hi < -50.0,
+        "{r:?}"
+    );
+}
+
+#[test]
+fn case_means_need_a_shared_case_and_a_repeated_one() {
+    let e = ratio_of_case_means(&[(&[1.0, 2.0], &[])]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("a case (a prompt length, a resolution) both ran"),
+        "{e}"
+    );
+    let e = ratio_of_case_means(&[(&[1.0], &[2.0, 2.1]), (&[3.0], &[4.0])]).unwrap_err();
+    assert!(matches!(e, FitError::TooFewPoints { needed: 2, .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the base model needs a case run 2 or more times"),
+        "{e}"
+    );
+    let e = ratio_of_case_means(&[(&[1.0, f64::INFINITY], &[2.0, 2.1])]).unwrap_err();
+    assert!(e.to_string().contains("base[1] is inf"), "{e}");
+    // A case only one model ran is left out.
+    let r = ratio_of_case_means(&[(&[2.0, 2.0], &[1.0, 1.0]), (&[50.0], &[])]).unwrap();
+    assert_eq!((r.ratio, r.cases, r.n_base), (0.5, 1, 2));
+}
