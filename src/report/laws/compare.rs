@@ -32,7 +32,8 @@ pub struct CompareRow {
 }
 
 impl CompareRow {
-    fn of(what: &str, source: Option<String>, base: &[f64], other: &[f64]) -> Self {
+    /// The row of `what` (`label` in words) over the base's and the other model's values.
+    fn of(what: &str, label: &str, source: Option<String>, base: &[f64], other: &[f64]) -> Self {
         let mut out = Self {
             what: what.into(),
             source,
@@ -44,6 +45,17 @@ impl CompareRow {
             ratio: None,
             problem: None,
         };
+        // Runs without the figure (no worker sampled, no meter) are not too few runs.
+        let without = match (base.is_empty(), other.is_empty()) {
+            (true, true) => Some("of either model"),
+            (true, false) => Some("of the base model"),
+            (false, true) => Some("of the compressed model"),
+            (false, false) => None,
+        };
+        if let Some(whose) = without {
+            out.problem = Some(format!("no run {whose} has a trusted {label}"));
+            return out;
+        }
         match ratio_of_means(base, other) {
             Ok(r) => {
                 out.mean_base = Some(r.mean_base);
@@ -96,6 +108,7 @@ fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
         CompareRow::of(
             &serde_json::to_value(m)
                 .map_or_else(|_| String::new(), |v| v.as_str().unwrap_or("").to_owned()),
+            m.label(),
             m.sources(base.iter().chain(other).copied()),
             &values(base, |r| m.of(r)),
             &values(other, |r| m.of(r)),
@@ -104,6 +117,7 @@ fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
     .collect();
     rows.push(CompareRow::of(
         "throughput",
+        "decode throughput (tokens/s)",
         Some("generated tokens / decode s".into()),
         &values(base, throughput),
         &values(other, throughput),
@@ -286,4 +300,36 @@ pub fn estimate_errors(used: &[&RunCost]) -> Vec<EstimateErrors> {
             out
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CompareRow;
+
+    #[test]
+    fn a_cost_no_run_has_is_said_so_not_too_few_runs() {
+        let label = "worker RSS AUC (MB·s)";
+        let row = |base: &[f64], other: &[f64]| {
+            CompareRow::of("worker_rss_auc", label, None, base, other)
+                .problem
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            row(&[], &[]),
+            "no run of either model has a trusted worker RSS AUC (MB·s)"
+        );
+        assert_eq!(
+            row(&[], &[1.0, 2.0]),
+            "no run of the base model has a trusted worker RSS AUC (MB·s)"
+        );
+        assert_eq!(
+            row(&[1.0, 2.0], &[]),
+            "no run of the compressed model has a trusted worker RSS AUC (MB·s)"
+        );
+        // One run is too few, and said so by the fit.
+        assert!(row(&[1.0], &[1.0, 2.0]).contains("the base model needs 2 or more runs"));
+        let ok = CompareRow::of("cpu_auc", "CPU AUC (%·s)", None, &[2.0, 2.2], &[1.0, 1.1]);
+        assert_eq!(ok.problem, None);
+        assert!((ok.ratio.unwrap().value - 0.5).abs() < 1e-9);
+    }
 }
