@@ -218,11 +218,15 @@ fn calibrate_pools_exported_runs_of_several_boards() {
         "--id",
         "pi5-fleet",
     ]);
-    let text = stdout(&succeeded(calibrate(out_dir.path(), &args)));
+    let out = succeeded(calibrate(out_dir.path(), &args));
+    let text = stdout(&out);
     assert!(
         text.starts_with("calibrate: 26 runs fitted (26 rows read"),
         "{text}"
     );
+    // Exported runs alone: the state directory (no segments) is not read, nor warned of.
+    let e = stderr(&out);
+    assert!(!e.contains("holds no segments"), "{e}");
     assert!(text.contains("PMIC→INA219: not fitted (exported runs hold no power readings)"));
     let cal = Calibration::load(&pooled).unwrap();
     check_truth(&cal);

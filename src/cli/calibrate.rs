@@ -58,6 +58,14 @@ pub struct CalibrateArgs {
     pub output: Option<PathBuf>,
 }
 
+impl CalibrateArgs {
+    /// Whether the log of state directories is read: `--dir`s, or the configured one
+    /// when no `--runs` file is named.
+    fn reads_log(&self) -> bool {
+        !self.cost.dirs.is_empty() || self.runs.is_empty()
+    }
+}
+
 /// The fit points of every source named, and what was left out.
 fn collect(
     cfg: &Config,
@@ -65,8 +73,7 @@ fn collect(
 ) -> anyhow::Result<(Vec<Point>, Excluded, Option<LogSource>)> {
     let mut pts = Vec::new();
     let mut ex = Excluded::default();
-    let read_log = !args.cost.dirs.is_empty() || args.runs.is_empty();
-    let source = read_log.then(|| args.cost.source(cfg));
+    let source = args.reads_log().then(|| args.cost.source(cfg));
     if let Some(source) = &source {
         let cache = args.cost.cache_dir();
         let log = read_all(
@@ -152,7 +159,9 @@ fn summary_line(name: &str, e: &RunErrors) -> String {
 
 pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
-    args.cost.tell_dirs(&cfg, "calibrate");
+    if args.reads_log() {
+        args.cost.tell_dirs(&cfg, "calibrate");
+    }
     anyhow::ensure!(
         !(args.pool && args.output.is_none()),
         "--pool needs --output FILE: a pooled calibration is for every device of the board"

@@ -54,7 +54,8 @@ pub struct Provenance {
 pub struct PmicMapping {
     pub k: f64,
     pub c_w: f64,
-    /// Pairs of readings fitted, and R² of the fit.
+    /// Seconds fitted (each a pair: the mean INA219 and mean PMIC power of one second
+    /// where both read), and R² of the fit.
     pub pairs: u64,
     pub r2: f64,
 }

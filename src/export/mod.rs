@@ -168,7 +168,9 @@ pub enum Format {
     Csv,
     /// One JSON object per row.
     Jsonl,
-    /// Apache Parquet, Snappy-compressed; a row group per batch (samples: [`BATCH_ROWS`]).
+    // The text is `--help`'s: no intra-doc link (it would print as `[`BATCH_ROWS`]`).
+    /// Apache Parquet, Snappy-compressed; one row group for runs, one per 65 536 rows for
+    /// samples.
     Parquet,
 }
 

@@ -256,3 +256,22 @@ fn docs_export_md_is_the_schema() {
         assert_eq!(doc_columns(doc, section), want, "docs/EXPORT.md, {section}");
     }
 }
+
+#[test]
+fn the_formats_help_is_plain_text_with_the_batch_size() {
+    use clap::ValueEnum;
+    let help = |f: Format| {
+        f.to_possible_value()
+            .unwrap()
+            .get_help()
+            .unwrap()
+            .to_string()
+    };
+    let parquet = help(Format::Parquet);
+    assert!(!parquet.contains('['), "{parquet}");
+    assert_eq!(BATCH_ROWS, 65_536);
+    assert!(
+        parquet.contains("one per 65 536 rows for samples"),
+        "{parquet}"
+    );
+}

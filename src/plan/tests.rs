@@ -224,6 +224,21 @@ fn the_shipped_plans_load() {
         Plan::load(&dir.join("quick.toml")).unwrap().cases().len(),
         2
     );
+    // The plan `calibrate`'s errors name (estimate::fit::COLLECT): 1 to 4 threads, several
+    // lengths, enough runs for the fit's minimum.
+    assert!(crate::estimate::fit::COLLECT.contains("plans/calibrate.toml"));
+    let calibrate = Plan::load(&dir.join("calibrate.toml")).unwrap();
+    assert_eq!(calibrate.workloads[0].threads, [1, 2, 3, 4]);
+    assert_eq!(calibrate.workloads[0].prompt_tokens.len(), 3);
+    assert!(calibrate.cooldown.is_some());
+    let measured = calibrate
+        .schedule()
+        .runs
+        .iter()
+        .filter(|r| !r.warmup)
+        .count();
+    assert_eq!(measured, 36);
+    assert!(measured >= crate::estimate::fit::MIN_POINTS);
 }
 
 #[test]

@@ -39,19 +39,21 @@ pub struct CompareRow {
     pub problem: Option<String>,
 }
 
+/// Each case's values of the base and of the other model.
+type Cases = Vec<(Vec<f64>, Vec<f64>)>;
+
 /// The ratio of `cases`' values (base, other; one entry per case both ran) by case means,
 /// or, when a model ran no case twice, by its runs pooled.
-fn ratio(cases: &[(Vec<f64>, Vec<f64>)]) -> (Result<RatioCi, FitError>, Option<&'static str>) {
+fn ratio(cases: &Cases) -> (Result<RatioCi, FitError>, Option<&'static str>) {
     let by_case: Vec<(&[f64], &[f64])> = cases
         .iter()
         .map(|(b, o)| (b.as_slice(), o.as_slice()))
         .collect();
     match ratio_of_case_means(&by_case) {
         Err(FitError::TooFewPoints { needed: 2, .. }) => {
-            let pooled = |f: fn(&(Vec<f64>, Vec<f64>)) -> &Vec<f64>| -> Vec<f64> {
-                cases.iter().flat_map(|c| f(c).iter().copied()).collect()
-            };
-            let r = ratio_of_means(&pooled(|c| &c.0), &pooled(|c| &c.1));
+            let base: Vec<f64> = cases.iter().flat_map(|c| c.0.iter().copied()).collect();
+            let other: Vec<f64> = cases.iter().flat_map(|c| c.1.iter().copied()).collect();
+            let r = ratio_of_means(&base, &other);
             let method = r.is_ok().then_some("runs pooled");
             (r, method)
         }
@@ -63,9 +65,15 @@ fn ratio(cases: &[(Vec<f64>, Vec<f64>)]) -> (Result<RatioCi, FitError>, Option<&
 }
 
 impl CompareRow {
-    fn of(what: &str, source: Option<String>, cases: &[(Vec<f64>, Vec<f64>)]) -> Self {
-        let runs = |f: fn(&(Vec<f64>, Vec<f64>)) -> usize| cases.iter().map(f).sum();
-        let (result, method) = ratio(cases);
+    /// The row of `what` (`label` in words) over each case's values of the base and of
+    /// the other model.
+    fn of(what: &str, label: &str, source: Option<String>, cases: &Cases) -> Self {
+        let both: Cases = cases
+            .iter()
+            .filter(|(b, o)| !b.is_empty() && !o.is_empty())
+            .cloned()
+            .collect();
+        let runs = |f: fn(&(Vec<f64>, Vec<f64>)) -> usize| both.iter().map(f).sum();
         let mut out = Self {
             what: what.into(),
             source,
@@ -74,10 +82,26 @@ impl CompareRow {
             mean_base: None,
             mean_other: None,
             pct_change: None,
-            method,
+            method: None,
             ratio: None,
             problem: None,
         };
+        // Runs without the figure (no worker sampled, no meter) are not too few runs.
+        let without = match (
+            cases.iter().all(|c| c.0.is_empty()),
+            cases.iter().all(|c| c.1.is_empty()),
+        ) {
+            (true, true) => Some("of either model"),
+            (true, false) => Some("of the base model"),
+            (false, true) => Some("of the compressed model"),
+            (false, false) => None,
+        };
+        if let Some(whose) = without {
+            out.problem = Some(format!("no run {whose} has a trusted {label}"));
+            return out;
+        }
+        let (result, method) = ratio(&both);
+        out.method = method;
         match result {
             Ok(r) => {
                 out.mean_base = Some(r.mean_base);
@@ -114,12 +138,8 @@ fn throughput(r: &RunCost) -> Option<f64> {
 }
 
 /// Each case's values of the base and of the other model (a case one of them has no value
-/// of is left out).
-fn values(
-    base: &[&RunCost],
-    other: &[&RunCost],
-    f: impl Fn(&RunCost) -> Option<f64>,
-) -> Vec<(Vec<f64>, Vec<f64>)> {
+/// of is left out of the ratio, not of what [`CompareRow::of`] says is missing).
+fn values(base: &[&RunCost], other: &[&RunCost], f: impl Fn(&RunCost) -> Option<f64>) -> Cases {
     let mut by_case: std::collections::BTreeMap<&str, (Vec<f64>, Vec<f64>)> = Default::default();
     for (runs, other_side) in [(base, false), (other, true)] {
         for r in runs {
@@ -134,10 +154,7 @@ fn values(
             }
         }
     }
-    by_case
-        .into_values()
-        .filter(|(b, o)| !b.is_empty() && !o.is_empty())
-        .collect()
+    by_case.into_values().collect()
 }
 
 fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
@@ -153,6 +170,7 @@ fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
         CompareRow::of(
             &serde_json::to_value(m)
                 .map_or_else(|_| String::new(), |v| v.as_str().unwrap_or("").to_owned()),
+            m.label(),
             m.sources(base.iter().chain(other).copied()),
             &values(base, other, |r| m.of(r)),
         )
@@ -160,6 +178,7 @@ fn compare(base: &[&RunCost], other: &[&RunCost]) -> Vec<CompareRow> {
     .collect();
     rows.push(CompareRow::of(
         "throughput",
+        "decode throughput (tokens/s)",
         Some("generated tokens / decode s".into()),
         &values(base, other, throughput),
     ));
@@ -341,4 +360,42 @@ pub fn estimate_errors(used: &[&RunCost]) -> Vec<EstimateErrors> {
             out
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CompareRow;
+
+    #[test]
+    fn a_cost_no_run_has_is_said_so_not_too_few_runs() {
+        let label = "worker RSS AUC (MB·s)";
+        let one_case = |base: &[f64], other: &[f64]| vec![(base.to_vec(), other.to_vec())];
+        let row = |base: &[f64], other: &[f64]| {
+            CompareRow::of("worker_rss_auc", label, None, &one_case(base, other))
+                .problem
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            row(&[], &[]),
+            "no run of either model has a trusted worker RSS AUC (MB·s)"
+        );
+        assert_eq!(
+            row(&[], &[1.0, 2.0]),
+            "no run of the base model has a trusted worker RSS AUC (MB·s)"
+        );
+        assert_eq!(
+            row(&[1.0, 2.0], &[]),
+            "no run of the compressed model has a trusted worker RSS AUC (MB·s)"
+        );
+        // One run is too few, and said so by the fit.
+        assert!(row(&[1.0], &[1.0, 2.0]).contains("the base model needs 2 or more runs"));
+        let ok = CompareRow::of(
+            "cpu_auc",
+            "CPU AUC (%·s)",
+            None,
+            &one_case(&[2.0, 2.2], &[1.0, 1.1]),
+        );
+        assert_eq!(ok.problem, None);
+        assert!((ok.ratio.unwrap().value - 0.5).abs() < 1e-9);
+    }
 }

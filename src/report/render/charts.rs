@@ -30,6 +30,18 @@ fn by_device<'a, T>(items: &[&'a T], device: fn(&T) -> &String) -> Vec<(String, 
     group_by(items, |t| device(t).clone())
 }
 
+/// The token law's costs drawn, each where some law has a fit of it: all but the prefill
+/// time. The worker's RSS AUC too: for llama.cpp runs the machine's RAM above idle is flat
+/// (the weights are mmapped page cache), and the worker's RSS is the memory cost.
+const LAW_CHART_METRICS: [Metric; 6] = [
+    Metric::CpuAuc,
+    Metric::RamAuc,
+    Metric::WorkerRssAuc,
+    Metric::EnergyMeasured,
+    Metric::EnergyEstimated,
+    Metric::Time,
+];
+
 fn law_charts(r: &Report, out: &mut Vec<Chart>) {
     let laws: Vec<&LlmLaw> = r.llm.iter().collect();
     for (device, laws) in by_device(&laws, |l| &l.device) {
@@ -37,13 +49,7 @@ fn law_charts(r: &Report, out: &mut Vec<Chart>) {
             .iter()
             .map(|l| format!("{} {}", l.model, l.workload))
             .collect();
-        for metric in [
-            Metric::CpuAuc,
-            Metric::RamAuc,
-            Metric::EnergyMeasured,
-            Metric::EnergyEstimated,
-            Metric::Time,
-        ] {
+        for metric in LAW_CHART_METRICS {
             let series: Vec<LawSeries> = laws
                 .iter()
                 .zip(&names)
@@ -185,4 +191,19 @@ pub fn charts(r: &Report) -> Vec<Chart> {
     estimate_charts(r, &mut out);
     phase_charts(r, &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LAW_CHART_METRICS;
+    use crate::report::laws::Metric;
+
+    #[test]
+    fn every_cost_of_the_token_law_but_prefill_time_is_charted() {
+        let want: Vec<Metric> = crate::report::laws::LLM_METRICS
+            .into_iter()
+            .filter(|m| *m != Metric::PrefillTime)
+            .collect();
+        assert_eq!(LAW_CHART_METRICS.to_vec(), want);
+    }
 }
