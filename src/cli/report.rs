@@ -110,6 +110,8 @@ fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
             } else {
                 c.device_id.clone()
             },
+            fitted_runs: c.provenance.runs,
+            cv_mape_pct: c.provenance.cv_mape_pct,
         };
         if !out.contains(&note) {
             out.push(note);

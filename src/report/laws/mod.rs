@@ -184,6 +184,10 @@ pub struct CalibrationNote {
     pub board_average: bool,
     /// The device it was fitted on (empty: any).
     pub device_id: String,
+    /// Runs it was fitted on (0: a published model, not fitted here) and its
+    /// cross-validated MAPE, %.
+    pub fitted_runs: u64,
+    pub cv_mape_pct: Option<f64>,
 }
 
 /// The whole report.

@@ -51,12 +51,25 @@ fn overview(r: &Report) -> Section {
         }
     )];
     for c in &r.calibrations {
-        notes.push(if c.board_average {
+        let device = if c.device_id.is_empty() {
+            "this device".to_owned()
+        } else {
+            c.device_id.clone()
+        };
+        notes.push(if c.board_average && c.fitted_runs > 0 {
+            format!(
+                "estimated energy: {}, a board average fitted on {} runs pooled over devices{}, \
+                 not on {device} alone (`edgewatt calibrate` on its own runs fits one)",
+                c.source,
+                c.fitted_runs,
+                c.cv_mape_pct
+                    .map_or_else(String::new, |m| format!(" (cross-validated MAPE {m:.1} %)")),
+            )
+        } else if c.board_average {
             format!(
                 "estimated energy: {}, an uncalibrated board average for a Raspberry Pi 5, \
                  not fitted on {}: treat estimates as indicative only (`edgewatt calibrate` fits one)",
-                c.source,
-                if c.device_id.is_empty() { "this device".to_owned() } else { c.device_id.clone() }
+                c.source, device
             )
         } else {
             format!("estimated energy: {} (fitted on device {})", c.source, c.device_id)
