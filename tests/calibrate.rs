@@ -115,6 +115,36 @@ fn calibrate_fits_the_pmic_mapping_when_both_sources_were_logged() {
     assert!((m.c_w - 0.5879).abs() < 0.05, "{m:?}");
 }
 
+/// The documented route for a board with both meters: the daemon logs the INA219 and a
+/// second `edgewatt run` (its own config and state directory) logs the PMIC over the same
+/// seconds of the same boot; `calibrate --dir A --dir B` pairs them.
+#[test]
+fn the_pmic_mapping_pairs_two_state_directories_of_one_boot() {
+    let mut ina = SynthLog::new(TRUTH, spread(10, false));
+    ina.pmic = None;
+    let mut pmic = ina.clone();
+    pmic.ina219 = false;
+    pmic.pmic = Some((1.1451, 0.5879));
+    let (a, b) = (synth_dir(&ina), synth_dir(&pmic));
+    let (a_arg, b_arg) = (a.path().to_str().unwrap(), b.path().to_str().unwrap());
+    let out = succeeded(calibrate(a.path(), &["--dir", a_arg, "--dir", b_arg]));
+    let text = stdout(&out);
+    assert!(text.contains("PMIC→INA219: total ≈ 1.14"), "{text}");
+    // Both directories hold the synthetic runs, each measured by its own meter: the fit is
+    // against one, the INA219 (the PMIC reads low), and says what it left out.
+    assert!(text.starts_with("calibrate: 13 runs fitted"), "{text}");
+    let e = stderr(&out);
+    assert!(
+        e.contains("13 runs measured by another meter than ina219 left out"),
+        "{e}"
+    );
+    let cal = Calibration::load(&a.path().join("calibration/synthetic-pi.toml")).unwrap();
+    assert_eq!(cal.provenance.energy_source, "ina219");
+    check_truth(&cal);
+    let m = cal.pmic_to_total.unwrap();
+    within("k", m.k, 1.1451, 0.01);
+}
+
 fn exit2(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(2), "{}", stdout(out));
     let e = stderr(out);
@@ -232,6 +262,26 @@ fn calibrate_pools_exported_runs_of_several_boards() {
     check_truth(&cal);
     assert!(cal.board_average && cal.device_id.is_empty(), "{cal:?}");
     assert_eq!(cal.provenance.runs, 26);
+    // The report names it as a fitted board average, not the shipped uncalibrated one.
+    let out = crate::common::ok(
+        _a.path(),
+        &[
+            "report",
+            "--format",
+            "markdown",
+            "--calibration",
+            pooled.to_str().unwrap(),
+        ],
+    );
+    let md = stdout(&out);
+    assert!(
+        md.contains(
+            "estimated energy: estimate:pi5-fleet, a board average fitted on 26 runs pooled \
+             over devices (cross-validated MAPE "
+        ) && md.contains("not on pi-a alone"),
+        "{md}"
+    );
+    assert!(!md.contains("uncalibrated"), "{md}");
     // One board of the two, from its CSV alone.
     let mut args = vec!["--runs", b.to_str().unwrap(), "--device", "pi-b"];
     let one = out_dir.path().join("b.toml");

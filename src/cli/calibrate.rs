@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::estimate::fit::errors;
 use crate::estimate::fit::estimate_all;
 use crate::estimate::fit::fit;
+use crate::estimate::fit::one_meter;
 use crate::estimate::fit::points;
 use crate::estimate::fit::CalibrateError;
 use crate::estimate::fit::FitMeta;
@@ -168,6 +169,14 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
     );
     let (pts, excluded, source) = collect(&cfg, args)?;
     let (pts, device) = select(pts, args)?;
+    let (pts, meter, other_meters) = one_meter(pts);
+    if other_meters > 0 {
+        eprintln!(
+            "edgewatt: calibrate: {other_meters} runs measured by another meter than {meter} \
+             left out: one fit is against one meter (the PMIC reads 1-2 W low; pooled with \
+             the INA219 it would fit neither)"
+        );
+    }
     let now = format_wall_us(crate::clock::wall_unix_us());
     let stamp: String = now
         .chars()

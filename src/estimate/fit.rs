@@ -113,6 +113,34 @@ pub fn points(rows: &[RunCost]) -> (Vec<Point>, Excluded) {
     (out, ex)
 }
 
+/// Meters in the order a fit prefers them: the INA219 on the 5 V feed measures the whole
+/// board; the PMIC misses the 5 V side and reads low (its mapping to the INA219 corrects it).
+const METERS: [&str; 2] = ["ina219", "pmic"];
+
+/// The points of one meter: a fit against two meters that read differently (a board with
+/// an INA219 pooled with PMIC-only boards, or both logged on one) would fit neither. Keeps
+/// the first of [`METERS`] present, else the first kind by name; returns the meter kept and
+/// how many points of other meters were left out.
+#[must_use]
+pub fn one_meter(points: Vec<Point>) -> (Vec<Point>, String, usize) {
+    let mut kinds: Vec<&str> = points.iter().map(|p| p.source.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let Some(keep) = METERS
+        .iter()
+        .copied()
+        .find(|m| kinds.contains(m))
+        .or_else(|| kinds.first().copied())
+        .map(str::to_owned)
+    else {
+        return (points, String::new(), 0);
+    };
+    let n = points.len();
+    let kept: Vec<Point> = points.into_iter().filter(|p| p.source == keep).collect();
+    let left_out = n - kept.len();
+    (kept, keep, left_out)
+}
+
 /// Errors of estimated against measured run energy (J), with the worst run named.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunErrors {
