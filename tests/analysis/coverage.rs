@@ -196,3 +196,30 @@ fn the_knee_cis_cover_psi() {
     );
     assert!(rate(hit_reported) >= rate(hit_profile));
 }
+
+/// A sweep where the compressed model ran one case 3 times and the other five once (a plan
+/// cut short), the cases within 1.5x of each other: the cases run once borrow one pooled
+/// relative variance on 2 degrees of freedom, the variance of the case it was pooled from.
+/// As six independent parts their degrees of freedom added up and the CI covered 0.912.
+#[test]
+fn the_case_means_ratio_covers_with_most_cases_run_once() {
+    let cost = [10.0, 11.0, 12.0, 13.0, 14.0, 15.0];
+    let mut hit = 0;
+    for seed in 0..REPS {
+        let mut noise = Noise::new(70_000 + seed);
+        let mut draw = |mean: f64, n: usize| -> Vec<f64> {
+            (0..n).map(|_| mean * (1.0 + noise.normal(0.05))).collect()
+        };
+        let runs: Vec<(Vec<f64>, Vec<f64>)> = cost
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (draw(*c, 3), draw(0.4 * c, if i == 0 { 3 } else { 1 })))
+            .collect();
+        let cases: Vec<(&[f64], &[f64])> = runs
+            .iter()
+            .map(|(b, o)| (b.as_slice(), o.as_slice()))
+            .collect();
+        hit += u64::from(ratio_of_case_means(&cases).unwrap().ratio_ci.contains(0.4));
+    }
+    assert_coverage("ratio of case means, five of six cases run once", hit, REPS);
+}

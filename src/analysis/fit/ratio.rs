@@ -116,7 +116,10 @@ pub fn ratio_of_means_with(base: &[f64], other: &[f64], level: f64) -> Result<Ra
 /// the ratio is that of the runs' means.
 ///
 /// A case run once by a model gets that model's pooled relative variance (its cases'
-/// variances over their squared means, pooled: costs' noise grows with their size).
+/// variances over their squared means, pooled: costs' noise grows with their size); the
+/// cases run once are together one part of the variance, on the pooled degrees of
+/// freedom, as they share that one estimate (a part each would add up degrees of freedom
+/// the estimate lacks).
 /// A case one model lacks is left out. Errors: no case, a model with no case run twice,
 /// a value not finite, or a base mean whose CI reaches 0.
 ///
@@ -177,14 +180,27 @@ pub fn ratio_of_case_means_with(
             });
         }
         rel /= df;
-        let parts = values
+        // The cases run once share one estimate, `rel` on `df` degrees of freedom: one part.
+        let mut parts: Vec<(f64, f64)> = values
             .iter()
             .zip(&means)
-            .map(|(v, m)| match v.len() {
-                1 => (rel * m * m / (k * k), df),
-                n => (sample_var(v, *m) / n as f64 / (k * k), (n - 1) as f64),
+            .filter(|(v, _)| v.len() >= 2)
+            .map(|(v, m)| {
+                (
+                    sample_var(v, *m) / v.len() as f64 / (k * k),
+                    (v.len() - 1) as f64,
+                )
             })
             .collect();
+        let once: f64 = values
+            .iter()
+            .zip(&means)
+            .filter(|(v, _)| v.len() == 1)
+            .map(|(_, m)| rel * m * m / (k * k))
+            .sum();
+        if once > 0.0 {
+            parts.push((once, df));
+        }
         Ok((means.iter().sum::<f64>() / k, Parts(parts)))
     };
     let b = side(
