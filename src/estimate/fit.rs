@@ -119,7 +119,8 @@ const METERS: [&str; 2] = ["ina219", "pmic"];
 
 /// The points of one meter: a fit against two meters that read differently (a board with
 /// an INA219 pooled with PMIC-only boards, or both logged on one) would fit neither. Keeps
-/// the first of [`METERS`] present, else the first kind by name; returns the meter kept and
+/// the first of [`METERS`] present, else the first named kind by name, else the points of
+/// no named meter (an exported file without `energy_source`); returns the meter kept and
 /// how many points of other meters were left out.
 #[must_use]
 pub fn one_meter(points: Vec<Point>) -> (Vec<Point>, String, usize) {
@@ -130,6 +131,7 @@ pub fn one_meter(points: Vec<Point>) -> (Vec<Point>, String, usize) {
         .iter()
         .copied()
         .find(|m| kinds.contains(m))
+        .or_else(|| kinds.iter().copied().find(|k| !k.is_empty()))
         .or_else(|| kinds.first().copied())
         .map(str::to_owned)
     else {

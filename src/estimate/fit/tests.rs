@@ -173,3 +173,31 @@ fn run_errors_name_the_worst_run() {
     // A measured 0 is refused, never a NaN.
     assert_eq!(errors(&[p(0.0)], &[1.0]), Err(CalibrateError::Singular));
 }
+
+/// A point measured by `source` (empty: an exported runs file without the column).
+fn metered(source: &str) -> Point {
+    Point {
+        label: "w/pp64".into(),
+        run_id: None,
+        device_id: "pi".into(),
+        x: [10.0, 100.0, 1000.0, 0.0],
+        cpu_mean_pct: 10.0,
+        energy_j: 40.0,
+        source: source.into(),
+    }
+}
+
+#[test]
+fn one_meter_prefers_the_ina219_then_the_pmic_then_any_named_meter() {
+    let kept = |sources: &[&str]| {
+        let (pts, meter, left_out) = one_meter(sources.iter().map(|s| metered(s)).collect());
+        (pts.len(), meter, left_out)
+    };
+    assert_eq!(kept(&["pmic", "ina219", "ina219"]), (2, "ina219".into(), 1));
+    assert_eq!(kept(&["rapl", "pmic"]), (1, "pmic".into(), 1));
+    // Points of no named meter (an exported file without `energy_source`) are not a meter
+    // to keep over a named one: "" sorts first.
+    assert_eq!(kept(&["", "rapl", "rapl"]), (2, "rapl".into(), 1));
+    assert_eq!(kept(&["", ""]), (2, String::new(), 0));
+    assert_eq!(kept(&[]), (0, String::new(), 0));
+}
