@@ -219,7 +219,12 @@ fn summary_text(s: &Value) -> String {
         return format!("{name}: unreadable: {error}");
     }
     let mut damage = s["header_error"].as_str().map_or(String::new(), |e| {
-        format!("\n  header damaged: {e}; device, boot and wall times unknown, frames read")
+        if s["bytes"].as_u64() == Some(0) {
+            // Empty: no header and no frames to read (the error says what it is).
+            format!("\n  {e}")
+        } else {
+            format!("\n  header damaged: {e}; device, boot and wall times unknown, frames read")
+        }
     });
     if let Some([from, to]) = s["missing_seqs_before"].as_array().map(Vec::as_slice) {
         damage.push_str(&format!(
@@ -334,4 +339,31 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(damage_status(&damage, args.allow_damaged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary_text;
+    use crate::store::HeaderDamage;
+
+    #[test]
+    fn an_empty_segment_is_not_said_to_have_its_frames_read() {
+        let summary = |bytes: u64, damage: HeaderDamage| {
+            summary_text(&serde_json::json!({
+                "path": "/s/00000000000000000007.ewlog",
+                "bytes": bytes,
+                "header_error": damage.to_string(),
+            }))
+        };
+        let empty = summary(0, HeaderDamage::Empty);
+        assert!(
+            empty.contains("\n  empty (0 bytes), no records in it: created and never written"),
+            "{empty}"
+        );
+        assert!(!empty.contains("frames read"), "{empty}");
+        assert!(summary(40, HeaderDamage::Magic).contains(
+            "header damaged: magic EDGEWATT\\0 damaged or missing; device, boot and wall \
+             times unknown, frames read"
+        ));
+    }
 }
