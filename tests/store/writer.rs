@@ -389,3 +389,24 @@ fn crc32c(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[test]
+fn an_empty_open_segment_is_quarantined_at_start_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // A crash as the segment was created: the file exists with no byte in it.
+    let empty = name(dir, 0, ".ewlog.open");
+    fs::write(&empty, b"").unwrap();
+    let (w, rec) = Writer::open(opts(dir), ident(), anchor(1_000)).unwrap();
+    assert_eq!(
+        rec,
+        vec![Recovery {
+            action: RecoveryAction::Quarantined,
+            found: empty,
+            path: name(dir, 0, ".ewlog.broken"),
+            good_frames: 0,
+            dropped_bytes: 0,
+        }]
+    );
+    assert_eq!(w.next_seq(), 1);
+}
