@@ -92,6 +92,7 @@ impl Daemon {
             metrics_error: None,
             upload: None,
             start_nice: crate::power::reader::thread_nice().ok(),
+            sampled_to_us: std::sync::Arc::default(),
             cfg: cfg.clone(),
             opts: opts.clone(),
         };
@@ -261,6 +262,7 @@ impl Daemon {
             generated_dir: self.cfg.state_dir.join("generated"),
             on_plan_start: self.opts.on_plan_start.clone(),
             nice: self.start_nice,
+            sampled_to_us: std::sync::Arc::clone(&self.sampled_to_us),
         };
         let once = self.opts.plans_once;
         super::plans::Plans::start(env, plans, once, &self.cfg.state_dir, Anchor::now())

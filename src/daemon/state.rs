@@ -62,6 +62,10 @@ pub(super) struct Daemon {
     /// while the sampling thread runs at [`super::SAMPLER_THREAD_NICE`].
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) start_nice: Option<i32>,
+    /// The monotonic time of the newest sample pushed, µs, for the workload thread
+    /// (`workload::ThreadEnv::sampled_to_us`).
+    #[cfg_attr(not(feature = "llama"), allow(dead_code))]
+    pub(super) sampled_to_us: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Daemon {
@@ -249,6 +253,8 @@ impl Daemon {
                 SampleBlockBuilder::with_key_every(self.sampler.layout().clone(), self.key_every);
         }
         self.energy.recent.push(self.sampler.layout(), sample);
+        self.sampled_to_us
+            .store(sample.mono_us, std::sync::atomic::Ordering::SeqCst);
         #[cfg(feature = "llama")]
         self.settle_energy(sample.mono_us, false);
         if let Err(e) = self.builder.push(sample) {

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicU32;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -82,6 +83,26 @@ pub(super) struct ThreadEnv {
     /// start (a thread restarted by the sampling thread would inherit that one's raised
     /// priority, and llama.cpp's threads would then compete with the sampler).
     pub(super) nice: Option<i32>,
+    /// The monotonic time of the newest sample the daemon has taken, µs: a plan's worker
+    /// is shut down once a sample past its last run's end is in, so that run's worker CPU
+    /// and RSS have a sample on each side ([`wait_sampled_past`]).
+    pub(super) sampled_to_us: Arc<AtomicU64>,
+}
+
+/// The longest a plan's worker is kept for a sample past its last run's end, which a
+/// sampler on time takes within one tick (100 Hz to 1 Hz).
+const SAMPLED_PAST_MAX: Duration = Duration::from_secs(3);
+
+/// Waits until `sampled_to_us` is at or past `end_us`, `stop` is set, or
+/// [`SAMPLED_PAST_MAX`] has passed.
+fn wait_sampled_past(sampled_to_us: &AtomicU64, end_us: u64, stop: &AtomicBool) {
+    let started = Instant::now();
+    while sampled_to_us.load(Ordering::SeqCst) < end_us
+        && !stop.load(Ordering::SeqCst)
+        && started.elapsed() < SAMPLED_PAST_MAX
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 pub(super) struct Workloads {
@@ -124,7 +145,9 @@ impl Workloads {
                         stop: &s,
                         worker_pid: &w,
                     };
-                    run_plan(&plan, &mut sup, &penv);
+                    if let Some(end_us) = run_plan(&plan, &mut sup, &penv) {
+                        wait_sampled_past(&env.sampled_to_us, end_us, &s);
+                    }
                     sup.shutdown();
                     w.store(0, Ordering::SeqCst);
                     let _ = tx.send(WorkMsg::Worker(None));
@@ -244,7 +267,8 @@ fn keep_power_us(plan: &Plan) -> u64 {
         .saturating_add(crate::derive::energy::BASELINE_MAX_US)
 }
 
-fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
+/// Runs `plan`'s schedule; returns the end of its last run (its last phase mark), µs.
+fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) -> Option<u64> {
     let PlanEnv {
         roots,
         generated_dir,
@@ -253,13 +277,17 @@ fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
         worker_pid,
     } = *env;
     let schedule = plan.schedule();
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if let Some(warning) = plan.more_threads_than(cpus) {
+        log::warn!("{warning}");
+    }
     let limit = Duration::from_secs(plan.time_limit_s);
     let total = schedule.runs.len();
     let idle_from_us = crate::clock::mono_us();
     let mut probe = Probe::new(roots);
     let idle_from = CpuStat::read(&mut probe);
     if nap(stop, Duration::from_micros(IDLE_LEAD_IN_US)) {
-        return;
+        return None;
     }
     // The machine's idle CPU: what each run's cooldown waits to get back to.
     let baseline_busy_pct = idle_from
@@ -271,9 +299,10 @@ fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
         idle_to_us: crate::clock::mono_us(),
         keep_power_us: keep_power_us(plan),
     });
+    let mut last_end_us = None;
     for (run_index, sr) in schedule.runs.iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
-            return;
+            return last_end_us;
         }
         let cooldown = plan.cooldown.as_ref().map(|c| {
             log::info!("plan {}: cooldown, at most {} s", plan.name, c.max_wait_s);
@@ -290,7 +319,7 @@ fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
             (crate::clock::mono_us(), wait)
         });
         if cooldown.as_ref().is_some_and(|(_, w)| w.stopped) {
-            return;
+            return last_end_us;
         }
         let job = job_for(&schedule, sr, generated_dir);
         // The worker's pid was published when it was spawned (`set_on_spawn`).
@@ -302,6 +331,7 @@ fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
         // The variant of the worker that ran it: runs on different kernels are not
         // comparable.
         run.cpu_backend = sup.cpu_backend().map(|b| b.variant.clone());
+        last_end_us = run.phases.last().map(|m| m.mono_us).or(last_end_us);
         let _ = tx.send(WorkMsg::Run {
             run: Box::new(run),
             index: run_index,
@@ -309,4 +339,5 @@ fn run_plan(plan: &Plan, sup: &mut Supervisor, env: &PlanEnv<'_>) {
             cooldown,
         });
     }
+    last_end_us
 }

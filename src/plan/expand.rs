@@ -129,6 +129,24 @@ impl Plan {
         out
     }
 
+    /// What to warn of when a case asks for more llama.cpp threads than the `cpus` the
+    /// process may run on: its threads wait for each other by spinning, so a thread
+    /// without a core stalls the rest (a 64-token run that takes 1 s on 2 threads of 2
+    /// cores ran past its 300 s limit on 3 here). `None` if every case fits.
+    #[must_use]
+    pub fn more_threads_than(&self, cpus: usize) -> Option<String> {
+        let most = self.workloads.iter().flat_map(|w| w.threads.iter()).max()?;
+        (*most as usize > cpus).then(|| {
+            format!(
+                "plan {}: workloads ask for up to {most} threads and {cpus} CPUs are \
+                 available: llama.cpp's threads spin while they wait for each other, so runs \
+                 with more threads than CPUs may take far longer or reach the time limit \
+                 (keep threads at most {cpus} on this machine)",
+                self.name
+            )
+        })
+    }
+
     /// Warm-ups of every case first (plan order), then the measured runs, shuffled
     /// with `shuffle_seed` if set.
     #[must_use]

@@ -238,6 +238,16 @@ fn the_shipped_plans_load() {
         .filter(|r| !r.warmup)
         .count();
     assert_eq!(measured, 36);
+    // Four threads fit a Pi 5; on two CPUs it is said at the plan's start.
+    assert_eq!(calibrate.more_threads_than(4), None);
+    let said = calibrate.more_threads_than(2).unwrap();
+    assert!(
+        said.starts_with(
+            "plan calibrate: workloads ask for up to 4 threads and 2 CPUs are available"
+        ) && said.ends_with("(keep threads at most 2 on this machine)"),
+        "{said}"
+    );
+    assert_eq!(demo.more_threads_than(2), None, "the demo runs on 2 cores");
     assert!(measured >= crate::estimate::fit::MIN_POINTS);
 }
 

@@ -438,3 +438,72 @@ fn bench_exits_1_when_a_run_failed_with_dashes_for_what_it_did_not_measure_and_2
         "{stderr}"
     );
 }
+
+/// The last run of a bench has its worker CPU seconds and RSS AUC: the worker is shut
+/// down after the plan only once a sample past that run's end is in (at 2 Hz without a
+/// power source to wait for, the shutdown used to come first, and the last run had no
+/// worker RSS AUC). SmolLM2's runs of 2–3 s span several samples.
+#[test]
+fn the_last_run_of_a_bench_has_its_worker_figures() {
+    use super::smollm2::SKIP_ENV;
+    use super::smollm2::SMOLLM2;
+    if !Path::new(SMOLLM2).exists() {
+        let skip = std::env::var(SKIP_ENV).is_ok_and(|v| v == "1");
+        assert!(
+            skip,
+            "{SMOLLM2} is absent: run scripts/fetch-model.sh, or set {SKIP_ENV}=1"
+        );
+        eprintln!("\n!!! SKIPPED (as {SKIP_ENV}=1 asks): {SMOLLM2} is absent.\n");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "name = \"last\"\nrepetitions = 1\n[[workload]]\nname = \"llm\"\nmodel = \"{}\"\n\
+             prompt_tokens = [8, 16]\ngen_tokens = 96\nthreads = [1]\n",
+            SMOLLM2
+        ),
+    )
+    .unwrap();
+    let cfg = dir.path().join("edgewatt.toml");
+    let state = dir.path().join("state");
+    std::fs::write(
+        &cfg,
+        format!(
+            "state_dir = \"{}\"\n[sampler]\nrate_hz = 2\n[power]\nsource = \"none\"\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    let out = edgewatt()
+        .args(["bench", "--config"])
+        .arg(&cfg)
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let rows = edgewatt()
+        .args(["export", "runs", "--format", "jsonl", "--no-cache", "--dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let runs: Vec<Value> = String::from_utf8(rows.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "run")
+        .collect();
+    assert_eq!(runs.len(), 2);
+    let last = runs.last().unwrap();
+    {
+        let r = last;
+        let (cpu_s, rss) = (&r["worker_cpu_s"], &r["worker_rss_mb_s"]);
+        assert!(
+            cpu_s.as_f64().is_some_and(|v| v > 0.0) && rss.as_f64().is_some_and(|v| v > 0.0),
+            "{} {cpu_s} {rss}",
+            r["label"]
+        );
+    }
+}
