@@ -115,6 +115,47 @@ fn calibrate_fits_the_pmic_mapping_when_both_sources_were_logged() {
     assert!((m.c_w - 0.5879).abs() < 0.05, "{m:?}");
 }
 
+/// A pool of an INA219 board and a PMIC-only board is fitted on the INA219's runs, and
+/// the board left out is named.
+#[test]
+fn a_pool_names_the_board_whose_meter_is_left_out() {
+    let mut pmic_only = SynthLog::new(TRUTH, spread(10, false));
+    pmic_only.device_id = "pi-pmic".into();
+    pmic_only.ina219 = false;
+    pmic_only.pmic = Some((1.1451, 0.5879));
+    let mut ina = SynthLog::new(TRUTH, spread(10, false));
+    ina.device_id = "pi-ina".into();
+    ina.seed = 2;
+    let (a, b) = (synth_dir(&ina), synth_dir(&pmic_only));
+    let pooled = a.path().join("pool.toml");
+    let out = succeeded(calibrate(
+        a.path(),
+        &[
+            "--dir",
+            a.path().to_str().unwrap(),
+            "--dir",
+            b.path().to_str().unwrap(),
+            "--pool",
+            "-o",
+            pooled.to_str().unwrap(),
+        ],
+    ));
+    let e = stderr(&out);
+    assert!(
+        e.contains(
+            "13 runs measured by another meter than ina219 left out (every run of pi-pmic: \
+             not in this fit)"
+        ),
+        "{e}"
+    );
+    assert!(
+        stdout(&out).starts_with("calibrate: 13 runs fitted"),
+        "{}",
+        stdout(&out)
+    );
+    check_truth(&Calibration::load(&pooled).unwrap());
+}
+
 /// The documented route for a board with both meters: the daemon logs the INA219 and a
 /// second `edgewatt run` (its own config and state directory) logs the PMIC over the same
 /// seconds of the same boot; `calibrate --dir A --dir B` pairs them.

@@ -170,11 +170,24 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
     let (pts, excluded, source) = collect(&cfg, args)?;
     let (pts, device) = select(pts, args)?;
     let (pts, meter, other_meters) = one_meter(pts);
-    if other_meters > 0 {
+    if !other_meters.is_empty() {
+        let mut gone: Vec<&str> = other_meters
+            .iter()
+            .map(|p| p.device_id.as_str())
+            .filter(|d| !pts.iter().any(|p| &p.device_id == d))
+            .collect();
+        gone.sort_unstable();
+        gone.dedup();
+        let gone = if gone.is_empty() {
+            String::new()
+        } else {
+            format!(" (every run of {}: not in this fit)", gone.join(", "))
+        };
         eprintln!(
-            "edgewatt: calibrate: {other_meters} runs measured by another meter than {meter} \
-             left out: one fit is against one meter (the PMIC reads 1-2 W low; pooled with \
-             the INA219 it would fit neither)"
+            "edgewatt: calibrate: {} runs measured by another meter than {meter} left out{gone}: \
+             one fit is against one meter (the PMIC reads 1-2 W low; pooled with the INA219 it \
+             would fit neither)",
+            other_meters.len()
         );
     }
     let now = format_wall_us(crate::clock::wall_unix_us());

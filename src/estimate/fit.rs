@@ -121,9 +121,9 @@ const METERS: [&str; 2] = ["ina219", "pmic"];
 /// an INA219 pooled with PMIC-only boards, or both logged on one) would fit neither. Keeps
 /// the first of [`METERS`] present, else the first named kind by name, else the points of
 /// no named meter (an exported file without `energy_source`); returns the meter kept and
-/// how many points of other meters were left out.
+/// the points of other meters, left out.
 #[must_use]
-pub fn one_meter(points: Vec<Point>) -> (Vec<Point>, String, usize) {
+pub fn one_meter(points: Vec<Point>) -> (Vec<Point>, String, Vec<Point>) {
     let mut kinds: Vec<&str> = points.iter().map(|p| p.source.as_str()).collect();
     kinds.sort_unstable();
     kinds.dedup();
@@ -135,11 +135,10 @@ pub fn one_meter(points: Vec<Point>) -> (Vec<Point>, String, usize) {
         .or_else(|| kinds.first().copied())
         .map(str::to_owned)
     else {
-        return (points, String::new(), 0);
+        return (points, String::new(), Vec::new());
     };
-    let n = points.len();
-    let kept: Vec<Point> = points.into_iter().filter(|p| p.source == keep).collect();
-    let left_out = n - kept.len();
+    let (kept, left_out): (Vec<Point>, Vec<Point>) =
+        points.into_iter().partition(|p| p.source == keep);
     (kept, keep, left_out)
 }
 
