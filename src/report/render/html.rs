@@ -8,11 +8,12 @@ use super::Table;
 use crate::report::laws::Report;
 
 const CSS: &str =
-    "body{font-family:sans-serif;margin:0 auto;max-width:1200px;padding:0 12px;color:#222}\
+    "body{font-family:sans-serif;margin:0 auto;max-width:1500px;padding:0 12px;color:#222}\
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}\
 .scroll{overflow-x:auto}table{border-collapse:collapse;font-size:13px;margin:8px 0}\
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}\
-td{max-width:22em;overflow-wrap:break-word}th{background:#f3f3f3}\
+td{max-width:22em;overflow-wrap:break-word}td:first-child{overflow-wrap:anywhere;min-width:9em}\
+td:last-child{min-width:10em}th{background:#f3f3f3}\
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
 tr.flagged td{color:#999}.note{color:#444;margin:2px 0}.problem{color:#a40000}\
 figure{margin:10px 0}figure svg{width:100%;max-width:760px;height:auto}";
