@@ -42,6 +42,21 @@ fn replace(
     sync: bool,
     write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
 ) -> Result<(), StoreError> {
+    // A rename replaces whatever has the name: a device (`-o /dev/null` as root once made
+    // /dev/null a regular file), a pipe or a socket would be lost.
+    if let Ok(meta) = fs::symlink_metadata(path) {
+        let kind = meta.file_type();
+        if !(kind.is_file() || kind.is_symlink()) {
+            return Err(StoreError::io(
+                "replace",
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a regular file (a device, directory, pipe or socket): name a file",
+                ),
+            ));
+        }
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -107,6 +122,21 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    /// A path that names a pipe (or a device: `-o /dev/null`) is refused, and left as it is.
+    #[test]
+    fn a_path_that_is_not_a_regular_file_is_refused_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = replace_file(&fifo, |f| f.write_all(b"x")).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        let e = replace_derived_file(dir.path(), |f| f.write_all(b"x")).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
 
     #[test]
     fn the_file_is_replaced_whole_with_mode_0640_and_no_temporary_left() {
