@@ -445,17 +445,9 @@ fn bench_exits_1_when_a_run_failed_with_dashes_for_what_it_did_not_measure_and_2
 /// worker RSS AUC). SmolLM2's runs of 2–3 s span several samples.
 #[test]
 fn the_last_run_of_a_bench_has_its_worker_figures() {
-    use super::smollm2::SKIP_ENV;
-    use super::smollm2::SMOLLM2;
-    if !Path::new(SMOLLM2).exists() {
-        let skip = std::env::var(SKIP_ENV).is_ok_and(|v| v == "1");
-        assert!(
-            skip,
-            "{SMOLLM2} is absent: run scripts/fetch-model.sh, or set {SKIP_ENV}=1"
-        );
-        eprintln!("\n!!! SKIPPED (as {SKIP_ENV}=1 asks): {SMOLLM2} is absent.\n");
+    let Some(smollm2) = super::smollm2::smollm2_or_skip() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.toml");
     std::fs::write(
@@ -463,7 +455,7 @@ fn the_last_run_of_a_bench_has_its_worker_figures() {
         format!(
             "name = \"last\"\nrepetitions = 1\n[[workload]]\nname = \"llm\"\nmodel = \"{}\"\n\
              prompt_tokens = [8, 16]\ngen_tokens = 96\nthreads = [1]\n",
-            SMOLLM2
+            smollm2.display()
         ),
     )
     .unwrap();

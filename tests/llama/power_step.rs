@@ -30,8 +30,6 @@ use edgewatt::power::PowerReading;
 use edgewatt::power::PowerSource;
 use edgewatt::power::SourceId;
 
-use super::smollm2::SKIP_ENV;
-use super::smollm2::SMOLLM2;
 use super::*;
 
 const PERIOD_US: u64 = 10_000;
@@ -89,16 +87,9 @@ fn thread_nice(name: &str) -> Option<i64> {
 
 #[test]
 fn readings_line_up_with_run_phases_within_one_period_under_a_saturating_worker() {
-    let path = Path::new(SMOLLM2);
-    if !path.exists() {
-        let skip = std::env::var(SKIP_ENV).is_ok_and(|v| v == "1");
-        assert!(
-            skip,
-            "{SMOLLM2} is absent: run scripts/fetch-model.sh, or set {SKIP_ENV}=1"
-        );
-        eprintln!("\n!!! SKIPPED (as {SKIP_ENV}=1 asks): {SMOLLM2} is absent.\n");
+    let Some(path) = super::smollm2::smollm2_or_skip() else {
         return;
-    }
+    };
     let (run, readings, step) = step_during_decode(path);
     let around_us = readings_around(&readings, step);
     let mark = |p: RunPhase| run.phases.iter().find(|m| m.phase == p).unwrap().mono_us;

@@ -9,8 +9,6 @@ use edgewatt::llama::quantize;
 use edgewatt::llama::QuantizeError;
 use edgewatt::llama::QuantizeOptions;
 
-use super::smollm2::SKIP_ENV;
-use super::smollm2::SMOLLM2;
 use super::*;
 
 fn scratch(name: &str) -> PathBuf {
@@ -227,16 +225,9 @@ fn the_command_line_reports_sizes_and_refuses_clearly() {
 /// loads and generates in the worker.
 #[test]
 fn smollm2_becomes_an_f16_base_and_compressed_variants_that_generate() {
-    let real = Path::new(SMOLLM2);
-    if !real.exists() {
-        let skip = std::env::var(SKIP_ENV).is_ok_and(|v| v == "1");
-        assert!(
-            skip,
-            "{SMOLLM2} is absent: run scripts/fetch-model.sh, or set {SKIP_ENV}=1"
-        );
-        eprintln!("\n!!! SKIPPED (as {SKIP_ENV}=1 asks): {SMOLLM2} is absent.\n");
+    let Some(real) = super::smollm2::smollm2_or_skip() else {
         return;
-    }
+    };
     let dir = scratch("smollm2");
     let f16 = dir.join("smollm2-f16.gguf");
     let e = quantize(real, &f16, ty("F16"), &OPTS).unwrap_err();

@@ -10,20 +10,29 @@ pub const SMOLLM2: &str = concat!(
 /// Set to `1` to skip the real-model test when the model is absent (offline machines).
 pub const SKIP_ENV: &str = "EDGEWATT_SKIP_REAL_MODEL";
 
+/// SmolLM2's path; `None` (said on stderr) when it is absent and [`SKIP_ENV`]`=1` asks to
+/// skip. An absent model is otherwise a failure, not a silent pass: scripts/test.sh and CI
+/// fetch it.
+pub fn smollm2_or_skip() -> Option<&'static Path> {
+    let path = Path::new(SMOLLM2);
+    if path.exists() {
+        return Some(path);
+    }
+    let skip = std::env::var(SKIP_ENV).is_ok_and(|v| v == "1");
+    assert!(
+        skip,
+        "{SMOLLM2} is absent: run scripts/fetch-model.sh (scripts/test.sh does), or set \
+         {SKIP_ENV}=1 to skip the real-model tests"
+    );
+    eprintln!("\n!!! SKIPPED (as {SKIP_ENV}=1 asks): {SMOLLM2} is absent.\n");
+    None
+}
+
 #[test]
 fn smollm2_continues_the_corpus_with_coherent_text() {
-    let path = Path::new(SMOLLM2);
-    if !path.exists() {
-        // An absent model is a failure, not a silent pass: scripts/test.sh and CI fetch it.
-        let skip = std::env::var(SKIP_ENV).is_ok_and(|v| v == "1");
-        assert!(
-            skip,
-            "{SMOLLM2} is absent: run scripts/fetch-model.sh (scripts/test.sh does), or set \
-             {SKIP_ENV}=1 to skip this real-model test"
-        );
-        eprintln!("\n!!! SKIPPED (as {SKIP_ENV}=1 asks): {SMOLLM2} is absent.\n");
+    let Some(path) = smollm2_or_skip() else {
         return;
-    }
+    };
     let mut job = Job::text(path);
     job.prompt = Prompt::Corpus {
         path: None,

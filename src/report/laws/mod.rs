@@ -30,7 +30,6 @@ pub use knee::KneeFitRow;
 pub use knee::KneeLaw;
 pub use llm::LawFit;
 pub use llm::LlmLaw;
-#[cfg(test)]
 pub(crate) use llm::LLM_METRICS;
 pub use phases::PhaseCost;
 pub use runs::RunRow;
