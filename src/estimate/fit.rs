@@ -119,7 +119,7 @@ const METERS: [&str; 2] = ["ina219", "pmic"];
 
 /// The points of one meter: a fit against two meters that read differently (a board with
 /// an INA219 pooled with PMIC-only boards, or both logged on one) would fit neither. Keeps
-/// the first of [`METERS`] present, else the first named kind by name, else the points of
+/// the first of `METERS` present, else the first named kind by name, else the points of
 /// no named meter (an exported file without `energy_source`); returns the meter kept and
 /// the points of other meters, left out.
 #[must_use]
