@@ -21,6 +21,7 @@ use crate::derive::energy::BaselineFrom;
 use crate::derive::energy::RunEnergy;
 use crate::derive::energy::RunSpec;
 use crate::derive::energy::Tokens;
+use crate::derive::energy::Untrusted as Refused;
 use crate::derive::runs::idle_usage;
 use crate::derive::runs::phase_windows;
 use crate::derive::runs::run_usage;
@@ -308,18 +309,22 @@ pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
         }
         Some(e) => {
             t.energy = true;
-            let baseline_coverage = e.baseline.map(|b| f64::from(b.coverage_ppm) / 1e6);
-            if e.run.net_uj.is_none() {
-                t.reasons.push(Untrusted::NoPowerBaseline);
-            } else if let Some(c) = baseline_coverage.filter(|c| *c < opts.min_coverage) {
-                t.reasons.push(Untrusted::PowerBaselineCoverage {
-                    coverage: c,
-                    min: opts.min_coverage,
-                });
-            } else if row.cooldown_capped {
-                t.reasons.push(Untrusted::CooldownCapped);
-            } else {
-                t.energy_net = true;
+            // The net figure's own check (`WindowEnergy::check_net`), then the cooldown.
+            let min = opts.min_coverage;
+            match e.run.check_net(e.baseline.as_ref(), opts.min_coverage()) {
+                Err(Refused::NoBaseline) => t.reasons.push(Untrusted::NoPowerBaseline),
+                Err(Refused::BaselineCoverage { coverage_ppm, .. }) => {
+                    t.reasons.push(Untrusted::PowerBaselineCoverage {
+                        coverage: f64::from(coverage_ppm) / 1e6,
+                        min,
+                    });
+                }
+                Err(_) => t.reasons.push(Untrusted::EnergyCoverage {
+                    coverage: e.run.coverage(),
+                    min,
+                }),
+                Ok(()) if row.cooldown_capped => t.reasons.push(Untrusted::CooldownCapped),
+                Ok(()) => t.energy_net = true,
             }
         }
     }
