@@ -8,6 +8,7 @@ use super::Column;
 use super::ColumnType;
 use super::Table;
 use super::Value;
+use crate::cost::RowKind;
 use crate::cost::RunCost;
 use crate::derive::energy::RunEnergy;
 use crate::derive::runs::RunUsage;
@@ -39,6 +40,15 @@ fn phase_j(r: &RunCost, phase: RunPhase, net: bool) -> Value {
     Value::float(w.and_then(|w| if net { w.net_j() } else { Some(w.gross_j()) }))
 }
 
+/// `v` on a run's row; null on an idle lead-in's, which has no run for it to be about
+/// (docs/EXPORT.md: an empty cell is "not known", never a made-up 0 or "").
+fn of_run(r: &RunCost, v: impl FnOnce() -> Value) -> Value {
+    match r.kind {
+        RowKind::Run => v(),
+        RowKind::Idle => Value::Null,
+    }
+}
+
 /// Each column and how a row's cell is made.
 #[rustfmt::skip]
 const FIELDS: &[(Column, Get)] = &[
@@ -48,10 +58,10 @@ const FIELDS: &[(Column, Get)] = &[
     (Column::new("run_id", Int64), |r| r.run_id.map_or(Value::Null, u64v)),
     (Column::new("label", Utf8), |r| Value::Text(r.label.clone())),
     (Column::new("plan", Utf8), |r| Value::Text(r.plan.clone())),
-    (Column::new("workload", Utf8), |r| Value::Text(r.workload.clone())),
+    (Column::new("workload", Utf8), |r| of_run(r, || Value::Text(r.workload.clone()))),
     (Column::new("base_workload", Utf8), |r| Value::text(r.base_workload.as_deref())),
-    (Column::new("warmup", Bool), |r| Value::Bool(r.warmup)),
-    (Column::new("repetition", Int64), |r| Value::Int(r.repetition.into())),
+    (Column::new("warmup", Bool), |r| of_run(r, || Value::Bool(r.warmup))),
+    (Column::new("repetition", Int64), |r| of_run(r, || Value::Int(r.repetition.into()))),
     (Column::new("ok", Bool), |r| Value::Bool(r.ok)),
     (Column::new("error", Utf8), |r| Value::text(r.error.as_deref())),
     (Column::distinct("start_unix_us", Int64), |r| Value::int(r.start_unix_us)),
@@ -64,7 +74,7 @@ const FIELDS: &[(Column, Get)] = &[
     (Column::new("model_file_size_bytes", Int64), |r| r.model.as_ref().map_or(Value::Null, |m| u64v(m.file_size_bytes))),
     (Column::new("model_param_count", Int64), |r| r.model.as_ref().map_or(Value::Null, |m| u64v(m.param_count))),
     (Column::new("mmproj_sha256", Utf8), |r| Value::text(r.mmproj_sha256.as_deref())),
-    (Column::new("threads", Int64), |r| Value::Int(r.threads.into())),
+    (Column::new("threads", Int64), |r| of_run(r, || Value::Int(r.threads.into()))),
     (Column::new("cpu_backend", Utf8), |r| Value::text(r.cpu_backend.as_deref())),
     (Column::new("duration_s", F64), |r| Value::float(r.duration_s)),
     (Column::new("load_s", F64), |r| Value::float(r.phase_s[0])),
@@ -73,12 +83,12 @@ const FIELDS: &[(Column, Get)] = &[
     (Column::new("encode_s", F64), |r| Value::float(r.phase_s[3])),
     (Column::new("decode_s", F64), |r| Value::float(r.phase_s[4])),
     (Column::new("ttft_s", F64), |r| Value::float(r.ttft_s)),
-    (Column::new("prompt_tokens", Int64), |r| Value::Int(r.prompt_tokens.into())),
-    (Column::new("generated_tokens", Int64), |r| Value::Int(r.generated_tokens.into())),
+    (Column::new("prompt_tokens", Int64), |r| of_run(r, || Value::Int(r.prompt_tokens.into()))),
+    (Column::new("generated_tokens", Int64), |r| of_run(r, || Value::Int(r.generated_tokens.into()))),
     (Column::new("image_tokens", Int64), |r| Value::int(r.image_tokens.map(i64::from))),
     (Column::new("image_width", Int64), |r| Value::int(r.image_width.map(i64::from))),
     (Column::new("image_height", Int64), |r| Value::int(r.image_height.map(i64::from))),
-    (Column::new("peak_rss_kb", Int64), |r| u64v(r.peak_rss_kb)),
+    (Column::new("peak_rss_kb", Int64), |r| of_run(r, || u64v(r.peak_rss_kb))),
     (Column::new("cpu_auc_pct_s", F64), |r| usage(r, |u| Some(u.cpu_pct_s))),
     (Column::new("cpu_auc_core_pct_s", F64), |r| usage(r, |u| Some(u.cpu_core_pct_s))),
     (Column::new("cpu_signed_auc_pct_s", F64), |r| usage(r, |u| Some(u.cpu_signed_pct_s))),
@@ -126,7 +136,7 @@ const FIELDS: &[(Column, Get)] = &[
     (Column::new("estimate_net_j", F64), |r| Value::float(r.estimate.as_ref().map(|e| e.net_j))),
     (Column::new("corrected_source", Utf8), |r| Value::text(r.corrected.as_ref().map(|e| e.source.as_str()))),
     (Column::new("corrected_gross_j", F64), |r| Value::float(r.corrected.as_ref().map(|e| e.gross_j))),
-    (Column::new("model", Utf8), |r| Value::Text(crate::report::laws::groups::model(r))),
+    (Column::new("model", Utf8), |r| of_run(r, || Value::Text(crate::report::laws::groups::model(r)))),
     (Column::new("flagged", Bool), |r| Value::Bool(!RunRow::of(r).flags.is_empty())),
 ];
 

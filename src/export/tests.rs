@@ -275,3 +275,51 @@ fn the_formats_help_is_plain_text_with_the_batch_size() {
         "{parquet}"
     );
 }
+
+#[test]
+fn an_idle_row_leaves_the_run_only_columns_null() {
+    use crate::synth::calib::{write, PowerTruth, SynthCase, SynthLog, SynthRun};
+    let truth = PowerTruth {
+        idle_w: 3.0,
+        cpu_w_per_pct: 0.035,
+        ram_w_per_mb: 0.002,
+        cpu_ghz_w_per_pct_ghz: 0.0,
+    };
+    let run = SynthRun {
+        load_pct: 50.0,
+        duration_s: 5.0,
+        ram_mb: 200.0,
+        freq_mhz: 2400,
+        prompt_tokens: 64,
+        ok: true,
+        case: SynthCase::default(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &SynthLog::new(truth, vec![run])).unwrap();
+    let source = crate::logread::LogSource::dir(dir.path());
+    let opts = crate::cost::CostOptions::default();
+    let costs = crate::cost::CostLog::read(&source, crate::logread::Filter::default(), opts);
+    let table = run_table(&costs.unwrap().rows);
+    let cell = |row: usize, name: &str| &table.rows[row][table.column(name).unwrap()];
+    assert_eq!(cell(0, "kind"), &Value::Text("idle".into()));
+    assert_eq!(cell(1, "kind"), &Value::Text("run".into()));
+    let run_only = [
+        "workload",
+        "warmup",
+        "repetition",
+        "threads",
+        "prompt_tokens",
+        "generated_tokens",
+        "peak_rss_kb",
+        "model",
+    ];
+    for name in run_only {
+        assert_eq!(cell(0, name), &Value::Null, "idle row's {name}");
+        assert_ne!(cell(1, name), &Value::Null, "run row's {name}");
+    }
+    assert_eq!(cell(1, "prompt_tokens"), &Value::Int(64));
+    // Calibration fits an idle span as a point at rest: it stays `ok`, with its energy.
+    assert_eq!(cell(0, "ok"), &Value::Bool(true));
+    let (points, excluded) = crate::estimate::import::points_from_table(&table, "t").unwrap();
+    assert_eq!((points.len(), excluded.idle), (2, 1));
+}
