@@ -18,6 +18,7 @@ use super::PHASES;
 use crate::derive::conditions::run_conditions;
 use crate::derive::energy::run_energy;
 use crate::derive::energy::BaselineFrom;
+use crate::derive::energy::Figure;
 use crate::derive::energy::RunEnergy;
 use crate::derive::energy::RunSpec;
 use crate::derive::energy::Tokens;
@@ -292,7 +293,7 @@ fn run_figures(
         .flatten();
     let base = row.usage.as_ref().map_or(0.0, |u| u.baseline_cpu_pct);
     row.conditions = run_conditions(samples, window, base);
-    row.energy = run.energy.as_ref().map(RunEnergy::from);
+    row.energy = RunEnergy::of_run(run);
     row.trust = trust(row, opts);
 }
 
@@ -309,9 +310,9 @@ pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
         }
         Some(e) => {
             t.energy = true;
-            // The net figure's own check (`WindowEnergy::check_net`), then the cooldown.
+            // The net figure's own check, the one bench, status and metrics make.
             let min = opts.min_coverage;
-            match e.run.check_net(e.baseline.as_ref(), opts.min_coverage()) {
+            match e.figure(Figure::NetJ, opts.min_coverage()) {
                 Err(Refused::NoBaseline) => t.reasons.push(Untrusted::NoPowerBaseline),
                 Err(Refused::BaselineCoverage { coverage_ppm, .. }) => {
                     t.reasons.push(Untrusted::PowerBaselineCoverage {
@@ -319,12 +320,12 @@ pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
                         min,
                     });
                 }
+                Err(Refused::CooldownCapped) => t.reasons.push(Untrusted::CooldownCapped),
                 Err(_) => t.reasons.push(Untrusted::EnergyCoverage {
                     coverage: e.run.coverage(),
                     min,
                 }),
-                Ok(()) if row.cooldown_capped => t.reasons.push(Untrusted::CooldownCapped),
-                Ok(()) => t.energy_net = true,
+                Ok(_) => t.energy_net = true,
             }
         }
     }

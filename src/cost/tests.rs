@@ -279,3 +279,29 @@ fn a_net_energy_whose_idle_baseline_is_poorly_covered_is_not_trusted() {
         "idle power baseline coverage 20.0 % < 95 %"
     );
 }
+
+#[test]
+fn a_run_after_a_capped_cooldown_keeps_its_gross_energy_but_not_its_net() {
+    let mut capped = run(50.0, 10.0, true);
+    capped.case.cooldown_capped = true;
+    let (_dir, costs) = read(&SynthLog::new(TRUTH, vec![run(50.0, 10.0, true), capped]));
+    let rows: Vec<&RunCost> = costs.runs().collect();
+    assert!(rows[0].trust.energy_net && !rows[0].cooldown_capped);
+    let r = rows[1];
+    assert!(r.cooldown_capped && r.trust.energy && !r.trust.energy_net);
+    assert_eq!(
+        r.trust.reasons_text(),
+        "cooldown capped: not idle before the run"
+    );
+    assert_eq!(r.trusted_net_j(), None);
+    assert!(r.trusted_gross_j().is_some());
+    // The bench, status and metrics figure says the same of it.
+    let e = r.energy.as_ref().unwrap();
+    assert_eq!(
+        e.figure(
+            crate::derive::energy::Figure::NetJ,
+            crate::derive::energy::MinCoverage::DEFAULT
+        ),
+        Err(crate::derive::energy::Untrusted::CooldownCapped)
+    );
+}

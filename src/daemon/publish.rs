@@ -162,12 +162,10 @@ impl Publisher {
     #[cfg_attr(not(feature = "llama"), allow(dead_code))]
     pub(super) fn run(&self, run: &Run, source: Option<&str>, min: MinCoverage) {
         let ok = matches!(run.outcome, Outcome::Ok);
-        let energy = run
-            .energy
-            .as_ref()
+        let energy = RunEnergy::of_run(run)
             .zip(source)
             .filter(|(e, _)| e.run.covered_us > 0)
-            .map(|(e, source)| joules(&RunEnergy::from(e), source, min));
+            .map(|(e, source)| joules(&e, source, min));
         self.metrics.update(|s| {
             if ok {
                 s.runs_ok_total += 1;

@@ -135,9 +135,8 @@ pub(super) fn progress_line(run: &Run, index: usize, total: usize, min: MinCover
         ),
         crate::record::Outcome::Failed(e) => format!("FAILED: {e}"),
     };
-    let energy = run.energy.as_ref().map_or_else(String::new, |e| {
-        format!("  {}", RunEnergy::from(e).summary(min))
-    });
+    let energy =
+        RunEnergy::of_run(run).map_or_else(String::new, |e| format!("  {}", e.summary(min)));
     format!(
         "[{:>3}/{total}] {:<40} {result}{energy}",
         index + 1,

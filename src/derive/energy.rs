@@ -195,6 +195,10 @@ pub struct RunEnergy {
     /// Each phase but `Done`, in the run's order.
     pub phases: Vec<(RunPhase, WindowEnergy)>,
     pub tokens: Tokens,
+    /// The cooldown before the run was ended by its cap (`Run.cooldown_capped`): the
+    /// machine had not settled, so the idle baseline its net figures subtract is not what
+    /// it started from, and [`figure`](Self::figure) trusts none of them.
+    pub cooldown_capped: bool,
 }
 
 impl RunEnergy {
@@ -298,6 +302,7 @@ pub fn run_energy(readings: &[PowerReading], spec: &RunSpec<'_>) -> RunEnergy {
         run,
         phases,
         tokens: spec.tokens,
+        cooldown_capped: false,
     }
 }
 

@@ -135,7 +135,7 @@ pub fn cost_table(
         };
         let energies: Vec<RunEnergy> = mine
             .iter()
-            .filter_map(|(r, _)| r.energy.as_ref().map(RunEnergy::from))
+            .filter_map(|(r, _)| RunEnergy::of_run(r))
             .collect();
         let coverage = mean(energies.iter().map(|e| e.run.coverage() * 100.0));
         let source = energies

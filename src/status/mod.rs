@@ -193,11 +193,9 @@ fn run_status(r: &scan::TimedRun, min: MinCoverage) -> RunStatus {
         },
         index: run.schedule_index + 1,
         total: run.schedule_len,
-        net_energy: run.energy.as_ref().map(|e| {
-            match RunEnergy::from(e).figure(Figure::NetJ, min) {
-                Ok(j) => format!("{j:.3} J"),
-                Err(why) => format!("- ({why})"),
-            }
+        net_energy: RunEnergy::of_run(run).map(|e| match e.figure(Figure::NetJ, min) {
+            Ok(j) => format!("{j:.3} J"),
+            Err(why) => format!("- ({why})"),
         }),
     }
 }

@@ -102,6 +102,8 @@ pub struct SynthCase {
     pub image: Option<(u32, u32, u32)>,
     pub repetition: u32,
     pub warmup: bool,
+    /// The cooldown before the run was ended by its cap (`Run.cooldown_capped`).
+    pub cooldown_capped: bool,
     /// The generated text.
     pub output: &'static str,
 }
@@ -236,6 +238,7 @@ fn run_record(i: usize, r: &SynthRun, marks: Vec<PhaseMark>, lead_in: Window) ->
         base_workload: c.base_workload.map(Into::into),
         repetition: c.repetition,
         warmup: c.warmup,
+        cooldown_capped: c.cooldown_capped,
         idle_lead_in: Some(lead_in.into()),
         ..Run::blank(label, 4242, settings)
     }

@@ -221,3 +221,36 @@ fn the_progress_line_shows_untrusted_energy_as_a_dash_with_the_reason() {
         "{trusting}"
     );
 }
+
+#[test]
+fn a_run_after_a_capped_cooldown_shows_no_net_figure_anywhere() {
+    let mut r = run(&[
+        (RunPhase::Load, 10 * S),
+        (RunPhase::Prefill, 11 * S),
+        (RunPhase::Decode, 12 * S),
+        (RunPhase::Done, 14 * S),
+    ]);
+    let e = energy_of(&r, None, None, &history(), "replay", 100_000).unwrap();
+    r.energy = Some((&e).into());
+    let of_run = RunEnergy::of_run(&r).unwrap();
+    assert_eq!(
+        of_run.figure(Figure::NetJ, MIN),
+        Ok(12.0),
+        "not capped: trusted"
+    );
+    r.cooldown_capped = true;
+    let capped = RunEnergy::of_run(&r).unwrap();
+    assert_eq!(capped.figure(Figure::GrossJ, MIN), Ok(20.0));
+    for net in [
+        Figure::NetJ,
+        Figure::NetJPerGeneratedToken,
+        Figure::NetJPerPromptToken,
+    ] {
+        assert_eq!(capped.figure(net, MIN), Err(Untrusted::CooldownCapped));
+    }
+    let line = progress_line(&r, 0, 1, MIN);
+    assert!(
+        line.contains("net - (cooldown capped: not idle before the run)"),
+        "{line}"
+    );
+}

@@ -12,6 +12,7 @@ use crate::record::EnergyIntegration;
 use crate::record::EnergyWindow;
 use crate::record::MeasuredEnergy;
 use crate::record::MonoWindow;
+use crate::record::Run;
 use crate::record::TokenCounts;
 
 impl From<Window> for MonoWindow {
@@ -103,6 +104,19 @@ impl From<&MeasuredEnergy> for RunEnergy {
                 prompt: e.tokens.prompt,
                 generated: e.tokens.generated,
             },
+            cooldown_capped: false,
         }
+    }
+}
+
+impl RunEnergy {
+    /// The measured energy a run stored, with what the run says of its cooldown: the one
+    /// way from a logged [`Run`] to its figures, so every reader trusts them alike.
+    #[must_use]
+    pub fn of_run(run: &Run) -> Option<Self> {
+        run.energy.as_ref().map(|e| Self {
+            cooldown_capped: run.cooldown_capped,
+            ..Self::from(e)
+        })
     }
 }

@@ -59,6 +59,9 @@ pub enum Untrusted {
     NoPhase(RunPhase),
     /// A per-token figure of a run without such tokens.
     NoTokens,
+    /// A net figure of a run whose cooldown was ended by its cap: the machine had not
+    /// settled to the idle baseline subtracted.
+    CooldownCapped,
 }
 
 /// A share in ppm as a percentage for the reasons: whole when it is whole, else with one
@@ -91,6 +94,7 @@ impl fmt::Display for Untrusted {
             ),
             Self::NoPhase(p) => write!(f, "no {} phase", p.name()),
             Self::NoTokens => f.write_str("no tokens"),
+            Self::CooldownCapped => f.write_str("cooldown capped: not idle before the run"),
         }
     }
 }
@@ -183,6 +187,9 @@ impl RunEnergy {
         };
         let uj = if figure.is_net() {
             window.check_net(self.baseline.as_ref(), min)?;
+            if self.cooldown_capped {
+                return Err(Untrusted::CooldownCapped);
+            }
             window.net_uj.ok_or(Untrusted::NoBaseline)?
         } else {
             window.check(min)?;
