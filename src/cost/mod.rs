@@ -190,6 +190,11 @@ pub struct EnergyEstimate {
     pub gross_j: f64,
     /// The usage terms alone (gross − P_idle·T), J.
     pub net_j: f64,
+    /// The calibration cannot have been fitted on this run: it started after the fit, or
+    /// on another device than the one fitted, or the calibration is a published model.
+    /// `false`: a run of the fitted device up to the fit (it may be one of the runs fitted,
+    /// so its error is in-sample); `None`: the run's start or the fit's time is unknown.
+    pub held_out: Option<bool>,
 }
 
 /// Measured PMIC energy mapped to the whole board by a calibration's PMIC→INA219 fit.

@@ -13,8 +13,9 @@ use crate::cost::RunCost;
 /// The calibrations to estimate with: each device's own, else a board average.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Calibrations {
-    /// Fitted on one device each.
-    pub devices: Vec<Calibration>,
+    /// Each device's own: the device, and its calibration (fitted on that device, or on
+    /// another and used by force: it still names the device it was fitted on).
+    pub devices: Vec<(String, Calibration)>,
     /// For devices without their own (a board average).
     pub fallback: Option<Calibration>,
 }
@@ -48,12 +49,18 @@ impl Calibrations {
     #[must_use]
     pub fn load_each(path: &Path, devices: &[String], force: bool) -> (Self, Vec<EstimateError>) {
         if !path.is_dir() {
-            let mut cal = match Calibration::load(path) {
+            let cal = match Calibration::load(path) {
                 Ok(cal) => cal,
                 Err(e) => return (Self::board_average(), vec![e]),
             };
             if force {
-                cal.device_id.clear();
+                // Every device's, still naming the device it was fitted on (so the runs of
+                // the others are known to be held out from its fit).
+                let cals = Self {
+                    devices: Vec::new(),
+                    fallback: Some(cal),
+                };
+                return (cals, Vec::new());
             }
             let others: Vec<&String> = devices.iter().filter(|d| !cal.fits_device(d)).collect();
             let refused: Vec<EstimateError> =
@@ -71,7 +78,10 @@ impl Calibrations {
                     ..Calibration::pi5_board_average()
                 });
                 Self {
-                    devices: std::iter::once(cal).chain(board).collect(),
+                    devices: std::iter::once(cal)
+                        .chain(board)
+                        .map(|c| (c.device_id.clone(), c))
+                        .collect(),
                     fallback: None,
                 }
             };
@@ -85,7 +95,7 @@ impl Calibrations {
                 continue;
             }
             match Calibration::load(&file) {
-                Ok(cal) if cal.fits_device(d) || force => out.devices.push(cal),
+                Ok(cal) if cal.fits_device(d) || force => out.devices.push((d.clone(), cal)),
                 Ok(cal) => refused.push(other_device(&file, &cal, d)),
                 Err(e) => refused.push(e),
             }
@@ -97,7 +107,8 @@ impl Calibrations {
     #[must_use]
     pub fn for_device(&self, device: Option<&str>) -> Option<&Calibration> {
         device
-            .and_then(|d| self.devices.iter().find(|c| c.device_id == d))
+            .and_then(|d| self.devices.iter().find(|(of, _)| of == d))
+            .map(|(_, c)| c)
             .or(self.fallback.as_ref())
     }
 }
@@ -134,6 +145,25 @@ pub fn energy_j(m: &Coefficients, x: [f64; 4]) -> (f64, f64) {
     (m.idle_w * x[0] + net, net)
 }
 
+/// Whether `cal` cannot have been fitted on `row` ([`EnergyEstimate::held_out`]): a
+/// published model (no run fitted), another device's calibration (applied by force), or a
+/// run that started after the fit. A pooled calibration (no device) may hold any device's
+/// runs up to its fit.
+fn held_out(cal: &Calibration, row: &RunCost) -> Option<bool> {
+    let other_device =
+        !cal.device_id.is_empty() && row.device_id.as_deref().is_some_and(|d| d != cal.device_id);
+    if cal.provenance.runs == 0 || other_device {
+        return Some(true);
+    }
+    let fitted_us = cal
+        .provenance
+        .fitted_at
+        .parse::<jiff::Timestamp>()
+        .ok()?
+        .as_microsecond();
+    Some(row.start_unix_us? > fitted_us)
+}
+
 /// Adds to each row the estimate of its device's calibration (rows without trusted usage
 /// get none), and, for energy measured by the PMIC, the whole-board figure of the
 /// calibration's PMIC mapping.
@@ -159,6 +189,7 @@ pub fn apply(rows: &mut [RunCost], cals: &Calibrations) {
                 board_average: cal.board_average,
                 gross_j,
                 net_j,
+                held_out: held_out(cal, row),
             }
         });
         let pmic = row.energy_source_kind() == Some("pmic");
@@ -266,5 +297,12 @@ mod tests {
             unread.contains("pi-d.toml") && unread.contains("<state_dir>/calibration/"),
             "{unread}"
         );
+        // Forced, pi-c's file is pi-c's, though fitted on pi-z (it was pi-z's alone).
+        let (forced, _) = Calibrations::load_each(dir.path(), &devices, true);
+        assert_eq!(
+            ids(&forced, &["pi-a", "pi-c", "pi-z"]),
+            ["fit-a", "fit-z", board]
+        );
+        assert_eq!(forced.for_device(Some("pi-c")).unwrap().device_id, "pi-z");
     }
 }

@@ -138,6 +138,7 @@ const FIELDS: &[(Column, Get)] = &[
     (Column::new("corrected_gross_j", F64), |r| Value::float(r.corrected.as_ref().map(|e| e.gross_j))),
     (Column::new("model", Utf8), |r| of_run(r, || Value::Text(crate::report::laws::groups::model(r)))),
     (Column::new("flagged", Bool), |r| Value::Bool(!RunRow::of(r).flags.is_empty())),
+    (Column::new("estimate_held_out", Bool), |r| r.estimate.as_ref().and_then(|e| e.held_out).map_or(Value::Null, Value::Bool)),
 ];
 
 /// The columns of the runs table, in order.

@@ -1,4 +1,4 @@
-//! Base vs compressed (the workloads a plan pairs), and the estimate against measurement.
+//! Base vs compressed: the workloads a plan pairs.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::groups;
 use super::Ci;
 use super::Metric;
-use crate::analysis::fit::compare_estimates;
 use crate::analysis::fit::mean_ci;
 use crate::analysis::fit::output_agreement;
 use crate::analysis::fit::ratio_of_case_means;
@@ -270,94 +269,6 @@ pub fn comparisons(used: &[&RunCost]) -> Vec<Comparison> {
                 agreement,
                 agreement_pairs,
             }
-        })
-        .collect()
-}
-
-/// The estimate's gross energy against the measured gross energy, on one device.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EstimateErrors {
-    pub device: String,
-    /// The calibration(s) used.
-    pub source: String,
-    pub board_average: bool,
-    pub n: usize,
-    pub mape_pct: Option<f64>,
-    pub bias_j: Option<f64>,
-    pub bias_pct: Option<f64>,
-    pub rmse_j: Option<f64>,
-    pub r2: Option<f64>,
-    pub worst_error_pct: Option<f64>,
-    pub problem: Option<String>,
-    pub estimated_j: Vec<f64>,
-    pub measured_j: Vec<f64>,
-}
-
-/// Per device with estimates: how far they are from the measurements.
-pub fn estimate_errors(used: &[&RunCost]) -> Vec<EstimateErrors> {
-    let with_estimate: Vec<&RunCost> = used
-        .iter()
-        .copied()
-        .filter(|r| r.estimate.is_some())
-        .collect();
-    groups::group_by(&with_estimate, groups::device_name)
-        .into_iter()
-        .map(|(device, runs)| {
-            let pairs: Vec<(f64, f64)> = runs
-                .iter()
-                .filter_map(|r| Some((r.estimate.as_ref()?.gross_j, r.trusted_gross_j()?)))
-                .collect();
-            let mut sources: Vec<String> = runs
-                .iter()
-                .filter_map(|r| r.estimate.as_ref().map(|e| e.source.clone()))
-                .collect();
-            sources.sort();
-            sources.dedup();
-            let est: Vec<f64> = pairs.iter().map(|p| p.0).collect();
-            let meas: Vec<f64> = pairs.iter().map(|p| p.1).collect();
-            let mut out = EstimateErrors {
-                device: device.to_owned(),
-                source: sources.join(", "),
-                board_average: runs
-                    .iter()
-                    .any(|r| r.estimate.as_ref().is_some_and(|e| e.board_average)),
-                n: pairs.len(),
-                mape_pct: None,
-                bias_j: None,
-                bias_pct: None,
-                rmse_j: None,
-                r2: None,
-                worst_error_pct: None,
-                problem: None,
-                estimated_j: est,
-                measured_j: meas,
-            };
-            match compare_estimates(&out.estimated_j, &out.measured_j) {
-                Ok(s) => {
-                    out.mape_pct = Some(s.mape_pct);
-                    out.bias_j = Some(s.bias);
-                    out.bias_pct = Some(s.bias_pct);
-                    out.rmse_j = Some(s.rmse);
-                    out.r2 = s.r2;
-                    out.worst_error_pct = Some(s.worst.error_pct);
-                    if s.r2.is_none() {
-                        out.problem = Some(format!(
-                            "no R²: the measured energy of the {} runs does not vary \
-                             (runs of several lengths or loads give one)",
-                            pairs.len()
-                        ));
-                    }
-                }
-                Err(_) if pairs.is_empty() => {
-                    out.problem = Some(
-                        "no run has trusted measured energy to check the estimate against: \
-                         measure with an INA219 or the PMIC"
-                            .into(),
-                    );
-                }
-                Err(e) => out.problem = Some(e.to_string()),
-            }
-            out
         })
         .collect()
 }

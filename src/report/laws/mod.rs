@@ -17,6 +17,7 @@
 //! one it used (`measured:<source>` or `estimate:<calibration id>`).
 
 mod compare;
+mod estimate;
 pub mod groups;
 mod knee;
 mod llm;
@@ -24,7 +25,7 @@ mod phases;
 mod runs;
 
 pub use compare::Comparison;
-pub use compare::EstimateErrors;
+pub use estimate::EstimateErrors;
 pub use knee::KneeAxis;
 pub use knee::KneeFitRow;
 pub use knee::KneeLaw;
@@ -227,7 +228,7 @@ impl Report {
             let rest = (
                 llm::laws(&used, opts.min_coverage),
                 compare::comparisons(&used),
-                compare::estimate_errors(&used),
+                estimate::estimate_errors(&used),
                 phases::phase_costs(&used, opts.min_coverage),
             );
             let table = table

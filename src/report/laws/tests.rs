@@ -121,3 +121,78 @@ fn a_phase_poorly_covered_is_left_out_of_the_j_per_token_and_the_phase_energy() 
     // load 2 W × 1 s, prefill 2 J, decode 56 J.
     assert_eq!(phases.mean, [2.0, 0.0, 2.0, 0.0, 56.0]);
 }
+
+#[test]
+fn the_estimate_errors_keep_the_runs_a_calibration_may_have_been_fitted_on_apart() {
+    use crate::cost::CorrectedEnergy;
+    use crate::estimate::apply;
+    use crate::estimate::Calibration;
+    use crate::estimate::Calibrations;
+    let mut rows = rows();
+    for r in &mut rows {
+        give_energy(r, 0..0);
+    }
+    let starts: Vec<i64> = rows.iter().map(|r| r.start_unix_us.unwrap()).collect();
+    assert!(starts[0] < starts[1] && starts[1] < starts[2]);
+    let fitted = |us: i64| jiff::Timestamp::from_microsecond(us).unwrap().to_string();
+    let mut cal = Calibration::pi5_board_average();
+    (cal.id, cal.device_id, cal.board_average) = ("fit".into(), "synthetic-pi".into(), false);
+    cal.provenance.runs = 40;
+    cal.provenance.fitted_at = fitted((starts[1] + starts[2]) / 2);
+    let held = |rows: &mut Vec<RunCost>, cal: &Calibration| {
+        apply(
+            rows,
+            &Calibrations {
+                devices: Vec::new(),
+                fallback: Some(cal.clone()),
+            },
+        );
+        rows.iter()
+            .map(|r| r.estimate.as_ref().unwrap().held_out)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        held(&mut rows, &cal),
+        [Some(false), Some(false), Some(true)]
+    );
+    let used: Vec<&RunCost> = rows.iter().collect();
+    let errors = estimate::estimate_errors(&used);
+    let kinds: Vec<_> = errors.iter().map(|e| (e.runs_label(), e.n)).collect();
+    assert_eq!(
+        kinds,
+        [("held out", 1), ("up to the fit (may be in-sample)", 2)]
+    );
+    assert_eq!(errors[0].measured, "ina219");
+    // Another device's calibration (used by force), a published model: nothing in its fit.
+    let mut other = cal.clone();
+    other.device_id = "pi-z".into();
+    assert_eq!(held(&mut rows, &other), [Some(true); 3]);
+    let board = Calibration::pi5_board_average();
+    assert_eq!(held(&mut rows, &board), [Some(true); 3]);
+    // A pooled calibration (no device) may hold any device's runs up to its fit.
+    let mut pooled = cal.clone();
+    pooled.device_id.clear();
+    pooled.provenance.fitted_at = fitted(starts[2] + 1);
+    assert_eq!(held(&mut rows, &pooled), [Some(false); 3]);
+    // A fit time that does not read, a run of unknown start: not known, and said so.
+    let mut unread = cal.clone();
+    unread.provenance.fitted_at = "last week".into();
+    assert_eq!(held(&mut rows, &unread), [None; 3]);
+    rows[0].start_unix_us = None;
+    assert_eq!(held(&mut rows, &cal)[0], None);
+    let used: Vec<&RunCost> = rows.iter().collect();
+    assert_eq!(
+        estimate::estimate_errors(&used)[2].runs_label(),
+        "fit time unknown"
+    );
+    // A PMIC's run with the calibration's mapping is compared as the whole board.
+    rows[1].corrected = Some(CorrectedEnergy {
+        source: "pmic-corrected:fit".into(),
+        gross_j: 123.0,
+    });
+    let used: Vec<&RunCost> = rows.iter().collect();
+    let in_sample = &estimate::estimate_errors(&used)[1];
+    assert_eq!(in_sample.held_out, Some(false));
+    assert_eq!(in_sample.measured_j, [123.0]);
+    assert_eq!(in_sample.measured, "pmic-corrected:fit");
+}

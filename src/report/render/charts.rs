@@ -122,7 +122,11 @@ fn knee_charts(r: &Report, out: &mut Vec<Chart>) {
 
 fn estimate_charts(r: &Report, out: &mut Vec<Chart>) {
     for e in r.estimate_errors.iter().filter(|e| e.n > 0) {
-        let title = format!("{}: estimated vs measured gross energy", e.device);
+        let title = format!(
+            "{}: estimated vs measured gross energy, {}",
+            e.device,
+            e.runs_label()
+        );
         let y_label = format!("estimated (J, {})", e.source);
         let axes = Axes {
             title: &title,

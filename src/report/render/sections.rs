@@ -297,6 +297,8 @@ fn estimate(r: &Report) -> Section {
     let mut t = Table::new(&[
         "device",
         "calibration",
+        "runs",
+        "measured",
         "n",
         "MAPE %",
         "bias J",
@@ -318,6 +320,8 @@ fn estimate(r: &Report) -> Section {
                     ""
                 }
             ),
+            e.runs_label().into(),
+            or_dash(Some(e.measured.as_str()).filter(|m| !m.is_empty())),
             e.n.to_string(),
             num(e.mape_pct),
             num(e.bias_j),
@@ -331,7 +335,15 @@ fn estimate(r: &Report) -> Section {
     Section {
         id: "estimate",
         title: "Estimated vs measured energy".into(),
-        notes: vec!["gross energy per run, estimate against the meter".into()],
+        notes: vec![
+            "gross energy per run, estimate against the meter (a PMIC mapped to the whole \
+             board when the calibration has the mapping)"
+                .into(),
+            "runs up to a calibration's fit on its device may be among those it was fitted \
+             on: their error is in-sample, and optimistic; the held-out runs (after the fit) \
+             say how wrong it is, as does the calibration's cross-validated MAPE"
+                .into(),
+        ],
         table: (!r.estimate_errors.is_empty()).then_some(t),
     }
 }

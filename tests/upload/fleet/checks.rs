@@ -96,6 +96,7 @@ pub fn check_estimate_error(sql: &Value, report: &Value) {
     for (row, e) in rows.iter().zip(want) {
         assert_eq!(row["device_id"], e["device"]);
         assert_eq!(row["calibration"], e["source"]);
+        assert_eq!(row["held_out"], e["held_out"]);
         for (s, r) in [
             ("n", "n"),
             ("mape_pct", "mape_pct"),
