@@ -67,23 +67,24 @@ fn a_runs_cost_row_holds_the_known_usage_and_energy() {
         "{}",
         u.baseline_cpu_pct
     );
-    // 50 % above idle for 10 s, less the first 100 ms ramp from idle: 500 − 2.5.
+    // 50 % above idle for 10 s: the counters' Δ, exactly (each interval's CPU % holds
+    // over the interval; a point at its end would lose the first 100 ms: 497.5).
     assert!(
-        (u.cpu_signed_pct_s - 497.5).abs() < 1e-6,
+        (u.cpu_signed_pct_s - 500.0).abs() < 1e-6,
         "{}",
         u.cpu_signed_pct_s
     );
-    assert!((u.cpu_pct_s - 497.5).abs() < 1e-6);
-    assert!((u.cpu_core_pct_s - 4.0 * 497.5).abs() < 1e-6);
+    assert!((u.cpu_pct_s - 500.0).abs() < 1e-6);
+    assert!((u.cpu_core_pct_s - 4.0 * 500.0).abs() < 1e-6);
     // 200 MB for 10 s, less the ramp: 2000 − 10.
     assert!(
         (u.ram_signed_mb_s - 1990.0).abs() < 1e-6,
         "{}",
         u.ram_signed_mb_s
     );
-    assert!((r.cpu_mean_pct().unwrap() - 52.25).abs() < 1e-9);
-    // The gross energy is the truth's: 3 W × 10 s + 0.035 × 497.5 + 0.002 × 1990.
-    let want = 30.0 + 0.035 * 497.5 + 0.002 * 1990.0;
+    assert!((r.cpu_mean_pct().unwrap() - 52.5).abs() < 1e-9);
+    // The gross energy is the truth's: 3 W × 10 s + 0.035 × 500 + 0.002 × 1990.
+    let want = 30.0 + 0.035 * 500.0 + 0.002 * 1990.0;
     let gross = r.trusted_gross_j().unwrap();
     assert!(close(gross, want, 0.002), "{gross} vs {want}");
     let net = r.trusted_net_j().unwrap();
@@ -97,7 +98,8 @@ fn a_runs_cost_row_holds_the_known_usage_and_energy() {
     assert_eq!(r.conditions.throttled_bits, Some(0));
     assert_eq!(r.conditions.temp_peak_c, Some(55.5));
     let ghz = r.conditions.cpu_ghz_signed_pct_ghz_s.unwrap();
-    assert!(close(ghz, 497.5 * 2.4, 1e-3), "{ghz}");
+    // Every interval of the run ends at a 2400 MHz sample.
+    assert!(close(ghz, 500.0 * 2.4, 1e-9), "{ghz}");
 }
 
 #[test]

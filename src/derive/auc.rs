@@ -1,18 +1,21 @@
-//! Trapezoidal area under a series above a baseline.
+//! Area under a series above a baseline.
 //!
-//! With f_i = u_i − baseline at each point, the AUC over a window is
-//! Σ (f_i + f_{i+1}) / 2 · (t_{i+1} − t_i) over the integrable intervals (gaps are
-//! skipped), in the series' unit × seconds. Two conventions, both always computed:
+//! With f_i = u_i − baseline at each point, the AUC over a window of a gauge (RAM, RSS;
+//! [`Shape::Joined`](super::Shape)) is Σ (f_i + f_{i+1}) / 2 · (t_{i+1} − t_i) over the
+//! integrable intervals (gaps are skipped); of a rate (CPU %; [`Shape::Steps`](super::Shape)),
+//! Σ f_i · (t_i − start_i) over each point's own interval, i.e. the counters' Δ above
+//! idle. In the series' unit × seconds. Two conventions, both always computed:
 //! - **above** (the headline, as in the paper): each point's excess is clamped first,
 //!   f_i = max(0, u_i − baseline), then integrated. When one interval crosses the
 //!   baseline this counts the whole linear ramp from 0 up to the positive end (not just
-//!   the part above the crossing), so `above ≥ signed` and `above ≥ 0` always.
+//!   the part above the crossing), so `above ≥ signed` and `above ≥ 0` always. A step is
+//!   flat, so for a rate this is exactly the time above idle.
 //! - **signed**: f_i = u_i − baseline unclamped; dips below idle subtract.
 //!
 //! A window edge between two points gets its fraction of the interval: f at the edge
-//! is interpolated linearly between the neighbouring (clamped or signed) f values. So
-//! both conventions integrate one fixed piecewise-linear function and are additive
-//! over adjacent windows.
+//! is interpolated linearly between the neighbouring (clamped or signed) f values (a
+//! step's value, for a rate). So both conventions integrate one fixed piecewise-linear
+//! function and are additive over adjacent windows.
 //!
 //! The integration is [`trapezoid`](super::trapezoid)'s, on the values in fixed point
 //! (`round(v × 2³²)`, baseline subtracted in integers): exact, no float sum drifting with

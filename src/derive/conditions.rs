@@ -101,8 +101,7 @@ pub fn run_conditions<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
     }
 }
 
-/// ∫ (u − baseline) · f dt over `window`, %·GHz·s, by the trapezoid rule over the samples'
-/// intervals (gaps: a missing reading, or more than 2.5 median intervals, as for the AUC).
+/// ∫ (u − baseline) · f dt over `window`, %·GHz·s, over the samples' intervals (gaps: a missing reading, or more than 2.5 median intervals, as for the AUC).
 fn cpu_ghz_auc<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
     samples: &[(L, S)],
     window: Window,
@@ -123,7 +122,8 @@ fn cpu_ghz_auc<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
     let mid = dts.len() / 2;
     let median = *dts.select_nth_unstable(mid).1;
     let rule = GapRule::new(median, GapRule::DEFAULT_FACTOR).ok()?;
-    let mut series = Series::new(rule);
+    // A step per interval: the CPU % averaged over it, at the frequency read at its end.
+    let mut series = Series::new(rule).with_shape(crate::derive::Shape::Steps);
     let mut any_freq = false;
     for w in samples.windows(2) {
         let (pl, prev) = (w[0].0.borrow(), w[0].1.borrow());
@@ -139,7 +139,8 @@ fn cpu_ghz_auc<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
         let pushed = match (rate, freq_khz(l, cur)) {
             (Rate::Value(u), Some(f)) => {
                 any_freq = true;
-                series.push(cur.mono_us, (u - baseline_cpu_pct) * f / 1e6)
+                let v = (u - baseline_cpu_pct) * f / 1e6;
+                series.push_step(prev.mono_us, cur.mono_us, v)
             }
             (Rate::Empty, _) => Ok(()),
             _ => series.push_break(cur.mono_us),
@@ -201,10 +202,10 @@ mod tests {
         assert_eq!(c.temp_peak_c, Some(60.0));
         assert_eq!(c.throttled_bits, Some(throttle_bits::THROTTLED));
         assert!(c.throttled() && !c.under_voltage());
-        // Points from 0.1 s: 50 % × 2 GHz = 100 up to 2 s; 100 % × 1.5 GHz = 150 after.
-        // Trapezoids: 1.9 s × 100 + (100 + 150)/2 × 0.1 s + 1.9 s × 150 = 487.5 %·GHz·s.
+        // Each interval at its CPU % and the frequency read at its end: 50 % × 2 GHz = 100
+        // over (0, 2] s, 100 % × 1.5 GHz = 150 over (2, 4] s: 2 × 100 + 2 × 150 = 500.
         let auc = c.cpu_ghz_signed_pct_ghz_s.unwrap();
-        assert!((auc - 487.5).abs() < 1e-6, "{auc}");
+        assert!((auc - 500.0).abs() < 1e-6, "{auc}");
     }
 
     #[test]

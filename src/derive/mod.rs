@@ -58,6 +58,7 @@ pub use baseline::MIN_BASELINE_POINTS;
 pub use series::Coverage;
 pub use series::GapRule;
 pub use series::Series;
+pub use series::Shape;
 pub use series::Window;
 pub use usage::phase_usage;
 pub use usage::CpuAuc;

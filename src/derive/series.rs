@@ -9,6 +9,11 @@
 //!
 //! Gaps are never integrated (no value is guessed across them); [`Coverage`] says how
 //! much of a window was integrated and where the largest hole is.
+//!
+//! Between two points a series has one of two [`Shape`]s: a gauge read at each point
+//! (RAM, RSS) is the straight line through them; a rate averaged over each interval (CPU %
+//! from counter deltas) is a step, the later point's value over the whole interval, so an
+//! area is the counters' own Δ and a window edge takes its share of the interval.
 
 use serde::Deserialize;
 use serde::Serialize;
@@ -127,26 +132,55 @@ pub(crate) fn coverage_of(i: &Integral, window: Window) -> Coverage {
     }
 }
 
+/// How a series runs between its points (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A gauge read at each point: the straight line between two consecutive points,
+    /// integrable unless that interval is a gap.
+    Joined,
+    /// A rate averaged over an interval: each point is at the end of its own interval
+    /// ([`Series::push_step`]; CPU % between two samples, at the later one) and its value
+    /// holds over it, integrable unless that interval is longer than the gap rule allows.
+    Steps,
+}
+
 /// Points `(t_us, value)` and breaks, in time order; see the module doc.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     points: Vec<(u64, f64)>,
     breaks: Vec<u64>,
     gap_rule: GapRule,
+    shape: Shape,
+    /// For [`Shape::Steps`], where each point's interval starts (one per point).
+    starts: Vec<u64>,
     /// Time of the last point or break pushed.
     last_us: Option<u64>,
 }
 
 impl Series {
-    /// An empty series.
+    /// An empty series of a gauge ([`Shape::Joined`]).
     #[must_use]
     pub const fn new(gap_rule: GapRule) -> Self {
         Self {
             points: Vec::new(),
             breaks: Vec::new(),
             gap_rule,
+            shape: Shape::Joined,
+            starts: Vec::new(),
             last_us: None,
         }
+    }
+
+    /// The series with `shape`.
+    #[must_use]
+    pub const fn with_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    #[must_use]
+    pub const fn shape(&self) -> Shape {
+        self.shape
     }
 
     /// An empty series with room for `points` points.
@@ -193,13 +227,31 @@ impl Series {
         }
     }
 
-    /// Appends a point; its time must be after every point and break so far.
+    /// Appends a point; its time must be after every point and break so far. On a
+    /// [`Shape::Steps`] series its interval starts at the last point or break (none before
+    /// it: an empty interval); [`push_step`](Self::push_step) says where.
     pub fn push(&mut self, t_us: u64, value: f64) -> Result<(), DeriveError> {
+        self.push_step(self.last_us.unwrap_or(t_us), t_us, value)
+    }
+
+    /// Appends a point at `t_us` whose value holds over `[start_us, t_us]` on a
+    /// [`Shape::Steps`] series (a joined series keeps the point only). The interval must
+    /// start at or after every point and break so far, and end after its start.
+    pub fn push_step(&mut self, start_us: u64, t_us: u64, value: f64) -> Result<(), DeriveError> {
         self.check_time(t_us)?;
+        if let Some(prev_us) = self.last_us.filter(|&p| start_us < p || start_us > t_us) {
+            return Err(DeriveError::SeriesOrder {
+                t_us: start_us,
+                prev_us,
+            });
+        }
         if !value.is_finite() {
             return Err(DeriveError::NotFinite { t_us });
         }
         self.points.push((t_us, value));
+        if self.shape == Shape::Steps {
+            self.starts.push(start_us.min(t_us));
+        }
         self.last_us = Some(t_us);
         Ok(())
     }
@@ -233,20 +285,41 @@ impl Series {
     }
 
     /// Whether the interval between points `k` and `k + 1` is a gap (also true when
-    /// there is no point `k + 1`).
+    /// there is no point `k + 1`). On a [`Shape::Steps`] series: whether point `k + 1`'s
+    /// own interval is not integrable or does not start at point `k`.
     #[must_use]
     pub fn is_gap(&self, k: usize) -> bool {
         let (Some(&(ta, _)), Some(&(tb, _))) = (self.points.get(k), self.points.get(k + 1)) else {
             return true;
         };
+        if self.shape == Shape::Steps {
+            let start = self.starts[k + 1];
+            return start != ta || self.gap_rule.too_long(tb - start);
+        }
         let first_after = self.breaks.partition_point(|&b| b <= ta);
         let broken = self.breaks.get(first_after).is_some_and(|&b| b < tb);
         broken || self.gap_rule.too_long(tb - ta)
     }
 
-    /// The integrable intervals (pairs of consecutive points, not a gap) that overlap
-    /// `window`, whole: the trapezoid integrator cuts them at its edges.
+    /// The integrable intervals that overlap `window`, whole, as the line the series runs
+    /// along: the trapezoid integrator cuts them at its edges. For [`Shape::Joined`],
+    /// pairs of consecutive points, not a gap; for [`Shape::Steps`], each point's own
+    /// interval, flat at its value, not longer than the gap rule allows.
     pub(crate) fn segments(
+        &self,
+        window: Window,
+    ) -> impl Iterator<Item = ((u64, f64), (u64, f64))> + '_ {
+        let (joined, steps) = match self.shape {
+            Shape::Joined => (Some(self.joined_segments(window)), None),
+            Shape::Steps => (None, Some(self.step_segments(window))),
+        };
+        joined
+            .into_iter()
+            .flatten()
+            .chain(steps.into_iter().flatten())
+    }
+
+    fn joined_segments(
         &self,
         window: Window,
     ) -> impl Iterator<Item = ((u64, f64), (u64, f64))> + '_ {
@@ -259,6 +332,17 @@ impl Series {
             .take_while(move |(_, w)| w[0].0 < window.end_us)
             .filter(move |&(k, _)| !self.is_gap(skip + k))
             .map(|(_, w)| (w[0], w[1]))
+    }
+
+    fn step_segments(&self, window: Window) -> impl Iterator<Item = ((u64, f64), (u64, f64))> + '_ {
+        // The first interval that ends at or after the window's start.
+        let first = self.points.partition_point(|&(t, _)| t < window.start_us);
+        self.points[first..]
+            .iter()
+            .zip(&self.starts[first..])
+            .take_while(move |&(_, &start)| start < window.end_us)
+            .filter(move |&(&(t, _), &start)| !self.gap_rule.too_long(t - start))
+            .map(|(&(t, v), &start)| ((start, v), (t, v)))
     }
 
     /// Number of points in `window` (edges included).

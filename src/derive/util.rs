@@ -1,8 +1,10 @@
 //! Utilisation from consecutive raw samples.
 //!
 //! A rate (CPU %) between samples `i − 1` and `i` is a point at `t_i` = `mono_us` of
-//! sample `i`, whose value is the average over `(t_{i−1}, t_i]`. A gauge (RAM used, RSS)
-//! is a point at every sample whose reading is valid, sample 0 included.
+//! sample `i`, whose value is the average over `(t_{i−1}, t_i]`, and holds over that whole
+//! interval ([`Shape::Steps`]): an AUC is then the counters' own Δ, and a window edge
+//! inside an interval takes its share of it. A gauge (RAM used, RSS) is a point at every
+//! sample whose reading is valid, sample 0 included, joined by straight lines.
 //!
 //! Conventions:
 //! - **machine CPU %**: Δbusy / Δtotal × 100 of the aggregate `cpu` line; 100 % = every
@@ -23,6 +25,7 @@ use std::borrow::Borrow;
 
 use super::series::GapRule;
 use super::series::Series;
+use super::series::Shape;
 use super::DeriveError;
 use crate::record::group;
 use crate::record::CpuTicks;
@@ -200,9 +203,14 @@ fn median_interval_us<S: Borrow<Sample>>(samples: &[S]) -> Option<u64> {
     dts.get(dts.len() / 2).copied()
 }
 
-fn push_rate(series: &mut Series, t_us: u64, rate: Rate) -> Result<(), DeriveError> {
+/// A rate over `(start_us, t_us]`: a step over that interval, or a break at its end.
+fn push_rate(
+    series: &mut Series,
+    (start_us, t_us): (u64, u64),
+    rate: Rate,
+) -> Result<(), DeriveError> {
     match rate {
-        Rate::Value(v) => series.push(t_us, v),
+        Rate::Value(v) => series.push_step(start_us, t_us, v),
         Rate::Gap(_) => series.push_break(t_us),
         Rate::Empty => Ok(()),
     }
@@ -280,18 +288,19 @@ fn series_of<S: Borrow<Sample>>(
     let ncores = layout.cpus - 1;
     let n = samples.len();
     let procs = if with_procs { &layout.procs[..] } else { &[] };
+    let rates = |n| Series::with_capacity(rule, n).with_shape(Shape::Steps);
     let mut u = Utilisation {
         ncores,
         gap_rule: rule,
-        cpu_machine_pct: Series::with_capacity(rule, n),
-        cpu_per_core_sum_pct: Series::with_capacity(rule, n),
+        cpu_machine_pct: rates(n),
+        cpu_per_core_sum_pct: rates(n),
         ram_used_mb: Series::with_capacity(rule, n),
         procs: procs
             .iter()
             .map(|p| ProcUtil {
                 proc: p.clone(),
-                cpu_machine_pct: Series::new(rule),
-                cpu_per_core_sum_pct: Series::new(rule),
+                cpu_machine_pct: rates(0),
+                cpu_per_core_sum_pct: rates(0),
                 rss_mb: Series::new(rule),
             })
             .collect(),
@@ -306,20 +315,21 @@ fn series_of<S: Borrow<Sample>>(
             continue;
         };
         let prev = prev.borrow();
-        push_rate(&mut u.cpu_machine_pct, t, machine_cpu_pct(prev, cur))?;
+        let span = (prev.mono_us, t);
+        push_rate(&mut u.cpu_machine_pct, span, machine_cpu_pct(prev, cur))?;
         push_rate(
             &mut u.cpu_per_core_sum_pct,
-            t,
+            span,
             per_core_sum_cpu_pct(prev, cur),
         )?;
         for (i, p) in u.procs.iter_mut().enumerate() {
             let rate = proc_cpu_pct(prev, cur, i, opts.user_hz);
-            push_rate(&mut p.cpu_per_core_sum_pct, t, rate)?;
+            push_rate(&mut p.cpu_per_core_sum_pct, span, rate)?;
             let machine = match rate {
                 Rate::Value(v) => Rate::Value(v / f64::from(ncores)),
                 other => other,
             };
-            push_rate(&mut p.cpu_machine_pct, t, machine)?;
+            push_rate(&mut p.cpu_machine_pct, span, machine)?;
         }
     }
     Ok(u)

@@ -103,7 +103,7 @@ fn cells_no_successful_run_measured_are_dashes_not_zeros() {
 
 /// A machine of 4 cores sampled at 10 Hz for 20 s from 0: 10 % busy and 1000 MB used,
 /// 60 % and 1500 MB for the samples in (12 s, 16 s]. (The known truth of
-/// `derive::runs`: 197.5 %·s and 1975 MB·s above a 10 % / 1000 MB idle baseline.)
+/// `derive::runs`: 200 %·s and 1975 MB·s above a 10 % / 1000 MB idle baseline.)
 fn machine() -> Vec<crate::sampler::Sample> {
     use crate::sampler::group;
     use crate::sampler::Sample;
@@ -224,7 +224,8 @@ fn a_session_read_back_from_the_log_costs_what_its_samples_say() {
     assert_eq!(log.runs, runs, "this session's runs only");
     assert!(!log.damage.is_damaged());
     let u = log.usage[0].as_ref().unwrap();
-    assert!((u.cpu_pct_s - 197.5).abs() < 1e-9, "{}", u.cpu_pct_s);
+    // Busy over (12, 16] s, 50 % above idle: 200 %·s, the counters' Δ.
+    assert!((u.cpu_pct_s - 200.0).abs() < 1e-9, "{}", u.cpu_pct_s);
     assert!((u.ram_mb_s - 1975.0).abs() < 1e-9, "{}", u.ram_mb_s);
     assert_eq!(
         u.baseline_window,
@@ -247,7 +248,7 @@ fn a_session_read_back_from_the_log_costs_what_its_samples_say() {
     assert_eq!(
         cost,
         [
-            "| t/pp16/tg8/t2 | - | - | 197.5 | 1975.0 | - | - | - | none (estimates only) |",
+            "| t/pp16/tg8/t2 | - | - | 200.0 | 1975.0 | - | - | - | none (estimates only) |",
             "| t/pp32/tg8/t2 | - | - | 0.0 | 0.0 | - | - | - | none (estimates only) |",
         ]
     );

@@ -68,9 +68,9 @@ fn a_runs_cpu_and_ram_above_idle_are_integrated_across_layouts() {
     ];
     let usage = run_usage(&samples(), &runs, None);
     let u = usage[0].as_ref().unwrap();
-    // Points at 12.0 s (10 %) then 12.1…16.0 s (60 %), baseline 10 %:
-    // (0 + 50)/2 × 0.1 + 39 × 50 × 0.1 = 2.5 + 195 = 197.5 %·s.
-    assert!((u.cpu_pct_s - 197.5).abs() < 1e-9, "{}", u.cpu_pct_s);
+    // The 40 intervals (12.0, 12.1] … (15.9, 16.0] at 60 %, baseline 10 %: each interval's
+    // CPU % holds over it, so 40 × 50 × 0.1 = 200 %·s, the counters' Δ exactly.
+    assert!((u.cpu_pct_s - 200.0).abs() < 1e-9, "{}", u.cpu_pct_s);
     // RAM 500 MB above the 1000 MB baseline: 25 + 39 × 500 × 0.1 = 1975 MB·s.
     assert!((u.ram_mb_s - 1975.0).abs() < 1e-9, "{}", u.ram_mb_s);
     assert!((u.baseline_cpu_pct - 10.0).abs() < 1e-9);
@@ -101,7 +101,7 @@ fn an_idle_lead_in_is_the_baseline_when_given() {
     let u = run_usage(&samples(), &runs, Some(idle))[0].clone().unwrap();
     assert_eq!(u.baseline_window, idle);
     assert!(u.baseline_is_lead_in);
-    assert!((u.cpu_pct_s - 197.5).abs() < 1e-9, "{}", u.cpu_pct_s);
+    assert!((u.cpu_pct_s - 200.0).abs() < 1e-9, "{}", u.cpu_pct_s);
     // A lead-in after the run is not its baseline: the search before it is used.
     let late = Window::new(17 * S, 19 * S).unwrap();
     let v = run_usage(&samples(), &runs, Some(late))[0].clone().unwrap();
@@ -139,7 +139,7 @@ fn samples_of_one_layout_cost_what_their_system_views_cost() {
     let runs = [run(&[(RunPhase::Load, 12 * S), (RunPhase::Done, 16 * S)])];
     let got = run_usage(&with_worker, &runs, None);
     let u = got[0].as_ref().unwrap();
-    assert!((u.cpu_pct_s - 197.5).abs() < 1e-9, "{}", u.cpu_pct_s);
+    assert!((u.cpu_pct_s - 200.0).abs() < 1e-9, "{}", u.cpu_pct_s);
     assert_eq!(u.worker_cpu_s, Some(1.2));
     // The views have no worker: the same usage but for the worker's figures.
     let mut want = run_usage(&views, &runs, None);

@@ -78,3 +78,52 @@ proptest! {
         prop_assert!(ab.above >= 0.0);
     }
 }
+
+/// Intervals of 2 µs..3 s back to back (so some exceed 2.5 × 1 s and are not integrated),
+/// each a step at a value of 0..400, with a hole before about one in seven.
+fn arb_steps() -> impl Strategy<Value = Vec<(u64, u64, f64)>> {
+    prop::collection::vec(
+        (2u64..3_000_000, 0.0f64..400.0, prop::bool::weighted(0.15)),
+        1..40,
+    )
+    .prop_map(|steps| {
+        let mut t = 0;
+        let mut out = Vec::new();
+        for (dt, v, hole) in steps {
+            if hole {
+                t += dt;
+            }
+            out.push((t, t + dt, v));
+            t += dt;
+        }
+        out
+    })
+}
+
+proptest! {
+    #[test]
+    fn a_rate_series_integrates_each_interval_at_its_value_cut_at_the_window(
+        steps in arb_steps(),
+        t0 in 0u64..130_000_000,
+        len in 1u64..130_000_000,
+    ) {
+        use crate::derive::Shape;
+        let rule = GapRule::new(NOMINAL_US, GapRule::DEFAULT_FACTOR).unwrap();
+        let mut s = Series::new(rule).with_shape(Shape::Steps);
+        for &(a, b, v) in &steps {
+            s.push_step(a, b, v).unwrap();
+        }
+        let w = Window::new(t0, t0 + len).unwrap();
+        // The truth: each integrable interval's overlap with the window × its value.
+        let (mut want, mut covered_us) = (0.0, 0);
+        for &(a, b, v) in steps.iter().filter(|&&(a, b, _)| !rule.too_long(b - a)) {
+            let overlap = b.min(w.end_us).saturating_sub(a.max(w.start_us));
+            want += v * overlap as f64 / 1e6;
+            covered_us += overlap;
+        }
+        let got = auc(&s, w, 0.0);
+        close_to(got.signed, want, 400.0 * w.len_s())?;
+        close_to(got.above, want, 400.0 * w.len_s())?;
+        prop_assert_eq!(got.coverage.integrated_us, covered_us);
+    }
+}

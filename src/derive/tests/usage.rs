@@ -55,16 +55,17 @@ fn usage_auc_of_a_busy_stretch_after_a_quiet_one() {
     close(base.ram_used_mb.mean, 1024.0);
     assert_eq!(base.procs[0].rss_mb, 0.0);
     let a = UsageAuc::new(&u, win(3.0, 6.0), &base);
-    // Machine: f = 0, 22.5, 22.5, 22.5 → 11.25 + 22.5 + 22.5 = 56.25 %·s.
-    close(a.cpu_pct_s.machine.above, 56.25);
-    // Per-core-sum: 40 → 130, f = 0, 90, 90, 90 → 45 + 90 + 90 = 225 %·s = 4 × 56.25.
-    close(a.cpu_pct_s.per_core_sum.above, 225.0);
+    // Machine: each interval's % holds over it: (3, 4], (4, 5], (5, 6] at 22.5 above
+    // idle → 67.5 %·s (the busy ticks themselves; no ramp lost at 3 s).
+    close(a.cpu_pct_s.machine.above, 67.5);
+    // Per-core-sum: 40 → 130, 90 above over each of the three → 270 %·s = 4 × 67.5.
+    close(a.cpu_pct_s.per_core_sum.above, 270.0);
     // RAM: f = 0, 512, 512, 512 → 256 + 512 + 512 = 1280 MB·s.
     close(a.ram_mb_s.above, 1280.0);
-    // Worker against 0: CPU 0, 100, 100, 100 → 50 + 100 + 100 = 250 %·s per-core-sum,
-    // 62.5 %·s machine; RSS 100 MB × 3 s = 300 MB·s.
-    close(a.procs[0].cpu_pct_s.per_core_sum.above, 250.0);
-    close(a.procs[0].cpu_pct_s.machine.above, 62.5);
+    // Worker against 0: 100 % over each of the three intervals → 300 %·s per-core-sum
+    // (its 300 ticks), 75 %·s machine; RSS 100 MB × 3 s = 300 MB·s.
+    close(a.procs[0].cpu_pct_s.per_core_sum.above, 300.0);
+    close(a.procs[0].cpu_pct_s.machine.above, 75.0);
     close(a.procs[0].rss_mb_s.above, 300.0);
     assert_eq!(a.ram_mb_s.coverage.fraction, 1.0);
     assert_eq!(a.ram_mb_s.n_points, 4);
@@ -88,8 +89,9 @@ fn quietest_baseline_and_window_policy_for_processes() {
 
 #[test]
 fn phases_of_a_run() {
-    // Machine %: 10 @3 s, 32.5 @4..6 s; baseline 10 → f = 0, 22.5, 22.5, 22.5.
-    // load [3, 4]: 11.25; decode [4, 6]: 45. RAM: load 256, decode 1024 MB·s.
+    // Machine %: 10 over (2, 3], 32.5 over (3, 4], (4, 5], (5, 6]; baseline 10 → 22.5
+    // above over each busy second. load [3, 4]: 22.5; decode [4, 6]: 45. RAM (joined
+    // points: 1024 MB at 3 s, 1536 from 4 s): load 256, decode 1024 MB·s.
     let u = utilisation(&layout4(), &run(), &DeriveOptions::default()).unwrap();
     let base = UsageBaseline::from_window(&u, win(1.0, 3.0), ProcBaselinePolicy::Zero).unwrap();
     let phases = [
@@ -98,7 +100,7 @@ fn phases_of_a_run() {
     ];
     let got = phase_usage(&u, &phases, &base).unwrap();
     assert_eq!(got[0].0, RunPhase::Load);
-    close(got[0].1.cpu_pct_s.machine.above, 11.25);
+    close(got[0].1.cpu_pct_s.machine.above, 22.5);
     close(got[1].1.cpu_pct_s.machine.above, 45.0);
     close(got[0].1.ram_mb_s.above, 256.0);
     close(got[1].1.ram_mb_s.above, 1024.0);
