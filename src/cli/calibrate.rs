@@ -313,6 +313,13 @@ fn print(
         ),
     };
     writeln!(out, "frequency term: {freq}")?;
+    if let Some(ram) = report.ram_dropped {
+        writeln!(
+            out,
+            "RAM term: dropped: it fitted {ram:.7} W/MB, below 0 (RAM used hardly varies \
+             over these runs); the rest fitted again without it"
+        )?;
+    }
     match mapping {
         None => writeln!(
             out,

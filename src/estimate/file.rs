@@ -142,10 +142,14 @@ impl Calibration {
             ));
         }
         for (key, v) in values {
-            if !v.is_finite() || v.abs() > 100.0 {
+            if !v.is_finite() || !(0.0..=100.0).contains(&v) {
                 return Some((
                     vec!["model", key],
-                    format!("{key} = {v:?} must be a finite coefficient of at most 100 W per unit"),
+                    format!(
+                        "{key} = {v:?} must be a coefficient of 0 to 100 W per unit (more load \
+                         cannot draw less power: calibrate again, which drops a term that \
+                         fits below 0)"
+                    ),
                 ));
             }
         }
@@ -262,9 +266,24 @@ mod tests {
         );
         let e = error(&good.replace("ram_w_per_mb = 0.0", "ram_w_per_mb = nan"));
         assert!(
-            e.contains("ram_w_per_mb = NaN must be a finite coefficient"),
+            e.contains("ram_w_per_mb = NaN must be a coefficient of 0 to 100 W"),
             "{e}"
         );
+        // A negative coefficient would give less energy for more load.
+        let bad = good.replace("ram_w_per_mb = 0.0", "ram_w_per_mb = -0.002");
+        let line = bad
+            .lines()
+            .position(|l| l.starts_with("ram_w_per_mb"))
+            .unwrap()
+            + 1;
+        let e = error(&bad);
+        assert!(
+            e.starts_with(&format!(
+                "cal.toml:{line}:16: ram_w_per_mb = -0.002 must be"
+            )),
+            "{e}"
+        );
+        assert!(e.contains("cannot draw less power"), "{e}");
         let e = error(&good.replace("[model]", "colour = 1\n[model]"));
         assert!(e.contains("unknown field `colour`"), "{e}");
         assert!(e.starts_with("cal.toml:"), "{e}");

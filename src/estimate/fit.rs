@@ -5,6 +5,12 @@
 //! by ordinary least squares. It has the same coefficients as the energy equation, but
 //! every run weighs the same whatever its length (a fit on energy lets the longest runs
 //! decide), and P_idle is an ordinary intercept.
+//!
+//! **Every coefficient is a power, so none may be negative**: more load or more memory
+//! cannot draw less power. A RAM term fitted below 0 (RAM used hardly moves under llama.cpp,
+//! whose weights are page cache, so its coefficient is mostly noise) is dropped and the rest
+//! fitted again without it; a frequency term below 0 is not kept; a CPU term or idle power
+//! at or below 0 is an error saying what to collect.
 
 use super::apply::energy_j;
 use super::apply::regressors;
@@ -64,6 +70,12 @@ pub enum CalibrateError {
          them into one board calibration with --pool"
     )]
     SeveralDevices { n: usize, devices: String },
+    #[error(
+        "the fit gives {what} = {value:.6}, not above 0: more load would draw less power. \
+         The meter may not measure this board's supply, or the runs may not vary in load: \
+         {COLLECT}"
+    )]
+    NotPositive { what: &'static str, value: f64 },
 }
 
 /// One row used for the fit.
@@ -170,35 +182,75 @@ pub fn estimate_all(m: &Coefficients, points: &[Point]) -> Vec<f64> {
     points.iter().map(|p| energy_j(m, p.x).0).collect()
 }
 
-/// The columns of the fit on mean power (1, CPU_AUC/T, RAM_AUC/T [, CPU·GHz_AUC/T]) and
+/// The terms of a fit besides idle power and the CPU term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Terms {
+    ram: bool,
+    freq: bool,
+}
+
+/// The columns of the fit on mean power (1, CPU_AUC/T [, RAM_AUC/T] [, CPU·GHz_AUC/T]) and
 /// the mean power E/T.
-fn design(points: &[Point], freq: bool) -> (Vec<Vec<f64>>, Vec<f64>) {
+fn design(points: &[Point], terms: Terms) -> (Vec<Vec<f64>>, Vec<f64>) {
     let per_t = |j: usize| -> Vec<f64> { points.iter().map(|p| p.x[j] / p.x[0]).collect() };
-    let mut cols = vec![vec![1.0; points.len()], per_t(1), per_t(2)];
-    if freq {
+    let mut cols = vec![vec![1.0; points.len()], per_t(1)];
+    if terms.ram {
+        cols.push(per_t(2));
+    }
+    if terms.freq {
         cols.push(per_t(3));
     }
     (cols, points.iter().map(|p| p.energy_j / p.x[0]).collect())
 }
 
-/// Least squares on mean power (`analysis::fit`); `freq`: with the frequency term.
-fn fit_points(points: &[Point], freq: bool) -> Result<Coefficients, CalibrateError> {
-    let (cols, y) = design(points, freq);
+/// Least squares on mean power (`analysis::fit`) with `terms` (a term left out is 0).
+fn fit_points(points: &[Point], terms: Terms) -> Result<Coefficients, CalibrateError> {
+    let (cols, y) = design(points, terms);
     let cols: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
     let fit = fit_least_squares(&cols, &y).map_err(|_| CalibrateError::Singular)?;
-    let beta: Vec<f64> = fit.coefficients.iter().map(|c| c.value).collect();
+    let mut beta = fit.coefficients.iter().map(|c| c.value);
+    let (idle_w, cpu_w_per_pct) = (beta.next().unwrap_or(0.0), beta.next().unwrap_or(0.0));
     Ok(Coefficients {
-        idle_w: beta[0],
-        cpu_w_per_pct: beta[1],
-        ram_w_per_mb: beta[2],
-        cpu_ghz_w_per_pct_ghz: beta.get(3).copied(),
+        idle_w,
+        cpu_w_per_pct,
+        ram_w_per_mb: if terms.ram {
+            beta.next().unwrap_or(0.0)
+        } else {
+            0.0
+        },
+        cpu_ghz_w_per_pct_ghz: if terms.freq { beta.next() } else { None },
     })
+}
+
+/// The fit with `terms`, and the RAM coefficient it dropped for being below 0 (then fitted
+/// again without it); an error if idle power or the CPU term is not above 0.
+fn fit_physical(
+    points: &[Point],
+    terms: Terms,
+) -> Result<(Coefficients, Terms, Option<f64>), CalibrateError> {
+    let mut m = fit_points(points, terms)?;
+    let mut kept = terms;
+    let dropped = (terms.ram && m.ram_w_per_mb < 0.0).then_some(m.ram_w_per_mb);
+    if dropped.is_some() {
+        kept.ram = false;
+        m = fit_points(points, kept)?;
+    }
+    for (what, value) in [("idle_w", m.idle_w), ("cpu_w_per_pct", m.cpu_w_per_pct)] {
+        if value.is_nan() || value <= 0.0 {
+            return Err(CalibrateError::NotPositive { what, value });
+        }
+    }
+    Ok((m, kept, dropped))
 }
 
 /// k-fold cross-validated run energies, J: the mean power predicted by the fit that did
 /// not see the run (`analysis::fit::cross_validate`, shuffled by [`CV_SEED`]) times T.
-fn cross_validated(points: &[Point], freq: bool, folds: usize) -> Result<Vec<f64>, CalibrateError> {
-    let (cols, y) = design(points, freq);
+fn cross_validated(
+    points: &[Point],
+    terms: Terms,
+    folds: usize,
+) -> Result<Vec<f64>, CalibrateError> {
+    let (cols, y) = design(points, terms);
     let cols: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
     let cv = cross_validate(&cols, &y, folds, CV_SEED).map_err(|_| CalibrateError::Singular)?;
     Ok(cv
@@ -220,6 +272,8 @@ pub struct FitReport {
     pub cv: RunErrors,
     pub cv_freq: Option<RunErrors>,
     pub freq_kept: bool,
+    /// The RAM coefficient, W/MB, when it fitted below 0 and the term was dropped.
+    pub ram_dropped: Option<f64>,
     /// The fitted coefficients on all the points.
     pub in_sample: RunErrors,
 }
@@ -240,19 +294,31 @@ pub struct FitMeta {
 pub fn fit(points: &[Point], excluded: &str, meta: FitMeta) -> Result<FitReport, CalibrateError> {
     check(points, excluded)?;
     let folds = FOLDS.min(points.len());
-    let base = fit_points(points, false)?;
-    let cv = errors(points, &cross_validated(points, false, folds)?)?;
+    let all = Terms {
+        ram: true,
+        freq: false,
+    };
+    let (base, terms, ram_dropped) = fit_physical(points, all)?;
+    let cv = errors(points, &cross_validated(points, terms, folds)?)?;
     let has_freq = points.iter().any(|p| p.x[3] != 0.0);
+    let with_freq = Terms {
+        freq: true,
+        ..terms
+    };
     let freq_fit = has_freq
         .then(|| {
-            let m = fit_points(points, true).ok()?;
-            let est = cross_validated(points, true, folds).ok()?;
+            let m = fit_points(points, with_freq).ok()?;
+            let est = cross_validated(points, with_freq, folds).ok()?;
             Some((m, errors(points, &est).ok()?))
         })
         .flatten();
-    let freq_kept = freq_fit
-        .as_ref()
-        .is_some_and(|(_, f)| f.summary.rmse <= (1.0 - FREQ_TERM_MIN_GAIN) * cv.summary.rmse);
+    // Kept if it pays for itself out of sample, and is a power (more clock, more watts).
+    let physical = |m: &Coefficients| {
+        m.idle_w > 0.0 && m.cpu_w_per_pct > 0.0 && m.cpu_ghz_w_per_pct_ghz.unwrap_or(0.0) >= 0.0
+    };
+    let freq_kept = freq_fit.as_ref().is_some_and(|(m, f)| {
+        physical(m) && f.summary.rmse <= (1.0 - FREQ_TERM_MIN_GAIN) * cv.summary.rmse
+    });
     let (model, cv_kept) = match &freq_fit {
         Some((m, e)) if freq_kept => (*m, e.clone()),
         _ => (base, cv.clone()),
@@ -285,6 +351,7 @@ pub fn fit(points: &[Point], excluded: &str, meta: FitMeta) -> Result<FitReport,
         cv,
         cv_freq,
         freq_kept,
+        ram_dropped,
         in_sample,
     })
 }

@@ -201,3 +201,37 @@ fn one_meter_prefers_the_ina219_then_the_pmic_then_any_named_meter() {
     assert_eq!(kept(&["", ""]), (2, String::new(), 0));
     assert_eq!(kept(&[]), (0, String::new(), 0));
 }
+
+#[test]
+fn a_ram_term_that_fits_below_zero_is_dropped_and_the_rest_fitted_again() {
+    // A board whose power falls as RAM use grows: no such thing, so the term goes.
+    let odd = PowerTruth {
+        ram_w_per_mb: -0.001,
+        ..TRUTH
+    };
+    let report = fit_log(&SynthLog::new(odd, spread(12, false))).unwrap();
+    within(report.ram_dropped.unwrap(), -0.001, 0.02);
+    let m = report.calibration.model;
+    assert_eq!(m.ram_w_per_mb, 0.0);
+    assert!(m.idle_w > 0.0 && m.cpu_w_per_pct > 0.0, "{m:?}");
+    // The file it writes loads (a negative coefficient would be refused).
+    let text = report.calibration.to_toml();
+    Calibration::parse(&text, std::path::Path::new("c.toml")).unwrap();
+    // The true model keeps its RAM term.
+    let report = fit_log(&SynthLog::new(TRUTH, spread(12, false))).unwrap();
+    assert_eq!(report.ram_dropped, None);
+}
+
+#[test]
+fn a_cpu_term_that_fits_below_zero_is_an_error_saying_what_to_collect() {
+    let odd = PowerTruth {
+        cpu_w_per_pct: -0.02,
+        ..TRUTH
+    };
+    let e = fit_log(&SynthLog::new(odd, spread(12, false))).unwrap_err();
+    assert!(
+        matches!(e, CalibrateError::NotPositive { what: "cpu_w_per_pct", value } if value < 0.0),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("plans/calibrate.toml"), "{e}");
+}
