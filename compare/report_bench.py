@@ -7,7 +7,8 @@ Usage: report_bench.py EDGEWATT DIR   (DIR: a state directory, e.g. from example
   base vs compressed, the estimate, the HTML-free JSON. Peak RSS and CPU time (user +
   system, over its threads) from /usr/bin/time.
 - pandas (samples.csv + runs.csv of `edgewatt export`) and DuckDB (the same as Parquet): per-run
-  CPU and RAM AUC above the run's baseline (trapezoids of the samples inside the run window; the
+  CPU and RAM AUC above the run's baseline (over the samples inside the run window: a CPU %
+  as a step over the interval up to its sample, RAM by trapezoids, as edgewatt does; the
   baseline is read from the export, not searched), then per model and workload the OLS of CPU AUC
   on prompt tokens (slope, intercept, R², slope's standard error) and the mean CPU AUC per workload
   (base vs compressed). A subset of the report's work: the references get the easier job.
@@ -70,7 +71,7 @@ def pandas_aggregates(samples_csv, runs_csv):
     j["ram"] = (j["ram_used_mb"] - r["baseline_ram_mb"].to_numpy()[j["run"]]).clip(lower=0)
     g = j.groupby("run")
     dt = g["mono_us"].diff() / 1e6
-    j["cpu_a"] = dt * (j["cpu"] + g["cpu"].shift()) / 2
+    j["cpu_a"] = dt * j["cpu"]  # a CPU % holds over the interval up to its sample
     j["ram_a"] = dt * (j["ram"] + g["ram"].shift()) / 2
     auc = j.groupby("run")[["cpu_a", "ram_a"]].sum()
     r = r.join(auc)
@@ -96,13 +97,12 @@ j AS (
          greatest(s.ram_used_mb - r.baseline_ram_mb, 0) AS ram
   FROM r JOIN s ON s.mono_us BETWEEN r.start_mono_us AND r.end_mono_us),
 t AS (
-  SELECT *, (mono_us - lag(mono_us) OVER w) / 1e6 AS dt, lag(cpu) OVER w AS cpu0,
-         lag(ram) OVER w AS ram0
+  SELECT *, (mono_us - lag(mono_us) OVER w) / 1e6 AS dt, lag(ram) OVER w AS ram0
   FROM j WINDOW w AS (PARTITION BY run_id ORDER BY mono_us)),
 a AS (
   SELECT run_id, any_value(model_name) AS model, any_value(workload) AS workload,
          any_value(prompt_tokens) AS tokens, any_value(image_width) AS w,
-         sum(dt * (cpu + cpu0) / 2) AS cpu_auc, sum(dt * (ram + ram0) / 2) AS ram_auc
+         sum(dt * cpu) AS cpu_auc, sum(dt * (ram + ram0) / 2) AS ram_auc
   FROM t GROUP BY run_id)
 SELECT workload, regr_intercept(cpu_auc, tokens) AS a, regr_slope(cpu_auc, tokens) AS b,
        regr_r2(cpu_auc, tokens) AS r2, avg(cpu_auc) AS mean_cpu,
