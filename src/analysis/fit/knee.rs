@@ -229,7 +229,16 @@ fn fit_profile(
         KneeVerdict::Knee
     };
     let z: Vec<f64> = x.iter().map(|v| v.min(psi)).collect();
-    let line = fit_linear(&z, y)?;
+    // The line given ψ̂, its CIs on n − 3 degrees of freedom: ψ was fitted from the same
+    // points (check_input asks 4 or more, so one is left).
+    let line = fit_linear(&z, y)?
+        .with_more_parameters(1)
+        .ok_or(FitError::TooFewPoints {
+            what: WHAT,
+            needed: 4,
+            got: n,
+            advice: "a knee with an error estimate needs 4 runs at 3 or more x values",
+        })?;
     let plateau_band = line.mean_band(psi);
     let plateau_value = line.predict(psi);
     let fit = KneeFit {

@@ -61,6 +61,40 @@ impl LinearFit {
             hi: y + half,
         }
     }
+
+    /// The same line whose fit also estimated `extra` other parameters from the same
+    /// points (a knee's ψ): the residual variance and the t quantile on n − 2 − `extra`
+    /// degrees of freedom, so every CI and band widens to match. `None` when no degree of
+    /// freedom would be left.
+    #[must_use]
+    pub fn with_more_parameters(&self, extra: usize) -> Option<Self> {
+        let df = self.df.checked_sub(extra).filter(|&df| df > 0)?;
+        let s = self.residual_se * (self.df as f64 / df as f64).sqrt();
+        let t = t_two_sided(self.level, df as f64);
+        let scale = |e: &Estimate| {
+            Estimate::with_t(
+                e.value,
+                e.se * s / self.residual_se.max(f64::MIN_POSITIVE),
+                t,
+            )
+        };
+        let (intercept, slope) = if self.residual_se > 0.0 {
+            (scale(&self.intercept), scale(&self.slope))
+        } else {
+            (
+                Estimate::with_t(self.intercept.value, 0.0, t),
+                Estimate::with_t(self.slope.value, 0.0, t),
+            )
+        };
+        Some(Self {
+            df,
+            intercept,
+            slope,
+            residual_se: s,
+            t_crit: t,
+            ..self.clone()
+        })
+    }
 }
 
 /// Fits y = a + b·x by OLS with 95 % CIs.

@@ -64,7 +64,7 @@ pub struct KneeFitRow {
     pub verdict: Option<&'static str>,
     /// ψ̂ with the reported CI (profile, never narrower than the tested values around it).
     pub psi: Option<Ci>,
-    /// The bootstrap percentile CI of ψ, [lo, hi].
+    /// The bootstrap percentile CI of ψ, [lo, hi]; none unless the verdict is `knee` (as ψ).
     pub psi_bootstrap: Option<[f64; 2]>,
     /// The flat level above the knee, a + b·ψ̂.
     pub plateau: Option<Ci>,
@@ -115,7 +115,12 @@ impl KneeFitRow {
             Ok(f) => {
                 self.verdict = Some(verdict_name(f.verdict));
                 self.psi = (f.verdict == KneeVerdict::Knee).then(|| Ci::with(f.psi, f.psi_ci));
-                self.psi_bootstrap = f.psi_ci_bootstrap.map(|i| [i.lo, i.hi]);
+                // Like ψ: a `flat` or `linear` fit's ψ̂ sits at an edge of the tested sizes,
+                // where a percentile bootstrap says nothing of a knee.
+                self.psi_bootstrap = f
+                    .psi_ci_bootstrap
+                    .filter(|_| f.verdict == KneeVerdict::Knee)
+                    .map(|i| [i.lo, i.hi]);
                 self.plateau = Some(Ci::of(&f.plateau));
                 self.slope_below = Some(Ci::of(&f.line.slope));
                 self.fit = Some(f);

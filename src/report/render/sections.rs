@@ -152,7 +152,11 @@ fn decode(laws: &[LlmLaw]) -> Section {
             ci(law.decode_s_per_token.as_ref()),
             ci(law.decode_j_per_token.as_ref()),
             ci(law.prefill_j_per_token.as_ref()),
-            law.decode_notes.join("; "),
+            or_dash(
+                Some(law.decode_notes.join("; "))
+                    .filter(|n| !n.is_empty())
+                    .as_deref(),
+            ),
         ]);
     }
     Section {

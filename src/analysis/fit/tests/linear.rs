@@ -126,3 +126,32 @@ fn values_beyond_double_precision_are_an_error_not_nan() {
     let e = fit_linear(&[1e200, 2e200, 3e200], &[1e300, -1e300, 1e300]).unwrap_err();
     assert!(e.to_string().contains("rescale"), "{e}");
 }
+
+#[test]
+fn a_line_that_shares_its_points_with_another_parameter_loses_its_degree_of_freedom() {
+    let line = fit_linear(&ANSCOMBE_X, &ANSCOMBE_Y).unwrap();
+    let knee = line.with_more_parameters(1).unwrap();
+    assert_eq!((line.df, knee.df), (9, 8));
+    // The same residuals: s² × df is the SSE in both.
+    close(
+        knee.residual_se.powi(2) * 8.0,
+        line.residual_se.powi(2) * 9.0,
+        1e-12,
+    );
+    close(knee.t_crit, t_quantile(0.975, 8.0).unwrap(), 1e-12);
+    close(knee.slope.value, line.slope.value, 0.0);
+    close(knee.slope.se, line.slope.se * (9.0f64 / 8.0).sqrt(), 1e-12);
+    close(
+        knee.slope.ci.hi - knee.slope.value,
+        knee.t_crit * knee.slope.se,
+        1e-12,
+    );
+    // The band widens by the same factor.
+    let (b, k) = (line.mean_band(9.0), knee.mean_band(9.0));
+    let widen = knee.t_crit * knee.residual_se / (line.t_crit * line.residual_se);
+    close((k.hi - k.lo) / (b.hi - b.lo), widen, 1e-12);
+    assert!(widen > 1.0);
+    // Three points have one degree of freedom to give, not two.
+    let three = fit_linear(&[1.0, 2.0, 3.0], &[1.0, 2.5, 2.9]).unwrap();
+    assert!(three.with_more_parameters(1).is_none());
+}
