@@ -256,3 +256,36 @@ fn on_cores<T: Sync, R: Send>(items: &[T], f: impl Fn(&[&T]) -> Vec<R> + Sync) -
         .filter_map(|i| done[i % hands].next())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fit::fit_knee;
+
+    #[test]
+    fn a_row_without_a_knee_shows_no_psi_and_no_bootstrap_ci_of_it() {
+        let x: [f64; 8] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+        let mut row = KneeFitRow::unfitted(&[], Metric::CpuAuc, KneeAxis::Pixels);
+        // A straight line: no knee in the tested range, ψ̂ at its top.
+        let y: Vec<f64> = x
+            .iter()
+            .map(|v| 2.0 + 3.0 * v + 0.01 * (v * 7.0).sin())
+            .collect();
+        let linear = fit_knee(&x, &y).unwrap();
+        assert_eq!(linear.verdict, KneeVerdict::Linear);
+        assert!(linear.psi_ci_bootstrap.is_some(), "the fit has one");
+        row.set(Ok(linear));
+        assert_eq!(
+            (row.verdict, row.psi, row.psi_bootstrap),
+            (Some("linear"), None, None)
+        );
+        // A knee at 4: both shown.
+        let y: Vec<f64> = x
+            .iter()
+            .map(|v| 2.0 + 3.0 * v.min(4.0) + 0.01 * (v * 7.0).sin())
+            .collect();
+        row.set(Ok(fit_knee(&x, &y).unwrap()));
+        assert_eq!(row.verdict, Some("knee"));
+        assert!(row.psi.is_some() && row.psi_bootstrap.is_some());
+    }
+}
