@@ -40,7 +40,8 @@ pub struct ReportArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Keep flagged runs (throttled, under-voltage, low coverage, capped cooldown) in fits.
+    /// Keep flagged runs (throttled, under-voltage, low coverage, capped cooldown, a busy
+    /// idle baseline) in fits.
     #[arg(long)]
     pub include_flagged: bool,
     /// Bootstrap resamples for the knee's ψ CI (0: profile CI only).

@@ -112,7 +112,16 @@ pub enum Untrusted {
     NoSamples,
     /// The samples cover less of the run than the threshold.
     UsageCoverage { coverage: f64, min: f64 },
+    /// The run's mean machine CPU is more than [`BUSY_BASELINE_MARGIN_PCT`] below its idle
+    /// baseline's: the baseline was not idle (a disturbed lead-in or quiet stretch), so the
+    /// CPU and RAM figures above it are not the run's.
+    BusyBaseline { baseline_pct: f64, mean_pct: f64 },
 }
+
+/// How far (percentage points of machine CPU) a run's mean may fall below its idle
+/// baseline before the baseline is taken for not idle: a run cannot use less than an idle
+/// machine; within the margin is sampling noise.
+pub const BUSY_BASELINE_MARGIN_PCT: f64 = 1.0;
 
 impl std::fmt::Display for Untrusted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -138,6 +147,14 @@ impl std::fmt::Display for Untrusted {
                 "sample coverage {:.1} % < {:.0} %",
                 coverage * 100.0,
                 min * 100.0
+            ),
+            Self::BusyBaseline {
+                baseline_pct,
+                mean_pct,
+            } => write!(
+                f,
+                "idle baseline busier than the run: CPU {baseline_pct:.1} % vs its mean \
+                 {mean_pct:.1} %"
             ),
         }
     }

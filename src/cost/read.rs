@@ -14,6 +14,7 @@ use super::RowKind;
 use super::RunCost;
 use super::Trust;
 use super::Untrusted;
+use super::BUSY_BASELINE_MARGIN_PCT;
 use super::PHASES;
 use crate::derive::conditions::run_conditions;
 use crate::derive::energy::run_energy;
@@ -335,7 +336,18 @@ pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
             coverage: u.coverage,
             min: opts.min_coverage,
         }),
-        Some(_) => t.usage = true,
+        Some(u) => match row.cpu_mean_pct() {
+            Some(mean_pct)
+                if row.kind == RowKind::Run
+                    && mean_pct < u.baseline_cpu_pct - BUSY_BASELINE_MARGIN_PCT =>
+            {
+                t.reasons.push(Untrusted::BusyBaseline {
+                    baseline_pct: u.baseline_cpu_pct,
+                    mean_pct,
+                });
+            }
+            _ => t.usage = true,
+        },
     }
     t
 }

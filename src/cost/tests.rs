@@ -307,3 +307,32 @@ fn a_run_after_a_capped_cooldown_keeps_its_gross_energy_but_not_its_net() {
         Err(crate::derive::energy::Untrusted::CooldownCapped)
     );
 }
+
+#[test]
+fn a_run_below_its_idle_baseline_has_untrusted_usage_and_is_flagged() {
+    let (_dir, costs) = read(&SynthLog::new(TRUTH, vec![run(50.0, 10.0, true)]));
+    let mut row = costs.runs().next().unwrap().clone();
+    assert!(row.trust.usage);
+    // The same run over a lead-in that was busier (60 % instead of 2.5 %): the run's mean
+    // (52.5 %) is below it, so the figures above it are not the run's.
+    let u = row.usage.as_mut().unwrap();
+    u.cpu_signed_pct_s -= 57.5 * 10.0;
+    u.baseline_cpu_pct = 60.0;
+    row.trust = read::trust(&row, CostOptions::default());
+    assert!(!row.trust.usage);
+    assert_eq!(
+        row.trust.reasons_text(),
+        "idle baseline busier than the run: CPU 60.0 % vs its mean 52.5 %"
+    );
+    let flags = crate::report::laws::RunRow::of(&row).flags;
+    assert_eq!(
+        flags,
+        ["idle baseline busier than the run: CPU 60.0 % vs its mean 52.5 %"]
+    );
+    // Within the 1-point margin it is noise, not a busy baseline.
+    let u = row.usage.as_mut().unwrap();
+    u.cpu_signed_pct_s = -0.9 * 10.0;
+    u.baseline_cpu_pct = 10.0;
+    row.trust = read::trust(&row, CostOptions::default());
+    assert!(row.trust.usage, "{}", row.trust.reasons_text());
+}
