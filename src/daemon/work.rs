@@ -74,7 +74,7 @@ impl Daemon {
             } => {
                 let end = cooldown.as_ref().map(|(end_us, w)| CooldownEnd {
                     end_us: *end_us,
-                    waited_us: w.waited_us,
+                    quiet_us: w.quiet_us,
                     capped: w.capped,
                 });
                 if let Some((mono_us, w)) = cooldown {

@@ -67,6 +67,12 @@ impl CpuStat {
 pub struct CooldownWait {
     /// Time spent, µs (at least one window: the first check is a measurement).
     pub waited_us: u64,
+    /// How long the CPU had been back at its baseline when the wait ended, µs: the
+    /// trailing windows whose busy share met the condition (a window without a reading
+    /// included), whatever held the wait beyond them (the temperature). The idle power
+    /// baseline of the run is measured over this stretch, not over the busy start of the
+    /// wait. 0 for a capped wait whose last window was busy.
+    pub quiet_us: u64,
     /// `max_wait_s` ended the wait before the conditions were met.
     pub capped: bool,
     /// The plan's idle baseline the busy share was compared with, percent.
@@ -117,12 +123,16 @@ pub fn wait_for_cooldown_with(
         None => busy < c.cpu_busy_below_pct,
     };
     let mut probe = Probe::new(roots);
+    // Where the trailing stretch of CPU-quiet windows began.
+    let mut quiet_from_us: Option<u64> = None;
     loop {
+        let window_from_us = clock.now_us();
         let before = CpuStat::read(&mut probe);
         clock.sleep_us(window.as_micros() as u64);
         if stop_requested() {
             return CooldownWait {
                 waited_us: clock.now_us().saturating_sub(start_us),
+                quiet_us: 0,
                 capped: false,
                 baseline_busy_pct,
                 busy_pct: None,
@@ -137,11 +147,19 @@ pub fn wait_for_cooldown_with(
             .temp_below_mc
             .zip(temp_mc)
             .is_none_or(|(limit, t)| t < limit);
-        let done = busy_pct.is_none_or(cpu_ok) && temp_ok;
-        let elapsed = Duration::from_micros(clock.now_us().saturating_sub(start_us));
+        let quiet = busy_pct.is_none_or(cpu_ok);
+        quiet_from_us = if quiet {
+            quiet_from_us.or(Some(window_from_us))
+        } else {
+            None
+        };
+        let done = quiet && temp_ok;
+        let now_us = clock.now_us();
+        let elapsed = Duration::from_micros(now_us.saturating_sub(start_us));
         if done || elapsed >= cap {
             return CooldownWait {
                 waited_us: elapsed.as_micros() as u64,
+                quiet_us: quiet_from_us.map_or(0, |from| now_us.saturating_sub(from)),
                 capped: !done,
                 baseline_busy_pct,
                 busy_pct,

@@ -70,7 +70,7 @@ fn a_run_gets_gross_net_and_per_phase_energy_over_a_baseline_before_its_rise() {
 fn a_quiet_cooldown_is_the_baseline_up_to_where_it_ended() {
     let c = CooldownEnd {
         end_us: 9_900_000,
-        waited_us: 2 * S,
+        quiet_us: 2 * S,
         capped: false,
     };
     let e = energy_of(
@@ -119,7 +119,7 @@ fn without_a_quiet_cooldown_the_plans_stored_baseline_is_subtracted_as_stored() 
         None,
         Some(CooldownEnd {
             end_us: 9_900_000,
-            waited_us: 2 * S,
+            quiet_us: 2 * S,
             capped: true,
         }),
     ] {

@@ -14,8 +14,9 @@ pub const BASELINE_MAX_US: u64 = 5_000_000;
 pub struct CooldownEnd {
     /// When the wait ended; the run's first mark follows.
     pub end_us: u64,
-    /// How long it waited.
-    pub waited_us: u64,
+    /// How long the CPU had been back at idle when it ended (its trailing quiet windows:
+    /// `CooldownWait::quiet_us`), µs.
+    pub quiet_us: u64,
     /// Its cap (`max_wait_s`) ended it, not a quiet machine: the wait was not idle.
     pub capped: bool,
 }
@@ -33,8 +34,9 @@ pub enum BaselineFrom {
 }
 
 /// A run's idle baseline, the first that applies:
-/// 1. a cooldown that ended because the machine was quiet: the quiet stretch it waited
-///    for, up to [`BASELINE_MAX_US`], ending where the wait ended;
+/// 1. a cooldown that ended because the machine was quiet: the stretch at its end over
+///    which the CPU was back at idle (not the busy start of the wait), up to
+///    [`BASELINE_MAX_US`], ending where the wait ended;
 /// 2. the plan's stored baseline (`plan`: `None` if its lead-in had no power figure), if
 ///    it ended before the run;
 /// 3. [`BASELINE_MAX_US`] ending one maximum gap (`integration.max_gap_us`) before the
@@ -54,11 +56,8 @@ pub fn run_baseline(
             BaselineFrom::None
         }
     };
-    if let Some(c) = cooldown.filter(|c| !c.capped && c.waited_us > 0) {
-        return before(
-            c.end_us.min(first_mark_us),
-            c.waited_us.min(BASELINE_MAX_US),
-        );
+    if let Some(c) = cooldown.filter(|c| !c.capped && c.quiet_us > 0) {
+        return before(c.end_us.min(first_mark_us), c.quiet_us.min(BASELINE_MAX_US));
     }
     if let Some(p) = plan.filter(|p| p.window.end_us <= first_mark_us) {
         return BaselineFrom::Stored(p);
@@ -88,13 +87,13 @@ mod tests {
     fn a_quiet_cooldown_is_the_baseline_up_to_its_end() {
         let c = CooldownEnd {
             end_us: 99 * S,
-            waited_us: 2 * S,
+            quiet_us: 2 * S,
             capped: false,
         };
         let b = run_baseline(100 * S, Some(c), Some(plan()), GAP);
         assert_eq!(b, BaselineFrom::Window(Window::spanning(97 * S, 99 * S)));
         let long = CooldownEnd {
-            waited_us: 60 * S,
+            quiet_us: 60 * S,
             ..c
         };
         let b = run_baseline(100 * S, Some(long), None, GAP);
@@ -106,12 +105,12 @@ mod tests {
         for c in [
             CooldownEnd {
                 end_us: 99 * S,
-                waited_us: 2 * S,
+                quiet_us: 2 * S,
                 capped: true,
             },
             CooldownEnd {
                 end_us: 99 * S,
-                waited_us: 0,
+                quiet_us: 0,
                 capped: false,
             },
         ] {

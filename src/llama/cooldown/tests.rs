@@ -144,6 +144,7 @@ fn an_idle_and_cool_machine_is_checked_once_and_not_waited_for() {
         w,
         CooldownWait {
             waited_us: WINDOW_US,
+            quiet_us: WINDOW_US,
             capped: false,
             baseline_busy_pct: Some(3),
             busy_pct: Some(3),
@@ -170,6 +171,8 @@ fn the_wait_ends_when_the_cpu_is_back_within_the_margin_of_the_baseline() {
         (w.waited_us, w.capped, w.busy_pct),
         (2_500_000, false, Some(12))
     );
+    // Only its last window was quiet: the idle power baseline is that, not the busy 2 s.
+    assert_eq!(w.quiet_us, WINDOW_US);
     // Exactly baseline + margin is back at baseline.
     let w = wait(&cooldown(None, 60), Some(7), &busy_then_12, &cool);
     assert_eq!((w.waited_us, w.capped), (2_500_000, false));
@@ -207,6 +210,8 @@ fn the_wait_lasts_until_the_soc_is_under_the_temperature() {
         (w.waited_us, w.capped, w.temp_mc),
         (1_500_000, false, Some(58_000))
     );
+    // The CPU was idle throughout: the whole wait is quiet (the SoC held it, not the CPU).
+    assert_eq!(w.quiet_us, 1_500_000);
     // Under 58 °C is never reached: capped, with the last temperature read.
     let w = wait(&cooldown(Some(58_000), 10), Some(3), &|_| 3, &cooling);
     assert_eq!(
@@ -226,6 +231,7 @@ fn the_cap_ends_a_wait_that_never_cools_and_says_so() {
         w,
         CooldownWait {
             waited_us: 3_000_000,
+            quiet_us: 0,
             capped: true,
             baseline_busy_pct: Some(5),
             busy_pct: Some(100),
