@@ -125,6 +125,8 @@ fn cpu_ghz_auc<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
     // A step per interval: the CPU % averaged over it, at the frequency read at its end.
     let mut series = Series::new(rule).with_shape(crate::derive::Shape::Steps);
     let mut any_freq = false;
+    // Where an empty interval (no tick, or a layout change) began: part of the next step.
+    let mut empty_from: Option<u64> = None;
     for w in samples.windows(2) {
         let (pl, prev) = (w[0].0.borrow(), w[0].1.borrow());
         let (l, cur) = (w[1].0.borrow(), w[1].1.borrow());
@@ -136,11 +138,15 @@ fn cpu_ghz_auc<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
         } else {
             Rate::Empty
         };
+        let start_us = match rate {
+            Rate::Empty => *empty_from.get_or_insert(prev.mono_us),
+            _ => empty_from.take().unwrap_or(prev.mono_us),
+        };
         let pushed = match (rate, freq_khz(l, cur)) {
             (Rate::Value(u), Some(f)) => {
                 any_freq = true;
                 let v = (u - baseline_cpu_pct) * f / 1e6;
-                series.push_step(prev.mono_us, cur.mono_us, v)
+                series.push_step(start_us, cur.mono_us, v)
             }
             (Rate::Empty, _) => Ok(()),
             _ => series.push_break(cur.mono_us),
@@ -221,6 +227,17 @@ mod tests {
             Some(0),
             "sticky bits are not this run's"
         );
+    }
+
+    #[test]
+    fn an_interval_without_a_tick_is_part_of_the_next_step() {
+        // Sample 10 read the counters of sample 9 (no tick in (0.9, 1.0]): the 50 % of
+        // (0.9, 1.1] holds over both intervals, not over the second alone.
+        let mut s = samples();
+        s[10].1.cpu = s[9].1.cpu.clone();
+        let c = run_conditions(&s, Window::new(0, 4 * S).unwrap(), 0.0);
+        let auc = c.cpu_ghz_signed_pct_ghz_s.unwrap();
+        assert!((auc - 500.0).abs() < 1e-6, "{auc}");
     }
 
     #[test]

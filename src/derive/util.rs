@@ -305,6 +305,10 @@ fn series_of<S: Borrow<Sample>>(
             })
             .collect(),
     };
+    // The sample each system CPU rate is measured from: the one of its last point or break.
+    // An interval with no tick (`Rate::Empty`) is part of the next one, whose step then
+    // holds over both: the counters' Δ since that sample.
+    let (mut machine_from, mut core_from) = (0, 0);
     for (k, cur) in samples.iter().map(Borrow::borrow).enumerate() {
         let t = cur.mono_us;
         push_gauge(&mut u.ram_used_mb, t, ram_used_mb(cur))?;
@@ -316,12 +320,25 @@ fn series_of<S: Borrow<Sample>>(
         };
         let prev = prev.borrow();
         let span = (prev.mono_us, t);
-        push_rate(&mut u.cpu_machine_pct, span, machine_cpu_pct(prev, cur))?;
-        push_rate(
-            &mut u.cpu_per_core_sum_pct,
-            span,
-            per_core_sum_cpu_pct(prev, cur),
-        )?;
+        for (from, series, rate) in [
+            (
+                &mut machine_from,
+                &mut u.cpu_machine_pct,
+                machine_cpu_pct as fn(_, _) -> _,
+            ),
+            (
+                &mut core_from,
+                &mut u.cpu_per_core_sum_pct,
+                per_core_sum_cpu_pct,
+            ),
+        ] {
+            let since = samples[*from].borrow();
+            let rate = rate(since, cur);
+            push_rate(series, (since.mono_us, t), rate)?;
+            if rate != Rate::Empty {
+                *from = k;
+            }
+        }
         for (i, p) in u.procs.iter_mut().enumerate() {
             let rate = proc_cpu_pct(prev, cur, i, opts.user_hz);
             push_rate(&mut p.cpu_per_core_sum_pct, span, rate)?;

@@ -191,6 +191,37 @@ fn zero_total_is_no_point_and_no_gap() {
 }
 
 #[test]
+fn an_empty_interval_is_part_of_the_next_step_not_a_hole() {
+    // As above: (1, 1.001] has no tick, so the 25 % at 2 s is the Δ over (1, 2]. The
+    // neighbouring points span the empty interval: [0, 2] is covered, 50 + 25 = 75 %·s.
+    let s = [
+        sample(0.0, [(0, 0); 4], 0, 0),
+        sample(1.0, [(50, 50); 4], 0, 0),
+        sample(1.001, [(50, 50); 4], 0, 0),
+        sample(2.0, [(100, 50), (50, 100), (50, 100), (50, 100)], 0, 0),
+    ];
+    let u = utilisation(&layout4(), &s, &DeriveOptions::default()).unwrap();
+    let a = crate::derive::auc(&u.cpu_machine_pct, super::win(0.0, 2.0), 0.0);
+    close(a.coverage.fraction, 1.0);
+    close(a.signed, 75.0);
+    // At 100 Hz a core often gets no tick in an interval (the per-core sum is then empty)
+    // while the others do: the step that follows is every core's Δ since the last point.
+    // Over (0, 0.02]: core 0 busy 2 of 2, core 1 1 of 2, core 2 0 of 2, core 3 1 of 2
+    // (none in the first 10 ms) → 100 + 50 + 0 + 50 = 200 % for 0.02 s = 4 %·s.
+    let s = [
+        sample(0.0, [(0, 0); 4], 0, 0),
+        sample(0.01, [(1, 0), (1, 0), (0, 1), (0, 0)], 0, 0),
+        sample(0.02, [(2, 0), (1, 1), (0, 2), (1, 1)], 0, 0),
+        sample(0.03, [(3, 0), (2, 1), (0, 3), (2, 1)], 0, 0),
+    ];
+    assert_eq!(per_core_sum_cpu_pct(&s[0], &s[1]), Rate::Empty);
+    let u = utilisation(&layout4(), &s, &DeriveOptions::default()).unwrap();
+    let a = crate::derive::auc(&u.cpu_per_core_sum_pct, super::win(0.0, 0.02), 0.0);
+    close(a.coverage.fraction, 1.0);
+    close(a.signed, 4.0);
+}
+
+#[test]
 fn bad_input_is_a_typed_error() {
     let a = sample(1.0, [(0, 0); 4], 0, 0);
     let b = sample(1.0, [(0, 0); 4], 0, 0);
