@@ -314,7 +314,10 @@ pub fn fit(points: &[Point], excluded: &str, meta: FitMeta) -> Result<FitReport,
         .flatten();
     // Kept if it pays for itself out of sample, and is a power (more clock, more watts).
     let physical = |m: &Coefficients| {
-        m.idle_w > 0.0 && m.cpu_w_per_pct > 0.0 && m.cpu_ghz_w_per_pct_ghz.unwrap_or(0.0) >= 0.0
+        m.idle_w > 0.0
+            && m.cpu_w_per_pct > 0.0
+            && m.ram_w_per_mb >= 0.0
+            && m.cpu_ghz_w_per_pct_ghz.unwrap_or(0.0) >= 0.0
     };
     let freq_kept = freq_fit.as_ref().is_some_and(|(m, f)| {
         physical(m) && f.summary.rmse <= (1.0 - FREQ_TERM_MIN_GAIN) * cv.summary.rmse

@@ -235,3 +235,38 @@ fn a_cpu_term_that_fits_below_zero_is_an_error_saying_what_to_collect() {
     );
     assert!(e.to_string().contains("plans/calibrate.toml"), "{e}");
 }
+
+#[test]
+fn a_frequency_fit_whose_ram_term_is_below_zero_is_not_kept() {
+    // The true power has a frequency term and a RAM term below 0, and RAM use is higher on
+    // the runs at the higher clock: without the frequency term RAM soaks up the clock's
+    // watts and fits above 0, with it RAM fits below 0 (and the fit is exact).
+    let pts: Vec<Point> = (0..12u32)
+        .map(|i| {
+            let c = 5.0 + 8.0 * f64::from(i);
+            let f = if i % 2 == 0 { 1.5 } else { 2.4 };
+            let m = 100.0 + if i % 2 == 0 { 0.0 } else { 400.0 } + 30.0 * f64::from(i % 3);
+            let p = 3.0 + 0.03 * c + 0.01 * c * f - 0.0005 * m;
+            let t = 10.0;
+            Point {
+                label: format!("r{i}"),
+                run_id: Some(u64::from(i)),
+                device_id: "pi".into(),
+                x: [t, c * t, m * t, c * f * t],
+                cpu_mean_pct: c,
+                energy_j: p * t,
+                source: "ina219".into(),
+            }
+        })
+        .collect();
+    let report = fit(&pts, "", fit_meta()).unwrap();
+    assert_eq!(
+        report.ram_dropped, None,
+        "the fit without the clock keeps RAM"
+    );
+    let m = report.calibration.model;
+    assert!(m.ram_w_per_mb >= 0.0, "{m:?}");
+    // The file it writes loads.
+    let text = report.calibration.to_toml();
+    Calibration::parse(&text, std::path::Path::new("c.toml")).unwrap();
+}
