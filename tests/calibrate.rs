@@ -103,6 +103,29 @@ fn calibrate_from_a_state_dir_recovers_known_coefficients_within_2_pct() {
 }
 
 #[test]
+fn a_ram_term_below_zero_is_dropped_and_said_so_and_the_file_loads() {
+    let odd = PowerTruth {
+        ram_w_per_mb: -0.001,
+        ..TRUTH
+    };
+    let dir = synth_dir(&SynthLog::new(odd, spread(12, false)));
+    let text = stdout(&succeeded(calibrate(dir.path(), &["--id", "no-ram"])));
+    assert!(
+        text.contains("RAM term: dropped: it fitted -0.00"),
+        "{text}"
+    );
+    let cal = Calibration::load(&dir.path().join("calibration/synthetic-pi.toml")).unwrap();
+    assert_eq!(cal.model.ram_w_per_mb, 0.0);
+    within("idle_w", cal.model.idle_w, TRUTH.idle_w, 0.2);
+    within(
+        "cpu_w_per_pct",
+        cal.model.cpu_w_per_pct,
+        TRUTH.cpu_w_per_pct,
+        0.2,
+    );
+}
+
+#[test]
 fn calibrate_fits_the_pmic_mapping_when_both_sources_were_logged() {
     let mut log = SynthLog::new(TRUTH, spread(10, false));
     log.pmic = Some((1.1451, 0.5879));

@@ -302,23 +302,8 @@ fn print(
         m.cpu_ghz_w_per_pct_ghz
             .map_or_else(String::new, |c| format!(" + {c:.7} W/(%·GHz)·CPU·GHz_AUC"))
     )?;
-    let freq = match &report.cv_freq {
-        None => "not fitted (no frequency readings, or not separable from the CPU term)".to_owned(),
-        Some(f) => format!(
-            "{} (cross-validated RMSE {:.3} J with it, {:.3} J without; kept only if ≥ {:.0} % lower)",
-            if report.freq_kept { "kept" } else { "left out" },
-            f.summary.rmse,
-            report.cv.summary.rmse,
-            crate::estimate::fit::FREQ_TERM_MIN_GAIN * 100.0
-        ),
-    };
-    writeln!(out, "frequency term: {freq}")?;
-    if let Some(ram) = report.ram_dropped {
-        writeln!(
-            out,
-            "RAM term: dropped: it fitted {ram:.7} W/MB, below 0 (RAM used hardly varies \
-             over these runs); the rest fitted again without it"
-        )?;
+    for line in terms(report) {
+        writeln!(out, "{line}")?;
     }
     match mapping {
         None => writeln!(
@@ -334,4 +319,31 @@ fn print(
     }
     writeln!(out, "wrote {} ({})", path.display(), cal.source())?;
     Ok(())
+}
+
+/// What became of the optional terms: the frequency term, and the RAM term if dropped.
+fn terms(report: &FitReport) -> Vec<String> {
+    let freq = match &report.cv_freq {
+        None => "not fitted (no frequency readings, or not separable from the CPU term)".to_owned(),
+        Some(f) if report.freq_unphysical => format!(
+            "left out: with it a coefficient fits below 0 (more load or clock cannot draw less \
+             power; cross-validated RMSE {:.3} J with it, {:.3} J without)",
+            f.summary.rmse, report.cv.summary.rmse,
+        ),
+        Some(f) => format!(
+            "{} (cross-validated RMSE {:.3} J with it, {:.3} J without; kept only if ≥ {:.0} % lower)",
+            if report.freq_kept { "kept" } else { "left out" },
+            f.summary.rmse,
+            report.cv.summary.rmse,
+            crate::estimate::fit::FREQ_TERM_MIN_GAIN * 100.0
+        ),
+    };
+    let mut out = vec![format!("frequency term: {freq}")];
+    if let Some(ram) = report.ram_dropped {
+        out.push(format!(
+            "RAM term: dropped: it fitted {ram:.7} W/MB, below 0 (RAM used hardly varies \
+             over these runs); the rest fitted again without it"
+        ));
+    }
+    out
 }

@@ -272,6 +272,9 @@ pub struct FitReport {
     pub cv: RunErrors,
     pub cv_freq: Option<RunErrors>,
     pub freq_kept: bool,
+    /// The fit with the frequency term has a coefficient below 0 (so it is not kept,
+    /// whatever its error).
+    pub freq_unphysical: bool,
     /// The RAM coefficient, W/MB, when it fitted below 0 and the term was dropped.
     pub ram_dropped: Option<f64>,
     /// The fitted coefficients on all the points.
@@ -319,9 +322,11 @@ pub fn fit(points: &[Point], excluded: &str, meta: FitMeta) -> Result<FitReport,
             && m.ram_w_per_mb >= 0.0
             && m.cpu_ghz_w_per_pct_ghz.unwrap_or(0.0) >= 0.0
     };
-    let freq_kept = freq_fit.as_ref().is_some_and(|(m, f)| {
-        physical(m) && f.summary.rmse <= (1.0 - FREQ_TERM_MIN_GAIN) * cv.summary.rmse
-    });
+    let freq_unphysical = freq_fit.as_ref().is_some_and(|(m, _)| !physical(m));
+    let freq_kept = !freq_unphysical
+        && freq_fit
+            .as_ref()
+            .is_some_and(|(_, f)| f.summary.rmse <= (1.0 - FREQ_TERM_MIN_GAIN) * cv.summary.rmse);
     let (model, cv_kept) = match &freq_fit {
         Some((m, e)) if freq_kept => (*m, e.clone()),
         _ => (base, cv.clone()),
@@ -354,6 +359,7 @@ pub fn fit(points: &[Point], excluded: &str, meta: FitMeta) -> Result<FitReport,
         cv,
         cv_freq,
         freq_kept,
+        freq_unphysical,
         ram_dropped,
         in_sample,
     })

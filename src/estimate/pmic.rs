@@ -40,6 +40,11 @@ pub enum MappingError {
     Narrow { span_w: f64 },
     #[error("the paired powers cannot be fitted")]
     Singular,
+    #[error(
+        "the whole board's power falls as the PMIC's rises (k = {k:.4}): the two meters do \
+         not measure the same board at the same time; check their wiring and clocks"
+    )]
+    NotRising { k: f64 },
 }
 
 /// Per (boot, second), the boot an index into the boots seen: Σ and count of INA219 and
@@ -106,6 +111,12 @@ pub fn fit_mapping(pairs: &[(f64, f64)]) -> Result<PmicMapping, MappingError> {
     let x: Vec<f64> = pairs.iter().map(|p| p.0).collect();
     let y: Vec<f64> = pairs.iter().map(|p| p.1).collect();
     let line = fit_linear(&x, &y).map_err(|_| MappingError::Singular)?;
+    // A calibration file refuses k ≤ 0 (calibration/README.md): never write one.
+    if line.slope.value <= 0.0 {
+        return Err(MappingError::NotRising {
+            k: line.slope.value,
+        });
+    }
     Ok(PmicMapping {
         k: line.slope.value,
         c_w: line.intercept.value,
@@ -159,5 +170,22 @@ mod tests {
             fit_mapping(&flat).unwrap_err(),
             MappingError::Narrow { span_w: 0.0 }
         );
+    }
+
+    #[test]
+    fn a_mapping_that_falls_is_refused_not_written() {
+        // 60 paired seconds over 3–6 W of PMIC power, the board reading less as it rises.
+        let falling: Vec<(f64, f64)> = (0..60)
+            .map(|i| {
+                let pmic = 3.0 + 3.0 * f64::from(i) / 59.0;
+                (pmic, 10.0 - pmic)
+            })
+            .collect();
+        let e = fit_mapping(&falling).unwrap_err();
+        assert!(
+            matches!(e, MappingError::NotRising { k } if (k + 1.0).abs() < 1e-9),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("k = -1.0000"), "{e}");
     }
 }
