@@ -41,7 +41,8 @@ pub struct ReportArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Keep flagged runs (throttled, under-voltage, low coverage, capped cooldown, a busy
-    /// idle baseline) in fits.
+    /// idle baseline) in fits, for the figures of theirs that are still trusted (too little
+    /// coverage, or a busy idle baseline, leaves a run with no CPU/RAM or energy figure).
     #[arg(long)]
     pub include_flagged: bool,
     /// Bootstrap resamples for the knee's ψ CI (0: profile CI only).

@@ -27,8 +27,10 @@ mod row;
 mod stream;
 #[cfg(test)]
 mod tests;
+mod trust;
 
 pub use read::CostLog;
+pub use trust::usage_trust;
 
 use crate::derive::conditions::RunConditions;
 use crate::derive::energy::RunEnergy;

@@ -9,21 +9,17 @@ use super::row::describe;
 use super::stream;
 use super::stream::Need;
 use super::stream::RowSamples;
+use super::trust::trust;
 use super::CostOptions;
 use super::RowKind;
 use super::RunCost;
-use super::Trust;
-use super::Untrusted;
-use super::BUSY_BASELINE_MARGIN_PCT;
 use super::PHASES;
 use crate::derive::conditions::run_conditions;
 use crate::derive::energy::run_energy;
 use crate::derive::energy::BaselineFrom;
-use crate::derive::energy::Figure;
 use crate::derive::energy::RunEnergy;
 use crate::derive::energy::RunSpec;
 use crate::derive::energy::Tokens;
-use crate::derive::energy::Untrusted as Refused;
 use crate::derive::runs::idle_usage;
 use crate::derive::runs::phase_windows;
 use crate::derive::runs::run_usage;
@@ -296,60 +292,6 @@ fn run_figures(
     row.conditions = run_conditions(samples, window, base);
     row.energy = RunEnergy::of_run(run);
     row.trust = trust(row, opts);
-}
-
-/// Which figures of a row can be trusted (see [`Untrusted`]).
-pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
-    let mut t = Trust::default();
-    match &row.energy {
-        None => t.reasons.push(Untrusted::NoEnergy),
-        Some(e) if e.run.coverage() < opts.min_coverage || e.run.covered_us == 0 => {
-            t.reasons.push(Untrusted::EnergyCoverage {
-                coverage: e.run.coverage(),
-                min: opts.min_coverage,
-            });
-        }
-        Some(e) => {
-            t.energy = true;
-            // The net figure's own check, the one bench, status and metrics make.
-            let min = opts.min_coverage;
-            match e.figure(Figure::NetJ, opts.min_coverage()) {
-                Err(Refused::NoBaseline) => t.reasons.push(Untrusted::NoPowerBaseline),
-                Err(Refused::BaselineCoverage { coverage_ppm, .. }) => {
-                    t.reasons.push(Untrusted::PowerBaselineCoverage {
-                        coverage: f64::from(coverage_ppm) / 1e6,
-                        min,
-                    });
-                }
-                Err(Refused::CooldownCapped) => t.reasons.push(Untrusted::CooldownCapped),
-                Err(_) => t.reasons.push(Untrusted::EnergyCoverage {
-                    coverage: e.run.coverage(),
-                    min,
-                }),
-                Ok(_) => t.energy_net = true,
-            }
-        }
-    }
-    match &row.usage {
-        None => t.reasons.push(Untrusted::NoSamples),
-        Some(u) if u.coverage < opts.min_coverage => t.reasons.push(Untrusted::UsageCoverage {
-            coverage: u.coverage,
-            min: opts.min_coverage,
-        }),
-        Some(u) => match row.cpu_mean_pct() {
-            Some(mean_pct)
-                if row.kind == RowKind::Run
-                    && mean_pct < u.baseline_cpu_pct - BUSY_BASELINE_MARGIN_PCT =>
-            {
-                t.reasons.push(Untrusted::BusyBaseline {
-                    baseline_pct: u.baseline_cpu_pct,
-                    mean_pct,
-                });
-            }
-            _ => t.usage = true,
-        },
-    }
-    t
 }
 
 /// A plan's idle lead-in as a row; its usage comes from its samples ([`idle_figures`]), its

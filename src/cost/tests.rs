@@ -271,7 +271,7 @@ fn a_net_energy_whose_idle_baseline_is_poorly_covered_is_not_trusted() {
     let (_dir, costs) = read(&SynthLog::new(TRUTH, vec![run(50.0, 10.0, true)]));
     let mut row = costs.runs().next().unwrap().clone();
     row.energy = Some(e);
-    row.trust = read::trust(&row, CostOptions::default());
+    row.trust = trust::trust(&row, CostOptions::default());
     // The gross figure stands; the net one is not trusted, as the bench tables say.
     assert!(row.trust.energy);
     assert!(!row.trust.energy_net);
@@ -318,7 +318,7 @@ fn a_run_below_its_idle_baseline_has_untrusted_usage_and_is_flagged() {
     let u = row.usage.as_mut().unwrap();
     u.cpu_signed_pct_s -= 57.5 * 10.0;
     u.baseline_cpu_pct = 60.0;
-    row.trust = read::trust(&row, CostOptions::default());
+    row.trust = trust::trust(&row, CostOptions::default());
     assert!(!row.trust.usage);
     assert_eq!(
         row.trust.reasons_text(),
@@ -333,6 +333,6 @@ fn a_run_below_its_idle_baseline_has_untrusted_usage_and_is_flagged() {
     let u = row.usage.as_mut().unwrap();
     u.cpu_signed_pct_s = -0.9 * 10.0;
     u.baseline_cpu_pct = 10.0;
-    row.trust = read::trust(&row, CostOptions::default());
+    row.trust = trust::trust(&row, CostOptions::default());
     assert!(row.trust.usage, "{}", row.trust.reasons_text());
 }

@@ -163,6 +163,13 @@ impl Run {
         }
     }
 
+    /// First to last phase mark, s; `None` without phase marks.
+    #[must_use]
+    pub fn duration_s(&self) -> Option<f64> {
+        let (first, last) = (self.phases.first()?, self.phases.last()?);
+        Some(last.mono_us.saturating_sub(first.mono_us) as f64 / 1e6)
+    }
+
     /// Prompt tokens per second (image tokens included for VLM runs).
     #[must_use]
     pub fn prefill_tokens_per_s(&self) -> f64 {

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::cost::usage_trust;
 use crate::derive::energy::Figure;
 use crate::derive::energy::MinCoverage;
 use crate::derive::energy::RunEnergy;
@@ -129,10 +130,19 @@ pub fn cost_table(
             .zip(usage)
             .filter(|(r, _)| r.label == case.label && r.is_ok())
             .collect();
-        let u = |f: fn(&RunUsage) -> f64| mean(mine.iter().filter_map(|(_, u)| u.as_ref().map(f)));
-        let worker = |f: fn(&RunUsage) -> Option<f64>| {
-            mean(mine.iter().filter_map(|(_, u)| u.as_ref().and_then(f)))
-        };
+        // The usage figures the report trusts (covered, above an idle baseline), alone.
+        let min_coverage = f64::from(min.ppm) / 1e6;
+        let trusted: Vec<&RunUsage> = mine
+            .iter()
+            .filter_map(|(r, u)| {
+                let u = u.as_ref()?;
+                usage_trust(u, r.duration_s(), min_coverage)
+                    .is_ok()
+                    .then_some(u)
+            })
+            .collect();
+        let u = |f: fn(&RunUsage) -> f64| mean(trusted.iter().map(|u| f(u)));
+        let worker = |f: fn(&RunUsage) -> Option<f64>| mean(trusted.iter().filter_map(|u| f(u)));
         let energies: Vec<RunEnergy> = mine
             .iter()
             .filter_map(|(r, _)| RunEnergy::of_run(r))

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use super::*;
 use crate::derive::energy::MinCoverage;
+use crate::derive::runs::RunUsage;
 use crate::plan::Plan;
 use crate::record::ImageRun;
 use crate::record::Outcome;
@@ -340,4 +341,53 @@ fn energy_figures_below_the_coverage_threshold_are_left_out_of_the_means_with_th
     assert_eq!(energy_cells(std::slice::from_ref(&holed), 45).0, "3.400");
     assert_eq!(energy_cells(&[holed], 95).0, "- (coverage 45 % < 95 %)");
     assert_eq!(energy_cells(&[whole], 95).0, "3.900");
+}
+
+#[test]
+fn the_cost_table_averages_only_the_usage_the_report_trusts() {
+    let plan = Plan::parse(
+        "name = \"s\"\n[[workload]]\nname = \"t\"\nmodel = \"m.gguf\"\n\
+         prompt_tokens = [36]\ngen_tokens = 8\nthreads = [2]\n",
+        Path::new("s.toml"),
+    )
+    .unwrap();
+    let cases = plan.cases();
+    let usage = |cpu_pct_s: f64, coverage: f64, baseline_cpu_pct: f64| RunUsage {
+        cpu_pct_s,
+        cpu_core_pct_s: 4.0 * cpu_pct_s,
+        cpu_signed_pct_s: cpu_pct_s,
+        ram_mb_s: 10.0,
+        ram_signed_mb_s: 10.0,
+        coverage,
+        baseline_cpu_pct,
+        baseline_ram_mb: 500.0,
+        baseline_window: crate::derive::Window::spanning(0, 1),
+        baseline_is_lead_in: true,
+        worker_cpu_s: Some(cpu_pct_s / 100.0),
+        worker_rss_mb: Some(100.0),
+        worker_rss_mb_s: Some(100.0),
+    };
+    // Three 0.2 s runs: 20 %·s covered; 60 %·s over half of its run; and −5 %·s under a
+    // 60 % baseline (its mean 35 %: a busy lead-in).
+    use crate::record::RunPhase;
+    let marks = [(RunPhase::Load, 0), (RunPhase::Done, 200_000)];
+    let run = Run {
+        label: "t/pp36/tg8/t2".into(),
+        ..Run::for_test(1, 36, 8, &marks)
+    };
+    let runs = vec![run; 3];
+    assert_eq!(runs[0].duration_s(), Some(0.2));
+    let usage = vec![
+        Some(usage(20.0, 1.0, 5.0)),
+        Some(usage(60.0, 0.5, 5.0)),
+        Some(RunUsage {
+            cpu_signed_pct_s: -5.0,
+            ..usage(0.0, 1.0, 60.0)
+        }),
+    ];
+    let table = cost_table(&cases, &runs, &usage, MinCoverage::DEFAULT);
+    let row = table.lines().nth(2).unwrap().to_owned();
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    // Worker CPU s, worker RSS MB·s, machine CPU %·s: the first run's alone.
+    assert_eq!(&cells[2..5], ["0.20", "100.0", "20.0"], "{row}");
 }

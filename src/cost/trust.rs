@@ -1,0 +1,87 @@
+//! Which figures of a cost row can be trusted, and why not ([`Untrusted`]): the energy by
+//! [`RunEnergy::figure`](crate::derive::energy::RunEnergy::figure) (the check bench, status
+//! and metrics make), the CPU/RAM figures by [`usage_trust`] (the check bench's table makes).
+
+use super::CostOptions;
+use super::RowKind;
+use super::RunCost;
+use super::Trust;
+use super::Untrusted;
+use super::BUSY_BASELINE_MARGIN_PCT;
+use crate::derive::energy::Figure;
+use crate::derive::energy::Untrusted as Refused;
+use crate::derive::runs::RunUsage;
+
+/// Whether a run's CPU/RAM figures can be trusted: its samples cover at least
+/// `min_coverage` (0–1) of it, and (for a run of `duration_s` > 0) its mean machine CPU is
+/// not more than [`BUSY_BASELINE_MARGIN_PCT`] below its idle baseline's.
+pub fn usage_trust(
+    u: &RunUsage,
+    duration_s: Option<f64>,
+    min_coverage: f64,
+) -> Result<(), Untrusted> {
+    if u.coverage < min_coverage {
+        return Err(Untrusted::UsageCoverage {
+            coverage: u.coverage,
+            min: min_coverage,
+        });
+    }
+    match duration_s.filter(|&t| t > 0.0) {
+        Some(t)
+            if u.baseline_cpu_pct + u.cpu_signed_pct_s / t
+                < u.baseline_cpu_pct - BUSY_BASELINE_MARGIN_PCT =>
+        {
+            Err(Untrusted::BusyBaseline {
+                baseline_pct: u.baseline_cpu_pct,
+                mean_pct: u.baseline_cpu_pct + u.cpu_signed_pct_s / t,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Which figures of a row can be trusted (see [`Untrusted`]).
+pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
+    let mut t = Trust::default();
+    match &row.energy {
+        None => t.reasons.push(Untrusted::NoEnergy),
+        Some(e) if e.run.coverage() < opts.min_coverage || e.run.covered_us == 0 => {
+            t.reasons.push(Untrusted::EnergyCoverage {
+                coverage: e.run.coverage(),
+                min: opts.min_coverage,
+            });
+        }
+        Some(e) => {
+            t.energy = true;
+            // The net figure's own check, the one bench, status and metrics make.
+            let min = opts.min_coverage;
+            match e.figure(Figure::NetJ, opts.min_coverage()) {
+                Err(Refused::NoBaseline) => t.reasons.push(Untrusted::NoPowerBaseline),
+                Err(Refused::BaselineCoverage { coverage_ppm, .. }) => {
+                    t.reasons.push(Untrusted::PowerBaselineCoverage {
+                        coverage: f64::from(coverage_ppm) / 1e6,
+                        min,
+                    });
+                }
+                Err(Refused::CooldownCapped) => t.reasons.push(Untrusted::CooldownCapped),
+                Err(_) => t.reasons.push(Untrusted::EnergyCoverage {
+                    coverage: e.run.coverage(),
+                    min,
+                }),
+                Ok(_) => t.energy_net = true,
+            }
+        }
+    }
+    // An idle lead-in is its own baseline: only its coverage counts.
+    let duration_s = row.duration_s.filter(|_| row.kind == RowKind::Run);
+    match row
+        .usage
+        .as_ref()
+        .map(|u| usage_trust(u, duration_s, opts.min_coverage))
+    {
+        None => t.reasons.push(Untrusted::NoSamples),
+        Some(Err(why)) => t.reasons.push(why),
+        Some(Ok(())) => t.usage = true,
+    }
+    t
+}
