@@ -8,7 +8,8 @@ Usage: report_bench.py EDGEWATT DIR   (DIR: a state directory, e.g. from example
   system, over its threads) from /usr/bin/time.
 - pandas (samples.csv + runs.csv of `edgewatt export`) and DuckDB (the same as Parquet): per-run
   CPU and RAM AUC above the run's baseline (over the samples inside the run window: a CPU %
-  as a step over the interval up to its sample, RAM by trapezoids, as edgewatt does; the
+  as a step over the interval up to its sample, RAM by trapezoids, as edgewatt does, but for
+  the partial intervals at the window's edges, which they leave out; the
   baseline is read from the export, not searched), then per model and workload the OLS of CPU AUC
   on prompt tokens (slope, intercept, R², slope's standard error) and the mean CPU AUC per workload
   (base vs compressed). A subset of the report's work: the references get the easier job.

@@ -236,10 +236,17 @@ impl Series {
 
     /// Appends a point at `t_us` whose value holds over `[start_us, t_us]` on a
     /// [`Shape::Steps`] series (a joined series keeps the point only). The interval must
-    /// start at or after every point and break so far, and end after its start.
+    /// start at or after every point and break so far, and not end before its start (an
+    /// empty interval holds a value that integrates to nothing).
     pub fn push_step(&mut self, start_us: u64, t_us: u64, value: f64) -> Result<(), DeriveError> {
         self.check_time(t_us)?;
-        if let Some(prev_us) = self.last_us.filter(|&p| start_us < p || start_us > t_us) {
+        if start_us > t_us {
+            return Err(DeriveError::SeriesOrder {
+                t_us,
+                prev_us: start_us,
+            });
+        }
+        if let Some(prev_us) = self.last_us.filter(|&p| start_us < p) {
             return Err(DeriveError::SeriesOrder {
                 t_us: start_us,
                 prev_us,
@@ -250,7 +257,7 @@ impl Series {
         }
         self.points.push((t_us, value));
         if self.shape == Shape::Steps {
-            self.starts.push(start_us.min(t_us));
+            self.starts.push(start_us);
         }
         self.last_us = Some(t_us);
         Ok(())

@@ -127,3 +127,27 @@ proptest! {
         prop_assert_eq!(got.coverage.integrated_us, covered_us);
     }
 }
+
+#[test]
+fn a_step_must_not_end_before_it_starts_or_start_inside_the_last_one() {
+    use crate::derive::DeriveError;
+    use crate::derive::Shape;
+    let rule = GapRule::new(NOMINAL_US, GapRule::DEFAULT_FACTOR).unwrap();
+    let mut s = Series::new(rule).with_shape(Shape::Steps);
+    let backwards = s.push_step(10, 5, 1.0);
+    assert!(
+        matches!(backwards, Err(DeriveError::SeriesOrder { .. })),
+        "{backwards:?}"
+    );
+    s.push_step(0, 10, 1.0).unwrap();
+    let overlapping = s.push_step(9, 20, 1.0);
+    assert!(
+        matches!(overlapping, Err(DeriveError::SeriesOrder { .. })),
+        "{overlapping:?}"
+    );
+    s.push_step(12, 20, 2.0).unwrap();
+    // [0, 10] at 1 and [12, 20] at 2: 10 + 16 unit·µs, 18 of the 20 µs covered.
+    let a = auc(&s, Window::new(0, 20).unwrap(), 0.0);
+    assert!((a.signed - 26e-6).abs() < 1e-15, "{}", a.signed);
+    assert_eq!(a.coverage.integrated_us, 18);
+}
