@@ -1,6 +1,8 @@
 //! The report as titled sections of notes and tables, shared by the terminal, markdown and
 //! HTML views.
 
+mod measured;
+
 use super::table::ci;
 use super::table::num;
 use super::table::pct;
@@ -8,6 +10,8 @@ use super::table::Table;
 use crate::report::laws::KneeLaw;
 use crate::report::laws::LlmLaw;
 use crate::report::laws::Report;
+use measured::estimate;
+use measured::runs;
 
 /// A run list longer than this shows only the runs left out (flagged or failed).
 pub const FULL_RUN_LIST_MAX: usize = 200;
@@ -294,130 +298,5 @@ fn comparisons(r: &Report) -> Section {
         title: "Base vs compressed".into(),
         notes,
         table: (!r.comparisons.is_empty()).then_some(t),
-    }
-}
-
-fn estimate(r: &Report) -> Section {
-    let mut t = Table::new(&[
-        "device",
-        "calibration",
-        "runs",
-        "measured",
-        "n",
-        "MAPE %",
-        "bias J",
-        "bias %",
-        "RMSE J",
-        "R²",
-        "worst %",
-        "note",
-    ]);
-    for e in &r.estimate_errors {
-        t.push(vec![
-            e.device.clone(),
-            format!(
-                "{}{}",
-                e.source,
-                if e.board_average {
-                    " (board average)"
-                } else {
-                    ""
-                }
-            ),
-            e.runs_label().into(),
-            or_dash(Some(e.measured.as_str()).filter(|m| !m.is_empty())),
-            e.n.to_string(),
-            num(e.mape_pct),
-            num(e.bias_j),
-            num(e.bias_pct),
-            num(e.rmse_j),
-            num(e.r2),
-            num(e.worst_error_pct),
-            or_dash(e.problem.as_deref()),
-        ]);
-    }
-    Section {
-        id: "estimate",
-        title: "Estimated vs measured energy".into(),
-        notes: vec![
-            "gross energy per run, estimate against the meter (a PMIC mapped to the whole \
-             board when the calibration has the mapping)"
-                .into(),
-            "runs up to a calibration's fit on its device may be among those it was fitted \
-             on: their error is in-sample, and optimistic; the held-out runs (after the fit) \
-             say how wrong it is, as does the calibration's cross-validated MAPE"
-                .into(),
-        ],
-        table: (!r.estimate_errors.is_empty()).then_some(t),
-    }
-}
-
-fn runs(r: &Report) -> Section {
-    let all = r.runs.len() <= FULL_RUN_LIST_MAX;
-    let mut t = Table::new(&[
-        "device",
-        "run",
-        "model",
-        "label",
-        "ok",
-        "time s",
-        "CPU AUC %·s",
-        "RAM AUC MB·s",
-        "E measured J",
-        "E estimated J",
-        "in fits",
-        "flags / notes",
-    ]);
-    for row in r
-        .runs
-        .iter()
-        .filter(|row| all || !row.usable(r.include_flagged))
-    {
-        let mut notes = row.flags.clone();
-        if row.warmup {
-            notes.push("warm-up".into());
-        }
-        if let Some(e) = &row.error {
-            notes.push(e.clone());
-        }
-        t.push(vec![
-            row.device.clone(),
-            row.run_id.map_or_else(|| "-".into(), |i| i.to_string()),
-            row.model.clone(),
-            row.label.clone(),
-            if row.ok { "ok".into() } else { "failed".into() },
-            num(row.time_s),
-            num(row.cpu_auc_pct_s),
-            num(row.ram_auc_mb_s),
-            row.energy_measured_j.map_or_else(
-                || format!("- ({})", or_dash(row.energy_note.as_deref())),
-                |v| num(Some(v)),
-            ),
-            num(row.energy_estimated_j),
-            if row.usable(r.include_flagged) {
-                "yes".into()
-            } else {
-                "no".into()
-            },
-            if notes.is_empty() {
-                "-".into()
-            } else {
-                notes.join("; ")
-            },
-        ]);
-    }
-    let notes = vec![if all {
-        "every run; a flagged run is left out of the fits unless --include-flagged".into()
-    } else {
-        format!(
-            "{} runs: only those left out of the fits are listed (the JSON output lists all)",
-            r.runs.len()
-        )
-    }];
-    Section {
-        id: "runs",
-        title: "Runs and trust flags".into(),
-        notes,
-        table: (!t.rows.is_empty()).then_some(t),
     }
 }
