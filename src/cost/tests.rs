@@ -117,6 +117,35 @@ fn an_idle_row_is_the_lead_in_at_idle_power() {
 }
 
 #[test]
+fn an_idle_row_off_the_ticks_takes_its_edge_intervals_share() {
+    // A lead-in starts when its plan does, not on a tick: its first and last sample
+    // intervals are half inside it here. A CPU % holds over its interval, so they count
+    // pro rata, as a run's edges do: the 3 s are covered whole (they lost a tick, 0.1 s,
+    // when the row read only the samples inside it: 96.7 %; 83 % at 2 Hz, untrusted).
+    let log = SynthLog {
+        lead_in_offset_us: 50_000,
+        ..SynthLog::new(TRUTH, vec![run(50.0, 5.0, true)])
+    };
+    let (_dir, costs) = read(&log);
+    let idle = &costs.rows[0];
+    assert_eq!(idle.kind, RowKind::Idle);
+    assert_eq!(idle.duration_s, Some(3.0));
+    let u = idle.usage.as_ref().unwrap();
+    assert!((u.coverage - 1.0).abs() < 1e-12, "{}", u.coverage);
+    assert!(idle.trust.usage, "{}", idle.trust.reasons_text());
+    // The run's baseline is the same lead-in, read the same way.
+    let run = costs.runs().next().unwrap();
+    let b = run.usage.as_ref().unwrap().baseline_cpu_pct;
+    assert_eq!(
+        b.to_bits(),
+        u.baseline_cpu_pct.to_bits(),
+        "{b} vs {}",
+        u.baseline_cpu_pct
+    );
+    assert!(close(b, 2.5, 1e-12), "{b}");
+}
+
+#[test]
 fn untrusted_figures_say_why() {
     let mut log = SynthLog::new(TRUTH, vec![run(60.0, 10.0, true), run(30.0, 5.0, false)]);
     log.outage = 0.1;

@@ -130,6 +130,10 @@ pub struct SynthLog {
     /// Write as the daemon does, in flushes and segments; `None`: all samples, then all
     /// readings, then the events and runs, in one segment.
     pub flushing: Option<Flushing>,
+    /// The plans' idle lead-ins start this long after a sample (less than a tick), as the
+    /// daemon's do: a lead-in starts when its plan does, not on a tick, so its first and
+    /// last sample intervals are partly inside it. 0: on a tick.
+    pub lead_in_offset_us: u64,
 }
 
 /// How the daemon writes: every `flush_us`, the samples, power readings, events and ended
@@ -165,6 +169,7 @@ impl SynthLog {
             ina219: true,
             outage: 0.0,
             flushing: None,
+            lead_in_offset_us: 0,
         }
     }
 }
@@ -281,7 +286,8 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
             let from = points.last().map_or(0, |p| p.t) + GAP_US;
             tick(&mut points, &mut cpu, from, None, &mut rng);
             tick(&mut points, &mut cpu, from + LEAD_IN_US, None, &mut rng);
-            lead_in = Window::spanning(from, from + LEAD_IN_US);
+            let off = log.lead_in_offset_us % TICK_US;
+            lead_in = Window::spanning(from + off, from + LEAD_IN_US + off);
             records.push(Record::Event(Event {
                 mono_us: lead_in.end_us,
                 kind: EventKind::PlanStart {
