@@ -6,8 +6,12 @@
 //! ticks), RAM and a clock frequency. Power is a function of the *derived* sample points —
 //! `P_k = idle_w + a·(u_k − u_idle) + b·(ram_k − ram_idle) + c·(u_k − u_idle)·f_k` — joined
 //! linearly between samples and read every `power_period_us`, with uniform noise. So a run's
-//! gross energy is exactly `idle_w·T + a·CPU_AUC + b·RAM_AUC + c·CPU·GHz_AUC` (signed AUCs
-//! above the idle lead-in), up to the noise. Each run's measured energy is stored on its Run
+//! gross energy is `idle_w·T + a·CPU_AUC + b·RAM_AUC + c·CPU·GHz_AUC` (signed AUCs above the
+//! idle lead-in), up to the noise and the meter's own trapezoids: the CPU AUC holds each
+//! interval's CPU % over it (a step), while power joined across a step of load ramps over
+//! one sample interval, so a run's energy lacks about half a sample interval of its load
+//! (−0.9 % on the CPU coefficient `calibrate` recovers from 10 Hz readings), as a real
+//! meter's integral does at its reading rate. Each run's measured energy is stored on its Run
 //! record by the real integrator ([`crate::derive::energy::run_energy`]), as the daemon does.
 
 use std::path::Path;
