@@ -129,7 +129,7 @@ const FIELDS: &[(Column, Get)] = &[
     (Column::new("energy_trusted", Bool), |r| Value::Bool(r.trust.energy)),
     (Column::new("energy_net_trusted", Bool), |r| Value::Bool(r.trust.energy_net)),
     (Column::new("usage_trusted", Bool), |r| Value::Bool(r.trust.usage)),
-    (Column::new("untrusted_reasons", Utf8), |r| Value::Text(r.trust.reasons_text())),
+    (Column::new("untrusted_reasons", Utf8), |r| Value::text(Some(r.trust.reasons_text()).filter(|t| !t.is_empty()).as_deref())),
     (Column::new("estimate_source", Utf8), |r| Value::text(r.estimate.as_ref().map(|e| e.source.as_str()))),
     (Column::new("estimate_board_average", Bool), |r| r.estimate.as_ref().map_or(Value::Null, |e| Value::Bool(e.board_average))),
     (Column::new("estimate_gross_j", F64), |r| Value::float(r.estimate.as_ref().map(|e| e.gross_j))),

@@ -318,6 +318,8 @@ fn an_idle_row_leaves_the_run_only_columns_null() {
         assert_ne!(cell(1, name), &Value::Null, "run row's {name}");
     }
     assert_eq!(cell(1, "prompt_tokens"), &Value::Int(64));
+    // Every figure of the run trusted: no reasons, null (as CSV's empty cell reads), not "".
+    assert_eq!(cell(1, "untrusted_reasons"), &Value::Null);
     // Calibration fits an idle span as a point at rest: it stays `ok`, with its energy.
     assert_eq!(cell(0, "ok"), &Value::Bool(true));
     let (points, excluded) = crate::estimate::import::points_from_table(&table, "t").unwrap();

@@ -162,8 +162,11 @@ pub fn estimate_chart(
         let c = colour(0);
         let label = match summary {
             Some(s) => format!(
-                "{} runs: MAPE {:.1} %, bias {:+.1} %, worst {:+.1} %",
-                s.n, s.mape_pct, s.bias_pct, s.worst.error_pct
+                "{} runs: MAPE {:.1} %, bias {} %, worst {} %",
+                s.n,
+                s.mape_pct,
+                super::signed_1dp(s.bias_pct),
+                super::signed_1dp(s.worst.error_pct)
             ),
             None => format!("{} runs", measured.len()),
         };

@@ -63,6 +63,13 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// `v` with a sign and one decimal (`+0.4`, `-1.2`), a value that rounds to zero as
+/// `+0.0`, never `-0.0`.
+#[must_use]
+pub fn signed_1dp(v: f64) -> String {
+    format!("{:+.1}", (v * 10.0).round() / 10.0 + 0.0)
+}
+
 fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }

@@ -39,6 +39,22 @@ fn law_chart_metrics() -> impl Iterator<Item = Metric> {
         .filter(|m| *m != Metric::PrefillTime)
 }
 
+/// A device id as a chart title shows it: one longer than 20 characters (a 32-hex-digit
+/// hashed machine id) as its first 12 and `…`, like a short commit hash, so the title fits
+/// the chart; the tables show it whole.
+fn short(device: &str) -> std::borrow::Cow<'_, str> {
+    match device.char_indices().nth(20) {
+        Some(_) => {
+            let cut = device
+                .char_indices()
+                .nth(12)
+                .map_or(device.len(), |(i, _)| i);
+            format!("{}…", &device[..cut]).into()
+        }
+        None => device.into(),
+    }
+}
+
 fn law_charts(r: &Report, out: &mut Vec<Chart>) {
     let laws: Vec<&LlmLaw> = r.llm.iter().collect();
     for (device, laws) in by_device(&laws, |l| &l.device) {
@@ -63,7 +79,7 @@ fn law_charts(r: &Report, out: &mut Vec<Chart>) {
             if series.is_empty() {
                 continue;
             }
-            let title = format!("{device}: {} vs prompt tokens", metric.label());
+            let title = format!("{}: {} vs prompt tokens", short(&device), metric.label());
             let axes = Axes {
                 title: &title,
                 x_label: "prompt tokens",
@@ -106,7 +122,7 @@ fn knee_charts(r: &Report, out: &mut Vec<Chart>) {
             if series.is_empty() {
                 continue;
             }
-            let title = format!("{device}: {} vs input pixels", metric.label());
+            let title = format!("{}: {} vs input pixels", short(&device), metric.label());
             let axes = Axes {
                 title: &title,
                 x_label: "input pixels (width × height)",
@@ -122,16 +138,16 @@ fn knee_charts(r: &Report, out: &mut Vec<Chart>) {
 
 fn estimate_charts(r: &Report, out: &mut Vec<Chart>) {
     for e in r.estimate_errors.iter().filter(|e| e.n > 0) {
+        // The calibration is named in the table above: the axis label stays short.
         let title = format!(
             "{}: estimated vs measured gross energy, {}",
-            e.device,
+            short(&e.device),
             e.runs_label()
         );
-        let y_label = format!("estimated (J, {})", e.source);
         let axes = Axes {
             title: &title,
             x_label: "measured (J)",
-            y_label: &y_label,
+            y_label: "estimated (J)",
         };
         let summary = compare_estimates(&e.estimated_j, &e.measured_j).ok();
         let svg = estimate_chart(&axes, &e.estimated_j, &e.measured_j, summary.as_ref());
@@ -161,12 +177,18 @@ fn phase_charts(r: &Report, out: &mut Vec<Chart>) {
             let Some(first) = mine.first() else { continue };
             let (title, y_label) = if unit == "J" {
                 (
-                    format!("{device}: measured net energy per phase (mean per run)"),
+                    format!(
+                        "{}: measured net energy per phase (mean per run)",
+                        short(&device)
+                    ),
                     "energy (J)",
                 )
             } else {
                 (
-                    format!("{device}: time per phase (mean per run; no measured energy)"),
+                    format!(
+                        "{}: time per phase (mean per run; no measured energy)",
+                        short(&device)
+                    ),
                     "time (s)",
                 )
             };
@@ -205,5 +227,22 @@ mod tests {
         assert!(charted.contains(&Metric::WorkerRssAuc), "{charted:?}");
         assert!(charted.contains(&Metric::CpuAuc), "{charted:?}");
         assert!(!charted.contains(&Metric::PrefillTime), "{charted:?}");
+    }
+
+    #[test]
+    fn a_hashed_device_id_is_cut_in_chart_titles_and_a_name_is_not() {
+        use super::short;
+        assert_eq!(short("3f9a6c2e8d1b4f07a5e2c9d3b1a08e74"), "3f9a6c2e8d1b…");
+        assert_eq!(short("synthetic-pi"), "synthetic-pi");
+        assert_eq!(short("pi5-kitchen-shelf-12"), "pi5-kitchen-shelf-12");
+        assert_eq!(short("ééééééééééééééééééééé"), "éééééééééééé…");
+    }
+
+    #[test]
+    fn a_percentage_that_rounds_to_zero_has_no_minus() {
+        use crate::analysis::chart::signed_1dp;
+        assert_eq!(signed_1dp(-0.0014), "+0.0");
+        assert_eq!(signed_1dp(-0.05), "-0.1");
+        assert_eq!(signed_1dp(2.04), "+2.0");
     }
 }

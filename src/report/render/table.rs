@@ -134,6 +134,9 @@ pub fn ci(c: Option<&Ci>) -> String {
 pub fn pct(c: Option<&Ci>) -> String {
     c.map_or_else(
         || "-".into(),
-        |c| format!("{:+.1} % [{:+.1}, {:+.1}]", c.value, c.lo, c.hi),
+        |c| {
+            let s = crate::analysis::chart::signed_1dp;
+            format!("{} % [{}, {}]", s(c.value), s(c.lo), s(c.hi))
+        },
     )
 }
