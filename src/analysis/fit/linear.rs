@@ -22,8 +22,8 @@ const WHAT: &str = "linear fit";
 pub struct LinearFit {
     /// Points used (those with a positive weight).
     pub n: usize,
-    /// Residual degrees of freedom: n − 2, less what [`with_more_parameters`]
-    /// (Self::with_more_parameters) takes.
+    /// Residual degrees of freedom: n − 2, less what
+    /// [`with_more_parameters`](Self::with_more_parameters) takes.
     pub df: usize,
     /// Confidence level of every interval (0.95 unless asked).
     pub level: f64,
