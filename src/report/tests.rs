@@ -301,15 +301,20 @@ fn run_with_energy(watts: i64, missing: std::ops::Range<u64>) -> Run {
     run
 }
 
-#[test]
-fn energy_figures_below_the_coverage_threshold_are_left_out_of_the_means_with_the_reason() {
-    let plan = Plan::parse(
+/// The cases of a plan of one workload `t` at 36 prompt tokens (`t/pp36/tg8/t2`).
+fn one_case() -> Vec<crate::plan::Case> {
+    Plan::parse(
         "name = \"s\"\n[[workload]]\nname = \"t\"\nmodel = \"m.gguf\"\n\
          prompt_tokens = [36]\ngen_tokens = 8\nthreads = [2]\n",
         Path::new("s.toml"),
     )
-    .unwrap();
-    let cases = plan.cases();
+    .unwrap()
+    .cases()
+}
+
+#[test]
+fn energy_figures_below_the_coverage_threshold_are_left_out_of_the_means_with_the_reason() {
+    let cases = one_case();
     let energy_cells = |runs: &[Run], min_pct: u32| {
         let usage = vec![None; runs.len()];
         let table = cost_table(&cases, runs, &usage, MinCoverage::from_pct(min_pct));
@@ -345,13 +350,7 @@ fn energy_figures_below_the_coverage_threshold_are_left_out_of_the_means_with_th
 
 #[test]
 fn the_cost_table_averages_only_the_usage_the_report_trusts() {
-    let plan = Plan::parse(
-        "name = \"s\"\n[[workload]]\nname = \"t\"\nmodel = \"m.gguf\"\n\
-         prompt_tokens = [36]\ngen_tokens = 8\nthreads = [2]\n",
-        Path::new("s.toml"),
-    )
-    .unwrap();
-    let cases = plan.cases();
+    let cases = one_case();
     let usage = |cpu_pct_s: f64, coverage: f64, baseline_cpu_pct: f64| RunUsage {
         cpu_pct_s,
         cpu_core_pct_s: 4.0 * cpu_pct_s,
