@@ -31,6 +31,7 @@ mod trust;
 
 pub use read::CostLog;
 pub use trust::usage_trust;
+pub use trust::worker_trust;
 
 use crate::derive::conditions::RunConditions;
 use crate::derive::energy::RunEnergy;
@@ -170,8 +171,12 @@ pub struct Trust {
     /// The net measured energy (gross trusted, and an idle baseline that was idle and is
     /// covered at least the threshold).
     pub energy_net: bool,
-    /// The CPU/RAM figures (samples cover the run).
+    /// The machine's CPU/RAM figures (samples cover the run, above an idle baseline that
+    /// was idle).
     pub usage: bool,
+    /// The worker's own figures (its CPU s, RSS MB·s): samples cover the run. They are not
+    /// above any baseline, so a busy one does not touch them.
+    pub worker: bool,
     pub reasons: Vec<Untrusted>,
 }
 

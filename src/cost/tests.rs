@@ -349,6 +349,13 @@ fn a_run_below_its_idle_baseline_has_untrusted_usage_and_is_flagged() {
     u.baseline_cpu_pct = 60.0;
     row.trust = trust::trust(&row, CostOptions::default());
     assert!(!row.trust.usage);
+    // The worker's own figures are above no baseline: a busy one leaves them trusted, and
+    // in the worker RSS law, while the machine's CPU AUC is out.
+    assert!(row.trust.worker);
+    row.usage.as_mut().unwrap().worker_rss_mb_s = Some(10.0);
+    use crate::report::laws::Metric;
+    assert_eq!(Metric::WorkerRssAuc.of(&row), Some(10.0));
+    assert_eq!(Metric::CpuAuc.of(&row), None);
     assert_eq!(
         row.trust.reasons_text(),
         "idle baseline busier than the run: CPU 60.0 % vs its mean 52.5 %"

@@ -12,20 +12,27 @@ use crate::derive::energy::Figure;
 use crate::derive::energy::Untrusted as Refused;
 use crate::derive::runs::RunUsage;
 
-/// Whether a run's CPU/RAM figures can be trusted: its samples cover at least
-/// `min_coverage` (0–1) of it, and (for a run of `duration_s` > 0) its mean machine CPU is
-/// not more than [`BUSY_BASELINE_MARGIN_PCT`] below its idle baseline's.
-pub fn usage_trust(
-    u: &RunUsage,
-    duration_s: Option<f64>,
-    min_coverage: f64,
-) -> Result<(), Untrusted> {
+/// Whether a run's worker figures (its CPU s and RSS, not above any baseline) can be
+/// trusted: its samples cover at least `min_coverage` (0–1) of it.
+pub fn worker_trust(u: &RunUsage, min_coverage: f64) -> Result<(), Untrusted> {
     if u.coverage < min_coverage {
         return Err(Untrusted::UsageCoverage {
             coverage: u.coverage,
             min: min_coverage,
         });
     }
+    Ok(())
+}
+
+/// Whether a run's machine CPU/RAM figures can be trusted: [`worker_trust`], and (for a run
+/// of `duration_s` > 0) its mean machine CPU is not more than [`BUSY_BASELINE_MARGIN_PCT`]
+/// below its idle baseline's.
+pub fn usage_trust(
+    u: &RunUsage,
+    duration_s: Option<f64>,
+    min_coverage: f64,
+) -> Result<(), Untrusted> {
+    worker_trust(u, min_coverage)?;
     match duration_s.filter(|&t| t > 0.0) {
         Some(t)
             if u.baseline_cpu_pct + u.cpu_signed_pct_s / t
@@ -83,5 +90,9 @@ pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
         Some(Err(why)) => t.reasons.push(why),
         Some(Ok(())) => t.usage = true,
     }
+    t.worker = row
+        .usage
+        .as_ref()
+        .is_some_and(|u| worker_trust(u, opts.min_coverage).is_ok());
     t
 }

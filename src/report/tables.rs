@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::cost::usage_trust;
+use crate::cost::worker_trust;
 use crate::derive::energy::Figure;
 use crate::derive::energy::MinCoverage;
 use crate::derive::energy::RunEnergy;
@@ -130,19 +131,18 @@ pub fn cost_table(
             .zip(usage)
             .filter(|(r, _)| r.label == case.label && r.is_ok())
             .collect();
-        // The usage figures the report trusts (covered, above an idle baseline), alone.
+        // The usage figures the report trusts, alone: the machine's above an idle baseline
+        // that was idle, the worker's (above none) where samples cover the run.
         let min_coverage = f64::from(min.ppm) / 1e6;
-        let trusted: Vec<&RunUsage> = mine
-            .iter()
-            .filter_map(|(r, u)| {
-                let u = u.as_ref()?;
-                usage_trust(u, r.duration_s(), min_coverage)
-                    .is_ok()
-                    .then_some(u)
-            })
-            .collect();
-        let u = |f: fn(&RunUsage) -> f64| mean(trusted.iter().map(|u| f(u)));
-        let worker = |f: fn(&RunUsage) -> Option<f64>| mean(trusted.iter().filter_map(|u| f(u)));
+        let trusted = |check: &dyn Fn(&Run, &RunUsage) -> bool| -> Vec<&RunUsage> {
+            mine.iter()
+                .filter_map(|(r, u)| u.as_ref().filter(|u| check(r, u)))
+                .collect()
+        };
+        let machine = trusted(&|r, u| usage_trust(u, r.duration_s(), min_coverage).is_ok());
+        let workers = trusted(&|_, u| worker_trust(u, min_coverage).is_ok());
+        let u = |f: fn(&RunUsage) -> f64| mean(machine.iter().map(|u| f(u)));
+        let worker = |f: fn(&RunUsage) -> Option<f64>| mean(workers.iter().filter_map(|u| f(u)));
         let energies: Vec<RunEnergy> = mine
             .iter()
             .filter_map(|(r, _)| RunEnergy::of_run(r))

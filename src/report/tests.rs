@@ -387,6 +387,7 @@ fn the_cost_table_averages_only_the_usage_the_report_trusts() {
     let table = cost_table(&cases, &runs, &usage, MinCoverage::DEFAULT);
     let row = table.lines().nth(2).unwrap().to_owned();
     let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-    // Worker CPU s, worker RSS MB·s, machine CPU %·s: the first run's alone.
-    assert_eq!(&cells[2..5], ["0.20", "100.0", "20.0"], "{row}");
+    // Machine CPU %·s: the first run's alone; the worker's CPU s and RSS MB·s (above no
+    // baseline): the first and the third's (0.20 and 0.00 s), not the half-covered one's.
+    assert_eq!(&cells[2..5], ["0.10", "100.0", "20.0"], "{row}");
 }

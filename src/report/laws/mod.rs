@@ -137,10 +137,11 @@ impl Metric {
     #[must_use]
     pub fn of(self, r: &RunCost) -> Option<f64> {
         let usage = r.usage.as_ref().filter(|_| r.trust.usage);
+        let worker = r.usage.as_ref().filter(|_| r.trust.worker);
         match self {
             Self::CpuAuc => usage.map(|u| u.cpu_pct_s),
             Self::RamAuc => usage.map(|u| u.ram_mb_s),
-            Self::WorkerRssAuc => usage.and_then(|u| u.worker_rss_mb_s),
+            Self::WorkerRssAuc => worker.and_then(|u| u.worker_rss_mb_s),
             Self::EnergyMeasured => r.trusted_net_j(),
             Self::EnergyEstimated => r.estimate.as_ref().map(|e| e.net_j),
             Self::Time => r.duration_s,

@@ -79,6 +79,7 @@ fn give_energy(r: &mut RunCost, missing: std::ops::Range<u64>) {
         energy: true,
         energy_net: true,
         usage: true,
+        worker: true,
         reasons: Vec::new(),
     };
 }
