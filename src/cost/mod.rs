@@ -296,9 +296,7 @@ impl RunCost {
     /// the signed excess over the duration.
     #[must_use]
     pub fn cpu_mean_pct(&self) -> Option<f64> {
-        let u = self.usage.as_ref()?;
-        let t = self.duration_s.filter(|&t| t > 0.0)?;
-        Some(u.baseline_cpu_pct + u.cpu_signed_pct_s / t)
+        self.usage.as_ref()?.cpu_mean_pct(self.duration_s?)
     }
 
     /// Measured gross energy, J, if trusted.

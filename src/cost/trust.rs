@@ -24,23 +24,25 @@ pub fn worker_trust(u: &RunUsage, min_coverage: f64) -> Result<(), Untrusted> {
     Ok(())
 }
 
-/// Whether a run's machine CPU/RAM figures can be trusted: [`worker_trust`], and (for a run
-/// of `duration_s` > 0) its mean machine CPU is not more than [`BUSY_BASELINE_MARGIN_PCT`]
-/// below its idle baseline's.
+/// Whether a run's machine CPU/RAM figures can be trusted: [`worker_trust`], and
+/// [`busy_baseline`] finds nothing.
 pub fn usage_trust(
     u: &RunUsage,
     duration_s: Option<f64>,
     min_coverage: f64,
 ) -> Result<(), Untrusted> {
     worker_trust(u, min_coverage)?;
-    match duration_s.filter(|&t| t > 0.0) {
-        Some(t)
-            if u.baseline_cpu_pct + u.cpu_signed_pct_s / t
-                < u.baseline_cpu_pct - BUSY_BASELINE_MARGIN_PCT =>
-        {
+    busy_baseline(u, duration_s)
+}
+
+/// Whether a run of `duration_s` (`None`: an idle lead-in, its own baseline) had a mean
+/// machine CPU more than [`BUSY_BASELINE_MARGIN_PCT`] below its idle baseline's.
+fn busy_baseline(u: &RunUsage, duration_s: Option<f64>) -> Result<(), Untrusted> {
+    match duration_s.and_then(|t| u.cpu_mean_pct(t)) {
+        Some(mean_pct) if mean_pct < u.baseline_cpu_pct - BUSY_BASELINE_MARGIN_PCT => {
             Err(Untrusted::BusyBaseline {
                 baseline_pct: u.baseline_cpu_pct,
-                mean_pct: u.baseline_cpu_pct + u.cpu_signed_pct_s / t,
+                mean_pct,
             })
         }
         _ => Ok(()),
@@ -81,18 +83,17 @@ pub(super) fn trust(row: &RunCost, opts: CostOptions) -> Trust {
     }
     // An idle lead-in is its own baseline: only its coverage counts.
     let duration_s = row.duration_s.filter(|_| row.kind == RowKind::Run);
-    match row
-        .usage
-        .as_ref()
-        .map(|u| usage_trust(u, duration_s, opts.min_coverage))
-    {
-        None => t.reasons.push(Untrusted::NoSamples),
-        Some(Err(why)) => t.reasons.push(why),
-        Some(Ok(())) => t.usage = true,
+    let Some(u) = &row.usage else {
+        t.reasons.push(Untrusted::NoSamples);
+        return t;
+    };
+    let checked = worker_trust(u, opts.min_coverage).and_then(|()| {
+        t.worker = true;
+        busy_baseline(u, duration_s)
+    });
+    match checked {
+        Err(why) => t.reasons.push(why),
+        Ok(()) => t.usage = true,
     }
-    t.worker = row
-        .usage
-        .as_ref()
-        .is_some_and(|u| worker_trust(u, opts.min_coverage).is_ok());
     t
 }

@@ -73,6 +73,15 @@ pub struct RunUsage {
     pub worker_rss_mb_s: Option<f64>,
 }
 
+impl RunUsage {
+    /// Mean machine CPU % over a run of `duration_s` (absolute, not above idle): the idle
+    /// baseline plus the signed excess over the duration; `None` for a duration ≤ 0.
+    #[must_use]
+    pub fn cpu_mean_pct(&self, duration_s: f64) -> Option<f64> {
+        (duration_s > 0.0).then(|| self.baseline_cpu_pct + self.cpu_signed_pct_s / duration_s)
+    }
+}
+
 /// The worker's CPU and RSS cost over one run.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct WorkerCost {

@@ -178,11 +178,6 @@ impl Series {
         self
     }
 
-    #[must_use]
-    pub const fn shape(&self) -> Shape {
-        self.shape
-    }
-
     /// An empty series with room for `points` points.
     #[must_use]
     pub fn with_capacity(gap_rule: GapRule, points: usize) -> Self {
