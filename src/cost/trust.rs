@@ -24,8 +24,9 @@ pub fn worker_trust(u: &RunUsage, min_coverage: f64) -> Result<(), Untrusted> {
     Ok(())
 }
 
-/// Whether a run's machine CPU/RAM figures can be trusted: [`worker_trust`], and
-/// [`busy_baseline`] finds nothing.
+/// Whether a run's machine CPU/RAM figures can be trusted: [`worker_trust`], and (for a run
+/// of `duration_s` > 0) its mean machine CPU is not more than [`BUSY_BASELINE_MARGIN_PCT`]
+/// below its idle baseline's (`busy_baseline`).
 pub fn usage_trust(
     u: &RunUsage,
     duration_s: Option<f64>,
