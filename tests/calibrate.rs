@@ -364,6 +364,43 @@ fn calibrate_pools_exported_runs_of_several_boards() {
     assert!(e.contains("s.csv: no column kind: not a runs table"), "{e}");
 }
 
+/// A state directory and the runs exported from it, named together, fit each run once.
+/// Fitted twice, each run's copy sat in the folds fitted when it was tested (an in-sample
+/// cross-validated error) and the provenance claimed twice the runs.
+#[test]
+fn a_directory_and_its_own_export_fit_each_run_once() {
+    let (dir, file) = exported("pi-a", 1, "a.parquet");
+    let out_dir = tempfile::tempdir().unwrap();
+    let cal = |name: &str, extra: &[&str]| {
+        let path = out_dir.path().join(name);
+        let mut args = vec!["--dir", dir.path().to_str().unwrap()];
+        args.extend(extra);
+        args.extend(["-o", path.to_str().unwrap(), "--id", "pi-a-1"]);
+        let out = succeeded(calibrate(out_dir.path(), &args));
+        (out, Calibration::load(&path).unwrap())
+    };
+    let (alone, one) = cal("alone.toml", &[]);
+    let (both, two) = cal("both.toml", &["--runs", file.to_str().unwrap()]);
+    assert!(
+        stdout(&alone).starts_with("calibrate: 13 runs fitted"),
+        "{}",
+        stdout(&alone)
+    );
+    assert!(
+        stdout(&both).starts_with("calibrate: 13 runs fitted"),
+        "{}",
+        stdout(&both)
+    );
+    assert!(
+        stderr(&both).contains("13 runs or idle spans were read twice"),
+        "{}",
+        stderr(&both)
+    );
+    assert_eq!(two.provenance.runs, 13);
+    assert_eq!(one.model, two.model);
+    assert_eq!(one.provenance.cv_mape_pct, two.provenance.cv_mape_pct);
+}
+
 #[test]
 fn a_calibration_of_another_device_is_refused_unless_forced() {
     let dir = synth_dir(&SynthLog::new(TRUTH, spread(10, false)));

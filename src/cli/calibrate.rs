@@ -20,6 +20,8 @@ use super::rows::read_all;
 use super::time::format_wall_us;
 use super::Cli;
 use crate::config::Config;
+use crate::cost::drop_repeats;
+use crate::cost::repeats_note;
 use crate::estimate::fit::errors;
 use crate::estimate::fit::estimate_all;
 use crate::estimate::fit::fit;
@@ -96,6 +98,10 @@ fn collect(
         let (p, e) = points_from_file(file)?;
         pts.extend(p);
         ex.merge(e);
+    }
+    let repeats = drop_repeats(&mut pts, |p| p.key.clone());
+    if repeats > 0 {
+        eprintln!("edgewatt: calibrate: {}", repeats_note(repeats));
     }
     Ok((pts, ex, source))
 }

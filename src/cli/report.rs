@@ -16,7 +16,10 @@ use super::fleet::FleetArgs;
 use super::rows::Source;
 use super::Cli;
 use crate::config::Config;
+use crate::cost::drop_repeats;
+use crate::cost::repeats_note;
 use crate::cost::CostOptions;
+use crate::cost::RowKey;
 use crate::cost::RunCost;
 use crate::estimate::Calibrations;
 use crate::report::laws::CalibrationNote;
@@ -94,6 +97,10 @@ fn read_sources(
                  *.ewlog segments), the other sources are reported"
             )),
         }
+    }
+    let repeats = drop_repeats(&mut rows, RowKey::of);
+    if repeats > 0 {
+        problems.push(repeats_note(repeats));
     }
     (rows, problems)
 }

@@ -7,8 +7,11 @@ use std::path::Path;
 use std::path::PathBuf;
 
 use crate::cost::cache;
+use crate::cost::drop_repeats;
+use crate::cost::repeats_note;
 use crate::cost::CostLog;
 use crate::cost::CostOptions;
+use crate::cost::RowKey;
 use crate::logread::Filter;
 use crate::logread::LogError;
 use crate::logread::LogSource;
@@ -66,10 +69,26 @@ impl Source {
 }
 
 /// The rows of `sources`, in order, with their skips and damage, as one read of `whole`
-/// (the same sources as one) gives them. Through `cache` (the user's cache directory),
-/// each source is read on its own through its cache file; without it, `whole` is read.
-/// The first source that cannot be read is the error.
+/// (the same sources as one) gives them, each run once (one read twice, in two sources, is
+/// told on stderr as `command`'s). Through `cache` (the user's cache directory), each
+/// source is read on its own through its cache file; without it, `whole` is read. The
+/// first source that cannot be read is the error.
 pub fn read_all(
+    command: &str,
+    sources: &[Source],
+    whole: &LogSource,
+    opts: CostOptions,
+    cache: Option<&Path>,
+) -> Result<CostLog, LogError> {
+    let mut log = read_each(command, sources, whole, opts, cache)?;
+    let repeats = drop_repeats(&mut log.rows, RowKey::of);
+    if repeats > 0 {
+        eprintln!("edgewatt: {command}: {}", repeats_note(repeats));
+    }
+    Ok(log)
+}
+
+fn read_each(
     command: &str,
     sources: &[Source],
     whole: &LogSource,

@@ -22,6 +22,7 @@
 //! long log cost one read of it, in memory bounded by the longest window.
 
 pub mod cache;
+mod identity;
 mod read;
 mod row;
 mod stream;
@@ -29,6 +30,10 @@ mod stream;
 mod tests;
 mod trust;
 
+pub use identity::drop_repeats;
+pub use identity::repeats_note;
+pub use identity::RowKey;
+pub use identity::RunRef;
 pub use read::CostLog;
 pub use trust::usage_trust;
 pub use trust::worker_trust;

@@ -22,6 +22,7 @@ use crate::analysis::fit::compare_estimates;
 use crate::analysis::fit::cross_validate;
 use crate::analysis::fit::fit_least_squares;
 use crate::analysis::fit::ErrorSummary;
+use crate::cost::RowKey;
 use crate::cost::RowKind;
 use crate::cost::RunCost;
 
@@ -84,6 +85,8 @@ pub struct Point {
     pub label: String,
     pub run_id: Option<u64>,
     pub device_id: String,
+    /// Which run it is wherever it was read from (a run read twice is fitted once).
+    pub key: Option<RowKey>,
     /// T s, CPU %·s, RAM MB·s, CPU·GHz %·GHz·s.
     pub x: [f64; 4],
     pub cpu_mean_pct: f64,
@@ -113,6 +116,7 @@ pub fn points(rows: &[RunCost]) -> (Vec<Point>, Excluded) {
                     label: r.label.clone(),
                     run_id: r.run_id,
                     device_id: r.device_id.clone().unwrap_or_default(),
+                    key: RowKey::of(r),
                     x,
                     cpu_mean_pct: u,
                     energy_j: e,

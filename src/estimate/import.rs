@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use super::fit::Point;
+use crate::cost::RowKey;
+use crate::cost::RowKind;
 use crate::export::read_table;
 use crate::export::ExportError;
 use crate::export::Table;
@@ -87,6 +89,7 @@ pub fn points_from_table(table: &Table, name: &str) -> Result<(Vec<Point>, Exclu
     let ghz = table.column("cpu_ghz_signed_auc_pct_ghz_s");
     let source = table.column("energy_source");
     let run_id = table.column("run_id");
+    let (boot_id, start_mono_us) = (table.column("boot_id"), table.column("start_mono_us"));
     let mut ex = Excluded {
         rows: table.rows.len(),
         ..Excluded::default()
@@ -105,10 +108,22 @@ pub fn points_from_table(table: &Table, name: &str) -> Result<(Vec<Point>, Exclu
                 if trusted && t > 0.0 && e > 0.0 =>
             {
                 let opt = |c: Option<usize>| c.map_or(&Value::Null, |c| &row[c]);
+                let id = |c: Option<usize>| opt(c).as_i64().and_then(|v| u64::try_from(v).ok());
+                let kind = match get(0).as_str() {
+                    Some("idle") => RowKind::Idle,
+                    _ => RowKind::Run,
+                };
                 out.push(Point {
                     label: get(9).as_str().unwrap_or("").to_owned(),
-                    run_id: opt(run_id).as_i64().and_then(|v| u64::try_from(v).ok()),
+                    run_id: id(run_id),
                     device_id: get(10).as_str().unwrap_or("").to_owned(),
+                    key: RowKey::new(
+                        get(10).as_str(),
+                        opt(boot_id).as_str(),
+                        kind,
+                        id(run_id),
+                        id(start_mono_us),
+                    ),
                     x: [t, cpu, ram, opt(ghz).as_f64().unwrap_or(0.0)],
                     cpu_mean_pct: u,
                     energy_j: e,

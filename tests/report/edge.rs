@@ -318,6 +318,40 @@ fn a_directory_named_twice_is_read_once_and_said_so() {
     assert_eq!(once.stdout, twice.stdout);
 }
 
+/// A copy of a log in another directory (a backup, a second download of a device's
+/// segments) counts once, from the cache or not, and the report says so: counted twice,
+/// every law had twice its runs and CIs √2 too narrow.
+#[test]
+fn a_copy_of_a_log_in_another_directory_counts_once() {
+    let (dir, copy) = (llm_dir(), tempfile::tempdir().unwrap());
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let (_, alone, _) = report(&[dir.path()], &["--no-cache"]);
+    // 4 runs and the plan's idle lead-in.
+    let alone_fit = fit(&alone["llm"][0]["fits"], "cpu_auc").clone();
+    assert_eq!(alone_fit["n"], 4, "{alone_fit}");
+    for extra in [&["--no-cache"][..], &[][..]] {
+        let (code, json, stderr) = report(&[dir.path(), copy.path()], extra);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(
+            json["runs"].as_array().unwrap().len(),
+            4,
+            "{extra:?}: {json}"
+        );
+        assert_eq!(
+            fit(&json["llm"][0]["fits"], "cpu_auc"),
+            &alone_fit,
+            "{extra:?}"
+        );
+        assert!(
+            stderr.contains("5 runs or idle spans were read twice"),
+            "{extra:?}: {stderr}"
+        );
+    }
+}
+
 /// A directory without a segment (a wrong path, a daemon that never logged there) is named
 /// on stderr: otherwise it reads as a log without runs.
 #[test]

@@ -155,6 +155,7 @@ fn fit_meta() -> FitMeta {
 #[test]
 fn run_errors_name_the_worst_run() {
     let p = |e: f64| Point {
+        key: None,
         label: format!("r{e}"),
         run_id: Some(e as u64),
         device_id: String::new(),
@@ -177,6 +178,7 @@ fn run_errors_name_the_worst_run() {
 /// A point measured by `source` (empty: an exported runs file without the column).
 fn metered(source: &str) -> Point {
     Point {
+        key: None,
         label: "w/pp64".into(),
         run_id: None,
         device_id: "pi".into(),
@@ -249,6 +251,7 @@ fn a_frequency_fit_whose_ram_term_is_below_zero_is_not_kept() {
             let p = 3.0 + 0.03 * c + 0.01 * c * f - 0.0005 * m;
             let t = 10.0;
             Point {
+                key: None,
                 label: format!("r{i}"),
                 run_id: Some(u64::from(i)),
                 device_id: "pi".into(),

@@ -1,0 +1,149 @@
+//! Which run a row is, wherever it was read from, so that a run read twice counts once.
+//!
+//! The same log copied to a second directory, a fleet's device uploaded under two
+//! prefixes, or a state directory and the runs exported from it: read together, each run
+//! would count twice, and every confidence interval, and a calibration's cross-validated
+//! error (a run in the fold it is tested on and in the folds it is fitted on), would claim
+//! more than the data holds. A run is its device, its boot and its run id within that boot;
+//! an idle span is its device, its boot and its start on that boot's monotonic clock.
+
+use std::collections::HashSet;
+
+use super::RowKind;
+use super::RunCost;
+
+/// A row's identity: equal for the same run (or idle span) read from any copy of its log.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RowKey {
+    pub device_id: String,
+    pub boot_id: String,
+    pub run: RunRef,
+}
+
+/// The run within its boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunRef {
+    /// A run, by its run id.
+    Run(u64),
+    /// An idle span, by its start, CLOCK_MONOTONIC µs.
+    IdleFrom(u64),
+}
+
+impl RowKey {
+    /// The key of a row of `kind` with these columns; `None` when the device, the boot or
+    /// the run within it is not known (a damaged segment header): such a row is never
+    /// taken for another.
+    #[must_use]
+    pub fn new(
+        device_id: Option<&str>,
+        boot_id: Option<&str>,
+        kind: RowKind,
+        run_id: Option<u64>,
+        start_mono_us: Option<u64>,
+    ) -> Option<Self> {
+        let run = match kind {
+            RowKind::Run => RunRef::Run(run_id?),
+            RowKind::Idle => RunRef::IdleFrom(start_mono_us?),
+        };
+        Some(Self {
+            device_id: device_id.filter(|d| !d.is_empty())?.to_owned(),
+            boot_id: boot_id.filter(|b| !b.is_empty())?.to_owned(),
+            run,
+        })
+    }
+
+    /// The key of `row`.
+    #[must_use]
+    pub fn of(row: &RunCost) -> Option<Self> {
+        Self::new(
+            row.device_id.as_deref(),
+            row.boot_id.as_deref(),
+            row.kind,
+            row.run_id,
+            row.start_mono_us,
+        )
+    }
+}
+
+/// Keeps the first of the items with the same key, in order (every item without a key is
+/// kept), and returns how many it dropped.
+pub fn drop_repeats<T>(items: &mut Vec<T>, key: impl Fn(&T) -> Option<RowKey>) -> usize {
+    let before = items.len();
+    let mut seen = HashSet::new();
+    items.retain(|item| key(item).is_none_or(|k| seen.insert(k)));
+    before - items.len()
+}
+
+/// What a command tells on stderr when it read `n` rows twice.
+#[must_use]
+pub fn repeats_note(n: usize) -> String {
+    format!(
+        "{n} runs or idle spans were read twice (the same device, boot and run in two \
+         sources: a copy of a log, or a directory and the runs exported from it): each is \
+         counted once"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(device: &str, boot: &str, run: u64) -> Option<RowKey> {
+        RowKey::new(Some(device), Some(boot), RowKind::Run, Some(run), None)
+    }
+
+    #[test]
+    fn the_same_run_read_twice_is_kept_once_in_order() {
+        let mut items = vec![
+            key("a", "b1", 1),
+            key("a", "b1", 2),
+            key("a", "b2", 1),
+            key("c", "b1", 1),
+            key("a", "b1", 1),
+            key("a", "b1", 2),
+            None,
+            None,
+        ];
+        assert_eq!(drop_repeats(&mut items, Clone::clone), 2);
+        assert_eq!(
+            items,
+            vec![
+                key("a", "b1", 1),
+                key("a", "b1", 2),
+                key("a", "b2", 1),
+                key("c", "b1", 1),
+                None,
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_device_boot_or_run_is_no_identity() {
+        assert_eq!(
+            RowKey::new(None, Some("b"), RowKind::Run, Some(1), None),
+            None
+        );
+        assert_eq!(
+            RowKey::new(Some(""), Some("b"), RowKind::Run, Some(1), None),
+            None
+        );
+        assert_eq!(
+            RowKey::new(Some("d"), None, RowKind::Run, Some(1), None),
+            None
+        );
+        assert_eq!(
+            RowKey::new(Some("d"), Some("b"), RowKind::Run, None, Some(5)),
+            None
+        );
+        assert_eq!(
+            RowKey::new(Some("d"), Some("b"), RowKind::Idle, Some(1), None),
+            None
+        );
+        // A run and an idle span with the same number are not the same row.
+        assert_ne!(
+            RowKey::new(Some("d"), Some("b"), RowKind::Run, Some(5), Some(5)),
+            RowKey::new(Some("d"), Some("b"), RowKind::Idle, Some(5), Some(5))
+        );
+    }
+}
