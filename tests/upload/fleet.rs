@@ -20,6 +20,7 @@ use edgewatt::upload::mirror;
 use serde_json::Value;
 
 mod checks;
+mod versions;
 
 use checks::check_estimate_error;
 use checks::check_j_per_token;

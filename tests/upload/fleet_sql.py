@@ -8,6 +8,9 @@
   fleet_sql.py spark FLEET.md s3://BUCKET/PREFIX ENDPOINT KEY_ID SECRET
       Spark SQL (pyspark, local[1]) over a local copy of the prefix's Parquet, fetched
       with boto3 first (Spark has no S3 client without hadoop-aws).
+  fleet_sql.py older s3://BUCKET/PREFIX/device=ID ENDPOINT KEY_ID SECRET COLUMN...
+      Rewrites the device's runs files as an older edgewatt wrote them: without COLUMNs
+      (columns are only appended), with pyarrow, in place.
 
 Only the view's location is replaced; the view and the queries are the doc's text.
 """
@@ -83,6 +86,32 @@ def local_copy(location, endpoint, key_id, secret, into):
     return str(pathlib.Path(into) / prefix)
 
 
+def older(location, endpoint, key_id, secret, *columns):
+    import io
+
+    import boto3
+    import pyarrow.parquet as pq
+
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id=key_id, aws_secret_access_key=secret)
+    done = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+        for obj in page.get("Contents", []):
+            if obj["Key"].endswith(".runs.parquet"):
+                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                table = pq.read_table(io.BytesIO(body))
+                if table.column_names[-len(columns):] != list(columns):
+                    sys.exit(f"{obj['Key']}: its last columns are not {columns}")
+                out = io.BytesIO()
+                pq.write_table(table.drop_columns(list(columns)), out)
+                s3.put_object(Bucket=bucket, Key=obj["Key"], Body=out.getvalue())
+                done += 1
+    if done == 0:
+        sys.exit(f"no runs files under {location}")
+    json.dump({"rewritten": done}, sys.stdout)
+
+
 def spark_rows(doc, location, endpoint, key_id, secret):
     import tempfile
 
@@ -119,6 +148,8 @@ def spark_local(doc, local):
 
 
 def main():
+    if sys.argv[1] == "older":
+        return older(*sys.argv[2:])
     engine, doc_path = sys.argv[1], sys.argv[2]
     doc = pathlib.Path(doc_path).read_text()
     if engine == "duckdb":
