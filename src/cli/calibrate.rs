@@ -25,6 +25,7 @@ use crate::cost::repeats_note;
 use crate::estimate::fit::errors;
 use crate::estimate::fit::estimate_all;
 use crate::estimate::fit::fit;
+use crate::estimate::fit::meter_rank;
 use crate::estimate::fit::one_meter;
 use crate::estimate::fit::points;
 use crate::estimate::fit::CalibrateError;
@@ -99,7 +100,7 @@ fn collect(
         pts.extend(p);
         ex.merge(e);
     }
-    let repeats = drop_repeats(&mut pts, |p| p.key.clone());
+    let repeats = drop_repeats(&mut pts, |p| p.key.clone(), |p| meter_rank(&p.source));
     if repeats > 0 {
         eprintln!("edgewatt: calibrate: {}", repeats_note(repeats));
     }

@@ -7,7 +7,7 @@
 //! more than the data holds. A run is its device, its boot and its run id within that boot;
 //! an idle span is its device, its boot and its start on that boot's monotonic clock.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::RowKind;
 use super::RunCost;
@@ -65,12 +65,35 @@ impl RowKey {
     }
 }
 
-/// Keeps the first of the items with the same key, in order (every item without a key is
-/// kept), and returns how many it dropped.
-pub fn drop_repeats<T>(items: &mut Vec<T>, key: impl Fn(&T) -> Option<RowKey>) -> usize {
+/// Keeps one of the items with the same key: the lowest `rank` (a run measured by two
+/// meters, read from two directories, keeps the better meter's measurement), the first of
+/// equal ranks; every item without a key is kept, and the order is kept. Returns how many
+/// it dropped.
+pub fn drop_repeats<T>(
+    items: &mut Vec<T>,
+    key: impl Fn(&T) -> Option<RowKey>,
+    rank: impl Fn(&T) -> usize,
+) -> usize {
     let before = items.len();
-    let mut seen = HashSet::new();
-    items.retain(|item| key(item).is_none_or(|k| seen.insert(k)));
+    let mut best: HashMap<RowKey, (usize, usize)> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(k) = key(item) {
+            let r = rank(item);
+            best.entry(k)
+                .and_modify(|b| {
+                    if r < b.1 {
+                        *b = (i, r);
+                    }
+                })
+                .or_insert((i, r));
+        }
+    }
+    let mut i = 0;
+    items.retain(|item| {
+        let keep = key(item).is_none_or(|k| best.get(&k).is_some_and(|b| b.0 == i));
+        i += 1;
+        keep
+    });
     before - items.len()
 }
 
@@ -104,7 +127,7 @@ mod tests {
             None,
             None,
         ];
-        assert_eq!(drop_repeats(&mut items, Clone::clone), 2);
+        assert_eq!(drop_repeats(&mut items, Clone::clone, |_| 0), 2);
         assert_eq!(
             items,
             vec![
@@ -116,6 +139,25 @@ mod tests {
                 None
             ]
         );
+    }
+
+    /// Of a run read twice, the copy of the better rank is kept, where it stands.
+    #[test]
+    fn the_better_ranked_copy_is_kept() {
+        let mut items = vec![
+            (key("a", "b", 1), 1),
+            (key("a", "b", 2), 0),
+            (key("a", "b", 1), 0),
+        ];
+        assert_eq!(drop_repeats(&mut items, |i| i.0.clone(), |i| i.1), 1);
+        assert_eq!(items, vec![(key("a", "b", 2), 0), (key("a", "b", 1), 0)]);
+        let mut items = vec![
+            (key("a", "b", 1), 0),
+            (key("a", "b", 1), 0),
+            (key("a", "b", 1), 1),
+        ];
+        assert_eq!(drop_repeats(&mut items, |i| i.0.clone(), |i| i.1), 2);
+        assert_eq!(items, vec![(key("a", "b", 1), 0)]);
     }
 
     #[test]

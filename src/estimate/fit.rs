@@ -133,6 +133,26 @@ pub fn points(rows: &[RunCost]) -> (Vec<Point>, Excluded) {
 /// board; the PMIC misses the 5 V side and reads low (its mapping to the INA219 corrects it).
 const METERS: [&str; 2] = ["ina219", "pmic"];
 
+/// A measurement's place in the order a fit prefers meters (lower is better): the
+/// [`METERS`] in order, then any other named source, then none (`""`).
+#[must_use]
+pub fn meter_rank(source: &str) -> usize {
+    METERS
+        .iter()
+        .position(|m| *m == source)
+        .unwrap_or(if source.is_empty() {
+            METERS.len() + 1
+        } else {
+            METERS.len()
+        })
+}
+
+/// [`meter_rank`] of a row's measured energy.
+#[must_use]
+pub fn row_meter_rank(row: &RunCost) -> usize {
+    meter_rank(row.energy_source_kind().unwrap_or(""))
+}
+
 /// The points of one meter: a fit against two meters that read differently (a board with
 /// an INA219 pooled with PMIC-only boards, or both logged on one) would fit neither. Keeps
 /// the first of `METERS` present, else the first named kind by name, else the points of
