@@ -19,8 +19,22 @@ pub(super) struct Boots {
 }
 
 impl Boots {
-    /// The boot number of the next segment read, from its directory and header.
-    pub(super) fn assign(&mut self, dir: Option<usize>, header: Option<&SegmentHeader>) -> u64 {
+    /// The boot number of the next segment read, from its directory and header. An empty
+    /// file (`empty`: no header, no records; a failed copy, a crash as it was opened) takes
+    /// the boot of the segment before it and leaves that segment the one the next is
+    /// compared with: it says nothing of the clock, so it does not split a boot.
+    pub(super) fn assign(
+        &mut self,
+        dir: Option<usize>,
+        header: Option<&SegmentHeader>,
+        empty: bool,
+    ) -> u64 {
+        if empty {
+            if self.last.is_none() {
+                self.count += 1;
+            }
+            return self.count - 1;
+        }
         let same = match (&self.last, header) {
             (
                 Some(Last {

@@ -183,7 +183,11 @@ impl LogReader {
         };
         let meta = Arc::new(SegmentMeta {
             dir: seg.dir.and_then(|i| self.dirs.get(i)).cloned(),
-            boot: self.boots.assign(seg.dir, header.as_ref().ok()),
+            boot: self.boots.assign(
+                seg.dir,
+                header.as_ref().ok(),
+                matches!(header, Err(HeaderDamage::Empty)),
+            ),
             path: seg.path,
             open: seg.open,
             len_bytes: reader.len_bytes(),

@@ -52,6 +52,39 @@ fn boots_follow_ids_and_monotonic_restarts_and_wall_times_their_own_anchor() {
     assert_eq!(first_sample.origin.seq, 1);
 }
 
+/// An empty segment file between two sessions of one boot (a failed copy; a crash as the
+/// segment was opened) does not split the boot: it says nothing of the clock. Split, the
+/// runs after it lost their plan's idle lead-in and took a busier baseline, unflagged.
+#[test]
+fn an_empty_segment_does_not_split_a_boot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    session(dir, "pi-1", "boot-b", S, &[event(2 * S, 0)]);
+    let second = session(dir, "pi-1", "boot-b", 9 * S, &[event(10 * S, 1)]);
+    let first_seq: u64 = second.file_name().unwrap().to_str().unwrap()[..20]
+        .parse()
+        .unwrap();
+    std::fs::write(dir.join(format!("{:020}.ewlog", first_seq - 1)), b"").unwrap();
+    let (items, _) = read_all(&LogSource::dir(dir), Filter::default());
+    let metas = segments(&items);
+    assert_eq!(metas.len(), 3);
+    assert_eq!(metas[1].len_bytes, 0);
+    let boots: Vec<u64> = metas.iter().map(|m| m.boot).collect();
+    assert_eq!(boots, [0, 0, 0]);
+    // Between sessions of two boots, it takes the first's; the second is a boot of its own.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    session(dir, "pi-1", "boot-b", S, &[event(2 * S, 0)]);
+    let second = session(dir, "pi-1", "boot-c", S, &[event(2 * S, 1)]);
+    let first_seq: u64 = second.file_name().unwrap().to_str().unwrap()[..20]
+        .parse()
+        .unwrap();
+    std::fs::write(dir.join(format!("{:020}.ewlog", first_seq - 1)), b"").unwrap();
+    let (items, _) = read_all(&LogSource::dir(dir), Filter::default());
+    let boots: Vec<u64> = segments(&items).iter().map(|m| m.boot).collect();
+    assert_eq!(boots, [0, 0, 1]);
+}
+
 #[test]
 fn a_clock_step_re_anchors_what_comes_after_it_in_monotonic_time() {
     let tmp = tempfile::tempdir().unwrap();
