@@ -120,6 +120,53 @@ fn runs_export_agrees_across_formats_and_with_dump() {
     assert_eq!(cell(&csv, 0, "run_id"), &Value::Null);
 }
 
+/// `export runs --since`: the rows whose record is in the window, each the row of the whole
+/// log. Read alone, the window lost the plan's idle lead-in before it, and its runs took
+/// another baseline (rev-c: 79 of 176 runs changed, unflagged).
+#[test]
+fn a_window_gives_the_whole_log_s_rows_of_its_runs() {
+    let dir = synth_dir(&log());
+    let whole = read_table(&export(dir.path(), "runs", "whole.csv"), &RUN_COLUMNS).unwrap();
+    let kind = whole.column("kind").unwrap();
+    let start = whole.column("start_unix_us").unwrap();
+    // From the second run of the first plan: its lead-in (the first row) is before it.
+    let runs: Vec<&Vec<Value>> = whole
+        .rows
+        .iter()
+        .filter(|r| r[kind].as_str() == Some("run"))
+        .collect();
+    let since_us = runs[1][start].as_i64().unwrap();
+    let since = format!("{}.{:06}", since_us / 1_000_000, since_us % 1_000_000);
+    let out = dir.path().join("window.csv");
+    let args = [
+        "export",
+        "runs",
+        "--since",
+        &since,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    ok(dir.path(), &args);
+    let window = read_table(&out, &RUN_COLUMNS).unwrap();
+    let expected: Vec<&Vec<Value>> = whole
+        .rows
+        .iter()
+        .filter(|r| r[start].as_i64().is_some_and(|s| s >= since_us))
+        .collect();
+    assert!(
+        expected.len() >= 4 && expected.len() < whole.rows.len(),
+        "{expected:?}"
+    );
+    assert_eq!(window.rows.iter().collect::<Vec<_>>(), expected);
+    let lead_in = window.column("baseline_is_lead_in").unwrap();
+    assert_eq!(
+        window.rows[0][lead_in],
+        Value::Bool(true),
+        "{:?}",
+        window.rows[0]
+    );
+}
+
 #[test]
 fn samples_export_has_one_row_per_dumped_sample() {
     let dir = synth_dir(&log());

@@ -19,7 +19,6 @@ use super::fleet::FleetArgs;
 use super::rows::read_all;
 use super::time::parse_wall_us;
 use super::Cli;
-use crate::cost::CostLog;
 use crate::export::run_table;
 use crate::export::write_table;
 use crate::export::ExportError;
@@ -84,20 +83,18 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let (skips, damage) = match args.what {
         What::Runs => {
             let opts = args.cost.options(&cfg)?;
-            // Every row of a state directory or a device comes through its cache; a window
-            // is read as it is.
-            let window = args.since.is_some() || args.until.is_some();
-            let mut log = match args.cost.cache_dir().filter(|_| !window) {
-                Some(cache) => {
-                    let sources = match &fleet {
-                        Some(fleet) => fleet.each().into_iter().map(|(_, s)| s).collect(),
-                        None => args.cost.sources(&cfg),
-                    };
-                    read_all("export", &sources, &source, opts, Some(&cache))
-                }
-                None => CostLog::read(&source, filter, opts),
-            }
-            .context("reading the runs' cost from the log")?;
+            // Every row of a state directory or a device comes through its cache. A window
+            // keeps the rows whose record is in it, each the row of the whole log: a run's
+            // idle baseline (its plan's lead-in) may lie before the window, and read alone
+            // the window gave its runs another, busier one.
+            let sources = match &fleet {
+                Some(fleet) => fleet.each().into_iter().map(|(_, s)| s).collect(),
+                None => args.cost.sources(&cfg),
+            };
+            let cache = args.cost.cache_dir();
+            let mut log = read_all("export", &sources, &source, opts, cache.as_deref())
+                .context("reading the runs' cost from the log")?;
+            log.rows.retain(|r| filter.keeps_wall_us(r.start_unix_us));
             let cals = calibrations(&cfg, &args.cost, &log.rows)?;
             crate::estimate::apply(&mut log.rows, &cals);
             let table = run_table(&log.rows);

@@ -93,7 +93,13 @@ impl Filter {
     /// Whether an entry at `wall` passes the time bounds.
     #[must_use]
     pub fn keeps_wall(&self, wall: Wall) -> bool {
-        let wall = wall.us();
+        self.keeps_wall_us(wall.us())
+    }
+
+    /// Whether an entry at `wall` µs since the Unix epoch (`None`: not known) passes the
+    /// time bounds.
+    #[must_use]
+    pub fn keeps_wall_us(&self, wall: Option<i64>) -> bool {
         self.since_wall_us
             .is_none_or(|s| wall.is_some_and(|w| w >= s))
             && self

@@ -162,8 +162,10 @@ fn export_runs(dir: &Path) -> [&std::ffi::OsStr; 4] {
     [os("export"), os("runs"), os("--dir"), dir.as_os_str()]
 }
 
+/// `--no-cache` leaves the cache alone; a window reads the whole log's rows through it (a
+/// row in the window is the whole log's row).
 #[test]
-fn a_window_or_no_cache_leaves_the_cache_alone() {
+fn no_cache_leaves_the_cache_alone_and_a_window_reads_through_it() {
     let dir = log_dir(spread(8, false), 23, |_| {});
     let home = tempfile::tempdir().unwrap();
     let os = std::ffi::OsStr::new;
@@ -174,6 +176,8 @@ fn a_window_or_no_cache_leaves_the_cache_alone() {
         &[&export[..], &[os("--since"), os("0")]].concat(),
     );
     assert_eq!(whole, since, "every run is after 1970");
+    assert_eq!(cache_files(home.path()).len(), 1, "the window's read");
+    std::fs::remove_dir_all(home.path().join("edgewatt")).unwrap();
     let report = [
         os("report"),
         os("--no-cache"),
