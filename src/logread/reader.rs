@@ -114,7 +114,7 @@ enum Last {
     Nothing,
     Seal,
     OtherFrame,
-    Corrupt,
+    Corrupt(CorruptReason),
 }
 
 impl LogReader {

@@ -23,12 +23,14 @@ impl Current {
     }
 
     /// A sealed segment must end with its seal: one that ends after another intact frame
-    /// (or, with an intact header, has no frame at all) was cut at a frame boundary.
+    /// (or, with an intact header, has no frame at all) was cut at a frame boundary, and one
+    /// that ends in a frame without its closing `0x00` was cut inside a frame (the torn piece
+    /// is told as corrupt bytes, and the cut as a truncation: all after it is gone).
     pub(super) fn finish(&self, sink: &mut Sink) {
         let cut = match self.last {
-            Last::OtherFrame => true,
+            Last::OtherFrame | Last::Corrupt(CorruptReason::Unterminated) => true,
             Last::Nothing => self.meta.header.is_ok(),
-            Last::Seal | Last::Corrupt => false,
+            Last::Seal | Last::Corrupt(_) => false,
         };
         if cut && !self.meta.open {
             let end = self.meta.len_bytes;
@@ -41,7 +43,7 @@ impl Current {
         self.last = match &item {
             Item::Frame { frame, .. } if matches!(frame.record, Record::Seal(_)) => Last::Seal,
             Item::Frame { .. } | Item::Unknown { .. } | Item::Passed { .. } => Last::OtherFrame,
-            Item::Corrupt { .. } => Last::Corrupt,
+            Item::Corrupt { reason, .. } => Last::Corrupt(*reason),
         };
         match item {
             Item::Frame { offset, len, frame } => self.frame(offset, len, frame, filter, sink),

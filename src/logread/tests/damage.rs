@@ -212,11 +212,18 @@ fn an_open_segments_unterminated_tail_is_not_damage_but_a_sealed_ones_is() {
     let sealed = tmp.path().join("00000000000000000000.ewlog");
     std::fs::write(&sealed, &bytes).unwrap();
     let (items, damage) = read_all(&LogSource::segment(&sealed), Filter::default());
+    // Cut inside a frame: the torn piece, and the truncation (rev-c: only the torn piece
+    // was told, "31 corrupt bytes", for half a segment gone).
+    let kinds: Vec<SkipKind> = skips(&items).iter().map(|s| s.kind.clone()).collect();
     assert_eq!(
-        skips(&items)[0].kind,
-        SkipKind::Corrupt(CorruptReason::Unterminated)
+        kinds,
+        [
+            SkipKind::Corrupt(CorruptReason::Unterminated),
+            SkipKind::Truncated
+        ]
     );
     assert!(damage.is_damaged());
+    assert_eq!(damage.truncated_segments, 1);
     std::fs::write(&sealed, &bytes[..bytes.len() - 3]).unwrap();
     let (items, damage) = read_all(&LogSource::segment(&sealed), Filter::default());
     assert_eq!(skips(&items)[0].kind, SkipKind::Truncated);
