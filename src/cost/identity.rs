@@ -4,8 +4,10 @@
 //! prefixes, or a state directory and the runs exported from it: read together, each run
 //! would count twice, and every confidence interval, and a calibration's cross-validated
 //! error (a run in the fold it is tested on and in the folds it is fitted on), would claim
-//! more than the data holds. A run is its device, its boot and its run id within that boot;
-//! an idle span is its device, its boot and its start on that boot's monotonic clock.
+//! more than the data holds. A row is its device, its boot and its start on that boot's
+//! monotonic clock (µs: no two runs of a boot start together), and a run its run id too
+//! (ids restart with each daemon session, so alone they name no run). A boot id the
+//! daemon could not read ("unknown": every such boot has it) identifies nothing.
 
 use std::collections::HashMap;
 
@@ -20,19 +22,22 @@ pub struct RowKey {
     pub run: RunRef,
 }
 
-/// The run within its boot.
+/// The row within its boot, by its start (CLOCK_MONOTONIC µs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RunRef {
-    /// A run, by its run id.
-    Run(u64),
-    /// An idle span, by its start, CLOCK_MONOTONIC µs.
+    /// A run, with its run id.
+    Run { start_mono_us: u64, run_id: u64 },
+    /// An idle span.
     IdleFrom(u64),
 }
 
+/// What the daemon writes as the boot id when it cannot read the kernel's.
+const UNKNOWN_BOOT: &str = "unknown";
+
 impl RowKey {
-    /// The key of a row of `kind` with these columns; `None` when the device, the boot or
-    /// the run within it is not known (a damaged segment header): such a row is never
-    /// taken for another.
+    /// The key of a row of `kind` with these columns; `None` when the device, the boot, the
+    /// start or a run's id is not known (a damaged segment header, a boot id the daemon
+    /// could not read, a run with no phase marks): such a row is never taken for another.
     #[must_use]
     pub fn new(
         device_id: Option<&str>,
@@ -41,13 +46,19 @@ impl RowKey {
         run_id: Option<u64>,
         start_mono_us: Option<u64>,
     ) -> Option<Self> {
+        let start_mono_us = start_mono_us?;
         let run = match kind {
-            RowKind::Run => RunRef::Run(run_id?),
-            RowKind::Idle => RunRef::IdleFrom(start_mono_us?),
+            RowKind::Run => RunRef::Run {
+                start_mono_us,
+                run_id: run_id?,
+            },
+            RowKind::Idle => RunRef::IdleFrom(start_mono_us),
         };
         Some(Self {
             device_id: device_id.filter(|d| !d.is_empty())?.to_owned(),
-            boot_id: boot_id.filter(|b| !b.is_empty())?.to_owned(),
+            boot_id: boot_id
+                .filter(|b| !b.is_empty() && *b != UNKNOWN_BOOT)?
+                .to_owned(),
             run,
         })
     }
@@ -112,7 +123,13 @@ mod tests {
     use super::*;
 
     fn key(device: &str, boot: &str, run: u64) -> Option<RowKey> {
-        RowKey::new(Some(device), Some(boot), RowKind::Run, Some(run), None)
+        RowKey::new(
+            Some(device),
+            Some(boot),
+            RowKind::Run,
+            Some(run),
+            Some(run * 1000),
+        )
     }
 
     #[test]
@@ -161,26 +178,21 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_device_boot_or_run_is_no_identity() {
-        assert_eq!(
-            RowKey::new(None, Some("b"), RowKind::Run, Some(1), None),
-            None
-        );
-        assert_eq!(
-            RowKey::new(Some(""), Some("b"), RowKind::Run, Some(1), None),
-            None
-        );
-        assert_eq!(
-            RowKey::new(Some("d"), None, RowKind::Run, Some(1), None),
-            None
-        );
-        assert_eq!(
-            RowKey::new(Some("d"), Some("b"), RowKind::Run, None, Some(5)),
-            None
-        );
-        assert_eq!(
-            RowKey::new(Some("d"), Some("b"), RowKind::Idle, Some(1), None),
-            None
+    fn an_unknown_device_boot_start_or_run_is_no_identity() {
+        let run = |d, b, id, start| RowKey::new(d, b, RowKind::Run, id, start);
+        assert!(run(Some("d"), Some("b"), Some(1), Some(5)).is_some());
+        assert_eq!(run(None, Some("b"), Some(1), Some(5)), None);
+        assert_eq!(run(Some(""), Some("b"), Some(1), Some(5)), None);
+        assert_eq!(run(Some("d"), None, Some(1), Some(5)), None);
+        assert_eq!(run(Some("d"), Some("unknown"), Some(1), Some(5)), None);
+        assert_eq!(run(Some("d"), Some("b"), None, Some(5)), None);
+        assert_eq!(run(Some("d"), Some("b"), Some(1), None), None);
+        let idle = RowKey::new(Some("d"), Some("b"), RowKind::Idle, Some(1), None);
+        assert_eq!(idle, None);
+        // Run ids restart with each daemon session: two runs 1 of one boot are two runs.
+        assert_ne!(
+            run(Some("d"), Some("b"), Some(1), Some(5)),
+            run(Some("d"), Some("b"), Some(1), Some(9_000_000))
         );
         // A run and an idle span with the same number are not the same row.
         assert_ne!(

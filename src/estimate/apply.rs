@@ -71,8 +71,10 @@ impl Calibrations {
                     fallback: Some(cal),
                 }
             } else {
-                // The board average for each device refused, and for it alone: the rows of
-                // an unknown device get no estimate, as without a refusal.
+                // The board average for each device refused, and for the rows of an unknown
+                // device (a damaged segment header: nothing says the file fits them), as
+                // without `--calibration`: labelled as the board average, not left without
+                // an estimate (whose law then said no run had a trusted one).
                 let board = others.into_iter().map(|d| Calibration {
                     device_id: d.clone(),
                     ..Calibration::pi5_board_average()
@@ -82,7 +84,7 @@ impl Calibrations {
                         .chain(board)
                         .map(|c| (c.device_id.clone(), c))
                         .collect(),
-                    fallback: None,
+                    fallback: Some(Calibration::pi5_board_average()),
                 }
             };
             return (cals, refused);
@@ -249,17 +251,18 @@ mod tests {
         assert_eq!(ids(&forced, &["pi-a", "pi-b"]), ["fit-a", "fit-a"]);
         assert!(none.is_empty());
         let own = Calibrations::load(&path, &devices[..1], false).unwrap();
-        assert_eq!(ids(&own, &["pi-a", "pi-c"]), ["fit-a", "-"]);
         // Rows of an unknown device (a damaged header) or of a device not among `devices`
-        // get what they get without a refusal: nothing; the board average is the refused
-        // device's alone.
-        assert!(own.for_device(None).is_none());
-        assert!(
-            cals.for_device(None).is_none(),
-            "{:?}",
-            cals.for_device(None)
+        // get what they get without `--calibration`: the board average.
+        assert_eq!(
+            ids(&own, &["pi-a", "pi-c"]),
+            ["fit-a", "pi5-board-powerjoular"]
         );
-        assert_eq!(ids(&cals, &["pi-c"]), ["-"]);
+        for c in [&own, &cals] {
+            assert_eq!(
+                c.for_device(None).map(|c| c.id.as_str()),
+                Some("pi5-board-powerjoular")
+            );
+        }
     }
 
     #[test]

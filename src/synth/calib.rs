@@ -116,6 +116,7 @@ pub struct SynthCase {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthLog {
     pub device_id: String,
+    /// Empty: `boot-seed-<seed>`, so that two logs of different seeds are two boots.
     pub boot_id: String,
     pub truth: PowerTruth,
     pub runs: Vec<SynthRun>,
@@ -162,7 +163,7 @@ impl SynthLog {
     pub fn new(truth: PowerTruth, runs: Vec<SynthRun>) -> Self {
         Self {
             device_id: "synthetic-pi".into(),
-            boot_id: "boot-1".into(),
+            boot_id: String::new(),
             truth,
             runs,
             runs_per_plan: 4,

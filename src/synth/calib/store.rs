@@ -50,7 +50,12 @@ pub(super) fn write_records(
     let opts = crate::config::StoreConfig::default().options(dir.to_path_buf());
     let ident = SegmentIdent {
         device_id: log.device_id.clone(),
-        boot_id: log.boot_id.clone(),
+        // Two logs of different seeds are two boots (a run is its device, boot and start).
+        boot_id: if log.boot_id.is_empty() {
+            format!("boot-seed-{}", log.seed)
+        } else {
+            log.boot_id.clone()
+        },
         host: "synth".into(),
     };
     let anchor = Anchor {
