@@ -31,7 +31,9 @@ pub struct Coefficients {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Provenance {
-    /// When they were fitted (RFC 3339), or the date of the publication.
+    /// When they were fitted (RFC 3339: a TOML string, or a TOML date-time written
+    /// unquoted), or, for a published model (no run fitted), what is known of it.
+    #[serde(deserialize_with = "text_or_date_time")]
     pub fitted_at: String,
     /// Runs (and idle spans) fitted; 0 for a published model.
     pub runs: u64,
@@ -46,6 +48,21 @@ pub struct Provenance {
     /// Where a published model comes from.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reference: String,
+}
+
+/// A string, or a TOML date-time (`fitted_at = 2026-11-30T12:00:00Z`, unquoted) as its
+/// RFC 3339 text.
+fn text_or_date_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Text(String),
+        DateTime(toml::value::Datetime),
+    }
+    Ok(match Text::deserialize(d)? {
+        Text::Text(s) => s,
+        Text::DateTime(t) => t.to_string(),
+    })
 }
 
 /// `whole-board power ≈ k·ΣPMIC + c_w`, fitted where both were measured at once.
@@ -153,6 +170,30 @@ impl Calibration {
                 ));
             }
         }
+        if self.board_average && !self.device_id.is_empty() {
+            return Some((
+                vec!["board_average"],
+                format!(
+                    "board_average = true, but device_id = {:?}: a board average is fitted over \
+                     devices and names none (device_id = \"\"); a fit on this device is not a \
+                     board average (board_average = false)",
+                    self.device_id
+                ),
+            ));
+        }
+        let fitted_at = &self.provenance.fitted_at;
+        // Empty: not known (the report says so of the estimates).
+        let unreadable = !fitted_at.is_empty() && fitted_at.parse::<jiff::Timestamp>().is_err();
+        if self.provenance.runs > 0 && unreadable {
+            return Some((
+                vec!["provenance", "fitted_at"],
+                format!(
+                    "fitted_at = {fitted_at:?} must be when the fit was made, an RFC 3339 time \
+                     such as \"2026-11-30T12:00:00Z\" (the report splits the runs it may have \
+                     been fitted on from those after it by this time), or \"\" if not known"
+                ),
+            ));
+        }
         if let Some(mape) = self.provenance.cv_mape_pct {
             if !(mape.is_finite() && mape >= 0.0) {
                 return Some((
@@ -236,6 +277,7 @@ mod tests {
         let mut c = Calibration::pi5_board_average();
         c.id = "dev-1".into();
         c.device_id = "dev".into();
+        c.board_average = false;
         c.model.cpu_ghz_w_per_pct_ghz = Some(0.001);
         c.pmic_to_total = Some(PmicMapping {
             k: 1.1451,
@@ -295,6 +337,37 @@ mod tests {
         // A huge value in a few characters, not three hundred digits.
         let e = error(&good.replace("idle_w = 4.4032", "idle_w = 1e300"));
         assert!(e.contains("idle_w = 1e300 W must be"), "{e}");
+        // A fit's time that is not a time (rev-c: "yesterday" was taken, and every run's
+        // estimate became "fit time unknown"); unquoted, a TOML date-time is read as one.
+        let fitted = |at: &str| {
+            good.replace("runs = 0", "runs = 40").replace(
+                "fitted_at = \"unknown (a published model)\"",
+                &format!("fitted_at = {at}"),
+            )
+        };
+        let bad = fitted("\"yesterday\"");
+        let line = bad
+            .lines()
+            .position(|l| l.starts_with("fitted_at"))
+            .unwrap()
+            + 1;
+        let e = error(&bad);
+        assert!(
+            e.starts_with(&format!(
+                "cal.toml:{line}:13: fitted_at = \"yesterday\" must be"
+            )),
+            "{e}"
+        );
+        let at = "2026-11-30T12:00:00Z";
+        for text in [format!("\"{at}\""), at.to_owned()] {
+            let cal = Calibration::parse(&fitted(&text), Path::new("cal.toml")).unwrap();
+            assert_eq!(cal.provenance.fitted_at, at);
+        }
+        let e = error(&good.replace("device_id = \"\"", "device_id = \"pi-1\""));
+        assert!(
+            e.contains("board_average = true, but device_id = \"pi-1\""),
+            "{e}"
+        );
         let e = error(&good.replace("[provenance]", "[provenance]\ncv_mape_pct = nan"));
         assert!(
             e.contains("cv_mape_pct = NaN % must be a percentage"),
