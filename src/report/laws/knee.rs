@@ -66,9 +66,11 @@ pub struct KneeFitRow {
     pub psi: Option<Ci>,
     /// The bootstrap percentile CI of ψ, [lo, hi]; none unless the verdict is `knee` (as ψ).
     pub psi_bootstrap: Option<[f64; 2]>,
-    /// The flat level above the knee, a + b·ψ̂.
+    /// The flat level above the knee, a + b·ψ̂ (`knee`), or over the whole range (`flat`);
+    /// none for `linear`, which has no flat part in the tested range.
     pub plateau: Option<Ci>,
-    /// b, the rise per unit of x below the knee.
+    /// b, the rise per unit of x below the knee (`knee`), or over the whole range
+    /// (`linear`); none for `flat`, which has no points below its ψ̂.
     pub slope_below: Option<Ci>,
     pub problem: Option<String>,
     pub x: Vec<f64>,
@@ -121,8 +123,10 @@ impl KneeFitRow {
                     .psi_ci_bootstrap
                     .filter(|_| f.verdict == KneeVerdict::Knee)
                     .map(|i| [i.lo, i.hi]);
-                self.plateau = Some(Ci::of(&f.plateau));
-                self.slope_below = Some(Ci::of(&f.line.slope));
+                // A `linear` fit's "plateau" would be its value at the largest size tested,
+                // and a `flat` fit's slope one over no points (rev-c).
+                self.plateau = (f.verdict != KneeVerdict::Linear).then(|| Ci::of(&f.plateau));
+                self.slope_below = (f.verdict != KneeVerdict::Flat).then(|| Ci::of(&f.line.slope));
                 self.fit = Some(f);
             }
             Err(e) => self.problem = Some(e.to_string()),
@@ -279,6 +283,17 @@ mod tests {
             (row.verdict, row.psi, row.psi_bootstrap),
             (Some("linear"), None, None)
         );
+        // Its slope, but no plateau: its value at the largest size is no flat level.
+        assert!(row.plateau.is_none(), "{:?}", row.plateau);
+        let slope = row.slope_below.as_ref().unwrap().value;
+        assert!((slope - 3.0).abs() < 0.01, "{slope}");
+        // Flat: its level, and no slope (no points below its ψ̂).
+        let noise = [0.3, -0.2, 0.1, -0.4, 0.2, 0.0, -0.1, 0.3];
+        let flat = fit_knee(&x, &noise.map(|e| 5.0 + 0.01 * e)).unwrap();
+        assert_eq!(flat.verdict, KneeVerdict::Flat);
+        row.set(Ok(flat));
+        assert!(row.slope_below.is_none(), "{:?}", row.slope_below);
+        assert!((row.plateau.as_ref().unwrap().value - 5.0).abs() < 0.01);
         // A knee at 4: both shown.
         let y: Vec<f64> = x
             .iter()
@@ -287,5 +302,6 @@ mod tests {
         row.set(Ok(fit_knee(&x, &y).unwrap()));
         assert_eq!(row.verdict, Some("knee"));
         assert!(row.psi.is_some() && row.psi_bootstrap.is_some());
+        assert!(row.plateau.is_some() && row.slope_below.is_some());
     }
 }
