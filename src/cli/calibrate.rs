@@ -19,6 +19,7 @@ use super::cost_args::CostArgs;
 use super::rows::read_all;
 use super::time::format_wall_us;
 use super::Cli;
+use crate::analysis::chart::signed;
 use crate::config::Config;
 use crate::cost::drop_repeats;
 use crate::cost::repeats_note;
@@ -159,9 +160,16 @@ fn summary_line(name: &str, e: &RunErrors) -> String {
     let id = e
         .worst_run_id
         .map_or_else(String::new, |i| format!(" (run {i})"));
+    // The bias % is the mean of each run's error %, the J the mean error: their signs may
+    // differ (a small run's error weighs more in %); a figure that rounds to 0 has none.
     format!(
-        "{name}: MAPE {:.2} %, bias {:+.2} % ({:+.3} J), R² {r2}, RMSE {:.3} J, worst run {}{id} {:+.2} %",
-        s.mape_pct, s.bias_pct, s.bias, s.rmse, e.worst_label, s.worst.error_pct
+        "{name}: MAPE {:.2} %, bias {} % ({} J), R² {r2}, RMSE {:.3} J, worst run {}{id} {} %",
+        s.mape_pct,
+        signed(s.bias_pct, 2),
+        signed(s.bias, 3),
+        s.rmse,
+        e.worst_label,
+        signed(s.worst.error_pct, 2)
     )
 }
 

@@ -67,7 +67,22 @@ const PALETTE: [RGBColor; 6] = [
 /// `+0.0`, never `-0.0`.
 #[must_use]
 pub fn signed_1dp(v: f64) -> String {
-    format!("{:+.1}", (v * 10.0).round() / 10.0 + 0.0)
+    signed(v, 1)
+}
+
+/// `v` with a sign and `decimals` decimals, a value that rounds to zero as `+0.00…`, never
+/// `-0.00…` (a sign the figure shown does not have).
+#[must_use]
+pub fn signed(v: f64, decimals: usize) -> String {
+    let rounded = format!("{v:.decimals$}");
+    if rounded
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        return format!("+{}", rounded.trim_start_matches('-'));
+    }
+    format!("{v:+.decimals$}")
 }
 
 fn colour(i: usize) -> RGBColor {

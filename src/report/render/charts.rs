@@ -244,5 +244,11 @@ mod tests {
         assert_eq!(signed_1dp(-0.0014), "+0.0");
         assert_eq!(signed_1dp(-0.05), "-0.1");
         assert_eq!(signed_1dp(2.04), "+2.0");
+        use crate::analysis::chart::signed;
+        assert_eq!(signed(-0.001, 2), "+0.00");
+        assert_eq!(signed(-0.046, 3), "-0.046");
+        assert_eq!(signed(-0.0004, 3), "+0.000");
+        assert_eq!(signed(0.0, 2), "+0.00");
+        assert_eq!(signed(12.345, 2), "+12.35");
     }
 }
