@@ -302,6 +302,18 @@ pub(crate) fn key_position(text: &str, keys: &[&str]) -> (usize, usize) {
     offset.map_or((1, 1), |o| line_column(text, o))
 }
 
+/// What a TOML parse error says, on one line: its lines joined by "; " (a message line with
+/// a newline in it broke the `problem:` lines of reports and logs).
+#[must_use]
+pub(crate) fn toml_message(e: &toml::de::Error) -> String {
+    e.message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Turns a byte offset into 1-based line and column.
 pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -320,7 +332,7 @@ impl Config {
                 path: path.to_path_buf(),
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                message: toml_message(&e),
             }
         })?;
         if let Err(bad) = cfg.power.check() {

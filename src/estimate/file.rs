@@ -127,7 +127,7 @@ impl Calibration {
             let at = e
                 .span()
                 .map_or((1, 1), |s| crate::config::line_column(text, s.start));
-            invalid(at, e.message().trim().to_string())
+            invalid(at, crate::config::toml_message(&e))
         })?;
         if let Some((keys, message)) = cal.problem() {
             return Err(invalid(crate::config::key_position(text, &keys), message));
@@ -326,6 +326,10 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("cannot draw less power"), "{e}");
+        // A syntax error's message on one line (toml says "invalid table header" and
+        // "expected ..." on two).
+        let e = error(&good.replace("[model]", "[model"));
+        assert!(!e.contains('\n') && e.contains("; "), "{e}");
         let e = error(&good.replace("[model]", "colour = 1\n[model]"));
         assert!(e.contains("unknown field `colour`"), "{e}");
         assert!(e.starts_with("cal.toml:"), "{e}");

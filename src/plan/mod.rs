@@ -311,7 +311,7 @@ impl Plan {
                 path: path.into(),
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                message: crate::config::toml_message(&e),
             }
         })?;
         plan.check(path)?;
