@@ -73,17 +73,20 @@ impl Sources {
     }
 }
 
-/// Reads every source (noting those that fail) and returns the rows and the problems.
+/// Reads every source (noting those that fail) and returns the rows, the problems and the
+/// names of the sources read.
 fn read_sources(
     sources: &[(String, Source)],
     opts: CostOptions,
     cache: Option<&Path>,
-) -> (Vec<RunCost>, Vec<String>) {
+) -> (Vec<RunCost>, Vec<String>, Vec<String>) {
     let mut rows = Vec::new();
     let mut problems = Vec::new();
+    let mut read = Vec::new();
     for (name, source) in sources {
         match source.read("report", opts, cache) {
             Ok(log) => {
+                read.push(name.clone());
                 for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
                     problems.push(format!("{name}: skipped damaged data: {skip}"));
                 }
@@ -103,7 +106,7 @@ fn read_sources(
     if repeats > 0 {
         problems.push(repeats_note(repeats));
     }
-    (rows, problems)
+    (rows, problems, read)
 }
 
 fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
@@ -135,7 +138,7 @@ fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<R
     let each = sources.each();
     let cache = args.cost.cache_dir();
     let cost = args.cost.options(cfg)?;
-    let (mut rows, problems) = read_sources(&each, cost, cache.as_deref());
+    let (mut rows, problems, read) = read_sources(&each, cost, cache.as_deref());
     let (cals, refused) = calibrations_or_board(cfg, &args.cost, &rows);
     crate::estimate::apply(&mut rows, &cals);
     let opts = ReportOptions {
@@ -144,7 +147,8 @@ fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<R
         min_coverage: cost.min_coverage(),
     };
     let mut report = Report::build(&rows, &opts);
-    report.sources = each.into_iter().map(|(name, _)| name).collect();
+    // The sources read: one that could not be is among the problems, not said to be read.
+    report.sources = read;
     report.calibrations = notes(&cals, &rows);
     report
         .problems

@@ -144,6 +144,10 @@ fn several_directories_are_reported_together_and_a_missing_one_is_named() {
     assert_eq!(code, 0);
     assert_eq!(json["runs"].as_array().unwrap().len(), 6);
     assert!(problems(&json).contains("nope"), "{json}");
+    // Read from the two that could be read, not from the missing one (rev-c).
+    let sources = json["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 2, "{sources:?}");
+    assert!(!sources.iter().any(|s| s.as_str().unwrap().contains("nope")));
 }
 
 fn llm_dir() -> tempfile::TempDir {
