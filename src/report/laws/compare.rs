@@ -108,6 +108,18 @@ impl CompareRow {
                 out.pct_change = Some(Ci::with(r.pct_change, r.pct_change_ci));
                 out.ratio = Some(Ci::with(r.ratio, r.ratio_ci));
             }
+            // Too few runs counts the cases both ran alone: say so (rev-c: "the base model
+            // needs 2 or more runs" beside a base of two runs, one of them in a case the
+            // other model never ran).
+            Err(e @ FitError::TooFewPoints { .. }) => {
+                let k = both.len();
+                out.problem = Some(format!(
+                    "{e}, in the case{} both models ran ({k}: {} and {} runs there)",
+                    if k == 1 { "" } else { "s" },
+                    out.n_base,
+                    out.n_other
+                ));
+            }
             Err(e) => out.problem = Some(e.to_string()),
         }
         out
@@ -300,6 +312,12 @@ mod tests {
         );
         // One run is too few, and said so by the fit.
         assert!(row(&[1.0], &[1.0, 2.0]).contains("the base model needs 2 or more runs"));
+        assert!(
+            row(&[1.0], &[1.0, 2.0])
+                .contains("in the case both models ran (1: 1 and 2 runs there)"),
+            "{}",
+            row(&[1.0], &[1.0, 2.0])
+        );
         let ok = CompareRow::of(
             "cpu_auc",
             "CPU AUC (%·s)",
