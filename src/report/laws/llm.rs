@@ -117,14 +117,24 @@ fn tokens(r: &RunCost) -> Option<f64> {
 /// The mean of `values` (with its CI), or `None` with why in `notes`: `what`s, then why
 /// (those missing for the same reason in one note).
 fn mean_of(what: &str, values: &[f64], notes: &mut Vec<(String, String)>) -> Option<Ci> {
+    let mut note = |why: String| match notes.iter_mut().find(|(_, w)| *w == why) {
+        Some((whats, _)) => *whats = format!("{whats}, {what}"),
+        None => notes.push((what.to_owned(), why)),
+    };
     match mean_ci(values) {
-        Ok(e) => Some(Ci::of(&e)),
-        Err(e) => {
-            let why = e.to_string();
-            match notes.iter_mut().find(|(_, w)| *w == why) {
-                Some((whats, _)) => *whats = format!("{whats}, {what}"),
-                None => notes.push((what.to_owned(), why)),
+        Ok(e) => {
+            // A mean of figures that cannot be negative whose CI reaches below 0: few or
+            // spread runs; said, not clamped (rev-c: [-0.072, 0.166] s/token, n = 2).
+            if e.ci.lo < 0.0 && values.iter().all(|&v| v >= 0.0) {
+                note(format!(
+                    "the CI reaches below 0 over {} runs: more runs narrow it",
+                    values.len()
+                ));
             }
+            Some(Ci::of(&e))
+        }
+        Err(e) => {
+            note(e.to_string());
             None
         }
     }
@@ -196,4 +206,31 @@ pub fn laws(used: &[&RunCost], min: MinCoverage) -> Vec<LlmLaw> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mean of positive figures whose CI reaches below 0 says so; one that does not, or
+    /// that cannot be taken, says what it says.
+    #[test]
+    fn a_ci_below_zero_of_a_positive_figure_is_noted() {
+        let mut notes = Vec::new();
+        let wide = mean_of("decode s/token", &[0.02, 0.08], &mut notes).unwrap();
+        assert!(wide.lo < 0.0, "{wide:?}");
+        mean_of("decode J/token", &[0.1, 0.5], &mut notes);
+        assert_eq!(
+            notes,
+            [(
+                "decode s/token, decode J/token".to_owned(),
+                "the CI reaches below 0 over 2 runs: more runs narrow it".to_owned()
+            )]
+        );
+        let mut notes = Vec::new();
+        assert!(mean_of("x", &[1.0, 1.01, 0.99], &mut notes).is_some());
+        assert!(mean_of("y", &[1.0], &mut notes).is_none());
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].1.contains("2"), "{notes:?}");
+    }
 }
