@@ -297,4 +297,28 @@ fn an_export_that_cannot_read_or_write_says_so() {
             "{format}: {stderr}"
         );
     }
+    // A file name that says no format, and a window that holds nothing: said, nothing
+    // written (rev-c: .xlsx got CSV, and --since after --until an empty table, exit 0).
+    let fails = |args: &[&str], said: &str| {
+        let out = crate::common::edgewatt()
+            .args(args)
+            .arg("--dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    };
+    let xlsx = tmp.path().join("runs.xlsx");
+    fails(
+        &["export", "runs", "-o", xlsx.to_str().unwrap()],
+        "which format? name the file .csv, .jsonl or .parquet",
+    );
+    assert!(!xlsx.exists());
+    fails(
+        &["export", "samples", "--since", "20", "--until", "10"],
+        "is not before --until",
+    );
 }

@@ -75,10 +75,23 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
         until_wall_us: args.until,
         ..Filter::default()
     };
-    let format = args
-        .format
-        .or_else(|| args.output.as_deref().and_then(Format::from_path))
-        .unwrap_or(Format::Csv);
+    if let (Some(since), Some(until)) = (args.since, args.until) {
+        anyhow::ensure!(
+            since < until,
+            "--since ({since} µs) is not before --until ({until} µs): the window holds nothing; \
+             swap them"
+        );
+    }
+    let format = match (args.format, args.output.as_deref()) {
+        (Some(f), _) => f,
+        (None, None) => Format::Csv,
+        (None, Some(path)) => Format::from_path(path).with_context(|| {
+            format!(
+                "{}: which format? name the file .csv, .jsonl or .parquet, or give --format",
+                path.display()
+            )
+        })?,
+    };
     let output = args.output.as_deref();
     let (skips, damage) = match args.what {
         What::Runs => {
