@@ -88,7 +88,8 @@ const FIELDS: &[(Column, Get)] = &[
     (Column::new("image_tokens", Int64), |r| Value::int(r.image_tokens.map(i64::from))),
     (Column::new("image_width", Int64), |r| Value::int(r.image_width.map(i64::from))),
     (Column::new("image_height", Int64), |r| Value::int(r.image_height.map(i64::from))),
-    (Column::new("peak_rss_kb", Int64), |r| of_run(r, || u64v(r.peak_rss_kb))),
+    // 0: the worker's peak could not be read (never a real peak).
+    (Column::new("peak_rss_kb", Int64), |r| of_run(r, || if r.peak_rss_kb == 0 { Value::Null } else { u64v(r.peak_rss_kb) })),
     (Column::new("cpu_auc_pct_s", F64), |r| usage(r, |u| Some(u.cpu_pct_s))),
     (Column::new("cpu_auc_core_pct_s", F64), |r| usage(r, |u| Some(u.cpu_core_pct_s))),
     (Column::new("cpu_signed_auc_pct_s", F64), |r| usage(r, |u| Some(u.cpu_signed_pct_s))),

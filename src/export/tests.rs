@@ -310,13 +310,15 @@ fn an_idle_row_leaves_the_run_only_columns_null() {
         "threads",
         "prompt_tokens",
         "generated_tokens",
-        "peak_rss_kb",
         "model",
     ];
     for name in run_only {
         assert_eq!(cell(0, name), &Value::Null, "idle row's {name}");
         assert_ne!(cell(1, name), &Value::Null, "run row's {name}");
     }
+    // The synthetic worker's peak RSS is not known (0 on its record): null, not 0 (rev-c).
+    assert_eq!(cell(0, "peak_rss_kb"), &Value::Null);
+    assert_eq!(cell(1, "peak_rss_kb"), &Value::Null);
     assert_eq!(cell(1, "prompt_tokens"), &Value::Int(64));
     // Every figure of the run trusted: no reasons, null (as CSV's empty cell reads), not "".
     assert_eq!(cell(1, "untrusted_reasons"), &Value::Null);

@@ -67,6 +67,7 @@ pub fn speed_table(cases: &[Case], runs: &[Run]) -> String {
         let rss = ok
             .iter()
             .map(|r| r.peak_rss_kb)
+            .filter(|&kb| kb > 0) // 0: not read
             .max()
             .map_or_else(|| "-".into(), |kb| format!("{:.1}", kb as f64 / 1024.0));
         let _ = writeln!(
