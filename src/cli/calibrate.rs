@@ -6,6 +6,7 @@
 //! too narrow a load range, several devices without --device or --pool), with what to
 //! collect, or on any other error.
 
+use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::Path;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use crate::analysis::chart::signed;
 use crate::config::Config;
 use crate::cost::drop_repeats;
 use crate::cost::repeats_note;
+use crate::cost::RowKey;
 use crate::estimate::fit::errors;
 use crate::estimate::fit::estimate_all;
 use crate::estimate::fit::fit;
@@ -78,6 +80,9 @@ fn collect(
 ) -> anyhow::Result<(Vec<Point>, Excluded, Option<LogSource>)> {
     let mut pts = Vec::new();
     let mut ex = Excluded::default();
+    // The rows the logs hold, trusted or not: a run they hold is theirs to fit or leave out,
+    // whatever an exported file says of it.
+    let mut in_logs: HashSet<RowKey> = HashSet::new();
     let source = args.reads_log().then(|| args.cost.source(cfg));
     if let Some(source) = &source {
         let cache = args.cost.cache_dir();
@@ -92,16 +97,21 @@ fn collect(
         for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
             eprintln!("edgewatt: {skip}");
         }
+        in_logs.extend(log.rows.iter().filter_map(RowKey::of));
         let (p, e) = points(&log.rows);
         pts.extend(p);
         ex.merge(e);
     }
+    let mut repeats = 0;
     for file in &args.runs {
-        let (p, e) = points_from_file(file)?;
+        let (mut p, e) = points_from_file(file)?;
+        let before = p.len();
+        p.retain(|p| p.key.as_ref().is_none_or(|k| !in_logs.contains(k)));
+        repeats += before - p.len();
         pts.extend(p);
         ex.merge(e);
     }
-    let repeats = drop_repeats(&mut pts, |p| p.key.clone(), |p| meter_rank(&p.source));
+    repeats += drop_repeats(&mut pts, |p| p.key.clone(), |p| meter_rank(&p.source));
     if repeats > 0 {
         eprintln!("edgewatt: calibrate: {}", repeats_note(repeats));
     }

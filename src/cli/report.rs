@@ -21,7 +21,7 @@ use crate::cost::repeats_note;
 use crate::cost::CostOptions;
 use crate::cost::RowKey;
 use crate::cost::RunCost;
-use crate::estimate::fit::row_meter_rank;
+use crate::estimate::fit::copy_rank;
 use crate::estimate::Calibrations;
 use crate::report::laws::CalibrationNote;
 use crate::report::laws::Report;
@@ -102,7 +102,7 @@ fn read_sources(
             )),
         }
     }
-    let repeats = drop_repeats(&mut rows, RowKey::of, row_meter_rank);
+    let repeats = drop_repeats(&mut rows, RowKey::of, copy_rank);
     if repeats > 0 {
         problems.push(repeats_note(repeats));
     }

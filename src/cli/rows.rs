@@ -12,7 +12,7 @@ use crate::cost::repeats_note;
 use crate::cost::CostLog;
 use crate::cost::CostOptions;
 use crate::cost::RowKey;
-use crate::estimate::fit::row_meter_rank;
+use crate::estimate::fit::copy_rank;
 use crate::logread::Filter;
 use crate::logread::LogError;
 use crate::logread::LogSource;
@@ -82,7 +82,7 @@ pub fn read_all(
     cache: Option<&Path>,
 ) -> Result<CostLog, LogError> {
     let mut log = read_each(command, sources, whole, opts, cache)?;
-    let repeats = drop_repeats(&mut log.rows, RowKey::of, row_meter_rank);
+    let repeats = drop_repeats(&mut log.rows, RowKey::of, copy_rank);
     if repeats > 0 {
         eprintln!("edgewatt: {command}: {}", repeats_note(repeats));
     }

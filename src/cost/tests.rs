@@ -372,3 +372,34 @@ fn a_run_below_its_idle_baseline_has_untrusted_usage_and_is_flagged() {
     row.trust = trust::trust(&row, CostOptions::default());
     assert!(row.trust.usage, "{}", row.trust.reasons_text());
 }
+
+/// Of two copies of one run (a log read twice, one copy lagging), the one with trusted
+/// energy is kept whichever comes first; of equally trusted copies, the better meter's; of
+/// equal ones, the first (rev-d: the first named was kept, lagging or not).
+#[test]
+fn a_run_read_twice_keeps_its_best_derived_copy() {
+    use crate::estimate::fit::copy_rank;
+    let log = SynthLog::new(TRUTH, vec![run(50.0, 5.0, true)]);
+    let (_dir, costs) = read(&log);
+    let whole = costs.runs().next().unwrap().clone();
+    assert!(whole.trust.energy && whole.trust.usage);
+    let mut lagging = whole.clone();
+    lagging.trust.energy = false;
+    lagging.label = "lagging".into();
+    let mut rows = vec![lagging.clone(), whole.clone()];
+    assert_eq!(drop_repeats(&mut rows, RowKey::of, copy_rank), 1);
+    assert_eq!(rows, [whole.clone()]);
+    // Equal copies: the first.
+    let mut first = whole.clone();
+    first.label = "first".into();
+    let mut rows = vec![first.clone(), whole.clone()];
+    drop_repeats(&mut rows, RowKey::of, copy_rank);
+    assert_eq!(rows, [first]);
+    // Trusted energy outranks the meter: an INA219 copy without it loses to a PMIC one.
+    let mut pmic = whole.clone();
+    if let Some(e) = pmic.energy.as_mut() {
+        e.source = "pmic via mailbox".into();
+    }
+    assert!(copy_rank(&pmic) < copy_rank(&lagging));
+    assert!(copy_rank(&whole) < copy_rank(&pmic));
+}

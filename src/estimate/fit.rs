@@ -147,10 +147,18 @@ pub fn meter_rank(source: &str) -> usize {
         })
 }
 
-/// [`meter_rank`] of a row's measured energy.
+/// Which of two copies of one row (the same run read from two sources) to keep, lower
+/// first: trusted energy, then the better meter ([`meter_rank`]), then trusted usage, then
+/// trusted net energy. A copy read from a log that lagged (its last samples or readings not
+/// copied yet) is less trusted than the whole one, whichever source was named first.
 #[must_use]
-pub fn row_meter_rank(row: &RunCost) -> usize {
-    meter_rank(row.energy_source_kind().unwrap_or(""))
+pub fn copy_rank(row: &RunCost) -> usize {
+    let t = &row.trust;
+    let meter = meter_rank(row.energy_source_kind().unwrap_or(""));
+    usize::from(!t.energy) * 1000
+        + meter * 100
+        + usize::from(!t.usage) * 10
+        + usize::from(!t.energy_net)
 }
 
 /// The points of one meter: a fit against two meters that read differently (a board with
