@@ -68,8 +68,10 @@ pub enum SkipKind {
     Header(HeaderDamage),
     /// Bytes that are not a completely written frame.
     Corrupt(CorruptReason),
-    /// A sealed segment that ends after an intact frame other than its seal: cut at a
-    /// frame boundary, so its last frames are lost (`offset` is its length).
+    /// A sealed segment that ends without its seal: after an intact frame other than its
+    /// seal (cut at a frame boundary), or in a torn frame before any seal (cut inside one,
+    /// the torn piece told as [`Corrupt`](Self::Corrupt) too); its last frames are lost
+    /// (`offset` is its length).
     Truncated,
     /// The unterminated last piece of an open segment: the frame being written (or torn
     /// by a crash; the next start drops it). Not damage.
@@ -161,7 +163,8 @@ pub struct DamageCounts {
     pub damaged_headers: u64,
     pub corrupt_frames: u64,
     pub corrupt_bytes: u64,
-    /// Sealed segments cut at a frame boundary (no seal at their end).
+    /// Sealed segments cut short (no seal at their end, at a frame boundary or inside a
+    /// frame).
     pub truncated_segments: u64,
     /// Intact blocks that do not decode (lost chains not included).
     pub undecodable_blocks: u64,

@@ -74,15 +74,9 @@ pub fn signed_1dp(v: f64) -> String {
 /// `-0.00…` (a sign the figure shown does not have).
 #[must_use]
 pub fn signed(v: f64, decimals: usize) -> String {
-    let rounded = format!("{v:.decimals$}");
-    if rounded
-        .trim_start_matches('-')
-        .chars()
-        .all(|c| c == '0' || c == '.')
-    {
-        return format!("+{}", rounded.trim_start_matches('-'));
-    }
-    format!("{v:+.decimals$}")
+    // Halves away from zero (f64::round), as the figures always were; `+ 0.0` makes -0 +0.
+    let scale = 10f64.powi(i32::try_from(decimals).unwrap_or(i32::MAX));
+    format!("{:+.decimals$}", (v * scale).round() / scale + 0.0)
 }
 
 fn colour(i: usize) -> RGBColor {

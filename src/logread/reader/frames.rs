@@ -43,6 +43,8 @@ impl Current {
         self.last = match &item {
             Item::Frame { frame, .. } if matches!(frame.record, Record::Seal(_)) => Last::Seal,
             Item::Frame { .. } | Item::Unknown { .. } | Item::Passed { .. } => Last::OtherFrame,
+            // Bytes after the seal are no cut: the segment was sealed whole (rev-d).
+            Item::Corrupt { .. } if matches!(self.last, Last::Seal) => Last::Seal,
             Item::Corrupt { reason, .. } => Last::Corrupt(*reason),
         };
         match item {

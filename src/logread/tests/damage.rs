@@ -228,6 +228,18 @@ fn an_open_segments_unterminated_tail_is_not_damage_but_a_sealed_ones_is() {
     let (items, damage) = read_all(&LogSource::segment(&sealed), Filter::default());
     assert_eq!(skips(&items)[0].kind, SkipKind::Truncated);
     assert_eq!(damage.truncated_segments, 1);
+
+    // Torn bytes after the seal: a segment sealed whole, junk after it, no cut (rev-d).
+    let whole = tmp.path().join("whole");
+    std::fs::create_dir(&whole).unwrap();
+    let path = session(&whole, "pi", "b", S, &[event(2 * S, 0)]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&[0x05, 0x01, 0x02]);
+    std::fs::write(&path, &bytes).unwrap();
+    let (items, damage) = read_all(&LogSource::segment(&path), Filter::default());
+    let kinds: Vec<SkipKind> = skips(&items).iter().map(|s| s.kind.clone()).collect();
+    assert_eq!(kinds, [SkipKind::Corrupt(CorruptReason::Unterminated)]);
+    assert_eq!(damage.truncated_segments, 0);
 }
 
 #[test]

@@ -111,6 +111,13 @@ impl CompareRow {
             // Too few runs counts the cases both ran alone: say so (rev-c: "the base model
             // needs 2 or more runs" beside a base of two runs, one of them in a case the
             // other model never ran).
+            Err(FitError::TooFewPoints { .. }) if both.is_empty() => {
+                out.problem = Some(
+                    "no case (prompt length, image size) was run by both models: run the \
+                     base's cases with the compressed model too"
+                        .into(),
+                );
+            }
             Err(e @ FitError::TooFewPoints { .. }) => {
                 let k = both.len();
                 out.problem = Some(format!(

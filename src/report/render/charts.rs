@@ -249,6 +249,7 @@ mod tests {
         assert_eq!(signed(-0.046, 3), "-0.046");
         assert_eq!(signed(-0.0004, 3), "+0.000");
         assert_eq!(signed(0.0, 2), "+0.00");
-        assert_eq!(signed(12.345, 2), "+12.35");
+        assert_eq!(signed(0.25, 1), "+0.3");
+        assert_eq!(signed(-0.25, 1), "-0.3");
     }
 }
