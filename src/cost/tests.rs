@@ -388,7 +388,7 @@ fn a_run_read_twice_keeps_its_best_derived_copy() {
     lagging.label = "lagging".into();
     let mut rows = vec![lagging.clone(), whole.clone()];
     assert_eq!(drop_repeats(&mut rows, RowKey::of, copy_rank), 1);
-    assert_eq!(rows, [whole.clone()]);
+    assert_eq!(rows, std::slice::from_ref(&whole));
     // Equal copies: the first.
     let mut first = whole.clone();
     first.label = "first".into();
