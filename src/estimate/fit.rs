@@ -134,7 +134,7 @@ pub fn points(rows: &[RunCost]) -> (Vec<Point>, Excluded) {
 const METERS: [&str; 2] = ["ina219", "pmic"];
 
 /// A measurement's place in the order a fit prefers meters (lower is better): the
-/// [`METERS`] in order, then any other named source, then none (`""`).
+/// `METERS` in order, then any other named source, then none (`""`).
 #[must_use]
 pub fn meter_rank(source: &str) -> usize {
     METERS
