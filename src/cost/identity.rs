@@ -86,25 +86,25 @@ pub fn drop_repeats<T>(
     rank: impl Fn(&T) -> usize,
 ) -> usize {
     let before = items.len();
+    // Per key, the index and rank of the copy kept.
     let mut best: HashMap<RowKey, (usize, usize)> = HashMap::new();
+    let mut keep = vec![true; items.len()];
     for (i, item) in items.iter().enumerate() {
-        if let Some(k) = key(item) {
-            let r = rank(item);
-            best.entry(k)
-                .and_modify(|b| {
-                    if r < b.1 {
-                        *b = (i, r);
-                    }
-                })
-                .or_insert((i, r));
+        let Some(k) = key(item) else { continue };
+        let r = rank(item);
+        match best.get_mut(&k) {
+            None => {
+                best.insert(k, (i, r));
+            }
+            Some(b) if r < b.1 => {
+                keep[b.0] = false;
+                *b = (i, r);
+            }
+            Some(_) => keep[i] = false,
         }
     }
-    let mut i = 0;
-    items.retain(|item| {
-        let keep = key(item).is_none_or(|k| best.get(&k).is_some_and(|b| b.0 == i));
-        i += 1;
-        keep
-    });
+    let mut keep = keep.into_iter();
+    items.retain(|_| keep.next().unwrap_or(true));
     before - items.len()
 }
 

@@ -290,6 +290,11 @@ mod tests {
         assert!(c.fits_device("dev") && !c.fits_device("other"));
     }
 
+    /// The line (from 1) of `text` that starts with `key`.
+    fn line_of(text: &str, key: &str) -> usize {
+        text.lines().position(|l| l.starts_with(key)).unwrap() + 1
+    }
+
     fn error(text: &str) -> String {
         Calibration::parse(text, Path::new("cal.toml"))
             .unwrap_err()
@@ -300,7 +305,7 @@ mod tests {
     fn bad_values_are_named_at_file_line_column() {
         let good = PI5_BOARD_AVERAGE;
         let bad = good.replace("idle_w = 4.4032", "idle_w = -1.0");
-        let line = bad.lines().position(|l| l.starts_with("idle_w")).unwrap() + 1;
+        let line = line_of(&bad, "idle_w");
         let e = error(&bad);
         assert!(
             e.starts_with(&format!("cal.toml:{line}:10: idle_w = -1.0 W")),
@@ -313,11 +318,7 @@ mod tests {
         );
         // A negative coefficient would give less energy for more load.
         let bad = good.replace("ram_w_per_mb = 0.0", "ram_w_per_mb = -0.002");
-        let line = bad
-            .lines()
-            .position(|l| l.starts_with("ram_w_per_mb"))
-            .unwrap()
-            + 1;
+        let line = line_of(&bad, "ram_w_per_mb");
         let e = error(&bad);
         assert!(
             e.starts_with(&format!(
@@ -350,11 +351,7 @@ mod tests {
             )
         };
         let bad = fitted("\"yesterday\"");
-        let line = bad
-            .lines()
-            .position(|l| l.starts_with("fitted_at"))
-            .unwrap()
-            + 1;
+        let line = line_of(&bad, "fitted_at");
         let e = error(&bad);
         assert!(
             e.starts_with(&format!(

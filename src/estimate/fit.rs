@@ -168,15 +168,11 @@ pub fn copy_rank(row: &RunCost) -> usize {
 /// the points of other meters, left out.
 #[must_use]
 pub fn one_meter(points: Vec<Point>) -> (Vec<Point>, String, Vec<Point>) {
-    let mut kinds: Vec<&str> = points.iter().map(|p| p.source.as_str()).collect();
-    kinds.sort_unstable();
-    kinds.dedup();
-    let Some(keep) = METERS
+    // The meter of the lowest rank; of other named sources, the first by name.
+    let Some(keep) = points
         .iter()
-        .copied()
-        .find(|m| kinds.contains(m))
-        .or_else(|| kinds.iter().copied().find(|k| !k.is_empty()))
-        .or_else(|| kinds.first().copied())
+        .map(|p| p.source.as_str())
+        .min_by_key(|&k| (meter_rank(k), k))
         .map(str::to_owned)
     else {
         return (points, String::new(), Vec::new());
