@@ -22,6 +22,7 @@
 //! long log cost one read of it, in memory bounded by the longest window.
 
 pub mod cache;
+mod context;
 mod identity;
 mod read;
 mod row;
@@ -30,6 +31,7 @@ mod stream;
 mod tests;
 mod trust;
 
+pub use context::rows_of_last_segment;
 pub use identity::drop_repeats;
 pub use identity::repeats_note;
 pub use identity::RowKey;

@@ -7,14 +7,19 @@
 //! Every run is thus in exactly one segment's runs file.
 //!
 //! **Context.** A run's record is written when it ends, so its samples, power readings and
-//! idle baseline may lie in the segment before. The rows are derived from this segment
-//! and the sealed one before it in the same directory, read as one log: a run reaching
-//! further back than that (or whose earlier segment was deleted before the upload was
-//! enabled) has lower coverage, so its figures are shown as not trusted (with the reason)
-//! and left out of every trusted mean, never a wrong number. Retention keeps a segment
-//! until the segment after it is uploaded too ([`super::super::manifest::may_delete`]), so
-//! the context is the same on every call: the same bytes, and an export acknowledged
-//! before a restart is recognised after it.
+//! idle baseline (its plan's lead-in, which may be hours before) may lie in segments before
+//! this one. The rows are derived from this segment and the sealed segments before it in
+//! the same directory that hold what they read, read as one log
+//! ([`crate::cost::rows_of_last_segment`]), up to [`MAX_CONTEXT_SEGMENTS`] back: each row
+//! is then the row `edgewatt export runs` gives for the whole directory. A run whose samples
+//! begin in a segment no longer there (deleted before uploads were enabled) has lower
+//! coverage, so its figures are shown as not trusted (with the reason) and left out of every
+//! trusted mean, never a wrong number; a run whose plan lead-in is no longer there takes
+//! the quietest stretch before it as its baseline (`baseline_is_lead_in` false), as a
+//! report of that directory then would. Retention keeps a segment until the segment after
+//! it is uploaded too ([`super::super::manifest::may_delete`]), so the segment before is
+//! always there, and the same log gives the same bytes on every call: an export
+//! acknowledged before a restart is recognised after it.
 //!
 //! **Thresholds and estimate.** The coverage threshold is the default
 //! ([`crate::cost::DEFAULT_MIN_COVERAGE`]; the coverage columns are there to apply
@@ -23,7 +28,7 @@
 
 use std::path::PathBuf;
 
-use crate::cost::CostLog;
+use crate::cost::rows_of_last_segment;
 use crate::cost::CostOptions;
 use crate::estimate::Calibrations;
 use crate::export::run_table;
@@ -43,6 +48,10 @@ use super::UploadError;
 
 /// Content type of the Parquet objects.
 pub const PARQUET_CONTENT_TYPE: &str = "application/vnd.apache.parquet";
+
+/// Sealed segments before a segment its runs file may read: a day of the daemon's hourly
+/// segments.
+pub const MAX_CONTEXT_SEGMENTS: usize = 24;
 
 /// `<partition><first_seq>.runs.parquet` and `.samples.parquet` of `seg`.
 pub(super) fn parquet_objects(seg: &Segment, partition: &str) -> Result<Vec<Object>, UploadError> {
@@ -79,15 +88,21 @@ fn first_seq(seg: &Segment) -> Result<u64, UploadError> {
         .ok_or_else(|| derive_error(seg, "its name is not <first seq>.ewlog"))
 }
 
-/// The sealed segment just before `seg` in its directory, if it is still there.
-fn previous(seg: &Segment, first: u64) -> Option<PathBuf> {
-    let dir = seg.path.parent()?;
-    let listed = list_segments(dir).ok()?;
-    listed
+/// The sealed segments of `seg`'s directory up to it, oldest first (those before it that
+/// are still there, then `seg`).
+fn up_to(seg: &Segment, first: u64) -> Vec<PathBuf> {
+    let listed = seg
+        .path
+        .parent()
+        .and_then(|dir| list_segments(dir).ok())
+        .unwrap_or_default();
+    let mut files: Vec<PathBuf> = listed
         .into_iter()
         .filter(|s| !s.open && s.first_seq < first)
-        .max_by_key(|s| s.first_seq)
         .map(|s| s.path)
+        .collect();
+    files.push(seg.path.clone());
+    files
 }
 
 fn parquet(seg: &Segment, table: &Table) -> Result<Vec<u8>, UploadError> {
@@ -98,13 +113,10 @@ fn parquet(seg: &Segment, table: &Table) -> Result<Vec<u8>, UploadError> {
 
 /// The runs file: the rows whose record is in `seg`, estimated.
 fn runs_parquet(seg: &Segment) -> Result<Vec<u8>, UploadError> {
-    let first = first_seq(seg)?;
-    let mut files: Vec<PathBuf> = previous(seg, first).into_iter().collect();
-    files.push(seg.path.clone());
-    let source = LogSource::Groups(vec![files]);
-    let log = CostLog::read(&source, Filter::default(), CostOptions::default())
-        .map_err(|e| derive_error(seg, e))?;
-    let mut rows: Vec<_> = log.rows.into_iter().filter(|r| r.seq >= first).collect();
+    let files = up_to(seg, first_seq(seg)?);
+    let mut rows = rows_of_last_segment(&files, MAX_CONTEXT_SEGMENTS, CostOptions::default())
+        .map_err(|e| derive_error(seg, e))?
+        .rows;
     let cals = calibrations(seg, &rows)?;
     crate::estimate::apply(&mut rows, &cals);
     parquet(seg, &run_table(&rows))

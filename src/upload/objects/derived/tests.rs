@@ -2,9 +2,12 @@ use std::path::Path;
 use std::path::PathBuf;
 
 use super::*;
+use crate::cost::CostLog;
 use crate::export::read_table;
 use crate::export::Value;
 use crate::export::RUN_COLUMNS;
+use crate::logread::Filter;
+use crate::logread::LogSource;
 use crate::record::Record;
 use crate::store::Item;
 use crate::store::SegmentIdent;
@@ -25,6 +28,14 @@ const TRUTH: PowerTruth = PowerTruth {
 /// and plan events in the first, the Run records (written as runs end) in the second, so
 /// every run of the second needs the first as context. Returns the two sealed segments.
 fn two_segments(dir: &Path) -> [PathBuf; 2] {
+    let sealed = rewritten(dir, 1);
+    [sealed[0].clone(), sealed[1].clone()]
+}
+
+/// The synthetic log of 8 runs written again into `dir`: the frames before the first Run
+/// record in `parts` segments of as many frames, the Run records in the last. Returns the
+/// sealed segments, oldest first.
+fn rewritten(dir: &Path, parts: usize) -> Vec<PathBuf> {
     let synth = tempfile::tempdir().unwrap();
     crate::synth::calib::write(synth.path(), &SynthLog::new(TRUTH, spread(8, false))).unwrap();
     let one = list_segments(synth.path()).unwrap().remove(0).path;
@@ -37,19 +48,27 @@ fn two_segments(dir: &Path) -> [PathBuf; 2] {
     };
     let opts = crate::config::StoreConfig::default().options(dir.to_path_buf());
     let (mut w, _) = Writer::open(opts, ident, h.anchor).unwrap();
-    let mut rotated = false;
-    for item in reader.items() {
-        let Item::Frame { frame, .. } = item else {
-            continue;
-        };
-        if matches!(frame.record, Record::Seal(_)) {
-            continue;
-        }
-        if matches!(frame.record, Record::Run(_)) && !rotated {
+    let frames: Vec<Record> = reader
+        .items()
+        .filter_map(|item| match item {
+            Item::Frame { frame, .. } => Some(frame.record),
+            _ => None,
+        })
+        .filter(|r| !matches!(r, Record::Seal(_)))
+        .collect();
+    let before_runs = frames
+        .iter()
+        .position(|r| matches!(r, Record::Run(_)))
+        .unwrap();
+    let part = before_runs.div_ceil(parts);
+    let mut runs = false;
+    for (i, record) in frames.into_iter().enumerate() {
+        let first_run = matches!(record, Record::Run(_)) && !runs;
+        if first_run || (!runs && i > 0 && i % part == 0) {
             w.rotate(h.anchor.mono_us, h.anchor).unwrap();
-            rotated = true;
         }
-        w.append(&frame.record).unwrap();
+        runs |= first_run;
+        w.append(&record).unwrap();
     }
     w.close(crate::record::SealReason::Shutdown, h.anchor.mono_us)
         .unwrap();
@@ -59,8 +78,23 @@ fn two_segments(dir: &Path) -> [PathBuf; 2] {
         .filter(|s| !s.open)
         .map(|s| s.path)
         .collect();
-    assert_eq!(sealed.len(), 2, "{sealed:?}");
-    [sealed[0].clone(), sealed[1].clone()]
+    assert_eq!(sealed.len(), parts + 1, "{sealed:?}");
+    sealed
+}
+
+/// The rows of the runs (not the idle lead-ins) of the whole directory, estimated, as
+/// `edgewatt export runs` gives them.
+fn whole_runs(dir: &Path) -> Vec<Vec<Value>> {
+    let mut all = CostLog::read(
+        &LogSource::dir(dir),
+        Filter::default(),
+        CostOptions::default(),
+    )
+    .unwrap()
+    .rows;
+    all.retain(|r| r.kind == crate::cost::RowKind::Run);
+    crate::estimate::apply(&mut all, &Calibrations::board_average());
+    run_table(&all).rows
 }
 
 fn runs_of(seg: &Path, tmp: &Path) -> (Vec<u8>, crate::export::Table) {
@@ -119,6 +153,49 @@ fn each_row_is_in_the_segment_of_its_record_with_the_previous_one_as_context() {
 
     // The same bytes on every call.
     assert_eq!(runs_of(&second, tmp.path()).0, bytes);
+}
+
+#[test]
+fn runs_whose_samples_and_lead_in_are_segments_back_read_back_to_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    // Four segments: the first plan's lead-in and its first runs' samples in the first,
+    // the rest of the samples in the next two, the Run records in the last.
+    let sealed = rewritten(&dir, 3);
+    let (_, t) = runs_of(&sealed[3], tmp.path());
+    assert_eq!(
+        t.rows.len(),
+        8,
+        "the eight runs: their Run records are there"
+    );
+    assert_eq!(
+        t.rows,
+        whole_runs(&dir),
+        "every figure the whole directory's"
+    );
+    assert!(column(&t, "flagged")
+        .iter()
+        .all(|f| **f == Value::Bool(false)));
+    assert!(column(&t, "baseline_is_lead_in")
+        .iter()
+        .all(|f| **f == Value::Bool(true)));
+
+    // Read with the segment before alone, the first runs lose their samples and their
+    // plan's lead-in: the context is what makes the rows right.
+    let short = rows_of_last_segment(&sealed[2..], 1, CostOptions::default())
+        .unwrap()
+        .rows;
+    assert_eq!(short.len(), 8);
+    assert!(short.iter().any(|r| !r.trust.usage), "{short:?}");
+    // At most `max_before` back: the same rows with the first segment out of reach.
+    let capped = rows_of_last_segment(&sealed, 2, CostOptions::default())
+        .unwrap()
+        .rows;
+    assert!(capped.iter().any(|r| !r.trust.usage));
+    let all = rows_of_last_segment(&sealed, 3, CostOptions::default())
+        .unwrap()
+        .rows;
+    assert!(all.iter().all(|r| r.trust.usage));
 }
 
 #[test]
