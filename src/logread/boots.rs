@@ -19,10 +19,11 @@ pub(super) struct Boots {
 }
 
 impl Boots {
-    /// The boot number of the next segment read, from its directory and header. An empty
-    /// file (`empty`: no header, no records; a failed copy, a crash as it was opened) takes
-    /// the boot of the segment before it and leaves that segment the one the next is
-    /// compared with: it says nothing of the clock, so it does not split a boot.
+    /// The boot number of the next segment read, from its directory and header. A blank
+    /// file (`empty`: no header and no record; empty, zero-filled or cut inside its header:
+    /// a failed copy, a crash or power cut as it was opened) takes the boot of the segment
+    /// before it and leaves that segment the one the next is compared with: it says nothing
+    /// of the clock, so it does not split a boot.
     pub(super) fn assign(
         &mut self,
         dir: Option<usize>,

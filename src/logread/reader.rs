@@ -181,13 +181,12 @@ impl LogReader {
             (Some(h), _) => Ok(h.clone()),
             (None, damage) => Err(damage.unwrap_or(HeaderDamage::Magic)),
         };
+        // No header and no record (empty, zero-filled, cut inside its header): nothing of
+        // the clock, so it does not split a boot.
+        let blank = header.is_err() && !reader.items().any(|i| matches!(i, Item::Frame { .. }));
         let meta = Arc::new(SegmentMeta {
             dir: seg.dir.and_then(|i| self.dirs.get(i)).cloned(),
-            boot: self.boots.assign(
-                seg.dir,
-                header.as_ref().ok(),
-                matches!(header, Err(HeaderDamage::Empty)),
-            ),
+            boot: self.boots.assign(seg.dir, header.as_ref().ok(), blank),
             path: seg.path,
             open: seg.open,
             len_bytes: reader.len_bytes(),

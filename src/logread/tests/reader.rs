@@ -85,6 +85,42 @@ fn an_empty_segment_does_not_split_a_boot() {
     assert_eq!(boots, [0, 0, 1]);
 }
 
+/// A segment with no header and no record in it says nothing of the clock either: one
+/// zero-filled (a power cut after the file's blocks were allocated, before its data was
+/// written) or cut inside its header takes the boot before it, as an empty one does. One
+/// whose header is damaged but that holds records is a boot of its own: its clock is
+/// unknown.
+#[test]
+fn a_segment_with_no_header_and_no_records_does_not_split_a_boot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let first = session(dir, "pi-1", "boot-b", S, &[event(2 * S, 0)]);
+    let second = session(dir, "pi-1", "boot-b", 9 * S, &[event(10 * S, 1)]);
+    let first_seq: u64 = second.file_name().unwrap().to_str().unwrap()[..20]
+        .parse()
+        .unwrap();
+    let between = dir.join(format!("{:020}.ewlog", first_seq - 1));
+    let bytes = std::fs::read(&first).unwrap();
+    for (what, content) in [
+        ("zero-filled", vec![0u8; 4096]),
+        ("cut inside its header", bytes[..12].to_vec()),
+    ] {
+        std::fs::write(&between, &content).unwrap();
+        let (items, _) = read_all(&LogSource::dir(dir), Filter::default());
+        let metas = segments(&items);
+        assert!(metas[1].header.is_err(), "{what}");
+        let boots: Vec<u64> = metas.iter().map(|m| m.boot).collect();
+        assert_eq!(boots, [0, 0, 0], "{what}");
+    }
+    // Its records still there (its header frame damaged): a boot of its own, and one after.
+    let mut damaged = bytes.clone();
+    damaged[12] ^= 0xff;
+    std::fs::write(&between, &damaged).unwrap();
+    let (items, _) = read_all(&LogSource::dir(dir), Filter::default());
+    let boots: Vec<u64> = segments(&items).iter().map(|m| m.boot).collect();
+    assert_eq!(boots, [0, 1, 2]);
+}
+
 #[test]
 fn a_clock_step_re_anchors_what_comes_after_it_in_monotonic_time() {
     let tmp = tempfile::tempdir().unwrap();
