@@ -66,6 +66,10 @@ pub enum SkipKind {
     Unreadable { error: String },
     /// The magic or header frame: device, boot and anchor are lost, the frames are read.
     Header(HeaderDamage),
+    /// No header and no record at all: a file zero-filled (a power cut after its blocks
+    /// were allocated, before its data was written) or cut inside its header. It does not
+    /// split a boot.
+    Blank(HeaderDamage),
     /// Bytes that are not a completely written frame.
     Corrupt(CorruptReason),
     /// A sealed segment that ends without its seal: after an intact frame other than its
@@ -127,6 +131,12 @@ impl fmt::Display for Skip {
                 f,
                 "{path}: {d}; device, boot and wall times unknown (until a clock step \
                  re-anchors), records still read"
+            ),
+            SkipKind::Blank(d) => write!(
+                f,
+                "{path}: {d}, and no records in it: zero-filled or cut inside its header (a \
+                 crash or power cut as it was opened), or a copy that failed (then copy it \
+                 again)"
             ),
             SkipKind::Corrupt(reason) => write!(
                 f,
@@ -196,7 +206,7 @@ impl DamageCounts {
     pub fn add(&mut self, skip: &Skip) {
         match &skip.kind {
             SkipKind::Unreadable { .. } => self.unreadable_segments += 1,
-            SkipKind::Header(_) => self.damaged_headers += 1,
+            SkipKind::Header(_) | SkipKind::Blank(_) => self.damaged_headers += 1,
             SkipKind::Corrupt(_) => {
                 self.corrupt_frames += 1;
                 self.corrupt_bytes += skip.len;

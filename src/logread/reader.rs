@@ -201,7 +201,11 @@ impl LogReader {
                 offset: 0,
                 len: meta.body_offset,
                 seq: None,
-                kind: SkipKind::Header(damage),
+                kind: if blank && damage != HeaderDamage::Empty {
+                    SkipKind::Blank(damage)
+                } else {
+                    SkipKind::Header(damage)
+                },
             });
         }
         if !self.filter.wants_segment(&meta) {

@@ -109,6 +109,14 @@ fn a_segment_with_no_header_and_no_records_does_not_split_a_boot() {
         let (items, _) = read_all(&LogSource::dir(dir), Filter::default());
         let metas = segments(&items);
         assert!(metas[1].header.is_err(), "{what}");
+        let kinds: Vec<&SkipKind> = skips(&items).iter().map(|s| &s.kind).collect();
+        assert!(
+            matches!(kinds[..], [SkipKind::Blank(_)]),
+            "{what}: {kinds:?}"
+        );
+        assert!(skips(&items)[0]
+            .to_string()
+            .contains("no records in it: zero-filled or cut inside its header"));
         let boots: Vec<u64> = metas.iter().map(|m| m.boot).collect();
         assert_eq!(boots, [0, 0, 0], "{what}");
     }
