@@ -378,6 +378,94 @@ fn calibrate_pools_exported_runs_of_several_boards() {
     assert!(e.contains("s.csv: no column kind: not a runs table"), "{e}");
 }
 
+/// A pooled fit's errors before are those of each device's own calibration (what their
+/// estimates use now), not the board average's for every run: compared with that, pooling
+/// looked like a 9× improvement when it made the error worse (rev-e).
+#[test]
+fn a_pooled_fit_is_compared_with_each_devices_own_calibration() {
+    let (_a, a) = exported("pi-a", 1, "a.csv");
+    let (_b, b) = exported("pi-b", 2, "b.csv");
+    let out_dir = tempfile::tempdir().unwrap();
+    let cals = out_dir.path().join("cals");
+    for (file, device) in [(&a, "pi-a"), (&b, "pi-b")] {
+        let path = cals.join(format!("{device}.toml"));
+        let id = format!("{device}-own");
+        let args = [
+            "--runs",
+            file.to_str().unwrap(),
+            "--device",
+            device,
+            "--id",
+            &id,
+            "-o",
+            path.to_str().unwrap(),
+        ];
+        succeeded(calibrate(out_dir.path(), &args));
+    }
+    let pooled = out_dir.path().join("pool.toml");
+    let args = [
+        "--runs",
+        a.to_str().unwrap(),
+        "--runs",
+        b.to_str().unwrap(),
+        "--pool",
+        "--calibration",
+        cals.to_str().unwrap(),
+        "-o",
+        pooled.to_str().unwrap(),
+    ];
+    let text = stdout(&succeeded(calibrate(out_dir.path(), &args)));
+    let before = text.lines().find(|l| l.starts_with("before (")).unwrap();
+    assert!(
+        before.starts_with(
+            "before (each device's own: estimate:pi-a-own; estimate:pi-b-own): MAPE 0."
+        ),
+        "{text}"
+    );
+}
+
+/// The PMIC→INA219 mapping is the fitted board's own: a board with only the PMIC, fitted
+/// beside one with both meters, gets none (its fit is against the PMIC, so its estimates
+/// are of the PMIC's power), not the other board's (rev-e: its runs were then "23 %" off).
+#[test]
+fn the_pmic_mapping_is_the_fitted_boards_own() {
+    let mut both = SynthLog::new(TRUTH, spread(10, false));
+    both.device_id = "pi-a".into();
+    both.pmic = Some((1.1451, 0.5879));
+    let mut pmic_only = SynthLog::new(TRUTH, spread(10, false));
+    pmic_only.device_id = "pi-c".into();
+    pmic_only.seed = 2;
+    pmic_only.ina219 = false;
+    pmic_only.pmic = Some((1.30, 0.2));
+    let (a, c) = (synth_dir(&both), synth_dir(&pmic_only));
+    for (device, mapped) in [("pi-c", false), ("pi-a", true)] {
+        let path = a.path().join(format!("{device}.toml"));
+        let args = [
+            "--dir",
+            a.path().to_str().unwrap(),
+            "--dir",
+            c.path().to_str().unwrap(),
+            "--device",
+            device,
+            "-o",
+            path.to_str().unwrap(),
+        ];
+        let text = stdout(&succeeded(calibrate(a.path(), &args)));
+        let cal = Calibration::load(&path).unwrap();
+        if mapped {
+            assert!(text.contains("PMIC→INA219: total ≈ 1.14"), "{text}");
+            within("k", cal.pmic_to_total.unwrap().k, 1.1451, 0.01);
+        } else {
+            assert_eq!(cal.provenance.energy_source, "pmic");
+            assert!(
+                text.contains("PMIC→INA219: none: this fit is against the PMIC"),
+                "{text}"
+            );
+            assert_eq!(cal.pmic_to_total, None);
+        }
+    }
+}
+
 /// A state directory and the runs exported from it, named together, fit each run once.
 /// Fitted twice, each run's copy sat in the folds fitted when it was tested (an in-sample
 /// cross-validated error) and the provenance claimed twice the runs.

@@ -230,12 +230,15 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
         fitted_at: now,
         description: String::new(),
     };
-    let before_cal = before(&cfg, args, &device)?;
+    let (before_name, before_estimates) = before(&cfg, args, &pts)?;
     let mut report = fit(&pts, &excluded.to_string(), meta)?;
-    let before = errors(&pts, &estimate_all(&before_cal.model, &pts))?;
+    let before = errors(&pts, &before_estimates)?;
+    // The mapping of the board fitted (every board's, pooled), from its own readings; a fit
+    // against the PMIC estimates the PMIC's power, so no mapping goes with it.
     let mapping = source
         .as_ref()
-        .map(pmic::pairs)
+        .filter(|_| meter != "pmic")
+        .map(|s| pmic::pairs(s, (!device.is_empty()).then_some(device.as_str())))
         .transpose()?
         .map(|p| pmic::fit_mapping(&p));
     if let Some(Ok(m)) = &mapping {
@@ -249,7 +252,7 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
     report.calibration.save(&path)?;
     print(
         &report,
-        &before_cal,
+        &before_name,
         &before,
         &excluded,
         mapping.as_ref(),
@@ -258,22 +261,47 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The calibration the errors before are of: the one the estimates use now.
-fn before(cfg: &Config, args: &CalibrateArgs, device: &str) -> anyhow::Result<Calibration> {
-    let devices: Vec<String> = (!device.is_empty())
-        .then(|| device.to_owned())
-        .into_iter()
+/// The estimates the errors before are of, and what made them: each run's by the
+/// calibration its device's estimates use now (its own file, else the fallback).
+fn before(cfg: &Config, args: &CalibrateArgs, pts: &[Point]) -> anyhow::Result<(String, Vec<f64>)> {
+    let mut devices: Vec<String> = pts
+        .iter()
+        .map(|p| p.device_id.clone())
+        .filter(|d| !d.is_empty())
         .collect();
+    devices.sort();
+    devices.dedup();
     let cals = load_calibrations(cfg, &args.cost, &devices, true)?;
-    Ok(cals
-        .for_device(Some(device))
-        .cloned()
-        .unwrap_or_else(Calibration::pi5_board_average))
+    let board = Calibration::pi5_board_average();
+    let cal_of = |d: &str| cals.for_device(Some(d)).unwrap_or(&board);
+    let estimates = pts
+        .iter()
+        .map(|p| estimate_all(&cal_of(&p.device_id).model, std::slice::from_ref(p))[0])
+        .collect();
+    let mut used: Vec<String> = Vec::new();
+    for p in pts {
+        let cal = cal_of(&p.device_id);
+        let kind = if cal.board_average {
+            ", board average"
+        } else {
+            ""
+        };
+        let name = format!("{}{kind}", cal.source());
+        if !used.contains(&name) {
+            used.push(name);
+        }
+    }
+    let name = match used.as_slice() {
+        [] => format!("{}, board average", board.source()),
+        [one] => one.clone(),
+        many => format!("each device's own: {}", many.join("; ")),
+    };
+    Ok((name, estimates))
 }
 
 fn print(
     report: &FitReport,
-    before_cal: &Calibration,
+    before_name: &str,
     before: &RunErrors,
     excluded: &Excluded,
     mapping: Option<&Result<crate::estimate::PmicMapping, pmic::MappingError>>,
@@ -283,15 +311,10 @@ fn print(
     let cal = &report.calibration;
     let m = &cal.model;
     writeln!(out, "calibrate: {} runs fitted ({excluded})", report.points)?;
-    let kind = if before_cal.board_average {
-        ", board average"
-    } else {
-        ""
-    };
     writeln!(
         out,
         "{}",
-        summary_line(&format!("before ({}{kind})", before_cal.source()), before)
+        summary_line(&format!("before ({before_name})"), before)
     )?;
     writeln!(
         out,
@@ -331,6 +354,11 @@ fn print(
         writeln!(out, "{line}")?;
     }
     match mapping {
+        None if cal.provenance.energy_source == "pmic" => writeln!(
+            out,
+            "PMIC→INA219: none: this fit is against the PMIC, so its estimates are of the \
+             PMIC's power (log an INA219 beside it to fit the whole board's)"
+        )?,
         None => writeln!(
             out,
             "PMIC→INA219: not fitted (exported runs hold no power readings)"

@@ -52,8 +52,9 @@ pub enum MappingError {
 type Bins = HashMap<(usize, u64), [(f64, u32); 2]>;
 
 /// Mean INA219 and PMIC power of each second where both have readings, W: `(pmic, ina)`, in
-/// the order of device id, boot id and second.
-pub fn pairs(source: &LogSource) -> Result<Vec<(f64, f64)>, LogError> {
+/// the order of device id, boot id and second; of the device `device` only, if named (a
+/// mapping is a board's: another's readings would fit another board).
+pub fn pairs(source: &LogSource, device: Option<&str>) -> Result<Vec<(f64, f64)>, LogError> {
     let mut reader = LogReader::open(source, Filter::kinds(&[RecordKind::Power]))?;
     // (device id, boot id) of each boot seen: a reading's is looked up from the newest,
     // without making its strings again.
@@ -75,12 +76,15 @@ pub fn pairs(source: &LogSource) -> Result<Vec<(f64, f64)>, LogError> {
             continue;
         }
         let seg = e.segment();
-        let (device, boot) = (seg.device_id().unwrap_or(""), seg.boot_id().unwrap_or(""));
+        let (of, boot) = (seg.device_id().unwrap_or(""), seg.boot_id().unwrap_or(""));
+        if device.is_some_and(|d| d != of) {
+            continue;
+        }
         let at = boots
             .iter()
-            .rposition(|(d, b)| d == device && b == boot)
+            .rposition(|(d, b)| d == of && b == boot)
             .unwrap_or_else(|| {
-                boots.push((device.to_owned(), boot.to_owned()));
+                boots.push((of.to_owned(), boot.to_owned()));
                 boots.len() - 1
             });
         let b = &mut bins.entry((at, reading.mono_us / 1_000_000)).or_default()[slot];
@@ -146,19 +150,25 @@ mod tests {
         let mut log = SynthLog::new(TRUTH, spread(8, false));
         log.pmic = Some((1.1451, 0.5879));
         write(dir.path(), &log).unwrap();
-        let p = pairs(&LogSource::dir(dir.path())).unwrap();
+        let p = pairs(&LogSource::dir(dir.path()), None).unwrap();
         assert!(p.len() > 60, "{}", p.len());
         let m = fit_mapping(&p).unwrap();
         assert!((m.k - 1.1451).abs() < 0.01 * 1.1451, "{m:?}");
         assert!((m.c_w - 0.5879).abs() < 0.05, "{m:?}");
         assert!(m.r2 > 0.99, "{m:?}");
+        // Of this device only: another device's readings are not its board's.
+        let mine = pairs(&LogSource::dir(dir.path()), Some(&log.device_id)).unwrap();
+        assert_eq!(mine, p);
+        assert!(pairs(&LogSource::dir(dir.path()), Some("pi-other"))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn one_source_alone_fits_no_mapping() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), &SynthLog::new(TRUTH, spread(3, false))).unwrap();
-        let p = pairs(&LogSource::dir(dir.path())).unwrap();
+        let p = pairs(&LogSource::dir(dir.path()), None).unwrap();
         assert!(p.is_empty());
         let e = fit_mapping(&p).unwrap_err().to_string();
         assert!(
