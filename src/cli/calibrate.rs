@@ -103,8 +103,9 @@ fn collect(
         ex.merge(e);
     }
     let mut repeats = 0;
+    let min_coverage = args.cost.options(cfg)?.min_coverage;
     for file in &args.runs {
-        let (mut p, e) = points_from_file(file)?;
+        let (mut p, e) = points_from_file(file, min_coverage)?;
         let before = p.len();
         p.retain(|p| p.key.as_ref().is_none_or(|k| !in_logs.contains(k)));
         repeats += before - p.len();

@@ -71,14 +71,24 @@ impl std::fmt::Display for Excluded {
     }
 }
 
-/// The fit points of an exported runs file, and the rows left out.
-pub fn points_from_file(path: &Path) -> Result<(Vec<Point>, Excluded), ImportError> {
+/// The fit points of an exported runs file, and the rows left out. `min_coverage` (0–1) is
+/// the threshold of this fit: a row's energy and usage coverage must reach it too. (The
+/// trust flags were set with the exporter's threshold: a lower one here cannot trust a row
+/// they did not; export again with it.)
+pub fn points_from_file(
+    path: &Path,
+    min_coverage: f64,
+) -> Result<(Vec<Point>, Excluded), ImportError> {
     let table = read_table(path, &RUN_COLUMNS)?;
-    points_from_table(&table, &path.display().to_string())
+    points_from_table(&table, &path.display().to_string(), min_coverage)
 }
 
-/// The fit points of a runs table (`name` for errors).
-pub fn points_from_table(table: &Table, name: &str) -> Result<(Vec<Point>, Excluded), ImportError> {
+/// The fit points of a runs table (`name` for errors), as [`points_from_file`].
+pub fn points_from_table(
+    table: &Table,
+    name: &str,
+    min_coverage: f64,
+) -> Result<(Vec<Point>, Excluded), ImportError> {
     let mut at = [0; NEEDED.len()];
     for (slot, column) in at.iter_mut().zip(NEEDED) {
         *slot = table.column(column).ok_or(ImportError::Missing {
@@ -90,6 +100,10 @@ pub fn points_from_table(table: &Table, name: &str) -> Result<(Vec<Point>, Exclu
     let source = table.column("energy_source");
     let run_id = table.column("run_id");
     let (boot_id, start_mono_us) = (table.column("boot_id"), table.column("start_mono_us"));
+    let coverage = [
+        table.column("energy_coverage"),
+        table.column("usage_coverage"),
+    ];
     let mut ex = Excluded {
         rows: table.rows.len(),
         ..Excluded::default()
@@ -99,7 +113,11 @@ pub fn points_from_table(table: &Table, name: &str) -> Result<(Vec<Point>, Exclu
         let get = |i: usize| &row[at[i]];
         let f = |i: usize| get(i).as_f64();
         ex.idle += usize::from(get(0).as_str() == Some("idle"));
-        let trusted = get(7).as_bool() == Some(true) && get(8).as_bool() == Some(true);
+        let covered = coverage.iter().all(|c| {
+            c.and_then(|c| row[c].as_f64())
+                .is_some_and(|v| v >= min_coverage)
+        });
+        let trusted = get(7).as_bool() == Some(true) && get(8).as_bool() == Some(true) && covered;
         let x = [f(2), f(3), f(4)];
         match (get(1).as_bool(), f(6), x, f(5)) {
             (Some(false), ..) => ex.failed += 1,

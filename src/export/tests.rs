@@ -324,6 +324,8 @@ fn an_idle_row_leaves_the_run_only_columns_null() {
     assert_eq!(cell(1, "untrusted_reasons"), &Value::Null);
     // Calibration fits an idle span as a point at rest: it stays `ok`, with its energy.
     assert_eq!(cell(0, "ok"), &Value::Bool(true));
-    let (points, excluded) = crate::estimate::import::points_from_table(&table, "t").unwrap();
+    let (points, excluded) =
+        crate::estimate::import::points_from_table(&table, "t", crate::cost::DEFAULT_MIN_COVERAGE)
+            .unwrap();
     assert_eq!((points.len(), excluded.idle), (2, 1));
 }
