@@ -130,8 +130,13 @@ fn calibrate_fits_the_pmic_mapping_when_both_sources_were_logged() {
     let mut log = SynthLog::new(TRUTH, spread(10, false));
     log.pmic = Some((1.1451, 0.5879));
     let dir = synth_dir(&log);
-    let text = stdout(&succeeded(calibrate(dir.path(), &[])));
+    let out = succeeded(calibrate(dir.path(), &[]));
+    let text = stdout(&out);
     assert!(text.contains("PMIC→INA219: total ≈ 1.14"), "{text}");
+    // The idle lead-ins' energy is the INA219's too, as the runs' (rev-e: with as many
+    // readings of each, the PMIC's won on its name, and the lead-ins were left out).
+    assert!(text.starts_with("calibrate: 13 runs fitted"), "{text}");
+    assert!(!stderr(&out).contains("another meter"), "{}", stderr(&out));
     let cal = Calibration::load(&dir.path().join("calibration/synthetic-pi.toml")).unwrap();
     let m = cal.pmic_to_total.unwrap();
     within("k", m.k, 1.1451, 0.01);

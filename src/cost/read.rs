@@ -25,6 +25,7 @@ use crate::derive::runs::phase_windows;
 use crate::derive::runs::run_usage;
 use crate::derive::runs::BASELINE_SEARCH_US;
 use crate::derive::Window;
+use crate::estimate::fit::meter_rank;
 use crate::logread::DamageCounts;
 use crate::logread::Entry;
 use crate::logread::Filter;
@@ -336,17 +337,20 @@ fn power_window(window: Window) -> Window {
     )
 }
 
-/// Energy over an idle window from the readings of the source with the most of them; the
-/// nominal period is taken as their median interval. The baseline is the window itself.
+/// Energy over an idle window from the readings of the meter a fit prefers
+/// ([`meter_rank`]: the INA219, then the PMIC), of those logged, and of the source with the
+/// most readings among equals; the nominal period is taken as their median interval. The
+/// baseline is the window itself.
 fn idle_energy(index: &LogIndex, boot: u64, window: Window) -> Result<Option<RunEnergy>, LogError> {
     let all = index.power_in(boot, power_window(window))?.readings;
     let mut labels: Vec<&Arc<str>> = all.iter().map(|(l, _)| l).collect();
     labels.sort();
     labels.dedup();
-    let Some(label) = labels
-        .into_iter()
-        .max_by_key(|l| all.iter().filter(|(m, _)| m == *l).count())
-    else {
+    let Some(label) = labels.into_iter().max_by_key(|l| {
+        let kind = l.split_whitespace().next().unwrap_or("");
+        let count = all.iter().filter(|(m, _)| m == *l).count();
+        (std::cmp::Reverse(meter_rank(kind)), count)
+    }) else {
         return Ok(None);
     };
     let mut readings: Vec<PowerReading> = all
