@@ -226,6 +226,10 @@ pub struct EnergyEstimate {
     /// `false`: a run of the fitted device up to the fit (it may be one of the runs fitted,
     /// so its error is in-sample); `None`: the run's start or the fit's time is unknown.
     pub held_out: Option<bool>,
+    /// The calibration was fitted against the PMIC: it estimates the PMIC's power (the
+    /// SoC's rails), not the whole board's.
+    #[serde(default)]
+    pub of_pmic: bool,
 }
 
 /// Measured PMIC energy mapped to the whole board by a calibration's PMIC→INA219 fit.

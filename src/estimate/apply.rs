@@ -192,6 +192,7 @@ pub fn apply(rows: &mut [RunCost], cals: &Calibrations) {
                 gross_j,
                 net_j,
                 held_out: held_out(cal, row),
+                of_pmic: cal.provenance.energy_source == "pmic",
             }
         });
         let pmic = row.energy_source_kind() == Some("pmic");

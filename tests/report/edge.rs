@@ -108,6 +108,39 @@ fn without_measured_energy_the_estimate_stands_alone_and_says_so() {
         .contains("no run has trusted measured"));
 }
 
+/// A board measured by its PMIC alone, its estimate the whole board's (the shipped board
+/// average): the error is said to be mostly the meter's, with what to do (rev-e: a 59 %
+/// error with no note).
+#[test]
+fn a_pmic_measured_board_against_a_whole_board_estimate_says_so() {
+    let runs: Vec<SynthRun> = [50, 100, 200, 300]
+        .iter()
+        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
+        .collect();
+    let dir = log_dir(runs, 1, |l| {
+        l.ina219 = false;
+        l.pmic = Some((1.30, 0.2));
+    });
+    let (code, json, _) = report(&[dir.path()], &[]);
+    assert_eq!(code, 0);
+    let errors = &json["estimate_errors"][0];
+    assert_eq!(errors["measured"], "pmic", "{errors}");
+    assert!(
+        errors["problem"].as_str().unwrap().starts_with(
+            "4 of these runs measured by the PMIC (the SoC's rails: it misses the 5 V side"
+        ),
+        "{errors}"
+    );
+    // Measured by the INA219: no such note.
+    let runs: Vec<SynthRun> = [50, 100, 200, 300]
+        .iter()
+        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
+        .collect();
+    let dir = log_dir(runs, 1, |_| {});
+    let (_, json, _) = report(&[dir.path()], &[]);
+    assert!(json["estimate_errors"][0]["problem"].is_null(), "{json}");
+}
+
 #[test]
 fn a_power_gap_flags_the_run_and_leaves_it_out_unless_included() {
     let runs: Vec<SynthRun> = [50, 100, 200, 300]

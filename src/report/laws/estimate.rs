@@ -138,5 +138,24 @@ fn errors_of(device: &str, held_out: Option<bool>, runs: &[&RunCost]) -> Estimat
         }
         Err(e) => out.problem = Some(e.to_string()),
     }
+    let raw_pmic = runs.iter().filter(|r| {
+        r.corrected.is_none()
+            && r.energy_source_kind() == Some("pmic")
+            && r.estimate.as_ref().is_some_and(|e| !e.of_pmic)
+            && r.trusted_gross_j().is_some()
+    });
+    let n = raw_pmic.count();
+    if n > 0 {
+        let note = format!(
+            "{n} of these runs measured by the PMIC (the SoC's rails: it misses the 5 V side \
+             and reads 1-2 W low) against an estimate of the whole board: most of their error \
+             is the meter's. Fit the PMIC→INA219 mapping, or calibrate this board against its \
+             PMIC (calibration/README.md)"
+        );
+        out.problem = Some(match out.problem.take() {
+            Some(p) => format!("{p}; {note}"),
+            None => note,
+        });
+    }
     out
 }
