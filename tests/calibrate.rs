@@ -427,6 +427,17 @@ fn a_pooled_fit_is_compared_with_each_devices_own_calibration() {
         ),
         "{text}"
     );
+    // Both devices have runs of each label and id: the worst run names its device.
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("before (") || l.starts_with("after ("))
+    {
+        let worst = &line[line.find("worst run ").unwrap()..];
+        assert!(
+            worst.contains(" (pi-a") || worst.contains(" (pi-b"),
+            "{line}"
+        );
+    }
 }
 
 /// The PMIC→INA219 mapping is the fitted board's own: a board with only the PMIC, fitted

@@ -165,12 +165,18 @@ fn select(pts: Vec<Point>, args: &CalibrateArgs) -> Result<(Vec<Point>, String),
     }
 }
 
-fn summary_line(name: &str, e: &RunErrors) -> String {
+/// The errors of `e` on one line; the worst run names its device when the fit pools
+/// several (`pooled`), which may each have a run of that label and id.
+fn summary_line(name: &str, e: &RunErrors, pooled: bool) -> String {
     let s = &e.summary;
     let r2 = s.r2.map_or_else(|| "-".to_owned(), |r| format!("{r:.4}"));
-    let id = e
-        .worst_run_id
-        .map_or_else(String::new, |i| format!(" (run {i})"));
+    let device = pooled.then_some(e.worst_device.as_str());
+    let id = match (device, e.worst_run_id) {
+        (Some(d), Some(i)) => format!(" ({d}, run {i})"),
+        (Some(d), None) => format!(" ({d})"),
+        (None, Some(i)) => format!(" (run {i})"),
+        (None, None) => String::new(),
+    };
     // The bias % is the mean of each run's error %, the J the mean error: their signs may
     // differ (a small run's error weighs more in %); a figure that rounds to 0 has none.
     format!(
@@ -311,18 +317,20 @@ fn print(
     let mut out = std::io::stdout().lock();
     let cal = &report.calibration;
     let m = &cal.model;
+    let pooled = cal.device_id.is_empty();
     writeln!(out, "calibrate: {} runs fitted ({excluded})", report.points)?;
     writeln!(
         out,
         "{}",
-        summary_line(&format!("before ({before_name})"), before)
+        summary_line(&format!("before ({before_name})"), before, pooled)
     )?;
     writeln!(
         out,
         "{}",
         summary_line(
             &format!("after ({}, in-sample)", cal.source()),
-            &report.in_sample
+            &report.in_sample,
+            pooled
         )
     )?;
     let cv = if report.freq_kept {
@@ -339,7 +347,8 @@ fn print(
                 cal.source(),
                 report.folds
             ),
-            cv
+            cv,
+            pooled
         )
     )?;
     writeln!(

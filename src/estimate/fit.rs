@@ -187,9 +187,10 @@ pub fn one_meter(points: Vec<Point>) -> (Vec<Point>, String, Vec<Point>) {
 pub struct RunErrors {
     /// MAPE, bias, RMSE (J), R² and the worst case's index into the points.
     pub summary: ErrorSummary,
-    /// The label and run id of the point with the largest |error| %.
+    /// The label, run id and device of the point with the largest |error| %.
     pub worst_label: String,
     pub worst_run_id: Option<u64>,
+    pub worst_device: String,
 }
 
 /// The errors of `estimated` (J, one per point) against the points' measured energy.
@@ -200,6 +201,7 @@ pub fn errors(points: &[Point], estimated: &[f64]) -> Result<RunErrors, Calibrat
     Ok(RunErrors {
         worst_label: worst.label.clone(),
         worst_run_id: worst.run_id,
+        worst_device: worst.device_id.clone(),
         summary,
     })
 }

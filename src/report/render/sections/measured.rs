@@ -74,8 +74,8 @@ pub(super) fn runs(r: &Report) -> Section {
         "time s",
         "CPU AUC %·s",
         "RAM AUC MB·s",
-        "E measured J",
-        "E estimated J",
+        "E net measured J",
+        "E net estimated J",
         "in fits",
         "flags / notes",
     ]);
