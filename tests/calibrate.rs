@@ -79,7 +79,9 @@ fn calibrate_from_a_state_dir_recovers_known_coefficients_within_2_pct() {
     assert_eq!(cal.provenance.energy_source, "ina219");
     assert!(cal.provenance.cv_mape_pct.unwrap() < 0.5, "{text}");
     assert!(
-        text.starts_with("calibrate: 15 runs fitted (15 rows read (3 idle lead-ins)"),
+        text.starts_with(
+            "calibrate: 15 runs fitted, 3 of them idle lead-ins (15 rows read (3 idle lead-ins)"
+        ),
         "{text}"
     );
     assert!(
@@ -176,8 +178,13 @@ fn a_pool_names_the_board_whose_meter_is_left_out() {
         ),
         "{e}"
     );
+    // The counts add up to the rows read.
     assert!(
-        stdout(&out).starts_with("calibrate: 13 runs fitted"),
+        stdout(&out).starts_with(
+            "calibrate: 13 runs fitted, 3 of them idle lead-ins (26 rows read (6 idle \
+             lead-ins); left out: 0 failed, 0 without measured energy, 0 with untrusted \
+             energy or usage, 13 measured by another meter)"
+        ),
         "{}",
         stdout(&out)
     );
@@ -334,7 +341,7 @@ fn calibrate_pools_exported_runs_of_several_boards() {
     let out = succeeded(calibrate(out_dir.path(), &args));
     let text = stdout(&out);
     assert!(
-        text.starts_with("calibrate: 26 runs fitted (26 rows read"),
+        text.starts_with("calibrate: 26 runs fitted, 6 of them idle lead-ins (26 rows read"),
         "{text}"
     );
     // Exported runs alone: the state directory (no segments) is not read, nor warned of.
@@ -467,6 +474,14 @@ fn the_pmic_mapping_is_the_fitted_boards_own() {
             path.to_str().unwrap(),
         ];
         let text = stdout(&succeeded(calibrate(a.path(), &args)));
+        assert!(
+            text.starts_with(
+                "calibrate: 13 runs fitted, 3 of them idle lead-ins (26 rows read (6 idle \
+                 lead-ins); left out: 0 failed, 0 without measured energy, 0 with untrusted \
+                 energy or usage, 13 of other devices)"
+            ),
+            "{text}"
+        );
         let cal = Calibration::load(&path).unwrap();
         if mapped {
             assert!(text.contains("PMIC→INA219: total ≈ 1.14"), "{text}");

@@ -116,6 +116,7 @@ fn collect(
     if repeats > 0 {
         eprintln!("edgewatt: calibrate: {}", repeats_note(repeats));
     }
+    ex.repeated = repeats;
     Ok((pts, ex, source))
 }
 
@@ -199,9 +200,12 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
         !(args.pool && args.output.is_none()),
         "--pool needs --output FILE: a pooled calibration is for every device of the board"
     );
-    let (pts, excluded, source) = collect(&cfg, args)?;
+    let (pts, mut excluded, source) = collect(&cfg, args)?;
+    let read = pts.len();
     let (pts, device) = select(pts, args)?;
+    excluded.other_device = read - pts.len();
     let (pts, meter, other_meters) = one_meter(pts);
+    excluded.other_meter = other_meters.len();
     if !other_meters.is_empty() {
         let mut gone: Vec<&str> = other_meters
             .iter()
@@ -259,6 +263,7 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
     report.calibration.save(&path)?;
     print(
         &report,
+        pts.iter().filter(|p| p.run_id.is_none()).count(),
         &before_name,
         &before,
         &excluded,
@@ -308,6 +313,7 @@ fn before(cfg: &Config, args: &CalibrateArgs, pts: &[Point]) -> anyhow::Result<(
 
 fn print(
     report: &FitReport,
+    idle: usize,
     before_name: &str,
     before: &RunErrors,
     excluded: &Excluded,
@@ -318,7 +324,11 @@ fn print(
     let cal = &report.calibration;
     let m = &cal.model;
     let pooled = cal.device_id.is_empty();
-    writeln!(out, "calibrate: {} runs fitted ({excluded})", report.points)?;
+    writeln!(
+        out,
+        "calibrate: {} runs fitted, {idle} of them idle lead-ins ({excluded})",
+        report.points
+    )?;
     writeln!(
         out,
         "{}",

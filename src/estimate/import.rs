@@ -47,6 +47,12 @@ pub struct Excluded {
     pub failed: usize,
     pub no_energy: usize,
     pub untrusted: usize,
+    /// Read twice (a run in two sources), counted once.
+    pub repeated: usize,
+    /// Of devices other than the one fitted.
+    pub other_device: usize,
+    /// Measured by another meter than the one fitted.
+    pub other_meter: usize,
 }
 
 impl Excluded {
@@ -57,6 +63,9 @@ impl Excluded {
         self.failed += other.failed;
         self.no_energy += other.no_energy;
         self.untrusted += other.untrusted;
+        self.repeated += other.repeated;
+        self.other_device += other.other_device;
+        self.other_meter += other.other_meter;
     }
 }
 
@@ -67,7 +76,17 @@ impl std::fmt::Display for Excluded {
             "{} rows read ({} idle lead-ins); left out: {} failed, {} without measured \
              energy, {} with untrusted energy or usage",
             self.rows, self.idle, self.failed, self.no_energy, self.untrusted
-        )
+        )?;
+        for (n, why) in [
+            (self.repeated, "read twice (counted once)"),
+            (self.other_device, "of other devices"),
+            (self.other_meter, "measured by another meter"),
+        ] {
+            if n > 0 {
+                write!(f, ", {n} {why}")?;
+            }
+        }
+        Ok(())
     }
 }
 
