@@ -319,6 +319,18 @@ impl RunCost {
             .flatten()
     }
 
+    /// Measured gross energy over the whole run, J, if trusted: the mean power over the time
+    /// the meter covered × the run's time. A hole in the readings adds no energy to the
+    /// gross figure (coverage 96 %: 4 % low, yet trusted at the default threshold); this is
+    /// what the run drew if the hole was like the rest. What an estimate is fitted on and
+    /// compared with.
+    #[must_use]
+    pub fn trusted_gross_over_run_j(&self) -> Option<f64> {
+        let run = &self.energy.as_ref()?.run;
+        let coverage = run.coverage();
+        (self.trust.energy && coverage > 0.0).then(|| run.gross_j() / coverage)
+    }
+
     /// Measured net energy, J, if trusted.
     #[must_use]
     pub fn trusted_net_j(&self) -> Option<f64> {

@@ -107,7 +107,7 @@ pub fn points(rows: &[RunCost]) -> (Vec<Point>, Excluded) {
     };
     let mut out = Vec::new();
     for r in rows {
-        let (x, e) = (regressors(r), r.trusted_gross_j());
+        let (x, e) = (regressors(r), r.trusted_gross_over_run_j());
         match (r.ok, r.energy.is_some(), x, e, r.cpu_mean_pct()) {
             (false, ..) => ex.failed += 1,
             (true, false, ..) => ex.no_energy += 1,

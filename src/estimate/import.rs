@@ -138,7 +138,12 @@ pub fn points_from_table(
         });
         let trusted = get(7).as_bool() == Some(true) && get(8).as_bool() == Some(true) && covered;
         let x = [f(2), f(3), f(4)];
-        match (get(1).as_bool(), f(6), x, f(5)) {
+        // Over the whole run, as from a log (`RunCost::trusted_gross_over_run_j`).
+        let energy = f(6).map(|e| match coverage[0].and_then(|c| row[c].as_f64()) {
+            Some(c) if c > 0.0 => e / c,
+            _ => e,
+        });
+        match (get(1).as_bool(), energy, x, f(5)) {
             (Some(false), ..) => ex.failed += 1,
             (_, None, ..) => ex.no_energy += 1,
             (Some(true), Some(e), [Some(t), Some(cpu), Some(ram)], Some(u))

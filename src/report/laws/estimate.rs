@@ -49,12 +49,16 @@ impl EstimateErrors {
 
 /// The measured gross energy the estimate of `r` is compared with, and its source: the
 /// whole-board figure of the PMIC mapping when there is one (the calibration then
-/// estimates the whole board: it was fitted on the INA219), else the trusted meter.
+/// estimates the whole board: it was fitted on the INA219), else the trusted meter; over
+/// the whole run (a hole in the readings at the mean power the meter saw), as the fit
+/// takes it ([`RunCost::trusted_gross_over_run_j`]).
 fn measured(r: &RunCost) -> Option<(f64, &str)> {
-    let gross = r.trusted_gross_j()?;
+    let over_run = r.trusted_gross_over_run_j()?;
+    // Above 0: `over_run` is there.
+    let coverage = r.energy.as_ref()?.run.coverage();
     Some(match &r.corrected {
-        Some(c) => (c.gross_j, c.source.as_str()),
-        None => (gross, r.energy_source_kind().unwrap_or("?")),
+        Some(c) => (c.gross_j / coverage, c.source.as_str()),
+        None => (over_run, r.energy_source_kind().unwrap_or("?")),
     })
 }
 

@@ -52,7 +52,8 @@ pub(super) fn estimate(r: &Report) -> Section {
         title: "Estimated vs measured energy".into(),
         notes: vec![
             "gross energy per run, estimate against the meter (a PMIC mapped to the whole \
-             board when the calibration has the mapping)"
+             board when the calibration has the mapping), over the whole run: a hole in the \
+             readings at the mean power the meter saw, as calibrate fits it"
                 .into(),
             "runs up to a calibration's fit on its device may be among those it was fitted \
              on: their error is in-sample, and optimistic; the held-out runs (after the fit) \
