@@ -222,6 +222,12 @@ fn summary_text(s: &Value) -> String {
         if s["bytes"].as_u64() == Some(0) {
             // Empty: no header and no frames to read (the error says what it is).
             format!("\n  {e}")
+        } else if s["frames"].as_u64() == Some(0) {
+            format!(
+                "\n  header damaged: {e}, and no records in it: zero-filled or cut inside its \
+                 header (a crash or power cut as it was opened, or a failed copy); it takes the \
+                 boot before it"
+            )
         } else {
             format!("\n  header damaged: {e}; device, boot and wall times unknown, frames read")
         }
@@ -240,8 +246,13 @@ fn summary_text(s: &Value) -> String {
         (_, Some(r)) => format!("sealed ({r})"),
         _ => "unsealed".to_string(),
     };
+    let boot = match (s["boot"].as_u64(), s["boot_id"].as_str()) {
+        (Some(n), Some(id)) => format!(", boot {n} ({id})"),
+        (Some(n), None) => format!(", boot {n}"),
+        _ => String::new(),
+    };
     format!(
-        "{name}: {state}, {} bytes, seq {}–{}, device {}\n  \
+        "{name}: {state}, {} bytes, seq {}–{}, device {}{boot}\n  \
          span {} → {} ({:.1} s), {} samples in {} blocks, {} power readings, {} runs ({} failed), {} events, {:.1} bytes/sample\n  \
          gaps {} (largest {} ms), late ticks {} (missed {}), corrupt frames {} ({} bytes), \
          unknown frames {}, undecodable blocks {}{tail}{damage}",
@@ -365,5 +376,31 @@ mod tests {
             "header damaged: magic EDGEWATT\\0 damaged or missing; device, boot and wall \
              times unknown, frames read"
         ));
+    }
+
+    #[test]
+    fn a_blank_segment_says_it_holds_nothing_and_each_names_its_boot() {
+        let text = summary_text(&serde_json::json!({
+            "path": "/s/00000000000000000007.ewlog",
+            "bytes": 4096,
+            "frames": 0,
+            "boot": 0,
+            "header_error": HeaderDamage::Magic.to_string(),
+        }));
+        assert!(text.contains(", device ?, boot 0\n"), "{text}");
+        assert!(
+            text.contains("and no records in it: zero-filled or cut inside its header"),
+            "{text}"
+        );
+        assert!(!text.contains("frames read"), "{text}");
+        let text = summary_text(&serde_json::json!({
+            "path": "/s/00000000000000000008.ewlog",
+            "bytes": 4096,
+            "frames": 3,
+            "boot": 1,
+            "device_id": "pi",
+            "boot_id": "b-1",
+        }));
+        assert!(text.contains(", device pi, boot 1 (b-1)\n"), "{text}");
     }
 }
