@@ -198,6 +198,22 @@ fn runs_whose_samples_and_lead_in_are_segments_back_read_back_to_them() {
     assert!(all.iter().all(|r| r.trust.usage));
 }
 
+/// A segment whose rows read only the one before it reads no further: an older file, here
+/// one that is not a segment at all, is never opened.
+#[test]
+fn the_context_reaches_no_further_than_the_rows_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("state");
+    let [first, second] = two_segments(&dir);
+    let junk = tmp.path().join("00000000000000000000.ewlog");
+    std::fs::write(&junk, b"not a segment at all").unwrap();
+    let files = [junk, first, second];
+    let log = rows_of_last_segment(&files, MAX_CONTEXT_SEGMENTS, CostOptions::default()).unwrap();
+    assert_eq!(log.rows.len(), 8);
+    assert!(log.rows.iter().all(|r| r.trust.usage), "{:?}", log.rows);
+    assert!(!log.damage.is_damaged(), "{:?}", log.skips);
+}
+
 #[test]
 fn without_the_previous_segment_runs_are_flagged_never_wrong() {
     let tmp = tempfile::tempdir().unwrap();
