@@ -183,7 +183,8 @@ impl LogReader {
         };
         // No header and no record (empty, zero-filled, cut inside its header): nothing of
         // the clock, so it does not split a boot.
-        let blank = header.is_err() && !reader.items().any(|i| matches!(i, Item::Frame { .. }));
+        // (An intact frame, one of a newer kind too, is a record: as recovery counts.)
+        let blank = header.is_err() && !reader.items().any(|i| i.is_intact());
         let meta = Arc::new(SegmentMeta {
             dir: seg.dir.and_then(|i| self.dirs.get(i)).cloned(),
             boot: self.boots.assign(seg.dir, header.as_ref().ok(), blank),

@@ -120,6 +120,11 @@ fn a_segment_with_no_header_and_no_records_does_not_split_a_boot() {
         let boots: Vec<u64> = metas.iter().map(|m| m.boot).collect();
         assert_eq!(boots, [0, 0, 0], "{what}");
     }
+    // First of what is read: the boot of the segment after it.
+    let source = LogSource::Groups(vec![vec![between.clone(), first.clone(), second.clone()]]);
+    let (items, _) = read_all(&source, Filter::default());
+    let boots: Vec<u64> = segments(&items).iter().map(|m| m.boot).collect();
+    assert_eq!(boots, [0, 0, 0]);
     // Its records still there (its header frame damaged): a boot of its own, and one after.
     let mut damaged = bytes.clone();
     damaged[12] ^= 0xff;
