@@ -240,6 +240,13 @@ pub struct CorrectedEnergy {
     pub gross_j: f64,
 }
 
+/// The kind of meter (`ina219`, `pmic`, …) a power source's label names: its first word
+/// ("" for an empty label).
+#[must_use]
+pub fn meter_kind(label: &str) -> &str {
+    label.split_whitespace().next().unwrap_or("")
+}
+
 /// The cost of one run (or one idle lead-in): see the module doc. `None` is "not known",
 /// never a made-up 0.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -300,7 +307,8 @@ impl RunCost {
     pub fn energy_source_kind(&self) -> Option<&str> {
         self.energy
             .as_ref()
-            .and_then(|e| e.source.split_whitespace().next())
+            .map(|e| meter_kind(&e.source))
+            .filter(|k| !k.is_empty())
     }
 
     /// Mean machine CPU % over the row (absolute, not above idle): the idle baseline plus
@@ -326,9 +334,8 @@ impl RunCost {
     /// compared with.
     #[must_use]
     pub fn trusted_gross_over_run_j(&self) -> Option<f64> {
-        let run = &self.energy.as_ref()?.run;
-        let coverage = run.coverage();
-        (self.trust.energy && coverage > 0.0).then(|| run.gross_j() / coverage)
+        let run = &self.energy.as_ref().filter(|_| self.trust.energy)?.run;
+        run.over_window_j(run.gross_j())
     }
 
     /// Measured net energy, J, if trusted.

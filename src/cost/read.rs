@@ -337,20 +337,25 @@ fn power_window(window: Window) -> Window {
     )
 }
 
-/// Energy over an idle window from the readings of the meter a fit prefers
-/// ([`meter_rank`]: the INA219, then the PMIC), of those logged, and of the source with the
-/// most readings among equals; the nominal period is taken as their median interval. The
-/// baseline is the window itself.
+/// Energy over an idle window from the readings of one source: of those with at least half
+/// as many readings as the most read one, the meter a fit prefers ([`meter_rank`]: the
+/// INA219, then the PMIC), then the one with the most; the nominal period is taken as their
+/// median interval. The baseline is the window itself.
 fn idle_energy(index: &LogIndex, boot: u64, window: Window) -> Result<Option<RunEnergy>, LogError> {
     let all = index.power_in(boot, power_window(window))?.readings;
-    let mut labels: Vec<&Arc<str>> = all.iter().map(|(l, _)| l).collect();
-    labels.sort();
-    labels.dedup();
-    let Some(label) = labels.into_iter().max_by_key(|l| {
-        let kind = l.split_whitespace().next().unwrap_or("");
-        let count = all.iter().filter(|(m, _)| m == *l).count();
-        (std::cmp::Reverse(meter_rank(kind)), count)
-    }) else {
+    let mut labels: Vec<(&Arc<str>, usize)> = Vec::new();
+    for (l, _) in &all {
+        match labels.iter_mut().find(|(m, _)| m == &l) {
+            Some((_, n)) => *n += 1,
+            None => labels.push((l, 1)),
+        }
+    }
+    let most = labels.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let Some((label, _)) = labels
+        .into_iter()
+        .filter(|(_, n)| 2 * n >= most)
+        .max_by_key(|(l, n)| (std::cmp::Reverse(meter_rank(super::meter_kind(l))), *n, *l))
+    else {
         return Ok(None);
     };
     let mut readings: Vec<PowerReading> = all

@@ -84,6 +84,14 @@ impl WindowEnergy {
         self.gross_uj as f64 / 1e6
     }
 
+    /// `gross`, J (over the covered time: a hole adds nothing), over the whole window at
+    /// the mean power of the covered time: gross ÷ coverage; `None` if nothing is covered.
+    #[must_use]
+    pub fn over_window_j(&self, gross_j: f64) -> Option<f64> {
+        let coverage = self.coverage();
+        (coverage > 0.0).then(|| gross_j / coverage)
+    }
+
     #[must_use]
     pub fn gross_wh(&self) -> f64 {
         self.gross_uj as f64 / UJ_PER_WH

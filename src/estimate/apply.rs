@@ -195,7 +195,11 @@ pub fn apply(rows: &mut [RunCost], cals: &Calibrations) {
                 of_pmic: cal.provenance.energy_source == "pmic",
             }
         });
-        let pmic = row.energy_source_kind() == Some("pmic");
+        // A calibration fitted against the PMIC estimates the PMIC's power: its runs are
+        // compared with the PMIC as it reads (a file written before calibrate refused a
+        // mapping to such a fit may still hold one).
+        let pmic =
+            row.energy_source_kind() == Some("pmic") && cal.provenance.energy_source != "pmic";
         row.corrected = cal
             .pmic_to_total
             .filter(|_| pmic)

@@ -256,7 +256,7 @@ fn power_cells(power: &mut Option<(Arc<str>, Vec<Bin>)>, at: usize) -> [Value; 3
     match bin {
         Some((l, (sum, n))) => [
             Value::float(Some(sum / f64::from(n))),
-            Value::text(l.split_whitespace().next()),
+            Value::text(Some(crate::cost::meter_kind(l)).filter(|k| !k.is_empty())),
             Value::Int(n.into()),
         ],
         None => [Value::Null, Value::Null, Value::Int(0)],

@@ -54,10 +54,11 @@ impl EstimateErrors {
 /// takes it ([`RunCost::trusted_gross_over_run_j`]).
 fn measured(r: &RunCost) -> Option<(f64, &str)> {
     let over_run = r.trusted_gross_over_run_j()?;
-    // Above 0: `over_run` is there.
-    let coverage = r.energy.as_ref()?.run.coverage();
     Some(match &r.corrected {
-        Some(c) => (c.gross_j / coverage, c.source.as_str()),
+        Some(c) => (
+            r.energy.as_ref()?.run.over_window_j(c.gross_j)?,
+            c.source.as_str(),
+        ),
         None => (over_run, r.energy_source_kind().unwrap_or("?")),
     })
 }
