@@ -90,7 +90,10 @@ pub struct Point {
     /// T s, CPU %·s, RAM MB·s, CPU·GHz %·GHz·s.
     pub x: [f64; 4],
     pub cpu_mean_pct: f64,
-    /// Measured gross energy, J.
+    /// An idle lead-in (at rest), not a run.
+    pub idle: bool,
+    /// Measured gross energy over the whole run (a hole in the readings at the mean power
+    /// the meter saw: `RunCost::trusted_gross_over_run_j`), J.
     pub energy_j: f64,
     /// The measured energy's source kind.
     pub source: String,
@@ -119,6 +122,7 @@ pub fn points(rows: &[RunCost]) -> (Vec<Point>, Excluded) {
                     key: RowKey::of(r),
                     x,
                     cpu_mean_pct: u,
+                    idle: r.kind == RowKind::Idle,
                     energy_j: e,
                     source: r.energy_source_kind().unwrap_or("").to_owned(),
                 });

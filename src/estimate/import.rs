@@ -13,7 +13,7 @@ use crate::export::Value;
 use crate::export::RUN_COLUMNS;
 
 /// The columns a fit needs.
-const NEEDED: [&str; 11] = [
+const NEEDED: [&str; 13] = [
     "kind",
     "ok",
     "duration_s",
@@ -25,6 +25,8 @@ const NEEDED: [&str; 11] = [
     "usage_trusted",
     "label",
     "device_id",
+    "energy_coverage",
+    "usage_coverage",
 ];
 
 /// Why exported runs cannot be used.
@@ -119,10 +121,6 @@ pub fn points_from_table(
     let source = table.column("energy_source");
     let run_id = table.column("run_id");
     let (boot_id, start_mono_us) = (table.column("boot_id"), table.column("start_mono_us"));
-    let coverage = [
-        table.column("energy_coverage"),
-        table.column("usage_coverage"),
-    ];
     let mut ex = Excluded {
         rows: table.rows.len(),
         ..Excluded::default()
@@ -132,17 +130,14 @@ pub fn points_from_table(
         let get = |i: usize| &row[at[i]];
         let f = |i: usize| get(i).as_f64();
         ex.idle += usize::from(get(0).as_str() == Some("idle"));
-        let covered = coverage.iter().all(|c| {
-            c.and_then(|c| row[c].as_f64())
-                .is_some_and(|v| v >= min_coverage)
-        });
+        let covered = [f(11), f(12)]
+            .iter()
+            .all(|c| c.is_some_and(|v| v >= min_coverage));
         let trusted = get(7).as_bool() == Some(true) && get(8).as_bool() == Some(true) && covered;
         let x = [f(2), f(3), f(4)];
-        // Over the whole run, as from a log (`RunCost::trusted_gross_over_run_j`).
-        let energy = f(6).map(|e| match coverage[0].and_then(|c| row[c].as_f64()) {
-            Some(c) if c > 0.0 => e / c,
-            _ => e,
-        });
+        // Over the whole run, as from a log (`WindowEnergy::over_window_j`): trusted, the
+        // coverage is above 0.
+        let energy = f(6).map(|e| f(11).filter(|&c| c > 0.0).map_or(e, |c| e / c));
         match (get(1).as_bool(), energy, x, f(5)) {
             (Some(false), ..) => ex.failed += 1,
             (_, None, ..) => ex.no_energy += 1,
@@ -168,6 +163,7 @@ pub fn points_from_table(
                     ),
                     x: [t, cpu, ram, opt(ghz).as_f64().unwrap_or(0.0)],
                     cpu_mean_pct: u,
+                    idle: kind == RowKind::Idle,
                     energy_j: e,
                     source: opt(source).as_str().unwrap_or("").to_owned(),
                 });

@@ -161,6 +161,7 @@ fn run_errors_name_the_worst_run() {
         device_id: String::new(),
         x: [1.0, 0.0, 0.0, 0.0],
         cpu_mean_pct: 0.0,
+        idle: false,
         energy_j: e,
         source: String::new(),
     };
@@ -184,6 +185,7 @@ fn metered(source: &str) -> Point {
         device_id: "pi".into(),
         x: [10.0, 100.0, 1000.0, 0.0],
         cpu_mean_pct: 10.0,
+        idle: false,
         energy_j: 40.0,
         source: source.into(),
     }
@@ -257,6 +259,7 @@ fn a_frequency_fit_whose_ram_term_is_below_zero_is_not_kept() {
                 device_id: "pi".into(),
                 x: [t, c * t, m * t, c * f * t],
                 cpu_mean_pct: c,
+                idle: false,
                 energy_j: p * t,
                 source: "ina219".into(),
             }
