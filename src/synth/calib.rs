@@ -110,6 +110,9 @@ pub struct SynthCase {
     pub cooldown_capped: bool,
     /// The generated text.
     pub output: &'static str,
+    /// The plan it is in (`None`: `calibrate`); a plan's runs are written one after another,
+    /// its `PlanStart` named after its first run's.
+    pub plan: Option<&'static str>,
 }
 
 /// What to write.
@@ -243,7 +246,7 @@ fn run_record(i: usize, r: &SynthRun, marks: Vec<PhaseMark>, lead_in: Window) ->
         } else {
             Outcome::Failed(RunError::TimedOut { limit_ms: 1000 })
         },
-        plan: "calibrate".into(),
+        plan: c.plan.unwrap_or("calibrate").into(),
         workload: workload.into(),
         base_workload: c.base_workload.map(Into::into),
         repetition: c.repetition,
@@ -296,7 +299,7 @@ pub fn write(dir: &Path, log: &SynthLog) -> Result<Vec<Run>, StoreError> {
             records.push(Record::Event(Event {
                 mono_us: lead_in.end_us,
                 kind: EventKind::PlanStart {
-                    plan: "calibrate".into(),
+                    plan: r.case.plan.unwrap_or("calibrate").into(),
                     idle_from_us: lead_in.start_us,
                     idle_to_us: lead_in.end_us,
                 },

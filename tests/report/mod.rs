@@ -3,6 +3,7 @@
 
 mod cache;
 mod edge;
+mod groups;
 mod known_truth;
 
 use std::path::Path;

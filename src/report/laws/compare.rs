@@ -228,7 +228,9 @@ fn agreement(base: &[&RunCost], other: &[&RunCost]) -> (Option<Ci>, usize) {
     (ci, scores.len())
 }
 
-/// Each workload that names a base, against that base on the same device and plan.
+/// Each workload that names a base, against that base on the same device and plan: per
+/// model on each side (a workload run with Q4_1 in one session and Q2_K in another is two
+/// comparisons, not one of their mix).
 pub fn comparisons(used: &[&RunCost]) -> Vec<Comparison> {
     let paired: Vec<&RunCost> = used
         .iter()
@@ -241,55 +243,72 @@ pub fn comparisons(used: &[&RunCost]) -> Vec<Comparison> {
             r.plan.as_str(),
             r.workload.as_str(),
             r.base_workload.as_deref().unwrap_or_default(),
+            groups::model_name(r),
         )
     });
-    groups
-        .into_iter()
-        .map(|((device, plan, workload, base_workload), mine)| {
-            let base_all: Vec<&RunCost> = used
-                .iter()
-                .copied()
-                .filter(|r| {
-                    groups::device_name(r) == device
-                        && r.plan == plan
-                        && r.workload == base_workload
-                })
-                .collect();
-            // The cases both have.
-            let mine_cases: HashSet<&str> = mine.iter().map(|r| groups::case(r)).collect();
-            let base: Vec<&RunCost> = base_all
-                .iter()
-                .copied()
-                .filter(|b| mine_cases.contains(groups::case(b)))
-                .collect();
-            let base_cases: HashSet<&str> = base.iter().map(|r| groups::case(r)).collect();
-            let other: Vec<&RunCost> = mine
-                .iter()
-                .copied()
-                .filter(|o| base_cases.contains(groups::case(o)))
-                .collect();
-            let mut cases: Vec<&str> = other.iter().map(|r| groups::case(r)).collect();
-            cases.sort_unstable();
-            cases.dedup();
-            let (agreement, agreement_pairs) = agreement(&base, &other);
-            Comparison {
-                base_model: base
-                    .first()
-                    .map_or_else(|| "?".into(), |r| groups::model(r)),
-                model: mine
-                    .first()
-                    .map_or_else(|| "?".into(), |r| groups::model(r)),
+    let mut out = Vec::new();
+    for ((device, plan, workload, base_workload, _), mine) in groups {
+        let base_all: Vec<&RunCost> = used
+            .iter()
+            .copied()
+            .filter(|r| {
+                groups::device_name(r) == device && r.plan == plan && r.workload == base_workload
+            })
+            .collect();
+        let mut by_model = groups::group_by(&base_all, groups::model_name);
+        if by_model.is_empty() {
+            // No base run: a row that says so.
+            by_model.push((std::borrow::Cow::Borrowed("?"), Vec::new()));
+        }
+        for (_, base_runs) in by_model {
+            out.push(Comparison {
                 device: device.to_owned(),
                 plan: plan.to_owned(),
                 base_workload: base_workload.to_owned(),
                 workload: workload.to_owned(),
-                cases: cases.len(),
-                rows: compare(&base, &other),
-                agreement,
-                agreement_pairs,
-            }
-        })
-        .collect()
+                ..compare_models(&base_runs, &mine)
+            });
+        }
+    }
+    out
+}
+
+/// The comparison of `mine` (one compressed model's runs) with `base_all` (one base
+/// model's), on the cases both ran; device, plan and workloads left empty.
+fn compare_models(base_all: &[&RunCost], mine: &[&RunCost]) -> Comparison {
+    // The cases both have.
+    let mine_cases: HashSet<&str> = mine.iter().map(|r| groups::case(r)).collect();
+    let base: Vec<&RunCost> = base_all
+        .iter()
+        .copied()
+        .filter(|b| mine_cases.contains(groups::case(b)))
+        .collect();
+    let base_cases: HashSet<&str> = base.iter().map(|r| groups::case(r)).collect();
+    let other: Vec<&RunCost> = mine
+        .iter()
+        .copied()
+        .filter(|o| base_cases.contains(groups::case(o)))
+        .collect();
+    let mut cases: Vec<&str> = other.iter().map(|r| groups::case(r)).collect();
+    cases.sort_unstable();
+    cases.dedup();
+    let (agreement, agreement_pairs) = agreement(&base, &other);
+    Comparison {
+        base_model: base_all
+            .first()
+            .map_or_else(|| "?".into(), |r| groups::model(r)),
+        model: mine
+            .first()
+            .map_or_else(|| "?".into(), |r| groups::model(r)),
+        device: String::new(),
+        plan: String::new(),
+        base_workload: String::new(),
+        workload: String::new(),
+        cases: cases.len(),
+        rows: compare(&base, &other),
+        agreement,
+        agreement_pairs,
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,31 @@ pub fn model_name(r: &RunCost) -> Cow<'_, str> {
     }
 }
 
+/// The workload of a run as the report names it: a workload is its plan's (two plans'
+/// `llm` may generate different lengths, or load the model for each run), so runs of one
+/// name in two plans are two groups; `plan/workload` names them where the name alone would
+/// be ambiguous among `runs`, else the workload alone.
+pub fn workload_namer<'r>(runs: &[&'r RunCost]) -> impl Fn(&'r RunCost) -> Cow<'r, str> {
+    let mut plans: Vec<(&str, &str)> = runs
+        .iter()
+        .map(|r| (r.workload.as_str(), r.plan.as_str()))
+        .collect();
+    plans.sort_unstable();
+    plans.dedup();
+    let ambiguous: Vec<&str> = plans
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| w[0].0)
+        .collect();
+    move |r: &'r RunCost| {
+        if ambiguous.contains(&r.workload.as_str()) {
+            Cow::Owned(format!("{}/{}", r.plan, r.workload))
+        } else {
+            Cow::Borrowed(r.workload.as_str())
+        }
+    }
+}
+
 /// The case of a run within its workload: the label after the workload's name (`pp64/tg32/t2`).
 pub fn case(r: &RunCost) -> &str {
     r.label

@@ -185,11 +185,12 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
         bootstrap_reps: opts.knee_bootstrap_reps,
         ..KneeOptions::default()
     };
+    let workload_name = groups::workload_namer(&vision);
     let groups = groups::group_by(&vision, |r| {
         (
             groups::device_name(r),
             groups::model_name(r),
-            r.workload.as_str(),
+            (workload_name(r), r.plan.as_str()),
             r.threads,
             groups::clamp(r),
             r.prompt_tokens,
@@ -218,12 +219,12 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
     groups
         .into_iter()
         .map(
-            |((device, model, workload, threads, clamp, prompt_tokens), runs)| {
+            |((device, model, (workload, _), threads, clamp, prompt_tokens), runs)| {
                 let fits = fits.by_ref().take(per_group).collect();
                 KneeLaw {
                     device: device.to_owned(),
                     model: model.into_owned(),
-                    workload: workload.to_owned(),
+                    workload: workload.into_owned(),
                     threads,
                     clamp,
                     prompt_tokens,

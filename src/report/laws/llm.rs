@@ -154,17 +154,18 @@ pub fn laws(used: &[&RunCost], min: MinCoverage) -> Vec<LlmLaw> {
         .copied()
         .filter(|r| r.image_width.is_none() && r.image_tokens.is_none())
         .collect();
+    let workload_name = groups::workload_namer(&text);
     let groups = groups::group_by(&text, |r| {
         (
             groups::device_name(r),
             groups::model_name(r),
-            r.workload.as_str(),
+            (workload_name(r), r.plan.as_str()),
             r.threads,
         )
     });
     groups
         .into_iter()
-        .map(|((device, model, workload, threads), runs)| {
+        .map(|((device, model, (workload, _), threads), runs)| {
             let mut lengths: Vec<u32> = runs.iter().map(|r| r.prompt_tokens).collect();
             lengths.sort_unstable();
             lengths.dedup();
@@ -188,7 +189,7 @@ pub fn laws(used: &[&RunCost], min: MinCoverage) -> Vec<LlmLaw> {
             LlmLaw {
                 device: device.to_owned(),
                 model: model.into_owned(),
-                workload: workload.to_owned(),
+                workload: workload.into_owned(),
                 threads,
                 runs: runs.len(),
                 prompt_lengths: lengths,

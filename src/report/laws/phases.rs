@@ -54,15 +54,16 @@ fn seconds(r: &RunCost) -> Vec<f64> {
 
 /// Per device, model and workload.
 pub fn phase_costs(used: &[&RunCost], min: MinCoverage) -> Vec<PhaseCost> {
+    let workload_name = groups::workload_namer(used);
     groups::group_by(used, |r| {
         (
             groups::device_name(r),
             groups::model_name(r),
-            r.workload.as_str(),
+            (workload_name(r), r.plan.as_str()),
         )
     })
     .into_iter()
-    .map(|((device, model, workload), runs)| {
+    .map(|((device, model, (workload, _)), runs)| {
         let energy: Option<Vec<Vec<f64>>> = runs.iter().map(|r| measured(r, min)).collect();
         let (unit, values) = match energy {
             Some(v) => ("J", v),
@@ -75,7 +76,7 @@ pub fn phase_costs(used: &[&RunCost], min: MinCoverage) -> Vec<PhaseCost> {
         PhaseCost {
             device: device.to_owned(),
             model: model.into_owned(),
-            workload: workload.to_owned(),
+            workload: workload.into_owned(),
             runs: runs.len(),
             unit,
             phases: PHASES.iter().map(|p| p.name()).collect(),
