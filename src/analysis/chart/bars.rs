@@ -67,8 +67,9 @@ pub fn stacked_bars(axes: &Axes, parts: &[&str], bars: &[Bar]) -> Result<String,
     // Headroom for the legend in the upper right: a line per part.
     let headroom = 1.1 + 0.06 * parts.len() as f64;
     let top = if top > 0.0 { top * headroom } else { 1.0 };
-    // A segmented 0..=last has one segment per bar.
-    let last = bars.len() as u32 - 1;
+    // A segmented 0..=last has a segment per bar and one more, empty, on the right, under
+    // the legend (and a single bar is not a degenerate 0..0, which draws nothing).
+    let last = bars.len() as u32;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE_PX).into_drawing_area();

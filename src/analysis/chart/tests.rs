@@ -25,6 +25,18 @@ fn check_svg(svg: &str, must: &[&str]) {
     }
 }
 
+/// Width and height of each `<rect>` of the SVG.
+fn rects(svg: &str) -> Vec<(f64, f64)> {
+    let attr = |r: &str, name: &str| {
+        let at = r.find(&format!(" {name}=\""))? + name.len() + 3;
+        r[at..].split('"').next()?.parse::<f64>().ok()
+    };
+    svg.split("<rect")
+        .skip(1)
+        .filter_map(|r| Some((attr(r, "width")?, attr(r, "height")?)))
+        .collect()
+}
+
 fn circles(svg: &str) -> usize {
     svg.matches("<circle").count()
 }
@@ -139,6 +151,14 @@ fn stacked_bars_have_one_rectangle_per_part_and_bar() {
     )
     .unwrap();
     check_svg(&one, &["only", "energy"]);
+    // The one bar is drawn, wide and tall (rev-g: a 0..0 range drew nothing but the legend).
+    assert!(
+        rects(&one)
+            .iter()
+            .any(|&(w, h)| w > 100.0 && w < 500.0 && h > 100.0),
+        "{:?}",
+        rects(&one)
+    );
     let zero = stacked_bars(
         &AXES,
         &["energy"],
