@@ -108,39 +108,6 @@ fn without_measured_energy_the_estimate_stands_alone_and_says_so() {
         .contains("no run has trusted measured"));
 }
 
-/// A board measured by its PMIC alone, its estimate the whole board's (the shipped board
-/// average): the error is said to be mostly the meter's, with what to do (rev-e: a 59 %
-/// error with no note).
-#[test]
-fn a_pmic_measured_board_against_a_whole_board_estimate_says_so() {
-    let runs: Vec<SynthRun> = [50, 100, 200, 300]
-        .iter()
-        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
-        .collect();
-    let dir = log_dir(runs, 1, |l| {
-        l.ina219 = false;
-        l.pmic = Some((1.30, 0.2));
-    });
-    let (code, json, _) = report(&[dir.path()], &[]);
-    assert_eq!(code, 0);
-    let errors = &json["estimate_errors"][0];
-    assert_eq!(errors["measured"], "pmic", "{errors}");
-    assert!(
-        errors["problem"].as_str().unwrap().starts_with(
-            "4 of these runs measured by the PMIC (the SoC's rails: it misses the 5 V side"
-        ),
-        "{errors}"
-    );
-    // Measured by the INA219: no such note.
-    let runs: Vec<SynthRun> = [50, 100, 200, 300]
-        .iter()
-        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
-        .collect();
-    let dir = log_dir(runs, 1, |_| {});
-    let (_, json, _) = report(&[dir.path()], &[]);
-    assert!(json["estimate_errors"][0]["problem"].is_null(), "{json}");
-}
-
 #[test]
 fn a_power_gap_flags_the_run_and_leaves_it_out_unless_included() {
     let runs: Vec<SynthRun> = [50, 100, 200, 300]
@@ -439,4 +406,24 @@ fn an_empty_segment_is_named_as_empty() {
     );
     assert!(stderr.contains(&said), "{stderr}");
     assert!(!stderr.contains("records still read"), "{stderr}");
+}
+
+/// Every run flagged (a 30 % hole in each run's power readings): the report says so, with
+/// the flag and `--include-flagged`, not that the runs are too few or not LLM runs (rev-g).
+#[test]
+fn every_run_flagged_is_said_so_with_what_to_do() {
+    let runs: Vec<SynthRun> = [50, 100, 200, 300]
+        .iter()
+        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
+        .collect();
+    let dir = log_dir(runs, 1, |l| l.outage = 0.3);
+    let (_, json, _) = report(&[dir.path()], &[]);
+    let said = problems(&json);
+    assert!(
+        said.contains("no law could be fitted: every successful run is flagged (energy coverage")
+            && said.contains("--include-flagged fits them"),
+        "{said}"
+    );
+    let (_, json, _) = report(&[dir.path()], &["--include-flagged"]);
+    assert!(problems(&json).contains("[]"), "{json}");
 }

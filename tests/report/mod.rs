@@ -5,6 +5,7 @@ mod cache;
 mod edge;
 mod groups;
 mod known_truth;
+mod meters;
 
 use std::path::Path;
 

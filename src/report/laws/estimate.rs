@@ -143,19 +143,37 @@ fn errors_of(device: &str, held_out: Option<bool>, runs: &[&RunCost]) -> Estimat
         }
         Err(e) => out.problem = Some(e.to_string()),
     }
-    let raw_pmic = runs.iter().filter(|r| {
-        r.corrected.is_none()
-            && r.energy_source_kind() == Some("pmic")
-            && r.estimate.as_ref().is_some_and(|e| !e.of_pmic)
-            && r.trusted_gross_j().is_some()
-    });
-    let n = raw_pmic.count();
-    if n > 0 {
+    // Measured of the PMIC's power (uncorrected) or the whole board's, against an estimate
+    // of the other: most of the error is the meter's.
+    let of_pmic = |r: &&RunCost| r.corrected.is_none() && r.energy_source_kind() == Some("pmic");
+    let mismatched = |estimate_of_pmic: bool| {
+        runs.iter()
+            .filter(|r| r.trusted_gross_j().is_some())
+            .filter(|r| {
+                r.estimate
+                    .as_ref()
+                    .is_some_and(|e| e.of_pmic == estimate_of_pmic)
+            })
+            .filter(|r| of_pmic(r) != estimate_of_pmic)
+            .count()
+    };
+    let notes = [
+        (
+            mismatched(false),
+            "measured by the PMIC (the SoC's rails: it misses the 5 V side and reads 1-2 W \
+             low) against an estimate of the whole board",
+        ),
+        (
+            mismatched(true),
+            "measured of the whole board against an estimate of the PMIC's power (a \
+             calibration fitted against the PMIC)",
+        ),
+    ];
+    for (n, what) in notes.into_iter().filter(|(n, _)| *n > 0) {
         let note = format!(
-            "{n} of these runs measured by the PMIC (the SoC's rails: it misses the 5 V side \
-             and reads 1-2 W low) against an estimate of the whole board: most of their error \
-             is the meter's. Fit the PMIC→INA219 mapping, or calibrate this board against its \
-             PMIC (calibration/README.md)"
+            "{n} of these runs {what}: most of their error is the meter's. Fit the \
+             PMIC→INA219 mapping, or calibrate this board against the meter it has \
+             (calibration/README.md)"
         );
         out.problem = Some(match out.problem.take() {
             Some(p) => format!("{p}; {note}"),

@@ -324,6 +324,19 @@ fn problems(runs: &[&RunCost], report: &Report) -> Vec<String> {
             runs.len(),
             runs.iter().find_map(|r| r.error.as_deref()).unwrap_or("?")
         ));
+    } else if report.is_empty() && all_flagged(report) {
+        let mut flags: Vec<&str> = report
+            .runs
+            .iter()
+            .flat_map(|r| r.flags.iter().map(String::as_str))
+            .collect();
+        flags.sort_unstable();
+        flags.dedup();
+        out.push(format!(
+            "no law could be fitted: every successful run is flagged ({}) and left out of \
+             the fits; --include-flagged fits them, or fix what the flags say",
+            flags.join("; ")
+        ));
     } else if report.is_empty() {
         out.push(
             "no law could be fitted: a token law needs successful runs at 3 or more prompt \
@@ -332,4 +345,10 @@ fn problems(runs: &[&RunCost], report: &Report) -> Vec<String> {
         );
     }
     out
+}
+
+/// Every successful run (not a warm-up) is flagged and left out of the fits.
+fn all_flagged(report: &Report) -> bool {
+    let mut done = report.runs.iter().filter(|r| r.ok && !r.warmup).peekable();
+    !report.include_flagged && done.peek().is_some() && done.all(|r| !r.flags.is_empty())
 }

@@ -121,7 +121,7 @@ fn llm(laws: &[LlmLaw]) -> Section {
         }
     }
     let notes = if laws.is_empty() {
-        vec!["no LLM runs (runs without an image) to fit".into()]
+        vec!["no LLM law: no run without an image to fit (see the problems, if any)".into()]
     } else {
         vec![
             "y = a + b·prompt tokens, OLS, 95 % Student-t CIs; energy is net of the idle baseline"
