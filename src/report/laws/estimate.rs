@@ -143,8 +143,19 @@ fn errors_of(device: &str, held_out: Option<bool>, runs: &[&RunCost]) -> Estimat
         }
         Err(e) => out.problem = Some(e.to_string()),
     }
-    // Measured of the PMIC's power (uncorrected) or the whole board's, against an estimate
-    // of the other: most of the error is the meter's.
+    for note in meter_notes(runs) {
+        out.problem = Some(match out.problem.take() {
+            Some(p) => format!("{p}; {note}"),
+            None => note,
+        });
+    }
+    out
+}
+
+/// What `runs` say of the meters: runs measured of the PMIC's power (uncorrected) or of the
+/// whole board's, against an estimate of the other. Most of their error is then the meter's.
+fn meter_notes(runs: &[&RunCost]) -> Vec<String> {
+    let mut out = Vec::new();
     let of_pmic = |r: &&RunCost| r.corrected.is_none() && r.energy_source_kind() == Some("pmic");
     let mismatched = |estimate_of_pmic: bool| {
         runs.iter()
@@ -175,10 +186,7 @@ fn errors_of(device: &str, held_out: Option<bool>, runs: &[&RunCost]) -> Estimat
              PMIC→INA219 mapping, or calibrate this board against the meter it has \
              (calibration/README.md)"
         );
-        out.problem = Some(match out.problem.take() {
-            Some(p) => format!("{p}; {note}"),
-            None => note,
-        });
+        out.push(note);
     }
     out
 }
