@@ -40,6 +40,13 @@ fn phase_j(r: &RunCost, phase: RunPhase, net: bool) -> Value {
     Value::float(w.and_then(|w| if net { w.net_j() } else { Some(w.gross_j()) }))
 }
 
+/// The share of a phase's window the readings cover (a gap the run's coverage allows may
+/// fall in one short phase).
+fn phase_coverage(r: &RunCost, phase: RunPhase) -> Value {
+    let w = r.energy.as_ref().and_then(|e| e.phase(phase));
+    Value::float(w.map(|w| w.coverage()))
+}
+
 /// `v` on a run's row; null on an idle lead-in's, which has no run for it to be about
 /// (docs/EXPORT.md: an empty cell is "not known", never a made-up 0 or "").
 fn of_run(r: &RunCost, v: impl FnOnce() -> Value) -> Value {
@@ -140,6 +147,8 @@ const FIELDS: &[(Column, Get)] = &[
     (Column::new("model", Utf8), |r| of_run(r, || Value::Text(crate::report::laws::groups::model(r)))),
     (Column::new("flagged", Bool), |r| Value::Bool(!RunRow::of(r).flags.is_empty())),
     (Column::new("estimate_held_out", Bool), |r| r.estimate.as_ref().and_then(|e| e.held_out).map_or(Value::Null, Value::Bool)),
+    (Column::new("energy_prefill_coverage", F64), |r| phase_coverage(r, RunPhase::Prefill)),
+    (Column::new("energy_decode_coverage", F64), |r| phase_coverage(r, RunPhase::Decode)),
 ];
 
 /// The columns of the runs table, in order.

@@ -57,6 +57,9 @@ fn device_dir(root: &Path, device: &str, i: usize, idle_segment: bool) -> PathBu
     let mut log = SynthLog::new(TRUTHS[i], spread(12, false));
     log.device_id = device.to_owned();
     log.seed = 7 + i as u64;
+    // The second with a 2 % hole in each run's readings (trusted, its phases too): SQL and
+    // the report take its energy over the whole run alike.
+    log.outage = 0.02 * i as f64;
     write(&dir, &log).unwrap();
     if idle_segment {
         let ident = SegmentIdent {

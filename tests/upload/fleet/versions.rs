@@ -12,7 +12,12 @@ use super::SKIP_SPARK_ENV;
 
 /// The column appended last (the export's columns only grow), which an older edgewatt's
 /// runs files lack.
-const NEWEST: &str = "estimate_held_out";
+/// The columns an older edgewatt did not write, newest last.
+const NEWEST: [&str; 3] = [
+    "estimate_held_out",
+    "energy_prefill_coverage",
+    "energy_decode_coverage",
+];
 
 /// Rewrites `device`'s runs files in the bucket as an older edgewatt wrote them: without
 /// the columns `dropped`.
@@ -47,7 +52,7 @@ fn same(what: &str, got: &[&Value], want: &[&Value]) {
     }
 }
 
-/// pi-b's files lack the newest column. Both devices keep every law; pi-a's rows are as
+/// pi-b's files lack the newest columns. Both devices keep every law; pi-a's rows are as
 /// before; pi-b's estimate error keeps all its runs, as one group whose `held_out` is null
 /// (not known to that version), not dropped. Spark gives what DuckDB gives.
 #[test]
@@ -57,26 +62,28 @@ fn the_views_read_a_bucket_of_two_edgewatt_versions() {
     };
     let fleet = uploaded_fleet(s3);
     let new = fleet_sql("duckdb", s3, &fleet.bucket);
-    older(s3, &fleet.bucket, "pi-b", &[NEWEST]);
+    older(s3, &fleet.bucket, "pi-b", &NEWEST);
     let mixed = fleet_sql("duckdb", s3, &fleet.bucket);
     let n_cols = edgewatt::export::RUN_COLUMNS.len() as u64;
     for (key, f) in mixed["files"].as_object().unwrap() {
         let want = if key.contains("device=pi-b/") {
-            n_cols - 1
+            n_cols - NEWEST.len() as u64
         } else {
             n_cols
         };
         assert_eq!(f[1].as_u64(), Some(want), "{key}");
     }
-    assert!(
-        mixed["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c == NEWEST),
-        "{}",
-        mixed["columns"]
-    );
+    for newest in NEWEST {
+        assert!(
+            mixed["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == newest),
+            "{newest}: {}",
+            mixed["columns"]
+        );
+    }
     for q in ["token_law", "j_per_token", "estimate_error"] {
         same(q, &of(&mixed[q], "pi-a"), &of(&new[q], "pi-a"));
     }
