@@ -31,7 +31,11 @@
 //! - its device id or boot id differs from the previous segment's,
 //! - its anchor's monotonic time is earlier than the previous segment's (the clock
 //!   restarted though the ids do not say so, e.g. both boot ids "unknown"), or
-//! - its header or the previous segment's is damaged (nothing proves the same boot).
+//! - its header or the previous segment's is damaged (nothing proves the same boot),
+//!
+//! except a blank segment (no header and no record: empty, zero-filled or cut inside its
+//! header), which says nothing of the clock: it takes the boot of the segment before it
+//! (first, of the one after it), and the next is compared with the one before it.
 //!
 //! The segments of one boot are thus consecutive and in seq order. Across boots only
 //! wall time compares.
@@ -50,7 +54,8 @@
 //! byte offset, and counted in [`DamageCounts`]:
 //! - a segment that cannot be read (I/O error, or a newer format version): skipped whole;
 //! - a damaged magic or header frame: only the header is lost (device, boot, anchor); the
-//!   frames after it are read;
+//!   frames after it are read; with no record after it, a [`SkipKind::Blank`] segment
+//!   (an empty file is a [`SkipKind::Header`] of [`HeaderDamage::Empty`](crate::store::HeaderDamage::Empty));
 //! - a corrupt frame (bad COBS, too short, CRC mismatch, or unterminated): skipped; reading
 //!   resumes after the next `0x00`. The unterminated last piece of an *open* segment is the
 //!   frame a live daemon is writing (or a write torn by a crash, which the next start

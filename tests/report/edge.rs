@@ -101,6 +101,12 @@ fn without_measured_energy_the_estimate_stands_alone_and_says_so() {
     );
     assert!(json["runs"][0]["energy_measured_j"].is_null());
     assert_eq!(json["runs"][0]["energy_note"], "no power readings");
+    // Per token: no energy to divide, said so, not "0 points, at least 2 needed" (rev-g).
+    let notes = json["llm"][0]["decode_notes"].to_string();
+    assert!(
+        notes.contains("decode J/token, prefill J/token: no run has a trusted measured net"),
+        "{notes}"
+    );
     assert!(json["calibrations"][0]["board_average"].as_bool().unwrap());
     assert!(json["estimate_errors"][0]["problem"]
         .as_str()

@@ -121,6 +121,15 @@ fn mean_of(what: &str, values: &[f64], notes: &mut Vec<(String, String)>) -> Opt
         Some((whats, _)) => *whats = format!("{whats}, {what}"),
         None => notes.push((what.to_owned(), why)),
     };
+    if values.is_empty() && what.contains("J/token") {
+        // No point at all: not too few runs, no energy to divide.
+        note(
+            "no run has a trusted measured net energy of this phase (no INA219 or PMIC, \
+              or too little coverage)"
+                .to_owned(),
+        );
+        return None;
+    }
     match mean_ci(values) {
         Ok(e) => {
             // A mean of figures that cannot be negative whose CI reaches below 0: few or

@@ -11,15 +11,18 @@
 //! this one. The rows are derived from this segment and the sealed segments before it in
 //! the same directory that hold what they read, read as one log
 //! ([`crate::cost::rows_of_last_segment`]), up to [`MAX_CONTEXT_SEGMENTS`] back: each row
-//! is then the row `edgewatt export runs` gives for the whole directory. A run whose samples
+//! is then the row `edgewatt export runs` gives for the whole directory, but for an idle
+//! row whose power readings were written late into the next segment (not read). A run whose samples
 //! begin in a segment no longer there (deleted before uploads were enabled) has lower
 //! coverage, so its figures are shown as not trusted (with the reason) and left out of every
 //! trusted mean, never a wrong number; a run whose plan lead-in is no longer there takes
 //! the quietest stretch before it as its baseline (`baseline_is_lead_in` false), as a
 //! report of that directory then would. Retention keeps a segment until the segment after
 //! it is uploaded too ([`super::super::manifest::may_delete`]), so the segment before is
-//! always there, and the same log gives the same bytes on every call: an export
-//! acknowledged before a restart is recognised after it.
+//! always there, and the same log gives the same bytes on every call (an export
+//! acknowledged before a restart is recognised after it), unless retention deleted a
+//! segment further back that the rows read in between: the retry is then another object
+//! (docs/FLEET.md says how to find one).
 //!
 //! **Thresholds and estimate.** The coverage threshold is the default
 //! ([`crate::cost::DEFAULT_MIN_COVERAGE`]; the coverage columns are there to apply
