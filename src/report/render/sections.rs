@@ -170,6 +170,11 @@ fn decode(laws: &[LlmLaw]) -> Section {
             "means over runs with 95 % CIs; J/token: the phase's measured energy above idle \
              (net), over the runs whose readings cover that phase"
                 .into(),
+            "prefill J/token is each run's prefill energy ÷ its prompt tokens, averaged: it \
+             holds the prefill's fixed cost too, so it falls as prompts grow and depends on \
+             the lengths run; the marginal J per prompt token is the slope of the measured \
+             energy law above"
+                .into(),
         ],
         table: (!laws.is_empty()).then_some(t),
     }
