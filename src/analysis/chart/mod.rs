@@ -88,6 +88,16 @@ const FONT: &str = "sans-serif";
 /// A tick label with about 4 significant digits and no trailing zeros.
 fn fmt_tick(v: f64) -> String {
     let a = v.abs();
+    // Pixels (to ~2·10⁶) and the like: 500k, 1M, 1.5M on one axis, not 500000 beside 1.00e6.
+    if (1e4..1e9).contains(&a) {
+        let (scaled, unit) = if a >= 1e6 {
+            (v / 1e6, "M")
+        } else {
+            (v / 1e3, "k")
+        };
+        let s = format!("{scaled:.2}");
+        return format!("{}{unit}", s.trim_end_matches('0').trim_end_matches('.'));
+    }
     if a != 0.0 && !(1e-3..1e6).contains(&a) {
         return format!("{v:.2e}");
     }

@@ -98,7 +98,11 @@ fn knee_charts(r: &Report, out: &mut Vec<Chart>) {
     for (device, laws) in by_device(&laws, |l| &l.device) {
         let names: Vec<String> = laws
             .iter()
-            .map(|l| format!("{} {} {}", l.model, l.workload, l.clamp))
+            .map(|l| match l.clamp.as_str() {
+                // No clamp in its label: not a "-".
+                "-" => format!("{} {}", l.model, l.workload),
+                clamp => format!("{} {} {clamp}", l.model, l.workload),
+            })
             .collect();
         for metric in [
             Metric::CpuAuc,
