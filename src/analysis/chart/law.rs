@@ -57,10 +57,13 @@ pub fn law_chart(axes: &Axes, series: &[LawSeries]) -> Result<String, ChartError
     let (x_lo, x_hi) =
         extent(series.iter().flat_map(|s| s.x.iter().copied())).unwrap_or((0.0, 1.0));
     let x_from = if x_lo >= 0.0 { 0.0 } else { x_lo };
+    // Each line and band over its own runs' prompt lengths: a fit says nothing beyond them
+    // (its intercept is in the legend).
     let bands: Vec<Vec<(f64, f64, f64)>> = series
         .iter()
         .map(|s| {
-            grid(x_from, x_hi)
+            let (lo, hi) = extent(s.x.iter().copied()).unwrap_or((x_from, x_hi));
+            grid(lo, hi)
                 .into_iter()
                 .map(|x| {
                     let b = s.fit.mean_band(x);
