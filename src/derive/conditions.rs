@@ -123,7 +123,8 @@ fn cpu_ghz_auc<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
     let median = *dts.select_nth_unstable(mid).1;
     let rule = GapRule::new(median, GapRule::DEFAULT_FACTOR).ok()?;
     // A step per interval: the CPU % averaged over it, at the frequency read at its end.
-    let mut series = Series::new(rule).with_shape(crate::derive::Shape::Steps);
+    let mut series =
+        Series::with_capacity(rule, samples.len()).with_shape(crate::derive::Shape::Steps);
     let mut any_freq = false;
     // Where an empty interval (no tick, or a layout change) began: part of the next step.
     let mut empty_from: Option<u64> = None;

@@ -171,10 +171,14 @@ impl Series {
         }
     }
 
-    /// The series with `shape`.
+    /// The series with `shape` (a step series keeps each point's start: room for as many
+    /// as the points have).
     #[must_use]
-    pub const fn with_shape(mut self, shape: Shape) -> Self {
+    pub fn with_shape(mut self, shape: Shape) -> Self {
         self.shape = shape;
+        if shape == Shape::Steps {
+            self.starts.reserve(self.points.capacity());
+        }
         self
     }
 
