@@ -102,6 +102,9 @@ struct Current {
     next_seqs: Vec<Option<u64>>,
     anchors: Anchors,
     decoder: SampleDecoder,
+    /// The layout of the last sample block, shared by the blocks after it that have it (so
+    /// a reader of the samples tells them alike by pointer, not by comparing layouts).
+    layout: Option<Arc<crate::record::SampleLayout>>,
     /// Offset of the key block of the sample chain being decoded.
     chain_key: Option<u64>,
     /// What the last piece read was.
@@ -244,6 +247,7 @@ impl LogReader {
             items: items.into_iter(),
             next_seqs,
             decoder: SampleDecoder::new(),
+            layout: None,
             chain_key: None,
             last: Last::Nothing,
         });

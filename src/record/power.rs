@@ -152,20 +152,21 @@ impl PowerBlock {
         }
         let shape = (self.count as usize, COLUMNS);
         let rows = columns::unpack(&self.data, shape, None, is_counter)?;
-        rows.chunks_exact(COLUMNS)
-            .map(|row| {
-                Ok(PowerReading {
-                    mono_us: row[0],
-                    source,
-                    power_uw: row[1] as i64,
-                    bus_uv: opt_out(row[2] as i64),
-                    current_ua: opt_out(row[3] as i64),
-                    shunt_uv: opt_out(row[4] as i64),
-                    flags: u32::try_from(row[5])
-                        .map_err(|_| BlockError::Corrupt("flags out of range"))?,
-                })
-            })
-            .collect()
+        // Filled in place: collecting `Result`s would grow the vector by doubling.
+        let mut out = Vec::with_capacity(shape.0);
+        for row in rows.chunks_exact(COLUMNS) {
+            out.push(PowerReading {
+                mono_us: row[0],
+                source,
+                power_uw: row[1] as i64,
+                bus_uv: opt_out(row[2] as i64),
+                current_ua: opt_out(row[3] as i64),
+                shunt_uv: opt_out(row[4] as i64),
+                flags: u32::try_from(row[5])
+                    .map_err(|_| BlockError::Corrupt("flags out of range"))?,
+            });
+        }
+        Ok(out)
     }
 }
 

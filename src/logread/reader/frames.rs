@@ -132,17 +132,20 @@ impl Current {
         }
         match self.decoder.decode(seq, block) {
             Ok((layout, samples)) if wanted => {
+                let layout = match &self.layout {
+                    Some(last) if **last == layout => Arc::clone(last),
+                    _ => Arc::clone(self.layout.insert(Arc::new(layout))),
+                };
                 let key_offset = self.chain_key.unwrap_or(offset);
                 if let Some(spans) = &mut sink.spans {
                     let times = samples.iter().map(|s| s.mono_us);
                     let span = self.span(origin, key_offset, times, filter, sink.segments);
                     if let (Some(_), Some(blocks)) = (&span, &mut spans.blocks) {
-                        blocks.push((self.meta.boot, Arc::new(layout), samples));
+                        blocks.push((self.meta.boot, layout, samples));
                     }
                     spans.samples.extend(span);
                     return;
                 }
-                let layout = Arc::new(layout);
                 for sample in samples {
                     let payload = Payload::Sample {
                         layout: Arc::clone(&layout),
