@@ -30,6 +30,7 @@ use crate::record::SampleDecoder;
 use crate::store::CorruptReason;
 use crate::store::HeaderDamage;
 use crate::store::Item;
+use crate::store::SegmentHeader;
 use crate::store::SegmentReader;
 
 mod frames;
@@ -180,14 +181,7 @@ impl LogReader {
                 return;
             }
         };
-        let header = match (reader.header(), reader.header_damage()) {
-            (Some(h), _) => Ok(h.clone()),
-            (None, damage) => Err(damage.unwrap_or(HeaderDamage::Magic)),
-        };
-        // No header and no record (empty, zero-filled, cut inside its header): nothing of
-        // the clock, so it does not split a boot.
-        // (An intact frame, one of a newer kind too, is a record: as recovery counts.)
-        let blank = header.is_err() && !reader.items().any(|i| i.is_intact());
+        let (header, blank) = header_of(&reader);
         let meta = Arc::new(SegmentMeta {
             dir: seg.dir.and_then(|i| self.dirs.get(i)).cloned(),
             boot: self.boots.assign(seg.dir, header.as_ref().ok(), blank),
@@ -288,4 +282,17 @@ impl LogReader {
         self.open_segment(seg);
         true
     }
+}
+
+/// The header of the segment `reader` reads, or why it has none; and whether the segment is
+/// blank: no header and no record (empty, zero-filled, cut inside its header), so nothing
+/// of the clock, and it does not split a boot. (An intact frame, one of a newer kind too,
+/// is a record: as recovery counts.)
+fn header_of(reader: &SegmentReader) -> (Result<SegmentHeader, HeaderDamage>, bool) {
+    let header = match (reader.header(), reader.header_damage()) {
+        (Some(h), _) => Ok(h.clone()),
+        (None, damage) => Err(damage.unwrap_or(HeaderDamage::Magic)),
+    };
+    let blank = header.is_err() && !reader.items().any(|i| i.is_intact());
+    (header, blank)
 }
