@@ -52,6 +52,8 @@ fn a_workload_of_one_name_in_two_plans_is_two_laws() {
         .map(|l| l["workload"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["calibrate/llm", "quick/llm"], "{json}");
+    let plans: Vec<&str> = laws.iter().map(|l| l["plan"].as_str().unwrap()).collect();
+    assert_eq!(plans, ["calibrate", "quick"], "{json}");
     for law in laws {
         let time = slope(law, "time");
         assert!(
@@ -100,4 +102,46 @@ fn each_compressed_model_is_compared_with_the_base_on_its_own() {
     }
     assert_eq!(rows[0]["model"], "synthetic-Q4_1");
     assert_eq!(rows[1]["model"], "synthetic-Q2_K");
+}
+
+/// A base and a compressed workload of the same names in two plans: two comparisons, each
+/// named `plan/workload` in the table (rev-i: two blocks that read alike).
+#[test]
+fn a_comparison_in_two_plans_names_its_plan() {
+    let case = |plan, w, q, base, rep| SynthCase {
+        plan: Some(plan),
+        workload: Some(w),
+        base_workload: base,
+        quantization: Some(q),
+        repetition: rep,
+        ..SynthCase::default()
+    };
+    let mut runs = Vec::new();
+    for plan in ["nightly", "quick"] {
+        for rep in 0..2 {
+            for t in [100, 300] {
+                runs.push(llm_run(t, 80.0, case(plan, "f16", "F16", None, rep)));
+                runs.push(llm_run(t, 32.0, case(plan, "q", "Q4_1", Some("f16"), rep)));
+            }
+        }
+    }
+    let dir = log_dir(runs, 5, |l| l.runs_per_plan = 8);
+    let (code, json, stderr) = report(&[dir.path()], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let plans: Vec<&str> = (json["comparisons"].as_array().unwrap().iter())
+        .map(|c| c["plan"].as_str().unwrap())
+        .collect();
+    assert_eq!(plans, ["nightly", "quick"], "{json}");
+    let out = crate::common::edgewatt()
+        .arg("report")
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["--format", "markdown"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    for plan in ["nightly", "quick"] {
+        let row = format!("| {plan}/f16 (synthetic-F16) | {plan}/q (synthetic-Q4_1) |");
+        assert!(md.contains(&row), "{row} not in {md}");
+    }
 }

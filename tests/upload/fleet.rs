@@ -52,9 +52,18 @@ const TRUTHS: [PowerTruth; 2] = [
 ];
 
 /// A state directory of `device`: 12 runs; with `idle_segment`, then a segment without runs.
+/// The first device's last 4 runs are in a second plan with 2 s more each: a workload of
+/// one name in two plans is two laws, in the SQL as in the report.
 fn device_dir(root: &Path, device: &str, i: usize, idle_segment: bool) -> PathBuf {
     let dir = root.join(device);
-    let mut log = SynthLog::new(TRUTHS[i], spread(12, false));
+    let mut runs = spread(12, false);
+    if i == 0 {
+        for r in &mut runs[8..] {
+            r.case.plan = Some("quick");
+            r.duration_s += 2.0;
+        }
+    }
+    let mut log = SynthLog::new(TRUTHS[i], runs);
     log.device_id = device.to_owned();
     log.seed = 7 + i as u64;
     // The second with a 2 % hole in each run's readings (trusted, its phases too): SQL and

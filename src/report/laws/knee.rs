@@ -155,7 +155,10 @@ fn fit_rows(rows: &mut [KneeFitRow], opts: &KneeOptions) {
 pub struct KneeLaw {
     pub device: String,
     pub model: String,
+    /// The workload's name (`plan/workload` where its name is in several plans).
     pub workload: String,
+    /// The plan the workload is in.
+    pub plan: String,
     pub threads: u32,
     /// The clamp from the case label (`max1024`, `min64/max256`; `-` for none).
     pub clamp: String,
@@ -219,12 +222,13 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
     groups
         .into_iter()
         .map(
-            |((device, model, (workload, _), threads, clamp, prompt_tokens), runs)| {
+            |((device, model, (workload, plan), threads, clamp, prompt_tokens), runs)| {
                 let fits = fits.by_ref().take(per_group).collect();
                 KneeLaw {
                     device: device.to_owned(),
                     model: model.into_owned(),
                     workload: workload.into_owned(),
+                    plan: plan.to_owned(),
                     threads,
                     clamp,
                     prompt_tokens,

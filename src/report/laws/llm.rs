@@ -86,7 +86,10 @@ impl LawFit {
 pub struct LlmLaw {
     pub device: String,
     pub model: String,
+    /// The workload's name (`plan/workload` where its name is in several plans).
     pub workload: String,
+    /// The plan the workload is in.
+    pub plan: String,
     pub threads: u32,
     pub runs: usize,
     /// Distinct prompt lengths among the runs.
@@ -174,7 +177,7 @@ pub fn laws(used: &[&RunCost], min: MinCoverage) -> Vec<LlmLaw> {
     });
     groups
         .into_iter()
-        .map(|((device, model, (workload, _), threads), runs)| {
+        .map(|((device, model, (workload, plan), threads), runs)| {
             let mut lengths: Vec<u32> = runs.iter().map(|r| r.prompt_tokens).collect();
             lengths.sort_unstable();
             lengths.dedup();
@@ -198,6 +201,7 @@ pub fn laws(used: &[&RunCost], min: MinCoverage) -> Vec<LlmLaw> {
             LlmLaw {
                 device: device.to_owned(),
                 model: model.into_owned(),
+                plan: plan.to_owned(),
                 workload: workload.into_owned(),
                 threads,
                 runs: runs.len(),

@@ -13,7 +13,10 @@ use crate::record::RunPhase;
 pub struct PhaseCost {
     pub device: String,
     pub model: String,
+    /// The workload's name (`plan/workload` where its name is in several plans).
     pub workload: String,
+    /// The plan the workload is in.
+    pub plan: String,
     pub runs: usize,
     /// `J` (measured net energy, every run measured, each of its phases covered at least
     /// the threshold) or `s` (time: no trusted measured energy on some run or phase; the
@@ -63,7 +66,7 @@ pub fn phase_costs(used: &[&RunCost], min: MinCoverage) -> Vec<PhaseCost> {
         )
     })
     .into_iter()
-    .map(|((device, model, (workload, _)), runs)| {
+    .map(|((device, model, (workload, plan)), runs)| {
         let energy: Option<Vec<Vec<f64>>> = runs.iter().map(|r| measured(r, min)).collect();
         let (unit, values) = match energy {
             Some(v) => ("J", v),
@@ -77,6 +80,7 @@ pub fn phase_costs(used: &[&RunCost], min: MinCoverage) -> Vec<PhaseCost> {
             device: device.to_owned(),
             model: model.into_owned(),
             workload: workload.into_owned(),
+            plan: plan.to_owned(),
             runs: runs.len(),
             unit,
             phases: PHASES.iter().map(|p| p.name()).collect(),

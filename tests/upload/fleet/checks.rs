@@ -15,15 +15,19 @@ pub fn close(what: &str, got: &Value, want: &Value) {
     }
 }
 
-/// The report's law of `row`'s device, model, workload and threads.
+/// The report's law of `row`'s device, model, plan, workload and threads (the report names
+/// a workload of several plans `plan/workload`).
 fn law<'a>(report: &'a Value, row: &Value) -> &'a Value {
-    let key = ["device", "model", "workload", "threads"];
-    let sql = ["device_id", "model", "workload", "threads"];
+    let key = ["device", "model", "plan", "threads"];
+    let sql = ["device_id", "model", "plan", "threads"];
+    let workload = row["workload"].as_str().unwrap();
+    let in_plan = format!("{}/{workload}", row["plan"].as_str().unwrap());
     report["llm"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|l| key.iter().zip(sql).all(|(k, s)| l[k] == row[s]))
+        .filter(|l| key.iter().zip(sql).all(|(k, s)| l[k] == row[s]))
+        .find(|l| l["workload"] == workload || l["workload"] == in_plan.as_str())
         .unwrap_or_else(|| panic!("no law in the report for {row}"))
 }
 
@@ -39,7 +43,8 @@ fn fit<'a>(law: &'a Value, metric: &str) -> &'a Value {
 pub fn check_token_law(sql: &Value, report: &Value) {
     let rows = sql.as_array().unwrap();
     assert_eq!(rows.len(), report["llm"].as_array().unwrap().len(), "{sql}");
-    assert_eq!(rows.len(), 2, "one law per device: {sql}");
+    // pi-a's workload is in two plans: two laws (the SQL without `plan` gave one of their mix).
+    assert_eq!(rows.len(), 3, "a law per device and plan: {sql}");
     for row in rows {
         let l = law(report, row);
         for (metric, n, slope, intercept, r2) in [
@@ -59,7 +64,7 @@ pub fn check_token_law(sql: &Value, report: &Value) {
             ),
         ] {
             let f = fit(l, metric);
-            assert!(f["n"].as_u64().unwrap() >= 10, "{metric}: {f}");
+            assert!(f["n"].as_u64().unwrap() >= 4, "{metric}: {f}");
             close(&format!("{metric} n"), &row[n], &f["n"]);
             close(
                 &format!("{metric} slope"),
@@ -81,7 +86,7 @@ pub fn check_j_per_token(sql: &Value, report: &Value) {
     assert_eq!(rows.len(), report["llm"].as_array().unwrap().len());
     for row in rows {
         let l = law(report, row);
-        assert!(row["n"].as_u64().unwrap() >= 10, "{row}");
+        assert!(row["n"].as_u64().unwrap() >= 4, "{row}");
         for k in ["decode_j_per_token", "prefill_j_per_token"] {
             close(k, &row[k], &l[k]["value"]);
         }
