@@ -2,9 +2,9 @@
 
 use plotters::prelude::*;
 
+use super::axis_labels;
 use super::colour;
 use super::draw_err;
-use super::fmt_tick;
 use super::Axes;
 use super::ChartError;
 use super::FONT;
@@ -94,7 +94,7 @@ pub fn stacked_bars(axes: &Axes, parts: &[&str], bars: &[Bar]) -> Result<String,
                     .map_or_else(String::new, |b| b.label.into()),
                 _ => String::new(),
             })
-            .y_label_formatter(&|v| fmt_tick(*v))
+            .y_label_formatter(&axis_labels(&(0.0..top)))
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 15))
             .bold_line_style(RGBColor(225, 225, 225))

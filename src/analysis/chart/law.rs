@@ -26,7 +26,7 @@ pub struct LawSeries<'a> {
     pub fit: &'a LinearFit,
 }
 
-/// Points along the fit's x range (extended to `x_from`) for the line and band.
+/// 61 points from `from` to `to` (a series' own x range) for the line and band.
 fn grid(from: f64, to: f64) -> Vec<f64> {
     (0..=60)
         .map(|i| from + (to - from) * f64::from(i) / 60.0)

@@ -85,22 +85,18 @@ fn colour(i: usize) -> RGBColor {
 
 const FONT: &str = "sans-serif";
 
-/// A tick label with about 4 significant digits and no trailing zeros.
-fn fmt_tick(v: f64) -> String {
+/// `v` rounded to 4 significant digits (halves away from zero).
+fn round_sig4(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+/// `v` with at most 4 significant digits (6 decimals), no trailing zeros, never `-0`.
+fn plain(v: f64) -> String {
     let a = v.abs();
-    // Pixels (to ~2·10⁶) and the like: 500k, 1M, 1.5M on one axis, not 500000 beside 1.00e6.
-    if (1e4..1e9).contains(&a) {
-        let (scaled, unit) = if a >= 1e6 {
-            (v / 1e6, "M")
-        } else {
-            (v / 1e3, "k")
-        };
-        let s = format!("{scaled:.2}");
-        return format!("{}{unit}", s.trim_end_matches('0').trim_end_matches('.'));
-    }
-    if a != 0.0 && !(1e-3..1e6).contains(&a) {
-        return format!("{v:.2e}");
-    }
     let decimals = if a == 0.0 {
         0
     } else {
@@ -116,6 +112,52 @@ fn fmt_tick(v: f64) -> String {
         "0".into()
     } else {
         s
+    }
+}
+
+/// The unit a value of magnitude `a` reads in: k from 10⁴, M from 10⁶ (pixels, to ~2·10⁶:
+/// 500k, 1.5M rather than 500000 beside 1.00e6).
+fn unit_of(a: f64) -> (f64, &'static str) {
+    if a >= 1e6 {
+        (1e6, "M")
+    } else if a >= 1e4 {
+        (1e3, "k")
+    } else {
+        (1.0, "")
+    }
+}
+
+/// `v` in `unit`, 4 significant digits; 0 without the unit.
+fn in_unit(v: f64, (scale, unit): (f64, &str)) -> String {
+    let s = plain(round_sig4(v / scale));
+    if s == "0" {
+        s
+    } else {
+        format!("{s}{unit}")
+    }
+}
+
+/// A value with 4 significant digits, no trailing zeros, in k or M from 10⁴ (told after
+/// rounding: 999 995 is 1M, not 1000k); outside 10⁻³…10⁹, as 1.23e9.
+fn fmt_tick(v: f64) -> String {
+    let a = round_sig4(v).abs();
+    if a != 0.0 && !(1e-3..1e9).contains(&a) {
+        return format!("{v:.2e}");
+    }
+    in_unit(v, unit_of(a))
+}
+
+/// The tick labels of an axis over `range`: every label in the unit of the axis's largest
+/// end (0, 5k, 10k, 15k; 0.5M, 1M, 1.5M), never two forms on one axis.
+fn axis_labels(range: &Range<f64>) -> impl Fn(&f64) -> String {
+    let a = range.start.abs().max(range.end.abs());
+    let unit = if a < 1e9 { unit_of(a) } else { (1.0, "") };
+    move |v: &f64| {
+        if unit.1.is_empty() {
+            fmt_tick(*v)
+        } else {
+            in_unit(*v, unit)
+        }
     }
 }
 
@@ -186,6 +228,7 @@ fn xy_chart<'a, 'b>(
     y: Range<f64>,
 ) -> Result<XyChart<'a, 'b>, ChartError> {
     root.fill(&WHITE).map_err(|e| draw_err(axes, e))?;
+    let (x_ticks, y_ticks) = (axis_labels(&x), axis_labels(&y));
     let mut chart = ChartBuilder::on(root)
         .caption(axes.title, (FONT, 20))
         .margin(14)
@@ -199,8 +242,8 @@ fn xy_chart<'a, 'b>(
         .y_desc(axes.y_label)
         .x_labels(8)
         .y_labels(7)
-        .x_label_formatter(&|v| fmt_tick(*v))
-        .y_label_formatter(&|v| fmt_tick(*v))
+        .x_label_formatter(&x_ticks)
+        .y_label_formatter(&y_ticks)
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))
         .bold_line_style(RGBColor(225, 225, 225))

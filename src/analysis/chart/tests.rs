@@ -241,14 +241,17 @@ fn ticks_are_short_and_readable() {
         (-0.0, "0"),
         (1.0, "1"),
         (2.5, "2.5"),
-        (1234.5, "1234"),
+        (1234.5, "1235"),
+        (9999.5, "10k"),
+        (999_995.0, "1M"),
         (0.012_345, "0.01235"),
         (100.0, "100"),
         (-42.42, "-42.42"),
         (12_345.0, "12.35k"),
         (500_000.0, "500k"),
         (1.0e6, "1M"),
-        (1_806_336.0, "1.81M"),
+        (1_806_336.0, "1.806M"),
+        (123_456.0, "123.5k"),
         (2.0e7, "20M"),
         (-3.0e4, "-30k"),
         (2.0e9, "2.00e9"),
@@ -256,4 +259,22 @@ fn ticks_are_short_and_readable() {
     ] {
         assert_eq!(fmt_tick(v), want, "{v}");
     }
+}
+
+/// One axis, one form: an axis to 14 000 reads 8k beside 10k, one to 2·10⁶ 0.5M beside 1M
+/// (rev-i: 8000 beside 10k).
+#[test]
+fn an_axis_labels_every_tick_in_one_unit() {
+    let k = axis_labels(&(0.0..14_000.0));
+    let got: Vec<String> = [0.0, 2000.0, 8000.0, 10_000.0, 12_500.0]
+        .iter()
+        .map(&k)
+        .collect();
+    assert_eq!(got, ["0", "2k", "8k", "10k", "12.5k"]);
+    let m = axis_labels(&(-1.0e5..2.0e6));
+    let got: Vec<String> = [-1.0e5, 0.0, 5.0e5, 1.0e6].iter().map(&m).collect();
+    assert_eq!(got, ["-0.1M", "0", "0.5M", "1M"]);
+    let plain = axis_labels(&(0.0..9000.0));
+    assert_eq!(plain(&2500.0), "2500");
+    assert_eq!(axis_labels(&(0.0..3.0e9))(&2.0e9), "2.00e9");
 }
