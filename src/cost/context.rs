@@ -118,3 +118,96 @@ fn opened_by(earlier: &[PathBuf], last: &Path, t_us: u64) -> Option<usize> {
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::RowKey;
+    use crate::store::list_segments;
+    use crate::synth::calib::spread;
+    use crate::synth::calib::Flushing;
+    use crate::synth::calib::PowerTruth;
+    use crate::synth::calib::SynthLog;
+
+    /// 8 runs written as the daemon writes them, a segment every 10 s (headers anchored when
+    /// each segment opened): the segments, oldest first, and when each opened.
+    fn short_segments(dir: &Path) -> (Vec<PathBuf>, Vec<u64>) {
+        let truth = PowerTruth {
+            idle_w: 3.2,
+            cpu_w_per_pct: 0.038,
+            ram_w_per_mb: 0.0015,
+            cpu_ghz_w_per_pct_ghz: 0.0,
+        };
+        let mut log = SynthLog::new(truth, spread(8, false));
+        log.flushing = Some(Flushing {
+            flush_us: 5_000_000,
+            flushes_per_segment: 2,
+        });
+        crate::synth::calib::write(dir, &log).unwrap();
+        let files: Vec<PathBuf> = (list_segments(dir).unwrap().into_iter())
+            .map(|s| s.path)
+            .collect();
+        let opened = (files.iter())
+            .map(|p| {
+                SegmentReader::open(p)
+                    .unwrap()
+                    .header()
+                    .unwrap()
+                    .anchor
+                    .mono_us
+            })
+            .collect();
+        (files, opened)
+    }
+
+    /// The segment a time is in is found from the headers in one step (rev-i: the upload
+    /// tests' segments shared one anchor, so only the one-back step was ever taken).
+    #[test]
+    fn the_segment_opened_by_a_time_is_told_by_the_headers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (files, opened) = short_segments(tmp.path());
+        assert!(files.len() >= 6, "{files:?}");
+        let (last, earlier) = files.split_last().unwrap();
+        for (j, w) in opened.windows(2).enumerate() {
+            assert!(w[0] < w[1], "{opened:?}");
+            assert_eq!(opened_by(earlier, last, w[0]), Some(j), "{opened:?}");
+            assert_eq!(opened_by(earlier, last, w[1] - 1), Some(j), "{opened:?}");
+        }
+        // Before the first opened: the first of the boot.
+        assert_eq!(opened_by(&earlier[2..], last, opened[1]), Some(0));
+    }
+
+    /// The last segment's rows, read back as far as they need across short segments, are
+    /// the whole directory's.
+    #[test]
+    fn rows_read_back_across_short_segments_are_the_whole_logs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (files, _) = short_segments(tmp.path());
+        let whole = CostLog::read(
+            &LogSource::dir(tmp.path()),
+            Filter::default(),
+            CostOptions::default(),
+        )
+        .unwrap()
+        .rows;
+        let (mut checked, mut further) = (0, 0);
+        for end in 2..=files.len() {
+            let log = rows_of_last_segment(&files[..end], 24, CostOptions::default()).unwrap();
+            // Rows that read more than the segment before: the walk went further back.
+            let one_back = rows_of_last_segment(&files[..end], 1, CostOptions::default()).unwrap();
+            further += usize::from(one_back.rows != log.rows);
+            for row in &log.rows {
+                let key = RowKey::of(row);
+                let want = whole.iter().find(|w| RowKey::of(w) == key).unwrap();
+                assert_eq!(row, want, "segment {end}");
+                assert!(row.trust.usage, "segment {end}: {row:?}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, whole.len(), "every row in one segment's");
+        assert!(
+            further > 0,
+            "no row read further back than the segment before"
+        );
+    }
+}
