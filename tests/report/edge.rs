@@ -431,5 +431,5 @@ fn every_run_flagged_is_said_so_with_what_to_do() {
         "{said}"
     );
     let (_, json, _) = report(&[dir.path()], &["--include-flagged"]);
-    assert!(problems(&json).contains("[]"), "{json}");
+    assert_eq!(json["problems"].as_array().map(Vec::len), Some(0), "{json}");
 }

@@ -53,7 +53,7 @@ use super::UploadError;
 pub const PARQUET_CONTENT_TYPE: &str = "application/vnd.apache.parquet";
 
 /// Sealed segments before a segment its runs file may read: a day of the daemon's hourly
-/// segments.
+/// segments (less where segments rotate at their size first).
 pub const MAX_CONTEXT_SEGMENTS: usize = 24;
 
 /// `<partition><first_seq>.runs.parquet` and `.samples.parquet` of `seg`.
