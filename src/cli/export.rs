@@ -119,6 +119,13 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
             // read leaves no output behind.
             let samples = SampleExport::prepare(&source, &filter).context("reading the samples")?;
             let found = (samples.skips().to_vec(), *samples.damage());
+            if samples.repeats() > 0 {
+                eprintln!(
+                    "edgewatt: export: {} samples were read twice (the same device, boot and \
+                     time in two sources: a copy of a log): each is one row",
+                    samples.repeats()
+                );
+            }
             write_out(output, |out, path| {
                 samples.write(format, out, path).map(drop)
             })?;

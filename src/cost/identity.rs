@@ -34,6 +34,19 @@ pub enum RunRef {
 /// What the daemon writes as the boot id when it cannot read the kernel's.
 const UNKNOWN_BOOT: &str = "unknown";
 
+/// A boot's identity: its device and boot id, `None` when either is not known (a damaged
+/// segment header, a boot id the daemon could not read): such a boot is never taken for
+/// another.
+#[must_use]
+pub fn boot_identity(device_id: Option<&str>, boot_id: Option<&str>) -> Option<(String, String)> {
+    Some((
+        device_id.filter(|d| !d.is_empty())?.to_owned(),
+        boot_id
+            .filter(|b| !b.is_empty() && *b != UNKNOWN_BOOT)?
+            .to_owned(),
+    ))
+}
+
 impl RowKey {
     /// The key of a row of `kind` with these columns; `None` when the device, the boot, the
     /// start or a run's id is not known (a damaged segment header, a boot id the daemon
@@ -54,11 +67,10 @@ impl RowKey {
             },
             RowKind::Idle => RunRef::IdleFrom(start_mono_us),
         };
+        let (device_id, boot_id) = boot_identity(device_id, boot_id)?;
         Some(Self {
-            device_id: device_id.filter(|d| !d.is_empty())?.to_owned(),
-            boot_id: boot_id
-                .filter(|b| !b.is_empty() && *b != UNKNOWN_BOOT)?
-                .to_owned(),
+            device_id,
+            boot_id,
             run,
         })
     }

@@ -32,6 +32,7 @@ mod tests;
 mod trust;
 
 pub use context::rows_of_last_segment;
+pub use identity::boot_identity;
 pub use identity::drop_repeats;
 pub use identity::repeats_note;
 pub use identity::RowKey;

@@ -118,6 +118,8 @@ pub struct SampleExport {
     power: Option<(Arc<str>, Vec<Bin>)>,
     skips: Vec<Skip>,
     damage: DamageCounts,
+    /// Samples read twice (a copy of a log in a second source), each given once.
+    repeats: u64,
 }
 
 /// The filter of one pass: `filter` for records of `kind` alone.
@@ -160,6 +162,7 @@ impl SampleExport {
             source: source.clone(),
             filter: filter.clone(),
             power: bins.main(),
+            repeats: ticks.repeats(),
             ticks,
             skips,
             damage,
@@ -170,6 +173,13 @@ impl SampleExport {
     #[must_use]
     pub fn skips(&self) -> &[Skip] {
         &self.skips
+    }
+
+    /// How many samples were read twice (the same device, boot and time in two sources: a
+    /// copy of a log): each is one row, from the source read first.
+    #[must_use]
+    pub const fn repeats(&self) -> u64 {
+        self.repeats
     }
 
     /// The damage the reader counted.
@@ -211,6 +221,13 @@ impl SampleExport {
             let Some(at) = ticks.find(&boots, sample.mono_us) else {
                 continue;
             };
+            if ticks.repeated(&boots, sample.mono_us) {
+                // Given from the copy read first; still this copy's previous sample.
+                if let Payload::Sample { sample, .. } = e.payload {
+                    prev.insert(boot, sample);
+                }
+                continue;
+            }
             let Some(mut row) = sample_row(&e, prev.get(&boot).map(|p| &**p)) else {
                 continue;
             };

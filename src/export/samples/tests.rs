@@ -299,16 +299,76 @@ fn a_damaged_segment_between_two_of_one_boot_keeps_them_apart() {
     }
 }
 
-/// A directory given twice is read twice, as two logs: each copy's rows are those of the
-/// directory alone, power and all (not the readings of both in the first copy's rows and
-/// none in the second's).
+/// A directory given twice is read twice, as two copies of one log: each sample is one
+/// row, the first copy's, power and all (its power the directory's alone, not the readings
+/// of both copies in the first copy's rows).
 #[test]
-fn a_directory_given_twice_is_two_copies_with_their_power() {
+fn a_directory_given_twice_gives_each_sample_once() {
     let dir = tempfile::tempdir().unwrap();
     synth(dir.path(), 3, 1);
     let (alone, _, _) = sample_table(&LogSource::dir(dir.path()), &Filter::default()).unwrap();
     let twice = LogSource::dirs([dir.path().to_path_buf(), dir.path().to_path_buf()]);
+    let export = SampleExport::prepare(&twice, &Filter::default()).unwrap();
+    assert_eq!(export.repeats(), alone.rows.len() as u64);
     let (table, _, _) = sample_table(&twice, &Filter::default()).unwrap();
-    let want: Vec<_> = alone.rows.iter().chain(&alone.rows).cloned().collect();
-    assert!(table.rows == want, "each copy as the directory alone");
+    assert!(
+        table.rows == alone.rows,
+        "each sample once, as the directory alone"
+    );
+}
+
+/// A copy of a boot's first segment read beside the whole boot, either first: the rows
+/// are the whole boot's, each once, the CPU % of the first sample after the copy ends
+/// from the sample before it (samples read twice were two rows each).
+#[test]
+fn a_partial_copy_beside_the_whole_log_gives_each_sample_once() {
+    use crate::record::Record;
+    use crate::record::SampleBlockBuilder;
+    const S: u64 = 1_000_000;
+    let whole = tempfile::tempdir().unwrap();
+    // One boot's 40 samples, 20 in each of two segments.
+    let layout = crate::synth::pi5_layout();
+    let mut samples = crate::synth::trace(&layout, 40, 1);
+    for (i, s) in samples.iter_mut().enumerate() {
+        s.mono_us = 10 * S + i as u64 * 100_000;
+    }
+    let opts = crate::config::StoreConfig::default().options(whole.path().to_path_buf());
+    let ident = crate::store::SegmentIdent {
+        device_id: "pi-1".into(),
+        boot_id: "b".into(),
+        host: "pi".into(),
+    };
+    let anchor = |mono_us: u64| crate::clock::Anchor {
+        mono_us,
+        wall_unix_us: 1_700_000_000_000_000 + mono_us as i64,
+    };
+    let (mut w, _) = crate::store::Writer::open(opts, ident, anchor(10 * S)).unwrap();
+    for (k, part) in samples.chunks(20).enumerate() {
+        if k > 0 {
+            w.rotate(part[0].mono_us, anchor(part[0].mono_us)).unwrap();
+        }
+        let mut block = SampleBlockBuilder::new(layout.clone());
+        part.iter().for_each(|s| block.push(s).unwrap());
+        w.append(&Record::Samples(block.finish().unwrap())).unwrap();
+    }
+    w.close(crate::record::SealReason::Shutdown, 20 * S)
+        .unwrap();
+    let mut segs: Vec<_> = (std::fs::read_dir(whole.path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    segs.sort();
+    let part = tempfile::tempdir().unwrap();
+    std::fs::copy(&segs[0], part.path().join(segs[0].file_name().unwrap())).unwrap();
+    let (want, _, _) = sample_table(&LogSource::dir(whole.path()), &Filter::default()).unwrap();
+    assert_eq!(want.rows.len(), 40);
+    let cpu = want.column("cpu_pct").unwrap();
+    assert!(want.rows[20][cpu] != Value::Null, "{:?}", want.rows[20]);
+    let (p, w) = (part.path().to_path_buf(), whole.path().to_path_buf());
+    for dirs in [[p.clone(), w.clone()], [w, p]] {
+        let source = LogSource::dirs(dirs);
+        let export = SampleExport::prepare(&source, &Filter::default()).unwrap();
+        assert_eq!(export.repeats(), 20);
+        let (table, _, _) = sample_table(&source, &Filter::default()).unwrap();
+        assert!(table.rows == want.rows, "{:?}", table.rows);
+    }
 }

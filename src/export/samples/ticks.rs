@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::path::PathBuf;
 
+use crate::cost::boot_identity;
 use crate::logread::SegmentMeta;
 use crate::store::OPEN_SUFFIX;
 use crate::store::SEALED_SUFFIX;
@@ -52,6 +53,10 @@ pub(super) struct Ticks {
     last_boot: Option<(u64, usize)>,
     /// Per boot: where its ticks start, and its sample times in order.
     times: Vec<(usize, Vec<u64>)>,
+    /// Per boot: its device and boot id, if known ([`boot_identity`]).
+    ids: Vec<Option<(String, String)>>,
+    /// Per boot: the earlier boots of the same device and boot id (copies of it).
+    copies_before: Vec<Vec<usize>>,
     pub(super) len: usize,
 }
 
@@ -62,9 +67,14 @@ impl Ticks {
             Some((boot, slot)) if boot == seg.boot => slot,
             _ => {
                 self.times.push((0, Vec::new()));
+                self.ids.push(None);
                 self.times.len() - 1
             }
         };
+        // A blank segment of the boot has no header: its other segments name it.
+        if self.ids[slot].is_none() {
+            self.ids[slot] = boot_identity(seg.device_id(), seg.boot_id());
+        }
         self.last_boot = Some((seg.boot, slot));
         self.segments.insert(pass.key(seg), slot);
         pass.slot = Some(slot);
@@ -83,8 +93,16 @@ impl Ticks {
         }
     }
 
-    /// Each boot's times sorted, and the ticks numbered.
+    /// Each boot's times sorted, the ticks numbered, and each boot's copies found.
     pub(super) fn sorted(mut self) -> Self {
+        self.copies_before = (0..self.ids.len())
+            .map(|slot| match &self.ids[slot] {
+                Some(id) => (0..slot)
+                    .filter(|&s| self.ids[s].as_ref() == Some(id))
+                    .collect(),
+                None => Vec::new(),
+            })
+            .collect();
         self.len = 0;
         for (start, times) in &mut self.times {
             times.sort_unstable();
@@ -105,6 +123,32 @@ impl Ticks {
         let (start, times) = self.boot(pass)?;
         let i = times.partition_point(|m| *m < mono_us);
         (i > 0 && i < times.len()).then_some(start + i)
+    }
+
+    /// Whether the sample at `mono_us` of boot `slot` is in an earlier boot of the first
+    /// pass of the same device and boot id: the same sample read again, from a copy of the
+    /// log (another directory, or one given twice).
+    fn repeated_in(&self, slot: usize, mono_us: u64) -> bool {
+        (self.copies_before[slot].iter()).any(|&s| self.times[s].1.binary_search(&mono_us).is_ok())
+    }
+
+    /// Whether the sample at `mono_us` of the segment `pass` is in was read before, in an
+    /// earlier copy of its boot (see [`Ticks::repeats`]).
+    pub(super) fn repeated(&self, pass: &Pass, mono_us: u64) -> bool {
+        pass.slot
+            .is_some_and(|slot| self.repeated_in(slot, mono_us))
+    }
+
+    /// How many of the samples are repeats: in an earlier boot of the same device and
+    /// boot id (after [`Ticks::sorted`]).
+    pub(super) fn repeats(&self) -> u64 {
+        let mut n = 0;
+        for (slot, (_, times)) in self.times.iter().enumerate() {
+            if !self.copies_before[slot].is_empty() {
+                n += times.iter().filter(|&&t| self.repeated_in(slot, t)).count() as u64;
+            }
+        }
+        n
     }
 
     /// The tick of the sample at `mono_us` of the segment `pass` is in (the first of its
