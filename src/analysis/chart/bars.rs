@@ -49,6 +49,18 @@ fn check(axes: &Axes, parts: &[&str], bars: &[Bar]) -> Result<f64, ChartError> {
     Ok(top)
 }
 
+/// `label` in at most `max_chars` characters (at least 4): else `…` and its end, which tells
+/// bars apart where their start does not (a model's name ends in its quantization).
+pub(super) fn fit_label(label: &str, max_chars: usize) -> String {
+    let max_chars = max_chars.max(4);
+    let n = label.chars().count();
+    if n <= max_chars {
+        return label.to_owned();
+    }
+    let tail: String = label.chars().skip(n + 1 - max_chars).collect();
+    format!("…{tail}")
+}
+
 /// Bars stacked from the first part up, one colour per part, with a legend.
 ///
 /// ```
@@ -70,6 +82,10 @@ pub fn stacked_bars(axes: &Axes, parts: &[&str], bars: &[Bar]) -> Result<String,
     // A segmented 0..=last has a segment per bar and one more, empty, on the right, under
     // the legend (and a single bar is not a degenerate 0..0, which draws nothing).
     let last = bars.len() as u32;
+    // Characters a label may take under its bar: the plot's width over the slots, about 7 px
+    // a character at 13 px.
+    let plot_px = f64::from(SIZE_PX.0 - 2 * 14 - 76);
+    let label_chars = (plot_px / f64::from(last + 1) / 7.0) as usize;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE_PX).into_drawing_area();
@@ -91,7 +107,7 @@ pub fn stacked_bars(axes: &Axes, parts: &[&str], bars: &[Bar]) -> Result<String,
             .x_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => bars
                     .get(*i as usize)
-                    .map_or_else(String::new, |b| b.label.into()),
+                    .map_or_else(String::new, |b| fit_label(b.label, label_chars)),
                 _ => String::new(),
             })
             .y_label_formatter(&axis_labels(&(0.0..top)))

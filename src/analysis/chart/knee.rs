@@ -8,11 +8,11 @@ use super::draw_err;
 use super::extent;
 use super::fmt_value;
 use super::legend;
+use super::legend_room;
 use super::padded;
 use super::xy_chart;
 use super::Axes;
 use super::ChartError;
-use super::SIZE_PX;
 use crate::analysis::fit::KneeFit;
 use crate::analysis::fit::KneeVerdict;
 
@@ -37,6 +37,14 @@ fn verdict_text(fit: &KneeFit) -> String {
         KneeVerdict::Flat => "no knee: flat over the tested range".into(),
         KneeVerdict::Linear => "no knee: rises over the whole tested range".into(),
     }
+}
+
+/// The y values a knee chart shows: the runs', and each fit's at the smallest x and its
+/// plateau.
+fn y_extent(series: &[KneeSeries], x_lo: f64) -> (f64, f64) {
+    let fitted = (series.iter()).flat_map(|s| [s.fit.predict(x_lo), s.fit.plateau.value]);
+    let ys = series.iter().flat_map(|s| s.y.iter().copied());
+    extent(ys.chain(fitted)).unwrap_or((0.0, 1.0))
 }
 
 /// Runs as points, each series' fit y = a + b·min(x, ψ), and for a knee a vertical line
@@ -64,20 +72,16 @@ pub fn knee_chart(axes: &Axes, series: &[KneeSeries]) -> Result<String, ChartErr
     }
     let all_x = series.iter().flat_map(|s| s.x.iter().copied());
     let (x_lo, x_hi) = extent(all_x).unwrap_or((0.0, 1.0));
-    let fitted = series
-        .iter()
-        .flat_map(|s| [s.fit.predict(x_lo), s.fit.plateau.value]);
-    let (y_lo, y_hi) = extent(
-        series
-            .iter()
-            .flat_map(|s| s.y.iter().copied())
-            .chain(fitted),
-    )
-    .unwrap_or((0.0, 1.0));
-    let (xr, yr) = (padded(x_lo, x_hi, true), padded(y_lo, y_hi, true));
+    let (y_lo, y_hi) = y_extent(series, x_lo);
+    // Two legend lines a series (line, runs), and ψ's CI for a knee.
+    let entries = (series.iter())
+        .map(|s| 2 + usize::from(s.fit.verdict == KneeVerdict::Knee))
+        .sum();
+    let xr = padded(x_lo, x_hi, true);
+    let (size_px, yr) = legend_room(padded(y_lo, y_hi, true), entries);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE_PX).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size_px).into_drawing_area();
         let mut chart = xy_chart(&root, axes, xr.clone(), yr.clone())?;
         for (i, s) in series.iter().enumerate() {
             let c = colour(i);
@@ -129,7 +133,7 @@ pub fn knee_chart(axes: &Axes, series: &[KneeSeries]) -> Result<String, ChartErr
                 .label(format!("{}: {} runs", s.name, s.x.len()))
                 .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
         }
-        legend(&mut chart, axes, SeriesLabelPosition::LowerRight)?;
+        legend(&mut chart, axes, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(|e| draw_err(axes, e))?;
     }
     Ok(svg)

@@ -8,6 +8,7 @@ use super::draw_err;
 use super::extent;
 use super::fmt_value;
 use super::legend;
+use super::legend_room;
 use super::padded;
 use super::xy_chart;
 use super::Axes;
@@ -75,15 +76,12 @@ pub fn law_chart(axes: &Axes, series: &[LawSeries]) -> Result<String, ChartError
     let ys = series.iter().flat_map(|s| s.y.iter().copied());
     let band_ys = bands.iter().flatten().flat_map(|&(_, lo, hi)| [lo, hi]);
     let (y_lo, y_hi) = extent(ys.chain(band_ys)).unwrap_or((0.0, 1.0));
+    // Three legend lines a series: band, line, runs.
+    let (size_px, y_range) = legend_room(padded(y_lo, y_hi, true), 3 * series.len());
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE_PX).into_drawing_area();
-        let mut chart = xy_chart(
-            &root,
-            axes,
-            padded(x_from, x_hi, true),
-            padded(y_lo, y_hi, true),
-        )?;
+        let root = SVGBackend::with_string(&mut svg, size_px).into_drawing_area();
+        let mut chart = xy_chart(&root, axes, padded(x_from, x_hi, true), y_range)?;
         for (i, (s, band)) in series.iter().zip(&bands).enumerate() {
             let c = colour(i);
             let outline: Vec<(f64, f64)> = band

@@ -253,6 +253,19 @@ fn xy_chart<'a, 'b>(
     Ok(chart)
 }
 
+/// The canvas and y range of an xy chart whose legend of `entries` lines sits in a band of
+/// its own above the data (a legend over the upper left covered the lines and points there):
+/// [`SIZE_PX`] made taller by the legend's height, and `y`'s top raised so that the data keep
+/// the height they had, below the band.
+fn legend_room(y: Range<f64>, entries: usize) -> ((u32, u32), Range<f64>) {
+    // A legend line is about 16 px, its box 16 more; the band 8 px below it.
+    let band_px = 16 * u32::try_from(entries).unwrap_or(u32::MAX / 32).min(64) + 24;
+    // The plotting area at SIZE_PX: less the margins, the caption and the x labels.
+    let plot_px = f64::from(SIZE_PX.1 - 2 * 14 - 30 - 50);
+    let top = y.start + (y.end - y.start) * (plot_px + f64::from(band_px)) / plot_px;
+    ((SIZE_PX.0, SIZE_PX.1 + band_px), y.start..top)
+}
+
 /// Draws the legend box in a corner.
 fn legend<'a, 'b: 'a>(
     chart: &mut XyChart<'a, 'b>,

@@ -16,7 +16,8 @@ fn check_svg(svg: &str, must: &[&str]) {
         svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
         "{svg:.200}"
     );
-    assert!(svg.contains("viewBox=\"0 0 760 460\""), "{svg:.200}");
+    // 460 px high, and taller by the legend's band.
+    assert!(svg.contains("viewBox=\"0 0 760 "), "{svg:.200}");
     for bad in ["NaN", "inf"] {
         assert!(!svg.contains(bad), "{bad} in the SVG");
     }
@@ -27,10 +28,6 @@ fn check_svg(svg: &str, must: &[&str]) {
 
 /// Width and height of each `<rect>` of the SVG.
 fn rects(svg: &str) -> Vec<(f64, f64)> {
-    let attr = |r: &str, name: &str| {
-        let at = r.find(&format!(" {name}=\""))? + name.len() + 3;
-        r[at..].split('"').next()?.parse::<f64>().ok()
-    };
     svg.split("<rect")
         .skip(1)
         .filter_map(|r| Some((attr(r, "width")?, attr(r, "height")?)))
@@ -39,6 +36,24 @@ fn rects(svg: &str) -> Vec<(f64, f64)> {
 
 fn circles(svg: &str) -> usize {
     svg.matches("<circle").count()
+}
+
+/// The value of attribute `name` in element text `e`.
+fn attr(e: &str, name: &str) -> Option<f64> {
+    let at = e.find(&format!(" {name}=\""))? + name.len() + 3;
+    e[at..].split('"').next()?.parse::<f64>().ok()
+}
+
+/// The legend box's bottom, and how many circles lie below it (data, not its own).
+fn below_legend(svg: &str) -> (f64, usize) {
+    let boxed = (svg.split("<rect").skip(1))
+        .find(|r| r.split('>').next().unwrap().contains("#A0A0A0"))
+        .expect("a legend box");
+    let bottom = attr(boxed, "y").unwrap() + attr(boxed, "height").unwrap();
+    let below = (svg.split("<circle").skip(1))
+        .filter(|c| attr(c, "cy").unwrap() > bottom)
+        .count();
+    (bottom, below)
 }
 
 #[test]
@@ -72,8 +87,11 @@ fn a_law_chart_has_points_lines_bands_labels_and_a_legend() {
             "small: 95 % band of the mean",
         ],
     );
-    // 12 runs and one legend dot per series.
+    // 12 runs and one legend dot per series; every run below the legend (rev-g: the legend
+    // covered the lines and points in the upper left).
     assert_eq!(circles(&svg), 12 + 2);
+    let (bottom, below) = below_legend(&svg);
+    assert_eq!(below, 12, "legend box to y = {bottom}");
     assert_eq!(svg.matches("<polygon").count(), 2, "a band per series");
     assert!(svg.contains(&format!("base: y = {} + ", fmt_value(fit.intercept.value))));
 }
@@ -95,6 +113,7 @@ fn a_knee_chart_marks_psi_and_its_ci_or_says_there_is_no_knee() {
     .unwrap();
     check_svg(&svg, &["knee ψ = 448 (95 % CI 384–512)", "plateau 234"]);
     assert_eq!(circles(&svg), 7 + 1);
+    assert_eq!(below_legend(&svg).1, 7);
     let knee_rects = svg.matches("<rect").count();
     let flat = [5.0, 5.1, 4.9, 5.0, 5.05, 4.95, 5.0];
     let fit = fit_knee(&x, &flat).unwrap();
@@ -277,4 +296,26 @@ fn an_axis_labels_every_tick_in_one_unit() {
     let plain = axis_labels(&(0.0..9000.0));
     assert_eq!(plain(&2500.0), "2500");
     assert_eq!(axis_labels(&(0.0..3.0e9))(&2.0e9), "2.00e9");
+}
+
+/// Long bar labels are cut to their bar's width from the start, keeping what tells them
+/// apart (they overlapped one another under four bars).
+#[test]
+fn a_long_bar_label_keeps_its_end() {
+    use super::bars::fit_label;
+    assert_eq!(fit_label("f16", 18), "f16");
+    let long = "Smollm2 135M 8k Lc100K Mix1 Ep2 Q4_1 q4_1";
+    let cut = fit_label(long, 18);
+    assert_eq!(cut.chars().count(), 18);
+    assert_eq!(cut, "…ix1 Ep2 Q4_1 q4_1");
+    let labels = [long, "Smollm2 135M 8k Lc100K Mix1 Ep2 F16 f16"];
+    let bars: Vec<Bar> = (labels.iter())
+        .map(|label| Bar {
+            label,
+            values: &[1.0, 2.0],
+        })
+        .collect();
+    let svg = stacked_bars(&AXES, &["a", "b"], &bars).unwrap();
+    assert!(!svg.contains(long), "uncut");
+    assert!(svg.contains("…35M 8k Lc100K Mix1 Ep2 F16 f16\n"), "{svg}");
 }

@@ -166,9 +166,16 @@ fn phase_charts(r: &Report, out: &mut Vec<Chart>) {
     for unit in ["J", "s"] {
         let of_unit: Vec<&PhaseCost> = r.phases.iter().filter(|p| p.unit == unit).collect();
         for (device, mine) in by_device(&of_unit, |p| &p.device) {
-            let labels: Vec<String> = mine
-                .iter()
-                .map(|p| format!("{} {}", p.model, p.workload))
+            // A bar is its workload where that names it alone (the model's name is long).
+            let mut workloads: Vec<&str> = mine.iter().map(|p| p.workload.as_str()).collect();
+            workloads.sort_unstable();
+            workloads.dedup();
+            let by_workload = workloads.len() == mine.len();
+            let labels: Vec<String> = (mine.iter())
+                .map(|p| match by_workload {
+                    true => p.workload.clone(),
+                    false => format!("{} {}", p.model, p.workload),
+                })
                 .collect();
             let bars: Vec<Bar> = mine
                 .iter()
@@ -198,7 +205,11 @@ fn phase_charts(r: &Report, out: &mut Vec<Chart>) {
             };
             let axes = Axes {
                 title: &title,
-                x_label: "model and workload",
+                x_label: if by_workload {
+                    "workload"
+                } else {
+                    "model and workload"
+                },
                 y_label,
             };
             out.push(Chart {
