@@ -31,6 +31,21 @@ fn a_pmic_measured_board_against_a_whole_board_estimate_says_so() {
         ),
         "{errors}"
     );
+    // The runs table says what the measured figure is of, beside the board's estimate.
+    let out = crate::common::edgewatt()
+        .arg("report")
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["--format", "markdown"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    let runs = md.split("## Runs").nth(1).unwrap();
+    assert_eq!(
+        runs.matches("(PMIC rails, not the whole board)").count(),
+        4,
+        "{runs}"
+    );
     // Measured by the INA219: no such note.
     let runs: Vec<SynthRun> = [50, 100, 200, 300]
         .iter()
@@ -39,6 +54,14 @@ fn a_pmic_measured_board_against_a_whole_board_estimate_says_so() {
     let dir = log_dir(runs, 1, |_| {});
     let (_, json, _) = report(&[dir.path()], &[]);
     assert!(json["estimate_errors"][0]["problem"].is_null(), "{json}");
+    let out = crate::common::edgewatt()
+        .arg("report")
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["--format", "markdown"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("PMIC rails"));
 }
 
 /// The note of `report` over `dir` with the calibration `cal`, on its estimate row.

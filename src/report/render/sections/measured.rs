@@ -6,7 +6,9 @@ use super::or_dash;
 use super::Section;
 use super::Table;
 use super::FULL_RUN_LIST_MAX;
+use crate::cost::meter_kind;
 use crate::report::laws::Report;
+use crate::report::laws::RunRow;
 
 pub(super) fn estimate(r: &Report) -> Section {
     let mut t = Table::new(&[
@@ -64,6 +66,20 @@ pub(super) fn estimate(r: &Report) -> Section {
     }
 }
 
+/// A run's measured net energy, with the meter when it is not the whole board's (the PMIC:
+/// the SoC's rails), so that it is not read beside the board's estimate as the same thing.
+fn measured_cell(row: &RunRow) -> String {
+    let Some(j) = row.energy_measured_j else {
+        return format!("- ({})", or_dash(row.energy_note.as_deref()));
+    };
+    let label = (row.energy_measured_source.as_deref()).and_then(|s| s.strip_prefix("measured:"));
+    if label.is_some_and(|l| meter_kind(l) == "pmic") {
+        format!("{} (PMIC rails, not the whole board)", num(Some(j)))
+    } else {
+        num(Some(j))
+    }
+}
+
 pub(super) fn runs(r: &Report) -> Section {
     let all = r.runs.len() <= FULL_RUN_LIST_MAX;
     let mut t = Table::new(&[
@@ -101,10 +117,7 @@ pub(super) fn runs(r: &Report) -> Section {
             num(row.time_s),
             num(row.cpu_auc_pct_s),
             num(row.ram_auc_mb_s),
-            row.energy_measured_j.map_or_else(
-                || format!("- ({})", or_dash(row.energy_note.as_deref())),
-                |v| num(Some(v)),
-            ),
+            measured_cell(row),
             num(row.energy_estimated_j),
             if row.usable(r.include_flagged) {
                 "yes".into()
