@@ -4,6 +4,7 @@ use edgewatt::synth::calib::SynthCase;
 use edgewatt::synth::calib::SynthRun;
 
 use super::fit;
+use super::four_runs;
 use super::llm_run;
 use super::log_dir;
 use super::report;
@@ -78,10 +79,7 @@ fn all_runs_failed_is_named_with_their_error() {
 
 #[test]
 fn without_measured_energy_the_estimate_stands_alone_and_says_so() {
-    let runs: Vec<SynthRun> = [50, 100, 200, 300]
-        .iter()
-        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
-        .collect();
+    let runs = four_runs();
     let dir = log_dir(runs, 1, |l| l.ina219 = false);
     let (code, json, _) = report(&[dir.path()], &[]);
     assert_eq!(code, 0);
@@ -116,10 +114,7 @@ fn without_measured_energy_the_estimate_stands_alone_and_says_so() {
 
 #[test]
 fn a_power_gap_flags_the_run_and_leaves_it_out_unless_included() {
-    let runs: Vec<SynthRun> = [50, 100, 200, 300]
-        .iter()
-        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
-        .collect();
+    let runs = four_runs();
     let dir = log_dir(runs, 1, |l| l.outage = 0.3);
     let (_, json, _) = report(&[dir.path()], &[]);
     let flags = json["runs"][0]["flags"].to_string();
@@ -157,10 +152,7 @@ fn several_directories_are_reported_together_and_a_missing_one_is_named() {
 }
 
 fn llm_dir() -> tempfile::TempDir {
-    let runs: Vec<SynthRun> = [50, 100, 200, 300]
-        .iter()
-        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
-        .collect();
+    let runs = four_runs();
     log_dir(runs, 3, |_| {})
 }
 
@@ -418,10 +410,7 @@ fn an_empty_segment_is_named_as_empty() {
 /// the flag and `--include-flagged`, not that the runs are too few or not LLM runs (rev-g).
 #[test]
 fn every_run_flagged_is_said_so_with_what_to_do() {
-    let runs: Vec<SynthRun> = [50, 100, 200, 300]
-        .iter()
-        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
-        .collect();
+    let runs = four_runs();
     let dir = log_dir(runs, 1, |l| l.outage = 0.3);
     let (_, json, _) = report(&[dir.path()], &[]);
     let said = problems(&json);

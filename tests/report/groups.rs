@@ -5,6 +5,7 @@ use edgewatt::synth::calib::SynthCase;
 
 use super::llm_run;
 use super::log_dir;
+use super::markdown;
 use super::report;
 use super::LOAD_PCT;
 use super::S_PER_TOKEN;
@@ -132,14 +133,7 @@ fn a_comparison_in_two_plans_names_its_plan() {
         .map(|c| c["plan"].as_str().unwrap())
         .collect();
     assert_eq!(plans, ["nightly", "quick"], "{json}");
-    let out = crate::common::edgewatt()
-        .arg("report")
-        .arg("--dir")
-        .arg(dir.path())
-        .args(["--format", "markdown"])
-        .output()
-        .unwrap();
-    let md = String::from_utf8_lossy(&out.stdout);
+    let md = markdown(dir.path());
     for plan in ["nightly", "quick"] {
         let row = format!("| {plan}/f16 (synthetic-F16) | {plan}/q (synthetic-Q4_1) |");
         assert!(md.contains(&row), "{row} not in {md}");

@@ -1,11 +1,9 @@
 //! Which meter measured a run, and which the estimate is of: the notes of "estimated vs
 //! measured" when they differ.
 
-use edgewatt::synth::calib::SynthCase;
-use edgewatt::synth::calib::SynthRun;
-
-use super::llm_run;
+use super::four_runs;
 use super::log_dir;
+use super::markdown;
 use super::report;
 
 /// A board measured by its PMIC alone, its estimate the whole board's (the shipped board
@@ -13,10 +11,7 @@ use super::report;
 /// error with no note).
 #[test]
 fn a_pmic_measured_board_against_a_whole_board_estimate_says_so() {
-    let runs: Vec<SynthRun> = [50, 100, 200, 300]
-        .iter()
-        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
-        .collect();
+    let runs = four_runs();
     let dir = log_dir(runs, 1, |l| {
         l.ina219 = false;
         l.pmic = Some((1.30, 0.2));
@@ -32,14 +27,7 @@ fn a_pmic_measured_board_against_a_whole_board_estimate_says_so() {
         "{errors}"
     );
     // The runs table says what the measured figure is of, beside the board's estimate.
-    let out = crate::common::edgewatt()
-        .arg("report")
-        .arg("--dir")
-        .arg(dir.path())
-        .args(["--format", "markdown"])
-        .output()
-        .unwrap();
-    let md = String::from_utf8_lossy(&out.stdout);
+    let md = markdown(dir.path());
     let runs = md.split("## Runs").nth(1).unwrap();
     assert_eq!(
         runs.matches("(PMIC rails, not the whole board)").count(),
@@ -47,21 +35,11 @@ fn a_pmic_measured_board_against_a_whole_board_estimate_says_so() {
         "{runs}"
     );
     // Measured by the INA219: no such note.
-    let runs: Vec<SynthRun> = [50, 100, 200, 300]
-        .iter()
-        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
-        .collect();
+    let runs = four_runs();
     let dir = log_dir(runs, 1, |_| {});
     let (_, json, _) = report(&[dir.path()], &[]);
     assert!(json["estimate_errors"][0]["problem"].is_null(), "{json}");
-    let out = crate::common::edgewatt()
-        .arg("report")
-        .arg("--dir")
-        .arg(dir.path())
-        .args(["--format", "markdown"])
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("PMIC rails"));
+    assert!(!markdown(dir.path()).contains("PMIC rails"));
 }
 
 /// The note of `report` over `dir` with the calibration `cal`, on its estimate row.

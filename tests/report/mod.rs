@@ -44,6 +44,26 @@ pub fn llm_run(tokens: u32, load_pct: f64, case: SynthCase) -> SynthRun {
     }
 }
 
+/// Four LLM runs of 50 to 300 prompt tokens at 50 % load.
+pub fn four_runs() -> Vec<SynthRun> {
+    [50, 100, 200, 300]
+        .iter()
+        .map(|&t| llm_run(t, 50.0, SynthCase::default()))
+        .collect()
+}
+
+/// `edgewatt report --dir DIR --format markdown`'s output.
+pub fn markdown(dir: &Path) -> String {
+    let out = crate::common::edgewatt()
+        .arg("report")
+        .arg("--dir")
+        .arg(dir)
+        .args(["--format", "markdown"])
+        .output()
+        .expect("run edgewatt report");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Writes `runs` (seeded) into a fresh state directory.
 pub fn log_dir(
     runs: Vec<SynthRun>,
