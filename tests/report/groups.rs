@@ -65,24 +65,39 @@ fn a_workload_of_one_name_in_two_plans_is_two_laws() {
     }
 }
 
-/// A workload run with Q4_1 in one session and Q2_K in another, against one base: a row
-/// per compressed model, each with its own cut (rev-g: one row of their mix, −40 % for
-/// −60 % and −20 %, labelled Q4_1).
-#[test]
-fn each_compressed_model_is_compared_with_the_base_on_its_own() {
-    let case = |w: &'static str, q: &'static str, base: Option<&'static str>, rep: u32| SynthCase {
+/// Repetition `rep` of workload `w` of `plan`, with `q` weights, naming `base` as its base.
+fn case(
+    plan: &'static str,
+    w: &'static str,
+    q: &'static str,
+    base: Option<&'static str>,
+    rep: u32,
+) -> SynthCase {
+    SynthCase {
+        plan: Some(plan),
         workload: Some(w),
         base_workload: base,
         quantization: Some(q),
         repetition: rep,
         ..SynthCase::default()
-    };
+    }
+}
+
+/// A workload run with Q4_1 in one session and Q2_K in another, against one base: a row
+/// per compressed model, each with its own cut (rev-g: one row of their mix, −40 % for
+/// −60 % and −20 %, labelled Q4_1).
+#[test]
+fn each_compressed_model_is_compared_with_the_base_on_its_own() {
     let mut runs = Vec::new();
     for (q, load) in [("Q4_1", 32.0), ("Q2_K", 64.0)] {
         for rep in 0..2 {
             for t in [100, 300] {
-                runs.push(llm_run(t, 80.0, case("f16", "F16", None, rep)));
-                runs.push(llm_run(t, load, case("q", q, Some("f16"), rep)));
+                runs.push(llm_run(t, 80.0, case("calibrate", "f16", "F16", None, rep)));
+                runs.push(llm_run(
+                    t,
+                    load,
+                    case("calibrate", "q", q, Some("f16"), rep),
+                ));
             }
         }
     }
@@ -109,14 +124,6 @@ fn each_compressed_model_is_compared_with_the_base_on_its_own() {
 /// named `plan/workload` in the table (rev-i: two blocks that read alike).
 #[test]
 fn a_comparison_in_two_plans_names_its_plan() {
-    let case = |plan, w, q, base, rep| SynthCase {
-        plan: Some(plan),
-        workload: Some(w),
-        base_workload: base,
-        quantization: Some(q),
-        repetition: rep,
-        ..SynthCase::default()
-    };
     let mut runs = Vec::new();
     for plan in ["nightly", "quick"] {
         for rep in 0..2 {
