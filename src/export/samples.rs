@@ -151,7 +151,9 @@ impl SampleExport {
         }
         let damage = *reader.damage();
         let ticks = ticks.sorted();
-        let (bins, power_skips) = power_bins(source, pass(filter, RecordKind::Power), &ticks)?;
+        let repeats = ticks.repeats();
+        let (mut bins, power_skips) = power_bins(source, pass(filter, RecordKind::Power), &ticks)?;
+        bins.take_fuller(&repeats);
         // Damage the first pass met (a frame, a header) is met again: told once.
         for skip in power_skips {
             if !skips.contains(&skip) {
@@ -162,7 +164,7 @@ impl SampleExport {
             source: source.clone(),
             filter: filter.clone(),
             power: bins.main(),
-            repeats: ticks.repeats(),
+            repeats: repeats.len() as u64,
             ticks,
             skips,
             damage,
@@ -291,6 +293,20 @@ struct Bins {
 type Bin = (f64, u32);
 
 impl Bins {
+    /// For each `(given, repeat)` tick pair (one sample read from two copies of a log), the
+    /// given tick's bin is the fuller one: readings are written after the samples they follow
+    /// (some in the next segment), so a copy cut at a segment's end holds fewer readings of
+    /// its last ticks than the whole log does.
+    fn take_fuller(&mut self, pairs: &[(usize, usize)]) {
+        for (_, bins) in &mut self.labels {
+            for &(given, repeat) in pairs {
+                if bins[repeat].1 > bins[given].1 {
+                    bins[given] = bins[repeat];
+                }
+            }
+        }
+    }
+
     fn add(&mut self, tick: usize, label: &Arc<str>, watts: f64) {
         let i = match self.labels.iter().position(|(l, _)| l == label) {
             Some(i) => i,

@@ -318,10 +318,15 @@ fn a_directory_given_twice_gives_each_sample_once() {
 }
 
 /// A copy of a boot's first segment read beside the whole boot, either first: the rows
-/// are the whole boot's, each once, the CPU % of the first sample after the copy ends
-/// from the sample before it (samples read twice were two rows each).
+/// are the whole boot's, each once (samples read twice were two rows each); the CPU % of
+/// the first sample after the copy ends from the sample before it, and the power of the
+/// copy's last ticks from every reading of them, some of which the daemon wrote in the next
+/// segment (rev-j: the copy read first gave its last ticks fewer readings).
 #[test]
 fn a_partial_copy_beside_the_whole_log_gives_each_sample_once() {
+    use crate::power::PowerReading;
+    use crate::power::SourceId;
+    use crate::record::PowerBlockBuilder;
     use crate::record::Record;
     use crate::record::SampleBlockBuilder;
     const S: u64 = 1_000_000;
@@ -342,6 +347,17 @@ fn a_partial_copy_beside_the_whole_log_gives_each_sample_once() {
         mono_us,
         wall_unix_us: 1_700_000_000_000_000 + mono_us as i64,
     };
+    // A PMIC reading every 10 ms at 4 W, then 5 W; those from the 18th sample's interval
+    // on written with the second segment.
+    let readings = |from_us: u64, to_us: u64| {
+        let mut power = PowerBlockBuilder::new(SourceId::Pmic, "pmic rails", 10_000);
+        for t in (from_us..to_us).step_by(10_000) {
+            let uw = if t < 12 * S { 4_000_000 } else { 5_000_000 };
+            let r = PowerReading::power_only(t + 5_000, SourceId::Pmic, uw);
+            power.push(&r).unwrap();
+        }
+        Record::Power(power.finish().unwrap())
+    };
     let (mut w, _) = crate::store::Writer::open(opts, ident, anchor(10 * S)).unwrap();
     for (k, part) in samples.chunks(20).enumerate() {
         if k > 0 {
@@ -350,6 +366,8 @@ fn a_partial_copy_beside_the_whole_log_gives_each_sample_once() {
         let mut block = SampleBlockBuilder::new(layout.clone());
         part.iter().for_each(|s| block.push(s).unwrap());
         w.append(&Record::Samples(block.finish().unwrap())).unwrap();
+        let (from_us, to_us) = [(10 * S, 11_700_000), (11_700_000, 14 * S)][k];
+        w.append(&readings(from_us, to_us)).unwrap();
     }
     w.close(crate::record::SealReason::Shutdown, 20 * S)
         .unwrap();
@@ -363,6 +381,11 @@ fn a_partial_copy_beside_the_whole_log_gives_each_sample_once() {
     assert_eq!(want.rows.len(), 40);
     let cpu = want.column("cpu_pct").unwrap();
     assert!(want.rows[20][cpu] != Value::Null, "{:?}", want.rows[20]);
+    let n = want.column("power_readings").unwrap();
+    assert!(
+        want.rows[1..].iter().all(|r| r[n] == Value::Int(10)),
+        "{want:?}"
+    );
     let (p, w) = (part.path().to_path_buf(), whole.path().to_path_buf());
     for dirs in [[p.clone(), w.clone()], [w, p]] {
         let source = LogSource::dirs(dirs);

@@ -129,7 +129,16 @@ impl Ticks {
     /// pass of the same device and boot id: the same sample read again, from a copy of the
     /// log (another directory, or one given twice).
     fn repeated_in(&self, slot: usize, mono_us: u64) -> bool {
-        (self.copies_before[slot].iter()).any(|&s| self.times[s].1.binary_search(&mono_us).is_ok())
+        self.first_copy(slot, mono_us).is_some()
+    }
+
+    /// The tick of the first earlier copy of boot `slot` that holds a sample at `mono_us`.
+    fn first_copy(&self, slot: usize, mono_us: u64) -> Option<usize> {
+        self.copies_before[slot].iter().find_map(|&s| {
+            let (start, times) = &self.times[s];
+            let i = times.partition_point(|m| *m < mono_us);
+            (times.get(i) == Some(&mono_us)).then_some(start + i)
+        })
     }
 
     /// Whether the sample at `mono_us` of the segment `pass` is in was read before, in an
@@ -139,16 +148,19 @@ impl Ticks {
             .is_some_and(|slot| self.repeated_in(slot, mono_us))
     }
 
-    /// How many of the samples are repeats: in an earlier boot of the same device and
-    /// boot id (after [`Ticks::sorted`]).
-    pub(super) fn repeats(&self) -> u64 {
-        let mut n = 0;
-        for (slot, (_, times)) in self.times.iter().enumerate() {
+    /// The repeated ticks (a sample in an earlier boot of the same device and boot id), each
+    /// as the tick given (the first copy's) and the repeat (after [`Ticks::sorted`]).
+    pub(super) fn repeats(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (slot, (start, times)) in self.times.iter().enumerate() {
             if !self.copies_before[slot].is_empty() {
-                n += times.iter().filter(|&&t| self.repeated_in(slot, t)).count() as u64;
+                out.extend(
+                    (times.iter().enumerate())
+                        .filter_map(|(i, &t)| Some((self.first_copy(slot, t)?, start + i))),
+                );
             }
         }
-        n
+        out
     }
 
     /// The tick of the sample at `mono_us` of the segment `pass` is in (the first of its
