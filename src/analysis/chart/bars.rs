@@ -49,16 +49,20 @@ fn check(axes: &Axes, parts: &[&str], bars: &[Bar]) -> Result<f64, ChartError> {
     Ok(top)
 }
 
-/// `label` in at most `max_chars` characters (at least 4): else `…` and its end, which tells
-/// bars apart where their start does not (a model's name ends in its quantization).
+/// `label` in at most `max_chars` characters (at least 5): else its start, `…` and its end,
+/// so that labels that differ at either end stay apart ("model workload": models differ at
+/// the start, their quantizations and the workloads at the end).
 pub(super) fn fit_label(label: &str, max_chars: usize) -> String {
-    let max_chars = max_chars.max(4);
+    let max_chars = max_chars.max(5);
     let n = label.chars().count();
     if n <= max_chars {
         return label.to_owned();
     }
-    let tail: String = label.chars().skip(n + 1 - max_chars).collect();
-    format!("…{tail}")
+    let head = max_chars / 2;
+    let tail = max_chars - 1 - head;
+    let start: String = label.chars().take(head).collect();
+    let end: String = label.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// Bars stacked from the first part up, one colour per part, with a legend.

@@ -90,8 +90,16 @@ fn round_sig4(v: f64) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return v;
     }
-    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
-    (v * scale).round() / scale
+    // Divided by a power of ten, not multiplied by its inexact inverse (999 950 000 · 10⁻⁵
+    // rounds to just under 10⁹, which read "1000M").
+    let e = 3 - v.abs().log10().floor() as i32;
+    if e >= 0 {
+        let scale = 10f64.powi(e);
+        (v * scale).round() / scale
+    } else {
+        let scale = 10f64.powi(-e);
+        (v / scale).round() * scale
+    }
 }
 
 /// `v` with at most 4 significant digits (6 decimals), no trailing zeros, never `-0`.
@@ -148,7 +156,8 @@ fn fmt_tick(v: f64) -> String {
 }
 
 /// The tick labels of an axis over `range`: every label in the unit of the axis's largest
-/// end (0, 5k, 10k, 15k; 0.5M, 1M, 1.5M), never two forms on one axis.
+/// end (0, 5k, 10k, 15k; 0.5M, 1M, 1.5M), not 8000 beside 10k (an axis reaching 10⁹, or
+/// with ticks under 10⁻³, reads those as 1.23e9 beside the rest).
 fn axis_labels(range: &Range<f64>) -> impl Fn(&f64) -> String {
     let a = range.start.abs().max(range.end.abs());
     let unit = if a < 1e9 { unit_of(a) } else { (1.0, "") };

@@ -235,7 +235,8 @@ fn knees(laws: &[KneeLaw]) -> Section {
 }
 
 /// Workload `w` of `plan` as the comparisons table names it: `plan/w` when `w` is compared
-/// in two plans, as the laws name it.
+/// in two plans (the laws prefix a name in two plans among all runs; here, among the
+/// comparisons, so that the two rows of one workload are told apart).
 fn compared_name(all: &[Comparison], plan: &str, w: &str) -> String {
     let mut plans: Vec<&str> = (all.iter())
         .filter(|c| c.workload == w || c.base_workload == w)
