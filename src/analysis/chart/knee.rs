@@ -78,7 +78,10 @@ pub fn knee_chart(axes: &Axes, series: &[KneeSeries]) -> Result<String, ChartErr
         .map(|s| 2 + usize::from(s.fit.verdict == KneeVerdict::Knee))
         .sum();
     let xr = padded(x_lo, x_hi, true);
-    let (size_px, yr) = legend_room(padded(y_lo, y_hi, true), entries);
+    let data = padded(y_lo, y_hi, true);
+    // ψ's mark and CI span the data's height, not the legend's band above it.
+    let top = data.end;
+    let (size_px, yr) = legend_room(data, entries);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size_px).into_drawing_area();
@@ -88,7 +91,7 @@ pub fn knee_chart(axes: &Axes, series: &[KneeSeries]) -> Result<String, ChartErr
             let fit = s.fit;
             if fit.verdict == KneeVerdict::Knee {
                 let (lo, hi) = (fit.psi_ci.lo.max(xr.start), fit.psi_ci.hi.min(xr.end));
-                let span = Rectangle::new([(lo, yr.start), (hi, yr.end)], c.mix(0.12).filled());
+                let span = Rectangle::new([(lo, yr.start), (hi, top)], c.mix(0.12).filled());
                 chart
                     .draw_series(std::iter::once(span))
                     .map_err(|e| draw_err(axes, e))?
@@ -96,7 +99,7 @@ pub fn knee_chart(axes: &Axes, series: &[KneeSeries]) -> Result<String, ChartErr
                     .legend(move |(x, y)| {
                         Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.mix(0.2).filled())
                     });
-                let mark = [(fit.psi, yr.start), (fit.psi, yr.end)];
+                let mark = [(fit.psi, yr.start), (fit.psi, top)];
                 chart
                     .draw_series(DashedLineSeries::new(mark, 5, 4, c.stroke_width(1)))
                     .map_err(|e| draw_err(axes, e))?;
