@@ -226,7 +226,8 @@ fn summary_text(s: &Value) -> String {
             format!(
                 "\n  header damaged: {e}, and no records in it: zero-filled or cut inside its \
                  header (a crash or power cut as it was opened, or a failed copy); it takes the \
-                 boot of the segment before it (of the one after it when it is read first)"
+                 boot of the segment before it (of the one after it when it is the first of its \
+                 directory)"
             )
         } else {
             format!("\n  header damaged: {e}; device, boot and wall times unknown, frames read")

@@ -22,8 +22,9 @@ impl Boots {
     /// The boot number of the next segment read, from its directory and header. A blank
     /// file (`empty`: no header and no record; empty, zero-filled or cut inside its header:
     /// a failed copy, a crash or power cut as it was opened) takes the boot of the segment
-    /// before it (first, the boot of the segment after it) and leaves that segment the one
-    /// the next is compared with: it says nothing of the clock, so it does not split a boot.
+    /// before it in its directory (first in it, the boot of the segment after it) and leaves
+    /// that segment the one the next is compared with: it says nothing of the clock, so it
+    /// does not split a boot.
     pub(super) fn assign(
         &mut self,
         dir: Option<usize>,
@@ -31,8 +32,13 @@ impl Boots {
         empty: bool,
     ) -> u64 {
         if empty {
-            // Before any other: the boot of the segment after it (the next number).
-            return self.count.saturating_sub(u64::from(self.last.is_some()));
+            // First of its directory (or a lone file): the boot of the segment after it, the
+            // next number; else the boot before it.
+            let after_one = self
+                .last
+                .as_ref()
+                .is_some_and(|l| dir.is_some() && l.dir == dir);
+            return self.count.saturating_sub(u64::from(after_one));
         }
         let same = match (&self.last, header) {
             (

@@ -35,7 +35,8 @@
 //!
 //! except a blank segment (no header and no record: empty, zero-filled or cut inside its
 //! header), which says nothing of the clock: it takes the boot of the segment before it
-//! (first, of the one after it), and the next is compared with the one before it.
+//! in its directory (first in it, of the one after it), and the next is compared with the
+//! one before it.
 //!
 //! The segments of one boot are thus consecutive and in seq order. Across boots only
 //! wall time compares.

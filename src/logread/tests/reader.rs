@@ -125,6 +125,19 @@ fn a_segment_with_no_header_and_no_records_does_not_split_a_boot() {
     let (items, _) = read_all(&source, Filter::default());
     let boots: Vec<u64> = segments(&items).iter().map(|m| m.boot).collect();
     assert_eq!(boots, [0, 0, 0]);
+    // First of a second directory: the boot of the segment after it, not the first
+    // directory's last (rev-i: inspect named another device's boot for it).
+    let other = tempfile::tempdir().unwrap();
+    let third = session(other.path(), "pi-2", "boot-x", S, &[event(2 * S, 2)]);
+    let blank = other.path().join("00000000000000000000.ewlog");
+    std::fs::write(&blank, b"").unwrap();
+    let source = LogSource::Groups(vec![
+        vec![first.clone(), second.clone()],
+        vec![blank, third],
+    ]);
+    let (items, _) = read_all(&source, Filter::default());
+    let boots: Vec<u64> = segments(&items).iter().map(|m| m.boot).collect();
+    assert_eq!(boots, [0, 0, 1, 1]);
     // Its records still there (its header frame damaged): a boot of its own, and one after.
     let mut damaged = bytes.clone();
     damaged[12] ^= 0xff;
