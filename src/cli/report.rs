@@ -73,16 +73,23 @@ impl Sources {
     }
 }
 
-/// Reads every source (noting those that fail) and returns the rows, the problems and the
-/// names of the sources read.
-fn read_sources(
-    sources: &[(String, Source)],
-    opts: CostOptions,
-    cache: Option<&Path>,
-) -> (Vec<RunCost>, Vec<String>, Vec<String>) {
+/// What [`read_sources`] read.
+struct Read {
+    rows: Vec<RunCost>,
+    /// Each source that could not be read, damaged data skipped, runs read twice.
+    problems: Vec<String>,
+    /// The names of the sources read.
+    read: Vec<String>,
+    /// How many sources could not be read.
+    unreadable: usize,
+}
+
+/// Reads every source (noting those that fail).
+fn read_sources(sources: &[(String, Source)], opts: CostOptions, cache: Option<&Path>) -> Read {
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     let mut read = Vec::new();
+    let mut unreadable = 0;
     for (name, source) in sources {
         match source.read("report", opts, cache) {
             Ok(log) => {
@@ -96,17 +103,25 @@ fn read_sources(
                     rows.extend(log.rows);
                 }
             }
-            Err(e) => problems.push(format!(
-                "{name}: cannot read the log: {e}; check the path (a state directory holds \
-                 *.ewlog segments), the other sources are reported"
-            )),
+            Err(e) => {
+                unreadable += 1;
+                problems.push(format!(
+                    "{name}: cannot read the log: {e}; check the path (a state directory \
+                     holds *.ewlog segments), the other sources are reported"
+                ));
+            }
         }
     }
     let repeats = drop_repeats(&mut rows, RowKey::of, copy_rank);
     if repeats > 0 {
         problems.push(repeats_note(repeats));
     }
-    (rows, problems, read)
+    Read {
+        rows,
+        problems,
+        read,
+        unreadable,
+    }
 }
 
 fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
@@ -133,12 +148,22 @@ fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
     out
 }
 
-/// Builds the report over `sources`.
-fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<Report> {
+/// Builds the report over `sources`, and says how many could not be read. None read is an
+/// error naming each: a report of nothing read out as "no runs" (exit 1), as if the log had
+/// none.
+fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<(Report, usize)> {
     let each = sources.each();
     let cache = args.cost.cache_dir();
     let cost = args.cost.options(cfg)?;
-    let (mut rows, problems, read) = read_sources(&each, cost, cache.as_deref());
+    let Read {
+        mut rows,
+        problems,
+        read,
+        unreadable,
+    } = read_sources(&each, cost, cache.as_deref());
+    if read.is_empty() && unreadable > 0 {
+        anyhow::bail!("no log could be read: {}", problems.join("; "));
+    }
     let (cals, refused) = calibrations_or_board(cfg, &args.cost, &rows);
     crate::estimate::apply(&mut rows, &cals);
     let opts = ReportOptions {
@@ -156,7 +181,7 @@ fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<R
     // The process ends soon after: freeing ten thousand rows piece by piece is work the
     // exit does at once.
     std::mem::forget(rows);
-    Ok(report)
+    Ok((report, unreadable))
 }
 
 /// Writes the report to `path`, or to stdout.
@@ -190,12 +215,15 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
             Sources::Dirs(args.cost.dirs(&cfg))
         }
     };
-    let report = build(&cfg, args, &sources)?;
+    let (report, unreadable) = build(&cfg, args, &sources)?;
     for p in &report.problems {
         eprintln!("edgewatt: report: {p}");
     }
     write_out(args.output.as_deref(), &report, args.format)?;
-    let code = if report.runs.is_empty() {
+    // A source named and not read is an error, after the others' report is out.
+    let code = if unreadable > 0 {
+        ExitCode::from(2)
+    } else if report.runs.is_empty() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -142,13 +142,42 @@ fn several_directories_are_reported_together_and_a_missing_one_is_named() {
     let (a, b) = (runs(1), runs(2));
     let missing = a.path().join("nope");
     let (code, json, _) = report(&[a.path(), b.path(), &missing], &[]);
-    assert_eq!(code, 0);
+    // The others' report comes out; the one not read makes it exit 2 (rev-k: exit 0, a
+    // script could not tell a mistyped directory from a log without runs).
+    assert_eq!(code, 2);
     assert_eq!(json["runs"].as_array().unwrap().len(), 6);
     assert!(problems(&json).contains("nope"), "{json}");
     // Read from the two that could be read, not from the missing one (rev-c).
     let sources = json["sources"].as_array().unwrap();
     assert_eq!(sources.len(), 2, "{sources:?}");
     assert!(!sources.iter().any(|s| s.as_str().unwrap().contains("nope")));
+}
+
+/// No directory read: an error naming each, nothing written (rev-k: an empty report, "no
+/// runs in the logs read", exit 1).
+#[test]
+fn no_directory_read_is_an_error_naming_each() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_file = tmp.path().join("report.json");
+    let (a, b) = (tmp.path().join("nope-a"), tmp.path().join("nope-b"));
+    let out = crate::common::edgewatt()
+        .args(["report", "--format", "json", "-o"])
+        .arg(&out_file)
+        .arg("--dir")
+        .arg(&a)
+        .arg("--dir")
+        .arg(&b)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no log could be read"), "{stderr}");
+    assert!(
+        stderr.contains("nope-a") && stderr.contains("nope-b"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no runs in the logs read"), "{stderr}");
+    assert!(!out_file.exists());
 }
 
 fn llm_dir() -> tempfile::TempDir {
