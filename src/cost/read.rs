@@ -15,6 +15,7 @@ use super::RowKind;
 use super::RunCost;
 use super::PHASES;
 use crate::derive::conditions::run_conditions;
+use crate::derive::conditions::RunConditions;
 use crate::derive::energy::run_energy;
 use crate::derive::energy::BaselineFrom;
 use crate::derive::energy::RunEnergy;
@@ -23,6 +24,7 @@ use crate::derive::energy::Tokens;
 use crate::derive::runs::idle_usage;
 use crate::derive::runs::phase_windows;
 use crate::derive::runs::run_usage;
+use crate::derive::runs::RunUsage;
 use crate::derive::runs::BASELINE_SEARCH_US;
 use crate::derive::Window;
 use crate::estimate::fit::meter_rank;
@@ -304,8 +306,7 @@ fn run_figures(
     row.usage = run_usage(samples, std::slice::from_ref(run), idle)
         .pop()
         .flatten();
-    let base = row.usage.as_ref().map_or(0.0, |u| u.baseline_cpu_pct);
-    row.conditions = run_conditions(samples, window, base);
+    row.conditions = conditions(samples, window, row.usage.as_ref());
     row.energy = RunEnergy::of_run(run);
     row.trust = trust(row, opts);
 }
@@ -324,8 +325,25 @@ fn idle_row(e: &Entry, plan: &str, window: Window) -> RunCost {
 /// An idle row's usage against itself (≈ 0 above idle) and conditions, from its samples.
 fn idle_figures(row: &mut RunCost, window: Window, samples: RowSamples<'_, '_>) {
     row.usage = idle_usage(samples, window);
-    let base = row.usage.as_ref().map_or(0.0, |u| u.baseline_cpu_pct);
-    row.conditions = run_conditions(samples, window, base);
+    row.conditions = conditions(samples, window, row.usage.as_ref());
+}
+
+/// A row's conditions from the samples in its window: none when samples cover none of it
+/// (the samples of its edges are its neighbours'), and no CPU × GHz AUC without an idle
+/// baseline to take it above (above 0 % it is no run's excess).
+fn conditions(
+    samples: RowSamples<'_, '_>,
+    window: Window,
+    usage: Option<&RunUsage>,
+) -> RunConditions {
+    match usage {
+        Some(u) if u.covered() => run_conditions(samples, window, u.baseline_cpu_pct),
+        Some(_) => RunConditions::default(),
+        None => RunConditions {
+            cpu_ghz_signed_pct_ghz_s: None,
+            ..run_conditions(samples, window, 0.0)
+        },
+    }
 }
 
 /// The power readings an idle row's energy reads: its window and 2 s either side.

@@ -74,11 +74,21 @@ pub struct RunUsage {
 }
 
 impl RunUsage {
+    /// Some of the run's window is covered by samples: its AUCs are over that time (a
+    /// run inside a gap has AUCs of 0 that are no measurement).
+    #[must_use]
+    pub fn covered(&self) -> bool {
+        self.coverage > 0.0
+    }
+
     /// Mean machine CPU % over a run of `duration_s` (absolute, not above idle): the idle
-    /// baseline plus the signed excess over the duration; `None` for a duration ≤ 0.
+    /// baseline plus the signed excess over the time samples cover (the AUC skips gaps:
+    /// over the whole duration, a run half covered read half as busy); `None` when no time
+    /// is covered.
     #[must_use]
     pub fn cpu_mean_pct(&self, duration_s: f64) -> Option<f64> {
-        (duration_s > 0.0).then(|| self.baseline_cpu_pct + self.cpu_signed_pct_s / duration_s)
+        let covered_s = duration_s * self.coverage;
+        (covered_s > 0.0).then(|| self.baseline_cpu_pct + self.cpu_signed_pct_s / covered_s)
     }
 }
 

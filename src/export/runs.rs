@@ -30,6 +30,12 @@ fn usage(r: &RunCost, f: fn(&RunUsage) -> Option<f64>) -> Value {
     Value::float(r.usage.as_ref().and_then(f))
 }
 
+/// An AUC of the row's usage: null when samples cover none of its window (0 there is no
+/// measurement).
+fn usage_auc(r: &RunCost, f: fn(&RunUsage) -> f64) -> Value {
+    Value::float(r.usage.as_ref().filter(|u| u.covered()).map(f))
+}
+
 fn energy(r: &RunCost, f: fn(&RunEnergy) -> Option<f64>) -> Value {
     Value::float(r.energy.as_ref().and_then(f))
 }
@@ -97,11 +103,11 @@ const FIELDS: &[(Column, Get)] = &[
     (Column::new("image_height", Int64), |r| Value::int(r.image_height.map(i64::from))),
     // 0: the worker's peak could not be read (never a real peak).
     (Column::new("peak_rss_kb", Int64), |r| of_run(r, || if r.peak_rss_kb == 0 { Value::Null } else { u64v(r.peak_rss_kb) })),
-    (Column::new("cpu_auc_pct_s", F64), |r| usage(r, |u| Some(u.cpu_pct_s))),
-    (Column::new("cpu_auc_core_pct_s", F64), |r| usage(r, |u| Some(u.cpu_core_pct_s))),
-    (Column::new("cpu_signed_auc_pct_s", F64), |r| usage(r, |u| Some(u.cpu_signed_pct_s))),
-    (Column::new("ram_auc_mb_s", F64), |r| usage(r, |u| Some(u.ram_mb_s))),
-    (Column::new("ram_signed_auc_mb_s", F64), |r| usage(r, |u| Some(u.ram_signed_mb_s))),
+    (Column::new("cpu_auc_pct_s", F64), |r| usage_auc(r, |u| u.cpu_pct_s)),
+    (Column::new("cpu_auc_core_pct_s", F64), |r| usage_auc(r, |u| u.cpu_core_pct_s)),
+    (Column::new("cpu_signed_auc_pct_s", F64), |r| usage_auc(r, |u| u.cpu_signed_pct_s)),
+    (Column::new("ram_auc_mb_s", F64), |r| usage_auc(r, |u| u.ram_mb_s)),
+    (Column::new("ram_signed_auc_mb_s", F64), |r| usage_auc(r, |u| u.ram_signed_mb_s)),
     (Column::new("cpu_mean_pct", F64), |r| Value::float(r.cpu_mean_pct())),
     (Column::new("baseline_cpu_pct", F64), |r| usage(r, |u| Some(u.baseline_cpu_pct))),
     (Column::new("baseline_ram_mb", F64), |r| usage(r, |u| Some(u.baseline_ram_mb))),

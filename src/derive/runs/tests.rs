@@ -94,6 +94,37 @@ fn a_runs_cpu_and_ram_above_idle_are_integrated_across_layouts() {
     assert!(usage[1].is_none(), "a run that never started has no usage");
 }
 
+/// A run half covered by samples is as busy as its samples say, not half as busy; a run
+/// no sample covers has no mean (rev-k: a run read 18 % busy where its samples said 65 %).
+#[test]
+fn a_runs_mean_cpu_is_over_its_covered_time() {
+    let runs = [run(&[(RunPhase::Load, 12 * S), (RunPhase::Done, 16 * S)])];
+    // The samples in (13 s, 15 s) lost: the interval (13.0, 15.0] is a gap.
+    let gappy: Vec<_> = samples()
+        .into_iter()
+        .filter(|(_, s)| !(13 * S + 1..15 * S).contains(&s.mono_us))
+        .collect();
+    let u = run_usage(&gappy, &runs, None)[0].clone().unwrap();
+    assert!((u.coverage - 0.5).abs() < 1e-9, "{}", u.coverage);
+    assert!(u.covered());
+    // 60 % over the 2 s covered; the AUC is the covered time's: 20 intervals × 50 × 0.1.
+    assert!(
+        (u.cpu_signed_pct_s - 100.0).abs() < 1e-9,
+        "{}",
+        u.cpu_signed_pct_s
+    );
+    let mean = u.cpu_mean_pct(4.0).unwrap();
+    assert!((mean - 60.0).abs() < 1e-9, "{mean}");
+    let none = RunUsage {
+        coverage: 0.0,
+        cpu_signed_pct_s: 0.0,
+        ..u
+    };
+    assert!(!none.covered());
+    assert_eq!(none.cpu_mean_pct(4.0), None);
+    assert_eq!(u.cpu_mean_pct(0.0), None);
+}
+
 #[test]
 fn an_idle_lead_in_is_the_baseline_when_given() {
     let runs = [run(&[(RunPhase::Load, 12 * S), (RunPhase::Done, 16 * S)])];
