@@ -196,6 +196,39 @@ fn samples_export_has_one_row_per_dumped_sample() {
     assert!((w - TRUTH.idle_w).abs() < 0.011 * TRUTH.idle_w, "{w}");
 }
 
+/// `export samples --since`: the whole log's rows of the samples in the window (rev-k: the
+/// first sample lost its CPU % and the power readings of its interval, both before it).
+#[test]
+fn a_windows_samples_are_the_whole_logs_rows_of_them() {
+    let dir = synth_dir(&log());
+    let whole = read_table(&export(dir.path(), "samples", "whole.csv"), SAMPLE_COLUMNS).unwrap();
+    let wall = whole.column("wall_unix_us").unwrap();
+    let since_us = whole.rows[whole.rows.len() / 2][wall].as_i64().unwrap();
+    let since = format!("{}.{:06}", since_us / 1_000_000, since_us % 1_000_000);
+    let out = dir.path().join("window.csv");
+    ok(
+        dir.path(),
+        &[
+            "export",
+            "samples",
+            "--since",
+            &since,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    let window = read_table(&out, SAMPLE_COLUMNS).unwrap();
+    let expected: Vec<&Vec<Value>> = whole
+        .rows
+        .iter()
+        .filter(|r| r[wall].as_i64().is_some_and(|w| w >= since_us))
+        .collect();
+    assert!(expected.len() >= 10, "{}", expected.len());
+    assert_eq!(window.rows.iter().collect::<Vec<_>>(), expected);
+    let cpu = window.column("cpu_pct").unwrap();
+    assert_ne!(window.rows[0][cpu], Value::Null, "{:?}", window.rows[0]);
+}
+
 /// The Python with duckdb and pyarrow: `EDGEWATT_PYTHON`, else the venv
 /// scripts/lib/setup.sh makes under target/.
 fn python() -> Option<PathBuf> {
@@ -321,4 +354,46 @@ fn an_export_that_cannot_read_or_write_says_so() {
         &["export", "samples", "--since", "20", "--until", "10"],
         "is not before --until",
     );
+}
+
+/// An output that is a directory, and dump's empty window: named, nothing read or written.
+#[test]
+fn a_directory_as_output_and_an_empty_window_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = synth_dir(&log());
+    let out = crate::common::edgewatt()
+        .args(["export", "runs", "-o"])
+        .arg(tmp.path())
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // Named before the log is read, with what to do (rev-k).
+    assert!(
+        stderr.contains("is a directory: name a file in it"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    // dump's window as export's (rev-k: dump printed nothing and exit 0).
+    let out = crate::common::edgewatt()
+        .args(["dump", "--since", "20", "--until", "10", "--state-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not before --until"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+/// The format of `-o FILE` in any case of its extension (rev-k: `runs.CSV` was refused).
+#[test]
+fn an_upper_case_extension_names_its_format() {
+    let dir = synth_dir(&log());
+    let lower = read_table(&export(dir.path(), "runs", "runs.parquet"), &RUN_COLUMNS).unwrap();
+    let upper = read_table(&export(dir.path(), "runs", "RUNS.PARQUET"), &RUN_COLUMNS).unwrap();
+    assert_eq!(lower, upper);
+    assert!(!lower.rows.is_empty());
 }

@@ -18,6 +18,7 @@ use super::damage::report_skip;
 use super::render::entry_json;
 use super::render::text_line;
 use super::time::parse_wall_us;
+use super::time::window_filter;
 use super::Cli;
 use crate::logread::Filter;
 use crate::logread::LogItem;
@@ -63,9 +64,7 @@ pub fn run(cli: &Cli, args: &DumpArgs) -> anyhow::Result<ExitCode> {
     };
     let filter = Filter {
         kinds: args.types.clone(),
-        since_wall_us: args.since,
-        until_wall_us: args.until,
-        ..Filter::default()
+        ..window_filter(args.since, args.until)?
     };
     let mut reader = LogReader::open(&source, filter)?;
     let stdout = std::io::stdout();

@@ -18,13 +18,13 @@ use super::damage::report_skip;
 use super::fleet::FleetArgs;
 use super::rows::read_all;
 use super::time::parse_wall_us;
+use super::time::window_filter;
 use super::Cli;
 use crate::export::run_table;
 use crate::export::write_table;
 use crate::export::ExportError;
 use crate::export::Format;
 use crate::export::SampleExport;
-use crate::logread::Filter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum What {
@@ -70,16 +70,12 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
             args.cost.source(&cfg)
         }
     };
-    let filter = Filter {
-        since_wall_us: args.since,
-        until_wall_us: args.until,
-        ..Filter::default()
-    };
-    if let (Some(since), Some(until)) = (args.since, args.until) {
-        anyhow::ensure!(
-            since < until,
-            "--since ({since} µs) is not before --until ({until} µs): the window holds nothing; \
-             swap them"
+    let filter = window_filter(args.since, args.until)?;
+    if let Some(dir) = args.output.as_deref().filter(|p| p.is_dir()) {
+        anyhow::bail!(
+            "{}: is a directory: name a file in it (e.g. {})",
+            dir.display(),
+            dir.join("runs.parquet").display()
         );
     }
     let format = match (args.format, args.output.as_deref()) {

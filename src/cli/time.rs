@@ -73,6 +73,27 @@ pub fn parse_wall_us(s: &str) -> Result<i64, TimeError> {
     Ok(whole * 1_000_000 + (sec * 1e6).round() as i64)
 }
 
+/// The log filter of `--since`/`--until` (Unix µs), shared by `dump` and `export`: a window
+/// that holds nothing (`--since` not before `--until`) is an error naming both, not an
+/// empty output and exit 0.
+pub(crate) fn window_filter(
+    since_wall_us: Option<i64>,
+    until_wall_us: Option<i64>,
+) -> anyhow::Result<crate::logread::Filter> {
+    if let (Some(since), Some(until)) = (since_wall_us, until_wall_us) {
+        anyhow::ensure!(
+            since < until,
+            "--since ({since} µs) is not before --until ({until} µs): the window holds nothing; \
+             swap them"
+        );
+    }
+    Ok(crate::logread::Filter {
+        since_wall_us,
+        until_wall_us,
+        ..crate::logread::Filter::default()
+    })
+}
+
 /// Formats Unix µs as RFC 3339 UTC with milliseconds.
 #[must_use]
 pub fn format_wall_us(us: i64) -> String {

@@ -39,7 +39,32 @@ pub enum ImportError {
          runs again with this version)"
     )]
     Missing { path: String, column: &'static str },
+    #[error(
+        "{path}: row {row} ({label}): {column} = {value}: impossible for a run (not a number, \
+         or a negative duration, energy or coverage); fix or drop the row, or export the runs \
+         again"
+    )]
+    Impossible {
+        path: String,
+        /// 1-based, the header not counted.
+        row: usize,
+        label: String,
+        column: &'static str,
+        value: f64,
+    },
 }
+
+/// The numeric columns of [`NEEDED`] (by index) a fit reads, and whether a negative value
+/// is impossible there (a signed AUC is negative below the baseline).
+const NUMERIC: [(usize, bool); 7] = [
+    (2, true),
+    (3, false),
+    (4, false),
+    (5, false),
+    (6, true),
+    (11, true),
+    (12, true),
+];
 
 /// Counts of the rows left out, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -126,9 +151,22 @@ pub fn points_from_table(
         ..Excluded::default()
     };
     let mut out = Vec::new();
-    for row in &table.rows {
+    for (n, row) in table.rows.iter().enumerate() {
         let get = |i: usize| &row[at[i]];
         let f = |i: usize| get(i).as_f64();
+        // A value no log can give (a hand-edited or foreign table) is an error naming it,
+        // not a point of the fit nor a row left out unsaid.
+        for (i, never_negative) in NUMERIC {
+            if let Some(v) = f(i).filter(|v| !v.is_finite() || (never_negative && *v < 0.0)) {
+                return Err(ImportError::Impossible {
+                    path: name.to_owned(),
+                    row: n + 1,
+                    label: get(9).as_str().unwrap_or("").to_owned(),
+                    column: NEEDED[i],
+                    value: v,
+                });
+            }
+        }
         ex.idle += usize::from(get(0).as_str() == Some("idle"));
         let covered = [f(11), f(12)]
             .iter()

@@ -175,10 +175,10 @@ pub enum Format {
 }
 
 impl Format {
-    /// From a file name's extension (`.csv`, `.jsonl`, `.parquet`).
+    /// From a file name's extension (`.csv`, `.jsonl`, `.parquet`), in any case (`.CSV`).
     #[must_use]
     pub fn from_path(path: &Path) -> Option<Self> {
-        match path.extension()?.to_str()? {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "csv" => Some(Self::Csv),
             "jsonl" | "ndjson" => Some(Self::Jsonl),
             "parquet" | "pq" => Some(Self::Parquet),

@@ -112,7 +112,10 @@ fn sample_row(e: &crate::logread::Entry, prev: Option<&Sample>) -> Option<Vec<Va
 /// deletes in between is missing from this one.
 pub struct SampleExport {
     source: LogSource,
+    /// What the passes read: the window's, from [`LEAD_US`] before its start.
     filter: Filter,
+    /// The window asked for: the samples given as rows.
+    window: Filter,
     ticks: Ticks,
     /// The source whose readings fill the power columns, and its bin per tick.
     power: Option<(Arc<str>, Vec<Bin>)>,
@@ -121,6 +124,11 @@ pub struct SampleExport {
     /// Samples read twice (a copy of a log in a second source), each given once.
     repeats: u64,
 }
+
+/// How far before a window's start the passes read: its first sample's CPU % is over the
+/// interval since the sample before it, and its power the readings of that interval, both
+/// before the window (10 min: a sample or a reading is never that late after the tick).
+pub const LEAD_US: i64 = 600_000_000;
 
 /// The filter of one pass: `filter` for records of `kind` alone.
 fn pass(filter: &Filter, kind: RecordKind) -> Filter {
@@ -133,7 +141,11 @@ fn pass(filter: &Filter, kind: RecordKind) -> Filter {
 impl SampleExport {
     /// The first two passes over `source` (through `filter`; its kinds are replaced): the
     /// ticks, then the power readings.
-    pub fn prepare(source: &LogSource, filter: &Filter) -> Result<Self, LogError> {
+    pub fn prepare(source: &LogSource, window: &Filter) -> Result<Self, LogError> {
+        let filter = &Filter {
+            since_wall_us: window.since_wall_us.map(|s| s.saturating_sub(LEAD_US)),
+            ..window.clone()
+        };
         let mut skips = Vec::new();
         let mut ticks = Ticks::default();
         let mut boots = Pass::default();
@@ -163,6 +175,7 @@ impl SampleExport {
         Ok(Self {
             source: source.clone(),
             filter: filter.clone(),
+            window: window.clone(),
             power: bins.main(),
             repeats: repeats.len() as u64,
             ticks,
@@ -205,7 +218,10 @@ impl SampleExport {
         // Opened now, not with the first two: a segment sealed since is found by its new name.
         let third = LogReader::open(&self.source, pass(&self.filter, RecordKind::Sample))?;
         let Self {
-            ticks, mut power, ..
+            ticks,
+            mut power,
+            window,
+            ..
         } = self;
         for item in third {
             let e = match item {
@@ -230,11 +246,15 @@ impl SampleExport {
                 }
                 continue;
             }
-            let Some(mut row) = sample_row(&e, prev.get(&boot).map(|p| &**p)) else {
-                continue;
-            };
-            row.extend(power_cells(&mut power, at));
-            rows.push(row);
+            // Read before the window: the previous sample of its first.
+            let row = window
+                .keeps(&e)
+                .then(|| sample_row(&e, prev.get(&boot).map(|p| &**p)))
+                .flatten();
+            if let Some(mut row) = row {
+                row.extend(power_cells(&mut power, at));
+                rows.push(row);
+            }
             if let Payload::Sample { sample, .. } = e.payload {
                 prev.insert(boot, sample);
             }

@@ -258,6 +258,19 @@ fn docs_export_md_is_the_schema() {
 }
 
 #[test]
+fn a_files_extension_names_its_format_in_any_case() {
+    let of = |name: &str| Format::from_path(Path::new(name));
+    assert_eq!(of("runs.csv"), Some(Format::Csv));
+    assert_eq!(of("RUNS.CSV"), Some(Format::Csv));
+    assert_eq!(of("s.JsonL"), Some(Format::Jsonl));
+    assert_eq!(of("s.ndjson"), Some(Format::Jsonl));
+    assert_eq!(of("s.Parquet"), Some(Format::Parquet));
+    assert_eq!(of("s.PQ"), Some(Format::Parquet));
+    assert_eq!(of("runs.xlsx"), None);
+    assert_eq!(of("runs"), None);
+}
+
+#[test]
 fn the_formats_help_is_plain_text_with_the_batch_size() {
     use clap::ValueEnum;
     let help = |f: Format| {
@@ -276,8 +289,13 @@ fn the_formats_help_is_plain_text_with_the_batch_size() {
     );
 }
 
-#[test]
-fn an_idle_row_leaves_the_run_only_columns_null() {
+/// The runs table of a synthetic log of one run: its plan's idle row, then the run.
+fn one_run_table() -> Table {
+    run_table(&one_run_rows())
+}
+
+/// The cost rows of a synthetic log of one run: its plan's idle row, then the run.
+fn one_run_rows() -> Vec<crate::cost::RunCost> {
     use crate::synth::calib::{write, PowerTruth, SynthCase, SynthLog, SynthRun};
     let truth = PowerTruth {
         idle_w: 3.0,
@@ -299,7 +317,12 @@ fn an_idle_row_leaves_the_run_only_columns_null() {
     let source = crate::logread::LogSource::dir(dir.path());
     let opts = crate::cost::CostOptions::default();
     let costs = crate::cost::CostLog::read(&source, crate::logread::Filter::default(), opts);
-    let table = run_table(&costs.unwrap().rows);
+    costs.unwrap().rows
+}
+
+#[test]
+fn an_idle_row_leaves_the_run_only_columns_null() {
+    let table = one_run_table();
     let cell = |row: usize, name: &str| &table.rows[row][table.column(name).unwrap()];
     assert_eq!(cell(0, "kind"), &Value::Text("idle".into()));
     assert_eq!(cell(1, "kind"), &Value::Text("run".into()));
@@ -328,4 +351,64 @@ fn an_idle_row_leaves_the_run_only_columns_null() {
         crate::estimate::import::points_from_table(&table, "t", crate::cost::DEFAULT_MIN_COVERAGE)
             .unwrap();
     assert_eq!((points.len(), excluded.idle), (2, 1));
+}
+
+/// A value no log gives, in a table to pool: an error naming its row, label and column
+/// (rev-k: a NaN or negative energy was fitted or left out without a word).
+#[test]
+fn an_impossible_value_in_a_runs_table_is_named() {
+    use crate::estimate::import::points_from_table;
+    use crate::estimate::import::ImportError;
+    let good = one_run_table();
+    for (column, value) in [
+        ("energy_gross_j", f64::NAN),
+        ("energy_gross_j", -1.0),
+        ("duration_s", -5.0),
+        ("energy_coverage", -0.5),
+        ("cpu_signed_auc_pct_s", f64::INFINITY),
+    ] {
+        let mut table = good.clone();
+        let at = table.column(column).unwrap();
+        table.rows[1][at] = Value::Float(value);
+        let err = points_from_table(&table, "runs.csv", 0.9).unwrap_err();
+        let ImportError::Impossible {
+            row, column: named, ..
+        } = &err
+        else {
+            panic!("{column} = {value}: {err}");
+        };
+        assert_eq!((*row, *named), (2, column));
+        let text = err.to_string();
+        assert!(text.starts_with("runs.csv: row 2 ("), "{text}");
+        assert!(text.contains(&format!("{column} = {value}")), "{text}");
+    }
+    // A signed AUC below the baseline is a run's, not an impossible value.
+    let mut table = good.clone();
+    let at = table.column("cpu_signed_auc_pct_s").unwrap();
+    table.rows[1][at] = Value::Float(-3.0);
+    assert!(points_from_table(&table, "runs.csv", 0.9).is_ok());
+}
+
+/// A run no sample covers (inside a gap of the log) has no CPU/RAM figures: null, not AUCs
+/// of 0 and a mean CPU at its baseline (rev-k).
+#[test]
+fn a_run_no_sample_covers_has_null_usage_figures() {
+    let mut rows = one_run_rows();
+    let covered = run_table(&rows);
+    let usage = rows[1].usage.as_mut().unwrap();
+    usage.coverage = 0.0;
+    let table = run_table(&rows);
+    let cell = |t: &Table, name: &str| t.rows[1][t.column(name).unwrap()].clone();
+    for name in [
+        "cpu_auc_pct_s",
+        "cpu_auc_core_pct_s",
+        "cpu_signed_auc_pct_s",
+        "ram_auc_mb_s",
+        "ram_signed_auc_mb_s",
+        "cpu_mean_pct",
+    ] {
+        assert_ne!(cell(&covered, name), Value::Null, "{name} when covered");
+        assert_eq!(cell(&table, name), Value::Null, "{name}");
+    }
+    assert_eq!(cell(&table, "usage_coverage"), Value::Float(0.0));
 }
