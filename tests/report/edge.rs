@@ -75,6 +75,14 @@ fn all_runs_failed_is_named_with_their_error() {
     let (_, json, _) = report(&[dir.path()], &[]);
     assert!(problems(&json).contains("all 3 runs failed"), "{json}");
     assert!(json["llm"].as_array().unwrap().is_empty());
+    // Each section without a table says that one reason, not its own "nothing of mine"
+    // (rev-k: "no VLM runs", "no workload names a base", a decode section of bare notes).
+    let md = super::markdown(dir.path());
+    let why = "all 3 runs failed: nothing to fit";
+    assert_eq!(md.matches(why).count(), 5, "{md}");
+    for wrong in ["no VLM runs", "no workload names", "means over runs"] {
+        assert!(!md.contains(wrong), "{wrong}: {md}");
+    }
 }
 
 #[test]

@@ -348,7 +348,7 @@ fn problems(runs: &[&RunCost], report: &Report) -> Vec<String> {
 }
 
 /// Every successful run (not a warm-up) is flagged and left out of the fits.
-fn all_flagged(report: &Report) -> bool {
+pub(crate) fn all_flagged(report: &Report) -> bool {
     let mut done = report.runs.iter().filter(|r| r.ok && !r.warmup).peekable();
     !report.include_flagged && done.peek().is_some() && done.all(|r| !r.flags.is_empty())
 }

@@ -34,7 +34,7 @@ fn or_dash(s: Option<&str>) -> String {
 /// All sections in order; a part with nothing to show says so in a note.
 #[must_use]
 pub fn sections(r: &Report) -> Vec<Section> {
-    vec![
+    let mut all = vec![
         overview(r),
         llm(&r.llm),
         decode(&r.llm),
@@ -42,7 +42,39 @@ pub fn sections(r: &Report) -> Vec<Section> {
         comparisons(r),
         estimate(r),
         runs(r),
-    ]
+    ];
+    if let Some(why) = no_run_used(r) {
+        let empty = all
+            .iter_mut()
+            .filter(|s| s.table.is_none() && !matches!(s.id, "overview" | "runs"));
+        for s in empty {
+            s.notes = vec![why.clone()];
+        }
+    }
+    all
+}
+
+/// Why no run could be fitted, when none could: the one reason each empty section gives,
+/// in place of its own (rev-k: the knee said "no VLM runs" of a log whose VLM runs had all
+/// failed, and the comparisons that no plan names a base).
+fn no_run_used(r: &Report) -> Option<String> {
+    let ok: Vec<_> = r.runs.iter().filter(|x| x.ok).collect();
+    Some(if r.runs.is_empty() {
+        "no runs read: nothing to fit".to_owned()
+    } else if ok.is_empty() {
+        format!(
+            "all {} runs failed: nothing to fit (see the runs' errors)",
+            r.runs.len()
+        )
+    } else if ok.iter().all(|x| x.warmup) {
+        "every successful run is a warm-up, which no fit takes: nothing to fit".to_owned()
+    } else if crate::report::laws::all_flagged(r) {
+        "every successful run is flagged and left out: nothing to fit (--include-flagged \
+         fits them)"
+            .to_owned()
+    } else {
+        return None;
+    })
 }
 
 fn overview(r: &Report) -> Section {
@@ -164,10 +196,10 @@ fn decode(laws: &[LlmLaw]) -> Section {
             ),
         ]);
     }
-    Section {
-        id: "decode",
-        title: "Prefill vs decode".into(),
-        notes: vec![
+    let notes = if laws.is_empty() {
+        vec!["no LLM law: nothing to split into prefill and decode".into()]
+    } else {
+        vec![
             "means over runs with 95 % CIs; J/token: the phase's measured energy above idle \
              (net), over the runs whose readings cover that phase"
                 .into(),
@@ -176,7 +208,12 @@ fn decode(laws: &[LlmLaw]) -> Section {
              the lengths run; the marginal J per prompt token is the slope of the measured \
              energy law above"
                 .into(),
-        ],
+        ]
+    };
+    Section {
+        id: "decode",
+        title: "Prefill vs decode".into(),
+        notes,
         table: (!laws.is_empty()).then_some(t),
     }
 }

@@ -49,19 +49,23 @@ pub(super) fn estimate(r: &Report) -> Section {
             or_dash(e.problem.as_deref()),
         ]);
     }
+    let mut notes = vec![
+        "gross energy per run, estimate against the meter (a PMIC mapped to the whole \
+             board when the calibration has the mapping), over the whole run: a hole in the \
+             readings at the mean power the meter saw, as calibrate fits it"
+            .into(),
+        "runs up to a calibration's fit on its device may be among those it was fitted \
+             on: their error is in-sample, and optimistic; the held-out runs (after the fit) \
+             say how wrong it is, as does the calibration's cross-validated MAPE"
+            .into(),
+    ];
+    if r.estimate_errors.is_empty() {
+        notes.push("no run has both measured and estimated energy: no error to show".into());
+    }
     Section {
         id: "estimate",
         title: "Estimated vs measured energy".into(),
-        notes: vec![
-            "gross energy per run, estimate against the meter (a PMIC mapped to the whole \
-             board when the calibration has the mapping), over the whole run: a hole in the \
-             readings at the mean power the meter saw, as calibrate fits it"
-                .into(),
-            "runs up to a calibration's fit on its device may be among those it was fitted \
-             on: their error is in-sample, and optimistic; the held-out runs (after the fit) \
-             say how wrong it is, as does the calibration's cross-validated MAPE"
-                .into(),
-        ],
+        notes,
         table: (!r.estimate_errors.is_empty()).then_some(t),
     }
 }
