@@ -127,6 +127,10 @@ pub enum Untrusted {
     /// baseline's: the baseline was not idle (a disturbed lead-in or quiet stretch), so the
     /// CPU and RAM figures above it are not the run's.
     BusyBaseline { baseline_pct: f64, mean_pct: f64 },
+    /// The run names its plan's idle lead-in, but no samples of it were read (lost to a
+    /// damaged or deleted segment): its CPU and RAM above idle are over the quietest
+    /// stretch before it instead, not the baseline the plan measured.
+    LeadInLost,
 }
 
 /// How far (percentage points of machine CPU) a run's mean may fall below its idle
@@ -158,6 +162,10 @@ impl std::fmt::Display for Untrusted {
                 "sample coverage {:.1} % < {:.0} %",
                 coverage * 100.0,
                 min * 100.0
+            ),
+            Self::LeadInLost => f.write_str(
+                "idle lead-in lost (no samples of it in the log): CPU/RAM above another \
+                 baseline",
             ),
             Self::BusyBaseline {
                 baseline_pct,

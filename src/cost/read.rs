@@ -13,6 +13,7 @@ use super::trust::trust;
 use super::CostOptions;
 use super::RowKind;
 use super::RunCost;
+use super::Untrusted;
 use super::PHASES;
 use crate::derive::conditions::run_conditions;
 use crate::derive::conditions::RunConditions;
@@ -309,6 +310,11 @@ fn run_figures(
     row.conditions = conditions(samples, window, row.usage.as_ref());
     row.energy = RunEnergy::of_run(run);
     row.trust = trust(row, opts);
+    // A lead-in named but not read: its usage is above a baseline the plan did not measure.
+    if idle.is_some() && row.usage.as_ref().is_some_and(|u| !u.baseline_is_lead_in) {
+        row.trust.usage = false;
+        row.trust.reasons.push(Untrusted::LeadInLost);
+    }
 }
 
 /// A plan's idle lead-in as a row; its usage comes from its samples ([`idle_figures`]), its

@@ -403,3 +403,59 @@ fn a_run_read_twice_keeps_its_best_derived_copy() {
     assert!(copy_rank(&pmic) < copy_rank(&lagging));
     assert!(copy_rank(&whole) < copy_rank(&pmic));
 }
+
+/// Runs whose plan's idle lead-in was lost with its segment: their CPU/RAM above idle are
+/// over another baseline, and say so (rev-k: they were trusted, above the quietest
+/// stretch before each, as if the plan had measured it).
+#[test]
+fn a_run_whose_lead_in_was_lost_has_untrusted_usage() {
+    let mut log = SynthLog::new(
+        TRUTH,
+        (0..8)
+            .map(|i| run(20.0 + 8.0 * f64::from(i), 4.0, true))
+            .collect(),
+    );
+    log.runs_per_plan = 8;
+    log.flushing = Some(crate::synth::calib::Flushing::SHORT_SEGMENTS);
+    let (dir, whole) = read(&log);
+    let lost = |rows: &[RunCost]| {
+        rows.iter()
+            .filter(|r| r.kind == RowKind::Run)
+            .map(|r| r.trust.reasons.contains(&Untrusted::LeadInLost))
+            .collect::<Vec<_>>()
+    };
+    assert!(lost(&whole.rows).iter().all(|&l| !l), "{:?}", whole.rows);
+    let mut segs: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ewlog"))
+        .collect();
+    segs.sort();
+    assert!(segs.len() >= 3, "{segs:?}");
+    std::fs::remove_file(&segs[0]).unwrap(); // the plan's start and lead-in
+    let cut = CostLog::read(
+        &LogSource::dir(dir.path()),
+        Filter::default(),
+        CostOptions::default(),
+    )
+    .unwrap();
+    // Those with samples around them (the first after the cut may have none before it).
+    let runs: Vec<&RunCost> = (cut.rows.iter())
+        .filter(|r| r.kind == RowKind::Run && r.usage.is_some())
+        .collect();
+    assert!(runs.len() >= 4, "{}", runs.len());
+    for r in runs {
+        assert!(
+            !r.usage.as_ref().unwrap().baseline_is_lead_in,
+            "{}",
+            r.label
+        );
+        assert!(
+            r.trust.reasons.contains(&Untrusted::LeadInLost),
+            "{:?}",
+            r.trust
+        );
+        assert!(!r.trust.usage && r.trust.worker, "{:?}", r.trust);
+        assert!(r.trust.reasons_text().contains("idle lead-in lost"));
+    }
+}

@@ -140,7 +140,9 @@ fn flags(r: &RunCost) -> Vec<String> {
                 out.push(u.to_string());
             }
             Untrusted::CooldownCapped => out.push("cooldown ended by its cap".to_owned()),
-            Untrusted::NoSamples | Untrusted::BusyBaseline { .. } => out.push(u.to_string()),
+            Untrusted::NoSamples | Untrusted::BusyBaseline { .. } | Untrusted::LeadInLost => {
+                out.push(u.to_string());
+            }
             Untrusted::NoEnergy
             | Untrusted::NoPowerBaseline
             | Untrusted::PowerBaselineCoverage { .. } => {}
