@@ -146,3 +146,39 @@ fn a_comparison_in_two_plans_names_its_plan() {
         assert!(md.contains(&row), "{row} not in {md}");
     }
 }
+
+/// Workload `llm` of plan `text` (no image) and of plan `vision` (images): ambiguous among
+/// the runs fitted, so `plan/llm` in every section, the token law and the knee too, whose
+/// own runs hold one plan each (rev-i: the law said `llm`, the phases `text/llm`).
+#[test]
+fn a_workload_has_one_name_in_every_section() {
+    let mut runs = Vec::new();
+    for rep in 0..2 {
+        for t in [64, 256, 1024] {
+            runs.push(llm_run(t, LOAD_PCT, case("text", "llm", "Q4_1", None, rep)));
+        }
+        for side in [128, 256, 384, 512, 768] {
+            runs.push(llm_run(
+                64,
+                LOAD_PCT,
+                SynthCase {
+                    image: Some((side, side, side.min(512) / 4)),
+                    ..case("vision", "llm", "Q4_1", None, rep)
+                },
+            ));
+        }
+    }
+    let dir = log_dir(runs, 7, |l| l.runs_per_plan = 100);
+    let (code, json, stderr) = report(&[dir.path()], &["--bootstrap", "0"]);
+    assert_eq!(code, 0, "{stderr}");
+    let names = |part: &str| -> Vec<String> {
+        let mut v: Vec<String> = (json[part].as_array().unwrap().iter())
+            .map(|l| l["workload"].as_str().unwrap().to_owned())
+            .collect();
+        v.dedup();
+        v
+    };
+    assert_eq!(names("llm"), ["text/llm"], "{json}");
+    assert_eq!(names("knees"), ["vision/llm"], "{json}");
+    assert_eq!(names("phases"), ["text/llm", "vision/llm"], "{json}");
+}

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::groups;
+use super::groups::WorkloadNames;
 use super::Ci;
 use super::Metric;
 use crate::analysis::fit::mean_ci;
@@ -138,6 +139,8 @@ impl CompareRow {
 pub struct Comparison {
     pub device: String,
     pub plan: String,
+    /// The base's workload and the compared one, named as every section names them
+    /// (`plan/workload` where the name alone is in several plans).
     pub base_workload: String,
     pub base_model: String,
     pub workload: String,
@@ -231,7 +234,7 @@ fn agreement(base: &[&RunCost], other: &[&RunCost]) -> (Option<Ci>, usize) {
 /// Each workload that names a base, against that base on the same device and plan: per
 /// model on each side (a workload run with Q4_1 in one session and Q2_K in another is two
 /// comparisons, not one of their mix).
-pub fn comparisons(used: &[&RunCost]) -> Vec<Comparison> {
+pub fn comparisons<'r>(used: &[&'r RunCost], names: &WorkloadNames<'r>) -> Vec<Comparison> {
     let paired: Vec<&RunCost> = used
         .iter()
         .copied()
@@ -264,8 +267,8 @@ pub fn comparisons(used: &[&RunCost]) -> Vec<Comparison> {
             out.push(Comparison {
                 device: device.to_owned(),
                 plan: plan.to_owned(),
-                base_workload: base_workload.to_owned(),
-                workload: workload.to_owned(),
+                base_workload: names.name(plan, base_workload).into_owned(),
+                workload: names.name(plan, workload).into_owned(),
                 ..compare_models(&base_runs, &mine)
             });
         }

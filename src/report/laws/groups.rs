@@ -37,28 +37,47 @@ pub fn model_name(r: &RunCost) -> Cow<'_, str> {
     }
 }
 
-/// The workload of a run as the report names it: a workload is its plan's (two plans'
-/// `llm` may generate different lengths, or load the model for each run), so runs of one
-/// name in two plans are two groups; `plan/workload` names them where the name alone would
-/// be ambiguous among `runs`, else the workload alone.
-pub fn workload_namer<'r>(runs: &[&'r RunCost]) -> impl Fn(&'r RunCost) -> Cow<'r, str> {
-    let mut plans: Vec<(&str, &str)> = runs
-        .iter()
-        .map(|r| (r.workload.as_str(), r.plan.as_str()))
-        .collect();
-    plans.sort_unstable();
-    plans.dedup();
-    let ambiguous: Vec<&str> = plans
-        .windows(2)
-        .filter(|w| w[0].0 == w[1].0)
-        .map(|w| w[0].0)
-        .collect();
-    move |r: &'r RunCost| {
-        if ambiguous.contains(&r.workload.as_str()) {
-            Cow::Owned(format!("{}/{}", r.plan, r.workload))
+/// How the report names workloads: a workload is its plan's (two plans' `llm` may
+/// generate different lengths, or load the model for each run), so runs of one name in two
+/// plans are two groups; `plan/workload` names them where the name alone would be
+/// ambiguous among the runs the report fits, else the workload alone. One naming for every
+/// section (laws, knees, phases, comparisons), so that a workload reads alike in all.
+pub struct WorkloadNames<'r> {
+    ambiguous: Vec<&'r str>,
+}
+
+impl<'r> WorkloadNames<'r> {
+    /// The names over `runs`.
+    #[must_use]
+    pub fn of(runs: &[&'r RunCost]) -> Self {
+        let mut plans: Vec<(&str, &str)> = runs
+            .iter()
+            .map(|r| (r.workload.as_str(), r.plan.as_str()))
+            .collect();
+        plans.sort_unstable();
+        plans.dedup();
+        let ambiguous = plans
+            .windows(2)
+            .filter(|w| w[0].0 == w[1].0)
+            .map(|w| w[0].0)
+            .collect();
+        Self { ambiguous }
+    }
+
+    /// Workload `workload` of plan `plan`, named.
+    #[must_use]
+    pub fn name<'a>(&self, plan: &str, workload: &'a str) -> Cow<'a, str> {
+        if self.ambiguous.contains(&workload) {
+            Cow::Owned(format!("{plan}/{workload}"))
         } else {
-            Cow::Borrowed(r.workload.as_str())
+            Cow::Borrowed(workload)
         }
+    }
+
+    /// The workload of run `r`, named.
+    #[must_use]
+    pub fn of_run(&self, r: &'r RunCost) -> Cow<'r, str> {
+        self.name(&r.plan, &r.workload)
     }
 }
 

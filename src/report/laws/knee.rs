@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::groups;
+use super::groups::WorkloadNames;
 use super::Ci;
 use super::Metric;
 use super::ReportOptions;
@@ -178,7 +179,11 @@ impl KneeLaw {
 }
 
 /// The knees of the runs with an image.
-pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
+pub fn laws<'r>(
+    used: &[&'r RunCost],
+    names: &WorkloadNames<'r>,
+    opts: &ReportOptions,
+) -> Vec<KneeLaw> {
     let vision: Vec<&RunCost> = used
         .iter()
         .copied()
@@ -188,12 +193,11 @@ pub fn laws(used: &[&RunCost], opts: &ReportOptions) -> Vec<KneeLaw> {
         bootstrap_reps: opts.knee_bootstrap_reps,
         ..KneeOptions::default()
     };
-    let workload_name = groups::workload_namer(&vision);
     let groups = groups::group_by(&vision, |r| {
         (
             groups::device_name(r),
             groups::model_name(r),
-            (workload_name(r), r.plan.as_str()),
+            (names.of_run(r), r.plan.as_str()),
             r.threads,
             groups::clamp(r),
             r.prompt_tokens,

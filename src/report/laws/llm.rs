@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::groups;
+use super::groups::WorkloadNames;
 use super::Ci;
 use super::Metric;
 use crate::analysis::fit::fit_linear;
@@ -160,18 +161,17 @@ fn phase_j_per_token(r: &RunCost, phase: RunPhase, tokens: u32, min: MinCoverage
 }
 
 /// The token laws of the runs without an image.
-pub fn laws(used: &[&RunCost], min: MinCoverage) -> Vec<LlmLaw> {
+pub fn laws<'r>(used: &[&'r RunCost], names: &WorkloadNames<'r>, min: MinCoverage) -> Vec<LlmLaw> {
     let text: Vec<&RunCost> = used
         .iter()
         .copied()
         .filter(|r| r.image_width.is_none() && r.image_tokens.is_none())
         .collect();
-    let workload_name = groups::workload_namer(&text);
     let groups = groups::group_by(&text, |r| {
         (
             groups::device_name(r),
             groups::model_name(r),
-            (workload_name(r), r.plan.as_str()),
+            (names.of_run(r), r.plan.as_str()),
             r.threads,
         )
     });

@@ -223,14 +223,15 @@ impl Report {
             .collect();
         // The parts side by side: the knees (bootstrapped profile fits, the most work, on
         // as many threads as there are cores), the table of runs, and the rest.
+        let names = groups::WorkloadNames::of(&used);
         let (table, knees, (llm, comparisons, estimate_errors, phases)) = std::thread::scope(|s| {
-            let knees = s.spawn(|| knee::laws(&used, opts));
+            let knees = s.spawn(|| knee::laws(&used, &names, opts));
             let table = s.spawn(|| runs.iter().map(|r| RunRow::of(r)).collect::<Vec<_>>());
             let rest = (
-                llm::laws(&used, opts.min_coverage),
-                compare::comparisons(&used),
+                llm::laws(&used, &names, opts.min_coverage),
+                compare::comparisons(&used, &names),
                 estimate::estimate_errors(&used),
-                phases::phase_costs(&used, opts.min_coverage),
+                phases::phase_costs(&used, &names, opts.min_coverage),
             );
             let table = table
                 .join()

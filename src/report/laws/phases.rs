@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::groups;
+use super::groups::WorkloadNames;
 use crate::cost::RunCost;
 use crate::cost::PHASES;
 use crate::derive::energy::MinCoverage;
@@ -56,13 +57,16 @@ fn seconds(r: &RunCost) -> Vec<f64> {
 }
 
 /// Per device, model and workload.
-pub fn phase_costs(used: &[&RunCost], min: MinCoverage) -> Vec<PhaseCost> {
-    let workload_name = groups::workload_namer(used);
+pub fn phase_costs<'r>(
+    used: &[&'r RunCost],
+    names: &WorkloadNames<'r>,
+    min: MinCoverage,
+) -> Vec<PhaseCost> {
     groups::group_by(used, |r| {
         (
             groups::device_name(r),
             groups::model_name(r),
-            (workload_name(r), r.plan.as_str()),
+            (names.of_run(r), r.plan.as_str()),
         )
     })
     .into_iter()

@@ -7,7 +7,6 @@ use super::table::ci;
 use super::table::num;
 use super::table::pct;
 use super::table::Table;
-use crate::report::laws::Comparison;
 use crate::report::laws::KneeLaw;
 use crate::report::laws::LlmLaw;
 use crate::report::laws::Report;
@@ -271,23 +270,6 @@ fn knees(laws: &[KneeLaw]) -> Section {
     }
 }
 
-/// Workload `w` of `plan` as the comparisons table names it: `plan/w` when `w` is compared
-/// in two plans (the laws prefix a name in two plans among all runs; here, among the
-/// comparisons, so that the two rows of one workload are told apart).
-fn compared_name(all: &[Comparison], plan: &str, w: &str) -> String {
-    let mut plans: Vec<&str> = (all.iter())
-        .filter(|c| c.workload == w || c.base_workload == w)
-        .map(|c| c.plan.as_str())
-        .collect();
-    plans.sort_unstable();
-    plans.dedup();
-    if plans.len() > 1 {
-        format!("{plan}/{w}")
-    } else {
-        w.to_owned()
-    }
-}
-
 fn comparisons(r: &Report) -> Section {
     let mut t = Table::new(&[
         "device",
@@ -303,10 +285,9 @@ fn comparisons(r: &Report) -> Section {
         "ratio [95 % CI]",
         "note",
     ]);
-    let name = |plan: &str, w: &str| compared_name(&r.comparisons, plan, w);
     for c in &r.comparisons {
-        let base = format!("{} ({})", name(&c.plan, &c.base_workload), c.base_model);
-        let other = format!("{} ({})", name(&c.plan, &c.workload), c.model);
+        let base = format!("{} ({})", c.base_workload, c.base_model);
+        let other = format!("{} ({})", c.workload, c.model);
         for row in &c.rows {
             t.push(vec![
                 c.device.clone(),
