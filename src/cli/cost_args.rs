@@ -25,7 +25,7 @@ pub struct CostArgs {
     /// Energy or CPU/RAM figures whose readings cover less of the run than this, %, are
     /// not trusted (shown with the reason, left out of fits) [config:
     /// energy.min_coverage_pct, default 95].
-    #[arg(long, value_name = "PCT")]
+    #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
     pub min_coverage_pct: Option<f64>,
     /// Estimate with this calibration file, or a directory of `<device_id>.toml` files
     /// (default: <state_dir>/calibration/, else the shipped Pi 5 board average).

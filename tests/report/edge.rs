@@ -188,6 +188,29 @@ fn no_directory_read_is_an_error_naming_each() {
     assert!(!out_file.exists());
 }
 
+/// A coverage threshold out of 0–100 %, a negative one too, is named as such (rev-k: `-5`
+/// got clap's "unexpected argument '-5'", exit 2 and no word of the range).
+#[test]
+fn a_coverage_threshold_out_of_range_is_named() {
+    let dir = llm_dir();
+    for pct in ["-5", "150", "NaN"] {
+        let out = crate::common::edgewatt()
+            .args(["report", "--min-coverage-pct", pct, "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{pct}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "--min-coverage-pct {pct} is not a share of 0 to 100 %"
+            )),
+            "{pct}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{pct}");
+    }
+}
+
 fn llm_dir() -> tempfile::TempDir {
     let runs = four_runs();
     log_dir(runs, 3, |_| {})
