@@ -16,6 +16,9 @@ use crate::derive::energy::MinCoverage;
 use crate::sampler::Roots;
 use crate::sampler::SamplerOptions;
 use crate::store::StoreOptions;
+pub(crate) use position::key_position;
+pub(crate) use position::line_column;
+pub(crate) use position::toml_message;
 
 /// Where `edgewatt` looks for its config when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/edgewatt/edgewatt.toml";
@@ -280,48 +283,6 @@ fn fsync_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     bounded(d, 100, 600_000, "ms")
 }
 
-/// Where the value of the dotted key `keys` is written in `text`, as 1-based line and
-/// column: its value, else (a key left at its default) the nearest table or key above it
-/// that is written, else 1:1.
-pub(crate) fn key_position(text: &str, keys: &[&str]) -> (usize, usize) {
-    let Ok(doc) = toml_edit::ImDocument::parse(text) else {
-        return (1, 1);
-    };
-    let mut offset = None;
-    let mut table: &dyn toml_edit::TableLike = doc.as_table();
-    for key in keys {
-        let Some((k, item)) = table.get_key_value(key) else {
-            break;
-        };
-        offset = item.span().or_else(|| k.span()).map(|s| s.start).or(offset);
-        match item.as_table_like() {
-            Some(t) => table = t,
-            None => break,
-        }
-    }
-    offset.map_or((1, 1), |o| line_column(text, o))
-}
-
-/// What a TOML parse error says, on one line: its lines joined by "; " (a message line with
-/// a newline in it broke the `problem:` lines of reports and logs).
-#[must_use]
-pub(crate) fn toml_message(e: &toml::de::Error) -> String {
-    e.message()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Turns a byte offset into 1-based line and column.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
-    (line, column)
-}
-
 impl Config {
     /// Parses config text and checks values that depend on each other (the INA219
     /// calibration, the replay path); `path` is only used in error messages.
@@ -332,7 +293,7 @@ impl Config {
                 path: path.to_path_buf(),
                 line,
                 column,
-                message: toml_message(&e),
+                message: toml_message(text, &e),
             }
         })?;
         if let Err(bad) = cfg.power.check() {
@@ -392,5 +353,6 @@ impl Config {
     }
 }
 
+mod position;
 #[cfg(test)]
 mod tests;

@@ -88,7 +88,7 @@ fn config_parsing_has_a_section_and_a_source_value_per_kind() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.starts_with("e.toml:2:10: unknown power source \"ina226\""),
+        err.starts_with("e.toml:2:10: power.source: unknown power source \"ina226\""),
         "{err}"
     );
     for name in names() {

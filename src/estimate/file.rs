@@ -127,7 +127,7 @@ impl Calibration {
             let at = e
                 .span()
                 .map_or((1, 1), |s| crate::config::line_column(text, s.start));
-            invalid(at, crate::config::toml_message(&e))
+            invalid(at, crate::config::toml_message(text, &e))
         })?;
         if let Some((keys, message)) = cal.problem() {
             return Err(invalid(crate::config::key_position(text, &keys), message));

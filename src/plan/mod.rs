@@ -311,7 +311,7 @@ impl Plan {
                 path: path.into(),
                 line,
                 column,
-                message: crate::config::toml_message(&e),
+                message: crate::config::toml_message(text, &e),
             }
         })?;
         plan.check(path)?;
