@@ -219,8 +219,8 @@ fn summary_text(s: &Value) -> String {
         return format!("{name}: unreadable: {error}");
     }
     let mut damage = s["header_error"].as_str().map_or(String::new(), |e| {
-        if s["bytes"].as_u64() == Some(0) {
-            // Empty: no header and no frames to read (the error says what it is).
+        if s["bytes"].as_u64() == Some(0) || e == crate::store::HeaderDamage::Foreign.to_string() {
+            // Empty, or another kind of file: the error says what it is.
             format!("\n  {e}")
         } else if s["frames"].as_u64() == Some(0) {
             format!(

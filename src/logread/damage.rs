@@ -127,6 +127,9 @@ impl fmt::Display for Skip {
         match &self.kind {
             SkipKind::Unreadable { error } => write!(f, "{error}; segment skipped"),
             SkipKind::Header(d @ HeaderDamage::Empty) => write!(f, "{path}: {d}"),
+            SkipKind::Blank(d @ HeaderDamage::Foreign) | SkipKind::Header(d @ HeaderDamage::Foreign) => {
+                write!(f, "{path}: {d}; skipped: move it out of the state directory")
+            }
             SkipKind::Header(d) => write!(
                 f,
                 "{path}: {d}; device, boot and wall times unknown (until a clock step \

@@ -194,6 +194,9 @@ pub enum HeaderDamage {
     /// The file is empty: created and never written (a crash as the segment was opened),
     /// or a copy of it that failed.
     Empty,
+    /// Not a segment at all: no `EDGEWATT` at its start and no `0x00` in it (every frame
+    /// ends with one), so another kind of file (a text file named `*.ewlog`, say).
+    Foreign,
 }
 
 impl fmt::Display for HeaderDamage {
@@ -204,6 +207,10 @@ impl fmt::Display for HeaderDamage {
             Self::Empty => f.write_str(
                 "empty (0 bytes), no records in it: created and never written (a crash as \
                  it was opened), or a copy that failed (then copy it again)",
+            ),
+            Self::Foreign => f.write_str(
+                "not an edgewatt segment: no EDGEWATT magic and no frame in it (another kind \
+                 of file)",
             ),
         }
     }
@@ -233,7 +240,11 @@ pub fn read_header(
         0
     };
     let Some(len) = bytes[start..].iter().position(|&b| b == 0) else {
-        let damage = if start == 0 {
+        // A magic cut or garbled keeps some of its letters; a zero-filled file has zeros.
+        let ours = bytes.iter().zip(MAGIC).take(4).all(|(&b, m)| b == m);
+        let damage = if start == 0 && !ours {
+            HeaderDamage::Foreign
+        } else if start == 0 {
             HeaderDamage::Magic
         } else {
             HeaderDamage::Frame(CorruptReason::Unterminated)

@@ -120,6 +120,22 @@ fn a_segment_with_no_header_and_no_records_does_not_split_a_boot() {
         let boots: Vec<u64> = metas.iter().map(|m| m.boot).collect();
         assert_eq!(boots, [0, 0, 0], "{what}");
     }
+    // A text file named as a segment is named as another kind of file, not as a segment
+    // cut or zero-filled (rev-k: "magic damaged ... zero-filled or cut inside its header").
+    std::fs::write(&between, "some notes, not a segment\n").unwrap();
+    let (items, _) = read_all(&LogSource::dir(dir), Filter::default());
+    let said = skips(&items)[0].to_string();
+    assert!(
+        matches!(
+            skips(&items)[0].kind,
+            SkipKind::Blank(crate::store::HeaderDamage::Foreign)
+        ),
+        "{said}"
+    );
+    assert!(said.contains("not an edgewatt segment"), "{said}");
+    assert!(!said.contains("zero-filled"), "{said}");
+    let boots: Vec<u64> = segments(&items).iter().map(|m| m.boot).collect();
+    assert_eq!(boots, [0, 0, 0]);
     // First of what is read: the boot of the segment after it.
     let source = LogSource::Groups(vec![vec![between.clone(), first.clone(), second.clone()]]);
     let (items, _) = read_all(&source, Filter::default());
