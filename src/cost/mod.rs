@@ -131,6 +131,9 @@ pub enum Untrusted {
     /// damaged or deleted segment): its CPU and RAM above idle are over the quietest
     /// stretch before it instead, not the baseline the plan measured.
     LeadInLost,
+    /// Samples cover the run, but none of its plan's lead-in nor of the stretch searched
+    /// before it: no idle baseline to take its CPU and RAM above.
+    NoUsageBaseline,
 }
 
 /// How far (percentage points of machine CPU) a run's mean may fall below its idle
@@ -162,6 +165,10 @@ impl std::fmt::Display for Untrusted {
                 "sample coverage {:.1} % < {:.0} %",
                 coverage * 100.0,
                 min * 100.0
+            ),
+            Self::NoUsageBaseline => f.write_str(
+                "no idle baseline for CPU/RAM: no samples of its plan's lead-in nor just \
+                 before the run",
             ),
             Self::LeadInLost => f.write_str(
                 "idle lead-in lost (no samples of it in the log): CPU/RAM above another \

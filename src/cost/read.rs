@@ -310,10 +310,22 @@ fn run_figures(
     row.conditions = conditions(samples, window, row.usage.as_ref());
     row.energy = RunEnergy::of_run(run);
     row.trust = trust(row, opts);
-    // A lead-in named but not read: its usage is above a baseline the plan did not measure.
-    if idle.is_some() && row.usage.as_ref().is_some_and(|u| !u.baseline_is_lead_in) {
-        row.trust.usage = false;
-        row.trust.reasons.push(Untrusted::LeadInLost);
+    match &row.usage {
+        // A lead-in named but not read: its usage is above a baseline the plan did not
+        // measure.
+        Some(u) if idle.is_some() && !u.baseline_is_lead_in => {
+            row.trust.usage = false;
+            row.trust.reasons.push(Untrusted::LeadInLost);
+        }
+        // Samples in the run, none to take an idle baseline from: not "no samples".
+        None if samples.iter().any(|(_, s)| window.contains(s.mono_us)) => {
+            for why in &mut row.trust.reasons {
+                if *why == Untrusted::NoSamples {
+                    *why = Untrusted::NoUsageBaseline;
+                }
+            }
+        }
+        _ => {}
     }
 }
 

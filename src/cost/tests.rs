@@ -439,7 +439,15 @@ fn a_run_whose_lead_in_was_lost_has_untrusted_usage() {
         CostOptions::default(),
     )
     .unwrap();
-    // Those with samples around them (the first after the cut may have none before it).
+    // The first after the cut: samples in it, none before it to take a baseline from. Its
+    // reason says so, not "no samples around the run" (rev-k: run 1075, 65 % covered).
+    let no_base: Vec<&RunCost> = (cut.rows.iter())
+        .filter(|r| r.kind == RowKind::Run && r.usage.is_none())
+        .collect();
+    assert_eq!(no_base.len(), 1, "{no_base:?}");
+    assert_eq!(no_base[0].trust.reasons.last(), Some(&Untrusted::NoUsageBaseline));
+    assert!(!no_base[0].trust.reasons.contains(&Untrusted::NoSamples));
+    // Those with samples around them.
     let runs: Vec<&RunCost> = (cut.rows.iter())
         .filter(|r| r.kind == RowKind::Run && r.usage.is_some())
         .collect();

@@ -140,7 +140,10 @@ fn flags(r: &RunCost) -> Vec<String> {
                 out.push(u.to_string());
             }
             Untrusted::CooldownCapped => out.push("cooldown ended by its cap".to_owned()),
-            Untrusted::NoSamples | Untrusted::BusyBaseline { .. } | Untrusted::LeadInLost => {
+            Untrusted::NoSamples
+            | Untrusted::BusyBaseline { .. }
+            | Untrusted::LeadInLost
+            | Untrusted::NoUsageBaseline => {
                 out.push(u.to_string());
             }
             Untrusted::NoEnergy
