@@ -16,6 +16,7 @@ use edgewatt::synth::calib::SynthRun;
 use crate::common::edgewatt;
 use crate::common::succeeded;
 
+mod dirs;
 mod pooled;
 
 pub const TRUTH: PowerTruth = PowerTruth {

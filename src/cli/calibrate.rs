@@ -55,8 +55,9 @@ pub struct CalibrateArgs {
     /// The calibration's id (default: `<device>-<UTC date and time>`).
     #[arg(long)]
     pub id: Option<String>,
-    /// Write it here (default: <state_dir>/calibration/<device_id>.toml, where `bench`,
-    /// `export` and `report` look for it; required with --pool).
+    /// Write it here (default: <dir>/calibration/<device_id>.toml of the first state
+    /// directory read, where `bench`, `export` and `report` look for it; required with
+    /// --pool).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -226,8 +227,10 @@ pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
     if let Some(Ok(m)) = &mapping {
         report.calibration.pmic_to_total = Some(*m);
     }
+    // Where report, export and bench look first: the (first) state directory read.
     let path = args.output.clone().unwrap_or_else(|| {
-        cfg.state_dir
+        (args.cost.dirs(&cfg).into_iter().next())
+            .unwrap_or_else(|| cfg.state_dir.clone())
             .join("calibration")
             .join(format!("{device}.toml"))
     });

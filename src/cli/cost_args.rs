@@ -28,7 +28,8 @@ pub struct CostArgs {
     #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
     pub min_coverage_pct: Option<f64>,
     /// Estimate with this calibration file, or a directory of `<device_id>.toml` files
-    /// (default: <state_dir>/calibration/, else the shipped Pi 5 board average).
+    /// (default: the calibration/ directory of each state directory read, else the shipped
+    /// Pi 5 board average).
     #[arg(long, value_name = "PATH")]
     pub calibration: Option<PathBuf>,
     /// Use a calibration fitted on another device.
@@ -141,16 +142,15 @@ pub fn calibrations(
 
 /// As [`calibrations`], for a report that goes on: a calibration that cannot be used is
 /// refused for the devices it was for, which keep the shipped board average, and each
-/// refusal is a line saying so.
+/// refusal is a line saying so, as is a calibration directory whose files are named after
+/// no device read.
 pub fn calibrations_or_board(
     cfg: &Config,
     args: &CostArgs,
     rows: &[RunCost],
 ) -> (Calibrations, Vec<String>) {
-    let Some(path) = calibration_path(cfg, args) else {
-        return (Calibrations::board_average(), Vec::new());
-    };
-    let (cals, refused) = Calibrations::load_each(&path, &devices(rows), args.force_calibration);
+    let devices = devices(rows);
+    let (cals, refused) = load_each(cfg, args, &devices, args.force_calibration);
     let said = refused
         .iter()
         .map(|e| {
@@ -160,28 +160,64 @@ pub fn calibrations_or_board(
             };
             format!("{e} (the estimates of {whose} use the shipped Pi 5 board average)")
         })
+        .chain(unclaimed(cfg, args, &cals, &devices))
         .collect();
     (cals, said)
 }
 
-/// `--calibration`, else `<state_dir>/calibration/` if it exists.
-fn calibration_path(cfg: &Config, args: &CostArgs) -> Option<PathBuf> {
-    let default = cfg.state_dir.join("calibration");
+/// Where calibrations are looked for: `--calibration`, else the `calibration/` directory of
+/// each state directory read that has one (as `upload` looks in the segment's), in order.
+fn calibration_paths(cfg: &Config, args: &CostArgs) -> Vec<PathBuf> {
     match &args.calibration {
-        Some(path) => Some(path.clone()),
-        None => default.is_dir().then_some(default),
+        Some(path) => vec![path.clone()],
+        None => (args.dirs(cfg).into_iter())
+            .map(|d| d.join("calibration"))
+            .filter(|d| d.is_dir())
+            .collect(),
     }
 }
 
-/// `--calibration`, else `<state_dir>/calibration/` if it exists, else the board average.
+/// The calibrations of [`calibration_paths`] for `devices`, and each refusal.
+fn load_each(
+    cfg: &Config,
+    args: &CostArgs,
+    devices: &[String],
+    force: bool,
+) -> (Calibrations, Vec<EstimateError>) {
+    match (&args.calibration, calibration_paths(cfg, args)) {
+        (Some(path), _) => Calibrations::load_each(path, devices, force),
+        (None, dirs) => Calibrations::load_dirs(&dirs, devices, force),
+    }
+}
+
+/// What the default calibration directories hold that no device read takes.
+fn unclaimed(
+    cfg: &Config,
+    args: &CostArgs,
+    cals: &Calibrations,
+    devices: &[String],
+) -> Vec<String> {
+    match &args.calibration {
+        Some(path) if !path.is_dir() => Vec::new(),
+        _ => cals.unclaimed_files(&calibration_paths(cfg, args), devices),
+    }
+}
+
+/// `--calibration`, else the state directories' `calibration/`, else the board average; a
+/// refusal is the error. Calibration files there named after no device read are told on
+/// stderr.
 pub fn load_calibrations(
     cfg: &Config,
     args: &CostArgs,
     devices: &[String],
     force: bool,
 ) -> anyhow::Result<Calibrations> {
-    match calibration_path(cfg, args) {
-        Some(path) => Ok(Calibrations::load(&path, devices, force)?),
-        None => Ok(Calibrations::board_average()),
+    let (cals, refused) = load_each(cfg, args, devices, force);
+    if let Some(e) = refused.into_iter().next() {
+        return Err(e.into());
     }
+    for note in unclaimed(cfg, args, &cals, devices) {
+        eprintln!("edgewatt: {note}");
+    }
+    Ok(cals)
 }

@@ -445,7 +445,10 @@ fn a_run_whose_lead_in_was_lost_has_untrusted_usage() {
         .filter(|r| r.kind == RowKind::Run && r.usage.is_none())
         .collect();
     assert_eq!(no_base.len(), 1, "{no_base:?}");
-    assert_eq!(no_base[0].trust.reasons.last(), Some(&Untrusted::NoUsageBaseline));
+    assert_eq!(
+        no_base[0].trust.reasons.last(),
+        Some(&Untrusted::NoUsageBaseline)
+    );
     assert!(!no_base[0].trust.reasons.contains(&Untrusted::NoSamples));
     // Those with samples around them.
     let runs: Vec<&RunCost> = (cut.rows.iter())

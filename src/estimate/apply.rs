@@ -105,6 +105,72 @@ impl Calibrations {
         (out, refused)
     }
 
+    /// The calibrations of the directories `dirs` (each of `<device_id>.toml` files), in
+    /// order: a device's is the first file for it that can be used; the shipped board
+    /// average for the others. Each refusal as [`load_each`](Self::load_each)'s.
+    #[must_use]
+    pub fn load_dirs(
+        dirs: &[PathBuf],
+        devices: &[String],
+        force: bool,
+    ) -> (Self, Vec<EstimateError>) {
+        let mut out = Self::board_average();
+        let mut refused = Vec::new();
+        for dir in dirs {
+            let left: Vec<String> = (devices.iter())
+                .filter(|d| !out.devices.iter().any(|(of, _)| of == *d))
+                .cloned()
+                .collect();
+            let (found, why) = Self::load_each(dir, &left, force);
+            out.devices.extend(found.devices);
+            refused.extend(why);
+        }
+        (out, refused)
+    }
+
+    /// What the directories `dirs` hold that no device of `devices` takes: for each device
+    /// without a calibration of its own, the `*.toml` files there named after no device
+    /// read (a calibration is found by its device's id: `mypi.toml` is not `pi-7`'s).
+    #[must_use]
+    pub fn unclaimed_files(&self, dirs: &[PathBuf], devices: &[String]) -> Vec<String> {
+        let without: Vec<&String> = (devices.iter())
+            .filter(|d| !self.devices.iter().any(|(of, _)| of == *d))
+            .collect();
+        if without.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| {
+                    n.strip_suffix(".toml")
+                        .is_some_and(|stem| !devices.iter().any(|d| d == stem))
+                })
+                .collect();
+            names.sort();
+            if !names.is_empty() {
+                out.push(format!(
+                    "{} holds {} but no calibration named after device {}: a device's \
+                     calibration is <device_id>.toml there (rename it, or name it with \
+                     --calibration FILE); its runs are estimated with the shipped Pi 5 board \
+                     average",
+                    dir.display(),
+                    names.join(", "),
+                    without
+                        .iter()
+                        .map(|d| d.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        out
+    }
+
     /// The calibration for a row of `device` (unknown device: the board average).
     #[must_use]
     pub fn for_device(&self, device: Option<&str>) -> Option<&Calibration> {

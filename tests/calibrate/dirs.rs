@@ -1,0 +1,68 @@
+//! Where a calibration is written and looked for: the `calibration/` directory of the state
+//! directory read (`--dir`), as `upload` does, not the configured state directory's.
+
+use edgewatt::synth::calib::spread;
+use edgewatt::synth::calib::SynthLog;
+
+use super::synth_dir;
+use super::TRUTH;
+use crate::common::edgewatt;
+use crate::common::succeeded;
+
+/// `edgewatt ARGS --state-dir STATE`: stdout and stderr.
+fn run(args: &[&str], state: &std::path::Path) -> (String, String) {
+    let out = succeeded(
+        edgewatt()
+            .args(args)
+            .arg("--state-dir")
+            .arg(state)
+            .output()
+            .unwrap(),
+    );
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// rev-k: `calibrate --dir X` wrote to the configured state directory (/var/lib/edgewatt,
+/// not writable on a laptop) and `report --dir X` did not look in X; a file there named
+/// after no device was passed over without a word.
+#[test]
+fn a_calibration_lives_in_the_calibration_directory_of_the_state_directory_read() {
+    let log = synth_dir(&SynthLog::new(TRUTH, spread(12, false)));
+    let configured = tempfile::tempdir().unwrap();
+    let x = log.path().to_str().unwrap();
+    run(
+        &["calibrate", "--dir", x, "--id", "cal-x"],
+        configured.path(),
+    );
+    let file = log.path().join("calibration/synthetic-pi.toml");
+    assert!(file.is_file());
+    assert!(!configured.path().join("calibration").exists());
+
+    let (json, _) = run(
+        &["report", "--dir", x, "--format", "json"],
+        configured.path(),
+    );
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["calibrations"][0]["source"], "estimate:cal-x",
+        "{json}"
+    );
+    assert_eq!(json["calibrations"][0]["board_average"], false);
+
+    // Named after no device: told, and the board average used.
+    std::fs::rename(&file, log.path().join("calibration/mypi.toml")).unwrap();
+    let (json, stderr) = run(
+        &["report", "--dir", x, "--format", "json"],
+        configured.path(),
+    );
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["calibrations"][0]["board_average"], true, "{json}");
+    let said = "holds mypi.toml but no calibration named after device synthetic-pi";
+    assert!(json["problems"].to_string().contains(said), "{json}");
+    assert!(stderr.contains(said), "{stderr}");
+    let (_, stderr) = run(&["export", "runs", "--dir", x], configured.path());
+    assert!(stderr.contains(said), "{stderr}");
+}
