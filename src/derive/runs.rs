@@ -204,8 +204,13 @@ pub fn run_usage<L: Borrow<SampleLayout>, S: Borrow<Sample>>(
     runs.iter()
         .map(|r| {
             let mut u = one_run(&util, r, idle)?;
-            let w = worker_cost(samples, r);
-            (u.worker_cpu_s, u.worker_rss_mb, u.worker_rss_mb_s) = (w.cpu_s, w.rss_mb, w.rss_mb_s);
+            // A run inside a gap: the samples either side of it are its neighbours', and
+            // the worker's CPU between them is theirs too.
+            if u.covered() {
+                let w = worker_cost(samples, r);
+                (u.worker_cpu_s, u.worker_rss_mb, u.worker_rss_mb_s) =
+                    (w.cpu_s, w.rss_mb, w.rss_mb_s);
+            }
             Some(u)
         })
         .collect()

@@ -123,6 +123,19 @@ fn a_runs_mean_cpu_is_over_its_covered_time() {
     assert!(!none.covered());
     assert_eq!(none.cpu_mean_pct(4.0), None);
     assert_eq!(u.cpu_mean_pct(0.0), None);
+    // A run inside the gap: no figure of the worker's either (the samples either side
+    // spanned the gap, and its CPU between them was not the run's alone).
+    assert!(u.worker_cpu_s.is_some());
+    let inside = [run(&[
+        (RunPhase::Load, 13 * S + S / 4),
+        (RunPhase::Done, 14 * S + S / 2),
+    ])];
+    let v = run_usage(&gappy, &inside, None)[0].clone().unwrap();
+    assert!(!v.covered(), "{}", v.coverage);
+    assert_eq!(
+        (v.worker_cpu_s, v.worker_rss_mb, v.worker_rss_mb_s),
+        (None, None, None)
+    );
 }
 
 #[test]
