@@ -17,6 +17,7 @@ use super::damage::damage_status;
 use super::damage::report_skip;
 use super::fleet::FleetArgs;
 use super::rows::read_all;
+use super::rows::Source;
 use super::time::parse_wall_us;
 use super::time::window_filter;
 use super::Cli;
@@ -89,6 +90,13 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
         })?,
     };
     let output = args.output.as_deref();
+    let sources: Vec<Source> = match &fleet {
+        Some(fleet) => fleet.each().into_iter().map(|(_, s)| s).collect(),
+        None => args.cost.sources(&cfg),
+    };
+    for gap in sources.iter().flat_map(Source::seq_gaps) {
+        eprintln!("edgewatt: export: {gap}");
+    }
     let (skips, damage) = match args.what {
         What::Runs => {
             let opts = args.cost.options(&cfg)?;
@@ -96,10 +104,6 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
             // keeps the rows whose record is in it, each the row of the whole log: a run's
             // idle baseline (its plan's lead-in) may lie before the window, and read alone
             // the window gave its runs another, busier one.
-            let sources = match &fleet {
-                Some(fleet) => fleet.each().into_iter().map(|(_, s)| s).collect(),
-                None => args.cost.sources(&cfg),
-            };
             let cache = args.cost.cache_dir();
             let mut log = read_all("export", &sources, &source, opts, cache.as_deref())
                 .context("reading the runs' cost from the log")?;

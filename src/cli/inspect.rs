@@ -31,6 +31,7 @@ use crate::logread::Skip;
 use crate::logread::SkipKind;
 use crate::logread::Wall;
 use crate::record::EventKind;
+use crate::store::SeqGap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InspectFormat {
@@ -318,20 +319,9 @@ fn mark_missing(summaries: &mut [Value]) {
             .then(|| prev["last_seq"].as_u64())
             .flatten();
         let path = Path::new(this[0]["path"].as_str().unwrap_or(""));
-        let named_first = crate::store::named_first_seq(path);
-        let (Some(last), Some(first)) = (sealed_last, named_first) else {
-            continue;
-        };
-        if first > last + 1 {
-            let missing = (last + 1, first - 1);
-            eprintln!(
-                "edgewatt: seqs {}–{} are in no segment before {}: a segment was deleted, \
-                 quarantined (*.broken) or not copied here; its records are not in this log",
-                missing.0,
-                missing.1,
-                path.display()
-            );
-            this[0]["missing_seqs_before"] = json!([missing.0, missing.1]);
+        if let Some(gap) = sealed_last.and_then(|last| SeqGap::between(last, path)) {
+            eprintln!("edgewatt: {gap}");
+            this[0]["missing_seqs_before"] = json!([gap.from_seq, gap.to_seq]);
         }
     }
 }

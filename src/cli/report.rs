@@ -94,6 +94,7 @@ fn read_sources(sources: &[(String, Source)], opts: CostOptions, cache: Option<&
         match source.read("report", opts, cache) {
             Ok(log) => {
                 read.push(name.clone());
+                problems.extend(source.seq_gaps().iter().map(ToString::to_string));
                 for skip in log.skips.iter().filter(|s| s.kind.is_damage()) {
                     problems.push(format!("{name}: skipped damaged data: {skip}"));
                 }

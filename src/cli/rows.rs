@@ -29,6 +29,19 @@ pub enum Source {
 }
 
 impl Source {
+    /// The seqs in none of its segments (a segment deleted from the middle, quarantined or
+    /// not copied), from the segments' seals alone: a cached read does not open them.
+    #[must_use]
+    pub fn seq_gaps(&self) -> Vec<crate::store::SeqGap> {
+        let segments = match self {
+            Self::Dir(dir) => crate::store::list_segments(dir).unwrap_or_default(),
+            Self::Group { files, .. } => (files.iter())
+                .filter_map(|f| crate::store::SegmentInfo::sealed(f))
+                .collect(),
+        };
+        crate::store::seq_gaps(&segments)
+    }
+
     /// Its rows. A cache that could not be written is told on stderr as `command`'s: the
     /// rows are right all the same.
     pub fn read(

@@ -36,6 +36,7 @@ mod error;
 mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gaps;
 mod lock;
 mod queue;
 mod reader;
@@ -65,6 +66,9 @@ pub use frame::HeaderDamage;
 pub use frame::SegmentHeader;
 pub use frame::FORMAT_VERSION;
 pub use frame::MAGIC;
+pub use gaps::seal_seq;
+pub use gaps::seq_gaps;
+pub use gaps::SeqGap;
 pub use reader::list_segments;
 pub use reader::named_first_seq;
 pub use reader::scan_frames;

@@ -161,56 +161,6 @@ fn several_directories_are_reported_together_and_a_missing_one_is_named() {
     assert!(!sources.iter().any(|s| s.as_str().unwrap().contains("nope")));
 }
 
-/// No directory read: an error naming each, nothing written (rev-k: an empty report, "no
-/// runs in the logs read", exit 1).
-#[test]
-fn no_directory_read_is_an_error_naming_each() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out_file = tmp.path().join("report.json");
-    let (a, b) = (tmp.path().join("nope-a"), tmp.path().join("nope-b"));
-    let out = crate::common::edgewatt()
-        .args(["report", "--format", "json", "-o"])
-        .arg(&out_file)
-        .arg("--dir")
-        .arg(&a)
-        .arg("--dir")
-        .arg(&b)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("no log could be read"), "{stderr}");
-    assert!(
-        stderr.contains("nope-a") && stderr.contains("nope-b"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("no runs in the logs read"), "{stderr}");
-    assert!(!out_file.exists());
-}
-
-/// A coverage threshold out of 0–100 %, a negative one too, is named as such (rev-k: `-5`
-/// got clap's "unexpected argument '-5'", exit 2 and no word of the range).
-#[test]
-fn a_coverage_threshold_out_of_range_is_named() {
-    let dir = llm_dir();
-    for pct in ["-5", "150", "NaN"] {
-        let out = crate::common::edgewatt()
-            .args(["report", "--min-coverage-pct", pct, "--dir"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{pct}: {stderr}");
-        assert!(
-            stderr.contains(&format!(
-                "--min-coverage-pct {pct} is not a share of 0 to 100 %"
-            )),
-            "{pct}: {stderr}"
-        );
-        assert!(out.stdout.is_empty(), "{pct}");
-    }
-}
-
 fn llm_dir() -> tempfile::TempDir {
     let runs = four_runs();
     log_dir(runs, 3, |_| {})

@@ -4,6 +4,7 @@
 mod cache;
 mod edge;
 mod groups;
+mod inputs;
 mod known_truth;
 mod meters;
 
