@@ -15,7 +15,8 @@
 //! Every variant the binary was built with must be there and load: ggml skips a library
 //! it cannot load without a word, and would then pick a slower variant (or none). Which
 //! variant ran is reported as [`CpuBackend`]: runs on different variants are not
-//! comparable.
+//! comparable. The best is chosen as ggml chooses it (each library's own score of the
+//! running CPU), but for the variants [`NEVER_LOADED`].
 
 use std::ffi::c_void;
 use std::ffi::CStr;
@@ -32,6 +33,13 @@ pub const BACKEND_DIR_ENV: &str = "EDGEWATT_BACKEND_DIR";
 /// Where the .deb puts the libraries, relative to the binary's directory.
 pub const PACKAGED_LIB_DIR: &str = "../lib/edgewatt";
 const PREFIX: &str = "libggml-cpu-";
+
+/// Variants never loaded, though the CPU says it runs them. `sapphirerapids` is the one
+/// with AMX kernels, whose tile registers a virtualised or sandboxed x86 host may not keep
+/// across a context switch: its Q4/Q8 matmul then dies with SIGILL at `tileloadd` (seen on
+/// this project's build machines, a Xeon with AMX, on every SmolLM2 run). `zen4` (AVX-512,
+/// VNNI, BF16) runs there instead. (The Pi's variants have no such instructions.)
+pub const NEVER_LOADED: &[&str] = &["sapphirerapids"];
 const SUFFIX: &str = ".so";
 
 /// The CPU variants this binary was built with (build.rs), e.g. `armv8.0_1`, `zen4`.
@@ -191,10 +199,54 @@ pub fn load() -> Result<CpuBackend, BackendError> {
     // `/usr/bin/../lib/edgewatt` → `/usr/lib/edgewatt` in what is reported.
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     check_loadable(&dir, &built)?;
-    let c = c_path(&dir);
-    // SAFETY: a NUL-terminated path; ggml copies what it keeps.
-    unsafe { llama_cpp_sys_2::ggml_backend_load_all_from_path(c.as_ptr()) };
+    let scores: Vec<(&str, i32)> = built
+        .iter()
+        .map(|&v| (v, score_of(&dir.join(file_name(v)))))
+        .collect();
+    if let Some(best) = best_variant(&scores) {
+        let c = c_path(&dir.join(file_name(best)));
+        // SAFETY: a NUL-terminated path; ggml loads and registers the library (or returns
+        // NULL, then nothing is loaded, told below).
+        unsafe { llama_cpp_sys_2::ggml_backend_load(c.as_ptr()) };
+    }
     loaded().ok_or(BackendError::NoneChosen { dir })
+}
+
+/// The variant ggml would load of `scores` (each variant's own score of this CPU, 0: it
+/// cannot run here): the highest, the first of equals, none of [`NEVER_LOADED`].
+#[must_use]
+pub fn best_variant<'a>(scores: &[(&'a str, i32)]) -> Option<&'a str> {
+    let mut best: Option<(&str, i32)> = None;
+    for &(v, score) in scores {
+        if score > 0 && !NEVER_LOADED.contains(&v) && best.is_none_or(|(_, b)| score > b) {
+            best = Some((v, score));
+        }
+    }
+    best.map(|(v, _)| v)
+}
+
+/// How well the backend library at `path` fits this CPU, by its own `ggml_backend_score`
+/// (as ggml asks it); 0 when it cannot be loaded or has none.
+fn score_of(path: &Path) -> i32 {
+    let c = c_path(path);
+    // SAFETY: dlopen of a ggml backend library, as ggml itself does to score it.
+    let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        return 0;
+    }
+    // SAFETY: `handle` is open; the name is NUL-terminated.
+    let sym = unsafe { libc::dlsym(handle, c"ggml_backend_score".as_ptr()) };
+    let score = if sym.is_null() {
+        0
+    } else {
+        // SAFETY: ggml_backend_score_t: int (*)(void) (ggml-backend-impl.h); it reads the
+        // CPU's features and uses no variant instructions (ggml calls it before choosing).
+        let score: unsafe extern "C" fn() -> libc::c_int = unsafe { std::mem::transmute(sym) };
+        unsafe { score() }
+    };
+    // SAFETY: `handle` came from dlopen above and is not used afterwards.
+    unsafe { libc::dlclose(handle) };
+    score
 }
 
 /// The CPU backend ggml has registered, if any: its library (from the address of one of

@@ -156,3 +156,41 @@ fn a_backend_shows_variant_features_and_library() {
         "armv8.2_2 (NEON DOTPROD FP16_VA) from /usr/lib/edgewatt/libggml-cpu-armv8.2_2.so"
     );
 }
+
+/// The highest score wins, the first of equals, and a variant never loaded is passed over
+/// however well it scores (the AMX variant dies with SIGILL where its tiles are not kept).
+#[test]
+fn the_best_variant_is_ggmls_choice_but_never_the_amx_one() {
+    let scores = [
+        ("x64", 1),
+        ("haswell", 40),
+        ("zen4", 120),
+        ("icelake", 120),
+        ("sapphirerapids", 400),
+        ("armv9.2_2", 0),
+    ];
+    assert_eq!(best_variant(&scores), Some("zen4"));
+    assert_eq!(best_variant(&[("sapphirerapids", 400)]), None);
+    assert_eq!(best_variant(&[("x64", 0)]), None);
+    assert_eq!(best_variant(&[]), None);
+}
+
+/// On x86-64, the variant chosen from the real libraries is never the AMX one.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_amx_variant_is_not_loaded_here() {
+    let dir = built_dir();
+    let built = built_variants();
+    assert!(built.contains(&"sapphirerapids"), "{built:?}");
+    let scores: Vec<(&str, i32)> = built
+        .iter()
+        .map(|&v| (v, score_of(&dir.join(file_name(v)))))
+        .collect();
+    let best = best_variant(&scores).expect("a variant for this x86-64 CPU");
+    assert_ne!(best, "sapphirerapids");
+    // Another variant scores above 0 here: x64 at least.
+    assert!(
+        scores.iter().any(|&(v, s)| v == best && s > 0),
+        "{scores:?}"
+    );
+}
