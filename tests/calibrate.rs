@@ -364,12 +364,11 @@ fn runs_of_a_damaged_header_are_left_out_not_taken_for_a_second_device() {
     // out too (its usage is above another baseline); the others are plenty to fit.
     log.runs_per_plan = 2;
     let dir = synth_dir(&log);
-    let mut segs: Vec<_> = std::fs::read_dir(dir.path())
+    let segs: Vec<_> = (edgewatt::store::list_segments(dir.path())
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ewlog"))
-        .collect();
-    segs.sort();
+        .into_iter())
+    .map(|s| s.path)
+    .collect();
     let mut bytes = std::fs::read(&segs[1]).unwrap();
     bytes[30] = 0; // in the header frame: a 0x00 cuts it
     std::fs::write(&segs[1], bytes).unwrap();

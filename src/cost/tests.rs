@@ -425,12 +425,9 @@ fn a_run_whose_lead_in_was_lost_has_untrusted_usage() {
             .collect::<Vec<_>>()
     };
     assert!(lost(&whole.rows).iter().all(|&l| !l), "{:?}", whole.rows);
-    let mut segs: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ewlog"))
+    let segs: Vec<_> = (crate::store::list_segments(dir.path()).unwrap().into_iter())
+        .map(|s| s.path)
         .collect();
-    segs.sort();
     assert!(segs.len() >= 3, "{segs:?}");
     std::fs::remove_file(&segs[0]).unwrap(); // the plan's start and lead-in
     let cut = CostLog::read(

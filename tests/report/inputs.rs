@@ -64,12 +64,11 @@ fn a_coverage_threshold_out_of_range_is_named() {
 fn a_segment_missing_from_the_middle_is_named() {
     let runs = (0..4).flat_map(|_| four_runs()).collect();
     let dir = log_dir(runs, 3, |l| l.flushing = Some(Flushing::SHORT_SEGMENTS));
-    let mut segs: Vec<_> = std::fs::read_dir(dir.path())
+    let segs: Vec<_> = (edgewatt::store::list_segments(dir.path())
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ewlog"))
-        .collect();
-    segs.sort();
+        .into_iter())
+    .map(|s| s.path)
+    .collect();
     assert!(segs.len() >= 3, "{segs:?}");
     let (_, whole, _) = report(&[dir.path()], &[]);
     assert!(
