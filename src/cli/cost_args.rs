@@ -166,15 +166,21 @@ pub fn calibrations_or_board(
 }
 
 /// Where calibrations are looked for: `--calibration`, else the `calibration/` directory of
-/// each state directory read that has one (as `upload` looks in the segment's), in order.
+/// each state directory read that has one (as `upload` looks in the segment's), in order,
+/// then the configured state directory's (where `calibrate` wrote before it wrote beside
+/// the log it read).
 fn calibration_paths(cfg: &Config, args: &CostArgs) -> Vec<PathBuf> {
-    match &args.calibration {
-        Some(path) => vec![path.clone()],
-        None => (args.dirs(cfg).into_iter())
-            .map(|d| d.join("calibration"))
-            .filter(|d| d.is_dir())
-            .collect(),
+    if let Some(path) = &args.calibration {
+        return vec![path.clone()];
     }
+    let mut dirs: Vec<PathBuf> = args.dirs(cfg);
+    if !dirs.contains(&cfg.state_dir) {
+        dirs.push(cfg.state_dir.clone());
+    }
+    (dirs.into_iter())
+        .map(|d| d.join("calibration"))
+        .filter(|d| d.is_dir())
+        .collect()
 }
 
 /// The calibrations of [`calibration_paths`] for `devices`, and each refusal.
@@ -190,7 +196,8 @@ fn load_each(
     }
 }
 
-/// What the default calibration directories hold that no device read takes.
+/// What the default calibration directories hold that no device read takes (a directory
+/// named with `--calibration` is the user's choice, the shipped one among them).
 fn unclaimed(
     cfg: &Config,
     args: &CostArgs,
@@ -198,8 +205,8 @@ fn unclaimed(
     devices: &[String],
 ) -> Vec<String> {
     match &args.calibration {
-        Some(path) if !path.is_dir() => Vec::new(),
-        _ => cals.unclaimed_files(&calibration_paths(cfg, args), devices),
+        Some(_) => Vec::new(),
+        None => cals.unclaimed_files(&calibration_paths(cfg, args), devices),
     }
 }
 

@@ -107,7 +107,8 @@ impl Calibrations {
 
     /// The calibrations of the directories `dirs` (each of `<device_id>.toml` files), in
     /// order: a device's is the first file for it that can be used; the shipped board
-    /// average for the others. Each refusal as [`load_each`](Self::load_each)'s.
+    /// average for the others. Each refusal as [`load_each`](Self::load_each)'s, of the
+    /// devices no later directory gave one to.
     #[must_use]
     pub fn load_dirs(
         dirs: &[PathBuf],
@@ -115,16 +116,22 @@ impl Calibrations {
         force: bool,
     ) -> (Self, Vec<EstimateError>) {
         let mut out = Self::board_average();
-        let mut refused = Vec::new();
+        let mut refused: Vec<(&String, EstimateError)> = Vec::new();
         for dir in dirs {
-            let left: Vec<String> = (devices.iter())
-                .filter(|d| !out.devices.iter().any(|(of, _)| of == *d))
-                .cloned()
-                .collect();
-            let (found, why) = Self::load_each(dir, &left, force);
-            out.devices.extend(found.devices);
-            refused.extend(why);
+            for d in devices {
+                if out.devices.iter().any(|(of, _)| of == d) {
+                    continue;
+                }
+                let (found, why) = Self::load_each(dir, std::slice::from_ref(d), force);
+                out.devices.extend(found.devices);
+                refused.extend(why.into_iter().map(|e| (d, e)));
+            }
         }
+        let refused = refused
+            .into_iter()
+            .filter(|(d, _)| !out.devices.iter().any(|(of, _)| of == *d))
+            .map(|(_, e)| e)
+            .collect();
         (out, refused)
     }
 
@@ -133,8 +140,13 @@ impl Calibrations {
     /// read (a calibration is found by its device's id: `mypi.toml` is not `pi-7`'s).
     #[must_use]
     pub fn unclaimed_files(&self, dirs: &[PathBuf], devices: &[String]) -> Vec<String> {
+        // A device whose own file is there but refused is told as refused, not here.
+        let own_file = |d: &String| {
+            dirs.iter()
+                .any(|dir| dir.join(format!("{d}.toml")).exists())
+        };
         let without: Vec<&String> = (devices.iter())
-            .filter(|d| !self.devices.iter().any(|(of, _)| of == *d))
+            .filter(|d| !self.devices.iter().any(|(of, _)| of == *d) && !own_file(d))
             .collect();
         if without.is_empty() {
             return Vec::new();

@@ -66,3 +66,44 @@ fn a_calibration_lives_in_the_calibration_directory_of_the_state_directory_read(
     let (_, stderr) = run(&["export", "runs", "--dir", x], configured.path());
     assert!(stderr.contains(said), "{stderr}");
 }
+
+/// Two state directories, the first with a calibration for the device that does not read,
+/// the second with a good one: the good one is used and the bad one is not said to leave
+/// the device on the board average (rev-k review: the refusal was kept).
+#[test]
+fn a_good_calibration_in_a_later_directory_wins_over_a_refused_one() {
+    let log = synth_dir(&SynthLog::new(TRUTH, spread(12, false)));
+    let configured = tempfile::tempdir().unwrap();
+    let x = log.path().to_str().unwrap();
+    run(
+        &["calibrate", "--dir", x, "--id", "cal-good"],
+        configured.path(),
+    );
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::create_dir(bad.path().join("calibration")).unwrap();
+    std::fs::write(
+        bad.path().join("calibration/synthetic-pi.toml"),
+        "idle_w = [\n",
+    )
+    .unwrap();
+    let b = bad.path().to_str().unwrap();
+    let (json, stderr) = run(
+        &["report", "--dir", b, "--dir", x, "--format", "json"],
+        configured.path(),
+    );
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["calibrations"][0]["source"], "estimate:cal-good",
+        "{json}"
+    );
+    assert!(
+        !json["problems"].to_string().contains("board average"),
+        "{json}"
+    );
+    assert!(!stderr.contains("synthetic-pi.toml:"), "{stderr}");
+    let (_, stderr) = run(
+        &["export", "runs", "--dir", b, "--dir", x],
+        configured.path(),
+    );
+    assert!(!stderr.contains("synthetic-pi.toml"), "{stderr}");
+}
