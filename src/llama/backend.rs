@@ -189,7 +189,8 @@ pub fn check_loadable(dir: &Path, built: &[&str]) -> Result<(), BackendError> {
     Ok(())
 }
 
-/// Finds the directory, checks it, lets ggml load the best variant, and says which.
+/// Finds the directory, checks it, loads the best variant ([`best_variant`]: ggml's
+/// choice but for [`NEVER_LOADED`]), and says which.
 /// Call once per process, before `LlamaBackend::init`.
 pub fn load() -> Result<CpuBackend, BackendError> {
     let exe = std::env::current_exe().unwrap_or_default();

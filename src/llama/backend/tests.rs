@@ -188,9 +188,4 @@ fn the_amx_variant_is_not_loaded_here() {
         .collect();
     let best = best_variant(&scores).expect("a variant for this x86-64 CPU");
     assert_ne!(best, "sapphirerapids");
-    // Another variant scores above 0 here: x64 at least.
-    assert!(
-        scores.iter().any(|&(v, s)| v == best && s > 0),
-        "{scores:?}"
-    );
 }
