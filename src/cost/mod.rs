@@ -127,9 +127,9 @@ pub enum Untrusted {
     /// baseline's: the baseline was not idle (a disturbed lead-in or quiet stretch), so the
     /// CPU and RAM figures above it are not the run's.
     BusyBaseline { baseline_pct: f64, mean_pct: f64 },
-    /// The run names its plan's idle lead-in, but no samples of it were read (lost to a
-    /// damaged or deleted segment): its CPU and RAM above idle are over the quietest
-    /// stretch before it instead, not the baseline the plan measured.
+    /// The run names its plan's idle lead-in, but too few samples of it were read to take
+    /// a baseline from (lost to a damaged or deleted segment): its CPU and RAM above idle
+    /// are over the quietest stretch before it instead, not the baseline the plan measured.
     LeadInLost,
     /// Samples cover the run, but none of its plan's lead-in nor of the stretch searched
     /// before it: no idle baseline to take its CPU and RAM above.
@@ -171,7 +171,7 @@ impl std::fmt::Display for Untrusted {
                  before the run",
             ),
             Self::LeadInLost => f.write_str(
-                "idle lead-in lost (no samples of it in the log): CPU/RAM above another \
+                "idle lead-in lost (too few samples of it in the log): CPU/RAM above another \
                  baseline",
             ),
             Self::BusyBaseline {
@@ -328,7 +328,7 @@ impl RunCost {
     }
 
     /// Mean machine CPU % over the row (absolute, not above idle): the idle baseline plus
-    /// the signed excess over the duration.
+    /// the signed excess over the time samples cover ([`RunUsage::cpu_mean_pct`]).
     #[must_use]
     pub fn cpu_mean_pct(&self) -> Option<f64> {
         self.usage.as_ref()?.cpu_mean_pct(self.duration_s?)

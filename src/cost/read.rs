@@ -311,9 +311,9 @@ fn run_figures(
     row.energy = RunEnergy::of_run(run);
     row.trust = trust(row, opts);
     match &row.usage {
-        // A lead-in named but not read: its usage is above a baseline the plan did not
-        // measure.
-        Some(u) if idle.is_some() && !u.baseline_is_lead_in => {
+        // A lead-in before the run not read: its usage is above a baseline the plan did not
+        // measure. (A v1 run's lead-in is the latest plan's: one after it is not its own.)
+        Some(u) if idle.is_some_and(|w| w.end_us <= window.start_us) && !u.baseline_is_lead_in => {
             row.trust.usage = false;
             row.trust.reasons.push(Untrusted::LeadInLost);
         }

@@ -447,6 +447,10 @@ fn a_run_whose_lead_in_was_lost_has_untrusted_usage() {
         Some(&Untrusted::NoUsageBaseline)
     );
     assert!(!no_base[0].trust.reasons.contains(&Untrusted::NoSamples));
+    // Its clock and heat from its own samples; no CPU×GHz above a baseline it has not.
+    let c = &no_base[0].conditions;
+    assert_eq!(c.freq_mean_mhz, Some(2400.0), "{c:?}");
+    assert_eq!(c.cpu_ghz_signed_pct_ghz_s, None, "{c:?}");
     // Those with samples around them.
     let runs: Vec<&RunCost> = (cut.rows.iter())
         .filter(|r| r.kind == RowKind::Run && r.usage.is_some())

@@ -14,7 +14,7 @@ use crate::cost::RunCost;
 use crate::logread::Skip;
 
 /// Bumped whenever the cache file's layout changes.
-pub const FORMAT: u32 = 5;
+pub const FORMAT: u32 = 6;
 const MAGIC: &[u8; 8] = b"EWCOSTC\n";
 /// Bytes a row is taken to encode to when room is reserved for the rows of a chunk (a
 /// real row is 500–700 bytes; a smaller one only makes the vector grow). Room is reserved
