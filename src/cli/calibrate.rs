@@ -165,6 +165,8 @@ fn select(pts: Vec<Point>, args: &CalibrateArgs) -> Result<(Vec<Point>, String),
 
 pub fn run(cli: &Cli, args: &CalibrateArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
+    // A bad threshold is the one thing said, before what the directories hold.
+    args.cost.options(&cfg)?;
     if args.reads_log() {
         args.cost.tell_dirs(&cfg, "calibrate");
     }

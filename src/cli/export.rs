@@ -64,6 +64,8 @@ pub struct ExportArgs {
 pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
     let fleet = args.fleet.fleet(&cfg)?;
+    // A bad threshold is the one thing said, before what the directories hold.
+    args.cost.options(&cfg)?;
     let source = match &fleet {
         Some(fleet) => fleet.source(),
         None => {

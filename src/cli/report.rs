@@ -209,6 +209,8 @@ fn write_out(path: Option<&Path>, report: &Report, format: Format) -> anyhow::Re
 
 pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
+    // A bad threshold is the one thing said, before what the directories hold.
+    args.cost.options(&cfg)?;
     let sources = match args.fleet.fleet(&cfg)? {
         Some(fleet) => Sources::Fleet(fleet),
         None => {

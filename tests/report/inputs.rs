@@ -39,14 +39,34 @@ fn no_directory_read_is_an_error_naming_each() {
 #[test]
 fn a_coverage_threshold_out_of_range_is_named() {
     let dir = log_dir(four_runs(), 3, |_| {});
-    for pct in ["-5", "150", "NaN"] {
+    let empty = tempfile::tempdir().unwrap();
+    for (pct, command) in [
+        ("-5", "report"),
+        ("150", "report"),
+        ("NaN", "report"),
+        ("-5", "export"),
+        ("-5", "calibrate"),
+    ] {
         let out = crate::common::edgewatt()
-            .args(["report", "--min-coverage-pct", pct, "--dir"])
+            .args([command])
+            .args(if command == "export" {
+                &["runs"][..]
+            } else {
+                &[][..]
+            })
+            .args(["--min-coverage-pct", pct, "--dir"])
             .arg(dir.path())
+            .arg("--dir")
+            .arg(empty.path())
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{pct}: {stderr}");
+        // The one thing said, not after "… holds no segments" of the empty directory.
+        assert!(
+            stderr.starts_with("edgewatt: error: "),
+            "{command} {pct}: {stderr}"
+        );
         assert!(
             stderr.contains(&format!(
                 "--min-coverage-pct {pct} is not a share of 0 to 100 %"
