@@ -194,6 +194,13 @@ pub fn quantize(
     let (c_in, c_out) = (c_path(input)?, c_path(&partial)?);
     static BACKEND: Once = Once::new();
     BACKEND.call_once(|| {
+        // The worker's CPU backend, from the worker's directories (the .deb's
+        // /usr/lib/edgewatt too): llama_backend_init then finds one registered and does not
+        // search ggml's own places (the build directory, where it took sapphirerapids).
+        // Failing that, its search is the fallback: quantizing runs no matmul.
+        if let Err(e) = super::backend::load() {
+            log::debug!("quantize: {e}; llama.cpp looks for a CPU backend itself");
+        }
         // Already initialised elsewhere in the process is fine: it stays up either way.
         if let Ok(backend) = llama_cpp_2::llama_backend::LlamaBackend::init() {
             std::mem::forget(backend);

@@ -198,6 +198,14 @@ fn the_command_line_reports_sizes_and_refuses_clearly() {
         stdout.contains("(F16, ") && stdout.contains("q8.gguf (Q8_0, "),
         "{stdout}"
     );
+    // The worker's CPU backend, from beside the binary: not ggml's own search, which took
+    // sapphirerapids from the build directory (and, installed, would not look in
+    // /usr/lib/edgewatt).
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_edgewatt")).parent().unwrap();
+    let from = format!("loaded CPU backend from {}/libggml-cpu-", bin_dir.display());
+    assert!(stderr.contains(&from), "{from}: {stderr}");
+    assert!(!stderr.contains("sapphirerapids"), "{stderr}");
     for (args, want) in [
         (vec!["--type", "Q8_0"], "exists: pass --force"),
         (vec!["--type", "Q7"], "unknown type \"Q7\": valid types are"),
