@@ -202,7 +202,9 @@ fn the_command_line_reports_sizes_and_refuses_clearly() {
     // sapphirerapids from the build directory (and, installed, would not look in
     // /usr/lib/edgewatt).
     let stderr = String::from_utf8_lossy(&ok.stderr);
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_edgewatt")).parent().unwrap();
+    // Canonical, as the backend's directory is told (target/ may be a link).
+    let bin = std::fs::canonicalize(env!("CARGO_BIN_EXE_edgewatt")).unwrap();
+    let bin_dir = bin.parent().unwrap();
     let from = format!("loaded CPU backend from {}/libggml-cpu-", bin_dir.display());
     assert!(stderr.contains(&from), "{from}: {stderr}");
     assert!(!stderr.contains("sapphirerapids"), "{stderr}");
