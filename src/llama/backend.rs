@@ -169,9 +169,12 @@ fn dl_error() -> String {
 }
 
 /// Opens and closes each library as ggml will, so one that cannot load is an error
-/// naming it rather than a variant ggml skips.
-pub fn check_loadable(dir: &Path, built: &[&str]) -> Result<(), BackendError> {
-    for v in built {
+/// naming it rather than a variant ggml skips; and asks each, while open, how well it fits
+/// this CPU: its own `ggml_backend_score`, as ggml asks it (0: it cannot run here, or has
+/// no score). One open per library.
+pub fn scores<'a>(dir: &Path, built: &[&'a str]) -> Result<Vec<(&'a str, i32)>, BackendError> {
+    let mut out = Vec::with_capacity(built.len());
+    for &v in built {
         let path = dir.join(file_name(v));
         let c = c_path(&path);
         // SAFETY: dlopen of a ggml backend library; its initialisers are the ones ggml
@@ -183,10 +186,22 @@ pub fn check_loadable(dir: &Path, built: &[&str]) -> Result<(), BackendError> {
                 message: dl_error(),
             });
         }
+        // SAFETY: `handle` is open; the name is NUL-terminated.
+        let sym = unsafe { libc::dlsym(handle, c"ggml_backend_score".as_ptr()) };
+        let score = if sym.is_null() {
+            0
+        } else {
+            // SAFETY: ggml_backend_score_t: int (*)(void) (ggml-backend-impl.h); it reads
+            // the CPU's features and uses no variant instructions (ggml calls it before
+            // choosing).
+            let score: unsafe extern "C" fn() -> libc::c_int = unsafe { std::mem::transmute(sym) };
+            unsafe { score() }
+        };
         // SAFETY: `handle` came from dlopen above and is not used afterwards.
         unsafe { libc::dlclose(handle) };
+        out.push((v, score));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Finds the directory, checks it, loads the best variant ([`best_variant`]: ggml's
@@ -199,12 +214,7 @@ pub fn load() -> Result<CpuBackend, BackendError> {
     let dir = find_dir(&dirs, &built)?;
     // `/usr/bin/../lib/edgewatt` → `/usr/lib/edgewatt` in what is reported.
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    check_loadable(&dir, &built)?;
-    let scores: Vec<(&str, i32)> = built
-        .iter()
-        .map(|&v| (v, score_of(&dir.join(file_name(v)))))
-        .collect();
-    if let Some(best) = best_variant(&scores) {
+    if let Some(best) = best_variant(&scores(&dir, &built)?) {
         let c = c_path(&dir.join(file_name(best)));
         // SAFETY: a NUL-terminated path; ggml loads and registers the library (or returns
         // NULL, then nothing is loaded, told below).
@@ -224,30 +234,6 @@ pub fn best_variant<'a>(scores: &[(&'a str, i32)]) -> Option<&'a str> {
         }
     }
     best.map(|(v, _)| v)
-}
-
-/// How well the backend library at `path` fits this CPU, by its own `ggml_backend_score`
-/// (as ggml asks it); 0 when it cannot be loaded or has none.
-fn score_of(path: &Path) -> i32 {
-    let c = c_path(path);
-    // SAFETY: dlopen of a ggml backend library, as ggml itself does to score it.
-    let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-    if handle.is_null() {
-        return 0;
-    }
-    // SAFETY: `handle` is open; the name is NUL-terminated.
-    let sym = unsafe { libc::dlsym(handle, c"ggml_backend_score".as_ptr()) };
-    let score = if sym.is_null() {
-        0
-    } else {
-        // SAFETY: ggml_backend_score_t: int (*)(void) (ggml-backend-impl.h); it reads the
-        // CPU's features and uses no variant instructions (ggml calls it before choosing).
-        let score: unsafe extern "C" fn() -> libc::c_int = unsafe { std::mem::transmute(sym) };
-        unsafe { score() }
-    };
-    // SAFETY: `handle` came from dlopen above and is not used afterwards.
-    unsafe { libc::dlclose(handle) };
-    score
 }
 
 /// The CPU backend ggml has registered, if any: its library (from the address of one of

@@ -124,12 +124,13 @@ fn no_backends_anywhere_names_every_directory_searched() {
 #[test]
 fn the_built_backends_all_load_and_a_damaged_one_is_named() {
     let built = built_variants();
-    check_loadable(&built_dir(), &built).unwrap();
+    let scored = scores(&built_dir(), &built).unwrap();
+    assert_eq!(scored.iter().map(|&(v, _)| v).collect::<Vec<_>>(), built);
 
     let dir = copy_of_backends(&[built[0]]);
     let bad = dir.path().join(file_name(built[0]));
     std::fs::write(&bad, b"\x7fELF truncated").unwrap();
-    let err = check_loadable(dir.path(), &built).unwrap_err();
+    let err = scores(dir.path(), &built).unwrap_err();
     let BackendError::Unloadable { path, message } = &err else {
         panic!("{err:?}");
     };
@@ -182,10 +183,6 @@ fn the_amx_variant_is_not_loaded_here() {
     let dir = built_dir();
     let built = built_variants();
     assert!(built.contains(&"sapphirerapids"), "{built:?}");
-    let scores: Vec<(&str, i32)> = built
-        .iter()
-        .map(|&v| (v, score_of(&dir.join(file_name(v)))))
-        .collect();
-    let best = best_variant(&scores).expect("a variant for this x86-64 CPU");
+    let best = best_variant(&scores(&dir, &built).unwrap()).expect("a variant for this x86-64 CPU");
     assert_ne!(best, "sapphirerapids");
 }
