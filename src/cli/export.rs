@@ -65,7 +65,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
     let fleet = args.fleet.fleet(&cfg)?;
     // A bad threshold is the one thing said, before what the directories hold.
-    args.cost.options(&cfg)?;
+    let opts = args.cost.options(&cfg)?;
     let source = match &fleet {
         Some(fleet) => fleet.source(),
         None => {
@@ -101,7 +101,6 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     }
     let (skips, damage) = match args.what {
         What::Runs => {
-            let opts = args.cost.options(&cfg)?;
             // Every row of a state directory or a device comes through its cache. A window
             // keeps the rows whose record is in it, each the row of the whole log: a run's
             // idle baseline (its plan's lead-in) may lie before the window, and read alone

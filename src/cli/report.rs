@@ -152,10 +152,14 @@ fn notes(cals: &Calibrations, rows: &[RunCost]) -> Vec<CalibrationNote> {
 /// Builds the report over `sources`, and says how many could not be read. None read is an
 /// error naming each: a report of nothing read out as "no runs" (exit 1), as if the log had
 /// none.
-fn build(cfg: &Config, args: &ReportArgs, sources: &Sources) -> anyhow::Result<(Report, usize)> {
+fn build(
+    cfg: &Config,
+    args: &ReportArgs,
+    cost: CostOptions,
+    sources: &Sources,
+) -> anyhow::Result<(Report, usize)> {
     let each = sources.each();
     let cache = args.cost.cache_dir();
-    let cost = args.cost.options(cfg)?;
     let Read {
         mut rows,
         problems,
@@ -210,7 +214,7 @@ fn write_out(path: Option<&Path>, report: &Report, format: Format) -> anyhow::Re
 pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
     // A bad threshold is the one thing said, before what the directories hold.
-    args.cost.options(&cfg)?;
+    let cost = args.cost.options(&cfg)?;
     let sources = match args.fleet.fleet(&cfg)? {
         Some(fleet) => Sources::Fleet(fleet),
         None => {
@@ -218,7 +222,7 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
             Sources::Dirs(args.cost.dirs(&cfg))
         }
     };
-    let (report, unreadable) = build(&cfg, args, &sources)?;
+    let (report, unreadable) = build(&cfg, args, cost, &sources)?;
     for p in &report.problems {
         eprintln!("edgewatt: report: {p}");
     }
