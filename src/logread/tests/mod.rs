@@ -2,6 +2,7 @@
 
 mod damage;
 mod index;
+mod kin;
 mod mutation;
 mod reader;
 
