@@ -149,8 +149,16 @@ pub fn calibrations_or_board(
     args: &CostArgs,
     rows: &[RunCost],
 ) -> (Calibrations, Vec<String>) {
-    let devices = devices(rows);
-    let (cals, refused) = load_each(cfg, args, &devices, args.force_calibration);
+    calibrations_or_board_of(cfg, args, &devices(rows))
+}
+
+/// [`calibrations_or_board`] for the devices `devices`.
+pub fn calibrations_or_board_of(
+    cfg: &Config,
+    args: &CostArgs,
+    devices: &[String],
+) -> (Calibrations, Vec<String>) {
+    let (cals, refused) = load_each(cfg, args, devices, args.force_calibration);
     let said = refused
         .iter()
         .map(|e| {
@@ -160,7 +168,7 @@ pub fn calibrations_or_board(
             };
             format!("{e} (the estimates of {whose} use the shipped Pi 5 board average)")
         })
-        .chain(unclaimed(cfg, args, &cals, &devices))
+        .chain(unclaimed(cfg, args, &cals, devices))
         .collect();
     (cals, said)
 }
@@ -196,8 +204,8 @@ fn load_each(
     }
 }
 
-/// What the default calibration directories hold that no device read takes (a directory
-/// named with `--calibration` is the user's choice, the shipped one among them).
+/// What the calibration directories hold that no device read takes, the one named with
+/// `--calibration` too (a file named there is the user's choice: nothing to tell).
 fn unclaimed(
     cfg: &Config,
     args: &CostArgs,
@@ -205,8 +213,8 @@ fn unclaimed(
     devices: &[String],
 ) -> Vec<String> {
     match &args.calibration {
-        Some(_) => Vec::new(),
-        None => cals.unclaimed_files(&calibration_paths(cfg, args), devices),
+        Some(path) if !path.is_dir() => Vec::new(),
+        _ => cals.unclaimed_files(&calibration_paths(cfg, args), devices),
     }
 }
 

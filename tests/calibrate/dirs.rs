@@ -107,3 +107,78 @@ fn a_good_calibration_in_a_later_directory_wins_over_a_refused_one() {
     );
     assert!(!stderr.contains("synthetic-pi.toml"), "{stderr}");
 }
+
+/// Outside review (stop 27): a device's own file with a bad value stopped `calibrate` (exit
+/// 2, nothing written) though every message named `calibrate` as the fix; another device's
+/// file named with `--calibration` was used for the errors before without a word. Both are
+/// now told, the errors before are the board average's, and the fit replaces the bad file.
+/// A directory named with `--calibration` tells a file named after no device read, as the
+/// default directories do.
+#[test]
+fn a_calibration_that_cannot_be_used_is_told_and_replaced_by_calibrate() {
+    let log = synth_dir(&SynthLog::new(TRUTH, spread(12, false)));
+    let configured = tempfile::tempdir().unwrap();
+    let x = log.path().to_str().unwrap();
+    run(
+        &["calibrate", "--dir", x, "--id", "first"],
+        configured.path(),
+    );
+    let file = log.path().join("calibration/synthetic-pi.toml");
+    let good = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, good.replace("cpu_w_per_pct = ", "cpu_w_per_pct = -")).unwrap();
+    let (out, stderr) = run(
+        &["calibrate", "--dir", x, "--id", "again"],
+        configured.path(),
+    );
+    assert!(stderr.contains("synthetic-pi.toml:"), "{stderr}");
+    assert!(
+        stderr.contains("use the shipped Pi 5 board average"),
+        "{stderr}"
+    );
+    assert!(
+        out.contains("before (estimate:pi5-board-powerjoular, board average)"),
+        "{out}"
+    );
+    let fitted = std::fs::read_to_string(&file).unwrap();
+    assert!(fitted.contains("\"again\""), "{fitted}");
+
+    // Another device's file: refused for the errors before, unless forced.
+    let other = log.path().join("other.toml");
+    std::fs::write(
+        &other,
+        fitted.replace("device_id = \"synthetic-pi\"", "device_id = \"pi-b\""),
+    )
+    .unwrap();
+    let o = other.to_str().unwrap();
+    let scratch = log.path().join("scratch.toml");
+    let s = scratch.to_str().unwrap();
+    let args = ["calibrate", "--dir", x, "--calibration", o, "-o", s];
+    let (out, stderr) = run(&args, configured.path());
+    assert!(
+        stderr.contains("was fitted on device pi-b, not synthetic-pi"),
+        "{stderr}"
+    );
+    assert!(
+        out.contains("before (estimate:pi5-board-powerjoular"),
+        "{out}"
+    );
+    let forced: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--force-calibration"])
+        .collect();
+    let (out, stderr) = run(&forced, configured.path());
+    assert!(!stderr.contains("pi-b"), "{stderr}");
+    assert!(out.contains("before (estimate:again)"), "{out}");
+
+    // A directory named with --calibration, holding only another device's file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&other, dir.path().join("pi-b.toml")).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (_, stderr) = run(
+        &["report", "--dir", x, "--calibration", d],
+        configured.path(),
+    );
+    let said = "holds pi-b.toml but no calibration named after device synthetic-pi";
+    assert!(stderr.contains(said), "{stderr}");
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::CalibrateArgs;
 use crate::analysis::chart::signed;
-use crate::cli::cost_args::load_calibrations;
+use crate::cli::cost_args::calibrations_or_board_of;
 use crate::config::Config;
 use crate::estimate::fit::estimate_all;
 use crate::estimate::fit::FitReport;
@@ -58,7 +58,13 @@ pub(super) fn before(
         .collect();
     devices.sort();
     devices.dedup();
-    let cals = load_calibrations(cfg, &args.cost, &devices, true)?;
+    // As `report`: a file that cannot be used (bad values, another device's unless
+    // --force-calibration) is told, and its devices' errors before are the board average's;
+    // refusing would leave no way to the fit that replaces it.
+    let (cals, said) = calibrations_or_board_of(cfg, &args.cost, &devices);
+    for line in said {
+        eprintln!("edgewatt: calibrate: {line}");
+    }
     let board = Calibration::pi5_board_average();
     let cal_of = |d: &str| cals.for_device(Some(d)).unwrap_or(&board);
     let estimates = pts
