@@ -96,6 +96,51 @@ fn dump_filters_by_type_time_and_segment() {
     assert_eq!(second.iter().collect::<Vec<_>>(), tail);
 }
 
+/// Outside review (stop 27): a --segment that is not there was damaged data (exit 1,
+/// "--allow-damaged to accept"); a time that is no time was taken (NaN: no filter).
+#[test]
+fn dump_refuses_a_segment_that_is_not_there_and_a_time_that_is_no_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    two_runs(&state);
+    let missing = state.join("nope.ewlog");
+    let out = edgewatt()
+        .args([
+            "dump",
+            "--segment",
+            missing.to_str().unwrap(),
+            "--allow-damaged",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("nope.ewlog: cannot read it: check the path"),
+        "{err}"
+    );
+    for bad in [
+        "NaN",
+        "inf",
+        "2025-02-31T00:00:00Z",
+        "2025-06-15T15:10:-30Z",
+    ] {
+        let out = edgewatt()
+            .args([
+                "dump",
+                "--state-dir",
+                state.to_str().unwrap(),
+                "--since",
+                bad,
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains(&format!("cannot read time {bad:?}")), "{err}");
+    }
+}
+
 #[test]
 fn a_flag_overrides_the_same_key_in_the_config_file() {
     let dir = tempfile::tempdir().unwrap();

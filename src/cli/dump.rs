@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Args;
 use clap::ValueEnum;
 
@@ -59,7 +60,16 @@ pub struct DumpArgs {
 
 pub fn run(cli: &Cli, args: &DumpArgs) -> anyhow::Result<ExitCode> {
     let source = match &args.segment {
-        Some(seg) => LogSource::segment(seg),
+        Some(seg) => {
+            // A file that is not there is a wrong path (exit 2), not damaged data (exit 1).
+            std::fs::metadata(seg).with_context(|| {
+                format!(
+                    "--segment {}: cannot read it: check the path",
+                    seg.display()
+                )
+            })?;
+            LogSource::segment(seg)
+        }
         None => LogSource::dir(super::load_config(cli)?.state_dir),
     };
     let filter = Filter {

@@ -32,14 +32,44 @@ const fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + if m <= 2 { 1 } else { 0 }, m, d)
 }
 
+/// A field of digits alone (no sign, no space: `-30` seconds or `+5` is no time).
 fn num(s: &str, orig: &str) -> Result<i64, TimeError> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(TimeError(orig.to_string()));
+    }
     s.parse().map_err(|_| TimeError(orig.to_string()))
 }
+
+/// Seconds: digits, then a fraction of digits if any (`07`, `07.250`); never `NaN`, `inf`
+/// or `1e3`, which `f64` would take.
+fn seconds(s: &str, orig: &str) -> Result<f64, TimeError> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+    num(whole, orig)?;
+    num(frac, orig)?;
+    s.parse().map_err(|_| TimeError(orig.to_string()))
+}
+
+/// Days in month `m` of year `y` (Gregorian).
+const fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Unix seconds edgewatt takes: years 1970 to 9999 (a log's wall times are after 1970).
+const MAX_UNIX_S: f64 = 253_402_300_800.0;
 
 /// Parses Unix seconds or an RFC 3339 time (`Z` or `±HH:MM` offset) into Unix µs.
 pub fn parse_wall_us(s: &str) -> Result<i64, TimeError> {
     let err = || TimeError(s.to_string());
-    if let Ok(secs) = s.parse::<f64>() {
+    let plain = s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if let (true, Ok(secs)) = (plain, s.parse::<f64>()) {
+        if !(0.0..MAX_UNIX_S).contains(&secs) {
+            return Err(err());
+        }
         return Ok((secs * 1e6).round() as i64);
     }
     let (date, rest) = s.split_once(['T', ' ']).ok_or_else(err)?;
@@ -64,8 +94,13 @@ pub fn parse_wall_us(s: &str) -> Result<i64, TimeError> {
         num(t.next().ok_or_else(err)?, s)?,
         num(t.next().ok_or_else(err)?, s)?,
     );
-    let sec: f64 = t.next().unwrap_or("0").parse().map_err(|_| err())?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || sec >= 61.0 {
+    let sec = seconds(t.next().unwrap_or("0"), s)?;
+    if !(1..=12).contains(&m)
+        || !(1..=days_in_month(y, m)).contains(&day)
+        || hh > 23
+        || mm > 59
+        || sec >= 61.0
+    {
         return Err(err());
     }
     let days = days_from_civil(y, m, day);
@@ -139,6 +174,20 @@ mod tests {
             "2026-13-01T00:00:00Z",
             "2026-11-22T09:30:00",
             "2026-11-22",
+            // Outside review (stop 27): these read as no filter, an empty window, 15:10:00,
+            // 15:09:30 and 3 March.
+            "NaN",
+            "inf",
+            "-inf",
+            "-5",
+            "1e9",
+            "2025-06-15T15:10:NaNZ",
+            "2025-06-15T15:10:-30Z",
+            "2025-06-15T15:10:+30Z",
+            "2025-06-15T15:-1:00Z",
+            "2025-02-31T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2025-06-15T15:10:30.Z",
         ] {
             assert_eq!(parse_wall_us(bad), Err(TimeError(bad.to_string())), "{bad}");
         }
