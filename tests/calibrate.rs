@@ -302,8 +302,17 @@ fn runs_of_one_load_are_too_narrow_a_range() {
         "{e}"
     );
     assert!(e.contains("plans/calibrate.toml"), "{e}");
+    // A device id no run has: named with those read, not runs to collect (outside review,
+    // stop 27).
     let e = exit2(&calibrate(dir.path(), &["--device", "other-pi"]));
-    assert!(e.contains("no runs with trusted measured energy"), "{e}");
+    assert!(
+        e.contains(
+            "no runs of device other-pi with trusted measured energy; those read are of \
+             synthetic-pi: check --device"
+        ),
+        "{e}"
+    );
+    assert!(!e.contains("plans/calibrate.toml"), "{e}");
 }
 
 #[test]

@@ -117,13 +117,29 @@ fn collect(
     Ok((pts, ex, source))
 }
 
+/// A device id as said in a message: an unknown one (a damaged segment header) by name.
+fn shown_device(id: &str) -> String {
+    if id.is_empty() {
+        "an unknown device".to_owned()
+    } else {
+        id.to_owned()
+    }
+}
+
 /// The points of the device to fit: `--device`, the only one, or all with `--pool`.
 fn select(pts: Vec<Point>, args: &CalibrateArgs) -> Result<(Vec<Point>, String), CalibrateError> {
     let mut devices: Vec<String> = pts.iter().map(|p| p.device_id.clone()).collect();
     devices.sort();
     devices.dedup();
     if let Some(d) = &args.device {
-        let mine = pts.into_iter().filter(|p| &p.device_id == d).collect();
+        let mine: Vec<Point> = pts.into_iter().filter(|p| &p.device_id == d).collect();
+        if mine.is_empty() && !devices.is_empty() {
+            // A device id mistyped, not runs to collect.
+            return Err(CalibrateError::NoSuchDevice {
+                device: d.clone(),
+                devices: devices.iter().map(|d| shown_device(d)).collect(),
+            });
+        }
         return Ok((mine, d.clone()));
     }
     if args.pool {

@@ -334,6 +334,11 @@ fn run_figures(
 fn idle_row(e: &Entry, plan: &str, window: Window) -> RunCost {
     let mut row = base_row(e, RowKind::Idle, format!("idle:{plan}"));
     row.plan = plan.to_owned();
+    // The wall time of the lead-in's start, not of the plan start that ends it: under the
+    // anchor the plan start is read with.
+    row.start_unix_us = e.wall.us().zip(e.mono_us).map(|(wall_us, mono_us)| {
+        wall_us.saturating_sub(mono_us.saturating_sub(window.start_us) as i64)
+    });
     row.start_mono_us = Some(window.start_us);
     row.end_mono_us = Some(window.end_us);
     row.duration_s = Some(window.len_s());

@@ -114,6 +114,11 @@ fn an_idle_row_is_the_lead_in_at_idle_power() {
     let gross = idle.trusted_gross_j().unwrap();
     assert!(close(gross, 9.0, 0.002), "{gross}");
     assert_eq!(costs.runs().count(), 1);
+    // Its wall time is its start's, on the run's clock (outside review, stop 27: it was the
+    // plan start's, 3 s later).
+    let offset = |r: &RunCost| r.start_unix_us.unwrap() - r.start_mono_us.unwrap() as i64;
+    let run = costs.runs().next().unwrap();
+    assert_eq!(offset(idle), offset(run));
 }
 
 #[test]

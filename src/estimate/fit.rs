@@ -51,6 +51,15 @@ pub enum CalibrateError {
     #[error("no runs with trusted measured energy ({excluded}): {COLLECT}")]
     NoPoints { excluded: String },
     #[error(
+        "no runs of device {device} with trusted measured energy; those read are of {}: check \
+         --device",
+        devices.join(", ")
+    )]
+    NoSuchDevice {
+        device: String,
+        devices: Vec<String>,
+    },
+    #[error(
         "only {n} runs with trusted measured energy, at least {MIN_POINTS} needed \
          ({excluded}): {COLLECT}"
     )]

@@ -40,9 +40,9 @@ pub enum ImportError {
     )]
     Missing { path: String, column: &'static str },
     #[error(
-        "{path}: row {row} ({label}): {column} = {value}: impossible for a run (not a number, \
-         or a negative duration, energy or coverage); fix or drop the row, or export the runs \
-         again"
+        "{path}: row {row} ({label}): {column} = {value}: impossible for a run (not a number; \
+         a negative duration, energy or coverage; a CPU share outside 0 to 100 %, or a CPU AUC \
+         beyond 100 % over the run's duration); fix or drop the row, or export the runs again"
     )]
     Impossible {
         path: String,
@@ -54,17 +54,45 @@ pub enum ImportError {
     },
 }
 
-/// The numeric columns of [`NEEDED`] (by index) a fit reads, and whether a negative value
-/// is impossible there (a signed AUC is negative below the baseline).
-const NUMERIC: [(usize, bool); 7] = [
-    (2, true),
-    (3, false),
-    (4, false),
-    (5, false),
-    (6, true),
-    (11, true),
-    (12, true),
+/// What values a numeric column can hold.
+#[derive(Clone, Copy)]
+enum Range {
+    /// Any finite number (a signed AUC is negative below the baseline).
+    Any,
+    NotNegative,
+    /// A machine CPU share, 0–100 %.
+    Share,
+    /// A machine CPU AUC, %·s: at most 100 % over the run's duration either way.
+    ShareOverDuration,
+}
+
+/// The numeric columns of [`NEEDED`] (by index) a fit reads, and what they can hold.
+const NUMERIC: [(usize, Range); 7] = [
+    (2, Range::NotNegative),
+    (3, Range::ShareOverDuration),
+    (4, Range::Any),
+    (5, Range::Share),
+    (6, Range::NotNegative),
+    (11, Range::NotNegative),
+    (12, Range::NotNegative),
 ];
+
+impl Range {
+    /// Whether `v` is impossible here, for a run of `duration_s` (unknown: not checked).
+    fn excludes(self, v: f64, duration_s: Option<f64>) -> bool {
+        // Rounding in the export's six decimals and the AUC's edge intervals.
+        const SLACK: f64 = 1e-6;
+        !v.is_finite()
+            || match self {
+                Self::Any => false,
+                Self::NotNegative => v < 0.0,
+                Self::Share => !(0.0..=100.0 + SLACK).contains(&v),
+                Self::ShareOverDuration => {
+                    duration_s.is_some_and(|d| v.abs() > 100.0 * d * (1.0 + SLACK) + SLACK)
+                }
+            }
+    }
+}
 
 /// Counts of the rows left out, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -156,8 +184,8 @@ pub fn points_from_table(
         let f = |i: usize| get(i).as_f64();
         // A value no log can give (a hand-edited or foreign table) is an error naming it,
         // not a point of the fit nor a row left out unsaid.
-        for (i, never_negative) in NUMERIC {
-            if let Some(v) = f(i).filter(|v| !v.is_finite() || (never_negative && *v < 0.0)) {
+        for (i, range) in NUMERIC {
+            if let Some(v) = f(i).filter(|v| range.excludes(*v, f(2))) {
                 return Err(ImportError::Impossible {
                     path: name.to_owned(),
                     row: n + 1,
