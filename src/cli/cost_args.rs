@@ -80,9 +80,10 @@ impl CostArgs {
             );
         }
         for dir in self.dirs(cfg) {
+            super::damage::tell_misnamed(command, &dir);
             if crate::store::list_segments(&dir).is_ok_and(|s| s.is_empty()) {
                 eprintln!(
-                    "edgewatt: {command}: {} holds no segments (*.ewlog): check the path, \
+                    "edgewatt: {command}: {} holds no segments (<seq>.ewlog): check the path, \
                      or that the daemon has logged there",
                     dir.display()
                 );

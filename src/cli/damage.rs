@@ -16,6 +16,18 @@ pub(super) fn report_skip(skip: &Skip) {
     }
 }
 
+/// Tells on stderr, as `command`'s, each file of `dir` named like a segment but not as one
+/// (`x.ewlog`): not read, which would otherwise pass without a word.
+pub(super) fn tell_misnamed(command: &str, dir: &std::path::Path) {
+    for path in crate::store::misnamed_segments(dir) {
+        eprintln!(
+            "edgewatt: {command}: {}: not named as a segment (its first seq in 20 digits, then \
+             .ewlog), so not read: rename it, or read it alone with `edgewatt dump --segment`",
+            path.display()
+        );
+    }
+}
+
 /// The exit status after reading: 1 when damage was skipped and not allowed (said once
 /// more on stderr, with the counts), else 0.
 pub(super) fn damage_status(counts: &DamageCounts, allow_damaged: bool) -> ExitCode {

@@ -70,7 +70,11 @@ pub fn run(cli: &Cli, args: &DumpArgs) -> anyhow::Result<ExitCode> {
             })?;
             LogSource::segment(seg)
         }
-        None => LogSource::dir(super::load_config(cli)?.state_dir),
+        None => {
+            let dir = super::load_config(cli)?.state_dir;
+            super::damage::tell_misnamed("dump", &dir);
+            LogSource::dir(dir)
+        }
     };
     let filter = Filter {
         kinds: args.types.clone(),

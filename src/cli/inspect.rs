@@ -329,6 +329,7 @@ fn mark_missing(summaries: &mut [Value]) {
 
 pub fn run(cli: &Cli, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(cli)?;
+    super::damage::tell_misnamed("inspect", &cfg.state_dir);
     let (summaries, damage) = inspect_source(&LogSource::dir(&cfg.state_dir))?;
     if summaries.is_empty() {
         eprintln!("no segments in {}", cfg.state_dir.display());

@@ -70,6 +70,7 @@ pub use gaps::seal_seq;
 pub use gaps::seq_gaps;
 pub use gaps::SeqGap;
 pub use reader::list_segments;
+pub use reader::misnamed_segments;
 pub use reader::named_first_seq;
 pub use reader::scan_frames;
 pub use reader::Item;

@@ -104,6 +104,27 @@ pub fn named_first_seq(path: &Path) -> Option<u64> {
     parse_name(path.file_name()?.to_str()?).map(|(seq, _)| seq)
 }
 
+/// The files of `dir` named like segments (`*.ewlog`, `*.ewlog.open`) but not as one
+/// (`<first seq, 20 digits>.ewlog`): a reader passes them over, so a command tells them.
+#[must_use]
+pub fn misnamed_segments(dir: &Path) -> Vec<PathBuf> {
+    let Ok(read_dir) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = read_dir
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let lower = name.to_ascii_lowercase();
+            let like = [SEALED_SUFFIX, OPEN_SUFFIX]
+                .iter()
+                .any(|suffix| lower.ends_with(suffix));
+            (like && parse_name(&name).is_none()).then(|| dir.join(name))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// Every segment-like file of `dir` (sealed, open, broken), ordered by first seq then kind.
 pub(crate) fn list_entries(dir: &Path) -> Result<Vec<Entry>, StoreError> {
     let read_dir = fs::read_dir(dir).map_err(|e| StoreError::io("list", dir, e))?;

@@ -372,7 +372,7 @@ fn a_directory_without_segments_is_named() {
     let (code, json, stderr) = report(&[full.path(), empty.path()], &[]);
     assert_eq!(code, 0);
     assert_eq!(json["runs"].as_array().unwrap().len(), 4, "{json}");
-    let said = format!("{} holds no segments (*.ewlog)", empty.path().display());
+    let said = format!("{} holds no segments (<seq>.ewlog)", empty.path().display());
     assert!(stderr.contains(&said), "{stderr}");
     assert!(
         !stderr.contains(&full.path().display().to_string()),
@@ -394,6 +394,32 @@ fn a_directory_without_segments_is_named() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "no runs");
     assert!(String::from_utf8_lossy(&out.stderr).contains(&said));
+    // A segment under another name (outside review, stop 27: passed over without a word,
+    // and the directory said to hold no *.ewlog): named by every reader of the directory.
+    let seg = edgewatt::store::list_segments(full.path()).unwrap()[0]
+        .path
+        .clone();
+    let misnamed = empty.path().join("x.ewlog");
+    std::fs::copy(seg, &misnamed).unwrap();
+    let named = format!(
+        "{}: not named as a segment (its first seq in 20 digits, then .ewlog), so not read",
+        misnamed.display()
+    );
+    for cmd in [
+        &["report"][..],
+        &["export", "runs"],
+        &["inspect"],
+        &["dump"],
+    ] {
+        let out = crate::common::edgewatt()
+            .arg("--state-dir")
+            .arg(empty.path())
+            .args(cmd)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&named), "{cmd:?}: {err}");
+    }
 }
 
 /// An empty segment file (created and never written, or a failed copy) is
