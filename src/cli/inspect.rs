@@ -278,7 +278,15 @@ pub fn inspect_source(source: &LogSource) -> anyhow::Result<(Vec<Value>, DamageC
     for item in &mut reader {
         match item {
             LogItem::Segment(meta) => {
-                out.extend(done(tally.replace((meta, Tally::default()))));
+                // A segment of the boot before it (rotated, not restarted) has no `start`
+                // event of its own: its gaps are told by the rule of the one before, and
+                // the interval from that one's last sample is its first.
+                let mut next = Tally::default();
+                if let Some((_, t)) = tally.as_ref().filter(|(p, _)| p.boot == meta.boot) {
+                    next.gap_rule = t.gap_rule;
+                    next.last_sample_us = t.last_sample_us;
+                }
+                out.extend(done(tally.replace((meta, next))));
             }
             LogItem::Entry(e) => {
                 if let Some((_, t)) = &mut tally {
@@ -346,54 +354,4 @@ pub fn run(cli: &Cli, args: &InspectArgs) -> anyhow::Result<ExitCode> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::summary_text;
-    use crate::store::HeaderDamage;
-
-    #[test]
-    fn an_empty_segment_is_not_said_to_have_its_frames_read() {
-        let summary = |bytes: u64, damage: HeaderDamage| {
-            summary_text(&serde_json::json!({
-                "path": "/s/00000000000000000007.ewlog",
-                "bytes": bytes,
-                "header_error": damage.to_string(),
-            }))
-        };
-        let empty = summary(0, HeaderDamage::Empty);
-        assert!(
-            empty.contains("\n  empty (0 bytes), no records in it: created and never written"),
-            "{empty}"
-        );
-        assert!(!empty.contains("frames read"), "{empty}");
-        assert!(summary(40, HeaderDamage::Magic).contains(
-            "header damaged: magic EDGEWATT\\0 damaged or missing; device, boot and wall \
-             times unknown, frames read"
-        ));
-    }
-
-    #[test]
-    fn a_blank_segment_says_it_holds_nothing_and_each_names_its_boot() {
-        let text = summary_text(&serde_json::json!({
-            "path": "/s/00000000000000000007.ewlog",
-            "bytes": 4096,
-            "frames": 0,
-            "boot": 0,
-            "header_error": HeaderDamage::Magic.to_string(),
-        }));
-        assert!(text.contains(", device ?, boot 0\n"), "{text}");
-        assert!(
-            text.contains("and no records in it: zero-filled or cut inside its header"),
-            "{text}"
-        );
-        assert!(!text.contains("frames read"), "{text}");
-        let text = summary_text(&serde_json::json!({
-            "path": "/s/00000000000000000008.ewlog",
-            "bytes": 4096,
-            "frames": 3,
-            "boot": 1,
-            "device_id": "pi",
-            "boot_id": "b-1",
-        }));
-        assert!(text.contains(", device pi, boot 1 (b-1)\n"), "{text}");
-    }
-}
+mod tests;
