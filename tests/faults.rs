@@ -253,16 +253,19 @@ fn a_live_daemons_directory_reads_clean_and_an_unreadable_segment_fails() {
         (Some(0), Some(false))
     );
 
-    let missing = dir.path().join("00000000000000000007.ewlog");
+    // There but not readable (a directory: root reads any file): damage, exit 1. (One that
+    // is not there is a wrong path, exit 2: `cli_options`.)
+    let unreadable = dir.path().join("00000000000000000007.ewlog");
+    std::fs::create_dir(&unreadable).unwrap();
     let out = crate::common::edgewatt()
         .args(["dump", "--segment"])
-        .arg(&missing)
+        .arg(&unreadable)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(&missing.display().to_string()) && err.contains("1 unreadable segments"),
+        err.contains(&unreadable.display().to_string()) && err.contains("1 unreadable segments"),
         "{err}"
     );
 }
