@@ -2,6 +2,7 @@
 //! written through the real store writer (`synth::calib`), reported by the binary.
 
 mod cache;
+mod dirs;
 mod edge;
 mod groups;
 mod inputs;
