@@ -270,19 +270,6 @@ fn finals(
         .unzip()
 }
 
-/// Where to start reading `paths` to read from `from` on: before the segments from `from`
-/// whose header is damaged, which take theirs from the one before them and the one after
-/// (`logread::kin`), so a read must hold the one before to read them as the whole log does.
-fn not_at_a_damaged_header(paths: &[PathBuf], mut from: usize) -> usize {
-    while from > 0
-        && from < paths.len()
-        && crate::store::SegmentReader::header_only(&paths[from]).is_none()
-    {
-        from -= 1;
-    }
-    from
-}
-
 /// Keeps the final rows of the first `keep` (sealed) segments of `f` and reads the rest,
 /// from where the rows it derives are those of the whole log.
 fn append(
@@ -303,7 +290,6 @@ fn append(
         .filter(|p| p.segment < keep && !p.is_final)
         .map(|p| p.segment)
         .fold(keep, usize::min);
-    from = not_at_a_damaged_header(paths, from);
     // Kept where they are (rows are over a kilobyte; those dropped are the last few).
     let kept = |p: &Place| p.segment < keep && p.is_final;
     let (mut places, mut rows) = (f.places, f.rows);
@@ -337,7 +323,7 @@ fn append(
         if need >= from {
             break (segments, tail);
         }
-        from = not_at_a_damaged_header(paths, need);
+        from = need;
     };
     let new: Vec<(usize, RunCost, Reach)> = tail
         .rows

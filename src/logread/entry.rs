@@ -24,13 +24,8 @@ pub struct SegmentMeta {
     /// Still being written (`.ewlog.open`), or left open by a crash.
     pub open: bool,
     pub len_bytes: u64,
-    /// The header, or why it is unusable (device, boot and anchor are then unknown, unless
-    /// [`taken`](Self::taken)).
+    /// The header, or why it is unusable (device, boot and anchor are then unknown).
     pub header: Result<SegmentHeader, HeaderDamage>,
-    /// With a damaged header: the header it takes from its neighbours when both are of one
-    /// boot and it was written between them (see the module docs of [`super`], "Boots"):
-    /// their device and boot id, the anchor in force while it was written.
-    pub taken: Option<SegmentHeader>,
     /// Offset of the first record frame.
     pub body_offset: u64,
     /// Boot number in this read (see the module docs): monotonic times of two entries
@@ -44,23 +39,16 @@ impl SegmentMeta {
         self.header.as_ref().ok()
     }
 
-    /// Its header, or the one it [takes](Self::taken) from its neighbours: what its device,
-    /// boot and clock are known by.
-    #[must_use]
-    pub fn clock_header(&self) -> Option<&SegmentHeader> {
-        self.header().or(self.taken.as_ref())
-    }
-
-    /// The device id, unless the header is damaged and none was [taken](Self::taken).
+    /// The device id, unless the header is damaged.
     #[must_use]
     pub fn device_id(&self) -> Option<&str> {
-        self.clock_header().map(|h| h.device_id.as_str())
+        self.header().map(|h| h.device_id.as_str())
     }
 
-    /// The boot id, unless the header is damaged and none was [taken](Self::taken).
+    /// The boot id, unless the header is damaged.
     #[must_use]
     pub fn boot_id(&self) -> Option<&str> {
-        self.clock_header().map(|h| h.boot_id.as_str())
+        self.header().map(|h| h.boot_id.as_str())
     }
 
     #[must_use]

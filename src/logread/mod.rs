@@ -33,11 +33,7 @@
 //!   restarted though the ids do not say so, e.g. both boot ids "unknown"), or
 //! - its header or the previous segment's is damaged (nothing proves the same boot),
 //!
-//! except a segment whose header is damaged but whose neighbours in its directory are both
-//! of one boot (intact headers, one device and boot id, the anchor not going back) and
-//! whose frames' seqs lie between their names': it was written between them, so it is of
-//! that boot, and takes their device and boot id ([`SegmentMeta::taken`]); and except a
-//! blank segment (no header and no record: empty, zero-filled or cut inside its
+//! except a blank segment (no header and no record: empty, zero-filled or cut inside its
 //! header), which says nothing of the clock: it takes the boot of the segment before it
 //! in its directory (first in it, of the one after it), and the next is compared with the
 //! one before it.
@@ -51,9 +47,7 @@
 //! the record's; for a record earlier than all of them, the header's. A segment whose
 //! header is damaged has no anchor until its first clock step, so records before that
 //! step have wall time [`Wall::Unknown`], and its device and boot are unknown throughout;
-//! unless it takes its neighbours' boot (above): then the anchor in force while it was
-//! written, the offset its first clock step replaced, or with no step in it, the next
-//! segment's anchor (a step is logged in the segment it happens in). A corrupt frame may have been a
+//! a neighbouring segment's anchor is never borrowed. A corrupt frame may have been a
 //! clock step: records after it keep the anchor known before it (the skip is reported).
 //! A run with no phase marks (it failed before loading) has no time at all.
 //!
@@ -86,7 +80,6 @@ mod damage;
 mod entry;
 mod filter;
 mod index;
-mod kin;
 mod reader;
 mod source;
 

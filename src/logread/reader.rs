@@ -68,9 +68,6 @@ pub enum LogItem {
 pub struct LogReader {
     dirs: Vec<PathBuf>,
     segments: std::vec::IntoIter<SegmentRef>,
-    /// Every segment listed, those [`Filter::min_seq`] leaves out too: the neighbours a
-    /// segment with a damaged header takes its header from ([`kin`](super::kin)).
-    listing: Vec<SegmentRef>,
     filter: Filter,
     current: Option<Current>,
     sink: Sink,
@@ -129,7 +126,6 @@ impl LogReader {
     /// [`Filter::min_seq`], segments whose frames all come before it are not read.
     pub fn open(source: &LogSource, filter: Filter) -> Result<Self, LogError> {
         let mut segments = source.segments()?;
-        let listing = segments.clone();
         if let Some(min) = filter.min_seq {
             drop_before(&mut segments, min);
         }
@@ -148,7 +144,6 @@ impl LogReader {
         Ok(Self {
             dirs,
             segments: segments.into_iter(),
-            listing,
             filter,
             current: None,
             sink: Sink::default(),
@@ -186,7 +181,16 @@ impl LogReader {
                 return;
             }
         };
-        let (meta, blank) = self.meta_of(seg, &reader);
+        let (header, blank) = header_of(&reader);
+        let meta = Arc::new(SegmentMeta {
+            dir: seg.dir.and_then(|i| self.dirs.get(i)).cloned(),
+            boot: self.boots.assign(seg.dir, header.as_ref().ok(), blank),
+            path: seg.path,
+            open: seg.open,
+            len_bytes: reader.len_bytes(),
+            body_offset: reader.body_offset(),
+            header,
+        });
         self.sink.out.push_back(LogItem::Segment(Arc::clone(&meta)));
         self.sink.segments += 1;
         if let Err(damage) = meta.header {
@@ -232,10 +236,7 @@ impl LogReader {
             }
         }
         self.current = Some(Current {
-            anchors: Anchors::new(match (&meta.header, &meta.taken) {
-                (Ok(h), _) | (Err(_), Some(h)) => Ok(h.anchor),
-                (Err(damage), None) => Err(*damage),
-            }),
+            anchors: Anchors::new(meta.header.as_ref().map(|h| h.anchor).map_err(|d| *d)),
             meta,
             items: items.into_iter(),
             next_seqs,
@@ -244,44 +245,6 @@ impl LogReader {
             chain_key: None,
             last: Last::Nothing,
         });
-    }
-}
-
-impl LogReader {
-    /// What is known of the segment `seg` (read by `reader`), its boot numbered; and whether
-    /// it is blank (no header and no record).
-    fn meta_of(&mut self, seg: SegmentRef, reader: &SegmentReader) -> (Arc<SegmentMeta>, bool) {
-        let (header, blank) = header_of(reader);
-        let taken = if header.is_err() && !blank {
-            self.taken_header(&seg, reader)
-        } else {
-            None
-        };
-        let clock = header.as_ref().ok().or(taken.as_ref());
-        let meta = SegmentMeta {
-            dir: seg.dir.and_then(|i| self.dirs.get(i)).cloned(),
-            boot: self.boots.assign(seg.dir, clock, blank),
-            path: seg.path,
-            open: seg.open,
-            len_bytes: reader.len_bytes(),
-            body_offset: reader.body_offset(),
-            header,
-            taken,
-        };
-        (Arc::new(meta), blank)
-    }
-
-    /// The header `seg` (read by `reader`, its own header damaged) takes from the segments
-    /// listed around it ([`kin::taken_header`](super::kin::taken_header)).
-    fn taken_header(&self, seg: &SegmentRef, reader: &SegmentReader) -> Option<SegmentHeader> {
-        let at = self.listing.iter().position(|s| s.path == seg.path)?;
-        let items: Vec<Item> = reader.items().collect();
-        super::kin::taken_header(
-            at.checked_sub(1).and_then(|i| self.listing.get(i)),
-            seg,
-            &items,
-            self.listing.get(at + 1),
-        )
     }
 }
 

@@ -197,22 +197,6 @@ impl SegmentReader {
         })
     }
 
-    /// The intact header of the segment at `path`, from the file's first bytes alone;
-    /// `None` when it cannot be read or its header is damaged or newer.
-    #[must_use]
-    pub fn header_only(path: &Path) -> Option<SegmentHeader> {
-        use std::io::Read as _;
-        // A header frame is a few hundred bytes: device, boot and host ids, the writer.
-        const HEAD_BYTES: u64 = 16 * 1024;
-        let mut head = Vec::new();
-        fs::File::open(path)
-            .ok()?
-            .take(HEAD_BYTES)
-            .read_to_end(&mut head)
-            .ok()?;
-        read_header(path, &head).ok()?.0.ok()
-    }
-
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path

@@ -129,7 +129,7 @@ pub fn fill_from_index(segs: &mut [Seg], index: &LogIndex) {
         .collect();
     for (m, i) in index.segments().iter().zip(&at) {
         if let Some(i) = i {
-            segs[*i].clock = m.clock_header().map(|h| Clock {
+            segs[*i].clock = m.header().map(|h| Clock {
                 device_id: h.device_id.clone(),
                 boot_id: h.boot_id.clone(),
                 anchor_mono_us: h.anchor.mono_us,
@@ -186,13 +186,6 @@ impl Segs<'_> {
         a.device_id == b.device_id && a.boot_id == b.boot_id && b.anchor_mono_us >= a.anchor_mono_us
     }
 
-    /// Whether segment `i`, its header unknown, is the last listed: when a segment comes
-    /// after it, it may take its neighbours' header and boot (`logread::kin`), and the rows
-    /// of that boot read its samples.
-    fn may_take_a_header(&self, i: usize) -> bool {
-        self.segs[i].clock.is_none() && i + 1 == self.segs.len()
-    }
-
     /// The first segment of the boot segment `i` is in.
     fn boot_start(&self, i: usize) -> usize {
         let mut m = i;
@@ -245,9 +238,6 @@ impl Segs<'_> {
         for m in self.boot_start(seg)..sealed {
             if m > seg && !self.linked(m) {
                 return true;
-            }
-            if self.may_take_a_header(m) {
-                return false;
             }
             sample_us = sample_us.max(self.segs[m].max_sample_mono_us);
             any_us = any_us.max(self.segs[m].max_mono_us);

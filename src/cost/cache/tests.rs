@@ -160,44 +160,6 @@ fn a_second_boot_gives_the_rows_of_a_whole_read() {
     grow(&src, &dst, &tmp.path().join("cache.bin"), &[0.6], LAG_US);
 }
 
-/// Segments whose header is damaged take their neighbours' boot once a segment follows
-/// them (`logread::kin`): the rows read with the cache as the log grows are still those of
-/// a whole read, when the segment after one arrives and when the reading would start at it.
-#[test]
-fn damaged_headers_give_the_rows_of_a_whole_read() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (src, dst) = (tmp.path().join("src"), tmp.path().join("dst"));
-    write(&src, &synth(20, 4, "boot-1", 5)).unwrap();
-    let segs = files(&src);
-    for i in [2, 5, 9, 10] {
-        let mut bytes = std::fs::read(&segs[i]).unwrap();
-        bytes[20] ^= 1; // inside the header's anchor
-        std::fs::write(&segs[i], bytes).unwrap();
-    }
-    let log = whole(&src);
-    let first = |i: usize| crate::store::named_first_seq(&segs[i]).unwrap();
-    let devices = |i: usize| {
-        let rows: Vec<_> = log
-            .rows
-            .iter()
-            .filter(|r| (first(i)..first(i + 1)).contains(&r.seq))
-            .collect();
-        assert!(!rows.is_empty(), "segment {i} holds runs");
-        rows.iter().all(|r| r.device_id.is_some())
-    };
-    // Between two intact ones: its device; next to another damaged one: unknown.
-    assert_eq!((devices(2), devices(5), devices(9)), (true, true, false));
-    grow(&src, &dst, &tmp.path().join("cache.bin"), &[], LAG_US);
-    let again = tmp.path().join("again");
-    grow(
-        &src,
-        &again,
-        &tmp.path().join("cache2.bin"),
-        &[0.4, 0.8],
-        LAG_US,
-    );
-}
-
 #[test]
 fn another_build_options_deletion_or_a_damaged_cache_read_the_log_whole() {
     let tmp = tempfile::tempdir().unwrap();

@@ -261,12 +261,12 @@ fn a_segment_sealed_between_the_passes_keeps_its_rows() {
     assert_eq!(rows, want.rows);
 }
 
-/// Three segments of one boot, the middle one's header damaged: it takes its neighbours'
-/// boot (`logread::kin`), so each segment's first sample but the log's first gets the
-/// readings since the sample before it, in the segment before: 10 of 4 W and 10 of 5 W
-/// (4.5 W), then 10 of 5 W and 10 of 6 W (5.5 W).
+/// Three segments of one boot, the middle one's header damaged: the reader counts three
+/// boots (nothing proves the middle one's clock), so the third segment's first sample has
+/// no power, as before the export streamed, rather than the readings since the first
+/// segment's last sample, 4 s before.
 #[test]
-fn a_damaged_segment_between_two_of_one_boot_is_of_that_boot() {
+fn a_damaged_segment_between_two_of_one_boot_keeps_them_apart() {
     const S: u64 = 1_000_000;
     let dir = tempfile::tempdir().unwrap();
     session(dir.path(), "b", 10 * S, 10 * S, 20, 4.0);
@@ -289,22 +289,13 @@ fn a_damaged_segment_between_two_of_one_boot_is_of_that_boot() {
     assert_eq!(table.rows.len(), 60);
     let power = table.column("power_w").unwrap();
     let readings = table.column("power_readings").unwrap();
-    let device = table.column("device_id").unwrap();
     for (i, row) in table.rows.iter().enumerate() {
-        assert_eq!(row[device], Value::text(Some("pi-1")), "row {i}");
-        let (want_w, want_n) = match i {
-            0 => {
-                assert_eq!(row[power], Value::Null, "the boot's first sample");
-                assert_eq!(row[readings].as_i64(), Some(0));
-                continue;
-            }
-            20 => (4.5, 20),
-            40 => (5.5, 20),
-            _ => ([4.0, 5.0, 6.0][i / 20], 10),
-        };
-        assert_eq!(row[readings].as_i64(), Some(want_n), "row {i}: {row:?}");
-        let w = row[power].as_f64().unwrap();
-        assert!((w - want_w).abs() < 1e-9, "row {i}: {w} W, want {want_w}");
+        if i % 20 == 0 {
+            assert_eq!(row[power], Value::Null, "row {i}: a boot's first sample");
+            assert_eq!(row[readings].as_i64(), Some(0), "row {i}");
+        } else {
+            assert_eq!(row[readings].as_i64(), Some(10), "row {i}: {row:?}");
+        }
     }
 }
 

@@ -2,7 +2,6 @@
 
 mod damage;
 mod index;
-mod kin;
 mod mutation;
 mod reader;
 
