@@ -160,6 +160,40 @@ fn a_second_boot_gives_the_rows_of_a_whole_read() {
     grow(&src, &dst, &tmp.path().join("cache.bin"), &[0.6], LAG_US);
 }
 
+/// Segments whose header is damaged, alone and two in a row: a boot of their own, device
+/// unknown; the rows read with the cache as the log grows (an open segment cut anywhere
+/// too) are those of a whole read.
+#[test]
+fn damaged_headers_give_the_rows_of_a_whole_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, dst) = (tmp.path().join("src"), tmp.path().join("dst"));
+    write(&src, &synth(20, 4, "boot-1", 5)).unwrap();
+    let segs = files(&src);
+    for i in [2, 5, 9, 10] {
+        let mut bytes = std::fs::read(&segs[i]).unwrap();
+        bytes[20] ^= 1; // inside the header's anchor
+        std::fs::write(&segs[i], bytes).unwrap();
+    }
+    let log = whole(&src);
+    let first = |i: usize| crate::store::named_first_seq(&segs[i]).unwrap();
+    for i in [2, 5, 9] {
+        let rows: Vec<_> = (log.rows.iter())
+            .filter(|r| (first(i)..first(i + 1)).contains(&r.seq))
+            .collect();
+        assert!(!rows.is_empty(), "segment {i} holds runs");
+        assert!(rows.iter().all(|r| r.device_id.is_none()), "segment {i}");
+    }
+    grow(&src, &dst, &tmp.path().join("cache.bin"), &[], LAG_US);
+    let again = tmp.path().join("again");
+    grow(
+        &src,
+        &again,
+        &tmp.path().join("cache2.bin"),
+        &[0.4, 0.8],
+        LAG_US,
+    );
+}
+
 #[test]
 fn another_build_options_deletion_or_a_damaged_cache_read_the_log_whole() {
     let tmp = tempfile::tempdir().unwrap();
