@@ -30,6 +30,10 @@ use serde::Serialize;
 
 /// Overrides where the CPU backends are loaded from.
 pub const BACKEND_DIR_ENV: &str = "EDGEWATT_BACKEND_DIR";
+/// Names the variant to load instead of ggml's choice: `sapphirerapids` on a bare-metal AMX
+/// host that keeps its tile registers, or `armv8.0_1` on a Pi 5 to measure the baseline
+/// kernels. It must be one this binary was built with that can run on this CPU.
+pub const VARIANT_ENV: &str = "EDGEWATT_CPU_VARIANT";
 /// Where the .deb puts the libraries, relative to the binary's directory.
 pub const PACKAGED_LIB_DIR: &str = "../lib/edgewatt";
 const PREFIX: &str = "libggml-cpu-";
@@ -106,6 +110,15 @@ pub enum BackendError {
     Unloadable { path: PathBuf, message: String },
     #[error("{dir}: ggml loaded no CPU backend from it (none fits this CPU?)")]
     NoneChosen { dir: PathBuf },
+    #[error(
+        "{VARIANT_ENV}={variant}: {why}; unset it, or name one of {usable:?} (the variants \
+         built that this CPU runs)"
+    )]
+    Forced {
+        variant: String,
+        why: &'static str,
+        usable: Vec<String>,
+    },
 }
 
 /// The directories searched, in order: `override_dir` alone if given, else the binary's
@@ -214,13 +227,40 @@ pub fn load() -> Result<CpuBackend, BackendError> {
     let dir = find_dir(&dirs, &built)?;
     // `/usr/bin/../lib/edgewatt` → `/usr/lib/edgewatt` in what is reported.
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    if let Some(best) = best_variant(&scores(&dir, &built)?) {
+    let forced = std::env::var(VARIANT_ENV).ok().filter(|v| !v.is_empty());
+    if let Some(best) = chosen_variant(&scores(&dir, &built)?, forced.as_deref())? {
         let c = c_path(&dir.join(file_name(best)));
         // SAFETY: a NUL-terminated path; ggml loads and registers the library (or returns
         // NULL, then nothing is loaded, told below).
         unsafe { llama_cpp_sys_2::ggml_backend_load(c.as_ptr()) };
     }
     loaded().ok_or(BackendError::NoneChosen { dir })
+}
+
+/// The variant to load of `scores`: `forced` ([`VARIANT_ENV`]) if set, which must be among
+/// them and able to run here (a score above 0), [`NEVER_LOADED`] or not; else
+/// [`best_variant`].
+pub fn chosen_variant<'a>(
+    scores: &[(&'a str, i32)],
+    forced: Option<&str>,
+) -> Result<Option<&'a str>, BackendError> {
+    let Some(name) = forced else {
+        return Ok(best_variant(scores));
+    };
+    let why = match scores.iter().find(|(v, _)| *v == name) {
+        Some(&(v, score)) if score > 0 => return Ok(Some(v)),
+        Some(_) => "this CPU cannot run it (its library scores it 0 here)",
+        None => "this binary was not built with it",
+    };
+    Err(BackendError::Forced {
+        variant: name.to_owned(),
+        why,
+        usable: scores
+            .iter()
+            .filter(|(_, score)| *score > 0)
+            .map(|(v, _)| (*v).to_owned())
+            .collect(),
+    })
 }
 
 /// The variant ggml would load of `scores` (each variant's own score of this CPU, 0: it

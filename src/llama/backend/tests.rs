@@ -176,6 +176,40 @@ fn the_best_variant_is_ggmls_choice_but_never_the_amx_one() {
     assert_eq!(best_variant(&[]), None);
 }
 
+/// A variant named in `EDGEWATT_CPU_VARIANT` is loaded instead, the AMX one too, if it
+/// was built and can run here; else an error naming it and the ones that can.
+#[test]
+fn a_named_variant_overrides_the_choice_if_it_can_run_here() {
+    let scores = [
+        ("x64", 1),
+        ("zen4", 120),
+        ("sapphirerapids", 400),
+        ("armv9.2_2", 0),
+    ];
+    assert_eq!(chosen_variant(&scores, None).unwrap(), Some("zen4"));
+    assert_eq!(
+        chosen_variant(&scores, Some("sapphirerapids")).unwrap(),
+        Some("sapphirerapids")
+    );
+    assert_eq!(chosen_variant(&scores, Some("x64")).unwrap(), Some("x64"));
+    let e = chosen_variant(&scores, Some("armv9.2_2"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "EDGEWATT_CPU_VARIANT=armv9.2_2: this CPU cannot run it (its library scores it 0 \
+         here); unset it, or name one of [\"x64\", \"zen4\", \"sapphirerapids\"] (the \
+         variants built that this CPU runs)"
+    );
+    let e = chosen_variant(&scores, Some("zen5"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("EDGEWATT_CPU_VARIANT=zen5: this binary was not built with it;"),
+        "{e}"
+    );
+}
+
 /// On x86-64, the variant chosen from the real libraries is never the AMX one.
 #[cfg(target_arch = "x86_64")]
 #[test]
