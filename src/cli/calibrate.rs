@@ -117,15 +117,6 @@ fn collect(
     Ok((pts, ex, source))
 }
 
-/// A device id as said in a message: an unknown one (a damaged segment header) by name.
-fn shown_device(id: &str) -> String {
-    if id.is_empty() {
-        "an unknown device".to_owned()
-    } else {
-        id.to_owned()
-    }
-}
-
 /// The points of the device to fit: `--device`, the only one, or all with `--pool`.
 fn select(pts: Vec<Point>, args: &CalibrateArgs) -> Result<(Vec<Point>, String), CalibrateError> {
     let mut devices: Vec<String> = pts.iter().map(|p| p.device_id.clone()).collect();
@@ -137,7 +128,10 @@ fn select(pts: Vec<Point>, args: &CalibrateArgs) -> Result<(Vec<Point>, String),
             // A device id mistyped, not runs to collect.
             return Err(CalibrateError::NoSuchDevice {
                 device: d.clone(),
-                devices: devices.iter().map(|d| shown_device(d)).collect(),
+                devices: devices
+                    .iter()
+                    .map(|d| print::shown_device(d).to_owned())
+                    .collect(),
             });
         }
         return Ok((mine, d.clone()));

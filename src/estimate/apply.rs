@@ -152,6 +152,9 @@ impl Calibrations {
             return Vec::new();
         }
         let mut out = Vec::new();
+        // The shipped board average, in a copy of the shipped directory, is what a device
+        // without a file of its own uses anyway.
+        let shipped = Path::new(super::file::PI5_BOARD_AVERAGE_PATH).file_name();
         for dir in dirs {
             let Ok(entries) = std::fs::read_dir(dir) else {
                 continue;
@@ -159,9 +162,6 @@ impl Calibrations {
             let mut names: Vec<String> = entries
                 .filter_map(|e| e.ok()?.file_name().into_string().ok())
                 .filter(|n| {
-                    // The shipped board average, in a copy of the shipped directory, is what
-                    // a device without a file of its own uses anyway.
-                    let shipped = Path::new(super::file::PI5_BOARD_AVERAGE_PATH).file_name();
                     n.strip_suffix(".toml")
                         .is_some_and(|stem| !devices.iter().any(|d| d == stem))
                         && shipped.is_none_or(|f| f != n.as_str())

@@ -16,15 +16,22 @@ use crate::estimate::import::Excluded;
 use crate::estimate::pmic;
 use crate::estimate::Calibration;
 
+/// A device id as a message says it: an empty one (a damaged segment header) as
+/// "unknown device".
+pub(super) fn shown_device(id: &str) -> &str {
+    if id.is_empty() {
+        "unknown device"
+    } else {
+        id
+    }
+}
+
 /// The errors of `e` on one line; the worst run names its device when the fit pools
 /// several (`pooled`), which may each have a run of that label and id.
 pub(super) fn summary_line(name: &str, e: &RunErrors, pooled: bool) -> String {
     let s = &e.summary;
     let r2 = s.r2.map_or_else(|| "-".to_owned(), |r| format!("{r:.4}"));
-    let device = pooled.then_some(match e.worst_device.as_str() {
-        "" => "unknown device",
-        d => d,
-    });
+    let device = pooled.then_some(shown_device(&e.worst_device));
     let id = match (device, e.worst_run_id) {
         (Some(d), Some(i)) => format!(" ({d}, run {i})"),
         (Some(d), None) => format!(" ({d})"),
